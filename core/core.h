@@ -1,0 +1,96 @@
+/*
+ * core/core.h: what the primitives share — waker handling on the library's
+ * side, the poll depth, the cooperative budget, owned futures and the parker.
+ * Internal: never installed, never included by a public header.
+ */
+#ifndef AK_CORE_CORE_H
+#define AK_CORE_CORE_H
+
+#include <awaitkit/future.h>
+#include <awaitkit/waker.h>
+
+#include "shim.h"
+
+/* ---- wakers the library keeps ---------------------------------------------
+ * Clones the library makes are counted (ak_debug_counters) so tests can see
+ * that each one was consumed by a wake or dropped.  None of these may be
+ * called while holding a library lock (DESIGN.md section 1).
+ */
+static inline int ak__waker_empty(const struct ak_waker *w)
+{
+	return w->vtable == NULL;
+}
+
+static inline int ak__waker_same(const struct ak_waker *a, const struct ak_waker *b)
+{
+	return a->data == b->data && a->vtable == b->vtable;
+}
+
+/* Clone cx's waker for keeping: 0, or AK_ENOMEM with *out empty. */
+int ak__waker_keep(const struct ak_waker *w, struct ak_waker *out);
+/* Wake and consume a kept clone (no-op when empty). */
+void ak__waker_wake_kept(struct ak_waker *w);
+/* Drop a kept clone (no-op when empty). */
+void ak__waker_drop_kept(struct ak_waker *w);
+
+/* ---- poll depth ------------------------------------------------------------ */
+
+/* True when the calling thread is inside a poll: blocking calls refuse. */
+int ak__in_poll(void);
+
+/* ---- contexts -------------------------------------------------------------- */
+
+static inline int ak__cx_valid(const struct ak_context *cx)
+{
+	return cx != NULL && (cx->flags & AK_CONTEXT_VALID) != 0;
+}
+
+/* ---- the cooperative budget -------------------------------------------------
+ * A waiting operation calls ak__coop_check() on entry (AK_PENDING after
+ * waking its own task when the budget is spent: the primitive is not
+ * touched) and ak__coop_spend() when it completes.
+ */
+static inline int ak__coop_check(struct ak_context *cx)
+{
+	if (cx->budget == 0) {
+		ak_waker_wake_by_ref(&cx->waker);
+		return AK_PENDING;
+	}
+	return 0;
+}
+
+static inline void ak__coop_spend(struct ak_context *cx)
+{
+	if (cx->budget > 0)
+		cx->budget--;
+}
+
+/* ---- futures owned by an executor or a combinator ------------------------- */
+
+/* Marks f owned: 0, or AK_EINVAL if f is not pollable or already owned. */
+int ak__future_claim(struct ak_future *f);
+/* Polls an owned future (ak_future_poll refuses those). */
+int ak__future_poll_owned(struct ak_future *f, struct ak_context *cx);
+/* Cancels f (owned or not) and clears the owned bit. */
+void ak__future_cancel_owned(struct ak_future *f);
+static inline int ak__future_phase(const struct ak_future *f)
+{
+	return (int)(f->state & AK_FUTURE_PHASE_MASK);
+}
+
+/* ---- the parker ------------------------------------------------------------
+ * One futex word: EMPTY, PARKED (a thread sleeps on it) or NOTIFIED (an
+ * unpark happened that no park has consumed).  unpark's release exchange
+ * pairs with the acquire in park that consumes NOTIFIED, so whatever the
+ * waker wrote before unparking is visible to the parked thread after.
+ */
+struct ak__parker {
+	ak__atomic(uint32_t) state;
+};
+
+void ak__parker_init(struct ak__parker *p);
+/* 0 when unparked, AK_ETIMEDOUT at the deadline. */
+int ak__park(struct ak__parker *p, int64_t deadline);
+void ak__unpark(struct ak__parker *p);
+
+#endif

@@ -1,0 +1,143 @@
+/* core/future.c: the future header, the budget, the yield operation. */
+#include <awaitkit/future.h>
+
+#include "core.h"
+
+static int pollable(const struct ak_future *f)
+{
+	int phase = ak__future_phase(f);
+	return f->vtable != NULL && (phase == AK_FUTURE_IDLE || phase == AK_FUTURE_PENDING);
+}
+
+static void set_phase(struct ak_future *f, uintptr_t phase)
+{
+	f->state = (f->state & ~(uintptr_t)AK_FUTURE_PHASE_MASK) | phase;
+}
+
+static int poll_checked(struct ak_future *f, struct ak_context *cx)
+{
+	if (!ak__cx_valid(cx))
+		return AK_EINVAL;
+	int rc = f->vtable->poll(f, cx);
+	set_phase(f, rc == AK_PENDING ? AK_FUTURE_PENDING : AK_FUTURE_DONE);
+	return rc;
+}
+
+AK_EXPORT int ak_future_init(struct ak_future *f, const struct ak_future_vtable *vtable)
+{
+	if (!f || !vtable || !vtable->poll || !vtable->cancel)
+		return AK_EINVAL;
+	if (ak__future_phase(f) == AK_FUTURE_PENDING)
+		return AK_EBUSY;
+	f->vtable = vtable;
+	f->state = AK_FUTURE_IDLE;
+	return 0;
+}
+
+AK_EXPORT int ak_future_poll(struct ak_future *f, struct ak_context *cx)
+{
+	if (!f || !pollable(f) || (f->state & AK_FUTURE_OWNED))
+		return AK_EINVAL;
+	return poll_checked(f, cx);
+}
+
+AK_EXPORT void ak_future_cancel(struct ak_future *f)
+{
+	if (!f || !pollable(f))
+		return;
+	/* Marked done first: a cancel that re-enters (through a waker) sees a
+	 * finished future and does nothing. */
+	set_phase(f, AK_FUTURE_DONE);
+	f->vtable->cancel(f);
+}
+
+AK_EXPORT int ak_future_state(const struct ak_future *f)
+{
+	if (!f)
+		return AK_EINVAL;
+	return (int)f->state;
+}
+
+AK_EXPORT int ak_coop_poll(struct ak_context *cx)
+{
+	if (!ak__cx_valid(cx))
+		return AK_EINVAL;
+	if (cx->budget == AK_BUDGET_UNCONSTRAINED)
+		return 0;
+	if (ak__coop_check(cx) == AK_PENDING)
+		return AK_PENDING;
+	cx->budget--;
+	return 0;
+}
+
+int ak__future_claim(struct ak_future *f)
+{
+	if (!f || !pollable(f) || (f->state & AK_FUTURE_OWNED))
+		return AK_EINVAL;
+	f->state |= AK_FUTURE_OWNED;
+	return 0;
+}
+
+int ak__future_poll_owned(struct ak_future *f, struct ak_context *cx)
+{
+	if (!pollable(f))
+		return AK_EINVAL;
+	int rc = poll_checked(f, cx);
+	if (rc != AK_PENDING)
+		f->state &= ~(uintptr_t)AK_FUTURE_OWNED;
+	return rc;
+}
+
+void ak__future_cancel_owned(struct ak_future *f)
+{
+	f->state &= ~(uintptr_t)AK_FUTURE_OWNED;
+	ak_future_cancel(f);
+}
+
+/* ---- the yield operation ---------------------------------------------------- */
+
+struct yield_priv {
+	uintptr_t yielded;
+};
+_Static_assert(sizeof(struct yield_priv) <= sizeof(((struct ak_yield_op *)0)->private_),
+               "yield op storage too small");
+
+static int yield_poll(struct ak_future *f, struct ak_context *cx)
+{
+	struct yield_priv *y = (struct yield_priv *)(void *)&((struct ak_yield_op *)(void *)f)->private_;
+
+	if (!y->yielded) {
+		y->yielded = 1;
+		ak_waker_wake_by_ref(&cx->waker);
+		return AK_PENDING;
+	}
+	ak__coop_spend(cx);
+	return 0;
+}
+
+static void yield_cancel(struct ak_future *f)
+{
+	(void)f;
+}
+
+static const struct ak_future_vtable yield_vtable = { yield_poll, yield_cancel };
+
+AK_EXPORT int ak_yield_init(struct ak_yield_op *op)
+{
+	if (!op)
+		return AK_EINVAL;
+	int rc = ak_future_init(&op->future, &yield_vtable);
+	if (rc == 0)
+		((struct yield_priv *)(void *)&op->private_)->yielded = 0;
+	return rc;
+}
+
+AK_EXPORT size_t ak_op_size(int kind)
+{
+	switch (kind) {
+	case AK_OP_YIELD:
+		return sizeof(struct ak_yield_op);
+	default:
+		return 0;
+	}
+}

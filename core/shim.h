@@ -1,0 +1,125 @@
+/*
+ * core/shim.h: the one door through which the library touches atomics,
+ * futexes, its internal locks and the allocator.  Nothing else in the tree
+ * uses <stdatomic.h>, syscall(SYS_futex) or malloc directly; a later
+ * deterministic-scheduler build turns each of these into a yield point.
+ *
+ * Also home of the build-wide helpers every file needs: symbol export, the
+ * ThreadSanitizer annotations, and the debug counters.
+ */
+#ifndef AK_CORE_SHIM_H
+#define AK_CORE_SHIM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Public entry points: everything else is hidden (-fvisibility=hidden). */
+#define AK_EXPORT __attribute__((visibility("default")))
+
+/* ---- atomics ------------------------------------------------------------
+ * Thin names over C11 atomics; the ordering is written at every call site,
+ * and every acquire names, in a comment, the release it pairs with.
+ */
+#define ak__atomic(T) _Atomic(T)
+#define AK__RELAXED memory_order_relaxed
+#define AK__ACQUIRE memory_order_acquire
+#define AK__RELEASE memory_order_release
+#define AK__ACQ_REL memory_order_acq_rel
+#define AK__SEQ_CST memory_order_seq_cst
+
+#define ak__init(p, v) atomic_init((p), (v))
+#define ak__load(p, mo) atomic_load_explicit((p), (mo))
+#define ak__store(p, v, mo) atomic_store_explicit((p), (v), (mo))
+#define ak__xchg(p, v, mo) atomic_exchange_explicit((p), (v), (mo))
+#define ak__fetch_add(p, v, mo) atomic_fetch_add_explicit((p), (v), (mo))
+#define ak__fetch_sub(p, v, mo) atomic_fetch_sub_explicit((p), (v), (mo))
+#define ak__fetch_or(p, v, mo) atomic_fetch_or_explicit((p), (v), (mo))
+#define ak__fetch_and(p, v, mo) atomic_fetch_and_explicit((p), (v), (mo))
+#define ak__cas(p, expected, desired, mo_ok, mo_fail) \
+	atomic_compare_exchange_strong_explicit((p), (expected), (desired), (mo_ok), (mo_fail))
+#define ak__cas_weak(p, expected, desired, mo_ok, mo_fail) \
+	atomic_compare_exchange_weak_explicit((p), (expected), (desired), (mo_ok), (mo_fail))
+
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "awaitkit needs lock-free 64-bit atomics");
+_Static_assert(ATOMIC_POINTER_LOCK_FREE == 2, "awaitkit needs lock-free pointer atomics");
+
+/* A pause inside a bounded spin. */
+static inline void ak__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+/* Reference counts: increments need no order; the last decrement must see
+ * every write made before the other decrements (acq_rel). */
+static inline void ak__ref_get(ak__atomic(uint32_t) *refs)
+{
+	ak__fetch_add(refs, 1, AK__RELAXED);
+}
+
+/* True when this was the last reference. */
+static inline int ak__ref_put(ak__atomic(uint32_t) *refs)
+{
+	return ak__fetch_sub(refs, 1, AK__ACQ_REL) == 1;
+}
+
+/* ---- futex -------------------------------------------------------------- */
+
+/* Sleeps while *addr == expected, until woken or the absolute
+ * CLOCK_MONOTONIC deadline (ns; INT64_MAX for none).  0 when woken or the
+ * value differed, AK_ETIMEDOUT at the deadline.  Spurious returns happen:
+ * callers re-check their condition with an acquire load. */
+int ak__futex_wait(ak__atomic(uint32_t) *addr, uint32_t expected, int64_t deadline);
+void ak__futex_wake(ak__atomic(uint32_t) *addr, int nwake);
+
+/* ---- internal locks ----------------------------------------------------- */
+
+struct ak__lock {
+	pthread_mutex_t mutex;
+};
+
+void ak__lock_init(struct ak__lock *l);
+void ak__lock_destroy(struct ak__lock *l);
+void ak__lock(struct ak__lock *l);
+void ak__unlock(struct ak__lock *l);
+
+/* ---- allocation --------------------------------------------------------- */
+
+/* Zeroed memory, or NULL.  Counted in ak_debug_counters(). */
+void *ak__alloc(size_t size);
+void ak__free(void *p);
+
+/* Test hook: the n-th allocation from now fails (0 disarms). */
+void ak__alloc_fail_after(long n);
+
+/* ---- counters for ak_debug_counters() ----------------------------------- */
+
+void ak__count_clones(int delta);
+void ak__count_parked(int delta);
+
+/* ---- ThreadSanitizer annotations ---------------------------------------- */
+
+#if defined(__SANITIZE_THREAD__)
+#define AK__TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define AK__TSAN 1
+#endif
+#endif
+
+#ifdef AK__TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define AK__HB_RELEASE(p) __tsan_release((void *)(p))
+#define AK__HB_ACQUIRE(p) __tsan_acquire((void *)(p))
+#else
+#define AK__HB_RELEASE(p) ((void)(p))
+#define AK__HB_ACQUIRE(p) ((void)(p))
+#endif
+
+#endif

@@ -1,0 +1,123 @@
+/* core/waitq.c: the intrusive FIFO waiter queue.  See waitq.h. */
+#include "waitq.h"
+
+void ak__waitq_init(struct ak__waitq *q)
+{
+	q->head = q->tail = NULL;
+	q->len = 0;
+}
+
+int ak__waiter_prepare(const struct ak__waiter *w, const struct ak_context *cx,
+                       struct ak_waker *clone)
+{
+	clone->data = NULL;
+	clone->vtable = NULL;
+	/* Only the owner changes QUEUED to anything but GRANTED, and a grant
+	 * means no waker is needed: a relaxed look is enough here. */
+	uint32_t st = ak__load(&w->state, AK__RELAXED);
+	if (st == AK__W_GRANTED)
+		return 0;
+	if (st == AK__W_QUEUED && ak__waker_same(&w->seen, &cx->waker))
+		return 0;
+	return ak__waker_keep(&cx->waker, clone);
+}
+
+static void unlink_waiter(struct ak__waitq *q, struct ak__waiter *w)
+{
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		q->head = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	else
+		q->tail = w->prev;
+	w->prev = w->next = NULL;
+	q->len--;
+	ak__count_parked(-1);
+}
+
+void ak__waitq_park(struct ak__waitq *q, struct ak__waiter *w, struct ak_waker *clone)
+{
+	uint32_t st = ak__load(&w->state, AK__RELAXED);
+
+	if (st == AK__W_GRANTED)
+		return;
+	if (st == AK__W_QUEUED) {
+		if (!ak__waker_empty(clone)) {
+			/* A new waker: keep it, hand the old one back to drop. */
+			struct ak_waker old = w->waker;
+			w->waker = *clone;
+			w->seen = *clone;
+			*clone = old;
+		}
+		return;
+	}
+	w->waker = *clone;
+	w->seen = *clone;
+	clone->data = NULL;
+	clone->vtable = NULL;
+	w->granted = 0;
+	w->next = NULL;
+	w->prev = q->tail;
+	if (q->tail)
+		q->tail->next = w;
+	else
+		q->head = w;
+	q->tail = w;
+	q->len++;
+	ak__count_parked(1);
+	ak__store(&w->state, AK__W_QUEUED, AK__RELAXED);
+}
+
+int ak__waitq_grant(struct ak__waitq *q, struct ak__waiter *w, uintptr_t amount,
+                    struct ak__wakelist *wl)
+{
+	w->granted += amount;
+	if (w->granted < w->want)
+		return 0;
+	unlink_waiter(q, w);
+	wl->w[wl->n++] = w->waker;
+	w->waker.data = NULL;
+	w->waker.vtable = NULL;
+	/* release: the grant is visible to the owner's acquire in
+	 * ak__waiter_granted(); after this store the node is the owner's. */
+	ak__store(&w->state, AK__W_GRANTED, AK__RELEASE);
+	return 1;
+}
+
+uintptr_t ak__waitq_cancel(struct ak__waitq *q, struct ak__waiter *w, struct ak_waker *drop)
+{
+	uint32_t st = ak__load(&w->state, AK__RELAXED);
+	uintptr_t given = 0;
+
+	drop->data = NULL;
+	drop->vtable = NULL;
+	if (st == AK__W_QUEUED) {
+		unlink_waiter(q, w);
+		*drop = w->waker;
+		w->waker.data = NULL;
+		w->waker.vtable = NULL;
+		given = w->granted;     /* a partial grant */
+	} else if (st == AK__W_GRANTED) {
+		given = w->granted;
+	}
+	w->granted = 0;
+	ak__store(&w->state, AK__W_IDLE, AK__RELAXED);
+	return given;
+}
+
+uintptr_t ak__waiter_take(struct ak__waiter *w)
+{
+	uintptr_t given = w->granted;
+	w->granted = 0;
+	ak__store(&w->state, AK__W_IDLE, AK__RELAXED);
+	return given;
+}
+
+void ak__wakelist_wake(struct ak__wakelist *wl)
+{
+	for (unsigned i = 0; i < wl->n; i++)
+		ak__waker_wake_kept(&wl->w[i]);
+	wl->n = 0;
+}

@@ -1,0 +1,105 @@
+/*
+ * core/waitq.h: the intrusive FIFO of waiting operations, and the wake list.
+ *
+ * The waiter node lives inside the operation (no allocation).  The queue has
+ * no lock of its own: it is guarded by the lock of the primitive that owns
+ * it, which also guards what is being waited for (permits, slots, tokens).
+ *
+ * The protocol of a waiting operation's poll (prepare, check, park):
+ *
+ *   1. lockless fast path: take what is available, or a grant already made;
+ *   2. ak__waiter_prepare(): clone cx's waker *before* taking the lock, and
+ *      only if the node does not already hold one that will_wake the task;
+ *   3. lock; re-check; ak__waitq_park() links the node (or swaps its waker);
+ *      unlock;
+ *   4. drop whatever clone was not kept (the unused clone, or the old waker
+ *      swapped out) after unlocking.
+ *
+ * A grant made while the owner waits is provisional: ak__waitq_grant() moves
+ * the node out of the queue with what it was given and moves its waker into
+ * a wake list, which is woken after the lock is released.  A cancel before
+ * the owner's poll consumed the grant gets it back from ak__waitq_cancel()
+ * and must pass it on (to the next waiter, or back to the primitive).
+ *
+ *   call                       lock        thread
+ *   ak__waiter_prepare         not held    the owner
+ *   ak__waitq_park             held        the owner
+ *   ak__waitq_grant            held        any
+ *   ak__waitq_cancel           held        the owner
+ *   ak__waiter_granted         not needed  the owner (acquire load)
+ *   ak__waiter_take            held, or after ak__waiter_granted(): the owner
+ *   ak__wakelist_wake          NOT held    the thread that filled the list
+ */
+#ifndef AK_CORE_WAITQ_H
+#define AK_CORE_WAITQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core.h"
+
+enum { AK__W_IDLE = 0, AK__W_QUEUED = 1, AK__W_GRANTED = 2 };
+
+struct ak__waiter {
+	struct ak__waiter *prev, *next;   /* lock */
+	struct ak_waker waker;            /* lock; a clone the library keeps */
+	struct ak_waker seen;             /* owner only: identity of waker, no reference */
+	uintptr_t want;                   /* lock: what the owner asks for */
+	uintptr_t granted;                /* lock: what it was given so far */
+	ak__atomic(uint32_t) state;       /* AK__W_*; written under the lock */
+};
+
+struct ak__waitq {
+	struct ak__waiter *head, *tail;
+	size_t len;
+};
+
+#define AK__WAKELIST_CAP 32
+
+/* Wakers collected under a lock, woken after it is released. */
+struct ak__wakelist {
+	unsigned n;
+	struct ak_waker w[AK__WAKELIST_CAP];
+};
+
+void ak__waitq_init(struct ak__waitq *q);
+
+static inline int ak__waitq_empty(const struct ak__waitq *q)
+{
+	return q->head == NULL;
+}
+
+static inline struct ak__waiter *ak__waitq_head(const struct ak__waitq *q)
+{
+	return q->head;
+}
+
+int ak__waiter_prepare(const struct ak__waiter *w, const struct ak_context *cx,
+                       struct ak_waker *clone);
+void ak__waitq_park(struct ak__waitq *q, struct ak__waiter *w, struct ak_waker *clone);
+int ak__waitq_grant(struct ak__waitq *q, struct ak__waiter *w, uintptr_t amount,
+                    struct ak__wakelist *wl);
+uintptr_t ak__waitq_cancel(struct ak__waitq *q, struct ak__waiter *w, struct ak_waker *drop);
+
+static inline int ak__waiter_granted(struct ak__waiter *w)
+{
+	/* acquire: pairs with the release store in ak__waitq_grant(). */
+	return ak__load(&w->state, AK__ACQUIRE) == AK__W_GRANTED;
+}
+
+/* Takes the grant of a granted waiter and makes the node idle again. */
+uintptr_t ak__waiter_take(struct ak__waiter *w);
+
+static inline void ak__wakelist_init(struct ak__wakelist *wl)
+{
+	wl->n = 0;
+}
+
+static inline int ak__wakelist_full(const struct ak__wakelist *wl)
+{
+	return wl->n == AK__WAKELIST_CAP;
+}
+
+void ak__wakelist_wake(struct ak__wakelist *wl);
+
+#endif

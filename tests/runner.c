@@ -1,0 +1,49 @@
+/*
+ * tests/runner.c: runs every Check suite in fork mode (each test in its own
+ * process, so a crash or a TSan report fails one test, and timeouts work),
+ * prints Check's summary and "N passed, N failed", and writes the two
+ * numbers to a file for make check's total.
+ *
+ * Usage: runner LABEL [COUNTS_FILE]
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+Suite *errors_suite(void);
+Suite *waker_suite(void);
+Suite *future_suite(void);
+Suite *waitq_suite(void);
+Suite *block_on_suite(void);
+Suite *executor_suite(void);
+
+int main(int argc, char **argv)
+{
+	const char *label = argc > 1 ? argv[1] : "unit";
+	const char *counts = argc > 2 ? argv[2] : NULL;
+
+	SRunner *sr = srunner_create(errors_suite());
+	srunner_add_suite(sr, waker_suite());
+	srunner_add_suite(sr, future_suite());
+	srunner_add_suite(sr, waitq_suite());
+	srunner_add_suite(sr, block_on_suite());
+	srunner_add_suite(sr, executor_suite());
+	srunner_set_fork_status(sr, CK_FORK);
+
+	printf("== %s tests ==\n", label);
+	fflush(stdout);
+	srunner_run_all(sr, CK_NORMAL);
+	int run = srunner_ntests_run(sr);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+
+	printf("%s: %d passed, %d failed\n", label, run - failed, failed);
+	if (counts) {
+		FILE *f = fopen(counts, "w");
+		if (f) {
+			fprintf(f, "%d %d\n", run - failed, failed);
+			fclose(f);
+		}
+	}
+	return failed == 0 && run > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,583 @@
+/* testkit: the fixture, counting waker, manual executor and user futures. */
+#include <string.h>
+#include <time.h>
+#include "testkit.h"
+
+/* ---- Fixture ----------------------------------------------------------- */
+
+#define TK_POOL_MAX 64
+
+static struct tk_counting_waker cw_pool[TK_POOL_MAX];
+static int cw_used;
+static struct tk_task task_pool[TK_POOL_MAX];
+static int task_used;
+static struct ak_debug_counters snapshot;
+
+struct ak_debug_counters tk_counters(void)
+{
+	struct ak_debug_counters c;
+
+	memset(&c, 0, sizeof c);
+	ck_assert_int_eq(ak_debug_counters(&c), 0);
+	return c;
+}
+
+void tk_setup(void)
+{
+	memset(cw_pool, 0, sizeof cw_pool);
+	cw_used = 0;
+	memset(task_pool, 0, sizeof task_pool);
+	task_used = 0;
+	snapshot = tk_counters();
+}
+
+void tk_teardown(void)
+{
+	struct ak_debug_counters now = tk_counters();
+	int i;
+
+	for (i = 0; i < cw_used; i++)
+		tk_assert_balanced(&cw_pool[i]);
+	ck_assert_msg(now.waker_clones == snapshot.waker_clones,
+	              "library still holds %lld waker clones (was %lld)",
+	              (long long)now.waker_clones,
+	              (long long)snapshot.waker_clones);
+	ck_assert_msg(now.parked_ops == snapshot.parked_ops,
+	              "%lld operations still parked (was %lld)",
+	              (long long)now.parked_ops,
+	              (long long)snapshot.parked_ops);
+	ck_assert_msg(now.live_objects == snapshot.live_objects,
+	              "%lld library allocations live (was %lld)",
+	              (long long)now.live_objects,
+	              (long long)snapshot.live_objects);
+}
+
+TCase *tk_tcase(const char *name)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_add_checked_fixture(tc, tk_setup, tk_teardown);
+	tcase_set_timeout(tc, TK_TIMEOUT);
+	return tc;
+}
+
+/* ---- Counting waker ---------------------------------------------------- */
+
+static struct tk_counting_waker *cw_of(const void *data)
+{
+	return (struct tk_counting_waker *)data;
+}
+
+/* Gives back one reference; a reference never cloned is an underflow. */
+static void cw_release(struct tk_counting_waker *cw)
+{
+	if (atomic_fetch_sub_explicit(&cw->live, 1, memory_order_acq_rel) <= 0) {
+		atomic_fetch_add_explicit(&cw->live, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&cw->underflows, 1,
+		                          memory_order_relaxed);
+	}
+}
+
+static struct ak_waker cw_clone(const void *data)
+{
+	struct tk_counting_waker *cw = cw_of(data);
+	struct ak_waker w = { NULL, NULL };
+
+	if (atomic_load_explicit(&cw->fail_clone, memory_order_relaxed)) {
+		atomic_fetch_add_explicit(&cw->clone_failures, 1,
+		                          memory_order_relaxed);
+		return w;
+	}
+	atomic_fetch_add_explicit(&cw->clones, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&cw->live, 1, memory_order_relaxed);
+	w.data = cw;
+	w.vtable = cw->vtable;
+	return w;
+}
+
+static void cw_wake(const void *data)
+{
+	struct tk_counting_waker *cw = cw_of(data);
+
+	atomic_fetch_add_explicit(&cw->wakes, 1, memory_order_relaxed);
+	/* Pairs with the acquire exchange in tk_task_take_woken. */
+	atomic_store_explicit(&cw->woken, 1, memory_order_release);
+	if (cw->hook)
+		cw->hook(cw);
+	cw_release(cw);
+}
+
+static void cw_wake_by_ref(const void *data)
+{
+	struct tk_counting_waker *cw = cw_of(data);
+
+	atomic_fetch_add_explicit(&cw->wakes_by_ref, 1, memory_order_relaxed);
+	/* Pairs with the acquire exchange in tk_task_take_woken. */
+	atomic_store_explicit(&cw->woken, 1, memory_order_release);
+	if (cw->hook)
+		cw->hook(cw);
+}
+
+static void cw_drop(const void *data)
+{
+	struct tk_counting_waker *cw = cw_of(data);
+
+	atomic_fetch_add_explicit(&cw->drops, 1, memory_order_relaxed);
+	cw_release(cw);
+}
+
+static void cw_extra(const void *data)
+{
+	(void)data;
+}
+
+const struct ak_waker_vtable tk_counting_vtable = {
+	AK_WAKER_ABI_VERSION, sizeof(struct ak_waker_vtable),
+	cw_clone, cw_wake, cw_wake_by_ref, cw_drop,
+};
+
+const struct ak_waker_vtable tk_counting_vtable_other_major = {
+	AK_WAKER_ABI_VERSION + 1, sizeof(struct ak_waker_vtable),
+	cw_clone, cw_wake, cw_wake_by_ref, cw_drop,
+};
+
+const struct ak_waker_vtable tk_counting_vtable_small = {
+	AK_WAKER_ABI_VERSION, AK_WAKER_VTABLE_V1_SIZE - sizeof(void (*)(void)),
+	cw_clone, cw_wake, cw_wake_by_ref, cw_drop,
+};
+
+const struct ak_waker_vtable tk_counting_vtable_null_slot = {
+	AK_WAKER_ABI_VERSION, sizeof(struct ak_waker_vtable),
+	cw_clone, cw_wake, NULL, cw_drop,
+};
+
+const struct tk_waker_vtable_v2 tk_counting_vtable_large = {
+	{ AK_WAKER_ABI_VERSION, sizeof(struct tk_waker_vtable_v2),
+	  cw_clone, cw_wake, cw_wake_by_ref, cw_drop },
+	cw_extra,
+};
+
+struct tk_counting_waker *tk_cw_new_with(const struct ak_waker_vtable *vt)
+{
+	struct tk_counting_waker *cw;
+
+	ck_assert_int_lt(cw_used, TK_POOL_MAX);
+	cw = &cw_pool[cw_used++];
+	memset(cw, 0, sizeof *cw);
+	cw->vtable = vt;
+	return cw;
+}
+
+struct tk_counting_waker *tk_cw_new(void)
+{
+	return tk_cw_new_with(&tk_counting_vtable);
+}
+
+struct ak_waker tk_counting_waker(struct tk_counting_waker *cw)
+{
+	struct ak_waker w = { cw, cw->vtable };
+
+	return w;
+}
+
+void tk_assert_balanced(struct tk_counting_waker *cw)
+{
+	long clones = atomic_load(&cw->clones);
+	long drops = atomic_load(&cw->drops);
+	long wakes = atomic_load(&cw->wakes);
+
+	ck_assert_msg(clones == drops + wakes,
+	              "counting waker: %ld clones, %ld drops + %ld wakes",
+	              clones, drops, wakes);
+	ck_assert_msg(atomic_load(&cw->underflows) == 0,
+	              "counting waker: %ld drops/wakes of a reference never cloned",
+	              (long)atomic_load(&cw->underflows));
+	ck_assert_int_eq(atomic_load(&cw->live), 0);
+}
+
+static void reenter_hook(struct tk_counting_waker *cw)
+{
+	struct tk_reentry *r = cw->hook_arg;
+	struct ak_debug_counters c;
+	struct ak_waker noop = ak_waker_noop();
+	struct ak_waker copy = { NULL, NULL };
+	int bad = 0;
+
+	atomic_fetch_add(&r->calls, 1);
+	if (ak_debug_counters(&c) != 0)
+		bad++;
+	if (ak_waker_will_wake(&noop, &noop) != 1)
+		bad++;
+	if (ak_waker_clone(&noop, &copy) != 0)
+		bad++;
+	ak_waker_drop(&copy);
+	if (copy.vtable != NULL)
+		bad++;
+	if (r->cancel_target)
+		ak_future_cancel(r->cancel_target);
+	if (bad)
+		atomic_fetch_add(&r->failures, bad);
+}
+
+void tk_cw_set_reentry(struct tk_counting_waker *cw, struct tk_reentry *r)
+{
+	cw->hook_arg = r;
+	cw->hook = reenter_hook;
+}
+
+/* ---- Manual executor --------------------------------------------------- */
+
+struct tk_task *tk_task_new(void)
+{
+	struct tk_task *t;
+
+	ck_assert_int_lt(task_used, TK_POOL_MAX);
+	t = &task_pool[task_used++];
+	memset(t, 0, sizeof *t);
+	t->cw = tk_cw_new();
+	return t;
+}
+
+int tk_poll_budget(struct tk_task *t, struct ak_future *f, int32_t budget)
+{
+	struct ak_context cx;
+
+	ck_assert_int_eq(ak_context_init(&cx, tk_counting_waker(t->cw), &t->slot),
+	                 0);
+	cx.budget = budget;
+	return ak_context_done(&cx, ak_future_poll(f, &cx));
+}
+
+int tk_poll(struct tk_task *t, struct ak_future *f)
+{
+	return tk_poll_budget(t, f, AK_BUDGET_DEFAULT);
+}
+
+int tk_task_take_woken(struct tk_task *t)
+{
+	/* Pairs with the release stores in cw_wake / cw_wake_by_ref. */
+	return atomic_exchange_explicit(&t->cw->woken, 0, memory_order_acquire);
+}
+
+/* ---- Log --------------------------------------------------------------- */
+
+void tk_log_add(struct tk_log *log, int id)
+{
+	int i;
+
+	if (!log)
+		return;
+	i = atomic_fetch_add_explicit(&log->n, 1, memory_order_relaxed);
+	if (i < TK_LOG_MAX)
+		log->ids[i] = id;
+}
+
+int tk_log_len(struct tk_log *log)
+{
+	int n = atomic_load(&log->n);
+
+	return n < TK_LOG_MAX ? n : TK_LOG_MAX;
+}
+
+/* ---- Counting future --------------------------------------------------- */
+
+static int count_poll(struct ak_future *base, struct ak_context *cx)
+{
+	struct tk_count_future *f = (struct tk_count_future *)base;
+	int n = atomic_fetch_add(&f->polls, 1);
+
+	if (n < TK_RECORD_MAX)
+		f->budgets[n] = cx->budget;
+	f->slot = cx->slot;
+	tk_log_add(f->log, f->id);
+	if (f->pending > 0) {
+		f->pending--;
+		if (f->wake_self)
+			ak_waker_wake_by_ref(&cx->waker);
+		return AK_PENDING;
+	}
+	return f->result;
+}
+
+static void count_cancel(struct ak_future *base)
+{
+	struct tk_count_future *f = (struct tk_count_future *)base;
+
+	atomic_fetch_add(&f->cancels, 1);
+}
+
+const struct ak_future_vtable tk_count_vtable = { count_poll, count_cancel };
+
+void tk_count_init(struct tk_count_future *f, int pending, int wake_self,
+                   int result)
+{
+	memset(f, 0, sizeof *f);
+	ck_assert_int_eq(ak_future_init(&f->future, &tk_count_vtable), 0);
+	f->pending = pending;
+	f->wake_self = wake_self;
+	f->result = result;
+}
+
+void tk_ready_init(struct tk_count_future *f, int result)
+{
+	tk_count_init(f, 0, 0, result);
+}
+
+void tk_after_init(struct tk_count_future *f, int n)
+{
+	tk_count_init(f, n, 1, 0);
+}
+
+/* ---- Flag future ------------------------------------------------------- */
+
+static void flag_give_back(struct tk_flag_future *f, struct ak_waker *w)
+{
+	if (w->vtable) {
+		ak_waker_drop(w);
+		atomic_fetch_add(&f->released, 1);
+	}
+}
+
+static int flag_poll(struct ak_future *base, struct ak_context *cx)
+{
+	struct tk_flag_future *f = (struct tk_flag_future *)base;
+	struct ak_waker old = { NULL, NULL };
+	int rc;
+
+	atomic_fetch_add(&f->polls, 1);
+	pthread_mutex_lock(&f->lock);
+	if (f->flag) {
+		old = f->stored;
+		f->stored.data = NULL;
+		f->stored.vtable = NULL;
+		pthread_mutex_unlock(&f->lock);
+		flag_give_back(f, &old);
+		return f->result;
+	}
+	if (!ak_waker_will_wake(&f->stored, &cx->waker)) {
+		struct ak_waker w;
+
+		rc = ak_waker_clone(&cx->waker, &w);
+		if (rc != 0) {
+			pthread_mutex_unlock(&f->lock);
+			return rc;
+		}
+		atomic_fetch_add(&f->clones, 1);
+		old = f->stored;
+		f->stored = w;
+	}
+	pthread_mutex_unlock(&f->lock);
+	flag_give_back(f, &old);
+	return AK_PENDING;
+}
+
+static void flag_cancel(struct ak_future *base)
+{
+	struct tk_flag_future *f = (struct tk_flag_future *)base;
+	struct ak_waker old;
+
+	atomic_fetch_add(&f->cancels, 1);
+	pthread_mutex_lock(&f->lock);
+	old = f->stored;
+	f->stored.data = NULL;
+	f->stored.vtable = NULL;
+	pthread_mutex_unlock(&f->lock);
+	flag_give_back(f, &old);
+}
+
+const struct ak_future_vtable tk_flag_vtable = { flag_poll, flag_cancel };
+
+void tk_flag_init(struct tk_flag_future *f, int result)
+{
+	pthread_mutex_t init = PTHREAD_MUTEX_INITIALIZER;
+
+	memset(f, 0, sizeof *f);
+	f->lock = init;
+	f->result = result;
+	ck_assert_int_eq(ak_future_init(&f->future, &tk_flag_vtable), 0);
+}
+
+void tk_flag_set(struct tk_flag_future *f)
+{
+	struct ak_waker w;
+
+	pthread_mutex_lock(&f->lock);
+	f->flag = 1;
+	w = f->stored;
+	f->stored.data = NULL;
+	f->stored.vtable = NULL;
+	pthread_mutex_unlock(&f->lock);
+	if (w.vtable) {
+		ak_waker_wake(&w);
+		atomic_fetch_add(&f->released, 1);
+	}
+}
+
+int tk_flag_wake_by_ref(struct tk_flag_future *f)
+{
+	int had;
+
+	pthread_mutex_lock(&f->lock);
+	had = f->stored.vtable != NULL;
+	if (had)
+		ak_waker_wake_by_ref(&f->stored);
+	pthread_mutex_unlock(&f->lock);
+	return had;
+}
+
+int tk_flag_holds_waker(struct tk_flag_future *f)
+{
+	int had;
+
+	pthread_mutex_lock(&f->lock);
+	had = f->stored.vtable != NULL;
+	pthread_mutex_unlock(&f->lock);
+	return had;
+}
+
+void tk_sleep_ns(int64_t ns)
+{
+	struct timespec ts = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
+
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+static void *setter_main(void *arg)
+{
+	struct tk_setter *s = arg;
+
+	if (s->delay_ns > 0)
+		tk_sleep_ns(s->delay_ns);
+	tk_flag_set(s->f);
+	return NULL;
+}
+
+void tk_setter_start(struct tk_setter *s, struct tk_flag_future *f,
+                     int64_t delay_ns)
+{
+	s->f = f;
+	s->delay_ns = delay_ns;
+	ck_assert_int_eq(pthread_create(&s->thread, NULL, setter_main, s), 0);
+}
+
+void tk_setter_join(struct tk_setter *s)
+{
+	ck_assert_int_eq(pthread_join(s->thread, NULL), 0);
+}
+
+/* ---- Busy future ------------------------------------------------------- */
+
+static int busy_poll(struct ak_future *base, struct ak_context *cx)
+{
+	struct tk_busy_future *f = (struct tk_busy_future *)base;
+
+	atomic_fetch_add(&f->polls, 1);
+	tk_log_add(f->log, f->id);
+	while (f->done < f->needed) {
+		int rc = ak_coop_poll(cx);
+
+		if (rc == AK_PENDING) {
+			atomic_fetch_add(&f->yields, 1);
+			return AK_PENDING;
+		}
+		if (rc != 0)
+			return rc;
+		f->done++;
+	}
+	return 0;
+}
+
+static void busy_cancel(struct ak_future *base)
+{
+	struct tk_busy_future *f = (struct tk_busy_future *)base;
+
+	atomic_fetch_add(&f->cancels, 1);
+}
+
+const struct ak_future_vtable tk_busy_vtable = { busy_poll, busy_cancel };
+
+void tk_busy_init(struct tk_busy_future *f, int needed)
+{
+	memset(f, 0, sizeof *f);
+	f->needed = needed;
+	ck_assert_int_eq(ak_future_init(&f->future, &tk_busy_vtable), 0);
+}
+
+/* ---- Keeper future ----------------------------------------------------- */
+
+static int keeper_poll(struct ak_future *base, struct ak_context *cx)
+{
+	struct tk_keeper_future *f = (struct tk_keeper_future *)base;
+	int rc;
+
+	atomic_fetch_add(&f->polls, 1);
+	if (f->kept.vtable == NULL) {
+		rc = ak_waker_clone(&cx->waker, &f->kept);
+		if (rc != 0)
+			return rc;
+	}
+	return f->result;
+}
+
+static void keeper_cancel(struct ak_future *base)
+{
+	(void)base;
+}
+
+const struct ak_future_vtable tk_keeper_vtable = { keeper_poll, keeper_cancel };
+
+void tk_keeper_init(struct tk_keeper_future *f, int result)
+{
+	memset(f, 0, sizeof *f);
+	f->result = result;
+	ck_assert_int_eq(ak_future_init(&f->future, &tk_keeper_vtable), 0);
+}
+
+/* ---- Blocker future ---------------------------------------------------- */
+
+static int blocker_poll(struct ak_future *base, struct ak_context *cx)
+{
+	struct tk_blocker_future *f = (struct tk_blocker_future *)base;
+
+	(void)cx;
+	atomic_fetch_add(&f->polls, 1);
+	if (f->inner)
+		f->rc_block_on = ak_block_on(f->inner, AK_DEADLINE_NEVER);
+	if (f->ex) {
+		struct tk_count_future ready;
+
+		tk_ready_init(&ready, 0);
+		f->rc_run = ak_executor_run(f->ex);
+		f->rc_run_until = ak_executor_run_until(
+			f->ex, f->inner ? f->inner : &ready.future,
+			AK_DEADLINE_NEVER);
+		f->rc_free = ak_executor_free(f->ex);
+	}
+	if (f->self)
+		f->rc_cancel_self = ak_task_cancel(f->self);
+	return 0;
+}
+
+static void blocker_cancel(struct ak_future *base)
+{
+	(void)base;
+}
+
+const struct ak_future_vtable tk_blocker_vtable = { blocker_poll,
+	                                            blocker_cancel };
+
+void tk_blocker_init(struct tk_blocker_future *f, struct ak_future *inner,
+                     struct ak_executor *ex, struct ak_task *self)
+{
+	memset(f, 0, sizeof *f);
+	f->inner = inner;
+	f->ex = ex;
+	f->self = self;
+	f->rc_block_on = TK_NOT_CALLED;
+	f->rc_run = TK_NOT_CALLED;
+	f->rc_run_until = TK_NOT_CALLED;
+	f->rc_free = TK_NOT_CALLED;
+	f->rc_cancel_self = TK_NOT_CALLED;
+	ck_assert_int_eq(ak_future_init(&f->future, &tk_blocker_vtable), 0);
+}

@@ -1,0 +1,247 @@
+/*
+ * testkit: what the unit tests share.
+ *
+ *  - a checked fixture (tk_tcase) that snapshots ak_debug_counters() before
+ *    each test and checks after it that the library holds no more waker
+ *    clones, parked operations or allocations than before, and that every
+ *    counting waker handed out by tk_cw_new() got each clone back (dropped
+ *    or consumed by a wake);
+ *  - a counting waker, with vtable variants for the ABI tests;
+ *  - a manual executor (tk_task, tk_poll): one poll, one fresh context;
+ *  - a few user futures: ready-after-N, parked-until-flag, busy, keeper,
+ *    and one that makes blocking calls inside its poll.
+ *
+ * Tests never assert from a thread they start: threads record, the test
+ * joins them and asserts.
+ */
+#ifndef TESTKIT_H
+#define TESTKIT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <check.h>
+#include <awaitkit.h>
+
+Suite *waker_suite(void);
+Suite *future_suite(void);
+Suite *block_on_suite(void);
+Suite *executor_suite(void);
+Suite *errors_suite(void);
+
+/* Seconds per test; the runner scales it under TSan (CK_TIMEOUT_MULTIPLIER). */
+#define TK_TIMEOUT 10
+
+/* A tcase with the checked leak fixture and the timeout. */
+TCase *tk_tcase(const char *name);
+void tk_setup(void);
+void tk_teardown(void);
+
+struct ak_debug_counters tk_counters(void);
+
+/* ---- Counting waker ---------------------------------------------------- */
+
+struct tk_counting_waker;
+typedef void (*tk_wake_hook)(struct tk_counting_waker *cw);
+
+struct tk_counting_waker {
+	const struct ak_waker_vtable *vtable; /* the variant its wakers carry */
+	atomic_long clones;        /* successful clones */
+	atomic_long clone_failures; /* clones refused (fail_clone set) */
+	atomic_long drops;
+	atomic_long wakes;         /* consuming wakes */
+	atomic_long wakes_by_ref;
+	atomic_long live;          /* clones not yet dropped or consumed */
+	atomic_long underflows;    /* a drop or wake of a reference never cloned */
+	atomic_int fail_clone;     /* when set, clone returns {NULL, NULL} */
+	atomic_int woken;          /* set by every wake; see tk_task_take_woken */
+	tk_wake_hook hook;         /* called after each wake / wake_by_ref */
+	void *hook_arg;
+};
+
+/* The vtables, defined once with external linkage. */
+extern const struct ak_waker_vtable tk_counting_vtable;
+/* abi = AK_WAKER_ABI_VERSION + 1 */
+extern const struct ak_waker_vtable tk_counting_vtable_other_major;
+/* size one slot short of version 1 */
+extern const struct ak_waker_vtable tk_counting_vtable_small;
+/* right major and size, but wake_by_ref is NULL */
+extern const struct ak_waker_vtable tk_counting_vtable_null_slot;
+/* same major, one more slot appended, size says so */
+struct tk_waker_vtable_v2 {
+	struct ak_waker_vtable v1;
+	void (*extra)(const void *data);
+};
+extern const struct tk_waker_vtable_v2 tk_counting_vtable_large;
+
+/*
+ * A zeroed counting waker from a per-test pool: the teardown checks it is
+ * balanced.  The waker returned by tk_counting_waker() is the test's own
+ * borrowed reference: only its clones are counted, and the library must
+ * never drop or consume it (that shows up as an underflow).
+ */
+struct tk_counting_waker *tk_cw_new(void);
+struct tk_counting_waker *tk_cw_new_with(const struct ak_waker_vtable *vt);
+struct ak_waker tk_counting_waker(struct tk_counting_waker *cw);
+/* Every clone dropped or consumed by a wake, nothing dropped twice. */
+void tk_assert_balanced(struct tk_counting_waker *cw);
+
+/*
+ * A hook that re-enters the library from inside wake / wake_by_ref: reads
+ * the debug counters, compares noop wakers, clones and drops a noop waker,
+ * and cancels cancel_target if set.  Counts calls and failures.
+ */
+struct tk_reentry {
+	struct ak_future *cancel_target;
+	atomic_int calls;
+	atomic_int failures;
+};
+void tk_cw_set_reentry(struct tk_counting_waker *cw, struct tk_reentry *r);
+
+/* ---- Manual executor --------------------------------------------------- */
+
+struct tk_task {
+	struct tk_counting_waker *cw;
+	struct ak_task_slot slot;   /* zeroed at creation */
+};
+
+struct tk_task *tk_task_new(void);
+/* One poll with a fresh context on the task's waker and slot. */
+int tk_poll(struct tk_task *t, struct ak_future *f);
+/* The same with the context's budget set to budget before the poll. */
+int tk_poll_budget(struct tk_task *t, struct ak_future *f, int32_t budget);
+/* 1 if the task was woken since the last call, and clears the flag. */
+int tk_task_take_woken(struct tk_task *t);
+
+/* ---- A log of polls, to check orders ----------------------------------- */
+
+#define TK_LOG_MAX 64
+struct tk_log {
+	atomic_int n;
+	int ids[TK_LOG_MAX];
+};
+void tk_log_add(struct tk_log *log, int id);
+int tk_log_len(struct tk_log *log);
+
+/* ---- User futures ------------------------------------------------------ */
+
+#define TK_RECORD_MAX 16
+
+/*
+ * Counts polls and cancels; returns AK_PENDING `pending` times (waking its
+ * task by reference first when wake_self is set), then `result`.
+ * Records, per poll, the slot and budget of the context it was given.
+ */
+struct tk_count_future {
+	struct ak_future future;
+	int result;
+	int pending;
+	int wake_self;
+	int id;
+	struct tk_log *log;
+	atomic_int polls;
+	atomic_int cancels;
+	struct ak_task_slot *slot;            /* cx->slot of the last poll */
+	int32_t budgets[TK_RECORD_MAX];       /* cx->budget on entry, per poll */
+};
+extern const struct ak_future_vtable tk_count_vtable;
+void tk_count_init(struct tk_count_future *f, int pending, int wake_self,
+                   int result);
+/* Returns result at its first poll. */
+void tk_ready_init(struct tk_count_future *f, int result);
+/* Wakes itself and returns AK_PENDING n times, then 0. */
+void tk_after_init(struct tk_count_future *f, int n);
+
+/*
+ * Parks keeping a clone of the waker (re-cloned only when the waker
+ * changes task), and returns `result` once the flag is set.  tk_flag_set()
+ * sets the flag and then wakes the stored clone; it may run on any thread.
+ * Counts the clones it took and the ones it gave back (dropped, or consumed
+ * by tk_flag_set's wake).
+ */
+struct tk_flag_future {
+	struct ak_future future;
+	pthread_mutex_t lock;
+	int flag;                   /* under lock */
+	struct ak_waker stored;     /* under lock */
+	int result;
+	atomic_int polls;
+	atomic_int cancels;
+	atomic_int clones;
+	atomic_int released;
+};
+extern const struct ak_future_vtable tk_flag_vtable;
+void tk_flag_init(struct tk_flag_future *f, int result);
+void tk_flag_set(struct tk_flag_future *f);
+/* wake_by_ref on the stored clone, if any; 1 if there was one. */
+int tk_flag_wake_by_ref(struct tk_flag_future *f);
+/* 1 if it holds a waker clone now. */
+int tk_flag_holds_waker(struct tk_flag_future *f);
+
+/* A thread that sleeps delay_ns, then tk_flag_set(f). */
+struct tk_setter {
+	pthread_t thread;
+	struct tk_flag_future *f;
+	int64_t delay_ns;
+};
+void tk_setter_start(struct tk_setter *s, struct tk_flag_future *f,
+                     int64_t delay_ns);
+void tk_setter_join(struct tk_setter *s);
+
+/*
+ * Loops calling ak_coop_poll until it has made `needed` successful calls;
+ * returns AK_PENDING (counting a yield) each time ak_coop_poll does.
+ */
+struct tk_busy_future {
+	struct ak_future future;
+	int needed;
+	int done;
+	int id;
+	struct tk_log *log;
+	atomic_int polls;
+	atomic_int yields;
+	atomic_int cancels;
+};
+extern const struct ak_future_vtable tk_busy_vtable;
+void tk_busy_init(struct tk_busy_future *f, int needed);
+
+/*
+ * Clones its waker into `kept` at its first poll and returns `result`
+ * at once, keeping the clone: the test wakes or drops it later.
+ */
+struct tk_keeper_future {
+	struct ak_future future;
+	struct ak_waker kept;
+	int result;
+	atomic_int polls;
+};
+extern const struct ak_future_vtable tk_keeper_vtable;
+void tk_keeper_init(struct tk_keeper_future *f, int result);
+
+/*
+ * Makes blocking calls inside its poll and records what they returned:
+ * ak_block_on(inner) if inner is set; with ex set, ak_executor_run(ex),
+ * ak_executor_run_until(ex, inner or a ready future) and
+ * ak_executor_free(ex); with self set, ak_task_cancel(self).  Returns 0.
+ * A result is TK_NOT_CALLED when its call was not made.
+ */
+#define TK_NOT_CALLED 0x7eadbeef
+struct tk_blocker_future {
+	struct ak_future future;
+	struct ak_future *inner;
+	struct ak_executor *ex;
+	struct ak_task *self;
+	int rc_block_on;
+	int rc_run;
+	int rc_run_until;
+	int rc_free;
+	int rc_cancel_self;
+	atomic_int polls;
+};
+extern const struct ak_future_vtable tk_blocker_vtable;
+void tk_blocker_init(struct tk_blocker_future *f, struct ak_future *inner,
+                     struct ak_executor *ex, struct ak_task *self);
+
+void tk_sleep_ns(int64_t ns);
+
+#endif
