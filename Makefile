@@ -25,11 +25,9 @@ AK_CFLAGS := -std=c11 -Wall -Wextra -Wpedantic -Werror -D_GNU_SOURCE \
 	-fvisibility=hidden -fPIC -fno-strict-aliasing -pthread -Iinclude
 LDLIBS := -pthread
 
-CORE_SRC := core/shim.c core/waker.c core/context.c core/future.c core/error.c \
-	core/parker.c core/block_on.c core/executor.c core/waitq.c
-LIB_SRC := $(CORE_SRC)
+LIB_SRC := $(sort $(wildcard core/*.c chan/*.c sync/*.c select/*.c))
 LIB_HDR := $(wildcard include/*.h include/awaitkit/*.h)
-INT_HDR := $(wildcard core/*.h)
+INT_HDR := $(wildcard core/*.h chan/*.h sync/*.h select/*.h)
 
 TEST_SRC := $(wildcard tests/*.c)
 TEST_HDR := $(wildcard tests/*.h)
