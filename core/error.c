@@ -14,8 +14,8 @@ struct err_entry {
 };
 
 static const struct err_entry errors[] = {
-	{ 0, "AK_OK", "success" },
-	{ AK_PENDING, "AK_PENDING", "operation pending; the waker is registered" },
+	{ 0, "OK", "success" },
+	{ AK_PENDING, "AK_PENDING", "operation pending" },
 	{ AK_EINVAL, "AK_EINVAL", "invalid argument" },
 	{ AK_EAGAIN, "AK_EAGAIN", "operation would wait" },
 	{ AK_EPIPE, "AK_EPIPE", "peer closed" },

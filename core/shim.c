@@ -1,4 +1,7 @@
 /* core/shim.c: futex, internal locks, allocation and the debug counters. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* syscall() */
+#endif
 #include <linux/futex.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
