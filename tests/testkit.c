@@ -1,11 +1,14 @@
 /* testkit: the fixture, counting waker, manual executor and user futures. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* nanosleep */
+#endif
 #include <string.h>
 #include <time.h>
 #include "testkit.h"
 
 /* ---- Fixture ----------------------------------------------------------- */
 
-#define TK_POOL_MAX 64
+#define TK_POOL_MAX 128
 
 static struct tk_counting_waker cw_pool[TK_POOL_MAX];
 static int cw_used;

@@ -1,0 +1,263 @@
+/* core/sem.c: the fair batch semaphore.  See sem.h. */
+#include "sem.h"
+
+#define CLOSED ((uint64_t)1)
+#define WAITERS ((uint64_t)2)
+#define SHIFT 2
+
+static uint64_t permits_of(uint64_t word)
+{
+	return word >> SHIFT;
+}
+
+int ak__sem_init(struct ak__sem *s, uint64_t permits)
+{
+	if (permits > AK__SEM_MAX)
+		return AK_EOVERFLOW;
+	ak__init(&s->word, permits << SHIFT);
+	ak__lock_init(&s->lock);
+	ak__waitq_init(&s->waiters);
+	return 0;
+}
+
+int ak__sem_destroy(struct ak__sem *s)
+{
+	ak__lock(&s->lock);
+	int busy = !ak__waitq_empty(&s->waiters);
+	ak__unlock(&s->lock);
+	if (busy)
+		return AK_EBUSY;
+	ak__lock_destroy(&s->lock);
+	return 0;
+}
+
+uint64_t ak__sem_available(struct ak__sem *s)
+{
+	return permits_of(ak__load(&s->word, AK__RELAXED));
+}
+
+int ak__sem_is_closed(struct ak__sem *s)
+{
+	return (ak__load(&s->word, AK__ACQUIRE) & CLOSED) != 0;
+}
+
+size_t ak__sem_waiting(struct ak__sem *s)
+{
+	ak__lock(&s->lock);
+	size_t n = s->waiters.len;
+	ak__unlock(&s->lock);
+	return n;
+}
+
+int ak__sem_try_acquire(struct ak__sem *s, uint64_t n)
+{
+	if (n > AK__SEM_MAX)
+		return AK_EINVAL;
+	/* acquire: pairs with the release CAS/add in ak__sem_release() and
+	 * give_locked(), so whatever the releaser did is visible to us. */
+	uint64_t w = ak__load(&s->word, AK__ACQUIRE);
+	for (;;) {
+		if (w & CLOSED)
+			return AK_EPIPE;
+		if ((w & WAITERS) || permits_of(w) < n)
+			return AK_EAGAIN;
+		if (ak__cas_weak(&s->word, &w, w - (n << SHIFT), AK__ACQUIRE, AK__ACQUIRE))
+			return 0;
+	}
+}
+
+/* Returns n permits to the word, clearing WAITERS when nobody waits. */
+static void put_back_locked(struct ak__sem *s, uint64_t n)
+{
+	int none = ak__waitq_empty(&s->waiters);
+	uint64_t w = ak__load(&s->word, AK__RELAXED);
+	uint64_t next;
+	do {
+		next = w + (n << SHIFT);
+		if (none)
+			next &= ~WAITERS;
+		/* release: pairs with the acquire in ak__sem_try_acquire(). */
+	} while (!ak__cas_weak(&s->word, &w, next, AK__RELEASE, AK__RELAXED));
+}
+
+/* Hands n permits to the waiters in order, the rest to the word.  Called and
+ * returns with the lock held; drops it to wake a full wake list. */
+static void give_locked(struct ak__sem *s, uint64_t n, struct ak__wakelist *wl)
+{
+	struct ak__waiter *w;
+	while (n > 0 && (w = ak__waitq_head(&s->waiters)) != NULL) {
+		uint64_t need = w->want - w->granted;
+		uint64_t g = need < n ? need : n;
+		n -= g;
+		ak__waitq_grant(&s->waiters, w, g, wl);
+		if (ak__wakelist_full(wl)) {
+			ak__unlock(&s->lock);
+			ak__wakelist_wake(wl);
+			ak__lock(&s->lock);
+		}
+	}
+	put_back_locked(s, n);
+}
+
+int ak__sem_release(struct ak__sem *s, uint64_t n)
+{
+	if (n == 0)
+		return 0;
+	if (n > AK__SEM_MAX)
+		return AK_EOVERFLOW;
+	uint64_t w = ak__load(&s->word, AK__RELAXED);
+	while (!(w & WAITERS)) {
+		if (permits_of(w) > AK__SEM_MAX - n)
+			return AK_EOVERFLOW;
+		/* release: pairs with the acquire in ak__sem_try_acquire(). */
+		if (ak__cas_weak(&s->word, &w, w + (n << SHIFT), AK__RELEASE, AK__RELAXED))
+			return 0;
+	}
+	struct ak__wakelist wl;
+	ak__wakelist_init(&wl);
+	ak__lock(&s->lock);
+	if (permits_of(ak__load(&s->word, AK__RELAXED)) > AK__SEM_MAX - n) {
+		ak__unlock(&s->lock);
+		return AK_EOVERFLOW;
+	}
+	give_locked(s, n, &wl);
+	ak__unlock(&s->lock);
+	ak__wakelist_wake(&wl);
+	return 0;
+}
+
+uint64_t ak__sem_forget(struct ak__sem *s, uint64_t n)
+{
+	uint64_t w = ak__load(&s->word, AK__RELAXED);
+	uint64_t take;
+	do {
+		take = permits_of(w) < n ? permits_of(w) : n;
+	} while (!ak__cas_weak(&s->word, &w, w - (take << SHIFT), AK__RELAXED, AK__RELAXED));
+	return take;
+}
+
+void ak__sem_close(struct ak__sem *s)
+{
+	struct ak__wakelist wl;
+	struct ak__waiter *w;
+
+	ak__wakelist_init(&wl);
+	ak__lock(&s->lock);
+	ak__fetch_or(&s->word, CLOSED, AK__RELEASE);
+	while ((w = ak__waitq_head(&s->waiters)) != NULL) {
+		/* Granted short of what it asked: its poll reports AK_EPIPE. */
+		w->want = w->granted;
+		ak__waitq_grant(&s->waiters, w, 0, &wl);
+		if (ak__wakelist_full(&wl)) {
+			ak__unlock(&s->lock);
+			ak__wakelist_wake(&wl);
+			ak__lock(&s->lock);
+		}
+	}
+	ak__fetch_and(&s->word, ~WAITERS, AK__RELAXED);
+	ak__unlock(&s->lock);
+	ak__wakelist_wake(&wl);
+}
+
+int ak__sem_acquire_init(struct ak__sem_acquire *a, struct ak__sem *s, uint64_t n)
+{
+	if (n > AK__SEM_MAX)
+		return AK_EINVAL;
+	a->w.prev = a->w.next = NULL;
+	a->w.waker.data = a->w.seen.data = NULL;
+	a->w.waker.vtable = a->w.seen.vtable = NULL;
+	a->w.want = a->w.granted = 0;
+	ak__init(&a->w.state, AK__W_IDLE);
+	a->sem = s;
+	a->n = n;
+	return 0;
+}
+
+/* The owner consumes its grant: all it asked for, or less when closed. */
+static int take_grant(struct ak__sem_acquire *a)
+{
+	uint64_t got = ak__waiter_take(&a->w);
+	if (got >= a->n)
+		return 0;
+	if (got > 0)
+		ak__sem_release(a->sem, got);   /* closed: keeps the count honest */
+	return AK_EPIPE;
+}
+
+int ak__sem_acquire_poll(struct ak__sem_acquire *a, struct ak_context *cx)
+{
+	struct ak__sem *s = a->sem;
+
+	if (ak__waiter_granted(&a->w))
+		return take_grant(a);
+	int queued = ak__load(&a->w.state, AK__RELAXED) == AK__W_QUEUED;
+	if (!queued) {
+		if (ak__coop_check(cx) == AK_PENDING)
+			return AK_PENDING;
+		int rc = ak__sem_try_acquire(s, a->n);
+		if (rc != AK_EAGAIN) {
+			if (rc == 0)
+				ak__coop_spend(cx);
+			return rc;
+		}
+	}
+
+	struct ak_waker clone;
+	int rc = ak__waiter_prepare(&a->w, cx, &clone);
+	if (rc) {
+		ak__sem_acquire_cancel(a);
+		return rc;
+	}
+	struct ak__wakelist wl;
+	ak__wakelist_init(&wl);
+	ak__lock(&s->lock);
+	if (!queued && !ak__waiter_granted(&a->w)) {
+		/* acquire: pairs with the release in put_back_locked() and in
+		 * ak__sem_release(); from here on, releases take the lock. */
+		uint64_t w = ak__fetch_or(&s->word, WAITERS, AK__ACQUIRE);
+		if (w & CLOSED) {
+			if (ak__waitq_empty(&s->waiters))
+				ak__fetch_and(&s->word, ~WAITERS, AK__RELAXED);
+			ak__unlock(&s->lock);
+			ak__waker_drop_kept(&clone);
+			return AK_EPIPE;
+		}
+		/* Permits released before WAITERS was set serve the queue in
+		 * order, us last. */
+		uint64_t have;
+		do {
+			have = permits_of(w);
+		} while (!ak__cas_weak(&s->word, &w, w & (CLOSED | WAITERS), AK__ACQUIRE, AK__RELAXED));
+		a->w.want = a->n;
+		ak__waitq_park(&s->waiters, &a->w, &clone);
+		give_locked(s, have, &wl);
+	} else {
+		ak__waitq_park(&s->waiters, &a->w, &clone);
+	}
+	ak__unlock(&s->lock);
+	ak__wakelist_wake(&wl);
+	ak__waker_drop_kept(&clone);
+	if (ak__waiter_granted(&a->w)) {
+		rc = take_grant(a);
+		if (rc == 0)
+			ak__coop_spend(cx);
+		return rc;
+	}
+	return AK_PENDING;
+}
+
+void ak__sem_acquire_cancel(struct ak__sem_acquire *a)
+{
+	struct ak__sem *s = a->sem;
+	if (!s || ak__load(&a->w.state, AK__RELAXED) == AK__W_IDLE)
+		return;
+	struct ak__wakelist wl;
+	struct ak_waker drop;
+	ak__wakelist_init(&wl);
+	ak__lock(&s->lock);
+	uint64_t given = ak__waitq_cancel(&s->waiters, &a->w, &drop);
+	give_locked(s, given, &wl);
+	ak__unlock(&s->lock);
+	ak__wakelist_wake(&wl);
+	ak__waker_drop_kept(&drop);
+}

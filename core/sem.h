@@ -1,0 +1,72 @@
+/*
+ * core/sem.h: the fair batch semaphore that carries Mutex, RwLock,
+ * Semaphore and the bounded mpsc's capacity.  Internal.
+ *
+ * One atomic word holds the available permits, a CLOSED bit and a WAITERS
+ * bit.  While nobody waits, acquire and release are a CAS on the word and
+ * take no lock.  The first waiter sets WAITERS under the lock; from then on
+ * releases take the lock and hand permits to the waiters in FIFO order — the
+ * head accumulates partial grants until it has all it asked for — and only
+ * what is left over returns to the word.  So permits are never "available"
+ * while someone waits, and try_acquire can never jump the queue.
+ *
+ *   call                        lock taken                 thread
+ *   try_acquire                 never                      any
+ *   release                     only while WAITERS is set  any
+ *   acquire_poll                only on the slow path      the op's owner
+ *   acquire_cancel              if it ever parked          the op's owner
+ *   close                       always                     any
+ *   available, is_closed        never                      any
+ *
+ * Grants are provisional until the owner's poll consumes them; a cancel
+ * passes them on to the next waiters (or back to the word).
+ */
+#ifndef AK_CORE_SEM_H
+#define AK_CORE_SEM_H
+
+#include <stdint.h>
+
+#include "waitq.h"
+
+/* The most permits a semaphore holds; more is AK_EOVERFLOW, never wrapped. */
+#define AK__SEM_MAX (UINT64_MAX >> 3)
+
+struct ak__sem {
+	ak__atomic(uint64_t) word;     /* permits << 2 | WAITERS | CLOSED */
+	struct ak__lock lock;          /* guards waiters */
+	struct ak__waitq waiters;
+};
+
+/* An acquire in progress; lives inside an operation. */
+struct ak__sem_acquire {
+	struct ak__waiter w;
+	struct ak__sem *sem;
+	uint64_t n;
+};
+
+int ak__sem_init(struct ak__sem *s, uint64_t permits);
+/* AK_EBUSY while operations wait on it. */
+int ak__sem_destroy(struct ak__sem *s);
+
+uint64_t ak__sem_available(struct ak__sem *s);
+int ak__sem_is_closed(struct ak__sem *s);
+size_t ak__sem_waiting(struct ak__sem *s);
+
+/* 0, AK_EAGAIN (too few, or others wait), AK_EPIPE (closed), AK_EINVAL
+ * (n > AK__SEM_MAX). */
+int ak__sem_try_acquire(struct ak__sem *s, uint64_t n);
+/* 0, or AK_EOVERFLOW with nothing changed. */
+int ak__sem_release(struct ak__sem *s, uint64_t n);
+/* Removes up to n available permits; returns how many. */
+uint64_t ak__sem_forget(struct ak__sem *s, uint64_t n);
+/* Wakes every waiter with AK_EPIPE; later acquires fail.  Idempotent. */
+void ak__sem_close(struct ak__sem *s);
+
+/* Binds an acquire of n permits; AK_EINVAL for n > AK__SEM_MAX. */
+int ak__sem_acquire_init(struct ak__sem_acquire *a, struct ak__sem *s, uint64_t n);
+/* 0 with the permits held, AK_PENDING, AK_EPIPE, AK_ENOMEM. */
+int ak__sem_acquire_poll(struct ak__sem_acquire *a, struct ak_context *cx);
+/* Gives back whatever was granted meanwhile; a no-op if never parked. */
+void ak__sem_acquire_cancel(struct ak__sem_acquire *a);
+
+#endif

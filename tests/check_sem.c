@@ -1,0 +1,303 @@
+/*
+ * The batch semaphore core (core/sem.h): FIFO grants with partial
+ * accumulation, cancel returning what was granted, try_acquire never
+ * jumping the queue, close, the maximum, the budget, and contention from
+ * threads.
+ */
+#include <check.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "sem.h"
+#include "testkit.h"
+
+Suite *sem_suite(void);
+
+struct acq {
+	struct ak_future future;
+	struct ak__sem_acquire a;
+};
+
+static int acq_poll(struct ak_future *f, struct ak_context *cx)
+{
+	return ak__sem_acquire_poll(&((struct acq *)f)->a, cx);
+}
+
+static void acq_cancel(struct ak_future *f)
+{
+	ak__sem_acquire_cancel(&((struct acq *)f)->a);
+}
+
+static const struct ak_future_vtable acq_vtable = { acq_poll, acq_cancel };
+
+static void acq_init(struct acq *op, struct ak__sem *s, uint64_t n)
+{
+	memset(op, 0, sizeof(*op));
+	ak_future_init(&op->future, &acq_vtable);
+	ck_assert_int_eq(ak__sem_acquire_init(&op->a, s, n), 0);
+}
+
+START_TEST(acquire_takes_available_permits_at_once)
+{
+	struct ak__sem s;
+	struct acq op;
+	struct tk_task *t = tk_task_new();
+
+	ak__sem_init(&s, 3);
+	acq_init(&op, &s, 2);
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_uint_eq(ak__sem_available(&s), 1);
+	ck_assert_int_eq(atomic_load(&t->cw->clones), 0);
+	ck_assert_int_eq(ak__sem_destroy(&s), 0);
+}
+END_TEST
+
+START_TEST(waiters_get_permits_in_fifo_order_accumulating_partial_grants)
+{
+	struct ak__sem s;
+	struct acq big, small;
+	struct tk_task *tb = tk_task_new(), *ts = tk_task_new();
+
+	ak__sem_init(&s, 0);
+	acq_init(&big, &s, 2);
+	acq_init(&small, &s, 1);
+	ck_assert_int_eq(tk_poll(tb, &big.future), AK_PENDING);
+	ck_assert_int_eq(tk_poll(ts, &small.future), AK_PENDING);
+	ck_assert_int_eq(ak__sem_release(&s, 1), 0);
+	/* The head keeps the permit: the small request behind it waits. */
+	ck_assert(!tk_task_take_woken(tb));
+	ck_assert(!tk_task_take_woken(ts));
+	ck_assert_uint_eq(ak__sem_available(&s), 0);
+	ck_assert_int_eq(ak__sem_release(&s, 1), 0);
+	ck_assert(tk_task_take_woken(tb));
+	ck_assert(!tk_task_take_woken(ts));
+	ck_assert_int_eq(tk_poll(tb, &big.future), 0);
+	ck_assert_int_eq(ak__sem_release(&s, 1), 0);
+	ck_assert(tk_task_take_woken(ts));
+	ck_assert_int_eq(tk_poll(ts, &small.future), 0);
+	ck_assert_int_eq(ak__sem_destroy(&s), 0);
+}
+END_TEST
+
+START_TEST(partial_grants_are_returned_by_cancel)
+{
+	struct ak__sem s;
+	struct acq big, small;
+	struct tk_task *tb = tk_task_new(), *ts = tk_task_new();
+
+	ak__sem_init(&s, 0);
+	acq_init(&big, &s, 3);
+	acq_init(&small, &s, 1);
+	ck_assert_int_eq(tk_poll(tb, &big.future), AK_PENDING);
+	ck_assert_int_eq(tk_poll(ts, &small.future), AK_PENDING);
+	ck_assert_int_eq(ak__sem_release(&s, 2), 0);
+	ak_future_cancel(&big.future);          /* its 2 go on: 1 to small, 1 back */
+	ck_assert(tk_task_take_woken(ts));
+	ck_assert_int_eq(tk_poll(ts, &small.future), 0);
+	ck_assert_uint_eq(ak__sem_available(&s), 1);
+	ck_assert_int_eq(ak__sem_destroy(&s), 0);
+}
+END_TEST
+
+START_TEST(a_granted_but_unpolled_acquire_returns_its_permits_on_cancel)
+{
+	struct ak__sem s;
+	struct acq op;
+	struct tk_task *t = tk_task_new();
+
+	ak__sem_init(&s, 0);
+	acq_init(&op, &s, 2);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(ak__sem_release(&s, 2), 0);
+	ck_assert(tk_task_take_woken(t));
+	ak_future_cancel(&op.future);
+	ck_assert_uint_eq(ak__sem_available(&s), 2);
+	ck_assert_int_eq(ak__sem_try_acquire(&s, 2), 0);
+	ck_assert_int_eq(ak__sem_destroy(&s), 0);
+}
+END_TEST
+
+START_TEST(try_acquire_fails_while_waiters_queue)
+{
+	struct ak__sem s;
+	struct acq op;
+	struct tk_task *t = tk_task_new();
+
+	ak__sem_init(&s, 1);
+	acq_init(&op, &s, 2);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	/* One permit would do for a try_acquire(1), but it belongs to the
+	 * head of the queue. */
+	ck_assert_int_eq(ak__sem_try_acquire(&s, 1), AK_EAGAIN);
+	ck_assert_int_eq(ak__sem_release(&s, 1), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(ak__sem_try_acquire(&s, 1), AK_EAGAIN);
+	ck_assert_int_eq(ak__sem_destroy(&s), 0);
+}
+END_TEST
+
+START_TEST(close_wakes_every_waiter_with_epipe)
+{
+	struct ak__sem s;
+	struct acq a, b, later;
+	struct tk_task *ta = tk_task_new(), *tb = tk_task_new(), *tl = tk_task_new();
+
+	ak__sem_init(&s, 1);
+	acq_init(&a, &s, 2);
+	acq_init(&b, &s, 1);
+	ck_assert_int_eq(tk_poll(ta, &a.future), AK_PENDING);
+	ck_assert_int_eq(tk_poll(tb, &b.future), AK_PENDING);
+	ak__sem_close(&s);
+	ck_assert(ak__sem_is_closed(&s));
+	ck_assert(tk_task_take_woken(ta));
+	ck_assert(tk_task_take_woken(tb));
+	ck_assert_int_eq(tk_poll(ta, &a.future), AK_EPIPE);
+	ck_assert_int_eq(tk_poll(tb, &b.future), AK_EPIPE);
+	acq_init(&later, &s, 1);
+	ck_assert_int_eq(tk_poll(tl, &later.future), AK_EPIPE);
+	ck_assert_int_eq(ak__sem_try_acquire(&s, 1), AK_EPIPE);
+	ak__sem_close(&s);                      /* idempotent */
+	ck_assert_int_eq(ak__sem_destroy(&s), 0);
+}
+END_TEST
+
+START_TEST(the_maximum_is_reported_as_eoverflow_and_nothing_changes)
+{
+	struct ak__sem s;
+	struct acq op;
+
+	ck_assert_int_eq(ak__sem_init(&s, AK__SEM_MAX + 1), AK_EOVERFLOW);
+	ck_assert_int_eq(ak__sem_init(&s, AK__SEM_MAX - 1), 0);
+	ck_assert_int_eq(ak__sem_release(&s, 2), AK_EOVERFLOW);
+	ck_assert_uint_eq(ak__sem_available(&s), AK__SEM_MAX - 1);
+	ck_assert_int_eq(ak__sem_release(&s, 1), 0);
+	ck_assert_uint_eq(ak__sem_available(&s), AK__SEM_MAX);
+	ck_assert_int_eq(ak__sem_release(&s, UINT64_MAX), AK_EOVERFLOW);
+	ck_assert_uint_eq(ak__sem_available(&s), AK__SEM_MAX);
+	ck_assert_int_eq(ak__sem_acquire_init(&op.a, &s, AK__SEM_MAX + 1), AK_EINVAL);
+	ck_assert_int_eq(ak__sem_try_acquire(&s, AK__SEM_MAX + 1), AK_EINVAL);
+	ck_assert_int_eq(ak__sem_destroy(&s), 0);
+}
+END_TEST
+
+START_TEST(acquire_of_zero_completes_at_once)
+{
+	struct ak__sem s;
+	struct acq op;
+	struct tk_task *t = tk_task_new();
+
+	ak__sem_init(&s, 0);
+	acq_init(&op, &s, 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(ak__sem_destroy(&s), 0);
+}
+END_TEST
+
+START_TEST(spent_budget_yields_without_touching_the_semaphore)
+{
+	struct ak__sem s;
+	struct acq op;
+	struct tk_task *t = tk_task_new();
+
+	ak__sem_init(&s, 1);
+	acq_init(&op, &s, 1);
+	ck_assert_int_eq(tk_poll_budget(t, &op.future, 0), AK_PENDING);
+	ck_assert_int_eq(atomic_load(&t->cw->wakes_by_ref), 1);
+	ck_assert_uint_eq(ak__sem_available(&s), 1);
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_uint_eq(ak__sem_available(&s), 0);
+	ck_assert_int_eq(ak__sem_destroy(&s), 0);
+}
+END_TEST
+
+START_TEST(forget_removes_only_available_permits)
+{
+	struct ak__sem s;
+
+	ak__sem_init(&s, 3);
+	ck_assert_uint_eq(ak__sem_forget(&s, 2), 2);
+	ck_assert_uint_eq(ak__sem_forget(&s, 5), 1);
+	ck_assert_uint_eq(ak__sem_available(&s), 0);
+	ck_assert_int_eq(ak__sem_destroy(&s), 0);
+}
+END_TEST
+
+START_TEST(destroy_with_waiters_is_ebusy)
+{
+	struct ak__sem s;
+	struct acq op;
+	struct tk_task *t = tk_task_new();
+
+	ak__sem_init(&s, 0);
+	acq_init(&op, &s, 1);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(ak__sem_destroy(&s), AK_EBUSY);
+	ak_future_cancel(&op.future);
+	ck_assert_int_eq(ak__sem_destroy(&s), 0);
+}
+END_TEST
+
+/* Threads under ak_block_on take 1..3 of 3 permits at a time: never more
+ * than 3 are held, and all 3 are back at the end. */
+enum { SEM_THREADS = 3, SEM_ROUNDS = 3000, SEM_PERMITS = 3 };
+static struct ak__sem contended;
+static atomic_int held, max_held, errors;
+
+static void *sem_main(void *arg)
+{
+	unsigned seed = (unsigned)(uintptr_t)arg;
+	for (int i = 0; i < SEM_ROUNDS; i++) {
+		struct acq op;
+		uint64_t n = 1 + (seed = seed * 1103515245u + 12345u) % SEM_PERMITS;
+		acq_init(&op, &contended, n);
+		if (ak_block_on(&op.future, AK_DEADLINE_NEVER) != 0) {
+			atomic_fetch_add(&errors, 1);
+			continue;
+		}
+		int now = atomic_fetch_add(&held, (int)n) + (int)n;
+		int m = atomic_load(&max_held);
+		while (now > m && !atomic_compare_exchange_weak(&max_held, &m, now))
+			;
+		atomic_fetch_sub(&held, (int)n);
+		if (ak__sem_release(&contended, n) != 0)
+			atomic_fetch_add(&errors, 1);
+	}
+	return NULL;
+}
+
+START_TEST(threads_never_hold_more_permits_than_exist)
+{
+	pthread_t th[SEM_THREADS];
+
+	ak__sem_init(&contended, SEM_PERMITS);
+	for (int i = 0; i < SEM_THREADS; i++)
+		pthread_create(&th[i], NULL, sem_main, (void *)(uintptr_t)(i + 1));
+	for (int i = 0; i < SEM_THREADS; i++)
+		pthread_join(th[i], NULL);
+	ck_assert_int_eq(atomic_load(&errors), 0);
+	ck_assert_int_le(atomic_load(&max_held), SEM_PERMITS);
+	ck_assert_uint_eq(ak__sem_available(&contended), SEM_PERMITS);
+	ck_assert_int_eq(ak__sem_destroy(&contended), 0);
+}
+END_TEST
+
+Suite *sem_suite(void)
+{
+	Suite *s = suite_create("sem");
+	TCase *tc = tk_tcase("sem");
+
+	tcase_add_test(tc, acquire_takes_available_permits_at_once);
+	tcase_add_test(tc, waiters_get_permits_in_fifo_order_accumulating_partial_grants);
+	tcase_add_test(tc, partial_grants_are_returned_by_cancel);
+	tcase_add_test(tc, a_granted_but_unpolled_acquire_returns_its_permits_on_cancel);
+	tcase_add_test(tc, try_acquire_fails_while_waiters_queue);
+	tcase_add_test(tc, close_wakes_every_waiter_with_epipe);
+	tcase_add_test(tc, the_maximum_is_reported_as_eoverflow_and_nothing_changes);
+	tcase_add_test(tc, acquire_of_zero_completes_at_once);
+	tcase_add_test(tc, spent_budget_yields_without_touching_the_semaphore);
+	tcase_add_test(tc, forget_removes_only_available_permits);
+	tcase_add_test(tc, destroy_with_waiters_is_ebusy);
+	tcase_add_test(tc, threads_never_hold_more_permits_than_exist);
+	suite_add_tcase(s, tc);
+	return s;
+}
