@@ -15,6 +15,7 @@ Suite *waker_suite(void);
 Suite *future_suite(void);
 Suite *waitq_suite(void);
 Suite *sem_suite(void);
+Suite *notify_suite(void);
 Suite *block_on_suite(void);
 Suite *executor_suite(void);
 
@@ -28,6 +29,7 @@ int main(int argc, char **argv)
 	srunner_add_suite(sr, future_suite());
 	srunner_add_suite(sr, waitq_suite());
 	srunner_add_suite(sr, sem_suite());
+	srunner_add_suite(sr, notify_suite());
 	srunner_add_suite(sr, block_on_suite());
 	srunner_add_suite(sr, executor_suite());
 	srunner_set_fork_status(sr, CK_FORK);

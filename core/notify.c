@@ -1,0 +1,195 @@
+/* core/notify.c: the notify core.  See notify.h. */
+#include <string.h>
+
+#include "notify.h"
+
+enum { EMPTY = 0, WAITING = 1, NOTIFIED = 2, LOW = 3 };
+#define GEN_ONE ((uint64_t)4)
+
+/* What a waiter is granted: by notify_one (to pass on if cancelled) or by
+ * notify_waiters. */
+enum { BY_ONE = 1, BY_ALL = 2 };
+
+void ak__notify_init(struct ak__notify *n)
+{
+	ak__init(&n->word, EMPTY);
+	ak__lock_init(&n->lock);
+	ak__waitq_init(&n->waiters);
+}
+
+int ak__notify_destroy(struct ak__notify *n)
+{
+	ak__lock(&n->lock);
+	int busy = !ak__waitq_empty(&n->waiters);
+	ak__unlock(&n->lock);
+	if (busy)
+		return AK_EBUSY;
+	ak__lock_destroy(&n->lock);
+	return 0;
+}
+
+/* Sets the low bits, keeping the generation.  Under the lock, or racing
+ * only with the lock-free EMPTY -> NOTIFIED of notify_one. */
+static void set_low(struct ak__notify *n, uint64_t low)
+{
+	uint64_t w = ak__load(&n->word, AK__RELAXED);
+	/* release: pairs with the acquire CAS that consumes a permit. */
+	while (!ak__cas_weak(&n->word, &w, (w & ~(uint64_t)LOW) | low, AK__RELEASE, AK__RELAXED))
+		;
+}
+
+/* With the lock held: one notification to the oldest waiter, or stored. */
+static void notify_one_locked(struct ak__notify *n, struct ak__wakelist *wl)
+{
+	struct ak__waiter *w = ak__waitq_head(&n->waiters);
+	if (!w) {
+		set_low(n, NOTIFIED);
+		return;
+	}
+	ak__waitq_grant(&n->waiters, w, BY_ONE, wl);
+	if (ak__waitq_empty(&n->waiters))
+		set_low(n, EMPTY);
+}
+
+void ak__notify_one(struct ak__notify *n)
+{
+	uint64_t w = ak__load(&n->word, AK__RELAXED);
+	while ((w & LOW) != WAITING) {
+		/* release: what the notifier wrote is visible to the operation
+		 * that consumes the permit (acquire in take_permit()). */
+		if (ak__cas_weak(&n->word, &w, (w & ~(uint64_t)LOW) | NOTIFIED, AK__RELEASE, AK__RELAXED))
+			return;
+	}
+	struct ak__wakelist wl;
+	ak__wakelist_init(&wl);
+	ak__lock(&n->lock);
+	notify_one_locked(n, &wl);
+	ak__unlock(&n->lock);
+	ak__wakelist_wake(&wl);
+}
+
+void ak__notify_waiters(struct ak__notify *n)
+{
+	struct ak__wakelist wl;
+	struct ak__waiter *w;
+
+	ak__wakelist_init(&wl);
+	ak__lock(&n->lock);
+	/* release: an operation that sees the new generation (acquire load in
+	 * ak__notified_poll) sees what the notifier wrote before. */
+	uint64_t gen = (ak__fetch_add(&n->word, GEN_ONE, AK__RELEASE) + GEN_ONE) & ~(uint64_t)LOW;
+	while ((w = ak__waitq_head(&n->waiters)) != NULL &&
+	       ((struct ak__notified *)(void *)w)->gen != gen) {
+		ak__waitq_grant(&n->waiters, w, BY_ALL, &wl);
+		if (ak__wakelist_full(&wl)) {
+			/* Waiters that queue meanwhile saw the new generation
+			 * (they are behind, with gen == the new one). */
+			ak__unlock(&n->lock);
+			ak__wakelist_wake(&wl);
+			ak__lock(&n->lock);
+		}
+	}
+	if (ak__waitq_empty(&n->waiters) && (ak__load(&n->word, AK__RELAXED) & LOW) == WAITING)
+		set_low(n, EMPTY);
+	ak__unlock(&n->lock);
+	ak__wakelist_wake(&wl);
+}
+
+void ak__notified_init(struct ak__notified *o, struct ak__notify *n)
+{
+	memset(&o->w, 0, sizeof(o->w));
+	ak__init(&o->w.state, AK__W_IDLE);
+	o->notify = n;
+	/* acquire: pairs with the release in ak__notify_waiters(). */
+	o->gen = ak__load(&n->word, AK__ACQUIRE) & ~(uint64_t)LOW;
+}
+
+/* Consumes a stored permit: 1 if there was one. */
+static int take_permit(struct ak__notify *n)
+{
+	uint64_t w = ak__load(&n->word, AK__RELAXED);
+	while ((w & LOW) == NOTIFIED) {
+		/* acquire: pairs with the release that stored the permit. */
+		if (ak__cas_weak(&n->word, &w, (w & ~(uint64_t)LOW) | EMPTY, AK__ACQUIRE, AK__RELAXED))
+			return 1;
+	}
+	return 0;
+}
+
+static int generation_moved(const struct ak__notified *o)
+{
+	/* acquire: pairs with the release in ak__notify_waiters(). */
+	return (ak__load(&o->notify->word, AK__ACQUIRE) & ~(uint64_t)LOW) != o->gen;
+}
+
+int ak__notified_poll(struct ak__notified *o, struct ak_context *cx)
+{
+	struct ak__notify *n = o->notify;
+
+	if (ak__waiter_granted(&o->w)) {
+		ak__waiter_take(&o->w);
+		return 0;
+	}
+	int queued = ak__load(&o->w.state, AK__RELAXED) == AK__W_QUEUED;
+	if (!queued && (generation_moved(o) || take_permit(n)))
+		return 0;
+
+	struct ak_waker clone;
+	int rc = ak__waiter_prepare(&o->w, cx, &clone);
+	if (rc) {
+		ak__notified_cancel(o);
+		return rc;
+	}
+	ak__lock(&n->lock);
+	if (ak__waiter_granted(&o->w)) {
+		ak__waiter_take(&o->w);
+		rc = 0;
+	} else if (queued) {
+		ak__waitq_park(&n->waiters, &o->w, &clone);
+		rc = AK_PENDING;
+	} else if (generation_moved(o) || take_permit(n)) {
+		rc = 0;
+	} else {
+		/* From EMPTY to WAITING; a permit stored since take_permit()
+		 * makes the CAS fail and is consumed instead. */
+		uint64_t w = ak__load(&n->word, AK__RELAXED);
+		rc = AK_PENDING;
+		for (;;) {
+			if ((w & LOW) == NOTIFIED) {
+				if (ak__cas_weak(&n->word, &w, w & ~(uint64_t)LOW, AK__ACQUIRE, AK__RELAXED)) {
+					rc = 0;
+					break;
+				}
+				continue;
+			}
+			if (ak__cas_weak(&n->word, &w, (w & ~(uint64_t)LOW) | WAITING, AK__RELAXED, AK__RELAXED))
+				break;
+		}
+		if (rc == AK_PENDING) {
+			o->w.want = 1;
+			ak__waitq_park(&n->waiters, &o->w, &clone);
+		}
+	}
+	ak__unlock(&n->lock);
+	ak__waker_drop_kept(&clone);
+	return rc;
+}
+
+void ak__notified_cancel(struct ak__notified *o)
+{
+	struct ak__notify *n = o->notify;
+	if (!n || ak__load(&o->w.state, AK__RELAXED) == AK__W_IDLE)
+		return;
+	struct ak__wakelist wl;
+	struct ak_waker drop;
+	ak__wakelist_init(&wl);
+	ak__lock(&n->lock);
+	uintptr_t given = ak__waitq_cancel(&n->waiters, &o->w, &drop);
+	if (given == BY_ONE)
+		notify_one_locked(n, &wl);      /* pass it on */
+	else if (ak__waitq_empty(&n->waiters) && (ak__load(&n->word, AK__RELAXED) & LOW) == WAITING)
+		set_low(n, EMPTY);
+	ak__unlock(&n->lock);
+	ak__wakelist_wake(&wl);
+	ak__waker_drop_kept(&drop);
+}

@@ -1,0 +1,57 @@
+/*
+ * core/notify.h: the notify core.  Internal; the channels' closed()
+ * futures use it and the public Notify wraps it.
+ *
+ * One atomic word: the low two bits say EMPTY, WAITING (the queue is not
+ * empty) or NOTIFIED (one stored permit); the rest counts notify_waiters
+ * calls (the generation).  notify_one without waiters is a CAS on the word
+ * and takes no lock.
+ *
+ * - notify_one hands one notification to the oldest waiter, or stores a
+ *   single permit when nobody waits (several calls still store one).
+ * - notify_waiters wakes every operation waiting now, and also completes the
+ *   operations initialised before it but not yet polled (they captured the
+ *   generation at init); it stores no permit.
+ * - A cancelled operation that had received a notify_one, and not consumed
+ *   it, passes it on as a new notify_one.
+ *
+ *   call                       lock taken                  thread
+ *   notify_one                 only while WAITING          any
+ *   notify_waiters             always                      any
+ *   notified_init              never                       any
+ *   notified_poll / _cancel    on the slow path            the op's owner
+ */
+#ifndef AK_CORE_NOTIFY_H
+#define AK_CORE_NOTIFY_H
+
+#include <stdint.h>
+
+#include "waitq.h"
+
+struct ak__notify {
+	ak__atomic(uint64_t) word;     /* generation << 2 | EMPTY/WAITING/NOTIFIED */
+	struct ak__lock lock;          /* guards waiters */
+	struct ak__waitq waiters;
+};
+
+/* A wait for a notification; lives inside an operation.  w comes first:
+ * notify_waiters reads gen through the queue's node. */
+struct ak__notified {
+	struct ak__waiter w;
+	struct ak__notify *notify;
+	uint64_t gen;                  /* generation when initialised */
+};
+
+void ak__notify_init(struct ak__notify *n);
+/* AK_EBUSY while operations wait on it. */
+int ak__notify_destroy(struct ak__notify *n);
+
+void ak__notify_one(struct ak__notify *n);
+void ak__notify_waiters(struct ak__notify *n);
+
+void ak__notified_init(struct ak__notified *o, struct ak__notify *n);
+/* 0 when notified, AK_PENDING, AK_ENOMEM. */
+int ak__notified_poll(struct ak__notified *o, struct ak_context *cx);
+void ak__notified_cancel(struct ak__notified *o);
+
+#endif
