@@ -1,10 +1,17 @@
 # awaitkit: a single, non-recursive GNU Makefile.
 #
 #   make            the libraries (build/libawaitkit.a, build/libawaitkit.so.0)
-#   make demo       build and run examples/demo
-#   make check      unit tests, the same tests under ThreadSanitizer, lint
+#   make demo       build and run examples/demo and examples/await_example
+#   make check      lint, a short stress run, the unit tests, all of it
+#                   natively and under ThreadSanitizer
 #   make tsan       only the ThreadSanitizer pass
-#   make lint       man pages, header self-containment, exported symbols
+#   make asan       the unit tests under AddressSanitizer + UBSan (+ LeakSanitizer)
+#   make stress     every stress/*.c program, STRESS_SECS (10) seconds each,
+#                   natively and under TSan; STRESS_SEED=... replays a seed
+#   make lint       man pages, header self-containment, exported symbols,
+#                   the shim lint (scripts/lint-shim.sh)
+#   make bench      the benchmark against tokio and Go (bench/README.md);
+#                   never part of make check
 #   make clean
 #
 # CC and CFLAGS may be overridden; the warnings and the standard are not.
@@ -23,7 +30,12 @@ SONAME := libawaitkit.so.0
 # struct in the .c): -fno-strict-aliasing makes that well defined.
 AK_CFLAGS := -std=c11 -Wall -Wextra -Wpedantic -Werror -D_GNU_SOURCE \
 	-fvisibility=hidden -fPIC -fno-strict-aliasing -pthread -Iinclude
-LDLIBS := -pthread
+# liburcu-bp: the fork hooks (core/fork.c) quiesce its registry and call_rcu
+# thread; watch will use its read side.  liburcu-common: the pool's
+# injection queue (wfcqueue lives there in 0.13, not in liburcu-cds; the
+# liburcu-cds.pc says -lurcu-common -lurcu-cds).  Linked shared, never
+# _LGPL_SOURCE.
+LDLIBS := -pthread -lurcu-bp -lurcu-common
 
 LIB_SRC := $(sort $(wildcard core/*.c chan/*.c sync/*.c select/*.c))
 LIB_HDR := $(wildcard include/*.h include/awaitkit/*.h)
@@ -43,11 +55,48 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
 TSAN_FLAGS := -fsanitize=thread -g -O1 -fno-omit-frame-pointer
 # Check forks each test; under TSan tests run several times slower.
-TSAN_ENV := TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 history_size=4" \
+# die_after_fork=0: the timer's fork test starts a thread in the child of a
+# multi-threaded process (the new timer thread), which TSan refuses by default.
+TSAN_ENV := TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 history_size=4 die_after_fork=0" \
 	CK_TIMEOUT_MULTIPLIER=4
 
+# ASan + UBSan (+ LSan at each test process's exit) over the library and
+# the unit tests, built apart in $(BUILD)/asan.
+ASAN_CC ?= $(CC)
+ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer -g -O1
+ASAN_OBJ := $(LIB_SRC:%.c=$(BUILD)/asan/obj/%.o)
+ASAN_ENV := ASAN_OPTIONS="detect_leaks=1 detect_stack_use_after_return=1" \
+	UBSAN_OPTIONS="print_stacktrace=1 halt_on_error=1" CK_TIMEOUT_MULTIPLIER=2
+
+# Stress programs: every stress/*.c but the harness, linked with the static
+# library (they may include core/ headers), plain in $(BUILD)/stress and
+# under TSan in $(BUILD)/tsan-stress.  make stress runs each STRESS_SECS
+# seconds per build; make check runs each STRESS_CHECK_SECS.
+STRESS_SECS ?= 10
+STRESS_CHECK_SECS ?= 2
+STRESS_PROGS := $(notdir $(basename $(filter-out stress/harness.c,$(wildcard stress/*.c))))
+STRESS_DEPS := stress/harness.c $(wildcard stress/*.h)
+STRESS_BIN := $(STRESS_PROGS:%=$(BUILD)/stress/%) $(STRESS_PROGS:%=$(BUILD)/tsan-stress/%)
+STRESS_COUNTS := $(STRESS_PROGS:%=$(BUILD)/stress/%.counts) \
+	$(STRESS_PROGS:%=$(BUILD)/tsan-stress/%.counts)
+TSAN_SYMBOLIZER := $(firstword $(wildcard /usr/lib/llvm-16/bin/llvm-symbolizer \
+	/usr/bin/llvm-symbolizer-16 /usr/bin/llvm-symbolizer-14))
+TSAN_STRESS_ENV := TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 history_size=4 \
+	$(if $(TSAN_SYMBOLIZER),external_symbolizer_path=$(TSAN_SYMBOLIZER))"
+# $(call stress_run,SECONDS): each program natively, then under TSan; each
+# writes its "passed failed" counts next to its binary.
+stress_run = rc=0; for p in $(STRESS_PROGS); do \
+	rm -f $(BUILD)/stress/$$p.counts $(BUILD)/tsan-stress/$$p.counts; \
+	echo "== stress $$p ($(1) s) =="; \
+	$(BUILD)/stress/$$p -d $(1) -o $(BUILD)/stress/$$p.counts || rc=1; \
+	echo "== stress $$p under TSan ($(1) s) =="; \
+	$(TSAN_STRESS_ENV) $(BUILD)/tsan-stress/$$p -d $(1) \
+		-o $(BUILD)/tsan-stress/$$p.counts || rc=1; \
+	done; exit $$rc
+
 .PHONY: all deps deps-check check unit tsan lint lint-man lint-headers \
-	lint-symbols demo clean
+	lint-symbols demo clean asan stress stress-check lint-shim
 .DELETE_ON_ERROR:
 
 all: $(STATIC) $(BUILD)/$(SONAME)
@@ -102,18 +151,58 @@ tsan: $(BUILD)/tsan/runner
 	@rm -f $(BUILD)/tsan/counts
 	@$(TSAN_ENV) $(BUILD)/tsan/runner tsan $(BUILD)/tsan/counts
 
-# The tests run in both passes even when the first fails, so the summary
-# is whole; the target fails if either did.
+# ---- ASan + UBSan ------------------------------------------------------------
+
+$(BUILD)/asan/obj/%.o: %.c $(LIB_HDR) $(INT_HDR) | deps-check
+	@mkdir -p $(dir $@)
+	$(ASAN_CC) $(AK_CFLAGS) $(ASAN_FLAGS) -c $< -o $@
+
+$(BUILD)/asan/libawaitkit.a: $(ASAN_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/asan/runner: $(TEST_SRC) $(TEST_HDR) $(BUILD)/asan/libawaitkit.a | deps-check
+	@mkdir -p $(dir $@)
+	$(ASAN_CC) $(AK_CFLAGS) $(ASAN_FLAGS) $(CHECK_CFLAGS) -Icore -o $@ \
+		$(TEST_SRC) $(BUILD)/asan/libawaitkit.a $(CHECK_LIBS) $(LDLIBS)
+
+asan: $(BUILD)/asan/runner
+	@rm -f $(BUILD)/asan/counts
+	@$(ASAN_ENV) $(BUILD)/asan/runner asan $(BUILD)/asan/counts
+
+# ---- stress ------------------------------------------------------------------
+
+$(BUILD)/stress/%: stress/%.c $(STRESS_DEPS) $(STATIC) $(INT_HDR) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(AK_CFLAGS) $(CFLAGS) -Icore -o $@ $< stress/harness.c $(STATIC) $(LDLIBS)
+
+$(BUILD)/tsan-stress/%: stress/%.c $(STRESS_DEPS) $(BUILD)/tsan/libawaitkit.a $(INT_HDR) | deps-check
+	@mkdir -p $(dir $@)
+	$(TSAN_CC) $(AK_CFLAGS) $(TSAN_FLAGS) -Icore -o $@ $< stress/harness.c \
+		$(BUILD)/tsan/libawaitkit.a $(LDLIBS)
+
+stress: $(STRESS_BIN)
+	@$(call stress_run,$(STRESS_SECS))
+
+stress-check: $(STRESS_BIN)
+	@$(call stress_run,$(STRESS_CHECK_SECS))
+
+# Every pass runs even when an earlier one fails, so the summary is whole;
+# the target fails if any did.  The stress runs come first so that make
+# check still ends with the unit tests' summaries and the total (which
+# adds the stress programs' checks).
 check: all deps-check lint
 	@rc=0; \
+	$(MAKE) --no-print-directory stress-check || rc=1; \
 	$(MAKE) --no-print-directory unit || rc=1; \
 	$(MAKE) --no-print-directory tsan || rc=1; \
-	sh scripts/total.sh $(BUILD)/tests/counts $(BUILD)/tsan/counts || rc=1; \
+	sh scripts/total.sh $(BUILD)/tests/counts $(BUILD)/tsan/counts \
+		$(STRESS_COUNTS) || rc=1; \
 	exit $$rc
 
 # ---- lint --------------------------------------------------------------------
 
-lint: lint-man lint-headers lint-symbols
+lint: lint-man lint-headers lint-symbols lint-shim
 
 lint-man: | deps-check
 	@sh scripts/man-check.sh
@@ -125,15 +214,76 @@ lint-headers: | deps-check
 lint-symbols: $(BUILD)/$(SONAME)
 	@sh scripts/symbol-check.sh $(SHARED) awaitkit.map
 
+# Atomics, futexes, locks and allocation only through core/shim.h.
+lint-shim: | deps
+	@CC="$(CC)" sh scripts/lint-shim.sh
+
 # ---- demo --------------------------------------------------------------------
 
-$(BUILD)/examples/demo: examples/demo.c $(LIB_HDR) $(BUILD)/$(SONAME)
+$(BUILD)/examples/%: examples/%.c $(LIB_HDR) $(BUILD)/$(SONAME)
 	@mkdir -p $(dir $@)
 	$(CC) $(AK_CFLAGS) $(CFLAGS) -o $@ $< -L$(BUILD) -lawaitkit \
 		-Wl,-rpath,'$$ORIGIN/..' $(LDLIBS)
 
-demo: $(BUILD)/examples/demo
+demo: $(BUILD)/examples/demo $(BUILD)/examples/await_example
 	@$(BUILD)/examples/demo
+	@$(BUILD)/examples/await_example
+
+# ---- bench (issue 4; never part of check) ------------------------------------
+#
+# make bench: installs the peers' toolchains (bench/deps.sh), builds the
+# library, the reference ring, the Go, awaitkit and Rust peers under
+# bench/out/, then runs bench/run.py (BENCH=name, BENCH_RUNS=N, BENCH_CPUS=
+# list; see bench/README.md).  Nothing here asserts on time.
+
+BENCH_OUT := bench/out
+BENCH_BIN := $(BENCH_OUT)/bin
+BENCH_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -pthread
+BENCH_GO ?= go
+BENCH_PYTHON ?= python3
+BENCH_AK_SRC := $(sort $(wildcard bench/awaitkit/*.c))
+# Go builds offline: its caches live under bench/out, modules are off-line.
+BENCH_GO_ENV := GOCACHE=$(CURDIR)/$(BENCH_OUT)/go/cache \
+	GOPATH=$(CURDIR)/$(BENCH_OUT)/go/path GOPROXY=off GOFLAGS= \
+	GO111MODULE=on GOENV=off GOTOOLCHAIN=local
+
+.PHONY: bench bench-deps bench-rust
+
+bench-deps:
+	@sh bench/deps.sh
+
+$(BENCH_BIN)/peer-ring: bench/ring/ring.c | bench-deps
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< -pthread
+
+$(BENCH_BIN)/bench-launch: bench/launch/launch.c | bench-deps
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ $<
+
+$(BENCH_BIN)/peer-awaitkit: $(BENCH_AK_SRC) $(wildcard bench/awaitkit/*.h) \
+		$(LIB_HDR) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -Iinclude -o $@ $(BENCH_AK_SRC) $(STATIC) $(LDLIBS)
+
+$(BENCH_BIN)/peer-go: $(wildcard bench/go/*.go) bench/go/go.mod | bench-deps
+	@mkdir -p $(dir $@)
+	cd bench/go && $(BENCH_GO_ENV) $(BENCH_GO) build -o $(CURDIR)/$@ .
+
+# The Rust peers (peer-tokio, peer-crossbeam) come from bench/rust/build.sh.
+# A failed Rust build leaves their rows as dashes rather than stopping the
+# other figures; the warning says so.
+bench-rust: | bench-deps
+	@if [ -f bench/rust/build.sh ]; then \
+		sh bench/rust/build.sh || echo "bench: WARNING: bench/rust/build.sh" \
+			"failed: no tokio/crossbeam figures" >&2; \
+	else \
+		echo "bench: no bench/rust/build.sh: no tokio/crossbeam figures" >&2; \
+	fi
+
+bench: bench-deps $(BENCH_BIN)/peer-ring $(BENCH_BIN)/bench-launch \
+		$(BENCH_BIN)/peer-go $(BENCH_BIN)/peer-awaitkit bench-rust
+	BENCH="$(BENCH)" BENCH_RUNS="$(BENCH_RUNS)" BENCH_CPUS="$(BENCH_CPUS)" \
+		$(BENCH_PYTHON) bench/run.py
 
 clean:
 	rm -rf $(BUILD)

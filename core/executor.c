@@ -9,59 +9,55 @@
  *   waker clone/wake/drop        any thread, any time, also after free
  *   task_result, task_release    the owner (release: any thread)
  *
- * A task record is reference counted: the executor holds one reference
- * while the task is unfinished, each run-queue entry one, each waker clone
- * one, a handle one.  Records hold a reference on the shared part of the
- * executor (its remote queue and parker), so a late wake from another thread
- * finds it closed instead of freed.
+ * A task record (core/task.h) is reference counted: the executor holds one
+ * reference while the task is unfinished, each run-queue entry one, each
+ * waker clone one, a handle one.  Records hold a reference on the shared
+ * part of the executor (its remote queue and parker), so a late wake from
+ * another thread finds it closed instead of freed.
  *
  * Wakes made on the thread that is running the executor go to a local FIFO
  * without a lock; others go to the remote FIFO under the shared lock and
- * unpark the owner.  The task's state word decides who enqueues: the wake
- * that sets SCHEDULED does, once; the owner clears SCHEDULED before each
- * poll, so a wake during the poll queues the task again, at the tail.
+ * unpark the owner.  The task's state word decides who enqueues (task.h).
  */
 #include <limits.h>
 
 #include <awaitkit/block_on.h>
 #include <awaitkit/executor.h>
 
-#include "core.h"
-
-enum { T_SCHEDULED = 1, T_RUNNING = 2, T_DONE = 4 };
+#include "task.h"
 
 struct exec_shared {
 	ak__atomic(uint32_t) refs;
 	struct ak__lock lock;          /* guards remote_* and closed */
-	struct ak_task *remote_head;
-	struct ak_task *remote_tail;
+	struct exec_task *remote_head;
+	struct exec_task *remote_tail;
 	int closed;
 	struct ak__parker parker;      /* the owner sleeps here in run_until */
 };
 
-struct ak_task {
-	ak__atomic(uint32_t) refs;
-	ak__atomic(uint32_t) state;    /* T_* */
-	struct ak_task *qnext;         /* run-queue link: owned by the queue */
-	struct ak_task *prev, *next;   /* the unfinished list: owner only */
+struct exec_task {
+	struct ak_task base;
+	struct exec_task *qnext;       /* run-queue link: owned by the queue */
 	struct exec_shared *sh;
 	struct ak_executor *ex;        /* only used while not done */
-	struct ak_future *fut;
-	int result;                    /* written before T_DONE is set */
 	int is_main;                   /* run_until's future, not a spawned task */
-	struct ak_task_slot slot;
 };
 
 struct ak_executor {
 	struct exec_shared *sh;
-	struct ak_task *local_head, *local_tail;
-	struct ak_task *live_head, *live_tail;
+	struct exec_task *local_head, *local_tail;
+	struct ak__task_list unfinished;  /* owner only */
 	size_t live;
 	int running;
 };
 
 /* The executor this thread is running now, for the lock-free local path. */
 static _Thread_local struct ak_executor *tls_running;
+
+static struct exec_task *exec_task_of(struct ak_task *t)
+{
+	return (struct exec_task *)(void *)t;
+}
 
 static void shared_put(struct exec_shared *sh)
 {
@@ -71,15 +67,8 @@ static void shared_put(struct exec_shared *sh)
 	}
 }
 
-static void task_put(struct ak_task *t)
-{
-	if (ak__ref_put(&t->refs)) {
-		shared_put(t->sh);
-		ak__free(t);
-	}
-}
-
-static void queue_push(struct ak_task **head, struct ak_task **tail, struct ak_task *t)
+static void queue_push(struct exec_task **head, struct exec_task **tail,
+                       struct exec_task *t)
 {
 	t->qnext = NULL;
 	if (*tail)
@@ -89,9 +78,10 @@ static void queue_push(struct ak_task **head, struct ak_task **tail, struct ak_t
 	*tail = t;
 }
 
-/* Puts t on a run queue; the caller has taken the queue's reference. */
-static void enqueue(struct ak_task *t)
+/* Puts t on a run queue; the caller has given the queue a reference. */
+static void exec_enqueue(struct ak_task *base)
 {
+	struct exec_task *t = exec_task_of(base);
 	struct ak_executor *ex = tls_running;
 	struct exec_shared *sh = t->sh;
 
@@ -105,7 +95,7 @@ static void enqueue(struct ak_task *t)
 		queue_push(&sh->remote_head, &sh->remote_tail, t);
 	ak__unlock(&sh->lock);
 	if (closed) {
-		task_put(t);
+		ak__task_put(base);
 		return;
 	}
 	/* sh stays alive here: the caller's waker reference keeps t alive,
@@ -113,53 +103,31 @@ static void enqueue(struct ak_task *t)
 	ak__unpark(&sh->parker);
 }
 
-static void schedule(struct ak_task *t)
+static void exec_retire(struct ak_task *base)
 {
-	uint32_t s = ak__load(&t->state, AK__RELAXED);
-	do {
-		if (s & (T_SCHEDULED | T_DONE))
-			return;
-		/* release: what the waker wrote before waking is visible to the
-		 * poll that the owner starts with its acquire in poll_task(). */
-	} while (!ak__cas_weak(&t->state, &s, s | T_SCHEDULED, AK__RELEASE, AK__RELAXED));
-	ak__ref_get(&t->refs);
-	enqueue(t);
+	struct exec_task *t = exec_task_of(base);
+
+	if (!t->is_main) {
+		ak__task_list_remove(&t->ex->unfinished, base);
+		t->ex->live--;
+	}
 }
 
-static struct ak_waker task_clone(const void *data);
-static void task_wake_by_ref(const void *data)
+static void exec_destroy(struct ak_task *base)
 {
-	schedule((struct ak_task *)(uintptr_t)data);
+	struct exec_task *t = exec_task_of(base);
+
+	shared_put(t->sh);
+	ak__free(t);
 }
 
-static void task_drop(const void *data)
-{
-	task_put((struct ak_task *)(uintptr_t)data);
-}
-
-static void task_wake(const void *data)
-{
-	task_wake_by_ref(data);
-	task_drop(data);
-}
-
-const struct ak_waker_vtable ak__task_waker_vtable = {
-	.abi = AK_WAKER_ABI_VERSION,
-	.size = sizeof(struct ak_waker_vtable),
-	.clone = task_clone,
-	.wake = task_wake,
-	.wake_by_ref = task_wake_by_ref,
-	.drop = task_drop,
+static const struct ak__task_ops exec_task_ops = {
+	.enqueue = exec_enqueue,
+	.retire = exec_retire,
+	.destroy = exec_destroy,
 };
 
-static struct ak_waker task_clone(const void *data)
-{
-	ak__ref_get(&((struct ak_task *)(uintptr_t)data)->refs);
-	struct ak_waker w = { data, &ak__task_waker_vtable };
-	return w;
-}
-
-static struct ak_task *dequeue(struct ak_executor *ex)
+static struct exec_task *dequeue(struct ak_executor *ex)
 {
 	if (!ex->local_head) {
 		ak__lock(&ex->sh->lock);
@@ -170,66 +138,11 @@ static struct ak_task *dequeue(struct ak_executor *ex)
 		if (!ex->local_head)
 			return NULL;
 	}
-	struct ak_task *t = ex->local_head;
+	struct exec_task *t = ex->local_head;
 	ex->local_head = t->qnext;
 	if (!ex->local_head)
 		ex->local_tail = NULL;
 	return t;
-}
-
-static void live_unlink(struct ak_executor *ex, struct ak_task *t)
-{
-	if (t->prev)
-		t->prev->next = t->next;
-	else
-		ex->live_head = t->next;
-	if (t->next)
-		t->next->prev = t->prev;
-	else
-		ex->live_tail = t->prev;
-	t->prev = t->next = NULL;
-	ex->live--;
-}
-
-/* The task ended with rc (its result, or AK_ECANCELED). */
-static void finish(struct ak_executor *ex, struct ak_task *t, int rc)
-{
-	t->result = rc;
-	/* release: pairs with the acquire load in ak_task_result(). */
-	ak__fetch_or(&t->state, T_DONE, AK__RELEASE);
-	ak__fetch_and(&t->state, ~(uint32_t)T_RUNNING, AK__RELAXED);
-	t->fut = NULL;
-	if (!t->is_main) {
-		live_unlink(ex, t);
-		task_put(t);            /* the executor's reference */
-	}
-}
-
-/* Polls a task taken off a run queue, then drops the queue's reference.
- * Returns 1 if it polled. */
-static int poll_task(struct ak_executor *ex, struct ak_task *t)
-{
-	/* acquire: pairs with the release in schedule(). */
-	uint32_t s = ak__load(&t->state, AK__ACQUIRE);
-	for (;;) {
-		if (s & T_DONE) {
-			task_put(t);
-			return 0;
-		}
-		uint32_t next = (s & ~(uint32_t)T_SCHEDULED) | T_RUNNING;
-		if (ak__cas_weak(&t->state, &s, next, AK__ACQUIRE, AK__ACQUIRE))
-			break;
-	}
-	struct ak_context cx;
-	struct ak_waker waker = { t, &ak__task_waker_vtable };
-	ak_context_init(&cx, waker, &t->slot);
-	int rc = ak_context_done(&cx, ak__future_poll_owned(t->fut, &cx));
-	if (rc == AK_PENDING)
-		ak__fetch_and(&t->state, ~(uint32_t)T_RUNNING, AK__RELEASE);
-	else
-		finish(ex, t, rc);
-	task_put(t);
-	return 1;
 }
 
 AK_EXPORT int ak_executor_new(struct ak_executor **out)
@@ -251,16 +164,16 @@ AK_EXPORT int ak_executor_new(struct ak_executor **out)
 	return 0;
 }
 
-static struct ak_task *task_new(struct ak_executor *ex, struct ak_future *f, uint32_t refs)
+/* refs: the executor's reference, the run queue's, and the caller's. */
+static struct exec_task *task_new(struct ak_executor *ex, struct ak_future *f,
+                                  uint32_t refs)
 {
-	struct ak_task *t = ak__alloc(sizeof(*t));
+	struct exec_task *t = ak__alloc(sizeof(*t));
 	if (!t)
 		return NULL;
-	ak__init(&t->refs, refs);
-	ak__init(&t->state, T_SCHEDULED);
+	ak__task_init(&t->base, &exec_task_ops, f, refs);
 	t->sh = ex->sh;
 	t->ex = ex;
-	t->fut = f;
 	ak__ref_get(&ex->sh->refs);
 	return t;
 }
@@ -270,22 +183,16 @@ AK_EXPORT int ak_executor_spawn(struct ak_executor *ex, struct ak_future *task,
 {
 	if (!ex || ak__future_claim(task) != 0)
 		return AK_EINVAL;
-	/* The executor's reference, the run queue's, and the handle's. */
-	struct ak_task *t = task_new(ex, task, handle ? 3 : 2);
+	struct exec_task *t = task_new(ex, task, handle ? 3 : 2);
 	if (!t) {
 		task->state &= ~(uintptr_t)AK_FUTURE_OWNED;
 		return AK_ENOMEM;
 	}
-	t->prev = ex->live_tail;
-	if (ex->live_tail)
-		ex->live_tail->next = t;
-	else
-		ex->live_head = t;
-	ex->live_tail = t;
+	ak__task_list_append(&ex->unfinished, &t->base);
 	ex->live++;
 	queue_push(&ex->local_head, &ex->local_tail, t);
 	if (handle)
-		*handle = t;
+		*handle = &t->base;
 	return 0;
 }
 
@@ -314,12 +221,18 @@ AK_EXPORT int ak_executor_run(struct ak_executor *ex)
 	if (rc)
 		return rc;
 	int polls = 0;
-	struct ak_task *t;
+	struct exec_task *t;
 	while ((t = dequeue(ex)) != NULL)
-		if (poll_task(ex, t) && polls < INT_MAX)
+		if (ak__task_run(&t->base) && polls < INT_MAX)
 			polls++;
 	leave(ex);
 	return polls;
+}
+
+static int is_done(struct exec_task *t)
+{
+	/* Relaxed: the owner wrote DONE itself, on this thread. */
+	return (ak__load(&t->base.state, AK__RELAXED) & AK__T_DONE) != 0;
 }
 
 AK_EXPORT int ak_executor_run_until(struct ak_executor *ex, struct ak_future *f,
@@ -332,8 +245,8 @@ AK_EXPORT int ak_executor_run_until(struct ak_executor *ex, struct ak_future *f,
 		f->state &= ~(uintptr_t)AK_FUTURE_OWNED;
 		return rc;
 	}
-	/* Our reference and the run queue's. */
-	struct ak_task *main = task_new(ex, f, 2);
+	/* Ours, the run queue's and the executor's (dropped when it ends). */
+	struct exec_task *main = task_new(ex, f, 3);
 	if (!main) {
 		leave(ex);
 		f->state &= ~(uintptr_t)AK_FUTURE_OWNED;
@@ -343,24 +256,22 @@ AK_EXPORT int ak_executor_run_until(struct ak_executor *ex, struct ak_future *f,
 	queue_push(&ex->local_head, &ex->local_tail, main);
 
 	for (;;) {
-		struct ak_task *t;
-		while (!(ak__load(&main->state, AK__RELAXED) & T_DONE) &&
-		       (t = dequeue(ex)) != NULL)
-			poll_task(ex, t);
-		if (ak__load(&main->state, AK__RELAXED) & T_DONE)
+		struct exec_task *t;
+		while (!is_done(main) && (t = dequeue(ex)) != NULL)
+			ak__task_run(&t->base);
+		if (is_done(main))
 			break;
 		/* Checked after draining the queues, so whatever was ready at
 		 * the deadline ran first. */
 		if (deadline != AK_DEADLINE_NEVER && ak_now() >= deadline) {
-			finish(ex, main, AK_ETIMEDOUT);
-			ak__future_cancel_owned(f);
+			ak__task_abort(&main->base, AK_ETIMEDOUT);
 			break;
 		}
 		ak__park(&ex->sh->parker, deadline);
 	}
-	rc = main->result;
+	rc = main->base.result;
 	leave(ex);
-	task_put(main);
+	ak__task_put(&main->base);
 	return rc;
 }
 
@@ -369,12 +280,13 @@ AK_EXPORT size_t ak_executor_task_count(const struct ak_executor *ex)
 	return ex ? ex->live : 0;
 }
 
-static void cancel_task(struct ak_task *t)
+static void drop_entries(struct exec_task *t)
 {
-	struct ak_future *f = t->fut;
-	/* Done first, so wakes made by the cancel itself are ignored. */
-	finish(t->ex, t, AK_ECANCELED);
-	ak__future_cancel_owned(f);
+	while (t) {
+		struct exec_task *next = t->qnext;
+		ak__task_put(&t->base);
+		t = next;
+	}
 }
 
 AK_EXPORT int ak_executor_free(struct ak_executor *ex)
@@ -383,58 +295,17 @@ AK_EXPORT int ak_executor_free(struct ak_executor *ex)
 		return AK_EINVAL;
 	if (ex->running)
 		return AK_EBUSY;
-	while (ex->live_head) {
-		struct ak_task *t = ex->live_head;
-		ak__ref_get(&t->refs);      /* finish() drops the executor's */
-		cancel_task(t);
-		task_put(t);
-	}
+	while (ex->unfinished.head)
+		ak__task_abort(ex->unfinished.head, AK_ECANCELED);
 	struct exec_shared *sh = ex->sh;
 	ak__lock(&sh->lock);
 	sh->closed = 1;
-	struct ak_task *t = sh->remote_head;
+	struct exec_task *remote = sh->remote_head;
 	sh->remote_head = sh->remote_tail = NULL;
 	ak__unlock(&sh->lock);
-	while (t) {
-		struct ak_task *next = t->qnext;
-		task_put(t);
-		t = next;
-	}
-	for (t = ex->local_head; t;) {
-		struct ak_task *next = t->qnext;
-		task_put(t);
-		t = next;
-	}
+	drop_entries(remote);
+	drop_entries(ex->local_head);
 	ak__free(ex);
 	shared_put(sh);
 	return 0;
-}
-
-AK_EXPORT int ak_task_cancel(struct ak_task *task)
-{
-	if (!task)
-		return AK_EINVAL;
-	uint32_t s = ak__load(&task->state, AK__ACQUIRE);
-	if (s & T_DONE)
-		return 0;
-	if (s & T_RUNNING)
-		return AK_EBUSY;
-	cancel_task(task);
-	return 0;
-}
-
-AK_EXPORT int ak_task_result(const struct ak_task *task)
-{
-	if (!task)
-		return AK_EINVAL;
-	/* acquire: pairs with the release in finish(). */
-	if (!(ak__load(&((struct ak_task *)(uintptr_t)task)->state, AK__ACQUIRE) & T_DONE))
-		return AK_PENDING;
-	return task->result;
-}
-
-AK_EXPORT void ak_task_release(struct ak_task *task)
-{
-	if (task)
-		task_put(task);
 }

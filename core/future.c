@@ -1,5 +1,6 @@
 /* core/future.c: the future header, the budget, the yield operation. */
 #include <awaitkit/future.h>
+#include <awaitkit/timer.h>
 
 #include "core.h"
 
@@ -137,6 +138,8 @@ AK_EXPORT size_t ak_op_size(int kind)
 	switch (kind) {
 	case AK_OP_YIELD:
 		return sizeof(struct ak_yield_op);
+	case AK_OP_SLEEP:
+		return sizeof(struct ak_sleep_op);
 	default:
 		return 0;
 	}

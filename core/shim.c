@@ -3,6 +3,7 @@
 #define _GNU_SOURCE /* syscall() */
 #endif
 #include <linux/futex.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -38,6 +39,13 @@ void ak__futex_wake(ak__atomic(uint32_t) *addr, int nwake)
 {
 	int saved = errno;
 	syscall(SYS_futex, (void *)addr, FUTEX_WAKE_PRIVATE, nwake, NULL, NULL, 0);
+	errno = saved;
+}
+
+void ak__yield(void)
+{
+	int saved = errno;
+	sched_yield();
 	errno = saved;
 }
 

@@ -55,6 +55,10 @@ static inline void ak__cpu_relax(void)
 #endif
 }
 
+/* Gives the CPU to another thread: where a bounded spin has run out and
+ * another thread must make progress first (a liburcu enqueue half done). */
+void ak__yield(void);
+
 /* Reference counts: increments need no order; the last decrement must see
  * every write made before the other decrements (acq_rel). */
 static inline void ak__ref_get(ak__atomic(uint32_t) *refs)
@@ -82,6 +86,10 @@ void ak__futex_wake(ak__atomic(uint32_t) *addr, int nwake);
 struct ak__lock {
 	pthread_mutex_t mutex;
 };
+
+/* For a lock with static storage that must work before any init call (the
+ * timer's, which the fork hooks take even if no sleep ever ran). */
+#define AK__LOCK_INITIALIZER { PTHREAD_MUTEX_INITIALIZER }
 
 void ak__lock_init(struct ak__lock *l);
 void ak__lock_destroy(struct ak__lock *l);

@@ -8,6 +8,10 @@
 #include <awaitkit/future.h>
 #include <awaitkit/block_on.h>
 #include <awaitkit/executor.h>
+#include <awaitkit/timer.h>
+#include <awaitkit/fork.h>
+#include <awaitkit/pool.h>
+#include <awaitkit/await.h>
 #include <awaitkit/debug.h>
 
 #endif

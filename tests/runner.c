@@ -18,6 +18,9 @@ Suite *sem_suite(void);
 Suite *notify_suite(void);
 Suite *block_on_suite(void);
 Suite *executor_suite(void);
+Suite *pool_suite(void);
+Suite *timer_suite(void);
+Suite *await_suite(void);
 
 int main(int argc, char **argv)
 {
@@ -32,6 +35,9 @@ int main(int argc, char **argv)
 	srunner_add_suite(sr, notify_suite());
 	srunner_add_suite(sr, block_on_suite());
 	srunner_add_suite(sr, executor_suite());
+	srunner_add_suite(sr, pool_suite());
+	srunner_add_suite(sr, timer_suite());
+	srunner_add_suite(sr, await_suite());
 	srunner_set_fork_status(sr, CK_FORK);
 
 	printf("== %s tests ==\n", label);

@@ -54,6 +54,7 @@ int ak_coop_poll(struct ak_context *cx);
 
 /* Operation kinds, for ak_op_size(). */
 #define AK_OP_YIELD 1
+#define AK_OP_SLEEP 2      /* struct ak_sleep_op, <awaitkit/timer.h> */
 
 size_t ak_op_size(int kind);
 

@@ -1,0 +1,162 @@
+/*
+ * bench/awaitkit/main.c: peer-awaitkit, the awaitkit side of the benchmark
+ * (issue 4; protocol in bench/README.md).
+ *
+ *	peer-awaitkit <workload> [--size N]
+ *
+ * Runs one timed run of the workload and prints one line:
+ *	RESULT workload=<name> impl=awaitkit ops=<n> ns_per_op=<f>
+ *	       allocs_per_op=<f> [key=value ...]
+ * Exit status: 0 on success, 2 on a usage error, 3 when the workload has
+ * no awaitkit program yet (the driver shows "—"), 1 when a run failed.
+ *
+ * HOW WORKLOADS LAND: the library has no public channel, lock or notify
+ * yet, so every entry of the table below has fn == NULL and exits 3.  The
+ * issue that adds a primitive adds its workload in its own file,
+ * bench/awaitkit/<workload>.c, defining
+ *	int bk_<workload>(uint64_t size, struct bk_result *r);
+ * (see bench.h), declares it in the block below and puts it in its table
+ * entry.  Workloads use only the public API (<awaitkit.h>), never the
+ * library's internal cores.  The Makefile builds every .c file in
+ * bench/awaitkit/.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+/* Workload functions, one per file; declare each here as it lands. */
+
+typedef int (*bk_workload_fn)(uint64_t size, struct bk_result *r);
+
+/*
+ * The workloads of the protocol, in its order.  size: the default op count
+ * when no --size is given (bench/run.py always passes one: its table has
+ * the same counts).
+ */
+static const struct {
+	const char *name;
+	bk_workload_fn fn;
+	uint64_t size;
+} workloads[] = {
+	{ "spsc_bounded", NULL, 12000000 },
+	{ "mpsc_bounded_4p", NULL, 20000000 },
+	{ "spsc_unbounded", NULL, 20000000 },
+	{ "pingpong_oneshot", NULL, 8000000 },
+	{ "pingpong_mpsc", NULL, 8000000 },
+	{ "broadcast_fanout", NULL, 8000000 },
+	{ "watch_readers", NULL, 12000000 },
+	{ "mutex_contended", NULL, 8000000 },
+	{ "semaphore_contended", NULL, 25000000 },
+	{ "select_2chan", NULL, 10000000 },
+	{ "notify_pingpong", NULL, 10000000 },
+	{ "thread_blocking_spsc", NULL, 8000000 },
+	{ "create_drop", NULL, 8000000 },
+	{ "idle_channels", NULL, 1000000 },
+};
+
+static int64_t allocations(void)
+{
+	struct ak_debug_counters c;
+	if (ak_debug_counters(&c) != 0)
+		return 0;
+	return c.allocations;
+}
+
+void bk_start(struct bk_result *r)
+{
+	r->allocs0 = allocations();
+	r->t0 = ak_now();
+}
+
+void bk_stop(struct bk_result *r)
+{
+	r->elapsed = ak_now() - r->t0;
+	r->allocs = allocations() - r->allocs0;
+}
+
+void bk_extra(struct bk_result *r, const char *fmt, ...)
+{
+	size_t len = strlen(r->extra);
+	va_list ap;
+	if (len + 1 >= sizeof r->extra)
+		return;
+	r->extra[len++] = ' ';
+	r->extra[len] = '\0';
+	va_start(ap, fmt);
+	vsnprintf(r->extra + len, sizeof r->extra - len, fmt, ap);
+	va_end(ap);
+}
+
+int64_t bk_rss_bytes(void)
+{
+	long size, resident;
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (!f)
+		return -1;
+	int n = fscanf(f, "%ld %ld", &size, &resident);
+	fclose(f);
+	if (n != 2)
+		return -1;
+	return (int64_t)resident * sysconf(_SC_PAGESIZE);
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: peer-awaitkit <workload> [--size N]\n");
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	size_t nw = sizeof workloads / sizeof workloads[0], i;
+	uint64_t size;
+
+	if (argc < 2)
+		return usage();
+	for (i = 0; i < nw; i++)
+		if (strcmp(argv[1], workloads[i].name) == 0)
+			break;
+	if (i == nw) {
+		fprintf(stderr, "peer-awaitkit: no workload '%s'\n", argv[1]);
+		return 3;
+	}
+	size = workloads[i].size;
+	for (int a = 2; a < argc; a++) {
+		if (strcmp(argv[a], "--size") == 0 && a + 1 < argc) {
+			char *end;
+			size = strtoull(argv[++a], &end, 10);
+			if (*end != '\0' || size == 0) {
+				fprintf(stderr, "peer-awaitkit: bad --size\n");
+				return 2;
+			}
+		} else {
+			return usage();
+		}
+	}
+	if (!workloads[i].fn) {
+		fprintf(stderr, "peer-awaitkit: %s: no awaitkit program yet "
+		        "(its primitive has not landed)\n", workloads[i].name);
+		return 3;
+	}
+
+	struct bk_result r;
+	memset(&r, 0, sizeof r);
+	r.ops = size;
+	if (workloads[i].fn(size, &r) != 0)
+		return 1;
+	if (r.ops == 0) {
+		fprintf(stderr, "peer-awaitkit: %s ran no operation\n",
+		        workloads[i].name);
+		return 1;
+	}
+	printf("RESULT workload=%s impl=awaitkit ops=%" PRIu64
+	       " ns_per_op=%.3f allocs_per_op=%.4f%s\n",
+	       workloads[i].name, r.ops, (double)r.elapsed / (double)r.ops,
+	       (double)r.allocs / (double)r.ops, r.extra);
+	return 0;
+}

@@ -1,0 +1,3 @@
+module awaitkit.bench/peer-go
+
+go 1.19

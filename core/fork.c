@@ -1,0 +1,55 @@
+/*
+ * core/fork.c: the fork hooks.  The program registers them with
+ * pthread_atfork(); the library never does (a library should not impose
+ * atfork handlers: they run in every fork of the process, also the
+ * fork+exec of a program that never uses awaitkit in the child, and the
+ * order among the program's handlers is the program's to choose).
+ *
+ * Covered: the timer (its lock, its thread, the sleeps pending at the fork)
+ * and liburcu.  The library links liburcu-bp for watch's values (urcu-bp
+ * read side, call_rcu frees): its registry and grace-period locks, and the
+ * call_rcu worker thread, must be quiesced around a fork like the timer.
+ * liburcu-cds (wfcqueue) keeps no process-wide state and needs nothing.
+ *
+ * Order: prepare takes liburcu's state before the timer lock; parent and
+ * child release in the reverse order.  call_rcu's worker is paused before
+ * urcu_bp_before_fork takes the grace-period lock, because the worker may be
+ * waiting for a grace period itself.
+ */
+#include <errno.h>
+#include <urcu-bp.h>
+
+#include <awaitkit/fork.h>
+
+#include "core.h"
+#include "timer.h"
+
+AK_EXPORT void ak_atfork_prepare(void)
+{
+	int saved = errno;
+
+	call_rcu_before_fork();
+	urcu_bp_before_fork();
+	ak__timer_before_fork();
+	errno = saved;
+}
+
+AK_EXPORT void ak_atfork_parent(void)
+{
+	int saved = errno;
+
+	ak__timer_after_fork_parent();
+	urcu_bp_after_fork_parent();
+	call_rcu_after_fork_parent();
+	errno = saved;
+}
+
+AK_EXPORT void ak_atfork_child(void)
+{
+	int saved = errno;
+
+	ak__timer_after_fork_child();
+	urcu_bp_after_fork_child();
+	call_rcu_after_fork_child();
+	errno = saved;
+}

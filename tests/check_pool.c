@@ -1,0 +1,761 @@
+/* The pool executor: workers, wakes from any thread, cancel, shutdown. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <awaitkit.h>
+#include <check.h>
+#include "testkit.h"
+#include "shim.h"
+
+#define MS 1000000LL
+
+static struct ak_pool *new_pool(int nworkers)
+{
+	struct ak_pool *p = NULL;
+
+	ck_assert_int_eq(ak_pool_new(&p, nworkers), 0);
+	ck_assert_ptr_nonnull(p);
+	return p;
+}
+
+static void wait_idle(struct ak_pool *p)
+{
+	ck_assert_int_eq(ak_pool_wait_idle(p, ak_deadline_in(5000 * MS)), 0);
+}
+
+/* Waits (up to 5 s) until *v >= n; 1 if it got there. */
+static int await_count(atomic_int *v, int n)
+{
+	int64_t end = ak_deadline_in(5000 * MS);
+
+	while (atomic_load(v) < n) {
+		if (ak_now() > end)
+			return 0;
+		tk_sleep_ns(50000);
+	}
+	return 1;
+}
+
+static int await_parked(struct tk_flag_future *f)
+{
+	int64_t end = ak_deadline_in(5000 * MS);
+
+	while (!tk_flag_holds_waker(f)) {
+		if (ak_now() > end)
+			return 0;
+		tk_sleep_ns(50000);
+	}
+	return 1;
+}
+
+/*
+ * On a pool of one worker: returns once every poll that worker began
+ * before has ended (a marker task queued behind them has run).
+ */
+static void settle(struct ak_pool *p)
+{
+	struct tk_count_future marker;
+	struct ak_task *t = NULL;
+	int64_t end = ak_deadline_in(5000 * MS);
+
+	tk_ready_init(&marker, 0);
+	ck_assert_int_eq(ak_pool_spawn(p, &marker.future, &t), 0);
+	while (ak_task_result(t) == AK_PENDING && ak_now() < end)
+		tk_sleep_ns(50000);
+	ck_assert_int_eq(ak_task_result(t), 0);
+	ak_task_release(t);
+}
+
+/*
+ * A task that must never be polled by two threads at once.  Each poll
+ * marks itself in_poll (an overlap is counted), wakes its own task, lingers
+ * a little so that another worker would have time to poll it too, and
+ * completes at its `target`-th poll.  At its first poll it publishes a
+ * clone of its waker in `kept` for foreign threads.
+ */
+struct solo {
+	struct ak_future future;
+	atomic_int in_poll;
+	atomic_int overlaps;
+	atomic_int polls;
+	atomic_int have_waker;
+	atomic_int done;
+	int target;
+	struct ak_waker kept;
+};
+
+static int solo_poll(struct ak_future *base, struct ak_context *cx)
+{
+	struct solo *f = (struct solo *)base;
+	int n;
+
+	if (atomic_exchange(&f->in_poll, 1))
+		atomic_fetch_add(&f->overlaps, 1);
+	if (!atomic_load_explicit(&f->have_waker, memory_order_relaxed)) {
+		ck_assert_int_eq(ak_waker_clone(&cx->waker, &f->kept), 0);
+		atomic_store_explicit(&f->have_waker, 1, memory_order_release);
+	}
+	ak_waker_wake_by_ref(&cx->waker);
+	for (volatile int i = 0; i < 200; i++)
+		;
+	n = atomic_fetch_add(&f->polls, 1) + 1;
+	atomic_store(&f->in_poll, 0);
+	if (n < f->target)
+		return AK_PENDING;
+	atomic_store(&f->done, 1);
+	return 0;
+}
+
+static void solo_cancel(struct ak_future *base)
+{
+	(void)base;
+}
+
+static const struct ak_future_vtable solo_vtable = { solo_poll, solo_cancel };
+
+static void solo_init(struct solo *f, int target)
+{
+	memset(f, 0, sizeof *f);
+	f->target = target;
+	ck_assert_int_eq(ak_future_init(&f->future, &solo_vtable), 0);
+}
+
+/* A foreign thread that wakes a solo task by reference until it is done. */
+struct waker_thread {
+	pthread_t thread;
+	struct solo *f;
+	long wakes;
+};
+
+static void *waker_main(void *arg)
+{
+	struct waker_thread *w = arg;
+
+	/* Pairs with the release store in solo_poll(). */
+	while (!atomic_load_explicit(&w->f->have_waker, memory_order_acquire))
+		tk_sleep_ns(10000);
+	while (!atomic_load(&w->f->done)) {
+		ak_waker_wake_by_ref(&w->f->kept);
+		w->wakes++;
+	}
+	return NULL;
+}
+
+static void no_cancel(struct ak_future *base)
+{
+	(void)base;
+}
+
+/* Spawns its children (one or two) on `pool` from a single poll, so all
+ * are queued before any of them runs on a one-worker pool. */
+struct spawner {
+	struct ak_future future;
+	struct ak_pool *pool;
+	struct ak_future *child[2];
+	int rc[2];
+};
+
+static int spawner_poll(struct ak_future *base, struct ak_context *cx)
+{
+	struct spawner *f = (struct spawner *)base;
+
+	(void)cx;
+	for (int i = 0; i < 2 && f->child[i]; i++)
+		f->rc[i] = ak_pool_spawn(f->pool, f->child[i], NULL);
+	return 0;
+}
+
+static const struct ak_future_vtable spawner_vtable = { spawner_poll,
+	                                                no_cancel };
+
+static void spawner_init(struct spawner *f, struct ak_pool *pool,
+                         struct ak_future *a, struct ak_future *b)
+{
+	memset(f, 0, sizeof *f);
+	f->pool = pool;
+	f->child[0] = a;
+	f->child[1] = b;
+	f->rc[0] = f->rc[1] = TK_NOT_CALLED;
+	ck_assert_int_eq(ak_future_init(&f->future, &spawner_vtable), 0);
+}
+
+/*
+ * Occupies its worker: spawns probes (ready futures) until a spawn fails
+ * with AK_EPIPE, which means ak_pool_free has begun and its worker polls
+ * nothing after this poll.  The probes it got in stay queued.
+ */
+#define HOG_PROBES 64
+struct hog {
+	struct ak_future future;
+	struct ak_pool *pool;
+	atomic_int running;
+	int accepted;
+	int last_rc;
+	struct tk_count_future probes[HOG_PROBES];
+};
+
+static int hog_poll(struct ak_future *base, struct ak_context *cx)
+{
+	struct hog *f = (struct hog *)base;
+	int64_t end = ak_deadline_in(5000 * MS);
+
+	(void)cx;
+	while (f->accepted < HOG_PROBES && ak_now() < end) {
+		f->last_rc = ak_pool_spawn(f->pool,
+		                           &f->probes[f->accepted].future, NULL);
+		if (f->last_rc != 0)
+			break;
+		f->accepted++;
+		atomic_store(&f->running, 1);
+		tk_sleep_ns(1 * MS);
+	}
+	return 0;
+}
+
+static const struct ak_future_vtable hog_vtable = { hog_poll, no_cancel };
+
+/*
+ * Records what blocking calls and a self-cancel return inside a pool task's
+ * poll; waits for `go` first, so the test can hand it its own handle.
+ */
+struct blocker {
+	struct ak_future future;
+	struct ak_pool *pool;
+	struct ak_task *self;
+	atomic_int go;
+	int rc_wait_idle;
+	int rc_free;
+	int rc_cancel_self;
+};
+
+static int blocker_poll(struct ak_future *base, struct ak_context *cx)
+{
+	struct blocker *f = (struct blocker *)base;
+	int64_t end = ak_deadline_in(5000 * MS);
+
+	(void)cx;
+	/* Pairs with the release store in the test: self is set. */
+	while (!atomic_load_explicit(&f->go, memory_order_acquire) &&
+	       ak_now() < end)
+		tk_sleep_ns(100000);
+	f->rc_wait_idle = ak_pool_wait_idle(f->pool, AK_DEADLINE_NEVER);
+	f->rc_free = ak_pool_free(f->pool);
+	f->rc_cancel_self = ak_task_cancel(f->self);
+	return 0;
+}
+
+static const struct ak_future_vtable blocker_vtable = { blocker_poll,
+	                                                no_cancel };
+
+/*
+ * Parks keeping a clone of its waker, after lingering in its first poll
+ * until `go` is set: a window in which another thread sees it running.
+ */
+struct lingerer {
+	struct ak_future future;
+	atomic_int in_poll;
+	atomic_int go;
+	atomic_int polls;
+	atomic_int cancels;
+	struct ak_waker kept;
+};
+
+static int lingerer_poll(struct ak_future *base, struct ak_context *cx)
+{
+	struct lingerer *f = (struct lingerer *)base;
+	int64_t end = ak_deadline_in(5000 * MS);
+
+	atomic_fetch_add(&f->polls, 1);
+	if (!f->kept.vtable)
+		ck_assert_int_eq(ak_waker_clone(&cx->waker, &f->kept), 0);
+	atomic_store(&f->in_poll, 1);
+	while (!atomic_load(&f->go) && ak_now() < end)
+		tk_sleep_ns(100000);
+	return AK_PENDING;
+}
+
+static void lingerer_cancel(struct ak_future *base)
+{
+	struct lingerer *f = (struct lingerer *)base;
+
+	atomic_fetch_add(&f->cancels, 1);
+	ak_waker_drop(&f->kept);
+}
+
+static const struct ak_future_vtable lingerer_vtable = { lingerer_poll,
+	                                                 lingerer_cancel };
+
+static void lingerer_init(struct lingerer *f, int go)
+{
+	memset(f, 0, sizeof *f);
+	atomic_store(&f->go, go);
+	ck_assert_int_eq(ak_future_init(&f->future, &lingerer_vtable), 0);
+}
+
+/* ---- spawn and run --------------------------------------------------------- */
+
+START_TEST(spawned_task_runs_and_reports_its_result)
+{
+	struct ak_pool *p = new_pool(2);
+	struct tk_count_future f;
+	struct ak_task *t = NULL;
+
+	tk_ready_init(&f, AK_EPIPE);
+	ck_assert_int_eq(ak_pool_spawn(p, &f.future, &t), 0);
+	ck_assert_ptr_nonnull(t);
+	wait_idle(p);
+	ck_assert_int_eq(ak_task_result(t), AK_EPIPE);
+	ck_assert_int_eq(atomic_load(&f.polls), 1);
+	ck_assert_uint_eq(ak_pool_task_count(p), 0);
+	ck_assert_int_eq(ak_future_state(&f.future), AK_FUTURE_DONE);
+	ak_task_release(t);
+	ck_assert_int_eq(ak_pool_free(p), 0);
+}
+END_TEST
+
+START_TEST(pool_of_zero_workers_runs_tasks)
+{
+	struct ak_pool *p = new_pool(0);
+	struct tk_count_future f[4];
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		tk_after_init(&f[i], 2);
+		ck_assert_int_eq(ak_pool_spawn(p, &f[i].future, NULL), 0);
+	}
+	wait_idle(p);
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(atomic_load(&f[i].polls), 3);
+	ck_assert_int_eq(ak_pool_free(p), 0);
+}
+END_TEST
+
+START_TEST(ten_thousand_tasks_across_workers_complete_exactly_once)
+{
+	enum { N = 10000 };
+	struct ak_pool *p = new_pool(4);
+	struct tk_count_future *f = calloc(N, sizeof *f);
+	int i, wrong = 0;
+
+	ck_assert_ptr_nonnull(f);
+	for (i = 0; i < N; i++) {
+		tk_after_init(&f[i], 1);
+		ck_assert_int_eq(ak_pool_spawn(p, &f[i].future, NULL), 0);
+	}
+	wait_idle(p);
+	ck_assert_uint_eq(ak_pool_task_count(p), 0);
+	for (i = 0; i < N; i++)
+		if (atomic_load(&f[i].polls) != 2 ||
+		    atomic_load(&f[i].cancels) != 0 ||
+		    ak_future_state(&f[i].future) != AK_FUTURE_DONE)
+			wrong++;
+	ck_assert_int_eq(wrong, 0);
+	ck_assert_int_eq(ak_pool_free(p), 0);
+	free(f);
+}
+END_TEST
+
+START_TEST(task_spawned_from_inside_a_task_is_run)
+{
+	struct ak_pool *p = new_pool(2);
+	struct spawner parent;
+	struct tk_count_future child;
+
+	tk_ready_init(&child, 0);
+	spawner_init(&parent, p, &child.future, NULL);
+	ck_assert_int_eq(ak_pool_spawn(p, &parent.future, NULL), 0);
+	wait_idle(p);
+	ck_assert_int_eq(parent.rc[0], 0);
+	ck_assert_int_eq(atomic_load(&child.polls), 1);
+	ck_assert_int_eq(ak_pool_free(p), 0);
+}
+END_TEST
+
+START_TEST(each_poll_gets_a_fresh_context_and_the_tasks_slot)
+{
+	struct ak_pool *p = new_pool(2);
+	struct tk_count_future f;
+	struct ak_task *t = NULL;
+	int i;
+
+	tk_after_init(&f, 3);
+	ck_assert_int_eq(ak_pool_spawn(p, &f.future, &t), 0);
+	wait_idle(p);
+	ck_assert_int_eq(atomic_load(&f.polls), 4);
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(f.budgets[i], AK_BUDGET_DEFAULT);
+	ck_assert_ptr_nonnull(f.slot);
+	ck_assert_uint_eq(ak_task_slot_pending_polls(f.slot), 3);
+	ak_task_release(t);
+	ck_assert_int_eq(ak_pool_free(p), 0);
+}
+END_TEST
+
+/* ---- wakes ---------------------------------------------------------------- */
+
+START_TEST(wakes_from_foreign_threads_make_parked_tasks_ready)
+{
+	enum { N = 4 };
+	struct ak_pool *p = new_pool(2);
+	struct tk_flag_future f[N];
+	struct tk_setter s[N];
+	struct ak_task *t[N];
+	int i;
+
+	for (i = 0; i < N; i++) {
+		tk_flag_init(&f[i], -i);
+		ck_assert_int_eq(ak_pool_spawn(p, &f[i].future, &t[i]), 0);
+	}
+	for (i = 0; i < N; i++)
+		ck_assert(await_parked(&f[i]));
+	for (i = 0; i < N; i++)
+		ck_assert_int_eq(ak_task_result(t[i]), AK_PENDING);
+	for (i = 0; i < N; i++)
+		tk_setter_start(&s[i], &f[i], i * MS);
+	for (i = 0; i < N; i++)
+		tk_setter_join(&s[i]);
+	wait_idle(p);
+	for (i = 0; i < N; i++) {
+		ck_assert_int_eq(ak_task_result(t[i]), -i);
+		ck_assert_int_eq(atomic_load(&f[i].clones),
+		                 atomic_load(&f[i].released));
+		ak_task_release(t[i]);
+	}
+	ck_assert_int_eq(ak_pool_free(p), 0);
+}
+END_TEST
+
+START_TEST(wake_during_poll_requeues_and_never_polls_the_task_concurrently)
+{
+	struct ak_pool *p = new_pool(2);
+	struct solo f;
+	struct waker_thread w[2];
+	int i;
+
+	solo_init(&f, 2000);
+	ck_assert_int_eq(ak_pool_spawn(p, &f.future, NULL), 0);
+	for (i = 0; i < 2; i++) {
+		w[i].f = &f;
+		w[i].wakes = 0;
+		ck_assert_int_eq(pthread_create(&w[i].thread, NULL, waker_main,
+		                                &w[i]), 0);
+	}
+	for (i = 0; i < 2; i++)
+		pthread_join(w[i].thread, NULL);
+	wait_idle(p);
+	ck_assert_int_eq(atomic_load(&f.overlaps), 0);
+	ck_assert_int_eq(atomic_load(&f.polls), 2000);
+	ak_waker_drop(&f.kept);
+	ck_assert_int_eq(ak_pool_free(p), 0);
+}
+END_TEST
+
+START_TEST(wake_during_poll_puts_the_task_at_the_tail)
+{
+	struct ak_pool *p = new_pool(1);
+	struct tk_count_future a, b;
+	struct spawner parent;
+	struct tk_log log;
+
+	memset(&log, 0, sizeof log);
+	tk_after_init(&a, 1);
+	a.id = 'A';
+	a.log = &log;
+	tk_ready_init(&b, 0);
+	b.id = 'B';
+	b.log = &log;
+	spawner_init(&parent, p, &a.future, &b.future);
+	ck_assert_int_eq(ak_pool_spawn(p, &parent.future, NULL), 0);
+	wait_idle(p);
+	ck_assert_int_eq(parent.rc[0], 0);
+	ck_assert_int_eq(parent.rc[1], 0);
+	ck_assert_int_eq(tk_log_len(&log), 3);
+	ck_assert_int_eq(log.ids[0], 'A');
+	ck_assert_int_eq(log.ids[1], 'B');
+	ck_assert_int_eq(log.ids[2], 'A');
+	ck_assert_int_eq(ak_pool_free(p), 0);
+}
+END_TEST
+
+START_TEST(wake_after_completion_is_ignored)
+{
+	struct ak_pool *p = new_pool(2);
+	struct tk_keeper_future f;
+	struct ak_task *t = NULL;
+
+	tk_keeper_init(&f, 0);
+	ck_assert_int_eq(ak_pool_spawn(p, &f.future, &t), 0);
+	wait_idle(p);
+	ck_assert_ptr_nonnull(f.kept.vtable);
+	ak_waker_wake_by_ref(&f.kept);
+	ak_waker_wake(&f.kept);
+	wait_idle(p);
+	ck_assert_int_eq(atomic_load(&f.polls), 1);
+	ck_assert_int_eq(ak_task_result(t), 0);
+	ak_task_release(t);
+	ck_assert_int_eq(ak_pool_free(p), 0);
+}
+END_TEST
+
+START_TEST(late_wake_after_free_is_harmless)
+{
+	struct ak_pool *p = new_pool(2);
+	struct tk_keeper_future done;
+	struct lingerer parked;
+	struct ak_waker second = { NULL, NULL };
+	struct ak_task *td = NULL, *tp = NULL;
+
+	tk_keeper_init(&done, 0);
+	lingerer_init(&parked, 1);
+	ck_assert_int_eq(ak_pool_spawn(p, &done.future, &td), 0);
+	ck_assert_int_eq(ak_pool_spawn(p, &parked.future, &tp), 0);
+	ck_assert(await_count(&parked.in_poll, 1));
+	while (ak_task_result(td) == AK_PENDING)
+		tk_sleep_ns(50000);
+	ck_assert_int_eq(ak_waker_clone(&parked.kept, &second), 0);
+	ck_assert_int_eq(ak_pool_free(p), 0);
+	ck_assert_int_eq(atomic_load(&parked.cancels), 1);
+	ck_assert_int_eq(ak_task_result(tp), AK_ECANCELED);
+	/* The cancel dropped its clone; ours and the keeper's outlive the
+	 * pool, and the handles too. */
+	ak_waker_wake_by_ref(&second);
+	ak_waker_wake(&second);
+	ak_waker_wake_by_ref(&done.kept);
+	ak_waker_drop(&done.kept);
+	ck_assert_int_eq(ak_task_cancel(tp), 0);
+	ck_assert_int_eq(ak_task_cancel(td), 0);
+	ck_assert_int_eq(atomic_load(&parked.polls), 1);
+	ck_assert_int_eq(atomic_load(&done.polls), 1);
+	ck_assert_int_eq(ak_task_result(td), 0);
+	ak_task_release(tp);
+	ak_task_release(td);
+}
+END_TEST
+
+/* ---- cancel and shutdown ---------------------------------------------------- */
+
+START_TEST(task_cancel_from_another_thread_cancels_a_parked_task)
+{
+	struct ak_pool *p = new_pool(1);
+	struct tk_flag_future f;
+	struct ak_task *t = NULL;
+
+	tk_flag_init(&f, 0);
+	ck_assert_int_eq(ak_pool_spawn(p, &f.future, &t), 0);
+	ck_assert(await_parked(&f));
+	settle(p);
+	ck_assert_int_eq(ak_task_cancel(t), 0);
+	ck_assert_int_eq(ak_task_result(t), AK_ECANCELED);
+	ck_assert_int_eq(atomic_load(&f.cancels), 1);
+	ck_assert(!tk_flag_holds_waker(&f));
+	ck_assert_uint_eq(ak_pool_task_count(p), 0);
+	ck_assert_int_eq(ak_task_cancel(t), 0);
+	ck_assert_int_eq(atomic_load(&f.cancels), 1);
+	tk_flag_set(&f);
+	wait_idle(p);
+	ck_assert_int_eq(atomic_load(&f.polls), 1);
+	ak_task_release(t);
+	ck_assert_int_eq(ak_pool_free(p), 0);
+}
+END_TEST
+
+START_TEST(task_cancel_during_a_poll_takes_effect_when_the_poll_ends)
+{
+	struct ak_pool *p = new_pool(2);
+	struct lingerer f;
+	struct ak_task *t = NULL;
+
+	lingerer_init(&f, 0);
+	ck_assert_int_eq(ak_pool_spawn(p, &f.future, &t), 0);
+	ck_assert(await_count(&f.in_poll, 1));
+	ck_assert_int_eq(ak_task_cancel(t), 0);
+	ck_assert_int_eq(atomic_load(&f.cancels), 0);
+	ck_assert_int_eq(ak_task_result(t), AK_PENDING);
+	atomic_store(&f.go, 1);
+	wait_idle(p);
+	ck_assert_int_eq(ak_task_result(t), AK_ECANCELED);
+	ck_assert_int_eq(atomic_load(&f.cancels), 1);
+	ck_assert_int_eq(atomic_load(&f.polls), 1);
+	ck_assert_ptr_null(f.kept.vtable);
+	ak_task_release(t);
+	ck_assert_int_eq(ak_pool_free(p), 0);
+}
+END_TEST
+
+START_TEST(pool_free_cancels_parked_and_queued_tasks_and_drops_their_wakers)
+{
+	struct ak_debug_counters before = tk_counters(), after;
+	struct ak_pool *p = new_pool(1);
+	struct tk_flag_future parked;
+	struct hog *hog = calloc(1, sizeof *hog);
+	struct ak_task *tp = NULL;
+	int i;
+
+	ck_assert_ptr_nonnull(hog);
+	tk_flag_init(&parked, 0);
+	ck_assert_int_eq(ak_pool_spawn(p, &parked.future, &tp), 0);
+	ck_assert(await_parked(&parked));
+	hog->pool = p;
+	for (i = 0; i < HOG_PROBES; i++)
+		tk_ready_init(&hog->probes[i], 0);
+	ck_assert_int_eq(ak_future_init(&hog->future, &hog_vtable), 0);
+	ck_assert_int_eq(ak_pool_spawn(p, &hog->future, NULL), 0);
+	ck_assert(await_count(&hog->running, 1));
+	ck_assert_int_eq(ak_pool_free(p), 0);
+
+	ck_assert_int_eq(hog->last_rc, AK_EPIPE);
+	ck_assert_int_ge(hog->accepted, 1);
+	for (i = 0; i < hog->accepted; i++) {
+		ck_assert_int_eq(atomic_load(&hog->probes[i].polls), 0);
+		ck_assert_int_eq(atomic_load(&hog->probes[i].cancels), 1);
+	}
+	ck_assert_int_eq(atomic_load(&parked.cancels), 1);
+	ck_assert(!tk_flag_holds_waker(&parked));
+	ck_assert_int_eq(atomic_load(&parked.clones),
+	                 atomic_load(&parked.released));
+	ck_assert_int_eq(ak_task_result(tp), AK_ECANCELED);
+	ak_task_release(tp);
+	after = tk_counters();
+	ck_assert_int_eq(after.waker_clones, before.waker_clones);
+	ck_assert_int_eq(after.parked_ops, before.parked_ops);
+	ck_assert_int_eq(after.live_objects, before.live_objects);
+	free(hog);
+}
+END_TEST
+
+START_TEST(wait_idle_times_out_while_a_task_is_parked)
+{
+	struct ak_pool *p = new_pool(1);
+	struct tk_flag_future f;
+
+	tk_flag_init(&f, 0);
+	ck_assert_int_eq(ak_pool_spawn(p, &f.future, NULL), 0);
+	ck_assert(await_parked(&f));
+	ck_assert_uint_eq(ak_pool_task_count(p), 1);
+	ck_assert_int_eq(ak_pool_wait_idle(p, ak_deadline_in(2 * MS)),
+	                 AK_ETIMEDOUT);
+	tk_flag_set(&f);
+	wait_idle(p);
+	ck_assert_int_eq(ak_pool_free(p), 0);
+}
+END_TEST
+
+START_TEST(blocking_calls_and_self_cancel_inside_a_pool_task_are_refused)
+{
+	struct ak_pool *p = new_pool(1);
+	struct blocker f;
+	struct ak_task *t = NULL;
+
+	memset(&f, 0, sizeof f);
+	f.pool = p;
+	ck_assert_int_eq(ak_future_init(&f.future, &blocker_vtable), 0);
+	ck_assert_int_eq(ak_pool_spawn(p, &f.future, &t), 0);
+	f.self = t;
+	atomic_store_explicit(&f.go, 1, memory_order_release);
+	wait_idle(p);
+	ck_assert_int_eq(f.rc_wait_idle, AK_EDEADLK);
+	ck_assert_int_eq(f.rc_free, AK_EBUSY);
+	ck_assert_int_eq(f.rc_cancel_self, AK_EBUSY);
+	ck_assert_int_eq(ak_task_result(t), 0);
+	ak_task_release(t);
+	ck_assert_int_eq(ak_pool_free(p), 0);
+}
+END_TEST
+
+/* ---- misuse ------------------------------------------------------------------ */
+
+START_TEST(bad_inputs_return_einval_and_change_nothing)
+{
+	struct ak_pool *q = (struct ak_pool *)0x1;
+
+	ck_assert_int_eq(ak_pool_new(NULL, 1), AK_EINVAL);
+	ck_assert_int_eq(ak_pool_new(&q, -1), AK_EINVAL);
+	ck_assert_int_eq(ak_pool_new(&q, AK_POOL_MAX_WORKERS + 1), AK_EINVAL);
+	ck_assert_ptr_eq(q, (struct ak_pool *)0x1);
+	ck_assert_int_eq(ak_pool_spawn(NULL, NULL, NULL), AK_EINVAL);
+	ck_assert_int_eq(ak_pool_wait_idle(NULL, AK_DEADLINE_NEVER), AK_EINVAL);
+	ck_assert_int_eq(ak_pool_free(NULL), AK_EINVAL);
+	ck_assert_uint_eq(ak_pool_task_count(NULL), 0);
+}
+END_TEST
+
+START_TEST(spawn_of_a_bad_or_already_spawned_future_returns_einval)
+{
+	struct ak_pool *p = new_pool(1);
+	struct lingerer busy;
+	struct tk_count_future f, zeroed;
+
+	/* The only worker lingers in busy's poll, so f stays queued and its
+	 * header is this thread's to read. */
+	lingerer_init(&busy, 0);
+	ck_assert_int_eq(ak_pool_spawn(p, &busy.future, NULL), 0);
+	ck_assert(await_count(&busy.in_poll, 1));
+	tk_ready_init(&f, 0);
+	memset(&zeroed, 0, sizeof zeroed);
+	zeroed.future.vtable = &tk_count_vtable;
+	ck_assert_int_eq(ak_pool_spawn(NULL, &f.future, NULL), AK_EINVAL);
+	ck_assert_int_eq(ak_pool_spawn(p, NULL, NULL), AK_EINVAL);
+	ck_assert_int_eq(ak_pool_spawn(p, &zeroed.future, NULL), AK_EINVAL);
+	ck_assert_int_eq(ak_future_state(&f.future), AK_FUTURE_IDLE);
+	ck_assert_int_eq(ak_pool_spawn(p, &f.future, NULL), 0);
+	ck_assert_int_eq(ak_pool_spawn(p, &f.future, NULL), AK_EINVAL);
+	ck_assert_uint_eq(ak_pool_task_count(p), 2);
+	atomic_store(&busy.go, 1);
+	ck_assert(await_count(&f.polls, 1));
+	ck_assert_int_eq(atomic_load(&zeroed.polls), 0);
+	ck_assert_int_eq(ak_pool_free(p), 0);
+	ck_assert_int_eq(atomic_load(&busy.cancels), 1);
+	ck_assert_int_eq(atomic_load(&f.polls), 1);
+}
+END_TEST
+
+START_TEST(spawn_without_memory_returns_enomem_and_leaves_the_future)
+{
+	struct ak_pool *p = new_pool(1);
+	struct tk_count_future f;
+
+	tk_ready_init(&f, 0);
+	ak__alloc_fail_after(1);
+	ck_assert_int_eq(ak_pool_spawn(p, &f.future, NULL), AK_ENOMEM);
+	ak__alloc_fail_after(0);
+	ck_assert_int_eq(ak_future_state(&f.future), AK_FUTURE_IDLE);
+	ck_assert_uint_eq(ak_pool_task_count(p), 0);
+	ck_assert_int_eq(ak_pool_spawn(p, &f.future, NULL), 0);
+	wait_idle(p);
+	ck_assert_int_eq(atomic_load(&f.polls), 1);
+	ck_assert_int_eq(ak_pool_free(p), 0);
+}
+END_TEST
+
+Suite *pool_suite(void)
+{
+	Suite *s = suite_create("pool");
+	TCase *run = tk_tcase("run");
+	TCase *wakes = tk_tcase("wakes");
+	TCase *cancel = tk_tcase("cancel");
+	TCase *misuse = tk_tcase("misuse");
+
+	tcase_add_test(run, spawned_task_runs_and_reports_its_result);
+	tcase_add_test(run, pool_of_zero_workers_runs_tasks);
+	tcase_add_test(run, ten_thousand_tasks_across_workers_complete_exactly_once);
+	tcase_add_test(run, task_spawned_from_inside_a_task_is_run);
+	tcase_add_test(run, each_poll_gets_a_fresh_context_and_the_tasks_slot);
+	tcase_add_test(wakes, wakes_from_foreign_threads_make_parked_tasks_ready);
+	tcase_add_test(wakes, wake_during_poll_requeues_and_never_polls_the_task_concurrently);
+	tcase_add_test(wakes, wake_during_poll_puts_the_task_at_the_tail);
+	tcase_add_test(wakes, wake_after_completion_is_ignored);
+	tcase_add_test(wakes, late_wake_after_free_is_harmless);
+	tcase_add_test(cancel, task_cancel_from_another_thread_cancels_a_parked_task);
+	tcase_add_test(cancel, task_cancel_during_a_poll_takes_effect_when_the_poll_ends);
+	tcase_add_test(cancel, pool_free_cancels_parked_and_queued_tasks_and_drops_their_wakers);
+	tcase_add_test(cancel, wait_idle_times_out_while_a_task_is_parked);
+	tcase_add_test(cancel, blocking_calls_and_self_cancel_inside_a_pool_task_are_refused);
+	tcase_add_test(misuse, bad_inputs_return_einval_and_change_nothing);
+	tcase_add_test(misuse, spawn_of_a_bad_or_already_spawned_future_returns_einval);
+	tcase_add_test(misuse, spawn_without_memory_returns_enomem_and_leaves_the_future);
+	suite_add_tcase(s, run);
+	suite_add_tcase(s, wakes);
+	suite_add_tcase(s, cancel);
+	suite_add_tcase(s, misuse);
+	return s;
+}
