@@ -57,7 +57,9 @@ TSAN_FLAGS := -fsanitize=thread -g -O1 -fno-omit-frame-pointer
 # Check forks each test; under TSan tests run several times slower.
 # die_after_fork=0: the timer's fork test starts a thread in the child of a
 # multi-threaded process (the new timer thread), which TSan refuses by default.
-TSAN_ENV := TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 history_size=4 die_after_fork=0" \
+# atexit_sleep_ms=0: TSan otherwise sleeps 1 s at the exit of every process
+# that still has a thread (call_rcu's worker, started by any watch test).
+TSAN_ENV := TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 history_size=4 die_after_fork=0 atexit_sleep_ms=0" \
 	CK_TIMEOUT_MULTIPLIER=4
 
 # ASan + UBSan (+ LSan at each test process's exit) over the library and
@@ -82,7 +84,7 @@ STRESS_COUNTS := $(STRESS_PROGS:%=$(BUILD)/stress/%.counts) \
 	$(STRESS_PROGS:%=$(BUILD)/tsan-stress/%.counts)
 TSAN_SYMBOLIZER := $(firstword $(wildcard /usr/lib/llvm-16/bin/llvm-symbolizer \
 	/usr/bin/llvm-symbolizer-16 /usr/bin/llvm-symbolizer-14))
-TSAN_STRESS_ENV := TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 history_size=4 \
+TSAN_STRESS_ENV := TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 history_size=4 atexit_sleep_ms=0 \
 	$(if $(TSAN_SYMBOLIZER),external_symbolizer_path=$(TSAN_SYMBOLIZER))"
 # $(call stress_run,SECONDS): each program natively, then under TSan; each
 # writes its "passed failed" counts next to its binary.
@@ -219,6 +221,13 @@ lint-shim: | deps
 	@CC="$(CC)" sh scripts/lint-shim.sh
 
 # ---- demo --------------------------------------------------------------------
+
+# The demo: demo.c plus one scene file per primitive (examples/scene_*.c).
+DEMO_SRC := examples/demo.c $(wildcard examples/scene_*.c)
+$(BUILD)/examples/demo: $(DEMO_SRC) examples/demo.h $(LIB_HDR) $(BUILD)/$(SONAME)
+	@mkdir -p $(dir $@)
+	$(CC) $(AK_CFLAGS) $(CFLAGS) -o $@ $(DEMO_SRC) -L$(BUILD) -lawaitkit \
+		-Wl,-rpath,'$$ORIGIN/..' $(LDLIBS)
 
 $(BUILD)/examples/%: examples/%.c $(LIB_HDR) $(BUILD)/$(SONAME)
 	@mkdir -p $(dir $@)

@@ -1,6 +1,15 @@
 /* core/future.c: the future header, the budget, the yield operation. */
 #include <awaitkit/future.h>
 #include <awaitkit/timer.h>
+#include <awaitkit/mpsc.h>
+#include <awaitkit/oneshot.h>
+#include <awaitkit/watch.h>
+#include <awaitkit/semaphore.h>
+#include <awaitkit/notify.h>
+#include <awaitkit/barrier.h>
+#include <awaitkit/mutex.h>
+#include <awaitkit/rwlock.h>
+#include <awaitkit/broadcast.h>
 
 #include "core.h"
 
@@ -140,6 +149,38 @@ AK_EXPORT size_t ak_op_size(int kind)
 		return sizeof(struct ak_yield_op);
 	case AK_OP_SLEEP:
 		return sizeof(struct ak_sleep_op);
+	case AK_OP_MPSC_SEND:
+		return sizeof(struct ak_mpsc_send_op);
+	case AK_OP_MPSC_RESERVE:
+		return sizeof(struct ak_mpsc_reserve_op);
+	case AK_OP_MPSC_RECV:
+		return sizeof(struct ak_mpsc_recv_op);
+	case AK_OP_MPSC_RECV_MANY:
+		return sizeof(struct ak_mpsc_recv_many_op);
+	case AK_OP_MPSC_CLOSED:
+		return sizeof(struct ak_mpsc_closed_op);
+	case AK_OP_ONESHOT_RECV:
+		return sizeof(struct ak_oneshot_recv_op);
+	case AK_OP_ONESHOT_CLOSED:
+		return sizeof(struct ak_oneshot_closed_op);
+	case AK_OP_BROADCAST_RECV:
+		return sizeof(struct ak_broadcast_recv_op);
+	case AK_OP_SEMAPHORE_ACQUIRE:
+		return sizeof(struct ak_semaphore_acquire_op);
+	case AK_OP_NOTIFIED:
+		return sizeof(struct ak_notified_op);
+	case AK_OP_BARRIER_WAIT:
+		return sizeof(struct ak_barrier_wait_op);
+	case AK_OP_MUTEX_LOCK:
+		return sizeof(struct ak_mutex_lock_op);
+	case AK_OP_RWLOCK:
+		return sizeof(struct ak_rwlock_op);
+	case AK_OP_WATCH_CHANGED:
+		return sizeof(struct ak_watch_changed_op);
+	case AK_OP_WATCH_WAIT_FOR:
+		return sizeof(struct ak_watch_wait_for_op);
+	case AK_OP_WATCH_CLOSED:
+		return sizeof(struct ak_watch_closed_op);
 	default:
 		return 0;
 	}

@@ -1,8 +1,10 @@
 /*
  * examples/demo.c: awaitkit, one scene per primitive, each checking its own
- * result.  For now: tasks on the single-thread executor, threads under
- * ak_block_on, deadlines, the cooperative budget, and the guard against
- * blocking inside a poll.  Exit status 0 when every check held.
+ * result.  The foundation's scenes live here (tasks on the single-thread
+ * executor, threads under ak_block_on, deadlines, the cooperative budget,
+ * the guard against blocking inside a poll); each primitive adds its own
+ * scenes in examples/scene_<primitive>.c and one line in the table at the
+ * end.  Exit status 0 when every check held.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -11,18 +13,7 @@
 
 #include <awaitkit.h>
 
-static int failures;
-
-#define CHECK(cond, ...) do {                                              \
-		if (cond) {                                                \
-			printf("    ok    ");                              \
-		} else {                                                   \
-			printf("    FAIL  ");                              \
-			failures++;                                        \
-		}                                                          \
-		printf(__VA_ARGS__);                                       \
-		printf("\n");                                              \
-	} while (0)
+#include "demo.h"
 
 /* ---- a user's own future: a latch -----------------------------------------
  * Completes once opened.  It keeps one waker clone, replaced only when the
@@ -355,18 +346,39 @@ static void scene_free_cancels(void)
 	latch_destroy(&l);
 }
 
+int demo_failures;
+
+/* The scenes, in the order they run: one line per scene. */
+static void (*const scenes[])(void) = {
+	scene_executor_round_robin,
+	scene_block_on_woken_by_thread,
+	scene_block_on_deadline,
+	scene_executor_woken_by_thread,
+	scene_budget,
+	scene_no_blocking_inside_poll,
+	scene_free_cancels,
+	/* primitives' scenes (examples/scene_*.c) go below */
+	scene_oneshot_reply_from_a_thread,
+	scene_oneshot_receiver_gives_up,
+	scene_semaphore_fifo,
+	scene_notify,
+	scene_barrier,
+	scene_mutex_held_across_awaits,
+	scene_mutex_self_deadlock,
+	scene_rwlock_writer_preferred,
+	scene_broadcast_lag_and_close,
+	scene_watch_config,
+	scene_mpsc_tasks_and_threads_feed_one_receiver,
+	scene_mpsc_values_never_at_risk,
+};
+
 int main(void)
 {
 	struct ak_debug_counters c;
 
 	printf("awaitkit %s demo (waker ABI %u)\n", ak_version_string(), AK_WAKER_ABI_VERSION);
-	scene_executor_round_robin();
-	scene_block_on_woken_by_thread();
-	scene_block_on_deadline();
-	scene_executor_woken_by_thread();
-	scene_budget();
-	scene_no_blocking_inside_poll();
-	scene_free_cancels();
+	for (size_t i = 0; i < sizeof(scenes) / sizeof(scenes[0]); i++)
+		scenes[i]();
 
 	ak_debug_counters(&c);
 	printf("\n[end] library counters: %lld waker clones held, %lld parked operations, "
@@ -374,6 +386,7 @@ int main(void)
 	       (long long)c.live_objects);
 	CHECK(c.waker_clones == 0 && c.parked_ops == 0 && c.live_objects == 0,
 	      "nothing leaked");
-	printf("\ndemo: %s (%d failed checks)\n", failures ? "FAILED" : "all checks held", failures);
-	return failures ? 1 : 0;
+	printf("\ndemo: %s (%d failed checks)\n", demo_failures ? "FAILED" : "all checks held",
+	       demo_failures);
+	return demo_failures ? 1 : 0;
 }

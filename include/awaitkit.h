@@ -13,5 +13,14 @@
 #include <awaitkit/pool.h>
 #include <awaitkit/await.h>
 #include <awaitkit/debug.h>
+#include <awaitkit/mpsc.h>
+#include <awaitkit/oneshot.h>
+#include <awaitkit/watch.h>
+#include <awaitkit/semaphore.h>
+#include <awaitkit/notify.h>
+#include <awaitkit/barrier.h>
+#include <awaitkit/mutex.h>
+#include <awaitkit/rwlock.h>
+#include <awaitkit/broadcast.h>
 
 #endif

@@ -444,10 +444,14 @@ START_TEST(an_earlier_deadline_registered_later_fires_first)
 
 	memset(&far, 0, sizeof far);
 	memset(&near, 0, sizeof near);
-	/* The timer thread goes to sleep until the far deadline ... */
+	/* The timer thread runs and has gone back to sleep ... */
+	ak_sleep_until(&near, ak_deadline_in(1 * MS));
+	ck_assert_int_eq(ak_block_on(&near.future, AK_DEADLINE_NEVER), 0);
+	tk_sleep_ns(10 * MS);
+	/* ... until the far deadline ... */
 	ak_sleep_until(&far, ak_deadline_in(30 * SEC));
 	ck_assert_int_eq(tk_poll(late, &far.future), AK_PENDING);
-	tk_sleep_ns(2 * MS);
+	tk_sleep_ns(10 * MS);
 	/* ... and must be kicked for the near one. */
 	ak_sleep_until(&near, ak_deadline_in(3 * MS));
 	ck_assert_int_eq(ak_block_on(&near.future, ak_deadline_in(3 * SEC)), 0);
@@ -566,6 +570,7 @@ struct relay {
 
 static struct relay relays[RELAYS];
 static struct order_log relay_log;
+static atomic_int relay_wakes_done;
 
 static struct ak_waker relay_clone(const void *data);
 static void relay_wake_by_ref(const void *data)
@@ -582,6 +587,12 @@ static void relay_wake_by_ref(const void *data)
 	pthread_mutex_lock(&r->lock);
 	ak_waker_wake_by_ref(&r->task);
 	pthread_mutex_unlock(&r->lock);
+	atomic_fetch_add(&relay_wakes_done, 1);
+}
+
+static int relay_wakes_reached(void *arg)
+{
+	return atomic_load(&relay_wakes_done) >= *(int *)arg;
 }
 
 static void relay_drop(const void *data)
@@ -660,9 +671,10 @@ static int pool_order(int64_t margin)
 	struct log_goal goal = { &relay_log, RELAYS };
 	struct ak_pool *pool;
 	int64_t base = ak_deadline_in(margin);
-	int late = 0;
+	int late = 0, woken = 0;
 
 	memset(&relay_log, 0, sizeof relay_log);
+	atomic_store(&relay_wakes_done, 0);
 	ck_assert_int_eq(ak_pool_new(&pool, 2), 0);
 	for (int i = 0; i < RELAYS; i++) {
 		int k = spawn_order[i];
@@ -681,8 +693,12 @@ static int pool_order(int64_t margin)
 	ck_assert_int_eq(ak_pool_free(pool), 0);
 	for (int k = 0; k < RELAYS; k++) {
 		late |= relays[k].late;
+		woken += !relays[k].late;
 		ck_assert(!relays[k].early);
 	}
+	/* Each relay that waited got one wake; let the timer thread finish
+	 * them before the relays are reused. */
+	ck_assert(wait_for(relay_wakes_reached, &woken, 5 * SEC));
 	if (late)
 		return 0;
 	ck_assert(log_reached(&goal));
@@ -1078,32 +1094,34 @@ START_TEST(child_forked_with_the_hooks_can_sleep)
 	if (pid == 0) {
 		/* No Check assertion here: exit codes only. */
 		struct ak_sleep_op op;
-		int64_t d = ak_deadline_in(2 * MS);
+		int64_t d;
 
-		memset(&op, 0, sizeof op);
-		ak_sleep_until(&op, d);
-		if (ak_block_on(&op.future, ak_deadline_in(5 * SEC)) != 0)
-			_exit(1);
-		if (ak_now() < d)
-			_exit(2);
-		/* The inherited sleep is woken in the child (by the child's new
-		 * timer thread); polled again it registers anew and completes
-		 * at its deadline. */
+		/* The inherited sleep is woken in the child by the child's new
+		 * timer thread (no new sleep has started one yet); polled
+		 * again it registers anew and completes at its deadline. */
 		while (pending) {
 			struct ak_context cx;
 			int rc;
 
 			if (!wait_for(woken_flag, t->cw, 5 * SEC))
-				_exit(3);
+				_exit(1);
 			atomic_store(&t->cw->woken, 0);
 			ak_context_init(&cx, tk_counting_waker(t->cw), &t->slot);
 			rc = ak_context_done(&cx, ak_future_poll(&inherited.future, &cx));
 			if (rc == 0)
 				break;
 			if (rc != AK_PENDING)
-				_exit(4);
+				_exit(2);
 		}
 		if (pending && ak_now() < d_inherited)
+			_exit(3);
+		/* A new sleep in the child. */
+		d = ak_deadline_in(2 * MS);
+		memset(&op, 0, sizeof op);
+		ak_sleep_until(&op, d);
+		if (ak_block_on(&op.future, ak_deadline_in(5 * SEC)) != 0)
+			_exit(4);
+		if (ak_now() < d)
 			_exit(5);
 		_exit(0);
 	}

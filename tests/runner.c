@@ -21,6 +21,15 @@ Suite *executor_suite(void);
 Suite *pool_suite(void);
 Suite *timer_suite(void);
 Suite *await_suite(void);
+Suite *mpsc_suite(void);
+Suite *broadcast_suite(void);
+Suite *semaphore_suite(void);
+Suite *notify_public_suite(void);
+Suite *barrier_suite(void);
+Suite *mutex_suite(void);
+Suite *oneshot_suite(void);
+Suite *rwlock_suite(void);
+Suite *watch_suite(void);
 
 int main(int argc, char **argv)
 {
@@ -38,6 +47,15 @@ int main(int argc, char **argv)
 	srunner_add_suite(sr, pool_suite());
 	srunner_add_suite(sr, timer_suite());
 	srunner_add_suite(sr, await_suite());
+	srunner_add_suite(sr, mpsc_suite());
+	srunner_add_suite(sr, broadcast_suite());
+	srunner_add_suite(sr, semaphore_suite());
+	srunner_add_suite(sr, notify_public_suite());
+	srunner_add_suite(sr, barrier_suite());
+	srunner_add_suite(sr, mutex_suite());
+	srunner_add_suite(sr, oneshot_suite());
+	srunner_add_suite(sr, rwlock_suite());
+	srunner_add_suite(sr, watch_suite());
 	srunner_set_fork_status(sr, CK_FORK);
 
 	printf("== %s tests ==\n", label);

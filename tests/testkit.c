@@ -34,9 +34,31 @@ void tk_setup(void)
 	snapshot = tk_counters();
 }
 
-void tk_teardown(void)
+/*
+ * A thread that wakes a task or an ak_block_on drops its own reference just
+ * after the wake, so for a moment after the woken side returns, that
+ * reference (and the allocation behind it) may still be live on a thread
+ * the test does not join (a pool worker, the timer thread).  Wait for the
+ * counters to come back, up to 2 s, before judging them: a real leak never
+ * settles.
+ */
+static struct ak_debug_counters settled_counters(void)
 {
 	struct ak_debug_counters now = tk_counters();
+	for (int tries = 0; tries < 2000; tries++) {
+		if (now.waker_clones == snapshot.waker_clones &&
+		    now.parked_ops == snapshot.parked_ops &&
+		    now.live_objects == snapshot.live_objects)
+			break;
+		tk_sleep_ns(1000000);
+		now = tk_counters();
+	}
+	return now;
+}
+
+void tk_teardown(void)
+{
+	struct ak_debug_counters now = settled_counters();
 	int i;
 
 	for (i = 0; i < cw_used; i++)

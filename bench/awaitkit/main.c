@@ -30,6 +30,19 @@
 #include "bench.h"
 
 /* Workload functions, one per file; declare each here as it lands. */
+int bk_broadcast_fanout(uint64_t size, struct bk_result *r);
+int bk_mutex_contended(uint64_t size, struct bk_result *r);
+int bk_semaphore_contended(uint64_t size, struct bk_result *r);
+int bk_notify_pingpong(uint64_t size, struct bk_result *r);
+int bk_pingpong_oneshot(uint64_t size, struct bk_result *r);
+int bk_watch_readers(uint64_t size, struct bk_result *r);
+int bk_spsc_bounded(uint64_t size, struct bk_result *r);
+int bk_mpsc_bounded_4p(uint64_t size, struct bk_result *r);
+int bk_spsc_unbounded(uint64_t size, struct bk_result *r);
+int bk_pingpong_mpsc(uint64_t size, struct bk_result *r);
+int bk_thread_blocking_spsc(uint64_t size, struct bk_result *r);
+int bk_create_drop(uint64_t size, struct bk_result *r);
+int bk_idle_channels(uint64_t size, struct bk_result *r);
 
 typedef int (*bk_workload_fn)(uint64_t size, struct bk_result *r);
 
@@ -43,20 +56,20 @@ static const struct {
 	bk_workload_fn fn;
 	uint64_t size;
 } workloads[] = {
-	{ "spsc_bounded", NULL, 12000000 },
-	{ "mpsc_bounded_4p", NULL, 20000000 },
-	{ "spsc_unbounded", NULL, 20000000 },
-	{ "pingpong_oneshot", NULL, 8000000 },
-	{ "pingpong_mpsc", NULL, 8000000 },
-	{ "broadcast_fanout", NULL, 8000000 },
-	{ "watch_readers", NULL, 12000000 },
-	{ "mutex_contended", NULL, 8000000 },
-	{ "semaphore_contended", NULL, 25000000 },
+	{ "spsc_bounded", bk_spsc_bounded, 12000000 },
+	{ "mpsc_bounded_4p", bk_mpsc_bounded_4p, 20000000 },
+	{ "spsc_unbounded", bk_spsc_unbounded, 20000000 },
+	{ "pingpong_oneshot", bk_pingpong_oneshot, 8000000 },
+	{ "pingpong_mpsc", bk_pingpong_mpsc, 8000000 },
+	{ "broadcast_fanout", bk_broadcast_fanout, 8000000 },
+	{ "watch_readers", bk_watch_readers, 12000000 },
+	{ "mutex_contended", bk_mutex_contended, 8000000 },
+	{ "semaphore_contended", bk_semaphore_contended, 25000000 },
 	{ "select_2chan", NULL, 10000000 },
-	{ "notify_pingpong", NULL, 10000000 },
-	{ "thread_blocking_spsc", NULL, 8000000 },
-	{ "create_drop", NULL, 8000000 },
-	{ "idle_channels", NULL, 1000000 },
+	{ "notify_pingpong", bk_notify_pingpong, 10000000 },
+	{ "thread_blocking_spsc", bk_thread_blocking_spsc, 8000000 },
+	{ "create_drop", bk_create_drop, 8000000 },
+	{ "idle_channels", bk_idle_channels, 1000000 },
 };
 
 static int64_t allocations(void)

@@ -55,6 +55,12 @@ int ak_coop_poll(struct ak_context *cx);
 /* Operation kinds, for ak_op_size(). */
 #define AK_OP_YIELD 1
 #define AK_OP_SLEEP 2      /* struct ak_sleep_op, <awaitkit/timer.h> */
+/*
+ * Ranges reserved for each primitive's kinds (a kind is never reused):
+ * mpsc 10-29, oneshot 30-39, broadcast 40-49, watch 50-59, semaphore 60-69,
+ * mutex 70-79, rwlock 80-89, notify 90-94, barrier 95-99, select/join
+ * 100-119.
+ */
 
 size_t ak_op_size(int kind);
 

@@ -1,0 +1,164 @@
+/*
+ * bench/awaitkit/mpsc_tasks.h: the producer and consumer tasks the mpsc
+ * workloads share (spsc_bounded, mpsc_bounded_4p, spsc_unbounded): each is
+ * an ak_future that awaits one send or recv operation per value, as a
+ * tokio task awaits send()/recv().  Public API only.
+ */
+#ifndef BENCH_AWAITKIT_MPSC_TASKS_H
+#define BENCH_AWAITKIT_MPSC_TASKS_H
+
+#include <stdio.h>
+#include <string.h>
+
+#include "bench.h"
+
+struct bk_producer {
+	struct ak_future future;
+	struct ak_mpsc_tx *tx;
+	uint64_t next, end;
+	int64_t value;
+	int active;
+	int rc;
+	struct ak_mpsc_send_op op;
+};
+
+static int bk_producer_poll(struct ak_future *f, struct ak_context *cx)
+{
+	struct bk_producer *p = (struct bk_producer *)f;
+	while (p->next < p->end) {
+		if (!p->active) {
+			p->value = (int64_t)p->next;
+			ak_mpsc_send_init(&p->op, p->tx, &p->value);
+			p->active = 1;
+		}
+		int rc = ak_future_poll(&p->op.future, cx);
+		if (rc == AK_PENDING)
+			return AK_PENDING;
+		p->active = 0;
+		if (rc != 0) {
+			p->rc = rc;
+			break;
+		}
+		p->next++;
+	}
+	ak_mpsc_tx_drop(p->tx);
+	p->tx = NULL;
+	return 0;
+}
+
+static void bk_producer_cancel(struct ak_future *f)
+{
+	struct bk_producer *p = (struct bk_producer *)f;
+	ak_future_cancel(&p->op.future);
+	ak_mpsc_tx_drop(p->tx);
+}
+
+static const struct ak_future_vtable bk_producer_vtable = { bk_producer_poll, bk_producer_cancel };
+
+static void bk_producer_init(struct bk_producer *p, struct ak_mpsc_tx *tx, uint64_t begin,
+                             uint64_t end)
+{
+	memset(p, 0, sizeof(*p));
+	ak_future_init(&p->future, &bk_producer_vtable);
+	p->tx = tx;
+	p->next = begin;
+	p->end = end;
+}
+
+/* Receives until the channel is finished, summing. */
+struct bk_consumer {
+	struct ak_future future;
+	struct ak_mpsc_rx *rx;
+	int64_t value;
+	int64_t sum;
+	uint64_t count;
+	int active;
+	struct ak_mpsc_recv_op op;
+};
+
+static int bk_consumer_poll(struct ak_future *f, struct ak_context *cx)
+{
+	struct bk_consumer *c = (struct bk_consumer *)f;
+	for (;;) {
+		if (!c->active) {
+			ak_mpsc_recv_init(&c->op, c->rx, &c->value);
+			c->active = 1;
+		}
+		int rc = ak_future_poll(&c->op.future, cx);
+		if (rc == AK_PENDING)
+			return AK_PENDING;
+		c->active = 0;
+		if (rc != 0)
+			return rc == AK_EPIPE ? 0 : rc;
+		c->sum += c->value;
+		c->count++;
+	}
+}
+
+static void bk_consumer_cancel(struct ak_future *f)
+{
+	ak_future_cancel(&((struct bk_consumer *)f)->op.future);
+}
+
+static const struct ak_future_vtable bk_consumer_vtable = { bk_consumer_poll, bk_consumer_cancel };
+
+static void bk_consumer_init(struct bk_consumer *c, struct ak_mpsc_rx *rx)
+{
+	memset(c, 0, sizeof(*c));
+	ak_future_init(&c->future, &bk_consumer_vtable);
+	c->rx = rx;
+}
+
+/*
+ * One run: nprod producers (n / nprod values each) and one consumer as
+ * tasks on a pool of two workers, over a channel of cap (0: unbounded).
+ */
+static int bk_mpsc_run(const char *name, size_t cap, int nprod, uint64_t n, struct bk_result *r)
+{
+	struct ak_pool *pool;
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct bk_producer prod[8];
+	struct bk_consumer cons;
+	int rc;
+
+	n -= n % (uint64_t)nprod;
+	r->ops = n;
+	rc = cap ? ak_mpsc_new(cap, sizeof(int64_t), NULL, &tx, &rx)
+	         : ak_mpsc_unbounded_new(sizeof(int64_t), NULL, &tx, &rx);
+	if (rc || ak_pool_new(&pool, 2) != 0) {
+		fprintf(stderr, "%s: set-up failed (%d)\n", name, rc);
+		return -1;
+	}
+	bk_consumer_init(&cons, rx);
+	for (int i = 0; i < nprod; i++) {
+		struct ak_mpsc_tx *t;
+		ak_mpsc_tx_clone(tx, &t);
+		uint64_t per = n / (uint64_t)nprod;
+		bk_producer_init(&prod[i], t, per * (uint64_t)i, per * (uint64_t)(i + 1));
+	}
+	ak_mpsc_tx_drop(tx);
+	bk_start(r);
+	ak_pool_spawn(pool, &cons.future, NULL);
+	for (int i = 0; i < nprod; i++)
+		ak_pool_spawn(pool, &prod[i].future, NULL);
+	rc = ak_pool_wait_idle(pool, AK_DEADLINE_NEVER);
+	bk_stop(r);
+	ak_pool_free(pool);
+	ak_mpsc_rx_drop(rx);
+	int64_t want = (int64_t)(n * (n - 1) / 2);
+	if (rc != 0 || cons.count != n || cons.sum != want) {
+		fprintf(stderr, "%s: received %llu (sum %lld), want %llu (sum %lld); rc %d\n", name,
+		        (unsigned long long)cons.count, (long long)cons.sum, (unsigned long long)n,
+		        (long long)want, rc);
+		return -1;
+	}
+	for (int i = 0; i < nprod; i++)
+		if (prod[i].rc) {
+			fprintf(stderr, "%s: producer %d: %d\n", name, i, prod[i].rc);
+			return -1;
+		}
+	return 0;
+}
+
+#endif

@@ -1,0 +1,95 @@
+/*
+ * mutex_contended: 16 tasks on a pool of 2 workers share one ak_mutex;
+ * each locks size/16 times, increments a plain counter and unlocks (the
+ * tokio peer: tokio::sync::Mutex on a multi_thread runtime of 2 workers;
+ * Go: sync.Mutex, which barges, with GOMAXPROCS=2).  ns per lock.
+ *
+ * BK_MUTEX_NODIAG=1 in the environment creates the mutex with
+ * AK_LOCK_NODIAG (no holder records, no self-deadlock detection), to
+ * measure what the diagnostics cost; the line says diag=on or diag=off.
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+
+#define TASKS 16
+
+static struct ak_mutex *mutex;
+static uint64_t counter;            /* under the mutex */
+static atomic_int failed;
+
+struct task {
+	struct ak_future future;
+	struct ak_mutex_lock_op op;
+	uint64_t left;
+	int locking;
+};
+
+static int task_poll(struct ak_future *f, struct ak_context *cx)
+{
+	struct task *t = (struct task *)f;
+
+	while (t->left > 0) {
+		if (!t->locking) {
+			ak_mutex_lock_init(&t->op, mutex);
+			t->locking = 1;
+		}
+		int rc = ak_future_poll(&t->op.future, cx);
+		if (rc == AK_PENDING)
+			return AK_PENDING;
+		t->locking = 0;
+		if (rc != 0) {
+			atomic_store(&failed, rc);
+			return rc;
+		}
+		counter++;
+		ak_mutex_unlock(&t->op);
+		t->left--;
+	}
+	return 0;
+}
+
+static void task_cancel(struct ak_future *f)
+{
+	ak_future_cancel(&((struct task *)f)->op.future);
+}
+
+static const struct ak_future_vtable task_vtable = { task_poll, task_cancel };
+
+int bk_mutex_contended(uint64_t size, struct bk_result *r)
+{
+	static struct task tasks[TASKS];
+	struct ak_pool *pool = NULL;
+	uint64_t per = size / TASKS;
+	const char *nd = getenv("BK_MUTEX_NODIAG");
+	unsigned flags = nd && *nd == '1' ? AK_LOCK_NODIAG : 0;
+
+	r->ops = per * TASKS;
+	counter = 0;
+	if (ak_pool_new(&pool, 2) != 0 || ak_mutex_new(&mutex, flags) != 0) {
+		fprintf(stderr, "mutex_contended: set-up failed\n");
+		return -1;
+	}
+	bk_start(r);
+	for (int i = 0; i < TASKS; i++) {
+		memset(&tasks[i], 0, sizeof(tasks[i]));
+		tasks[i].left = per;
+		ak_future_init(&tasks[i].future, &task_vtable);
+		ak_pool_spawn(pool, &tasks[i].future, NULL);
+	}
+	ak_pool_wait_idle(pool, AK_DEADLINE_NEVER);
+	bk_stop(r);
+	int ok = atomic_load(&failed) == 0 && counter == r->ops && !ak_mutex_is_locked(mutex);
+	ak_pool_free(pool);
+	ak_mutex_free(mutex);
+	bk_extra(r, "diag=%s", flags ? "off" : "on");
+	if (!ok) {
+		fprintf(stderr, "mutex_contended: counter %llu, want %llu\n",
+		        (unsigned long long)counter, (unsigned long long)r->ops);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,83 @@
+/*
+ * awaitkit: the async Mutex, fair (FIFO) and aware of being held across
+ * awaits.  See ak_mutex(3).
+ *
+ * The completed lock operation is the guard: it is released with
+ * ak_mutex_unlock(op), and must not move or be reused while it holds.
+ *
+ *   call                          thread
+ *   ak_mutex_new, ak_mutex_free   any (free: nobody holds or waits)
+ *   ak_mutex_lock_init + poll     the operation's owner
+ *   ak_mutex_try_lock             any
+ *   ak_mutex_lock_blocking        a thread outside any poll
+ *   ak_mutex_unlock               the guard's owner (any thread)
+ *   ak_mutex_holder, is_locked    any
+ */
+#ifndef AK_MUTEX_H
+#define AK_MUTEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <awaitkit/future.h>
+#include <awaitkit/waker.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Operation kinds (ak_op_size). */
+#define AK_OP_MUTEX_LOCK 70
+
+/* Flags of ak_mutex_new and ak_rwlock_new. */
+#define AK_LOCK_NODIAG 0x1u   /* no holder records, no self-deadlock detection */
+
+/* Modes in struct ak_lock_info. */
+#define AK_LOCK_READ 0
+#define AK_LOCK_WRITE 1
+
+/* pending_polls when the query was not given the holder's own slot. */
+#define AK_LOCK_POLLS_UNKNOWN UINT64_MAX
+
+/* What a lock knows of one of its holders. */
+struct ak_lock_info {
+	uint64_t task;               /* the holder's task id; 0 when unknown */
+	struct ak_branch_path path;  /* its branch path at acquisition */
+	const char *file;            /* where it took the lock */
+	int line;
+	int mode;                    /* AK_LOCK_READ or AK_LOCK_WRITE */
+	int64_t held_ns;             /* since acquisition */
+	uint64_t pending_polls;      /* the holder's AK_PENDING polls since */
+};
+
+struct ak_mutex;
+
+/* A lock operation; once it returns 0, the guard.  32 words. */
+struct ak_mutex_lock_op {
+	struct ak_future future;
+	AK_OP_PRIVATE(32) private_;
+};
+
+int ak_mutex_new(struct ak_mutex **out, unsigned flags);
+int ak_mutex_free(struct ak_mutex *m);
+
+int ak_mutex_lock_init_at(struct ak_mutex_lock_op *op, struct ak_mutex *m,
+                          const char *file, int line);
+int ak_mutex_try_lock_at(struct ak_mutex_lock_op *op, struct ak_mutex *m,
+                         struct ak_context *cx, const char *file, int line);
+int ak_mutex_lock_blocking_at(struct ak_mutex_lock_op *op, struct ak_mutex *m,
+                              int64_t deadline, const char *file, int line);
+int ak_mutex_unlock(struct ak_mutex_lock_op *op);
+int ak_mutex_is_locked(struct ak_mutex *m);
+int ak_mutex_holder(struct ak_mutex *m, struct ak_task_slot *slot,
+                    struct ak_lock_info *info);
+
+/* The acquisition site is recorded through these. */
+#define ak_mutex_lock_init(op, m) ak_mutex_lock_init_at((op), (m), __FILE__, __LINE__)
+#define ak_mutex_try_lock(op, m, cx) ak_mutex_try_lock_at((op), (m), (cx), __FILE__, __LINE__)
+#define ak_mutex_lock_blocking(op, m, deadline) \
+	ak_mutex_lock_blocking_at((op), (m), (deadline), __FILE__, __LINE__)
+
+#ifdef __cplusplus
+}
+#endif
+#endif

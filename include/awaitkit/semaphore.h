@@ -1,0 +1,64 @@
+/*
+ * awaitkit: the async counting semaphore.  See ak_semaphore(3).
+ *
+ * A fair (FIFO) semaphore: an acquire of n permits waits behind every
+ * acquire queued before it, even when fewer permits would serve a later,
+ * smaller one (head-of-line, as tokio's acquire_many).  The completed
+ * acquire operation holds the permits and gives them back through
+ * ak_semaphore_release(op).
+ *
+ *   call                                   thread
+ *   ak_semaphore_new, _free                any (free: nobody waits)
+ *   ak_semaphore_acquire_init              the op's owner, op not pending
+ *   poll, cancel of the acquire            the op's owner, one at a time
+ *   ak_semaphore_try_acquire               any (op: its owner)
+ *   ak_semaphore_acquire_blocking          a thread outside any poll
+ *   ak_semaphore_release                   the op's owner
+ *   add_permits, forget, close, queries    any
+ */
+#ifndef AK_SEMAPHORE_H
+#define AK_SEMAPHORE_H
+
+#include <stdint.h>
+#include <awaitkit/future.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The most permits a semaphore holds; more is AK_EOVERFLOW, never wrapped. */
+#define AK_SEMAPHORE_MAX_PERMITS (UINT64_MAX >> 3)
+
+/* Operation kinds (ak_op_size). */
+#define AK_OP_SEMAPHORE_ACQUIRE 60
+
+struct ak_semaphore;
+
+/* An acquire of n permits; once completed (0), it holds them. */
+struct ak_semaphore_acquire_op {
+	struct ak_future future;
+	AK_OP_PRIVATE(16) private_;
+};
+
+int ak_semaphore_new(struct ak_semaphore **out, uint64_t permits);
+int ak_semaphore_free(struct ak_semaphore *sem);
+
+int ak_semaphore_acquire_init(struct ak_semaphore_acquire_op *op,
+                              struct ak_semaphore *sem, uint64_t n);
+int ak_semaphore_try_acquire(struct ak_semaphore_acquire_op *op,
+                             struct ak_semaphore *sem, uint64_t n);
+int ak_semaphore_acquire_blocking(struct ak_semaphore_acquire_op *op,
+                                  struct ak_semaphore *sem, uint64_t n,
+                                  int64_t deadline);
+int ak_semaphore_release(struct ak_semaphore_acquire_op *op);
+
+int ak_semaphore_add_permits(struct ak_semaphore *sem, uint64_t n);
+int ak_semaphore_forget(struct ak_semaphore *sem, uint64_t n, uint64_t *forgotten);
+int ak_semaphore_close(struct ak_semaphore *sem);
+int ak_semaphore_is_closed(const struct ak_semaphore *sem);
+uint64_t ak_semaphore_available_permits(const struct ak_semaphore *sem);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

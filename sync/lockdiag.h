@@ -1,0 +1,118 @@
+/*
+ * sync/lockdiag.h: what Mutex and RwLock record about their holders, so a
+ * task that awaits a lock it holds itself is told so (AK_EDEADLK) instead
+ * of hanging, and a query can say who holds a lock, from where, for how
+ * long and across how many of its AK_PENDING polls.  Internal.
+ *
+ * A holder record lives inside the completed lock operation (the guard):
+ * it is linked into its lock's holder list when the guard is taken and
+ * unlinked when it is released, so the list only ever points at live
+ * guards.  It holds COPIES of the holder's task id and branch path: the
+ * task slot is never dereferenced after the poll that took the lock (the
+ * task may be gone by then).  The pending-poll count is the difference
+ * between the slot's counter at acquisition and the same counter read by
+ * a query that is handed the slot by its caller (who vouches for it).
+ *
+ *   call                    lock taken        thread
+ *   ak__holder_record       none              the guard's owner, in its poll
+ *   ak__holders_add/remove  holders->lock     the guard's owner
+ *   ak__holders_find_self   holders->lock     a requester, in its poll
+ *   ak__holders_info        holders->lock     any
+ */
+#ifndef AK_SYNC_LOCKDIAG_H
+#define AK_SYNC_LOCKDIAG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <awaitkit/mutex.h>
+
+#include "../core/core.h"
+
+struct ak__holder {
+	struct ak__holder *prev, *next;   /* holders->lock */
+	uint64_t task;                    /* copy of ak_task_slot_id; 0: unknown */
+	struct ak_branch_path path;       /* copy of cx->path */
+	const char *file;                 /* acquisition site */
+	int32_t line;
+	int32_t mode;                     /* AK_LOCK_READ or AK_LOCK_WRITE */
+	int64_t since;                    /* CLOCK_MONOTONIC_COARSE at acquisition */
+	uint64_t polls_at;                /* the slot's pending polls then */
+};
+
+struct ak__holders {
+	struct ak__lock lock;
+	struct ak__holder *head;
+	size_t n;
+};
+
+void ak__holders_init(struct ak__holders *hs);
+void ak__holders_destroy(struct ak__holders *hs);
+
+/* The clock of hold times (CLOCK_MONOTONIC_COARSE, ns).  Read before the
+ * acquire attempt, so that it does not lengthen the hold. */
+int64_t ak__lock_clock(void);
+
+/* Fills h from cx (NULL: an unknown holder), the site and the time. */
+void ak__holder_record(struct ak__holder *h, struct ak_context *cx,
+                       const char *file, int line, int mode, int64_t since);
+void ak__holders_add(struct ak__holders *hs, struct ak__holder *h);
+void ak__holders_remove(struct ak__holders *hs, struct ak__holder *h);
+/* Changes a linked holder's mode (downgrade). */
+void ak__holders_set_mode(struct ak__holders *hs, struct ak__holder *h, int mode);
+
+/* The requester's identity: 0 when cx has no slot (no detection). */
+uint64_t ak__requester_id(struct ak_context *cx);
+
+/*
+ * 1 when a holder of one of the modes in mode_mask (1 << AK_LOCK_READ,
+ * 1 << AK_LOCK_WRITE) is the task `task` on a path that is a prefix of
+ * `path`: the requester would wait for itself.  0 for task 0.
+ */
+int ak__holders_find_self(struct ak__holders *hs, uint64_t task,
+                          const struct ak_branch_path *path, unsigned mode_mask);
+
+/* True when `holder` is a prefix of `req` (an overflowed holder path is
+ * never a known prefix). */
+int ak__path_is_prefix(const struct ak_branch_path *holder,
+                       const struct ak_branch_path *req);
+
+/*
+ * The record of a lock that has at most one holder (the Mutex), kept in
+ * the lock itself rather than in the guard, so that requesters and queries
+ * read it with no lock taken and no pointer into a guard that may be gone.
+ * Only the holder writes it (it owns the lock: writers are serialised by
+ * the lock itself); readers take a consistent snapshot seqlock-style.
+ * Every word is an atomic: the writer's stores are releases after marking
+ * the sequence odd, the readers' loads acquires before re-reading it, so
+ * a reader that saw any new word also sees the sequence moved, and
+ * retries — no standalone fence needed.
+ */
+#define AK__OWNER_WORDS 9
+struct ak__owner {
+	ak__atomic(uint64_t) seq;                  /* odd while being written */
+	ak__atomic(uint64_t) w[AK__OWNER_WORDS];
+};
+
+void ak__owner_init(struct ak__owner *o);
+/* The holder publishes its record (h's list links are ignored). */
+void ak__owner_publish(struct ak__owner *o, const struct ak__holder *h);
+/* The holder, unlocking: no holder any more. */
+void ak__owner_clear(struct ak__owner *o);
+/* The task word alone, possibly stale: a filter before ak__owner_read. */
+static inline uint64_t ak__owner_task(struct ak__owner *o)
+{
+	/* Relaxed: a filter; ak__owner_read() validates what it lets through. */
+	return ak__load(&o->w[0], AK__RELAXED);
+}
+/* A consistent snapshot: 1 with *h filled while held, 0 when not held. */
+int ak__owner_read(struct ak__owner *o, struct ak__holder *h);
+/* Fills *info from a snapshot, with pending polls through slot. */
+void ak__holder_info(const struct ak__holder *h, struct ak_task_slot *slot,
+                     struct ak_lock_info *info);
+
+/* Fills up to cap infos, most recent holder first; returns how many hold. */
+size_t ak__holders_info(struct ak__holders *hs, struct ak_task_slot *slot,
+                        struct ak_lock_info *out, size_t cap);
+
+#endif

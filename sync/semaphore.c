@@ -1,0 +1,183 @@
+/*
+ * sync/semaphore.c: the public Semaphore, a thin layer over the fair batch
+ * semaphore of core/sem.h, which does the queueing, the FIFO grants, the
+ * partial grants of the head waiter, close and the maximum.  This file adds
+ * the handle, the operation that holds its permits once completed, n == 0,
+ * and the blocking form.
+ */
+#include <string.h>
+
+#include <awaitkit/block_on.h>
+#include <awaitkit/error.h>
+#include <awaitkit/semaphore.h>
+
+#include "../core/core.h"
+#include "../core/sem.h"
+
+_Static_assert(AK_SEMAPHORE_MAX_PERMITS == AK__SEM_MAX,
+               "the public maximum is the core's");
+
+struct ak_semaphore {
+	struct ak__sem core;
+};
+
+/* The operation's private storage. */
+struct acquire_priv {
+	struct ak__sem_acquire a;     /* binds the semaphore and n */
+	uintptr_t holding;            /* owner only: 1 once completed, until released */
+};
+_Static_assert(sizeof(struct acquire_priv) <=
+               sizeof(((struct ak_semaphore_acquire_op *)0)->private_),
+               "semaphore acquire op storage too small");
+
+static struct acquire_priv *priv_of(struct ak_semaphore_acquire_op *op)
+{
+	return (struct acquire_priv *)(void *)&op->private_;
+}
+
+AK_EXPORT int ak_semaphore_new(struct ak_semaphore **out, uint64_t permits)
+{
+	if (!out)
+		return AK_EINVAL;
+	if (permits > AK__SEM_MAX)
+		return AK_EOVERFLOW;
+	struct ak_semaphore *s = ak__alloc(sizeof(*s));
+	if (!s)
+		return AK_ENOMEM;
+	ak__sem_init(&s->core, permits);
+	*out = s;
+	return 0;
+}
+
+AK_EXPORT int ak_semaphore_free(struct ak_semaphore *sem)
+{
+	if (!sem)
+		return AK_EINVAL;
+	int rc = ak__sem_destroy(&sem->core);
+	if (rc)
+		return rc;
+	ak__free(sem);
+	return 0;
+}
+
+static int acquire_poll(struct ak_future *f, struct ak_context *cx)
+{
+	struct acquire_priv *p = priv_of((struct ak_semaphore_acquire_op *)(void *)f);
+
+	if (p->a.n == 0) {
+		/* tokio's acquire_many(0): done at once while open. */
+		if (ak__sem_is_closed(p->a.sem))
+			return AK_EPIPE;
+		p->holding = 1;
+		return 0;
+	}
+	int rc = ak__sem_acquire_poll(&p->a, cx);
+	if (rc == 0)
+		p->holding = 1;
+	return rc;
+}
+
+static void acquire_cancel(struct ak_future *f)
+{
+	/* Whatever was granted and not yet consumed goes to the next waiter. */
+	ak__sem_acquire_cancel(&priv_of((struct ak_semaphore_acquire_op *)(void *)f)->a);
+}
+
+static const struct ak_future_vtable acquire_vtable = { acquire_poll, acquire_cancel };
+
+AK_EXPORT int ak_semaphore_acquire_init(struct ak_semaphore_acquire_op *op,
+                                        struct ak_semaphore *sem, uint64_t n)
+{
+	if (!op || !sem || n > AK__SEM_MAX)
+		return AK_EINVAL;
+	if (op->future.vtable == &acquire_vtable && priv_of(op)->holding)
+		return AK_EBUSY;        /* it still holds permits: release first */
+	int rc = ak_future_init(&op->future, &acquire_vtable);
+	if (rc)
+		return rc;
+	struct acquire_priv *p = priv_of(op);
+	memset(p, 0, sizeof(*p));
+	ak__sem_acquire_init(&p->a, &sem->core, n);
+	return 0;
+}
+
+AK_EXPORT int ak_semaphore_try_acquire(struct ak_semaphore_acquire_op *op,
+                                       struct ak_semaphore *sem, uint64_t n)
+{
+	int rc = ak_semaphore_acquire_init(op, sem, n);
+	if (rc)
+		return rc;
+	struct acquire_priv *p = priv_of(op);
+	if (n == 0)
+		rc = ak__sem_is_closed(&sem->core) ? AK_EPIPE : 0;
+	else
+		rc = ak__sem_try_acquire(&sem->core, n);
+	/* The op is finished either way: done holding, or failed. */
+	op->future.state = AK_FUTURE_DONE;
+	if (rc == 0)
+		p->holding = 1;
+	return rc;
+}
+
+AK_EXPORT int ak_semaphore_acquire_blocking(struct ak_semaphore_acquire_op *op,
+                                            struct ak_semaphore *sem, uint64_t n,
+                                            int64_t deadline)
+{
+	int rc = ak_semaphore_acquire_init(op, sem, n);
+	if (rc)
+		return rc;
+	return ak_block_on(&op->future, deadline);
+}
+
+AK_EXPORT int ak_semaphore_release(struct ak_semaphore_acquire_op *op)
+{
+	if (!op || op->future.vtable != &acquire_vtable)
+		return AK_EINVAL;
+	struct acquire_priv *p = priv_of(op);
+	if (!p->holding)
+		return AK_EINVAL;
+	/* AK_EOVERFLOW leaves the op holding: nothing changed. */
+	int rc = ak__sem_release(p->a.sem, p->a.n);
+	if (rc == 0)
+		p->holding = 0;
+	return rc;
+}
+
+AK_EXPORT int ak_semaphore_add_permits(struct ak_semaphore *sem, uint64_t n)
+{
+	if (!sem)
+		return AK_EINVAL;
+	return ak__sem_release(&sem->core, n);
+}
+
+AK_EXPORT int ak_semaphore_forget(struct ak_semaphore *sem, uint64_t n, uint64_t *forgotten)
+{
+	if (!sem)
+		return AK_EINVAL;
+	uint64_t k = ak__sem_forget(&sem->core, n);
+	if (forgotten)
+		*forgotten = k;
+	return 0;
+}
+
+AK_EXPORT int ak_semaphore_close(struct ak_semaphore *sem)
+{
+	if (!sem)
+		return AK_EINVAL;
+	ak__sem_close(&sem->core);
+	return 0;
+}
+
+AK_EXPORT int ak_semaphore_is_closed(const struct ak_semaphore *sem)
+{
+	if (!sem)
+		return AK_EINVAL;
+	return ak__sem_is_closed((struct ak__sem *)&sem->core);
+}
+
+AK_EXPORT uint64_t ak_semaphore_available_permits(const struct ak_semaphore *sem)
+{
+	if (!sem)
+		return 0;
+	return ak__sem_available((struct ak__sem *)&sem->core);
+}

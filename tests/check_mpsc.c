@@ -1,0 +1,1026 @@
+/*
+ * The mpsc channel (chan/mpsc.c, ak_mpsc(3)): FIFO, waiting for capacity,
+ * try-forms, permits, recv_many, close and drain, handle lifetimes, the
+ * commit rule under cancel, drop hooks, waker discipline, and producers on
+ * the pool and on blocked threads.
+ */
+#include <check.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "testkit.h"
+
+Suite *mpsc_suite(void);
+
+#define MS 1000000LL
+
+static void new_bounded(size_t cap, struct ak_mpsc_tx **tx, struct ak_mpsc_rx **rx)
+{
+	ck_assert_int_eq(ak_mpsc_new(cap, sizeof(int), NULL, tx, rx), 0);
+}
+
+static void new_unbounded(struct ak_mpsc_tx **tx, struct ak_mpsc_rx **rx)
+{
+	ck_assert_int_eq(ak_mpsc_unbounded_new(sizeof(int), NULL, tx, rx), 0);
+}
+
+static int send_now(struct ak_mpsc_tx *tx, int v)
+{
+	return ak_mpsc_try_send(tx, &v);
+}
+
+static int recv_now(struct ak_mpsc_rx *rx)
+{
+	int v = -1;
+	ck_assert_int_eq(ak_mpsc_try_recv(rx, &v), 0);
+	return v;
+}
+
+/* ---- FIFO ------------------------------------------------------------------ */
+
+static void check_fifo(struct ak_mpsc_tx *a, struct ak_mpsc_rx *rx, int n)
+{
+	struct ak_mpsc_tx *b;
+	ck_assert_int_eq(ak_mpsc_tx_clone(a, &b), 0);
+	for (int i = 0; i < n; i++) {
+		ck_assert_int_eq(send_now(a, i), 0);
+		ck_assert_int_eq(send_now(b, 100000 + i), 0);
+	}
+	int next_a = 0, next_b = 100000;
+	for (int i = 0; i < 2 * n; i++) {
+		int v = recv_now(rx);
+		if (v < 100000)
+			ck_assert_int_eq(v, next_a++);
+		else
+			ck_assert_int_eq(v, next_b++);
+	}
+	ck_assert_int_eq(ak_mpsc_try_recv(rx, &next_a), AK_EAGAIN);
+	ak_mpsc_tx_drop(b);
+}
+
+START_TEST(values_arrive_in_send_order_per_sender_bounded)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	new_bounded(256, &tx, &rx);
+	check_fifo(tx, rx, 100);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+START_TEST(values_arrive_in_send_order_per_sender_unbounded)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	new_unbounded(&tx, &rx);
+	check_fifo(tx, rx, 300);   /* several blocks */
+	check_fifo(tx, rx, 300);   /* recycled ones */
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+/* ---- waiting for capacity --------------------------------------------------- */
+
+START_TEST(send_waits_when_full_and_resumes_when_a_slot_frees)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_send_op op = {0};
+	struct tk_task *t = tk_task_new();
+	int v = 3;
+
+	new_bounded(2, &tx, &rx);
+	ck_assert_int_eq(send_now(tx, 1), 0);
+	ck_assert_int_eq(send_now(tx, 2), 0);
+	ck_assert_int_eq(ak_mpsc_send_init(&op, tx, &v), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_uint_eq(ak_mpsc_len(rx), 2);
+	ck_assert(!tk_task_take_woken(t));
+	ck_assert_int_eq(recv_now(rx), 1);
+	ck_assert(tk_task_take_woken(t));
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(recv_now(rx), 2);
+	ck_assert_int_eq(recv_now(rx), 3);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+START_TEST(try_send_reports_full_then_closed_and_keeps_the_value)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	int v = 7;
+
+	new_bounded(1, &tx, &rx);
+	ck_assert_int_eq(ak_mpsc_try_send(tx, &v), 0);
+	v = 8;
+	ck_assert_int_eq(ak_mpsc_try_send(tx, &v), AK_EAGAIN);
+	ck_assert_int_eq(ak_mpsc_rx_close(rx), 0);
+	ck_assert_int_eq(ak_mpsc_try_send(tx, &v), AK_EPIPE);
+	ck_assert_int_eq(v, 8);
+	ck_assert_uint_eq(ak_mpsc_len(rx), 1);
+	ck_assert_int_eq(recv_now(rx), 7);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+START_TEST(unbounded_send_never_waits_until_closed)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_send_op op = {0};
+	struct tk_task *t = tk_task_new();
+	int v = 5;
+
+	new_unbounded(&tx, &rx);
+	for (int i = 0; i < 1000; i++)
+		ck_assert_int_eq(send_now(tx, i), 0);
+	ck_assert_int_eq(ak_mpsc_send_init(&op, tx, &v), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_uint_eq(ak_mpsc_len(rx), 1001);
+	ck_assert_uint_eq(ak_mpsc_capacity(tx), SIZE_MAX);
+	ak_mpsc_rx_close(rx);
+	ck_assert_int_eq(send_now(tx, 1), AK_EPIPE);
+	for (int i = 0; i < 1000; i++)
+		ck_assert_int_eq(recv_now(rx), i);
+	ck_assert_int_eq(recv_now(rx), 5);
+	ck_assert_int_eq(ak_mpsc_try_recv(rx, &v), AK_EPIPE);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+/* ---- permits ------------------------------------------------------------------ */
+
+START_TEST(dropped_permit_returns_its_slot_and_wakes_a_waiting_sender)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_reserve_op permit = {0};
+	struct ak_mpsc_send_op op = {0};
+	struct tk_task *tp = tk_task_new(), *ts = tk_task_new();
+	int v = 9;
+
+	new_bounded(1, &tx, &rx);
+	ck_assert_int_eq(ak_mpsc_reserve_init(&permit, tx), 0);
+	ck_assert_int_eq(tk_poll(tp, &permit.future), 0);
+	ck_assert_uint_eq(ak_mpsc_permit_count(&permit), 1);
+	ck_assert_uint_eq(ak_mpsc_capacity(tx), 0);
+	ck_assert_int_eq(ak_mpsc_send_init(&op, tx, &v), 0);
+	ck_assert_int_eq(tk_poll(ts, &op.future), AK_PENDING);
+	ck_assert_int_eq(ak_mpsc_permit_drop(&permit), 0);
+	ck_assert(tk_task_take_woken(ts));
+	ck_assert_int_eq(tk_poll(ts, &op.future), 0);
+	ck_assert_int_eq(recv_now(rx), 9);
+	ck_assert_int_eq(ak_mpsc_try_recv(rx, &v), AK_EAGAIN);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+START_TEST(permit_sends_without_waiting_even_after_close)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_reserve_op permit = {0};
+	int v = 4;
+
+	new_bounded(2, &tx, &rx);
+	ck_assert_int_eq(ak_mpsc_try_reserve(&permit, tx), 0);
+	ck_assert_int_eq(ak_mpsc_rx_close(rx), 0);
+	/* Closed, empty, but a permit is out: not finished yet. */
+	ck_assert_int_eq(ak_mpsc_try_recv(rx, &v), AK_EAGAIN);
+	v = 11;
+	ck_assert_int_eq(ak_mpsc_permit_send(&permit, &v), 0);
+	ck_assert_int_eq(ak_mpsc_permit_send(&permit, &v), AK_EINVAL);
+	ck_assert_int_eq(recv_now(rx), 11);
+	ck_assert_int_eq(ak_mpsc_try_recv(rx, &v), AK_EPIPE);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+START_TEST(reserve_many_holds_n_slots_and_returns_the_unused)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_reserve_op permit = {0}, zero = {0}, big = {0};
+	struct tk_task *t = tk_task_new();
+
+	new_bounded(4, &tx, &rx);
+	ck_assert_int_eq(ak_mpsc_reserve_many_init(&permit, tx, 3), 0);
+	ck_assert_int_eq(tk_poll(t, &permit.future), 0);
+	ck_assert_uint_eq(ak_mpsc_permit_count(&permit), 3);
+	ck_assert_uint_eq(ak_mpsc_capacity(tx), 1);
+	ck_assert_int_eq(ak_mpsc_permit_send(&permit, &(int){ 1 }), 0);
+	ck_assert_int_eq(ak_mpsc_permit_send(&permit, &(int){ 2 }), 0);
+	ck_assert_uint_eq(ak_mpsc_permit_count(&permit), 1);
+	ck_assert_int_eq(ak_mpsc_permit_drop(&permit), 0);
+	ck_assert_uint_eq(ak_mpsc_capacity(tx), 2);
+	/* n beyond the capacity can never be met; n == 0 is met at once. */
+	ck_assert_int_eq(ak_mpsc_reserve_many_init(&big, tx, 5), AK_EINVAL);
+	ck_assert_int_eq(ak_mpsc_try_send(tx, &(int){ 3 }), 0);
+	ck_assert_int_eq(ak_mpsc_try_send(tx, &(int){ 4 }), 0);
+	ck_assert_int_eq(ak_mpsc_reserve_many_init(&zero, tx, 0), 0);
+	ck_assert_int_eq(tk_poll(t, &zero.future), 0);
+	ck_assert_uint_eq(ak_mpsc_permit_count(&zero), 0);
+	for (int i = 1; i <= 4; i++)
+		ck_assert_int_eq(recv_now(rx), i);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+/* ---- recv_many --------------------------------------------------------------- */
+
+START_TEST(recv_many_takes_up_to_its_limit_and_zero_returns_at_once)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_recv_many_op op = {0};
+	struct tk_task *t = tk_task_new();
+	int buf[10];
+	size_t n = 99;
+
+	new_bounded(8, &tx, &rx);
+	ck_assert_int_eq(ak_mpsc_recv_many_init(&op, rx, buf, 0, &n), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);     /* empty, yet done */
+	ck_assert_uint_eq(n, 0);
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(send_now(tx, i), 0);
+	ck_assert_int_eq(ak_mpsc_recv_many_init(&op, rx, buf, 3, &n), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_int_eq(buf[0], 0);
+	ck_assert_int_eq(buf[2], 2);
+	ck_assert_int_eq(ak_mpsc_recv_many_init(&op, rx, buf, 10, &n), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(buf[1], 4);
+	ck_assert_int_eq(ak_mpsc_recv_many_init(&op, rx, buf, 10, &n), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(send_now(tx, 42), 0);
+	ck_assert(tk_task_take_woken(t));
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(buf[0], 42);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+/* ---- close ------------------------------------------------------------------------- */
+
+START_TEST(close_refuses_sends_and_drains_what_is_queued)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_send_op op = {0};
+	struct ak_mpsc_recv_op rop = {0};
+	struct tk_task *t = tk_task_new(), *tr = tk_task_new();
+	int v = 0;
+
+	new_bounded(3, &tx, &rx);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(send_now(tx, i), 0);
+	ck_assert_int_eq(ak_mpsc_send_init(&op, tx, &v), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(ak_mpsc_rx_close(rx), 0);
+	ck_assert(tk_task_take_woken(t));
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_EPIPE);
+	ck_assert_int_eq(ak_mpsc_tx_is_closed(tx), 1);
+	ck_assert_int_eq(ak_mpsc_rx_is_closed(rx), 1);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(ak_mpsc_recv_init(&rop, rx, &v), 0);
+		ck_assert_int_eq(tk_poll(tr, &rop.future), 0);
+		ck_assert_int_eq(v, i);
+	}
+	ck_assert_int_eq(ak_mpsc_recv_init(&rop, rx, &v), 0);
+	ck_assert_int_eq(tk_poll(tr, &rop.future), AK_EPIPE);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+START_TEST(last_sender_drop_wakes_the_receiver_with_epipe)
+{
+	struct ak_mpsc_tx *tx, *tx2;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_recv_op op = {0};
+	struct tk_task *t = tk_task_new();
+	int v;
+
+	new_unbounded(&tx, &rx);
+	ck_assert_int_eq(ak_mpsc_tx_clone(tx, &tx2), 0);
+	ck_assert_int_eq(ak_mpsc_recv_init(&op, rx, &v), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ak_mpsc_tx_drop(tx);
+	ck_assert(!tk_task_take_woken(t));
+	ak_mpsc_tx_drop(tx2);
+	ck_assert(tk_task_take_woken(t));
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_EPIPE);
+	ck_assert_int_eq(ak_mpsc_rx_is_closed(rx), 1);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+START_TEST(closed_op_completes_when_the_receiver_closes)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_closed_op op = {0}, late = {0};
+	struct tk_task *t = tk_task_new();
+
+	new_bounded(4, &tx, &rx);
+	ck_assert_int_eq(ak_mpsc_closed_init(&op, tx), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(ak_mpsc_tx_is_closed(tx), 0);
+	ak_mpsc_rx_drop(rx);
+	ck_assert(tk_task_take_woken(t));
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(ak_mpsc_closed_init(&late, tx), 0);
+	ck_assert_int_eq(tk_poll(t, &late.future), 0);
+	ak_mpsc_tx_drop(tx);
+}
+END_TEST
+
+/* ---- handles ------------------------------------------------------------------------- */
+
+START_TEST(weak_upgrade_fails_after_the_last_strong_drop)
+{
+	struct ak_mpsc_tx *tx, *up;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_weak *weak, *weak2;
+
+	new_bounded(4, &tx, &rx);
+	ck_assert_int_eq(ak_mpsc_tx_downgrade(tx, &weak), 0);
+	ck_assert_int_eq(ak_mpsc_weak_clone(weak, &weak2), 0);
+	ck_assert_int_eq(ak_mpsc_weak_upgrade(weak, &up), 0);
+	ck_assert_int_eq(ak_mpsc_same_channel(up, tx), 1);
+	ak_mpsc_tx_drop(up);
+	ck_assert_int_eq(ak_mpsc_rx_is_closed(rx), 0);
+	ak_mpsc_tx_drop(tx);
+	/* Only weak handles are left: closed. */
+	ck_assert_int_eq(ak_mpsc_rx_is_closed(rx), 1);
+	ck_assert_int_eq(ak_mpsc_weak_upgrade(weak2, &up), AK_EPIPE);
+	ak_mpsc_weak_drop(weak);
+	ak_mpsc_rx_drop(rx);
+	ak_mpsc_weak_drop(weak2);
+}
+END_TEST
+
+START_TEST(same_channel_tells_channels_apart)
+{
+	struct ak_mpsc_tx *a, *b, *a2;
+	struct ak_mpsc_rx *ra, *rb;
+
+	new_bounded(1, &a, &ra);
+	new_unbounded(&b, &rb);
+	ck_assert_int_eq(ak_mpsc_tx_clone(a, &a2), 0);
+	ck_assert_int_eq(ak_mpsc_same_channel(a, a2), 1);
+	ck_assert_int_eq(ak_mpsc_same_channel(a, b), 0);
+	ck_assert_uint_eq(ak_mpsc_max_capacity(a), 1);
+	ck_assert_uint_eq(ak_mpsc_max_capacity(b), SIZE_MAX);
+	ak_mpsc_tx_drop(a);
+	ak_mpsc_tx_drop(a2);
+	ak_mpsc_tx_drop(b);
+	ak_mpsc_rx_drop(ra);
+	ak_mpsc_rx_drop(rb);
+}
+END_TEST
+
+/* ---- cancel ---------------------------------------------------------------------------- */
+
+START_TEST(cancel_of_a_pending_recv_loses_no_message)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_recv_op op = {0};
+	struct tk_task *t = tk_task_new();
+	int v = -1;
+
+	new_bounded(4, &tx, &rx);
+	ck_assert_int_eq(ak_mpsc_recv_init(&op, rx, &v), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(send_now(tx, 5), 0);
+	ck_assert(tk_task_take_woken(t));
+	ak_future_cancel(&op.future);
+	ck_assert_int_eq(v, -1);                 /* nothing handed over */
+	ck_assert_uint_eq(ak_mpsc_len(rx), 1);
+	ck_assert_int_eq(recv_now(rx), 5);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+START_TEST(cancel_of_a_pending_send_leaves_the_value_with_the_caller)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_send_op op = {0};
+	struct tk_task *t = tk_task_new();
+	int v = 77;
+
+	new_bounded(1, &tx, &rx);
+	ck_assert_int_eq(send_now(tx, 1), 0);
+	ck_assert_int_eq(ak_mpsc_send_init(&op, tx, &v), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ak_future_cancel(&op.future);
+	ck_assert_int_eq(recv_now(rx), 1);
+	ck_assert_int_eq(ak_mpsc_try_recv(rx, &v), AK_EAGAIN);
+	ck_assert_int_eq(v, 77);
+	ck_assert_uint_eq(ak_mpsc_capacity(tx), 1);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+START_TEST(cancelled_granted_reserve_passes_its_slot_to_the_next_waiter)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_reserve_op a = {0}, b = {0};
+	struct tk_task *ta = tk_task_new(), *tb = tk_task_new();
+
+	new_bounded(1, &tx, &rx);
+	ck_assert_int_eq(send_now(tx, 1), 0);
+	ck_assert_int_eq(ak_mpsc_reserve_init(&a, tx), 0);
+	ck_assert_int_eq(ak_mpsc_reserve_init(&b, tx), 0);
+	ck_assert_int_eq(tk_poll(ta, &a.future), AK_PENDING);
+	ck_assert_int_eq(tk_poll(tb, &b.future), AK_PENDING);
+	ck_assert_int_eq(recv_now(rx), 1);      /* the slot goes to a */
+	ck_assert(tk_task_take_woken(ta));
+	ck_assert(!tk_task_take_woken(tb));
+	ak_future_cancel(&a.future);
+	ck_assert(tk_task_take_woken(tb));
+	ck_assert_int_eq(tk_poll(tb, &b.future), 0);
+	ck_assert_int_eq(ak_mpsc_permit_send(&b, &(int){ 2 }), 0);
+	ck_assert_int_eq(recv_now(rx), 2);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+/* ---- drop hooks -------------------------------------------------------------------------- */
+
+struct dropped {
+	int n;
+	long sum;
+};
+
+static void count_drop(void *elem, void *arg)
+{
+	struct dropped *d = arg;
+	d->n++;
+	d->sum += *(int *)elem;
+}
+
+static void check_drop_hooks(size_t cap)
+{
+	struct dropped d = { 0, 0 };
+	struct ak_mpsc_hooks hooks = { count_drop, NULL, &d };
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_reserve_op permit = {0};
+
+	if (cap)
+		ck_assert_int_eq(ak_mpsc_new(cap, sizeof(int), &hooks, &tx, &rx), 0);
+	else
+		ck_assert_int_eq(ak_mpsc_unbounded_new(sizeof(int), &hooks, &tx, &rx), 0);
+	for (int i = 1; i <= 40; i++)
+		ck_assert_int_eq(send_now(tx, i), 0);
+	ck_assert_int_eq(recv_now(rx), 1);
+	ck_assert_int_eq(recv_now(rx), 2);
+	if (cap)
+		ck_assert_int_eq(ak_mpsc_try_reserve(&permit, tx), 0);
+	ak_mpsc_rx_drop(rx);          /* drops the 38 queued now */
+	ck_assert_int_eq(d.n, 38);
+	ck_assert_int_eq(d.sum, 820 - 3);
+	if (cap) {
+		/* A permit sends after the receiver went: dropped with the channel. */
+		ck_assert_int_eq(ak_mpsc_permit_send(&permit, &(int){ 1000 }), 0);
+		ck_assert_int_eq(d.n, 38);
+	}
+	ak_mpsc_tx_drop(tx);
+	ck_assert_int_eq(d.n, cap ? 39 : 38);
+	ck_assert_int_eq(d.sum, cap ? 1817 : 817);
+}
+
+START_TEST(drop_hook_runs_once_per_undelivered_value_bounded)
+{
+	check_drop_hooks(64);
+}
+END_TEST
+
+START_TEST(drop_hook_runs_once_per_undelivered_value_unbounded)
+{
+	check_drop_hooks(0);
+}
+END_TEST
+
+/* ---- wakers -------------------------------------------------------------------------------- */
+
+START_TEST(recv_repolled_with_another_waker_wakes_only_the_new_one)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_recv_op op = {0};
+	struct tk_task *a = tk_task_new(), *b = tk_task_new();
+	int v;
+
+	new_bounded(2, &tx, &rx);
+	ck_assert_int_eq(ak_mpsc_recv_init(&op, rx, &v), 0);
+	ck_assert_int_eq(tk_poll(a, &op.future), AK_PENDING);
+	ck_assert_int_eq(tk_poll(b, &op.future), AK_PENDING);
+	ck_assert_int_eq(atomic_load(&a->cw->live), 0);   /* a's clone dropped */
+	ck_assert_int_eq(send_now(tx, 6), 0);
+	ck_assert(!tk_task_take_woken(a));
+	ck_assert(tk_task_take_woken(b));
+	ck_assert_int_eq(tk_poll(b, &op.future), 0);
+	ck_assert_int_eq(v, 6);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+static struct ak_mpsc_tx *reenter_tx;
+static atomic_int reenter_rc;
+
+static void send_from_wake(struct tk_counting_waker *cw)
+{
+	(void)cw;
+	atomic_store(&reenter_rc, ak_mpsc_try_send(reenter_tx, &(int){ 2 }));
+}
+
+START_TEST(a_wake_that_sends_on_the_same_channel_does_not_deadlock)
+{
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_recv_op op = {0};
+	struct tk_task *t = tk_task_new();
+	int v;
+
+	new_bounded(4, &reenter_tx, &rx);
+	atomic_store(&reenter_rc, 99);
+	t->cw->hook = send_from_wake;
+	ck_assert_int_eq(ak_mpsc_recv_init(&op, rx, &v), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(send_now(reenter_tx, 1), 0);   /* wakes: the hook sends */
+	ck_assert_int_eq(atomic_load(&reenter_rc), 0);
+	t->cw->hook = NULL;
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(v, 1);
+	ck_assert_int_eq(recv_now(rx), 2);
+	ak_mpsc_tx_drop(reenter_tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+/* ---- lifetimes under parked operations ------------------------------------------------------- */
+
+START_TEST(dropping_every_handle_under_a_parked_recv_is_safe)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_recv_op op = {0};
+	struct tk_task *t = tk_task_new();
+	int v;
+
+	new_unbounded(&tx, &rx);
+	ck_assert_int_eq(ak_mpsc_recv_init(&op, rx, &v), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ak_mpsc_rx_drop(rx);
+	ak_mpsc_tx_drop(tx);
+	ck_assert(tk_task_take_woken(t));
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_EPIPE);
+}
+END_TEST
+
+START_TEST(dropping_every_handle_under_a_parked_send_is_safe)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_send_op op = {0};
+	struct tk_task *t = tk_task_new();
+	int v = 3;
+
+	new_bounded(1, &tx, &rx);
+	ck_assert_int_eq(send_now(tx, 1), 0);
+	ck_assert_int_eq(ak_mpsc_send_init(&op, tx, &v), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ak_mpsc_tx_drop(tx);
+	ck_assert(tk_task_take_woken(t));        /* the senders closed it */
+	ak_mpsc_rx_drop(rx);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_EPIPE);
+}
+END_TEST
+
+/* ---- threads ------------------------------------------------------------------------------------ */
+
+#define NPROD 4
+#define PER_PROD 2000
+
+struct producer {
+	struct ak_future future;
+	struct ak_mpsc_tx *tx;
+	int id;
+	int next;
+	int sending;
+	int value;
+	struct ak_mpsc_send_op op;
+};
+
+static int producer_poll(struct ak_future *f, struct ak_context *cx)
+{
+	struct producer *p = (struct producer *)f;
+	while (p->next < PER_PROD) {
+		if (!p->sending) {
+			p->value = p->id * PER_PROD + p->next;
+			ak_mpsc_send_init(&p->op, p->tx, &p->value);
+			p->sending = 1;
+		}
+		int rc = ak_future_poll(&p->op.future, cx);
+		if (rc == AK_PENDING)
+			return AK_PENDING;
+		if (rc != 0)
+			return rc;
+		p->sending = 0;
+		p->next++;
+	}
+	ak_mpsc_tx_drop(p->tx);
+	return 0;
+}
+
+static void producer_cancel(struct ak_future *f)
+{
+	struct producer *p = (struct producer *)f;
+	ak_future_cancel(&p->op.future);
+	ak_mpsc_tx_drop(p->tx);
+}
+
+static const struct ak_future_vtable producer_vtable = { producer_poll, producer_cancel };
+
+/* Receives until closed; checks per-producer order, count and sum. */
+static void consume_all(struct ak_mpsc_rx *rx, long *count, long long *sum, int *order_ok)
+{
+	int last[NPROD];
+	int v, rc;
+	for (int i = 0; i < NPROD; i++)
+		last[i] = -1;
+	*count = 0;
+	*sum = 0;
+	*order_ok = 1;
+	while ((rc = ak_mpsc_recv_blocking(rx, &v, ak_deadline_in(5000 * MS))) == 0) {
+		int id = v / PER_PROD, seq = v % PER_PROD;
+		if (id < 0 || id >= NPROD || seq != last[id] + 1)
+			*order_ok = 0;
+		else
+			last[id] = seq;
+		(*count)++;
+		*sum += v;
+	}
+	ck_assert_int_eq(rc, AK_EPIPE);
+}
+
+static const long long expected_sum =
+	(long long)NPROD * PER_PROD * (NPROD * PER_PROD - 1) / 2;
+
+START_TEST(producers_on_the_pool_deliver_every_value_in_order)
+{
+	struct ak_pool *pool;
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	static struct producer prods[NPROD];
+	long count;
+	long long sum;
+	int order_ok;
+
+	new_bounded(16, &tx, &rx);
+	ck_assert_int_eq(ak_pool_new(&pool, 2), 0);
+	for (int i = 0; i < NPROD; i++) {
+		memset(&prods[i], 0, sizeof(prods[i]));
+		ck_assert_int_eq(ak_future_init(&prods[i].future, &producer_vtable), 0);
+		ck_assert_int_eq(ak_mpsc_tx_clone(tx, &prods[i].tx), 0);
+		prods[i].id = i;
+		ck_assert_int_eq(ak_pool_spawn(pool, &prods[i].future, NULL), 0);
+	}
+	ak_mpsc_tx_drop(tx);
+	consume_all(rx, &count, &sum, &order_ok);
+	ck_assert_int_eq(ak_pool_wait_idle(pool, ak_deadline_in(5000 * MS)), 0);
+	ck_assert_int_eq(ak_pool_free(pool), 0);
+	ck_assert_int_eq(count, NPROD * PER_PROD);
+	ck_assert(sum == expected_sum);
+	ck_assert(order_ok);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+struct thread_prod {
+	pthread_t th;
+	struct ak_mpsc_tx *tx;
+	int id;
+	int failures;
+};
+
+static void *thread_producer(void *arg)
+{
+	struct thread_prod *p = arg;
+	for (int i = 0; i < PER_PROD; i++) {
+		int v = p->id * PER_PROD + i;
+		if (ak_mpsc_send_blocking(p->tx, &v, ak_deadline_in(5000 * MS)) != 0)
+			p->failures++;
+	}
+	ak_mpsc_tx_drop(p->tx);
+	return NULL;
+}
+
+static void run_thread_producers(struct ak_mpsc_tx *tx, struct ak_mpsc_rx *rx)
+{
+	struct thread_prod prods[NPROD];
+	long count;
+	long long sum;
+	int order_ok;
+
+	for (int i = 0; i < NPROD; i++) {
+		memset(&prods[i], 0, sizeof(prods[i]));
+		prods[i].id = i;
+		ck_assert_int_eq(ak_mpsc_tx_clone(tx, &prods[i].tx), 0);
+		pthread_create(&prods[i].th, NULL, thread_producer, &prods[i]);
+	}
+	ak_mpsc_tx_drop(tx);
+	consume_all(rx, &count, &sum, &order_ok);
+	for (int i = 0; i < NPROD; i++) {
+		pthread_join(prods[i].th, NULL);
+		ck_assert_int_eq(prods[i].failures, 0);
+	}
+	ck_assert_int_eq(count, NPROD * PER_PROD);
+	ck_assert(sum == expected_sum);
+	ck_assert(order_ok);
+	ak_mpsc_rx_drop(rx);
+}
+
+START_TEST(producers_on_blocked_threads_deliver_every_value_bounded)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	new_bounded(2, &tx, &rx);
+	run_thread_producers(tx, rx);
+}
+END_TEST
+
+START_TEST(producers_on_blocked_threads_deliver_every_value_unbounded)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	new_unbounded(&tx, &rx);
+	run_thread_producers(tx, rx);
+}
+END_TEST
+
+START_TEST(blocking_send_times_out_and_keeps_the_value)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	int v = 2;
+
+	new_bounded(1, &tx, &rx);
+	ck_assert_int_eq(send_now(tx, 1), 0);
+	ck_assert_int_eq(ak_mpsc_send_blocking(tx, &v, ak_deadline_in(20 * MS)), AK_ETIMEDOUT);
+	ck_assert_uint_eq(ak_mpsc_len(rx), 1);
+	ck_assert_int_eq(recv_now(rx), 1);
+	ck_assert_int_eq(ak_mpsc_recv_blocking(rx, &v, ak_deadline_in(20 * MS)), AK_ETIMEDOUT);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+/* A future whose poll makes a blocking channel call. */
+struct blocking_in_poll {
+	struct ak_future future;
+	struct ak_mpsc_rx *rx;
+	int rc;
+};
+
+static int blocking_in_poll_poll(struct ak_future *f, struct ak_context *cx)
+{
+	struct blocking_in_poll *b = (struct blocking_in_poll *)f;
+	int v;
+	(void)cx;
+	b->rc = ak_mpsc_recv_blocking(b->rx, &v, AK_DEADLINE_NEVER);
+	return 0;
+}
+
+static void blocking_in_poll_cancel(struct ak_future *f)
+{
+	(void)f;
+}
+
+static const struct ak_future_vtable blocking_in_poll_vtable = { blocking_in_poll_poll,
+	                                                         blocking_in_poll_cancel };
+
+START_TEST(blocking_recv_inside_a_poll_reports_edeadlk)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct blocking_in_poll b;
+	struct tk_task *t = tk_task_new();
+
+	new_bounded(1, &tx, &rx);
+	memset(&b, 0, sizeof(b));
+	b.rx = rx;
+	ck_assert_int_eq(ak_future_init(&b.future, &blocking_in_poll_vtable), 0);
+	ck_assert_int_eq(tk_poll(t, &b.future), 0);
+	ck_assert_int_eq(b.rc, AK_EDEADLK);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+/* ---- bad input ------------------------------------------------------------------------------------ */
+
+START_TEST(bad_inputs_return_einval_and_change_nothing)
+{
+	struct ak_mpsc_tx *tx = NULL, *out;
+	struct ak_mpsc_rx *rx = NULL;
+	struct ak_mpsc_recv_op op = {0}, zeroed = {0};
+	struct ak_mpsc_send_op sop = {0};
+	struct ak_mpsc_weak *weak;
+	struct tk_task *t = tk_task_new();
+	int v = 1;
+
+	ck_assert_int_eq(ak_mpsc_new(0, 4, NULL, &tx, &rx), AK_EINVAL);
+	ck_assert_int_eq(ak_mpsc_new(SIZE_MAX / 2, SIZE_MAX / 2, NULL, &tx, &rx), AK_EINVAL);
+	ck_assert_int_eq(ak_mpsc_new((size_t)1 << 39, (size_t)1 << 39, NULL, &tx, &rx), AK_EINVAL);
+	ck_assert_int_eq(ak_mpsc_new(4, 4, NULL, NULL, &rx), AK_EINVAL);
+	ck_assert(tx == NULL && rx == NULL);
+	ck_assert_int_eq(ak_mpsc_try_send(NULL, &v), AK_EINVAL);
+	ck_assert_int_eq(ak_mpsc_try_recv(NULL, &v), AK_EINVAL);
+	ck_assert_int_eq(ak_mpsc_send_init(&sop, NULL, &v), AK_EINVAL);
+	ck_assert_int_eq(ak_mpsc_recv_init(&op, NULL, &v), AK_EINVAL);
+	ck_assert_int_eq(ak_mpsc_tx_clone(NULL, &out), AK_EINVAL);
+	ck_assert_int_eq(ak_mpsc_tx_downgrade(NULL, &weak), AK_EINVAL);
+	ck_assert_int_eq(ak_mpsc_weak_upgrade(NULL, &out), AK_EINVAL);
+	ck_assert_int_eq(ak_mpsc_rx_close(NULL), AK_EINVAL);
+	ak_mpsc_tx_drop(NULL);
+	ak_mpsc_rx_drop(NULL);
+
+	new_bounded(2, &tx, &rx);
+	ck_assert_int_eq(ak_mpsc_try_send(tx, NULL), AK_EINVAL);
+	memset(&zeroed, 0, sizeof(zeroed));
+	ck_assert_int_eq(tk_poll(t, &zeroed.future), AK_EINVAL);
+	ck_assert_int_eq(send_now(tx, 4), 0);
+	ck_assert_int_eq(ak_mpsc_recv_init(&op, rx, &v), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(send_now(tx, 5), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_EINVAL);   /* completed */
+	ck_assert_int_eq(v, 4);
+	ck_assert_uint_eq(ak_mpsc_len(rx), 1);
+	ck_assert_int_eq(ak_mpsc_permit_send(NULL, &v), AK_EINVAL);
+	ck_assert_int_eq(ak_mpsc_reserve_init(NULL, tx), AK_EINVAL);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+
+	new_unbounded(&tx, &rx);
+	struct ak_mpsc_reserve_op rop = {0};
+	ck_assert_int_eq(ak_mpsc_reserve_init(&rop, tx), AK_EINVAL);   /* no capacity */
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+START_TEST(op_sizes_are_reported)
+{
+	ck_assert_uint_eq(ak_op_size(AK_OP_MPSC_SEND), sizeof(struct ak_mpsc_send_op));
+	ck_assert_uint_eq(ak_op_size(AK_OP_MPSC_RESERVE), sizeof(struct ak_mpsc_reserve_op));
+	ck_assert_uint_eq(ak_op_size(AK_OP_MPSC_RECV), sizeof(struct ak_mpsc_recv_op));
+	ck_assert_uint_eq(ak_op_size(AK_OP_MPSC_RECV_MANY), sizeof(struct ak_mpsc_recv_many_op));
+	ck_assert_uint_eq(ak_op_size(AK_OP_MPSC_CLOSED), sizeof(struct ak_mpsc_closed_op));
+}
+END_TEST
+
+START_TEST(zero_sized_elements_are_signals)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	ck_assert_int_eq(ak_mpsc_new(2, 0, NULL, &tx, &rx), 0);
+	ck_assert_int_eq(ak_mpsc_try_send(tx, NULL), 0);
+	ck_assert_int_eq(ak_mpsc_try_send(tx, NULL), 0);
+	ck_assert_int_eq(ak_mpsc_try_send(tx, NULL), AK_EAGAIN);
+	ck_assert_int_eq(ak_mpsc_try_recv(rx, NULL), 0);
+	ck_assert_int_eq(ak_mpsc_try_recv(rx, NULL), 0);
+	ck_assert_int_eq(ak_mpsc_try_recv(rx, NULL), AK_EAGAIN);
+	ak_mpsc_tx_drop(tx);
+	ck_assert_int_eq(ak_mpsc_try_recv(rx, NULL), AK_EPIPE);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+START_TEST(recv_spends_budget_and_yields_when_it_is_spent)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_recv_op op = {0};
+	struct tk_task *t = tk_task_new();
+	int v;
+
+	new_bounded(2, &tx, &rx);
+	ck_assert_int_eq(send_now(tx, 1), 0);
+	ck_assert_int_eq(ak_mpsc_recv_init(&op, rx, &v), 0);
+	ck_assert_int_eq(tk_poll_budget(t, &op.future, 0), AK_PENDING);
+	ck_assert(tk_task_take_woken(t));
+	ck_assert_uint_eq(ak_mpsc_len(rx), 1);
+	ck_assert_int_eq(tk_poll_budget(t, &op.future, 1), 0);
+	ck_assert_int_eq(v, 1);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+/* ---- memory ------------------------------------------------------------------------------------------ */
+
+START_TEST(bounded_channel_allocates_nothing_per_message)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_debug_counters before, after;
+
+	new_bounded(8, &tx, &rx);
+	ak_debug_counters(&before);
+	for (int i = 0; i < 1000; i++) {
+		ck_assert_int_eq(send_now(tx, i), 0);
+		ck_assert_int_eq(recv_now(rx), i);
+	}
+	ak_debug_counters(&after);
+	ck_assert_int_eq(after.allocations, before.allocations);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+START_TEST(unbounded_channel_returns_memory_after_a_burst)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_debug_counters before, peak, after;
+
+	new_unbounded(&tx, &rx);
+	ak_debug_counters(&before);
+	for (int i = 0; i < 3200; i++)       /* 100 blocks of 32 */
+		ck_assert_int_eq(send_now(tx, i), 0);
+	ak_debug_counters(&peak);
+	ck_assert_int_ge(peak.live_objects - before.live_objects, 99);
+	for (int i = 0; i < 3200; i++)
+		ck_assert_int_eq(recv_now(rx), i);
+	ak_debug_counters(&after);
+	/* The block in use and one spare are kept; the rest went back. */
+	ck_assert_int_le(after.live_objects - before.live_objects, 1);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+Suite *mpsc_suite(void)
+{
+	Suite *s = suite_create("mpsc");
+	TCase *tc = tk_tcase("mpsc");
+	tcase_add_test(tc, values_arrive_in_send_order_per_sender_bounded);
+	tcase_add_test(tc, values_arrive_in_send_order_per_sender_unbounded);
+	tcase_add_test(tc, send_waits_when_full_and_resumes_when_a_slot_frees);
+	tcase_add_test(tc, try_send_reports_full_then_closed_and_keeps_the_value);
+	tcase_add_test(tc, unbounded_send_never_waits_until_closed);
+	tcase_add_test(tc, dropped_permit_returns_its_slot_and_wakes_a_waiting_sender);
+	tcase_add_test(tc, permit_sends_without_waiting_even_after_close);
+	tcase_add_test(tc, reserve_many_holds_n_slots_and_returns_the_unused);
+	tcase_add_test(tc, recv_many_takes_up_to_its_limit_and_zero_returns_at_once);
+	tcase_add_test(tc, close_refuses_sends_and_drains_what_is_queued);
+	tcase_add_test(tc, last_sender_drop_wakes_the_receiver_with_epipe);
+	tcase_add_test(tc, closed_op_completes_when_the_receiver_closes);
+	tcase_add_test(tc, weak_upgrade_fails_after_the_last_strong_drop);
+	tcase_add_test(tc, same_channel_tells_channels_apart);
+	tcase_add_test(tc, cancel_of_a_pending_recv_loses_no_message);
+	tcase_add_test(tc, cancel_of_a_pending_send_leaves_the_value_with_the_caller);
+	tcase_add_test(tc, cancelled_granted_reserve_passes_its_slot_to_the_next_waiter);
+	tcase_add_test(tc, drop_hook_runs_once_per_undelivered_value_bounded);
+	tcase_add_test(tc, drop_hook_runs_once_per_undelivered_value_unbounded);
+	tcase_add_test(tc, recv_repolled_with_another_waker_wakes_only_the_new_one);
+	tcase_add_test(tc, a_wake_that_sends_on_the_same_channel_does_not_deadlock);
+	tcase_add_test(tc, dropping_every_handle_under_a_parked_recv_is_safe);
+	tcase_add_test(tc, dropping_every_handle_under_a_parked_send_is_safe);
+	tcase_add_test(tc, producers_on_the_pool_deliver_every_value_in_order);
+	tcase_add_test(tc, producers_on_blocked_threads_deliver_every_value_bounded);
+	tcase_add_test(tc, producers_on_blocked_threads_deliver_every_value_unbounded);
+	tcase_add_test(tc, blocking_send_times_out_and_keeps_the_value);
+	tcase_add_test(tc, blocking_recv_inside_a_poll_reports_edeadlk);
+	tcase_add_test(tc, bad_inputs_return_einval_and_change_nothing);
+	tcase_add_test(tc, op_sizes_are_reported);
+	tcase_add_test(tc, zero_sized_elements_are_signals);
+	tcase_add_test(tc, recv_spends_budget_and_yields_when_it_is_spent);
+	tcase_add_test(tc, bounded_channel_allocates_nothing_per_message);
+	tcase_add_test(tc, unbounded_channel_returns_memory_after_a_burst);
+	suite_add_tcase(s, tc);
+	return s;
+}

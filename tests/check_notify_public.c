@@ -1,0 +1,246 @@
+/*
+ * The public Notify (<awaitkit/notify.h>): the stored permit, the oldest
+ * waiter first, notify_waiters reaching initialised-but-unpolled
+ * operations and storing nothing, a cancelled notified() passing its
+ * notification on, the blocking form, bad inputs.
+ */
+#include <check.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "testkit.h"
+
+Suite *notify_public_suite(void);
+
+static struct ak_notify *new_notify(void)
+{
+	struct ak_notify *n = NULL;
+	ck_assert_int_eq(ak_notify_new(&n), 0);
+	return n;
+}
+
+static void init_op(struct ak_notified_op *op, struct ak_notify *n)
+{
+	memset(op, 0, sizeof(*op));
+	ck_assert_int_eq(ak_notified_init(op, n), 0);
+}
+
+START_TEST(notify_one_without_waiters_stores_a_single_permit)
+{
+	struct ak_notify *n = new_notify();
+	struct ak_notified_op a, b;
+	struct tk_task *t = tk_task_new();
+
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(ak_notify_one(n), 0);
+	init_op(&a, n);
+	ck_assert_int_eq(tk_poll(t, &a.future), 0);
+	init_op(&b, n);
+	ck_assert_int_eq(tk_poll(t, &b.future), AK_PENDING);
+	ak_future_cancel(&b.future);
+	ck_assert_int_eq(ak_notify_free(n), 0);
+}
+END_TEST
+
+START_TEST(notify_one_wakes_the_oldest_waiter_only)
+{
+	struct ak_notify *n = new_notify();
+	struct ak_notified_op a, b;
+	struct tk_task *ta = tk_task_new(), *tb = tk_task_new();
+
+	init_op(&a, n);
+	init_op(&b, n);
+	ck_assert_int_eq(tk_poll(ta, &a.future), AK_PENDING);
+	ck_assert_int_eq(tk_poll(tb, &b.future), AK_PENDING);
+	ck_assert_int_eq(ak_notify_one(n), 0);
+	ck_assert(tk_task_take_woken(ta));
+	ck_assert(!tk_task_take_woken(tb));
+	ck_assert_int_eq(tk_poll(ta, &a.future), 0);
+	ck_assert_int_eq(tk_poll(tb, &b.future), AK_PENDING);
+	ak_future_cancel(&b.future);
+	ck_assert_int_eq(ak_notify_free(n), 0);
+}
+END_TEST
+
+START_TEST(notify_waiters_stores_no_permit)
+{
+	struct ak_notify *n = new_notify();
+	struct ak_notified_op a;
+	struct tk_task *t = tk_task_new();
+
+	ck_assert_int_eq(ak_notify_waiters(n), 0);
+	init_op(&a, n);
+	ck_assert_int_eq(tk_poll(t, &a.future), AK_PENDING);
+	ak_future_cancel(&a.future);
+	ck_assert_int_eq(ak_notify_free(n), 0);
+}
+END_TEST
+
+START_TEST(notify_waiters_reaches_waiting_and_initialised_but_unpolled_ops)
+{
+	struct ak_notify *n = new_notify();
+	struct ak_notified_op a, b, c, d;
+	struct tk_task *ta = tk_task_new(), *tb = tk_task_new(), *tc = tk_task_new();
+
+	init_op(&a, n);
+	init_op(&b, n);
+	ck_assert_int_eq(tk_poll(ta, &a.future), AK_PENDING);
+	ck_assert_int_eq(tk_poll(tb, &b.future), AK_PENDING);
+	init_op(&c, n);                        /* initialised, never polled */
+	ck_assert_int_eq(ak_notify_waiters(n), 0);
+	init_op(&d, n);                        /* initialised after: not reached */
+	ck_assert(tk_task_take_woken(ta));
+	ck_assert(tk_task_take_woken(tb));
+	ck_assert_int_eq(tk_poll(ta, &a.future), 0);
+	ck_assert_int_eq(tk_poll(tb, &b.future), 0);
+	ck_assert_int_eq(tk_poll(tc, &c.future), 0);
+	ck_assert_int_eq(tk_poll(tc, &d.future), AK_PENDING);
+	ak_future_cancel(&d.future);
+	ck_assert_int_eq(ak_notify_free(n), 0);
+}
+END_TEST
+
+START_TEST(a_cancelled_notified_passes_a_received_notify_one_on)
+{
+	struct ak_notify *n = new_notify();
+	struct ak_notified_op a, b;
+	struct tk_task *ta = tk_task_new(), *tb = tk_task_new();
+
+	init_op(&a, n);
+	init_op(&b, n);
+	ck_assert_int_eq(tk_poll(ta, &a.future), AK_PENDING);
+	ck_assert_int_eq(tk_poll(tb, &b.future), AK_PENDING);
+	ck_assert_int_eq(ak_notify_one(n), 0);
+	ck_assert(tk_task_take_woken(ta));
+	ak_future_cancel(&a.future);           /* received, never observed */
+	ck_assert(tk_task_take_woken(tb));
+	ck_assert_int_eq(tk_poll(tb, &b.future), 0);
+	ck_assert_int_eq(ak_notify_free(n), 0);
+}
+END_TEST
+
+START_TEST(a_cancelled_notified_with_nobody_behind_stores_its_notification)
+{
+	struct ak_notify *n = new_notify();
+	struct ak_notified_op a, b;
+	struct tk_task *t = tk_task_new();
+
+	init_op(&a, n);
+	ck_assert_int_eq(tk_poll(t, &a.future), AK_PENDING);
+	ck_assert_int_eq(ak_notify_one(n), 0);
+	ak_future_cancel(&a.future);
+	init_op(&b, n);
+	ck_assert_int_eq(tk_poll(t, &b.future), 0);
+	ck_assert_int_eq(ak_notify_free(n), 0);
+}
+END_TEST
+
+START_TEST(free_with_waiters_is_ebusy)
+{
+	struct ak_notify *n = new_notify();
+	struct ak_notified_op a;
+	struct tk_task *t = tk_task_new();
+
+	init_op(&a, n);
+	ck_assert_int_eq(tk_poll(t, &a.future), AK_PENDING);
+	ck_assert_int_eq(ak_notify_free(n), AK_EBUSY);
+	ak_future_cancel(&a.future);
+	ck_assert_int_eq(ak_notify_free(n), 0);
+}
+END_TEST
+
+START_TEST(blocking_wait_times_out_then_takes_a_stored_permit)
+{
+	struct ak_notify *n = new_notify();
+	struct ak_notified_op a;
+
+	memset(&a, 0, sizeof(a));
+	ck_assert_int_eq(ak_notified_blocking(&a, n, ak_deadline_in(10000000)), AK_ETIMEDOUT);
+	ck_assert_int_eq(ak_notify_one(n), 0);
+	ck_assert_int_eq(ak_notified_blocking(&a, n, ak_deadline_in(10000000)), 0);
+	ck_assert_int_eq(ak_notify_free(n), 0);
+}
+END_TEST
+
+#define HOPS 2000
+
+struct pong {
+	pthread_t th;
+	struct ak_notify *in, *out;
+	int *shared;
+	int failures;
+};
+
+static void *pong_main(void *arg)
+{
+	struct pong *p = arg;
+	struct ak_notified_op op;
+
+	memset(&op, 0, sizeof(op));
+	for (int i = 0; i < HOPS; i++) {
+		if (ak_notified_blocking(&op, p->in, AK_DEADLINE_NEVER) != 0)
+			p->failures++;
+		(*p->shared)++;                 /* ordered by the notifications */
+		ak_notify_one(p->out);
+	}
+	return NULL;
+}
+
+START_TEST(two_threads_ping_pong_without_losing_a_wake_up)
+{
+	struct ak_notify *a = new_notify(), *b = new_notify();
+	struct pong p = { .in = a, .out = b };
+	struct ak_notified_op op;
+	int shared = 0, failures = 0;
+
+	p.shared = &shared;
+	memset(&op, 0, sizeof(op));
+	ck_assert_int_eq(pthread_create(&p.th, NULL, pong_main, &p), 0);
+	for (int i = 0; i < HOPS; i++) {
+		shared++;
+		ak_notify_one(a);
+		if (ak_notified_blocking(&op, b, AK_DEADLINE_NEVER) != 0)
+			failures++;
+	}
+	pthread_join(p.th, NULL);
+	ck_assert_int_eq(failures + p.failures, 0);
+	ck_assert_int_eq(shared, 2 * HOPS);
+	ck_assert_int_eq(ak_notify_free(a), 0);
+	ck_assert_int_eq(ak_notify_free(b), 0);
+}
+END_TEST
+
+START_TEST(bad_inputs_are_einval)
+{
+	struct ak_notified_op op;
+
+	memset(&op, 0, sizeof(op));
+	ck_assert_int_eq(ak_notify_new(NULL), AK_EINVAL);
+	ck_assert_int_eq(ak_notify_free(NULL), AK_EINVAL);
+	ck_assert_int_eq(ak_notify_one(NULL), AK_EINVAL);
+	ck_assert_int_eq(ak_notify_waiters(NULL), AK_EINVAL);
+	ck_assert_int_eq(ak_notified_init(NULL, NULL), AK_EINVAL);
+	ck_assert_int_eq(ak_notified_init(&op, NULL), AK_EINVAL);
+	ck_assert_int_eq(ak_notified_blocking(&op, NULL, AK_DEADLINE_NEVER), AK_EINVAL);
+	ck_assert_uint_eq(ak_op_size(AK_OP_NOTIFIED), sizeof(struct ak_notified_op));
+}
+END_TEST
+
+Suite *notify_public_suite(void)
+{
+	Suite *s = suite_create("notify_public");
+	TCase *tc = tk_tcase("notify_public");
+
+	tcase_add_test(tc, notify_one_without_waiters_stores_a_single_permit);
+	tcase_add_test(tc, notify_one_wakes_the_oldest_waiter_only);
+	tcase_add_test(tc, notify_waiters_stores_no_permit);
+	tcase_add_test(tc, notify_waiters_reaches_waiting_and_initialised_but_unpolled_ops);
+	tcase_add_test(tc, a_cancelled_notified_passes_a_received_notify_one_on);
+	tcase_add_test(tc, a_cancelled_notified_with_nobody_behind_stores_its_notification);
+	tcase_add_test(tc, free_with_waiters_is_ebusy);
+	tcase_add_test(tc, blocking_wait_times_out_then_takes_a_stored_permit);
+	tcase_add_test(tc, two_threads_ping_pong_without_losing_a_wake_up);
+	tcase_add_test(tc, bad_inputs_are_einval);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,782 @@
+/*
+ * The watch channel (chan/watch.c): versions, changed() and its
+ * cancel-safety, borrows that outlive sends and travel between threads,
+ * drop hooks, closing from either side, readers racing a writer.
+ *
+ * Every test ends with ak__watch_quiesce(): blocks are freed by call_rcu's
+ * thread, and the fixture counts live allocations.
+ */
+#include <check.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "testkit.h"
+
+Suite *watch_suite(void);
+void ak__watch_quiesce(void);
+void ak__alloc_fail_after(long n);
+
+/* ---- values with hooks: a count of live values, the last dropper --------- */
+
+struct vals {
+	atomic_long live;           /* values created (sent in or cloned) minus dropped */
+	atomic_long drops;
+	atomic_ullong last_dropped;
+	atomic_ulong drop_thread;   /* pthread_self() of the last dropper */
+};
+
+static int val_clone(void *dst, const void *src, void *arg)
+{
+	struct vals *v = arg;
+	memcpy(dst, src, sizeof(uint64_t));
+	atomic_fetch_add(&v->live, 1);
+	return 0;
+}
+
+static void val_drop(void *value, void *arg)
+{
+	struct vals *v = arg;
+	uint64_t n;
+	memcpy(&n, value, sizeof n);
+	atomic_store(&v->drop_thread, (unsigned long)pthread_self());
+	atomic_store(&v->last_dropped, n);
+	atomic_fetch_add(&v->drops, 1);
+	atomic_fetch_sub(&v->live, 1);
+}
+
+/* A value handed to the channel: counted live until its drop. */
+static uint64_t val_make(struct vals *v, uint64_t n)
+{
+	atomic_fetch_add(&v->live, 1);
+	return n;
+}
+
+static uint64_t ref_u64(const struct ak_watch_ref *r)
+{
+	uint64_t n;
+	memcpy(&n, r->value, sizeof n);
+	return n;
+}
+
+static void end_test(void)
+{
+	ak__watch_quiesce();
+}
+
+static void new_u64(uint64_t init, struct ak_watch_sender **tx, struct ak_watch_receiver **rx)
+{
+	ck_assert_int_eq(ak_watch_new(sizeof(uint64_t), &init, NULL, tx, rx), 0);
+}
+
+/* ---- tests ------------------------------------------------------------------ */
+
+START_TEST(changed_resolves_after_send_and_not_after_mark_unchanged)
+{
+	struct ak_watch_sender *tx;
+	struct ak_watch_receiver *rx;
+	struct ak_watch_changed_op op = { 0 };
+	struct tk_task *t = tk_task_new();
+	uint64_t v = 1;
+
+	new_u64(0, &tx, &rx);
+	ck_assert_int_eq(ak_watch_changed_init(&op, rx), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(ak_watch_send(tx, &v), 0);
+	ck_assert(tk_task_take_woken(t));
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+
+	v = 2;
+	ck_assert_int_eq(ak_watch_send(tx, &v), 0);
+	ck_assert_int_eq(ak_watch_mark_unchanged(rx), 0);
+	ck_assert_int_eq(ak_watch_changed_init(&op, rx), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ak_future_cancel(&op.future);
+
+	ck_assert_int_eq(ak_watch_mark_changed(rx), 0);
+	ck_assert_int_eq(ak_watch_changed_init(&op, rx), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ak_watch_receiver_drop(rx);
+	ak_watch_sender_drop(tx);
+	end_test();
+}
+END_TEST
+
+START_TEST(borrow_and_update_clears_has_changed)
+{
+	struct ak_watch_sender *tx;
+	struct ak_watch_receiver *rx;
+	struct ak_watch_ref r;
+	uint64_t v = 7;
+
+	new_u64(0, &tx, &rx);
+	ck_assert_int_eq(ak_watch_has_changed(rx), 0);
+	ck_assert_int_eq(ak_watch_send(tx, &v), 0);
+	ck_assert_int_eq(ak_watch_has_changed(rx), 1);
+	ck_assert_int_eq(ak_watch_borrow(rx, &r), 0);          /* does not mark */
+	ck_assert(r.has_changed);
+	ak_watch_ref_release(&r);
+	ck_assert_int_eq(ak_watch_has_changed(rx), 1);
+	ck_assert_int_eq(ak_watch_borrow_and_update(rx, &r), 0);
+	ck_assert(r.has_changed);
+	ck_assert_uint_eq(ref_u64(&r), 7);
+	ck_assert_uint_eq(r.version, 1);
+	ak_watch_ref_release(&r);
+	ck_assert_int_eq(ak_watch_has_changed(rx), 0);
+	ak_watch_receiver_drop(rx);
+	ak_watch_sender_drop(tx);
+	end_test();
+}
+END_TEST
+
+struct pred_arg {
+	uint64_t min;
+	atomic_int calls;
+};
+
+static int at_least(const void *value, void *arg)
+{
+	struct pred_arg *pa = arg;
+	uint64_t n;
+	memcpy(&n, value, sizeof n);
+	atomic_fetch_add(&pa->calls, 1);
+	return n >= pa->min;
+}
+
+START_TEST(wait_for_returns_at_once_when_the_predicate_already_holds)
+{
+	struct ak_watch_sender *tx;
+	struct ak_watch_receiver *rx;
+	struct ak_watch_wait_for_op op = { 0 };
+	struct ak_watch_ref r;
+	struct pred_arg pa = { 5, 0 };
+	struct tk_task *t = tk_task_new();
+
+	new_u64(9, &tx, &rx);      /* version 0, already seen */
+	ck_assert_int_eq(ak_watch_wait_for_init(&op, rx, at_least, &pa, &r), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_uint_eq(ref_u64(&r), 9);
+	ck_assert_int_eq(atomic_load(&pa.calls), 1);
+	ak_watch_ref_release(&r);
+	ak_watch_receiver_drop(rx);
+	ak_watch_sender_drop(tx);
+	end_test();
+}
+END_TEST
+
+START_TEST(wait_for_waits_for_a_value_the_predicate_accepts)
+{
+	struct ak_watch_sender *tx;
+	struct ak_watch_receiver *rx;
+	struct ak_watch_wait_for_op op = { 0 };
+	struct ak_watch_ref r;
+	struct pred_arg pa = { 3, 0 };
+	struct tk_task *t = tk_task_new();
+	uint64_t v;
+
+	new_u64(0, &tx, &rx);
+	ck_assert_int_eq(ak_watch_wait_for_init(&op, rx, at_least, &pa, &r), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	for (v = 1; v <= 4; v++)
+		ck_assert_int_eq(ak_watch_send(tx, &v), 0);
+	ck_assert(tk_task_take_woken(t));
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_uint_eq(ref_u64(&r), 4);
+	ck_assert_int_eq(atomic_load(&pa.calls), 2);     /* 0, then 4: no version twice */
+	ck_assert_int_eq(ak_watch_has_changed(rx), 0);   /* marked seen */
+	ak_watch_ref_release(&r);
+	ak_watch_receiver_drop(rx);
+	ak_watch_sender_drop(tx);
+	end_test();
+}
+END_TEST
+
+START_TEST(wait_for_fails_when_closed_and_the_last_value_is_refused)
+{
+	struct ak_watch_sender *tx;
+	struct ak_watch_receiver *rx;
+	struct ak_watch_wait_for_op op = { 0 };
+	struct ak_watch_ref r;
+	struct pred_arg pa = { 100, 0 };
+	struct tk_task *t = tk_task_new();
+	uint64_t v = 1;
+
+	new_u64(0, &tx, &rx);
+	ck_assert_int_eq(ak_watch_wait_for_init(&op, rx, at_least, &pa, &r), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(ak_watch_send(tx, &v), 0);
+	ak_watch_sender_drop(tx);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_EPIPE);
+	ck_assert_int_eq(atomic_load(&pa.calls), 2);
+	ak_watch_receiver_drop(rx);
+	end_test();
+}
+END_TEST
+
+START_TEST(borrow_held_across_many_sends_stays_stable_and_is_dropped_after_release)
+{
+	struct vals vs;
+	struct ak_watch_hooks h = { val_clone, val_drop, &vs };
+	struct ak_watch_sender *tx;
+	struct ak_watch_receiver *rx;
+	struct ak_watch_ref r;
+	uint64_t v;
+
+	memset(&vs, 0, sizeof vs);
+	v = val_make(&vs, 1000);
+	ck_assert_int_eq(ak_watch_new(sizeof v, &v, &h, &tx, &rx), 0);
+	ck_assert_int_eq(ak_watch_borrow(rx, &r), 0);
+	for (uint64_t i = 1; i <= 1000; i++) {
+		v = val_make(&vs, i);
+		ck_assert_int_eq(ak_watch_send(tx, &v), 0);    /* never waits */
+		ck_assert_uint_eq(ref_u64(&r), 1000);
+		ck_assert_uint_eq(r.version, 0);
+	}
+	/* Every replaced value but the borrowed one was dropped. */
+	ck_assert_int_eq(atomic_load(&vs.drops), 999);
+	ck_assert_int_eq(atomic_load(&vs.live), 2);
+	ak_watch_ref_release(&r);
+	ck_assert_int_eq(atomic_load(&vs.drops), 1000);
+	ck_assert_uint_eq(atomic_load(&vs.last_dropped), 1000);
+	ak_watch_receiver_drop(rx);
+	ak_watch_sender_drop(tx);
+	ck_assert_int_eq(atomic_load(&vs.live), 0);
+	end_test();
+}
+END_TEST
+
+struct releaser {
+	struct ak_watch_ref *ref;
+	pthread_t self;
+	int rc;
+};
+
+static void *release_thread(void *arg)
+{
+	struct releaser *rl = arg;
+	rl->self = pthread_self();
+	rl->rc = ak_watch_ref_release(rl->ref);
+	return NULL;
+}
+
+START_TEST(a_borrow_released_on_another_thread_runs_the_drop_there)
+{
+	struct vals vs;
+	struct ak_watch_hooks h = { val_clone, val_drop, &vs };
+	struct ak_watch_sender *tx;
+	struct ak_watch_receiver *rx;
+	struct ak_watch_ref r;
+	struct releaser rl = { &r, 0, -1 };
+	pthread_t th;
+	uint64_t v;
+
+	memset(&vs, 0, sizeof vs);
+	v = val_make(&vs, 1);
+	ck_assert_int_eq(ak_watch_new(sizeof v, &v, &h, &tx, &rx), 0);
+	ck_assert_int_eq(ak_watch_borrow(rx, &r), 0);
+	v = val_make(&vs, 2);
+	ck_assert_int_eq(ak_watch_send(tx, &v), 0);
+	ck_assert_int_eq(atomic_load(&vs.drops), 0);
+	ck_assert_int_eq(pthread_create(&th, NULL, release_thread, &rl), 0);
+	pthread_join(th, NULL);
+	ck_assert_int_eq(rl.rc, 0);
+	ck_assert_int_eq(atomic_load(&vs.drops), 1);
+	ck_assert_uint_eq(atomic_load(&vs.last_dropped), 1);
+	ck_assert(pthread_equal((pthread_t)atomic_load(&vs.drop_thread), rl.self));
+	ak_watch_receiver_drop(rx);
+	ak_watch_sender_drop(tx);
+	ck_assert_int_eq(atomic_load(&vs.live), 0);
+	end_test();
+}
+END_TEST
+
+START_TEST(sender_drop_wakes_every_waiting_receiver_after_its_last_value)
+{
+	struct ak_watch_sender *tx;
+	struct ak_watch_receiver *rx[4];
+	struct ak_watch_changed_op op[4];
+	memset(op, 0, sizeof op);
+	struct tk_task *t[4];
+	uint64_t v = 5;
+
+	new_u64(0, &tx, &rx[0]);
+	for (int i = 1; i < 4; i++)
+		ck_assert_int_eq(ak_watch_receiver_clone(rx[0], &rx[i]), 0);
+	for (int i = 0; i < 4; i++) {
+		t[i] = tk_task_new();
+		ck_assert_int_eq(ak_watch_changed_init(&op[i], rx[i]), 0);
+		ck_assert_int_eq(tk_poll(t[i], &op[i].future), AK_PENDING);
+	}
+	ck_assert_int_eq(ak_watch_send(tx, &v), 0);
+	ak_watch_sender_drop(tx);
+	for (int i = 0; i < 4; i++) {
+		ck_assert(tk_task_take_woken(t[i]));
+		ck_assert_int_eq(tk_poll(t[i], &op[i].future), 0);   /* the last value */
+		ck_assert_int_eq(ak_watch_changed_init(&op[i], rx[i]), 0);
+		ck_assert_int_eq(tk_poll(t[i], &op[i].future), AK_EPIPE);
+		ck_assert_int_eq(ak_watch_has_changed(rx[i]), AK_EPIPE);
+		ak_watch_receiver_drop(rx[i]);
+	}
+	end_test();
+}
+END_TEST
+
+START_TEST(sender_drop_wakes_a_receiver_that_saw_everything_with_epipe)
+{
+	struct ak_watch_sender *tx;
+	struct ak_watch_receiver *rx;
+	struct ak_watch_changed_op op = { 0 };
+	struct tk_task *t = tk_task_new();
+
+	new_u64(0, &tx, &rx);
+	ck_assert_int_eq(ak_watch_changed_init(&op, rx), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ak_watch_sender_drop(tx);
+	ck_assert(tk_task_take_woken(t));
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_EPIPE);
+	ak_watch_receiver_drop(rx);
+	end_test();
+}
+END_TEST
+
+START_TEST(several_sends_between_polls_give_one_changed)
+{
+	struct ak_watch_sender *tx;
+	struct ak_watch_receiver *rx;
+	struct ak_watch_changed_op op = { 0 };
+	struct ak_watch_ref r;
+	struct tk_task *t = tk_task_new();
+
+	new_u64(0, &tx, &rx);
+	for (uint64_t v = 1; v <= 10; v++)
+		ck_assert_int_eq(ak_watch_send(tx, &v), 0);
+	ck_assert_int_eq(ak_watch_changed_init(&op, rx), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(ak_watch_borrow(rx, &r), 0);
+	ck_assert_uint_eq(ref_u64(&r), 10);
+	ck_assert_uint_eq(r.version, 10);
+	ck_assert(!r.has_changed);
+	ak_watch_ref_release(&r);
+	ck_assert_int_eq(ak_watch_changed_init(&op, rx), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ak_future_cancel(&op.future);
+	ak_watch_receiver_drop(rx);
+	ak_watch_sender_drop(tx);
+	end_test();
+}
+END_TEST
+
+START_TEST(cancel_of_a_woken_changed_marks_nothing_seen)
+{
+	struct ak_watch_sender *tx;
+	struct ak_watch_receiver *rx;
+	struct ak_watch_changed_op op = { 0 };
+	struct tk_task *t = tk_task_new();
+	uint64_t v = 1;
+
+	new_u64(0, &tx, &rx);
+	ck_assert_int_eq(ak_watch_changed_init(&op, rx), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(ak_watch_send(tx, &v), 0);
+	ck_assert(tk_task_take_woken(t));
+	ak_future_cancel(&op.future);
+	ck_assert_int_eq(ak_watch_has_changed(rx), 1);
+	ck_assert_int_eq(ak_watch_changed_init(&op, rx), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ak_watch_receiver_drop(rx);
+	ak_watch_sender_drop(tx);
+	end_test();
+}
+END_TEST
+
+START_TEST(send_without_receivers_fails_and_leaves_the_value_with_the_caller)
+{
+	struct vals vs;
+	struct ak_watch_hooks h = { val_clone, val_drop, &vs };
+	struct ak_watch_sender *tx;
+	struct ak_watch_receiver *rx;
+	struct ak_watch_ref r;
+	uint64_t v;
+
+	memset(&vs, 0, sizeof vs);
+	v = val_make(&vs, 1);
+	ck_assert_int_eq(ak_watch_new(sizeof v, &v, &h, &tx, &rx), 0);
+	ak_watch_receiver_drop(rx);
+	ck_assert_uint_eq(ak_watch_receiver_count(tx), 0);
+	v = 2;
+	ck_assert_int_eq(ak_watch_send(tx, &v), AK_EPIPE);
+	ck_assert_int_eq(atomic_load(&vs.drops), 0);
+	ck_assert_int_eq(ak_watch_sender_borrow(tx, &r), 0);
+	ck_assert_uint_eq(ref_u64(&r), 1);
+	ak_watch_ref_release(&r);
+	/* send_replace stores anyway, and hands the old value back (a clone). */
+	v = val_make(&vs, 3);
+	uint64_t old = 0;
+	ck_assert_int_eq(ak_watch_send_replace(tx, &v, &old), 0);
+	ck_assert_uint_eq(old, 1);
+	ck_assert_int_eq(atomic_load(&vs.drops), 1);
+	atomic_fetch_sub(&vs.live, 1);              /* the caller's clone */
+	ck_assert_int_eq(ak_watch_subscribe(tx, &rx), 0);
+	ck_assert_uint_eq(ak_watch_receiver_count(tx), 1);
+	ck_assert_int_eq(ak_watch_has_changed(rx), 0);      /* current counts as seen */
+	ak_watch_receiver_drop(rx);
+	ak_watch_sender_drop(tx);
+	ck_assert_int_eq(atomic_load(&vs.live), 0);
+	end_test();
+}
+END_TEST
+
+static void add_ten(void *value, void *arg)
+{
+	(void)arg;
+	uint64_t n;
+	memcpy(&n, value, sizeof n);
+	n += 10;
+	memcpy(value, &n, sizeof n);
+}
+
+static int modify_if_even(void *value, void *arg)
+{
+	(void)arg;
+	uint64_t n;
+	memcpy(&n, value, sizeof n);
+	if (n % 2)
+		return 0;
+	n++;
+	memcpy(value, &n, sizeof n);
+	return 1;
+}
+
+START_TEST(send_modify_publishes_a_modified_clone_and_send_if_modified_may_not)
+{
+	struct vals vs;
+	struct ak_watch_hooks h = { val_clone, val_drop, &vs };
+	struct ak_watch_sender *tx;
+	struct ak_watch_receiver *rx;
+	struct ak_watch_ref held, r;
+	int modified = -1;
+	uint64_t v;
+
+	memset(&vs, 0, sizeof vs);
+	v = val_make(&vs, 2);
+	ck_assert_int_eq(ak_watch_new(sizeof v, &v, &h, &tx, &rx), 0);
+	ck_assert_int_eq(ak_watch_borrow(rx, &held), 0);
+	ck_assert_int_eq(ak_watch_send_modify(tx, add_ten, NULL), 0);
+	ck_assert_uint_eq(ref_u64(&held), 2);                /* immutable */
+	ck_assert_int_eq(ak_watch_borrow_and_update(rx, &r), 0);
+	ck_assert_uint_eq(ref_u64(&r), 12);
+	ck_assert_uint_eq(r.version, 1);
+	ak_watch_ref_release(&r);
+	ck_assert_int_eq(ak_watch_send_if_modified(tx, modify_if_even, NULL, &modified), 0);
+	ck_assert_int_eq(modified, 1);
+	ck_assert_int_eq(ak_watch_has_changed(rx), 1);
+	ck_assert_int_eq(ak_watch_mark_unchanged(rx), 0);
+	ck_assert_int_eq(ak_watch_send_if_modified(tx, modify_if_even, NULL, &modified), 0);
+	ck_assert_int_eq(modified, 0);
+	ck_assert_int_eq(ak_watch_has_changed(rx), 0);       /* nothing published */
+	ck_assert_int_eq(ak_watch_borrow(rx, &r), 0);
+	ck_assert_uint_eq(ref_u64(&r), 13);
+	ak_watch_ref_release(&r);
+	ak_watch_ref_release(&held);
+	ak_watch_receiver_drop(rx);
+	ak_watch_sender_drop(tx);
+	ck_assert_int_eq(atomic_load(&vs.live), 0);
+	end_test();
+}
+END_TEST
+
+START_TEST(closed_resolves_when_the_last_receiver_drops)
+{
+	struct ak_watch_sender *tx;
+	struct ak_watch_receiver *rx, *rx2;
+	struct ak_watch_closed_op op = { 0 };
+	struct tk_task *t = tk_task_new();
+
+	new_u64(0, &tx, &rx);
+	ck_assert_int_eq(ak_watch_receiver_clone(rx, &rx2), 0);
+	ck_assert_int_eq(ak_watch_closed_init(&op, tx), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ak_watch_receiver_drop(rx);
+	ck_assert(!tk_task_take_woken(t));
+	ak_watch_receiver_drop(rx2);
+	ck_assert(tk_task_take_woken(t));
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(ak_watch_closed_blocking(tx, AK_DEADLINE_NEVER), 0);
+	ak_watch_sender_drop(tx);
+	end_test();
+}
+END_TEST
+
+START_TEST(a_parked_closed_op_outlives_the_sender_handle)
+{
+	struct ak_watch_sender *tx;
+	struct ak_watch_receiver *rx;
+	struct ak_watch_closed_op op = { 0 };
+	struct tk_task *t = tk_task_new();
+
+	new_u64(0, &tx, &rx);
+	ck_assert_int_eq(ak_watch_closed_init(&op, tx), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ak_watch_sender_drop(tx);
+	ak_watch_receiver_drop(rx);
+	ck_assert(tk_task_take_woken(t));
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);        /* frees the channel */
+	end_test();
+}
+END_TEST
+
+START_TEST(blocking_changed_times_out_and_then_sees_a_send)
+{
+	struct ak_watch_sender *tx;
+	struct ak_watch_receiver *rx;
+	uint64_t v = 3;
+
+	new_u64(0, &tx, &rx);
+	ck_assert_int_eq(ak_watch_changed_blocking(rx, ak_deadline_in(2000000)), AK_ETIMEDOUT);
+	ck_assert_int_eq(ak_watch_send(tx, &v), 0);
+	ck_assert_int_eq(ak_watch_changed_blocking(rx, ak_deadline_in(2000000)), 0);
+	ak_watch_receiver_drop(rx);
+	ak_watch_sender_drop(tx);
+	end_test();
+}
+END_TEST
+
+static int never(const void *value, void *arg)
+{
+	(void)value;
+	(void)arg;
+	return 0;
+}
+
+static void noop_modify(void *value, void *arg)
+{
+	(void)value;
+	(void)arg;
+}
+
+START_TEST(bad_inputs_return_einval_and_change_nothing)
+{
+	struct ak_watch_sender *tx = NULL;
+	struct ak_watch_receiver *rx = NULL;
+	struct ak_watch_hooks drop_only = { NULL, val_drop, NULL };
+	struct ak_watch_changed_op cop = { 0 };
+	struct ak_watch_wait_for_op wop = { 0 };
+	struct ak_watch_closed_op clop = { 0 };
+	struct ak_watch_ref r;
+	uint64_t v = 0;
+	int64_t allocs = tk_counters().allocations;
+
+	memset(&r, 0, sizeof r);
+	ck_assert_int_eq(ak_watch_new(8, &v, NULL, NULL, &rx), AK_EINVAL);
+	ck_assert_int_eq(ak_watch_new(8, &v, NULL, &tx, NULL), AK_EINVAL);
+	ck_assert_int_eq(ak_watch_new(8, NULL, NULL, &tx, &rx), AK_EINVAL);
+	ck_assert_int_eq(ak_watch_new(SIZE_MAX - 8, &v, NULL, &tx, &rx), AK_EINVAL);
+	ck_assert_int_eq(ak_watch_new(8, &v, &drop_only, &tx, &rx), AK_EINVAL);
+	ck_assert_ptr_null(tx);
+	ck_assert_ptr_null(rx);
+	ck_assert_int_eq(tk_counters().allocations, allocs);
+
+	ck_assert_int_eq(ak_watch_send(NULL, &v), AK_EINVAL);
+	ck_assert_int_eq(ak_watch_send_replace(NULL, &v, NULL), AK_EINVAL);
+	ck_assert_int_eq(ak_watch_send_modify(NULL, noop_modify, NULL), AK_EINVAL);
+	ck_assert_int_eq(ak_watch_borrow(NULL, &r), AK_EINVAL);
+	ck_assert_int_eq(ak_watch_ref_release(&r), AK_EINVAL);   /* never borrowed */
+	ck_assert_int_eq(ak_watch_ref_release(NULL), AK_EINVAL);
+	ck_assert_int_eq(ak_watch_has_changed(NULL), AK_EINVAL);
+	ck_assert_int_eq(ak_watch_changed_init(&cop, NULL), AK_EINVAL);
+	ck_assert_int_eq(ak_watch_closed_init(&clop, NULL), AK_EINVAL);
+	ck_assert_int_eq(ak_watch_sender_drop(NULL), AK_EINVAL);
+	ck_assert_int_eq(ak_watch_receiver_drop(NULL), AK_EINVAL);
+	ck_assert_uint_eq(ak_watch_receiver_count(NULL), 0);
+
+	new_u64(4, &tx, &rx);
+	ck_assert_int_eq(ak_watch_send(tx, NULL), AK_EINVAL);
+	ck_assert_int_eq(ak_watch_send_modify(tx, NULL, NULL), AK_EINVAL);
+	ck_assert_int_eq(ak_watch_send_if_modified(tx, NULL, NULL, NULL), AK_EINVAL);
+	ck_assert_int_eq(ak_watch_wait_for_init(&wop, rx, NULL, NULL, &r), AK_EINVAL);
+	ck_assert_int_eq(ak_watch_wait_for_init(&wop, rx, never, NULL, NULL), AK_EINVAL);
+	ck_assert_int_eq(ak_watch_wait_for_blocking(rx, NULL, NULL, &r, AK_DEADLINE_NEVER), AK_EINVAL);
+	ck_assert_int_eq(ak_watch_has_changed(rx), 0);           /* nothing published */
+	ck_assert_int_eq(ak_watch_borrow(rx, &r), 0);
+	ck_assert_uint_eq(ref_u64(&r), 4);
+	ck_assert_uint_eq(r.version, 0);
+	ck_assert_int_eq(ak_watch_ref_release(&r), 0);
+	ck_assert_int_eq(ak_watch_ref_release(&r), AK_EINVAL);  /* twice */
+	ak_watch_receiver_drop(rx);
+	ak_watch_sender_drop(tx);
+	end_test();
+}
+END_TEST
+
+START_TEST(op_sizes_are_reported)
+{
+	ck_assert_uint_eq(ak_op_size(AK_OP_WATCH_CHANGED), sizeof(struct ak_watch_changed_op));
+	ck_assert_uint_eq(ak_op_size(AK_OP_WATCH_WAIT_FOR), sizeof(struct ak_watch_wait_for_op));
+	ck_assert_uint_eq(ak_op_size(AK_OP_WATCH_CLOSED), sizeof(struct ak_watch_closed_op));
+}
+END_TEST
+
+START_TEST(a_failed_allocation_changes_nothing)
+{
+	struct ak_watch_sender *tx;
+	struct ak_watch_receiver *rx;
+	struct ak_watch_ref r;
+	uint64_t v = 8;
+
+	new_u64(7, &tx, &rx);
+	ak__alloc_fail_after(1);
+	ck_assert_int_eq(ak_watch_send(tx, &v), AK_ENOMEM);
+	ak__alloc_fail_after(0);
+	ck_assert_int_eq(ak_watch_has_changed(rx), 0);
+	ck_assert_int_eq(ak_watch_borrow(rx, &r), 0);
+	ck_assert_uint_eq(ref_u64(&r), 7);
+	ck_assert_uint_eq(r.version, 0);
+	ak_watch_ref_release(&r);
+	ak_watch_receiver_drop(rx);
+	ak_watch_sender_drop(tx);
+	end_test();
+}
+END_TEST
+
+START_TEST(zero_sized_values_carry_only_versions)
+{
+	struct ak_watch_sender *tx;
+	struct ak_watch_receiver *rx;
+	struct ak_watch_changed_op op = { 0 };
+	struct ak_watch_ref r;
+	struct tk_task *t = tk_task_new();
+
+	ck_assert_int_eq(ak_watch_new(0, NULL, NULL, &tx, &rx), 0);
+	ck_assert_int_eq(ak_watch_changed_init(&op, rx), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(ak_watch_send(tx, NULL), 0);
+	ck_assert_int_eq(ak_watch_send(tx, NULL), 0);
+	ck_assert(tk_task_take_woken(t));
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(ak_watch_borrow(rx, &r), 0);
+	ck_assert_uint_eq(r.version, 2);
+	ak_watch_ref_release(&r);
+	ak_watch_receiver_drop(rx);
+	ak_watch_sender_drop(tx);
+	end_test();
+}
+END_TEST
+
+/* ---- 4 readers borrowing while the writer sends ----------------------------- */
+
+#define RACE_SENDS 20000
+#define RACE_READERS 4
+
+/* value = version * 3 + 1: a reader can check they belong together. */
+struct race {
+	struct ak_watch_receiver *rx[RACE_READERS];
+	atomic_int stop;
+	atomic_int started;
+	long borrows[RACE_READERS];
+	int bad[RACE_READERS];       /* version went back, or value mismatched */
+	int idx[RACE_READERS];
+};
+
+struct race_reader {
+	struct race *race;
+	int i;
+};
+
+static void *race_reader(void *arg)
+{
+	struct race_reader *rr = arg;
+	struct race *rc = rr->race;
+	uint64_t last = 0;
+	struct ak_watch_ref r;
+
+	atomic_fetch_add(&rc->started, 1);
+	do {
+		if (ak_watch_borrow_and_update(rc->rx[rr->i], &r) != 0) {
+			rc->bad[rr->i]++;
+			break;
+		}
+		if (r.version < last || ref_u64(&r) != r.version * 3 + 1)
+			rc->bad[rr->i]++;
+		last = r.version;
+		ak_watch_ref_release(&r);
+		rc->borrows[rr->i]++;
+	} while (!atomic_load_explicit(&rc->stop, memory_order_acquire));
+	return NULL;
+}
+
+START_TEST(four_readers_borrow_while_the_writer_sends)
+{
+	struct ak_watch_sender *tx;
+	struct race rc;
+	struct race_reader rr[RACE_READERS];
+	pthread_t th[RACE_READERS];
+	struct vals vs;
+	struct ak_watch_hooks h = { val_clone, val_drop, &vs };
+	uint64_t v;
+
+	memset(&rc, 0, sizeof rc);
+	memset(&vs, 0, sizeof vs);
+	v = val_make(&vs, 1);
+	ck_assert_int_eq(ak_watch_new(sizeof v, &v, &h, &tx, &rc.rx[0]), 0);
+	for (int i = 1; i < RACE_READERS; i++)
+		ck_assert_int_eq(ak_watch_receiver_clone(rc.rx[0], &rc.rx[i]), 0);
+	for (int i = 0; i < RACE_READERS; i++) {
+		rr[i].race = &rc;
+		rr[i].i = i;
+		ck_assert_int_eq(pthread_create(&th[i], NULL, race_reader, &rr[i]), 0);
+	}
+	while (atomic_load(&rc.started) < RACE_READERS)
+		sched_yield();
+	int send_errors = 0;
+	for (uint64_t n = 1; n <= RACE_SENDS; n++) {
+		v = val_make(&vs, n * 3 + 1);
+		if (ak_watch_send(tx, &v) != 0)
+			send_errors++;
+	}
+	atomic_store_explicit(&rc.stop, 1, memory_order_release);
+	for (int i = 0; i < RACE_READERS; i++)
+		pthread_join(th[i], NULL);
+	ck_assert_int_eq(send_errors, 0);
+	for (int i = 0; i < RACE_READERS; i++) {
+		ck_assert_int_eq(rc.bad[i], 0);
+		ck_assert_int_gt(rc.borrows[i], 0);
+		ak_watch_receiver_drop(rc.rx[i]);
+	}
+	ak_watch_sender_drop(tx);
+	ck_assert_int_eq(atomic_load(&vs.live), 0);
+	ck_assert_int_eq(atomic_load(&vs.drops), RACE_SENDS + 1);
+	end_test();
+}
+END_TEST
+
+Suite *watch_suite(void)
+{
+	Suite *s = suite_create("watch");
+	TCase *tc = tk_tcase("watch");
+
+	tcase_add_test(tc, changed_resolves_after_send_and_not_after_mark_unchanged);
+	tcase_add_test(tc, borrow_and_update_clears_has_changed);
+	tcase_add_test(tc, wait_for_returns_at_once_when_the_predicate_already_holds);
+	tcase_add_test(tc, wait_for_waits_for_a_value_the_predicate_accepts);
+	tcase_add_test(tc, wait_for_fails_when_closed_and_the_last_value_is_refused);
+	tcase_add_test(tc, borrow_held_across_many_sends_stays_stable_and_is_dropped_after_release);
+	tcase_add_test(tc, a_borrow_released_on_another_thread_runs_the_drop_there);
+	tcase_add_test(tc, sender_drop_wakes_every_waiting_receiver_after_its_last_value);
+	tcase_add_test(tc, sender_drop_wakes_a_receiver_that_saw_everything_with_epipe);
+	tcase_add_test(tc, several_sends_between_polls_give_one_changed);
+	tcase_add_test(tc, cancel_of_a_woken_changed_marks_nothing_seen);
+	tcase_add_test(tc, send_without_receivers_fails_and_leaves_the_value_with_the_caller);
+	tcase_add_test(tc, send_modify_publishes_a_modified_clone_and_send_if_modified_may_not);
+	tcase_add_test(tc, closed_resolves_when_the_last_receiver_drops);
+	tcase_add_test(tc, a_parked_closed_op_outlives_the_sender_handle);
+	tcase_add_test(tc, blocking_changed_times_out_and_then_sees_a_send);
+	tcase_add_test(tc, bad_inputs_return_einval_and_change_nothing);
+	tcase_add_test(tc, op_sizes_are_reported);
+	tcase_add_test(tc, a_failed_allocation_changes_nothing);
+	tcase_add_test(tc, zero_sized_values_carry_only_versions);
+	tcase_add_test(tc, four_readers_borrow_while_the_writer_sends);
+	suite_add_tcase(s, tc);
+	return s;
+}
