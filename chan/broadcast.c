@@ -450,9 +450,10 @@ static int recv_poll(struct ak_future *f, struct ak_context *cx)
 	struct ak_broadcast_rx *rx = r->rx;
 	struct ak_broadcast_tx *ch = rx->ch;
 
-	if (ak__waiter_granted(&r->w))
+	uint32_t st = ak__waiter_state(&r->w);
+	if (st == AK__W_GRANTED)
 		ak__waiter_take(&r->w);       /* a grant is only "look again" */
-	int queued = ak__load(&r->w.state, AK__RELAXED) == AK__W_QUEUED;
+	int queued = st == AK__W_QUEUED;
 	if (!queued && ak__coop_check(cx) == AK_PENDING)
 		return AK_PENDING;
 	for (;;) {

@@ -126,11 +126,12 @@ int ak__notified_poll(struct ak__notified *o, struct ak_context *cx)
 {
 	struct ak__notify *n = o->notify;
 
-	if (ak__waiter_granted(&o->w)) {
+	uint32_t st = ak__waiter_state(&o->w);
+	if (st == AK__W_GRANTED) {
 		ak__waiter_take(&o->w);
 		return 0;
 	}
-	int queued = ak__load(&o->w.state, AK__RELAXED) == AK__W_QUEUED;
+	int queued = st == AK__W_QUEUED;
 	if (!queued && (generation_moved(o) || take_permit(n)))
 		return 0;
 

@@ -188,9 +188,10 @@ int ak__sem_acquire_poll(struct ak__sem_acquire *a, struct ak_context *cx)
 {
 	struct ak__sem *s = a->sem;
 
-	if (ak__waiter_granted(&a->w))
+	uint32_t st = ak__waiter_state(&a->w);
+	if (st == AK__W_GRANTED)
 		return take_grant(a);
-	int queued = ak__load(&a->w.state, AK__RELAXED) == AK__W_QUEUED;
+	int queued = st == AK__W_QUEUED;
 	if (!queued) {
 		if (ak__coop_check(cx) == AK_PENDING)
 			return AK_PENDING;

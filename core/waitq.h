@@ -87,6 +87,19 @@ static inline int ak__waiter_granted(struct ak__waiter *w)
 	return ak__load(&w->state, AK__ACQUIRE) == AK__W_GRANTED;
 }
 
+/*
+ * The owner's one look at its node's state, at the start of a poll: decide
+ * "granted" and "queued" from this single value.  Two separate loads are a
+ * bug: a grant landing between them makes a QUEUED node read as granted =
+ * no, queued = no, and the poll takes a fast path as if it had never
+ * parked, orphaning the grant (a lost permit or notification).
+ */
+static inline uint32_t ak__waiter_state(struct ak__waiter *w)
+{
+	/* acquire: pairs with the release store in ak__waitq_grant(). */
+	return ak__load(&w->state, AK__ACQUIRE);
+}
+
 /* Takes the grant of a granted waiter and makes the node idle again. */
 uintptr_t ak__waiter_take(struct ak__waiter *w);
 

@@ -312,6 +312,81 @@ START_TEST(notify_orders_the_notifier_before_the_notified)
 }
 END_TEST
 
+/*
+ * Regression (the twin of the semaphore core's): a queued notified() read
+ * its state twice at the top of a poll; a notify_one landing between the
+ * reads made it take the fast path and consume a stored permit as well,
+ * orphaning the notification it had been granted.  Here a thread re-polls a
+ * queued op while another calls notify_one twice: one notification for the
+ * op, one stored, which a fresh op must still find.
+ */
+enum { RACE_ROUNDS = 50000 };
+static struct ak__notify race_n;
+static atomic_int race_turn;
+
+static void *race_notifier(void *arg)
+{
+	(void)arg;
+	for (int i = 1; i <= RACE_ROUNDS; i++) {
+		int turn;
+		while ((turn = atomic_load(&race_turn)) != i && turn <= RACE_ROUNDS)
+			;
+		if (turn > RACE_ROUNDS)
+			break;
+		for (volatile int spin = (i * 7) % 64; spin > 0; spin--)
+			;
+		ak__notify_one(&race_n);
+		ak__notify_one(&race_n);
+		atomic_store(&race_turn, -i);           /* this round is served */
+	}
+	return NULL;
+}
+
+static int poll_noop(struct ak__notified *o)
+{
+	struct ak_context cx;
+	ak_context_init(&cx, ak_waker_noop(), NULL);
+	return ak_context_done(&cx, ak__notified_poll(o, &cx));
+}
+
+START_TEST(a_notify_during_a_repoll_never_also_takes_the_stored_permit)
+{
+	pthread_t th;
+	int lost = 0, errors = 0;
+
+	ak__notify_init(&race_n);
+	atomic_store(&race_turn, 0);
+	pthread_create(&th, NULL, race_notifier, NULL);
+	for (int i = 1; i <= RACE_ROUNDS; i++) {
+		struct ak__notified o, fresh;
+		int rc;
+
+		ak__notified_init(&o, &race_n);
+		if (poll_noop(&o) != AK_PENDING)
+			errors++;
+		atomic_store(&race_turn, i);
+		while ((rc = poll_noop(&o)) == AK_PENDING)
+			;
+		if (rc != 0)
+			errors++;
+		while (atomic_load(&race_turn) != -i)
+			;
+		ak__notified_init(&fresh, &race_n);
+		rc = poll_noop(&fresh);
+		if (rc != 0) {
+			lost++;
+			ak__notified_cancel(&fresh);
+			break;
+		}
+	}
+	atomic_store(&race_turn, RACE_ROUNDS + 1);
+	pthread_join(th, NULL);
+	ck_assert_int_eq(errors, 0);
+	ck_assert_msg(lost == 0, "a notification was lost: the fast path took the stored permit too");
+	ck_assert_int_eq(ak__notify_destroy(&race_n), 0);
+}
+END_TEST
+
 Suite *notify_suite(void)
 {
 	Suite *s = suite_create("notify");
@@ -330,6 +405,7 @@ Suite *notify_suite(void)
 	tcase_add_test(tc, notify_waiters_wakes_more_waiters_than_one_wake_list);
 	tcase_add_test(tc, destroy_with_waiters_is_ebusy);
 	tcase_add_test(tc, notify_orders_the_notifier_before_the_notified);
+	tcase_add_test(tc, a_notify_during_a_repoll_never_also_takes_the_stored_permit);
 	suite_add_tcase(s, tc);
 	return s;
 }

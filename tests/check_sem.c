@@ -281,6 +281,81 @@ START_TEST(threads_never_hold_more_permits_than_exist)
 }
 END_TEST
 
+/*
+ * Regression: the owner of a queued acquire used to read its node's state
+ * twice at the top of a poll ("granted?" then "queued?").  A release that
+ * granted the node between the two reads made it look neither granted nor
+ * queued, so the poll took the lock-free fast path and took a second
+ * permit, orphaning the grant (found as a hung spsc benchmark: the channel
+ * never finished because one permit was gone).  Here a thread re-polls a
+ * queued acquire of 1 in a tight loop while another releases 2 at once: 1
+ * is granted, 1 goes back, and exactly 1 must be left afterwards.
+ */
+enum { RACE_ROUNDS = 50000 };
+static struct ak__sem race_sem;
+static atomic_int race_turn;            /* round number the releaser may serve */
+
+static void *race_releaser(void *arg)
+{
+	(void)arg;
+	for (int i = 1; i <= RACE_ROUNDS; i++) {
+		int turn;
+		while ((turn = atomic_load(&race_turn)) != i && turn <= RACE_ROUNDS)
+			;
+		if (turn > RACE_ROUNDS)
+			break;
+		for (volatile int spin = (i * 7) % 64; spin > 0; spin--)
+			;
+		ak__sem_release(&race_sem, 2);
+	}
+	return NULL;
+}
+
+START_TEST(a_grant_during_a_repoll_is_never_doubled_by_the_fast_path)
+{
+	pthread_t th;
+	int wrong = 0, errors = 0;
+
+	ak__sem_init(&race_sem, 0);
+	atomic_store(&race_turn, 0);
+	pthread_create(&th, NULL, race_releaser, NULL);
+	for (int i = 1; i <= RACE_ROUNDS; i++) {
+		struct ak__sem_acquire a;
+		struct ak_context cx;
+		int rc;
+
+		ak__sem_acquire_init(&a, &race_sem, 1);
+		ak_context_init(&cx, ak_waker_noop(), NULL);
+		rc = ak_context_done(&cx, ak__sem_acquire_poll(&a, &cx));
+		if (rc != AK_PENDING)
+			errors++;
+		atomic_store(&race_turn, i);
+		do {
+			ak_context_init(&cx, ak_waker_noop(), NULL);
+			rc = ak_context_done(&cx, ak__sem_acquire_poll(&a, &cx));
+		} while (rc == AK_PENDING);
+		if (rc != 0)
+			errors++;
+		/* The releaser is done with this round once the word holds the
+		 * spare permit (or, with the bug, once the node was granted). */
+		while (ak__sem_available(&race_sem) == 0 &&
+		       ak__load(&a.w.state, AK__RELAXED) != AK__W_GRANTED)
+			;
+		if (ak__sem_available(&race_sem) != 1 ||
+		    ak__load(&a.w.state, AK__RELAXED) != AK__W_IDLE) {
+			wrong++;
+			break;
+		}
+		ak__sem_try_acquire(&race_sem, 1);      /* back to 0 */
+	}
+	atomic_store(&race_turn, RACE_ROUNDS + 1);
+	pthread_join(th, NULL);
+	ck_assert_int_eq(errors, 0);
+	ck_assert_msg(wrong == 0, "a grant was orphaned: the fast path took a second permit");
+	ck_assert_int_eq(ak__sem_destroy(&race_sem), 0);
+}
+END_TEST
+
 Suite *sem_suite(void)
 {
 	Suite *s = suite_create("sem");
@@ -298,6 +373,7 @@ Suite *sem_suite(void)
 	tcase_add_test(tc, forget_removes_only_available_permits);
 	tcase_add_test(tc, destroy_with_waiters_is_ebusy);
 	tcase_add_test(tc, threads_never_hold_more_permits_than_exist);
+	tcase_add_test(tc, a_grant_during_a_repoll_is_never_doubled_by_the_fast_path);
 	suite_add_tcase(s, tc);
 	return s;
 }
