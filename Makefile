@@ -12,6 +12,15 @@
 #                   the shim lint (scripts/lint-shim.sh)
 #   make bench      the benchmark against tokio and Go (bench/README.md);
 #                   never part of make check
+#   make install    headers, both libraries with their SONAME links,
+#                   awaitkit.pc and the man pages; honours PREFIX
+#                   (/usr/local), DESTDIR, LIBDIR, INCLUDEDIR, MANDIR and
+#                   PKGCONFIGDIR
+#   make uninstall  removes exactly what make install put there (same
+#                   variables)
+#   make check-install  (part of make check) install into a temporary
+#                   prefix, build and run tests/install/hello.c against it
+#                   with pkg-config alone, uninstall
 #   make clean
 #
 # CC and CFLAGS may be overridden; the warnings and the standard are not.
@@ -196,6 +205,7 @@ stress-check: $(STRESS_BIN)
 check: all deps-check lint
 	@rc=0; \
 	$(MAKE) --no-print-directory stress-check || rc=1; \
+	$(MAKE) --no-print-directory check-install || rc=1; \
 	$(MAKE) --no-print-directory unit || rc=1; \
 	$(MAKE) --no-print-directory tsan || rc=1; \
 	sh scripts/total.sh $(BUILD)/tests/counts $(BUILD)/tsan/counts \
@@ -293,6 +303,69 @@ bench: bench-deps $(BENCH_BIN)/peer-ring $(BENCH_BIN)/bench-launch \
 		$(BENCH_BIN)/peer-go $(BENCH_BIN)/peer-awaitkit bench-rust
 	BENCH="$(BENCH)" BENCH_RUNS="$(BENCH_RUNS)" BENCH_CPUS="$(BENCH_CPUS)" \
 		$(BENCH_PYTHON) bench/run.py
+
+# ---- install -----------------------------------------------------------------
+#
+# make install [PREFIX=/usr/local] [DESTDIR=] [LIBDIR=$(PREFIX)/lib]
+#   [INCLUDEDIR=$(PREFIX)/include] [MANDIR=$(PREFIX)/share/man]
+#   [PKGCONFIGDIR=$(LIBDIR)/pkgconfig]
+# DESTDIR stages the files only; awaitkit.pc names the final paths.  Man
+# page symlinks are installed as the same relative symlinks.  make uninstall
+# with the same variables removes those files (by the source tree's lists)
+# and the awaitkit/ header directory if it is left empty, nothing else.
+
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+INSTALL ?= install
+
+PUB_HDR := $(wildcard include/awaitkit/*.h)
+MAN_PAGES := $(wildcard man/man3/*.3 man/man7/*.7)
+
+.PHONY: install uninstall check-install
+
+install: all awaitkit.pc.in
+	$(INSTALL) -d "$(DESTDIR)$(INCLUDEDIR)/awaitkit" "$(DESTDIR)$(LIBDIR)" \
+		"$(DESTDIR)$(PKGCONFIGDIR)" "$(DESTDIR)$(MANDIR)/man3" \
+		"$(DESTDIR)$(MANDIR)/man7"
+	$(INSTALL) -m 644 include/awaitkit.h "$(DESTDIR)$(INCLUDEDIR)/awaitkit.h"
+	$(INSTALL) -m 644 $(PUB_HDR) "$(DESTDIR)$(INCLUDEDIR)/awaitkit/"
+	$(INSTALL) -m 644 $(STATIC) "$(DESTDIR)$(LIBDIR)/libawaitkit.a"
+	$(INSTALL) -m 755 $(SHARED) "$(DESTDIR)$(LIBDIR)/libawaitkit.so.$(VERSION)"
+	ln -sfn libawaitkit.so.$(VERSION) "$(DESTDIR)$(LIBDIR)/$(SONAME)"
+	ln -sfn $(SONAME) "$(DESTDIR)$(LIBDIR)/libawaitkit.so"
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+		awaitkit.pc.in > "$(DESTDIR)$(PKGCONFIGDIR)/awaitkit.pc"
+	chmod 644 "$(DESTDIR)$(PKGCONFIGDIR)/awaitkit.pc"
+	@n=0; for f in $(MAN_PAGES); do \
+		d="$(DESTDIR)$(MANDIR)/$$(basename $$(dirname $$f))/$$(basename $$f)"; \
+		if [ -L "$$f" ]; then ln -sfn "$$(readlink "$$f")" "$$d" || exit 1; \
+		else rm -f "$$d" && $(INSTALL) -m 644 "$$f" "$$d" || exit 1; fi; \
+		n=$$((n + 1)); \
+	done; echo "install: $$n man pages into $(DESTDIR)$(MANDIR)"
+
+uninstall:
+	rm -f "$(DESTDIR)$(INCLUDEDIR)/awaitkit.h"
+	@for h in $(notdir $(PUB_HDR)); do \
+		rm -f "$(DESTDIR)$(INCLUDEDIR)/awaitkit/$$h"; done
+	@if [ -d "$(DESTDIR)$(INCLUDEDIR)/awaitkit" ]; then \
+		rmdir "$(DESTDIR)$(INCLUDEDIR)/awaitkit" 2>/dev/null || \
+		echo "uninstall: $(DESTDIR)$(INCLUDEDIR)/awaitkit not empty, kept"; fi
+	rm -f "$(DESTDIR)$(LIBDIR)/libawaitkit.a" \
+		"$(DESTDIR)$(LIBDIR)/libawaitkit.so.$(VERSION)" \
+		"$(DESTDIR)$(LIBDIR)/$(SONAME)" "$(DESTDIR)$(LIBDIR)/libawaitkit.so" \
+		"$(DESTDIR)$(PKGCONFIGDIR)/awaitkit.pc"
+	@for f in $(MAN_PAGES); do \
+		rm -f "$(DESTDIR)$(MANDIR)/$$(basename $$(dirname $$f))/$$(basename $$f)"; \
+	done; echo "uninstall: man pages removed from $(DESTDIR)$(MANDIR)"
+
+# Install into a temporary prefix, build tests/install/hello.c against it
+# with pkg-config alone (dynamic and static), check the man pages, uninstall.
+check-install: all
+	@sh scripts/check-install.sh "$(MAKE)" "$(CC)" "$(BUILD)" "$(VERSION)"
 
 clean:
 	rm -rf $(BUILD)

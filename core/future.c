@@ -10,6 +10,7 @@
 #include <awaitkit/mutex.h>
 #include <awaitkit/rwlock.h>
 #include <awaitkit/broadcast.h>
+#include <awaitkit/select.h>
 
 #include "core.h"
 
@@ -181,6 +182,12 @@ AK_EXPORT size_t ak_op_size(int kind)
 		return sizeof(struct ak_watch_wait_for_op);
 	case AK_OP_WATCH_CLOSED:
 		return sizeof(struct ak_watch_closed_op);
+	case AK_OP_SELECT:
+		return sizeof(struct ak_select_op);
+	case AK_OP_JOIN:
+		return sizeof(struct ak_join_op);
+	case AK_OP_TRY_JOIN:
+		return sizeof(struct ak_try_join_op);
 	default:
 		return 0;
 	}

@@ -22,5 +22,6 @@
 #include <awaitkit/mutex.h>
 #include <awaitkit/rwlock.h>
 #include <awaitkit/broadcast.h>
+#include <awaitkit/select.h>
 
 #endif

@@ -27,6 +27,7 @@ Suite *semaphore_suite(void);
 Suite *notify_public_suite(void);
 Suite *barrier_suite(void);
 Suite *mutex_suite(void);
+Suite *select_suite(void);
 Suite *oneshot_suite(void);
 Suite *rwlock_suite(void);
 Suite *watch_suite(void);
@@ -53,6 +54,7 @@ int main(int argc, char **argv)
 	srunner_add_suite(sr, notify_public_suite());
 	srunner_add_suite(sr, barrier_suite());
 	srunner_add_suite(sr, mutex_suite());
+	srunner_add_suite(sr, select_suite());
 	srunner_add_suite(sr, oneshot_suite());
 	srunner_add_suite(sr, rwlock_suite());
 	srunner_add_suite(sr, watch_suite());

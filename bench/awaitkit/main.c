@@ -43,6 +43,7 @@ int bk_pingpong_mpsc(uint64_t size, struct bk_result *r);
 int bk_thread_blocking_spsc(uint64_t size, struct bk_result *r);
 int bk_create_drop(uint64_t size, struct bk_result *r);
 int bk_idle_channels(uint64_t size, struct bk_result *r);
+int bk_select_2chan(uint64_t size, struct bk_result *r);
 
 typedef int (*bk_workload_fn)(uint64_t size, struct bk_result *r);
 
@@ -65,7 +66,7 @@ static const struct {
 	{ "watch_readers", bk_watch_readers, 12000000 },
 	{ "mutex_contended", bk_mutex_contended, 8000000 },
 	{ "semaphore_contended", bk_semaphore_contended, 25000000 },
-	{ "select_2chan", NULL, 10000000 },
+	{ "select_2chan", bk_select_2chan, 10000000 },
 	{ "notify_pingpong", bk_notify_pingpong, 10000000 },
 	{ "thread_blocking_spsc", bk_thread_blocking_spsc, 8000000 },
 	{ "create_drop", bk_create_drop, 8000000 },

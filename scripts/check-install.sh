@@ -1,0 +1,147 @@
+#!/bin/sh
+# shellcheck disable=SC2015 # "A && B || die" is meant: die when either fails
+# check-install.sh MAKE CC BUILD VERSION: make install into a temporary
+# prefix, check what landed there, build tests/install/hello.c against it
+# with `pkg-config --cflags --libs awaitkit` alone (no path into the source
+# tree) and run it, dynamically linked and statically linked, check the man
+# pages with man -M, make uninstall and check nothing of awaitkit is left.
+# Then the same with DESTDIR and every directory variable set apart.
+# Prints "check-install: ok ..." or "check-install: FAILED: ..." (exit 1).
+set -u
+make=$1 cc=$2 build=$3 version=$4
+src=$(pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+log=$tmp/log
+: > "$log"
+
+die() {
+	echo "check-install: FAILED: $*"
+	if [ -s "$log" ]; then tail -n 25 "$log" | sed 's/^/  | /'; fi
+	exit 1
+}
+
+# make install/uninstall with every directory variable given, so that none
+# comes from the environment or from an outer make's command line.
+# mk TARGET DESTDIR PREFIX LIBDIR INCLUDEDIR MANDIR PKGCONFIGDIR
+mk() {
+	$make --no-print-directory "$1" BUILD="$build" DESTDIR="$2" PREFIX="$3" \
+		LIBDIR="$4" INCLUDEDIR="$5" MANDIR="$6" PKGCONFIGDIR="$7" >> "$log" 2>&1
+}
+
+# check_tree ROOT LIBDIR INCLUDEDIR MANDIR PKGCONFIGDIR (the last four
+# absolute, under ROOT): every file install should have put there.
+check_tree() {
+	lib=$1$2 inc=$1$3 man=$1$4 pc=$1$5
+	for h in include/awaitkit.h include/awaitkit/*.h; do
+		cmp -s "$h" "$inc/${h#include/}" || die "header ${h#include/} not installed in $inc"
+	done
+	[ -f "$lib/libawaitkit.a" ] && [ ! -L "$lib/libawaitkit.a" ] ||
+		die "$lib/libawaitkit.a missing"
+	[ -f "$lib/libawaitkit.so.$version" ] && [ ! -L "$lib/libawaitkit.so.$version" ] ||
+		die "$lib/libawaitkit.so.$version missing"
+	[ "$(readlink "$lib/libawaitkit.so.0")" = "libawaitkit.so.$version" ] ||
+		die "$lib/libawaitkit.so.0 is not a link to libawaitkit.so.$version"
+	[ "$(readlink "$lib/libawaitkit.so")" = "libawaitkit.so.0" ] ||
+		die "$lib/libawaitkit.so is not a link to libawaitkit.so.0"
+	readelf -d "$lib/libawaitkit.so.$version" | grep -q 'SONAME.*\[libawaitkit\.so\.0\]' ||
+		die "installed library's SONAME is not libawaitkit.so.0"
+	[ -f "$pc/awaitkit.pc" ] || die "$pc/awaitkit.pc missing"
+	nman=0 nlink=0
+	for f in man/man3/*.3 man/man7/*.7; do
+		d=$man/$(basename "$(dirname "$f")")/$(basename "$f")
+		if [ -L "$f" ]; then
+			[ -L "$d" ] && [ "$(readlink "$d")" = "$(readlink "$f")" ] ||
+				die "man link $d missing or not -> $(readlink "$f")"
+			[ -f "$d" ] || die "man link $d dangles"
+			nlink=$((nlink + 1))
+		else
+			[ ! -L "$d" ] && cmp -s "$f" "$d" || die "man page $d missing"
+			nman=$((nman + 1))
+		fi
+	done
+}
+
+# leftovers ROOT: awaitkit files (anything but directories) left under ROOT.
+leftovers() {
+	find "$1" ! -type d -print | sed "s|^$1||"
+}
+
+# ---- 1. PREFIX=<tmp>/prefix, defaults for the rest -----------------------
+p=$tmp/prefix
+mk install "" "$p" "$p/lib" "$p/include" "$p/share/man" "$p/lib/pkgconfig" ||
+	die "make install PREFIX=$p"
+check_tree "" "$p/lib" "$p/include" "$p/share/man" "$p/lib/pkgconfig"
+grep -q "^prefix=$p\$" "$p/lib/pkgconfig/awaitkit.pc" || die "awaitkit.pc: prefix is not $p"
+
+PKG_CONFIG_PATH=$p/lib/pkgconfig
+export PKG_CONFIG_PATH
+[ "$(pkg-config --modversion awaitkit 2>>"$log")" = "$version" ] ||
+	die "pkg-config --modversion awaitkit is not $version"
+cflags=$(pkg-config --cflags awaitkit 2>>"$log") || die "pkg-config --cflags awaitkit"
+libs=$(pkg-config --libs awaitkit 2>>"$log") || die "pkg-config --libs awaitkit"
+slibs=$(pkg-config --static --libs awaitkit 2>>"$log") || die "pkg-config --static --libs awaitkit"
+case " $cflags $libs $slibs " in
+*"$src"*) die "pkg-config flags name the source tree: $cflags $libs" ;;
+esac
+
+# The outside program is built in the temporary directory, from a copy, so
+# that nothing of the source tree (include/, build/) can be found.
+mkdir "$tmp/outside" && cp tests/install/hello.c "$tmp/outside/hello.c" || die "copy hello.c"
+cd "$tmp/outside" || die "cd $tmp/outside"
+# shellcheck disable=SC2086 # word splitting of the pkg-config flags is meant
+$cc -std=c11 -Wall -Wextra -Wpedantic -Werror $cflags -o hello-dyn hello.c $libs >> "$log" 2>&1 ||
+	die "cc hello.c \$(pkg-config --cflags --libs awaitkit): $cflags $libs"
+readelf -d hello-dyn | grep -q 'NEEDED.*\[libawaitkit\.so\.0\]' ||
+	die "hello-dyn does not need libawaitkit.so.0"
+LD_LIBRARY_PATH=$p/lib ldd ./hello-dyn | grep -q "libawaitkit\.so\.0 => $p/lib/libawaitkit\.so\.0" ||
+	die "hello-dyn does not load the installed libawaitkit.so.0"
+out=$(LD_LIBRARY_PATH=$p/lib ./hello-dyn "$version" 2>&1) || { echo "$out" >> "$log"; die "hello (dynamic) failed"; }
+# shellcheck disable=SC2086
+$cc -std=c11 -Wall -Wextra -Wpedantic -Werror $cflags -static -o hello-static hello.c $slibs >> "$log" 2>&1 ||
+	die "cc -static hello.c \$(pkg-config --static --libs awaitkit): $slibs"
+if readelf -d hello-static 2>/dev/null | grep -q NEEDED; then
+	die "hello-static is not statically linked"
+fi
+outs=$(./hello-static "$version" 2>&1) || { echo "$outs" >> "$log"; die "hello (static) failed"; }
+cd "$src" || die "cd $src"
+
+# man finds the pages, and a function's symlink, under the installed MANDIR.
+if command -v man > /dev/null 2>&1; then
+	for page in awaitkit.7 ak_mpsc.3 ak_mpsc_send_init.3; do
+		d=$p/share/man/man${page##*.}
+		w=$(man -M "$p/share/man" -w "${page##*.}" "${page%.*}" 2>>"$log")
+		# man-db answers a symlinked name with the page it points to.
+		t=$d/$page
+		[ -L "$t" ] && t=$d/$(readlink "$t")
+		[ "$w" = "$d/$page" ] || [ "$w" = "$t" ] || die "man -M $p/share/man -w $page gave '$w'"
+	done
+fi
+
+# A file of someone else's next to ours survives the uninstall.
+touch "$p/include/other.h" "$p/lib/libother.so" "$p/share/man/man3/other.3"
+mk uninstall "" "$p" "$p/lib" "$p/include" "$p/share/man" "$p/lib/pkgconfig" ||
+	die "make uninstall PREFIX=$p"
+for f in include/other.h lib/libother.so share/man/man3/other.3; do
+	[ -f "$p/$f" ] || die "make uninstall removed $f, not installed by awaitkit"
+	rm -f "$p/$f"
+done
+left=$(leftovers "$p")
+[ -z "$left" ] || die "left after make uninstall: $(echo "$left" | tr "\n" " ")"
+[ ! -d "$p/include/awaitkit" ] || die "make uninstall left include/awaitkit/"
+
+# ---- 2. DESTDIR staging, every directory variable apart ------------------
+# The final prefix does not exist: if DESTDIR were ignored, it would appear.
+s=$tmp/stage fp=/nonexistent-awaitkit-check-$$
+mk install "$s" "$fp" "$fp/lib64" "$fp/inc" "$fp/man" "$fp/pc" || die "make install DESTDIR=$s PREFIX=$fp"
+[ ! -e "$fp" ] || die "make install wrote outside DESTDIR ($fp)"
+check_tree "$s" "$fp/lib64" "$fp/inc" "$fp/man" "$fp/pc"
+grep -q "^prefix=$fp\$" "$s$fp/pc/awaitkit.pc" && grep -q "^libdir=$fp/lib64\$" "$s$fp/pc/awaitkit.pc" &&
+	grep -q "^includedir=$fp/inc\$" "$s$fp/pc/awaitkit.pc" ||
+	die "awaitkit.pc under DESTDIR does not name the final directories"
+mk uninstall "$s" "$fp" "$fp/lib64" "$fp/inc" "$fp/man" "$fp/pc" || die "make uninstall DESTDIR=$s"
+left=$(leftovers "$s")
+[ -z "$left" ] || die "left after make uninstall DESTDIR=$s: $(echo "$left" | tr "\n" " ")"
+
+echo "check-install: ok (headers, libawaitkit.a, libawaitkit.so.$version + 2 links," \
+	"awaitkit.pc, $nman man pages + $nlink links; $out; static: ok; DESTDIR: ok; uninstall: clean)"

@@ -1,0 +1,76 @@
+/* select/branch.c: the branch array shared by select, join and try_join. */
+#include "branch.h"
+
+static void unclaim(struct ak_future *f)
+{
+	f->state &= ~(uintptr_t)AK_FUTURE_OWNED;
+}
+
+int ak__branches_claim(struct ak_branch *b, size_t n, size_t *enabled)
+{
+	size_t i, count = 0;
+
+	if (!b || n == 0 || n > AK__BRANCH_MAX)
+		return AK_EINVAL;
+	for (i = 0; i < n; i++) {
+		if (b[i].flags & AK_BRANCH_DISABLED)
+			continue;
+		/* A future listed twice fails here: the first claim owns it. */
+		if (!b[i].future || ak__future_claim(b[i].future) != 0)
+			break;
+		count++;
+	}
+	if (i < n) {
+		while (i-- > 0)
+			if (!(b[i].flags & AK_BRANCH_DISABLED))
+				unclaim(b[i].future);
+		return AK_EINVAL;
+	}
+	for (i = 0; i < n; i++)
+		b[i].status = AK_PENDING;
+	*enabled = count;
+	return 0;
+}
+
+int ak__branch_poll(struct ak_branch *b, size_t i, struct ak_context *cx)
+{
+	struct ak_branch_path *p = &cx->path;
+	uint16_t len = p->len, overflow = p->overflow;
+
+	/* The child's path is set on the caller's context in place (never a
+	 * copy: the budget the child spends must stay spent). */
+	if (p->len < AK_PATH_MAX)
+		p->index[p->len++] = (uint16_t)i;
+	else if (p->overflow < UINT16_MAX)
+		p->overflow++;
+	int rc = ak__future_poll_owned(b[i].future, cx);
+	p->len = len;
+	p->overflow = overflow;
+	if (rc != AK_PENDING)
+		b[i].status = rc;
+	return rc;
+}
+
+void ak__branches_cancel(struct ak_branch *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!ak__branch_live(&b[i]))
+			continue;
+		b[i].status = AK_ECANCELED;
+		ak__future_cancel_owned(b[i].future);
+	}
+}
+
+uint64_t ak__branch_seed(const void *salt)
+{
+	/* Per thread: no shared state, no atomics; the salt (an address)
+	 * separates operations, the counter separates successive ones. */
+	static _Thread_local uint64_t counter;
+	uint64_t z = (uint64_t)(uintptr_t)salt ^ (++counter * 0x9e3779b97f4a7c15u);
+
+	/* splitmix64's finaliser */
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+	z ^= z >> 31;
+	return z ? z : 0x9e3779b97f4a7c15u;
+}

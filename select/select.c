@@ -1,0 +1,157 @@
+/*
+ * select/select.c: select over any futures.
+ *
+ * The first branch to finish wins; every other enabled branch still
+ * pending is cancelled in the same poll, which by the commit rule loses
+ * nothing (a cancelled receive took no value, a cancelled lock or reserve
+ * hands a provisional grant on).  Fair by default: each poll starts at a
+ * random branch (a per-operation xorshift) and wraps around, as tokio's
+ * select! does; AK_SELECT_BIASED polls in array order.
+ */
+#include <awaitkit/block_on.h>
+#include <awaitkit/select.h>
+
+#include "branch.h"
+
+struct select_priv {
+	struct ak_branch *b;
+	size_t n;
+	size_t enabled;
+	unsigned flags;
+	int winner;          /* the index that won, or -1 */
+	uint64_t rng;
+};
+_Static_assert(sizeof(struct select_priv) <= sizeof(((struct ak_select_op *)0)->private_),
+               "select op storage too small");
+
+static struct select_priv *priv(struct ak_future *f)
+{
+	return (struct select_priv *)(void *)&((struct ak_select_op *)(void *)f)->private_;
+}
+
+static size_t start_of(unsigned flags, uint64_t *rng, size_t n)
+{
+	if (flags & AK_SELECT_BIASED)
+		return 0;
+	return (size_t)(ak__xorshift(rng) % n);
+}
+
+/* One round over the enabled pending branches from a start: the index of
+ * the first that finished, or -1. */
+static int round_robin(struct ak_branch *b, size_t n, size_t start,
+                       struct ak_context *cx)
+{
+	for (size_t k = 0; k < n; k++) {
+		size_t i = (start + k) % n;
+		if (!ak__branch_live(&b[i]))
+			continue;
+		if (ak__branch_poll(b, i, cx) != AK_PENDING)
+			return (int)i;
+	}
+	return -1;
+}
+
+static int select_poll(struct ak_future *f, struct ak_context *cx)
+{
+	struct select_priv *s = priv(f);
+
+	if (s->enabled == 0)
+		return AK_ENOENT;
+	/* Before any branch: a branch that ignores the budget cannot keep
+	 * winning (tokio #7164). */
+	if (ak__coop_check(cx) == AK_PENDING)
+		return AK_PENDING;
+	int w = round_robin(s->b, s->n, start_of(s->flags, &s->rng, s->n), cx);
+	if (w < 0)
+		return AK_PENDING;
+	s->winner = w;
+	ak__branches_cancel(s->b, s->n);
+	return 0;
+}
+
+static void select_cancel(struct ak_future *f)
+{
+	struct select_priv *s = priv(f);
+
+	ak__branches_cancel(s->b, s->n);
+}
+
+static const struct ak_future_vtable select_vtable = { select_poll, select_cancel };
+
+AK_EXPORT int ak_select_init(struct ak_select_op *op, struct ak_branch *branches,
+                             size_t n, unsigned flags)
+{
+	size_t enabled;
+
+	if (!op || (flags & ~AK_SELECT_BIASED))
+		return AK_EINVAL;
+	if (ak__future_phase(&op->future) == AK_FUTURE_PENDING)
+		return AK_EBUSY;
+	int rc = ak__branches_claim(branches, n, &enabled);
+	if (rc != 0)
+		return rc;
+	ak_future_init(&op->future, &select_vtable);
+	struct select_priv *s = priv(&op->future);
+	s->b = branches;
+	s->n = n;
+	s->enabled = enabled;
+	s->flags = flags;
+	s->winner = -1;
+	s->rng = ak__branch_seed(op);
+	return 0;
+}
+
+AK_EXPORT int ak_select_index(const struct ak_select_op *op)
+{
+	if (!op || op->future.vtable != &select_vtable)
+		return AK_EINVAL;
+	int w = priv((struct ak_future *)(uintptr_t)&op->future)->winner;
+	return w < 0 ? AK_ENOENT : w;
+}
+
+AK_EXPORT int ak_select_try(struct ak_branch *branches, size_t n, unsigned flags,
+                            struct ak_context *cx, size_t *index)
+{
+	size_t enabled;
+
+	if (!index || (flags & ~AK_SELECT_BIASED) || (cx && !ak__cx_valid(cx)))
+		return AK_EINVAL;
+	int rc = ak__branches_claim(branches, n, &enabled);
+	if (rc != 0)
+		return rc;
+	if (enabled == 0)
+		return AK_ENOENT;
+
+	/* A context of our own: a noop waker (whatever a branch registers is
+	 * unregistered by the cancel below), no budget, but the caller's task
+	 * slot and branch path so that lock records and diagnostics see the
+	 * caller's identity. */
+	struct ak_context tcx;
+	ak_context_init(&tcx, ak_waker_noop(), cx ? cx->slot : NULL);
+	if (cx)
+		tcx.path = cx->path;
+	tcx.budget = AK_BUDGET_UNCONSTRAINED;
+	uint64_t rng = ak__branch_seed(branches);
+	int w = round_robin(branches, n, start_of(flags, &rng, n), &tcx);
+	/* Every other branch, polled or not, is cancelled: nothing stays
+	 * registered, nothing granted stays with a loser. */
+	ak__branches_cancel(branches, n);
+	ak_context_done(&tcx, w < 0 ? AK_PENDING : 0);
+	if (w < 0)
+		return AK_EAGAIN;
+	*index = (size_t)w;
+	return 0;
+}
+
+AK_EXPORT int ak_select_blocking(struct ak_select_op *op, struct ak_branch *branches,
+                                 size_t n, unsigned flags, int64_t deadline)
+{
+	int rc = ak_select_init(op, branches, n, flags);
+	if (rc != 0)
+		return rc;
+	rc = ak_block_on(&op->future, deadline);
+	/* On a refusal (inside a poll, out of memory) block_on has not
+	 * cancelled: release the branches here.  A no-op once done. */
+	ak_future_cancel(&op->future);
+	return rc;
+}
