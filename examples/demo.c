@@ -350,6 +350,7 @@ int demo_failures;
 
 /* The scenes, in the order they run: one line per scene. */
 static void (*const scenes[])(void) = {
+	scene_pipeline,             /* every primitive in one pipeline: read this first */
 	scene_executor_round_robin,
 	scene_block_on_woken_by_thread,
 	scene_block_on_deadline,

@@ -22,6 +22,9 @@ extern int demo_failures;
 		printf("\n");                                              \
 	} while (0)
 
+/* The pipeline: every primitive at once (examples/scene_pipeline.c); runs first. */
+void scene_pipeline(void);
+
 /* Scenes of the primitives (one declaration per scene). */
 void scene_semaphore_fifo(void);
 void scene_notify(void);
