@@ -4,8 +4,13 @@
 #   make demo       build and run examples/demo and examples/await_example
 #   make check      lint, a short stress run, the unit tests, all of it
 #                   natively and under ThreadSanitizer
+#                   (each stage timed; see scripts/stage.sh)
+#   make unit       only the native unit tests
 #   make tsan       only the ThreadSanitizer pass
 #   make asan       the unit tests under AddressSanitizer + UBSan (+ LeakSanitizer)
+#   make unit|tsan|asan SUITE=notify   one Check suite alone (CASE=: one tcase)
+#   make unit|tsan|asan TEST=name [REPEAT=n]   one test by name (a,b: several),
+#                   n times; the runner alone: AK_TEST=name build/tests/runner unit
 #   make stress     every stress/*.c program, STRESS_SECS (10) seconds each,
 #                   natively and under TSan; STRESS_SEED=... replays a seed
 #   make lint       man pages, header self-containment, exported symbols,
@@ -18,6 +23,10 @@
 #                   PKGCONFIGDIR
 #   make uninstall  removes exactly what make install put there (same
 #                   variables)
+#   make check-examples  (part of make check) build and run every complete
+#                   program in the man pages' EXAMPLES, and check that every
+#                   fragment there is verbatim in the examples/ file it names
+#                   (scripts/man-examples.sh), which is built and run too
 #   make check-install  (part of make check) install into a temporary
 #                   prefix, build and run tests/install/hello.c against it
 #                   with pkg-config alone, uninstall
@@ -39,8 +48,8 @@ SONAME := libawaitkit.so.0
 # struct in the .c): -fno-strict-aliasing makes that well defined.
 AK_CFLAGS := -std=c11 -Wall -Wextra -Wpedantic -Werror -D_GNU_SOURCE \
 	-fvisibility=hidden -fPIC -fno-strict-aliasing -pthread -Iinclude
-# liburcu-bp: the fork hooks (core/fork.c) quiesce its registry and call_rcu
-# thread; watch will use its read side.  liburcu-common: the pool's
+# liburcu-bp: watch's read side and grace periods (never call_rcu, which
+# aborts on ENOMEM); the fork hooks (core/fork.c) quiesce its registry.  liburcu-common: the pool's
 # injection queue (wfcqueue lives there in 0.13, not in liburcu-cds; the
 # liburcu-cds.pc says -lurcu-common -lurcu-cds).  Linked shared, never
 # _LGPL_SOURCE.
@@ -67,7 +76,7 @@ TSAN_FLAGS := -fsanitize=thread -g -O1 -fno-omit-frame-pointer
 # die_after_fork=0: the timer's fork test starts a thread in the child of a
 # multi-threaded process (the new timer thread), which TSan refuses by default.
 # atexit_sleep_ms=0: TSan otherwise sleeps 1 s at the exit of every process
-# that still has a thread (call_rcu's worker, started by any watch test).
+# that still has a thread (the timer thread, started by any sleep test).
 TSAN_ENV := TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 history_size=4 die_after_fork=0 atexit_sleep_ms=0" \
 	CK_TIMEOUT_MULTIPLIER=4
 
@@ -95,19 +104,26 @@ TSAN_SYMBOLIZER := $(firstword $(wildcard /usr/lib/llvm-16/bin/llvm-symbolizer \
 	/usr/bin/llvm-symbolizer-16 /usr/bin/llvm-symbolizer-14))
 TSAN_STRESS_ENV := TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 history_size=4 atexit_sleep_ms=0 \
 	$(if $(TSAN_SYMBOLIZER),external_symbolizer_path=$(TSAN_SYMBOLIZER))"
-# $(call stress_run,SECONDS): each program natively, then under TSan; each
-# writes its "passed failed" counts next to its binary.
-stress_run = rc=0; for p in $(STRESS_PROGS); do \
-	rm -f $(BUILD)/stress/$$p.counts $(BUILD)/tsan-stress/$$p.counts; \
+# $(call stress_native,SECONDS), $(call stress_tsan,SECONDS): each program
+# natively, or under TSan; each writes its "passed failed" counts next to
+# its binary.  stress_run: both.
+stress_native = rc=0; for p in $(STRESS_PROGS); do \
+	rm -f $(BUILD)/stress/$$p.counts; \
 	echo "== stress $$p ($(1) s) =="; \
 	$(BUILD)/stress/$$p -d $(1) -o $(BUILD)/stress/$$p.counts || rc=1; \
+	done; exit $$rc
+stress_tsan = rc=0; for p in $(STRESS_PROGS); do \
+	rm -f $(BUILD)/tsan-stress/$$p.counts; \
 	echo "== stress $$p under TSan ($(1) s) =="; \
 	$(TSAN_STRESS_ENV) $(BUILD)/tsan-stress/$$p -d $(1) \
 		-o $(BUILD)/tsan-stress/$$p.counts || rc=1; \
 	done; exit $$rc
+stress_run = rc=0; ($(call stress_native,$(1))) || rc=1; \
+	($(call stress_tsan,$(1))) || rc=1; exit $$rc
 
 .PHONY: all deps deps-check check unit tsan lint lint-man lint-headers \
-	lint-symbols demo clean asan stress stress-check lint-shim
+	lint-symbols demo clean asan stress stress-check lint-shim \
+	stress-check-native stress-check-tsan
 .DELETE_ON_ERROR:
 
 all: $(STATIC) $(BUILD)/$(SONAME)
@@ -154,13 +170,21 @@ $(BUILD)/tsan/runner: $(TEST_SRC) $(TEST_HDR) $(BUILD)/tsan/libawaitkit.a | deps
 	$(TSAN_CC) $(AK_CFLAGS) $(TSAN_FLAGS) $(CHECK_CFLAGS) -Icore -o $@ \
 		$(TEST_SRC) $(BUILD)/tsan/libawaitkit.a $(CHECK_LIBS) $(LDLIBS)
 
+# make unit|tsan|asan SUITE=notify CASE=... TEST=name[,name] REPEAT=N: only
+# that suite (Check's CK_RUN_SUITE), tcase (CK_RUN_CASE) or test by name
+# (AK_TEST, N times with AK_TEST_REPEAT; tests/testkit.h).  Taken from the
+# command line only, never from the environment.
+cmdline = $(if $(filter command line,$(origin $(1))),$(2)=$($(1)))
+RUN_FILTER = $(call cmdline,SUITE,CK_RUN_SUITE) $(call cmdline,CASE,CK_RUN_CASE) \
+	$(call cmdline,TEST,AK_TEST) $(call cmdline,REPEAT,AK_TEST_REPEAT)
+
 unit: $(BUILD)/tests/runner
 	@rm -f $(BUILD)/tests/counts
-	@$(BUILD)/tests/runner unit $(BUILD)/tests/counts
+	@$(RUN_FILTER) $(BUILD)/tests/runner unit $(BUILD)/tests/counts
 
 tsan: $(BUILD)/tsan/runner
 	@rm -f $(BUILD)/tsan/counts
-	@$(TSAN_ENV) $(BUILD)/tsan/runner tsan $(BUILD)/tsan/counts
+	@$(TSAN_ENV) $(RUN_FILTER) $(BUILD)/tsan/runner tsan $(BUILD)/tsan/counts
 
 # ---- ASan + UBSan ------------------------------------------------------------
 
@@ -179,7 +203,7 @@ $(BUILD)/asan/runner: $(TEST_SRC) $(TEST_HDR) $(BUILD)/asan/libawaitkit.a | deps
 
 asan: $(BUILD)/asan/runner
 	@rm -f $(BUILD)/asan/counts
-	@$(ASAN_ENV) $(BUILD)/asan/runner asan $(BUILD)/asan/counts
+	@$(ASAN_ENV) $(RUN_FILTER) $(BUILD)/asan/runner asan $(BUILD)/asan/counts
 
 # ---- stress ------------------------------------------------------------------
 
@@ -198,19 +222,63 @@ stress: $(STRESS_BIN)
 stress-check: $(STRESS_BIN)
 	@$(call stress_run,$(STRESS_CHECK_SECS))
 
+stress-check-native: $(STRESS_PROGS:%=$(BUILD)/stress/%)
+	@$(call stress_native,$(STRESS_CHECK_SECS))
+
+stress-check-tsan: $(STRESS_PROGS:%=$(BUILD)/tsan-stress/%)
+	@$(call stress_tsan,$(STRESS_CHECK_SECS))
+
 # Every pass runs even when an earlier one fails, so the summary is whole;
 # the target fails if any did.  The stress runs come first so that make
 # check still ends with the unit tests' summaries and the total (which
 # adds the stress programs' checks).
-check: all deps-check lint
-	@rc=0; \
-	$(MAKE) --no-print-directory stress-check || rc=1; \
-	$(MAKE) --no-print-directory check-install || rc=1; \
-	$(MAKE) --no-print-directory unit || rc=1; \
-	$(MAKE) --no-print-directory tsan || rc=1; \
+# Each pass is a timed stage (scripts/stage.sh): make check prints its wall
+# seconds as it ends, a table of them all at the close, and how to rerun
+# one suite or one test alone.
+STAGE_LOG := $(BUILD)/check-stages
+STAGE = sh scripts/stage.sh $(STAGE_LOG)
+check: all deps-check
+	@rm -f $(STAGE_LOG); rc=0; \
+	$(STAGE) lint $(MAKE) --no-print-directory lint || rc=1; \
+	$(STAGE) stress $(MAKE) --no-print-directory stress-check-native || rc=1; \
+	$(STAGE) stress-tsan $(MAKE) --no-print-directory stress-check-tsan || rc=1; \
+	$(STAGE) check-install $(MAKE) --no-print-directory check-install || rc=1; \
+	$(STAGE) examples $(MAKE) --no-print-directory check-examples || rc=1; \
+	$(STAGE) unit $(MAKE) --no-print-directory unit || rc=1; \
+	$(STAGE) tsan $(MAKE) --no-print-directory tsan || rc=1; \
+	$(STAGE) alloc-sweep $(MAKE) --no-print-directory alloc-sweep || rc=1; \
+	$(STAGE) --summary; \
+	echo "rerun one suite: make unit SUITE=notify (or tsan, asan);" \
+		"one test: make unit TEST=name [REPEAT=n]"; \
 	sh scripts/total.sh $(BUILD)/tests/counts $(BUILD)/tsan/counts \
 		$(STRESS_COUNTS) || rc=1; \
 	exit $$rc
+
+# ---- allocation-failure sweep (tests/alloc) ----------------------------------
+#
+# Every scenario of tests/alloc/sweep_*.c with the n-th allocation of the
+# process failing, for every n (tests/alloc/sweep.c): no abort, no hang, no
+# leak, AK_ENOMEM or completion.  The interposer (failmalloc.c) lives in the
+# executable, exported (-rdynamic), so liburcu's and glibc's mallocs reach it.
+# alloc-sweep-asan: the same under ASan + UBSan + LeakSanitizer.
+ALLOC_SRC := $(wildcard tests/alloc/*.c)
+ALLOC_HDR := $(wildcard tests/alloc/*.h)
+.PHONY: alloc-sweep alloc-sweep-asan
+
+$(BUILD)/alloc/sweep: $(ALLOC_SRC) $(ALLOC_HDR) $(STATIC) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(AK_CFLAGS) $(CFLAGS) -rdynamic -o $@ $(ALLOC_SRC) $(STATIC) $(LDLIBS) -ldl
+
+$(BUILD)/asan/alloc-sweep: $(ALLOC_SRC) $(ALLOC_HDR) $(BUILD)/asan/libawaitkit.a | deps-check
+	@mkdir -p $(dir $@)
+	$(ASAN_CC) $(AK_CFLAGS) $(ASAN_FLAGS) -rdynamic -o $@ $(ALLOC_SRC) \
+		$(BUILD)/asan/libawaitkit.a $(LDLIBS) -ldl
+
+alloc-sweep: $(BUILD)/alloc/sweep
+	@$(BUILD)/alloc/sweep
+
+alloc-sweep-asan: $(BUILD)/asan/alloc-sweep
+	@$(ASAN_ENV) $(BUILD)/asan/alloc-sweep
 
 # ---- lint --------------------------------------------------------------------
 
@@ -243,6 +311,13 @@ $(BUILD)/examples/%: examples/%.c $(LIB_HDR) $(BUILD)/$(SONAME)
 	@mkdir -p $(dir $@)
 	$(CC) $(AK_CFLAGS) $(CFLAGS) -o $@ $< -L$(BUILD) -lawaitkit \
 		-Wl,-rpath,'$$ORIGIN/..' $(LDLIBS)
+
+# Every EXAMPLES section of the man pages: each complete program is
+# extracted, built with -Wall -Wextra -Werror and run; each fragment must
+# appear verbatim in the examples/ file it names, which is built and run.
+.PHONY: check-examples
+check-examples: all
+	@sh scripts/man-examples.sh "$(CC)" "$(BUILD)"
 
 demo: $(BUILD)/examples/demo $(BUILD)/examples/await_example
 	@$(BUILD)/examples/demo

@@ -64,10 +64,17 @@ struct ak_broadcast_tx {
 	struct ak__waitq waiters;
 };
 
+/* A receiver's fields are its owner's alone.  refs counts the handle until
+ * it is dropped and a parked receive, so dropping the handle under a
+ * parked receive is safe (DESIGN.md section 2): the receive fails with
+ * AK_EPIPE at its next poll, and the last reference frees the receiver and
+ * its channel reference. */
 struct ak_broadcast_rx {
 	struct ak_broadcast_tx *ch;
 	uint64_t next;                  /* owner only: the next position to read */
 	int parked;                     /* owner only: a recv op is queued on it */
+	uint32_t refs;                  /* owner only: the handle + a parked recv */
+	uint32_t dropped;               /* owner only: the handle is gone */
 };
 
 struct recv_priv {
@@ -76,6 +83,7 @@ struct recv_priv {
 	void *out;
 	uint64_t *missed;
 	int parked;                     /* this op set rx->parked */
+	int holds_rx;                   /* parked once: a reference on rx */
 };
 _Static_assert(sizeof(struct recv_priv) <= sizeof(((struct ak_broadcast_recv_op *)0)->private_),
                "broadcast recv op storage too small");
@@ -192,6 +200,8 @@ static struct ak_broadcast_rx *rx_new_locked(struct ak_broadcast_tx *ch, struct 
 	rx->ch = ch;
 	rx->next = ak__load(&ch->tail, AK__RELAXED);
 	rx->parked = 0;
+	rx->refs = 1;
+	rx->dropped = 0;
 	ak__store(&ch->rx_cnt, ak__load(&ch->rx_cnt, AK__RELAXED) + 1, AK__RELAXED);
 	ak__ref_get(&ch->refs);
 	return rx;
@@ -420,6 +430,15 @@ AK_EXPORT int ak_broadcast_try_recv(struct ak_broadcast_rx *rx, void *out, uint6
 	return try_take(rx, out, missed);
 }
 
+static void rx_put(struct ak_broadcast_rx *rx)
+{
+	if (--rx->refs != 0)
+		return;
+	struct ak_broadcast_tx *ch = rx->ch;
+	ak__free(rx);
+	channel_put(ch);
+}
+
 static void unqueue(struct recv_priv *r)
 {
 	struct ak_broadcast_tx *ch = r->rx->ch;
@@ -433,14 +452,26 @@ static void unqueue(struct recv_priv *r)
 	r->parked = 0;
 }
 
-static int recv_finish(struct recv_priv *r, struct ak_context *cx, int rc)
+/* The operation is done (completed, failed or cancelled): leaves the
+ * queue and gives the receiver back, maybe freeing it and the channel; the
+ * last thing it does. */
+static void recv_end(struct recv_priv *r)
 {
 	if (ak__load(&r->w.state, AK__RELAXED) != AK__W_IDLE)
 		unqueue(r);
 	if (r->parked)
 		r->rx->parked = 0;
 	r->parked = 0;
+	if (r->holds_rx) {
+		r->holds_rx = 0;
+		rx_put(r->rx);
+	}
+}
+
+static int recv_finish(struct recv_priv *r, struct ak_context *cx, int rc)
+{
 	ak__coop_spend(cx);
+	recv_end(r);
 	return rc;
 }
 
@@ -457,6 +488,8 @@ static int recv_poll(struct ak_future *f, struct ak_context *cx)
 	if (!queued && ak__coop_check(cx) == AK_PENDING)
 		return AK_PENDING;
 	for (;;) {
+		if (rx->dropped)
+			return recv_finish(r, cx, AK_EPIPE);
 		int rc = try_take(rx, r->out, r->missed);
 		if (rc != AK_EAGAIN)
 			return recv_finish(r, cx, rc);
@@ -464,11 +497,7 @@ static int recv_poll(struct ak_future *f, struct ak_context *cx)
 		struct ak_waker clone;
 		rc = ak__waiter_prepare(&r->w, cx, &clone);
 		if (rc) {
-			if (ak__load(&r->w.state, AK__RELAXED) != AK__W_IDLE)
-				unqueue(r);
-			if (r->parked)
-				rx->parked = 0;
-			r->parked = 0;
+			recv_end(r);
 			return rc;
 		}
 		ak__lock(&ch->lock);
@@ -485,6 +514,10 @@ static int recv_poll(struct ak_future *f, struct ak_context *cx)
 		ak__waker_drop_kept(&clone);
 		rx->parked = 1;
 		r->parked = 1;
+		if (!r->holds_rx) {
+			rx->refs++;
+			r->holds_rx = 1;
+		}
 		return AK_PENDING;
 	}
 }
@@ -494,11 +527,8 @@ static void recv_cancel(struct ak_future *f)
 	struct recv_priv *r = priv_of(f);
 	/* Only an operation that parked clears the receiver's parked mark:
 	 * cancelling one never polled leaves another one's alone. */
-	if (r->rx && ak__load(&r->w.state, AK__RELAXED) != AK__W_IDLE)
-		unqueue(r);
-	if (r->rx && r->parked)
-		r->rx->parked = 0;
-	r->parked = 0;
+	if (r->rx)
+		recv_end(r);
 }
 
 static const struct ak_future_vtable recv_vtable = { recv_poll, recv_cancel };
@@ -560,9 +590,8 @@ AK_EXPORT int ak_broadcast_rx_drop(struct ak_broadcast_rx *rx)
 {
 	if (!rx)
 		return AK_EINVAL;
-	if (rx->parked)
-		return AK_EBUSY;
 	struct ak_broadcast_tx *ch = rx->ch;
+	rx->dropped = 1;
 	ak__lock(&ch->lock);
 	ak__store(&ch->rx_cnt, ak__load(&ch->rx_cnt, AK__RELAXED) - 1, AK__RELAXED);
 	uint64_t tail = ak__load(&ch->tail, AK__RELAXED);
@@ -578,7 +607,6 @@ AK_EXPORT int ak_broadcast_rx_drop(struct ak_broadcast_rx *rx)
 			ak__fetch_sub(&s->rem, 1, AK__RELAXED);
 		unpin_read(s);
 	}
-	ak__free(rx);
-	channel_put(ch);
+	rx_put(rx);
 	return 0;
 }

@@ -26,7 +26,14 @@
  * the queue again (seq_cst loads); a sender publishes (seq_cst) and then
  * looks at the flag (seq_cst): of the two, one sees the other.  A sender
  * that clears the flag takes the waker under the lock and wakes it after
- * unlocking.
+ * unlocking.  A receiver that parks again with a waker that will_wake the
+ * one still stored (rx_parked still up) keeps it: no second clone.
+ *
+ * Slots back on a closed channel: recv reports AK_EPIPE only once every
+ * slot is back, so each path that returns one (a permit dropped, a grant
+ * given back by a cancel or a failed poll) calls slots_back() after it,
+ * which wakes a parked receiver.  A grant first seen by a poll after the
+ * close is provisional and goes back too: the poll fails with AK_EPIPE.
  *
  * References: refs counts the sender group (while senders > 0), the
  * receiver, each weak handle and each parked operation.  A permit holds a
@@ -90,6 +97,7 @@ struct chan {
 	struct ak__notify closed;          /* senders' closed() */
 	struct ak__lock rx_lock;
 	struct ak_waker rx_waker;          /* rx_lock */
+	struct ak_waker rx_seen;           /* receiver only: rx_waker's identity, no reference */
 	ak__atomic(uint32_t) rx_parked;
 	ak__atomic(uint32_t) closed_used;  /* a closed() op was ever bound */
 	struct ak_mpsc_tx tx_h;
@@ -192,6 +200,13 @@ static void rx_notify(struct chan *c)
 static int rx_register(struct chan *c, struct ak_context *cx)
 {
 	struct ak_waker clone, old;
+	/* Only the receiver raises rx_parked, so while it is up the stored
+	 * waker is the one rx_seen names; one that will_wake the same task is
+	 * kept (ak_waker(3)).  A sender lowering it now wakes that task: the
+	 * caller looks at the queue again either way.  relaxed: our own store,
+	 * or a sender's exchange that wakes us. */
+	if (ak__load(&c->rx_parked, AK__RELAXED) && ak_waker_will_wake(&c->rx_seen, &cx->waker))
+		return 0;
 	int rc = ak__waker_keep(&cx->waker, &clone);
 	if (rc)
 		return rc;
@@ -199,6 +214,7 @@ static int rx_register(struct chan *c, struct ak_context *cx)
 	old = c->rx_waker;
 	c->rx_waker = clone;
 	ak__unlock(&c->rx_lock);
+	c->rx_seen = clone;
 	ak__waker_drop_kept(&old);
 	/* seq_cst: pairs with the seq_cst load in rx_notify(). */
 	ak__xchg(&c->rx_parked, 1, AK__SEQ_CST);
@@ -414,7 +430,8 @@ static int finished(struct chan *c)
 		 * after the semaphore was closed: the word read below is at
 		 * least the closed one, and from then on only permits coming
 		 * back raise it.  seq_cst: against rx_notify() after the close
-		 * (the receiver raised rx_parked before this look). */
+		 * and the RMW in slots_back() (the receiver raised rx_parked
+		 * before this look). */
 		if (!(ak__load(&c->state, AK__SEQ_CST) & (CLOSED_TX | CLOSED_RX)))
 			return 0;
 		return ak__sem_available(&c->sem) == c->cap;
@@ -423,6 +440,19 @@ static int finished(struct chan *c)
 	 * release decrements of ucount. */
 	uint64_t w = ak__load(&c->ucount, AK__SEQ_CST);
 	return (w & U_CLOSED) && (w >> 1) == 0;
+}
+
+/* Slots went back to the semaphore (the caller returned them just before):
+ * on a closed channel the receiver may be parked waiting for exactly that. */
+static void slots_back(struct chan *c)
+{
+	/* seq_cst RMW after the semaphore's release of the slots; pairs with
+	 * the seq_cst load of state in finished(), which the receiver makes
+	 * after raising rx_parked: if that load reads this RMW (or later) it
+	 * sees the slots back; if it came first, rx_notify's seq_cst look
+	 * sees rx_parked raised. */
+	if (ak__fetch_or(&c->state, 0, AK__SEQ_CST))
+		rx_notify(c);
 }
 
 /* ---- lifetime ---------------------------------------------------------------------- */
@@ -755,6 +785,22 @@ static void release_ref(struct send_priv *p)
 	}
 }
 
+/* The semaphore poll of a send or reserve finished with rc.  A grant made
+ * while it waited (F_REF: it parked) is provisional, so one first seen
+ * after close() goes back and the poll fails like a waiting sender's.
+ * Whatever went back may be what a parked receiver waits for. */
+static int acquire_settle(struct send_priv *p, int rc)
+{
+	struct chan *c = p->c;
+	if (rc == 0 && (p->flags & F_REF) && ak__sem_is_closed(&c->sem)) {
+		ak__sem_release(&c->sem, p->acq.n);
+		rc = AK_EPIPE;
+	}
+	if (rc != 0)
+		slots_back(c);
+	return rc;
+}
+
 static int send_poll(struct ak_future *f, struct ak_context *cx)
 {
 	struct send_priv *p = send_priv(f);
@@ -772,6 +818,7 @@ static int send_poll(struct ak_future *f, struct ak_context *cx)
 		hold_ref(p);
 		return AK_PENDING;
 	}
+	rc = acquire_settle(p, rc);
 	if (rc == 0)
 		push_bounded(c, p->value);
 	release_ref(p);
@@ -783,8 +830,10 @@ static void send_cancel(struct ak_future *f)
 	struct send_priv *p = send_priv(f);
 	if (!p->c)
 		return;
-	if (bounded(p->c))
+	if (bounded(p->c) && (p->flags & F_REF)) {
 		ak__sem_acquire_cancel(&p->acq);
+		slots_back(p->c);
+	}
 	release_ref(p);
 }
 
@@ -862,6 +911,7 @@ static int reserve_done(struct send_priv *p)
 	uint64_t n = p->acq.n;
 	if (sender_get_if_live(p->c) != 0) {
 		ak__sem_release(&p->c->sem, n);
+		slots_back(p->c);
 		return AK_EPIPE;
 	}
 	p->remaining = n;
@@ -879,6 +929,7 @@ static int reserve_poll(struct ak_future *f, struct ak_context *cx)
 		hold_ref(p);
 		return AK_PENDING;
 	}
+	rc = acquire_settle(p, rc);
 	if (rc == 0)
 		rc = reserve_done(p);
 	release_ref(p);
@@ -888,9 +939,10 @@ static int reserve_poll(struct ak_future *f, struct ak_context *cx)
 static void reserve_cancel(struct ak_future *f)
 {
 	struct send_priv *p = reserve_priv(f);
-	if (!p->c)
+	if (!p->c || !(p->flags & F_REF))
 		return;
 	ak__sem_acquire_cancel(&p->acq);
+	slots_back(p->c);
 	release_ref(p);
 }
 
@@ -970,12 +1022,8 @@ static struct send_priv *live_permit(const struct ak_mpsc_reserve_op *op)
 
 static void permit_finish(struct send_priv *p)
 {
-	struct chan *c = p->c;
 	p->flags &= ~(uintptr_t)F_PERMIT;
-	/* A closed channel may be waiting for the last permit to go. */
-	if (ak__load(&c->state, AK__RELAXED))
-		rx_notify(c);
-	sender_put(c);
+	sender_put(p->c);
 }
 
 AK_EXPORT int ak_mpsc_permit_send(struct ak_mpsc_reserve_op *permit, const void *value)
@@ -997,14 +1045,12 @@ AK_EXPORT size_t ak_mpsc_permit_count(const struct ak_mpsc_reserve_op *permit)
 
 AK_EXPORT int ak_mpsc_permit_drop(struct ak_mpsc_reserve_op *permit)
 {
-	if (!permit)
-		return AK_EINVAL;
 	struct send_priv *p = live_permit(permit);
 	if (!p)
-		return 0;
-	if (p->remaining)
-		ak__sem_release(&p->c->sem, p->remaining);
+		return AK_EINVAL;   /* dropped, used up, or never a permit */
+	ak__sem_release(&p->c->sem, p->remaining);
 	p->remaining = 0;
+	slots_back(p->c);
 	permit_finish(p);
 	return 0;
 }
@@ -1130,6 +1176,17 @@ static int recv_finish(struct recv_priv *p, int rc)
 	return rc;
 }
 
+/* Pending, however it came to wait (parked, or out of budget): it holds a
+ * reference so that dropping the last handle under it is safe. */
+static int recv_pending(struct recv_priv *p)
+{
+	if (!(p->flags & F_REF)) {
+		chan_get(p->c);
+		p->flags |= F_REF;
+	}
+	return AK_PENDING;
+}
+
 static int recv_poll(struct ak_future *f, struct ak_context *cx)
 {
 	struct recv_priv *p = recv_priv(f);
@@ -1141,7 +1198,7 @@ static int recv_poll(struct ak_future *f, struct ak_context *cx)
 		return recv_finish(p, 0);
 	}
 	if (ak__coop_check(cx) == AK_PENDING)
-		return AK_PENDING;
+		return recv_pending(p);
 	for (int pass = 0; pass < 2; pass++) {
 		size_t n = pop_many(c, p->buf, p->limit);
 		if (n > 0) {
@@ -1162,11 +1219,7 @@ static int recv_poll(struct ak_future *f, struct ak_context *cx)
 			return recv_finish(p, rc);
 		p->flags |= F_REG;
 	}
-	if (!(p->flags & F_REF)) {
-		chan_get(c);
-		p->flags |= F_REF;
-	}
-	return AK_PENDING;
+	return recv_pending(p);
 }
 
 static void recv_cancel(struct ak_future *f)

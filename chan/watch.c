@@ -7,8 +7,8 @@
  * more.  A send builds a new block outside any lock, then, under the
  * senders' lock, numbers it and swaps it in (a release exchange), then
  * drops the channel's reference on the old block: whoever drops the last
- * reference runs the value's drop hook on its own thread and hands the
- * block's memory to call_rcu.
+ * reference runs the value's drop hook on its own thread and puts the
+ * block in the channel's limbo, to be reused or freed after a grace period.
  *
  * Why RCU (liburcu's urcu-bp flavor: the library runs on threads it does not
  * own, which qsbr and memb would have to register), and only there: a
@@ -17,26 +17,39 @@
  * critical section brackets exactly that load and the increment
  * (increment-if-nonzero, retried from the load when it finds zero: a block
  * at zero is never current again), so the memory stays valid for the
- * increment; call_rcu frees it after every such section has ended.  A
+ * increment; a block is reused or freed only after a grace period, when
+ * every such section that could have seen it has ended.  A
  * user's borrow is a plain reference, outside RCU: it may be held across
  * awaits and released on another thread, and senders never wait for it.
  *
- * Memory: call_rcu costs more than the rest of a send (its wake-up check
- * has a full fence), so the blocks a send replaces wait in the channel's
- * limbo and go to call_rcu RETIRE_BATCH at a time (and all at once when
- * the channel is destroyed); after the grace period a live channel's batch
- * comes back as spare blocks for later sends (up to SPARE_BYTES), so a
- * steady stream of sends mostly allocates nothing.  A block whose last
- * reference was a borrow is retired alone and freed: it may outlive the
- * channel.  The channel's own memory lives until no handle and no batch in
- * call_rcu is left (mem_refs).
+ * Memory, and why no call_rcu (DESIGN.md section 13; issue 11): liburcu's
+ * call_rcu allocates its per-process data and starts its worker thread on
+ * first use and aborts the process (urcu_die) when either fails, on paths
+ * that cannot report anything (a drop, a borrow's release), and again in a
+ * forked child's hook.  Calling it early does not help: its creation
+ * aborts wherever it runs.  So the library never calls it, and nothing
+ * here allocates behind the caller's back.  A block whose last reference
+ * is gone joins its channel's limbo (under the senders' lock); whoever
+ * brings the limbo to RETIRE_BATCH blocks takes them, waits for a grace
+ * period itself (urcu_bp_synchronize_rcu: no allocation; it waits only for
+ * read-side sections, which never block) and gives them back as spare
+ * blocks for later sends (up to SPARE_BYTES; the rest is freed).  So a
+ * steady stream of sends mostly allocates nothing and pays one grace
+ * period per RETIRE_BATCH blocks.  Once the channel's last handle and
+ * parked operation are gone (refs reaches 0), no read-side section on it
+ * is running or can start: each ran under one of those references, before
+ * its release, which the last decrement acquired.  From then on (dead) its
+ * blocks are freed at once, with no grace period: the limbo, the spares,
+ * and a borrowed block when its borrow is released (a borrow may outlive
+ * the channel).  Every block holds a reference on the channel's memory
+ * (mem_refs), which the channel's handles hold one more of.
  *
  * ThreadSanitizer cannot see liburcu 0.13 (inline asm, membarrier grace
  * periods).  The pointer itself is a C11 atomic (TSan sees the release
  * exchange and the acquire loads); AK__HB_* annotations add what it cannot
  * see: every read-side section releases the file's rcu_hb word when it
- * ends, and the call_rcu callback acquires it (and the block, released by
- * whoever dropped the last reference) before freeing.  No suppression.
+ * ends, and whoever ends a grace period acquires it before it reuses or
+ * frees a block.  No suppression.
  *
  * Waiting: receivers wait on the notify core `changed` (notify_waiters
  * after every publish and when the last sender drops); the senders' closed()
@@ -60,9 +73,8 @@
 #include "../core/notify.h"
 
 struct block {
-	struct rcu_head rcu;                /* call_rcu's link */
-	struct block *next_retired;         /* a batch of retired blocks, spares */
-	struct watch *owner;                /* a batch's head: where it goes back */
+	struct block *next_retired;         /* limbo, a batch, the spares */
+	struct watch *w;                    /* its channel: holds a mem_refs */
 	ak__atomic(uint32_t) refs;          /* the channel's + one per borrow */
 	uint64_t version;                   /* written before publication */
 	void (*drop)(void *value, void *arg);
@@ -73,18 +85,18 @@ struct block {
 struct watch {
 	ak__atomic(struct block *) current;
 	ak__atomic(uint32_t) refs;          /* handles and parked closed() ops */
-	ak__atomic(uint32_t) mem_refs;      /* 1 while refs > 0, + 1 per batch in call_rcu */
-	ak__atomic(struct block *) returned;  /* batches back from call_rcu */
+	ak__atomic(uint32_t) mem_refs;      /* 1 while refs > 0, + 1 per block */
 	ak__atomic(uint32_t) senders;
 	ak__atomic(uint32_t) receivers;
 	ak__atomic(uint32_t) closed;        /* every sender has dropped */
 	struct ak__lock send_lock;          /* serializes publishes */
 	uint64_t version;                   /* send_lock: the last published */
-	struct block *limbo;                /* send_lock: replaced, not yet retired */
+	struct block *limbo;                /* send_lock: unreferenced, before a grace period */
 	unsigned limbo_n;                   /* send_lock */
 	struct block *spare;                /* send_lock: past a grace period, reusable */
 	size_t spare_n;                     /* send_lock */
 	size_t spare_max;
+	uint32_t dead;                      /* send_lock: refs reached 0, no reader left */
 	struct ak__notify changed;          /* receivers wait here */
 	struct ak__notify rx_gone;          /* closed() waits here */
 	size_t elem_size;
@@ -95,17 +107,23 @@ struct ak_watch_sender {
 	struct watch *w;
 };
 
+/* The receiver's fields are its owner's alone (plain): refs counts the
+ * handle until it is dropped and a parked changed() or wait_for(), so
+ * dropping the handle under a parked operation is safe (DESIGN.md section
+ * 2); the last reference frees the receiver and its channel reference. */
 struct ak_watch_receiver {
 	struct watch *w;
 	uint64_t seen;                      /* the version last marked seen */
+	uint32_t refs;                      /* the handle + a parked operation */
+	uint32_t dropped;                   /* the handle is gone: ops fail */
 };
 
 /* The largest element: a block must stay far from overflowing size_t. */
 #define MAX_ELEM (SIZE_MAX / 2)
 
-/* Replaced blocks go to call_rcu in batches of this many (one call per
- * block costs more than the rest of a send: call_rcu's wake-up check has
- * a full fence). */
+/* Unreferenced blocks wait for a grace period in batches of this many (a
+ * grace period costs two membarrier system calls and a walk of liburcu's
+ * reader registry: far more than a send). */
 #define RETIRE_BATCH 64
 
 /* Blocks back from a grace period are reused for new values (no
@@ -118,68 +136,82 @@ struct watch;
 static void mem_put(struct watch *w);
 
 /* TSan's view of the grace period: released at the end of every read-side
- * section, acquired by the call_rcu callback before it frees. */
+ * section, acquired after urcu_bp_synchronize_rcu() by grace_period(). */
 static char rcu_hb;
-
-/* Blocks handed to call_rcu and not yet freed (for ak__watch_quiesce). */
-static ak__atomic(long) rcu_pending;
 
 /* ---- blocks ---------------------------------------------------------------- */
 
-/* After the grace period of a chain of blocks linked by next_retired: a
- * batch of a live channel goes back to it for reuse, anything else is
- * freed. */
-static void batch_done_rcu(struct rcu_head *head)
+static void block_free(struct block *b)
 {
-	struct block *first = caa_container_of(head, struct block, rcu), *b, *next, *last = NULL;
-	long n = 0;
-
-	/* Pairs with the release in retire_chain() (whoever detached the
-	 * chain), then with each block's own and with every read_end(). */
-	AK__HB_ACQUIRE(first);
-	AK__HB_ACQUIRE(&rcu_hb);
-	struct watch *w = first->owner;
-	for (b = first; b; b = next) {
-		AK__HB_ACQUIRE(b);
-		next = b->next_retired;
-		n++;
-		if (w)
-			last = b;
-		else
-			ak__free(b);
-	}
-	if (w) {
-		struct block *top = ak__load(&w->returned, AK__RELAXED);
-		/* release: pairs with the acquire exchange in take_returned(). */
-		do
-			last->next_retired = top;
-		while (!ak__cas_weak(&w->returned, &top, first, AK__RELEASE, AK__RELAXED));
-		mem_put(w);
-	}
-	/* release: pairs with the acquire in ak__watch_quiesce(). */
-	ak__fetch_sub(&rcu_pending, n, AK__RELEASE);
+	struct watch *w = b->w;
+	ak__free(b);
+	mem_put(w);
 }
 
-/* Hands a chain of blocks (one, or a batch of owner's) to call_rcu. */
-static void retire_chain(struct block *chain, long n, struct watch *owner)
+static void free_chain(struct block *b)
+{
+	struct block *next;
+	for (; b; b = next) {
+		next = b->next_retired;
+		block_free(b);
+	}
+}
+
+/* Waits until every read-side section begun before the call has ended.
+ * Never inside one, the library's or the program's own (it would wait for
+ * itself: ak_watch(3) says so), nor under a lock. */
+static void grace_period(void)
 {
 	int saved = errno;
-
-	chain->owner = owner;
-	if (owner)
-		ak__ref_get(&owner->mem_refs);
-	ak__fetch_add(&rcu_pending, n, AK__RELAXED);
-	AK__HB_RELEASE(chain);
-	/* The first call starts liburcu's call_rcu worker thread. */
-	call_rcu(&chain->rcu, batch_done_rcu);
+	urcu_bp_synchronize_rcu();
 	errno = saved;
+	/* Pairs with the release in every read_end() before the grace
+	 * period: what those sections read happens before the reuse. */
+	AK__HB_ACQUIRE(&rcu_hb);
 }
 
+/* A batch taken from w's limbo: after a grace period, the spares of a live
+ * channel, or freed.  The batch's mem_refs keep w's memory. */
+static void reclaim(struct watch *w, struct block *batch)
+{
+	struct block *next;
+
+	grace_period();
+	ak__lock(&w->send_lock);
+	for (; batch && !w->dead && w->spare_n < w->spare_max; batch = next) {
+		next = batch->next_retired;
+		batch->next_retired = w->spare;
+		w->spare = batch;
+		w->spare_n++;
+	}
+	ak__unlock(&w->send_lock);
+	free_chain(batch);
+}
+
+/* A block lost its last reference (its drop hook has run): to the limbo of
+ * a live channel, or freed at once when the channel is dead (no reader
+ * left to see it). */
 static void block_retire(struct block *b)
 {
-	AK__HB_RELEASE(b);
-	b->next_retired = NULL;
-	retire_chain(b, 1, NULL);
+	struct watch *w = b->w;
+	struct block *batch = NULL;
+
+	ak__lock(&w->send_lock);
+	if (w->dead) {
+		ak__unlock(&w->send_lock);
+		block_free(b);
+		return;
+	}
+	b->next_retired = w->limbo;
+	w->limbo = b;
+	if (++w->limbo_n == RETIRE_BATCH) {
+		batch = w->limbo;
+		w->limbo = NULL;
+		w->limbo_n = 0;
+	}
+	ak__unlock(&w->send_lock);
+	if (batch)
+		reclaim(w, batch);
 }
 
 static void block_put(struct block *b)
@@ -191,40 +223,23 @@ static void block_put(struct block *b)
 	block_retire(b);
 }
 
+/* A new block of w's; w's mem_refs must be initialised. */
 static struct block *block_new(struct watch *w)
 {
 	struct block *b = ak__alloc(offsetof(struct block, value) + w->elem_size);
 	if (!b)
 		return NULL;
 	ak__init(&b->refs, 1);
+	b->w = w;
+	ak__ref_get(&w->mem_refs);
 	b->drop = w->hooks.drop;
 	b->arg = w->hooks.arg;
 	return b;
 }
 
-/* send_lock: moves the batches back from call_rcu to the spares. */
-static void take_returned(struct watch *w)
-{
-	/* acquire: pairs with the release CAS in batch_done_rcu(). */
-	struct block *b = ak__xchg(&w->returned, NULL, AK__ACQUIRE), *next;
-
-	for (; b; b = next) {
-		next = b->next_retired;
-		if (w->spare_n < w->spare_max) {
-			b->next_retired = w->spare;
-			w->spare = b;
-			w->spare_n++;
-		} else {
-			ak__free(b);
-		}
-	}
-}
-
 /* send_lock: a block for a new value, a spare one when there is. */
 static struct block *block_get(struct watch *w)
 {
-	if (!w->spare)
-		take_returned(w);
 	struct block *b = w->spare;
 	if (!b)
 		return block_new(w);
@@ -298,62 +313,29 @@ static uint64_t current_version(struct watch *w)
 static struct block *publish_locked(struct watch *w, struct block *b)
 {
 	b->version = ++w->version;
-	AK__HB_RELEASE(b);
 	/* release: pairs with the acquire loads in acquire_current() and
 	 * current_version(); the watch's happens-before edge. */
 	return ak__xchg(&w->current, b, AK__RELEASE);
 }
 
 /* After a publish, outside the lock: wakes the receivers and drops the
- * channel's reference on the replaced block.  When that was the last, the
- * block joins the channel's limbo, which goes to call_rcu every
- * RETIRE_BATCH blocks and when the channel is destroyed.  (A block whose
- * last reference is a borrow is retired alone by the borrow's release: it
- * may outlive the channel.) */
+ * channel's reference on the replaced block (block_retire() when it was
+ * the last). */
 static void published(struct watch *w, struct block *old)
 {
-	struct block *batch = NULL;
-
 	ak__notify_waiters(&w->changed);
-	if (!ak__ref_put(&old->refs))
-		return;
-	if (old->drop)
-		old->drop(old->value, old->arg);
-	AK__HB_RELEASE(old);
-	ak__lock(&w->send_lock);
-	old->next_retired = w->limbo;
-	w->limbo = old;
-	if (++w->limbo_n == RETIRE_BATCH) {
-		batch = w->limbo;
-		w->limbo = NULL;
-		w->limbo_n = 0;
-	}
-	ak__unlock(&w->send_lock);
-	if (batch)
-		retire_chain(batch, RETIRE_BATCH, w);
+	block_put(old);
 }
 
 /* ---- the channel ----------------------------------------------------------- */
 
-static void free_chain(struct block *b)
-{
-	struct block *next;
-	for (; b; b = next) {
-		next = b->next_retired;
-		ak__free(b);
-	}
-}
-
-/* The channel's memory and its spare blocks: freed when no handle is left
- * and no batch of it is waiting in call_rcu (maybe on call_rcu's thread:
- * no user code runs here). */
+/* The channel's memory: freed when no handle and no block is left (maybe
+ * on the thread that releases a borrow: no user code runs here). */
 static void mem_put(struct watch *w)
 {
 	if (!ak__ref_put(&w->mem_refs))
 		return;
-	free_chain(w->spare);
-	/* acquire: pairs with the release CAS in batch_done_rcu(). */
-	free_chain(ak__xchg(&w->returned, NULL, AK__ACQUIRE));
+	ak__lock_destroy(&w->send_lock);
 	ak__free(w);
 }
 
@@ -361,12 +343,21 @@ static void watch_put(struct watch *w)
 {
 	if (!ak__ref_put(&w->refs))
 		return;
+	/* No reader is left (see the top of the file): no grace period for
+	 * any of its blocks from now on. */
+	ak__lock(&w->send_lock);
+	w->dead = 1;
+	struct block *limbo = w->limbo, *spare = w->spare;
+	w->limbo = NULL;
+	w->limbo_n = 0;
+	w->spare = NULL;
+	w->spare_n = 0;
+	ak__unlock(&w->send_lock);
+	free_chain(limbo);
+	free_chain(spare);
 	block_put(ak__load(&w->current, AK__RELAXED));
-	if (w->limbo)
-		retire_chain(w->limbo, w->limbo_n, w);
 	ak__notify_destroy(&w->changed);
 	ak__notify_destroy(&w->rx_gone);
-	ak__lock_destroy(&w->send_lock);
 	mem_put(w);
 }
 
@@ -394,6 +385,7 @@ AK_EXPORT int ak_watch_new(size_t elem_size, const void *init, const struct ak_w
 			w->spare_max = SPARE_MIN;
 		if (hooks)
 			w->hooks = *hooks;
+		ak__init(&w->mem_refs, 1);
 		b = block_new(w);
 	}
 	if (!w || !s || !r || !b) {
@@ -408,8 +400,6 @@ AK_EXPORT int ak_watch_new(size_t elem_size, const void *init, const struct ak_w
 	b->version = 0;
 	ak__init(&w->current, b);
 	ak__init(&w->refs, 2);
-	ak__init(&w->mem_refs, 1);
-	ak__init(&w->returned, NULL);
 	ak__init(&w->senders, 1);
 	ak__init(&w->receivers, 1);
 	ak__init(&w->closed, 0);
@@ -420,6 +410,8 @@ AK_EXPORT int ak_watch_new(size_t elem_size, const void *init, const struct ak_w
 	s->w = w;
 	r->w = w;
 	r->seen = 0;
+	r->refs = 1;
+	r->dropped = 0;
 	*tx = s;
 	*rx = r;
 	return 0;
@@ -535,7 +527,7 @@ static int modify_and_publish(struct watch *w, void (*modify)(void *, void *),
 	} else {
 		if (b->drop)
 			b->drop(b->value, b->arg);
-		ak__free(b);    /* never published */
+		block_free(b);  /* never published: no grace period */
 	}
 	return 0;
 }
@@ -580,6 +572,8 @@ static struct ak_watch_receiver *receiver_new(struct watch *w, uint64_t seen)
 		return NULL;
 	r->w = w;
 	r->seen = seen;
+	r->refs = 1;
+	r->dropped = 0;
 	ak__ref_get(&w->refs);
 	ak__fetch_add(&w->receivers, 1, AK__RELAXED);
 	return r;
@@ -616,16 +610,28 @@ AK_EXPORT int ak_watch_receiver_clone(struct ak_watch_receiver *rx, struct ak_wa
 	return 0;
 }
 
+/* The last reference on a receiver frees it and its channel reference. */
+static void receiver_put(struct ak_watch_receiver *rx)
+{
+	if (--rx->refs != 0)
+		return;
+	struct watch *w = rx->w;
+	ak__free(rx);
+	watch_put(w);
+}
+
 AK_EXPORT int ak_watch_receiver_drop(struct ak_watch_receiver *rx)
 {
 	if (!rx)
 		return AK_EINVAL;
 	struct watch *w = rx->w;
-	ak__free(rx);
+	/* A parked changed() or wait_for() keeps the receiver's memory; it
+	 * fails with AK_EPIPE at its next poll. */
+	rx->dropped = 1;
 	/* release: pairs with the acquire in closed_poll(). */
 	if (ak__fetch_sub(&w->receivers, 1, AK__ACQ_REL) == 1)
 		ak__notify_waiters(&w->rx_gone);
-	watch_put(w);
+	receiver_put(rx);
 	return 0;
 }
 
@@ -692,6 +698,7 @@ struct version_wait {
 	struct ak__notified n;
 	struct ak_watch_receiver *rx;
 	uint32_t armed;             /* n initialised and not consumed */
+	uint32_t holds_rx;          /* parked: a reference on rx */
 };
 
 /* Captures the notify generation: must come before looking at the version. */
@@ -711,12 +718,30 @@ static void vw_disarm(struct version_wait *vw)
 	}
 }
 
-/* 0: a publish (or the close) happened since vw_arm: look again. */
+/* 0: a publish (or the close) happened since vw_arm: look again.  A wait
+ * that parks holds a reference on its receiver until vw_finish(). */
 static int vw_wait(struct version_wait *vw, struct ak_context *cx)
 {
 	int rc = ak__notified_poll(&vw->n, cx);
 	if (rc != AK_PENDING)
 		vw->armed = 0;       /* consumed, or cancelled on error */
+	else if (!vw->holds_rx) {
+		vw->rx->refs++;
+		vw->holds_rx = 1;
+	}
+	return rc;
+}
+
+/* The operation is done (completed, failed or cancelled): leaves the
+ * notify core and gives the receiver back, maybe freeing it and the
+ * channel; the last thing it does. */
+static int vw_finish(struct version_wait *vw, int rc)
+{
+	vw_disarm(vw);
+	if (vw->holds_rx) {
+		vw->holds_rx = 0;
+		receiver_put(vw->rx);
+	}
 	return rc;
 }
 
@@ -739,29 +764,30 @@ static int changed_poll(struct ak_future *f, struct ak_context *cx)
 	if (rc)
 		return rc;
 	for (;;) {
+		if (rx->dropped)
+			return vw_finish(&p->vw, AK_EPIPE);
 		vw_arm(&p->vw);
 		/* Closed first: then the version read after it is the last. */
 		int closed = senders_gone(rx->w);
 		uint64_t v = current_version(rx->w);
 		if (v != rx->seen) {
-			vw_disarm(&p->vw);
 			rx->seen = v;
 			ak__coop_spend(cx);
-			return 0;
+			return vw_finish(&p->vw, 0);
 		}
-		if (closed) {
-			vw_disarm(&p->vw);
-			return AK_EPIPE;
-		}
+		if (closed)
+			return vw_finish(&p->vw, AK_EPIPE);
 		rc = vw_wait(&p->vw, cx);
-		if (rc)
+		if (rc == AK_PENDING)
 			return rc;
+		if (rc)
+			return vw_finish(&p->vw, rc);
 	}
 }
 
 static void changed_cancel(struct ak_future *f)
 {
-	vw_disarm(&changed_priv(f)->vw);
+	(void)vw_finish(&changed_priv(f)->vw, 0);
 }
 
 static const struct ak_future_vtable changed_vtable = { changed_poll, changed_cancel };
@@ -811,6 +837,8 @@ static int wait_for_poll(struct ak_future *f, struct ak_context *cx)
 	if (rc)
 		return rc;
 	for (;;) {
+		if (rx->dropped)
+			return vw_finish(&p->vw, AK_EPIPE);
 		vw_arm(&p->vw);
 		int closed = senders_gone(rx->w);
 		struct block *b = acquire_current(rx->w);
@@ -818,27 +846,26 @@ static int wait_for_poll(struct ak_future *f, struct ak_context *cx)
 			p->has_checked = 1;
 			p->checked = b->version;
 			if (p->pred(b->value, p->arg)) {
-				vw_disarm(&p->vw);
 				fill_ref(p->ref, b, b->version != rx->seen);
 				rx->seen = b->version;
 				ak__coop_spend(cx);
-				return 0;
+				return vw_finish(&p->vw, 0);
 			}
 		}
 		block_put(b);
-		if (closed) {
-			vw_disarm(&p->vw);
-			return AK_EPIPE;
-		}
+		if (closed)
+			return vw_finish(&p->vw, AK_EPIPE);
 		rc = vw_wait(&p->vw, cx);
-		if (rc)
+		if (rc == AK_PENDING)
 			return rc;
+		if (rc)
+			return vw_finish(&p->vw, rc);
 	}
 }
 
 static void wait_for_cancel(struct ak_future *f)
 {
-	vw_disarm(&wait_for_priv(f)->vw);
+	(void)vw_finish(&wait_for_priv(f)->vw, 0);
 }
 
 static const struct ak_future_vtable wait_for_vtable = { wait_for_poll, wait_for_cancel };
@@ -965,13 +992,10 @@ AK_EXPORT int ak_watch_closed_blocking(struct ak_watch_sender *tx, int64_t deadl
 
 void ak__watch_quiesce(void);
 
-/* Waits until every block handed to call_rcu so far has been freed, so
- * that the allocation counters are exact.  Not rcu_barrier(): its own
- * allocations cross threads through liburcu's queues, which TSan cannot
- * see.  Not from inside a poll or a call_rcu callback. */
+/* Every block is freed or kept as a spare synchronously (no call_rcu):
+ * nothing is left in flight once the calls that dropped the references
+ * have returned.  Kept for the tests and stress programs, which call it
+ * before they read the allocation counters. */
 void ak__watch_quiesce(void)
 {
-	/* acquire: pairs with the release in batch_free_rcu(). */
-	while (ak__load(&rcu_pending, AK__ACQUIRE) != 0)
-		ak__yield();
 }

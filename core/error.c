@@ -2,6 +2,9 @@
 #include <awaitkit/error.h>
 #include <awaitkit/version.h>
 
+#include <errno.h>
+#include <string.h>
+
 #include "shim.h"
 
 #define STR_(x) #x
@@ -36,16 +39,88 @@ static const struct err_entry *lookup(int err)
 	return NULL;
 }
 
+/*
+ * A plain negative errno value that is not one of ours (-ECONNREFUSED from
+ * a user's own future, say) gets the system's text and name.  Linux errno
+ * values are below 4096 (MAX_ERRNO); the bound also keeps -INT_MIN out.
+ */
+static int plain_errno(int err)
+{
+	return err < 0 && err > -4096 ? -err : 0;
+}
+
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+/*
+ * glibc's own tables: constant strings that live as long as the process,
+ * untranslated (ak_strerror is English whatever the locale), thread-safe.
+ * They do not set errno, but nothing promises so: save and restore it, as
+ * our callers are promised errno is never touched.
+ */
+static const char *system_text(int e)
+{
+	int saved = errno;
+	const char *s = strerrordesc_np(e);
+	errno = saved;
+	return s;
+}
+
+static const char *system_name(int e)
+{
+	int saved = errno;
+	const char *s = strerrorname_np(e);
+	errno = saved;
+	return s;
+}
+#else
+/*
+ * Without glibc's tables: strerror_r into a per-thread buffer, so the text
+ * stays valid until this thread's next ak_strerror() of a plain errno.  No
+ * portable call gives the symbolic name.
+ */
+static const char *system_text(int e)
+{
+	static _Thread_local char buf[128];
+	int saved = errno;
+	const char *s = NULL;
+#if defined(_GNU_SOURCE) && defined(__GLIBC__)
+	s = strerror_r(e, buf, sizeof(buf));
+#else
+	if (strerror_r(e, buf, sizeof(buf)) == 0)
+		s = buf;
+#endif
+	errno = saved;
+	return s && *s ? s : NULL;
+}
+
+static const char *system_name(int e)
+{
+	(void)e;
+	return NULL;
+}
+#endif
+
 AK_EXPORT const char *ak_strerror(int err)
 {
 	const struct err_entry *e = lookup(err);
-	return e ? e->message : "unknown error";
+	const char *s = NULL;
+
+	if (e)
+		return e->message;
+	if (plain_errno(err))
+		s = system_text(plain_errno(err));
+	return s ? s : "unknown error";
 }
 
 AK_EXPORT const char *ak_err_name(int err)
 {
 	const struct err_entry *e = lookup(err);
-	return e ? e->name : "UNKNOWN";
+	const char *s = NULL;
+
+	if (e)
+		return e->name;
+	if (plain_errno(err))
+		s = system_name(plain_errno(err));
+	return s ? s : "UNKNOWN";
 }
 
 AK_EXPORT unsigned int ak_version(void)

@@ -7,8 +7,11 @@
  *
  * Covered: the timer (its lock, its thread, the sleeps pending at the fork)
  * and liburcu.  The library links liburcu-bp for watch's values (urcu-bp
- * read side, call_rcu frees): its registry and grace-period locks, and the
- * call_rcu worker thread, must be quiesced around a fork like the timer.
+ * read side and grace periods): its registry and grace-period locks must be
+ * quiesced around a fork like the timer.  The library never calls call_rcu
+ * (it aborts on ENOMEM; chan/watch.c waits for grace periods itself), but a
+ * program linking the same liburcu-bp may: its worker threads are paused
+ * too, which costs nothing when none was started.
  * liburcu-cds (wfcqueue) keeps no process-wide state and needs nothing.
  *
  * Order: prepare takes liburcu's state before the timer lock; parent and

@@ -15,12 +15,13 @@ void ak__notify_init(struct ak__notify *n)
 	ak__init(&n->word, EMPTY);
 	ak__lock_init(&n->lock);
 	ak__waitq_init(&n->waiters);
+	n->guards = 0;
 }
 
 int ak__notify_destroy(struct ak__notify *n)
 {
 	ak__lock(&n->lock);
-	int busy = !ak__waitq_empty(&n->waiters);
+	int busy = !ak__waitq_empty(&n->waiters) || n->guards > 0;
 	ak__unlock(&n->lock);
 	if (busy)
 		return AK_EBUSY;
@@ -71,28 +72,34 @@ void ak__notify_one(struct ak__notify *n)
 void ak__notify_waiters(struct ak__notify *n)
 {
 	struct ak__wakelist wl;
-	struct ak__waiter *w;
+	struct ak__waiter guard, *w;
 
-	ak__wakelist_init(&wl);
 	ak__lock(&n->lock);
 	/* release: an operation that sees the new generation (acquire load in
 	 * ak__notified_poll) sees what the notifier wrote before. */
-	uint64_t gen = (ak__fetch_add(&n->word, GEN_ONE, AK__RELEASE) + GEN_ONE) & ~(uint64_t)LOW;
-	while ((w = ak__waitq_head(&n->waiters)) != NULL &&
-	       ((struct ak__notified *)(void *)w)->gen != gen) {
-		ak__waitq_grant(&n->waiters, w, BY_ALL, &wl);
-		if (ak__wakelist_full(&wl)) {
-			/* Waiters that queue meanwhile saw the new generation
-			 * (they are behind, with gen == the new one). */
-			ak__unlock(&n->lock);
-			ak__wakelist_wake(&wl);
-			ak__lock(&n->lock);
-		}
-	}
-	if (ak__waitq_empty(&n->waiters) && (ak__load(&n->word, AK__RELAXED) & LOW) == WAITING)
+	ak__fetch_add(&n->word, GEN_ONE, AK__RELEASE);
+	/* Every queued waiter parked under this lock with the old generation:
+	 * all of them are this call's.  Taken out of the queue now, they are
+	 * out of reach of any notify_one made while the batches below are
+	 * woken with the lock dropped, which therefore goes to a waiter that
+	 * parks later, or is stored. */
+	ak__waitq_detach(&n->waiters, &guard);
+	if ((ak__load(&n->word, AK__RELAXED) & LOW) == WAITING)
 		set_low(n, EMPTY);
-	ak__unlock(&n->lock);
-	ak__wakelist_wake(&wl);
+	n->guards++;
+	for (;;) {
+		ak__wakelist_init(&wl);
+		while (!ak__wakelist_full(&wl) && (w = ak__waitq_guard_head(&guard)) != NULL)
+			ak__waitq_grant(&n->waiters, w, BY_ALL, &wl);
+		int done = ak__waitq_guard_head(&guard) == NULL;
+		if (done)
+			n->guards--;
+		ak__unlock(&n->lock);
+		ak__wakelist_wake(&wl);
+		if (done)
+			return;
+		ak__lock(&n->lock);
+	}
 }
 
 void ak__notified_init(struct ak__notified *o, struct ak__notify *n)
@@ -131,7 +138,7 @@ int ak__notified_poll(struct ak__notified *o, struct ak_context *cx)
 		ak__waiter_take(&o->w);
 		return 0;
 	}
-	int queued = st == AK__W_QUEUED;
+	int queued = st == AK__W_QUEUED || st == AK__W_DETACHED;
 	if (!queued && (generation_moved(o) || take_permit(n)))
 		return 0;
 
@@ -141,9 +148,17 @@ int ak__notified_poll(struct ak__notified *o, struct ak_context *cx)
 		ak__notified_cancel(o);
 		return rc;
 	}
+	struct ak_waker detached = { NULL, NULL };
 	ak__lock(&n->lock);
-	if (ak__waiter_granted(&o->w)) {
+	st = ak__waiter_state(&o->w);
+	if (st == AK__W_GRANTED) {
 		ak__waiter_take(&o->w);
+		rc = 0;
+	} else if (st == AK__W_DETACHED) {
+		/* A notify_waiters under way owes it a grant: complete now, as
+		 * the operations of its earlier batches did (tokio's rule).  The
+		 * generation moved, so nothing is left to pass on. */
+		ak__waitq_cancel(&n->waiters, &o->w, &detached);
 		rc = 0;
 	} else if (queued) {
 		ak__waitq_park(&n->waiters, &o->w, &clone);
@@ -173,6 +188,7 @@ int ak__notified_poll(struct ak__notified *o, struct ak_context *cx)
 	}
 	ak__unlock(&n->lock);
 	ak__waker_drop_kept(&clone);
+	ak__waker_drop_kept(&detached);
 	return rc;
 }
 

@@ -11,7 +11,12 @@
  *   single permit when nobody waits (several calls still store one).
  * - notify_waiters wakes every operation waiting now, and also completes the
  *   operations initialised before it but not yet polled (they captured the
- *   generation at init); it stores no permit.
+ *   generation at init); it stores no permit.  It is atomic with respect to
+ *   later calls, as tokio's: under the lock it bumps the generation and
+ *   detaches every waiter onto a guard list on its stack (waitq.h), then
+ *   wakes them in batches.  A notify_one made meanwhile finds them gone, so
+ *   it goes to a later waiter or is stored; an operation of the guard that
+ *   is polled before its batch completes at once.
  * - A cancelled operation that had received a notify_one, and not consumed
  *   it, passes it on as a new notify_one.
  *
@@ -32,6 +37,7 @@ struct ak__notify {
 	ak__atomic(uint64_t) word;     /* generation << 2 | EMPTY/WAITING/NOTIFIED */
 	struct ak__lock lock;          /* guards waiters */
 	struct ak__waitq waiters;
+	unsigned guards;               /* lock: notify_waiters calls still granting */
 };
 
 /* A wait for a notification; lives inside an operation.  w comes first:
@@ -43,7 +49,7 @@ struct ak__notified {
 };
 
 void ak__notify_init(struct ak__notify *n);
-/* AK_EBUSY while operations wait on it. */
+/* AK_EBUSY while operations wait on it (or a notify_waiters still wakes). */
 int ak__notify_destroy(struct ak__notify *n);
 
 void ak__notify_one(struct ak__notify *n);

@@ -121,7 +121,7 @@ void ak__count_parked(int delta)
 	ak__fetch_add(&n_parked, delta, AK__RELAXED);
 }
 
-AK_EXPORT int ak_debug_counters(struct ak_debug_counters *out)
+AK_EXPORT int ak_debug_counters(struct ak_debug_counts *out)
 {
 	if (!out)
 		return AK_EINVAL;

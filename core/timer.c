@@ -37,6 +37,8 @@
  *                                child has one thread; read by owners
  *   kick                         changed under the lock; the thread's
  *                                futex word
+ *   starting                     set under the lock by start_thread,
+ *                                cleared by the new thread (release)
  *   firing                       set by the timer thread under the lock,
  *                                cleared outside it
  *   sleep_priv.index             the timer lock while the op is QUEUED
@@ -97,6 +99,7 @@ static struct timer {
 	int64_t wait_until;         /* ... until this deadline */
 	ak__atomic(uint32_t) kick;
 	ak__atomic(uint32_t) firing; /* 1 while it wakes a batch unlocked */
+	ak__atomic(uint32_t) starting; /* 1 until a new thread runs timer_main */
 	struct slot static_slots[HEAP_STATIC];
 } T = {
 	.lock = AK__LOCK_INITIALIZER,
@@ -234,6 +237,10 @@ static void *timer_main(void *arg)
 	struct ak__wakelist wl;
 
 	(void)arg;
+	/* release: pairs with the acquire in ak__timer_before_fork(): the
+	 * thread library and a sanitizer runtime are done starting us. */
+	ak__store(&T.starting, 0, AK__RELEASE);
+	ak__futex_wake(&T.starting, INT32_MAX);
 	ak__lock(&T.lock);
 	for (;;) {
 		ak__wakelist_init(&wl);
@@ -285,7 +292,10 @@ static int start_thread(void)
 		 * process-directed signal meant for the program's threads. */
 		sigfillset(&all);
 		pthread_sigmask(SIG_SETMASK, &all, &old);
+		ak__store(&T.starting, 1, AK__RELAXED);
 		rc = pthread_create(&tid, &attr, timer_main, NULL);
+		if (rc != 0)
+			ak__store(&T.starting, 0, AK__RELAXED);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		pthread_attr_destroy(&attr);
 	}
@@ -446,6 +456,29 @@ void ak__timer_before_fork(void)
 		ak__futex_wait(&T.firing, 1, AK_DEADLINE_NEVER);
 		ak__lock(&T.lock);
 	}
+	/*
+	 * Nor a timer thread that is still being started.  acquire: pairs
+	 * with the release store at the top of timer_main().
+	 *
+	 * Between pthread_create and timer_main the new thread runs the
+	 * thread library's and a sanitizer's start code, which may hold an
+	 * allocator lock: AddressSanitizer's thread start (GCC 12) calls
+	 * calloc and free through pthread_getattr_np, and its allocator,
+	 * unlike glibc's malloc, takes no locks around fork.  A fork at that
+	 * moment hands the child a size-class lock held by a thread that
+	 * does not exist there; the child's own new timer thread then blocks
+	 * on it in its own start, before it fires anything, and every sleep
+	 * in the child times out.  This is what failed
+	 * fork_while_the_timer_fires_leaves_both_sides_working in about 1
+	 * run in 5 under ASan (a fork soon after the first sleep started the
+	 * thread), never natively.  Starting takes microseconds and needs no
+	 * lock of ours.
+	 */
+	while (ak__load(&T.starting, AK__ACQUIRE) != 0) {
+		ak__unlock(&T.lock);
+		ak__futex_wait(&T.starting, 1, AK_DEADLINE_NEVER);
+		ak__lock(&T.lock);
+	}
 }
 
 void ak__timer_after_fork_parent(void)
@@ -481,6 +514,7 @@ void ak__timer_after_fork_child(void)
 	T.forking = 0;
 	T.waiting = 0;
 	ak__store(&T.firing, 0, AK__RELAXED);
+	ak__store(&T.starting, 0, AK__RELAXED);
 	/* If it cannot start now, the next sleep that has to wait tries again
 	 * and the orphans are woken then. */
 	if (T.n > 0)

@@ -12,18 +12,27 @@ int ak__waiter_prepare(const struct ak__waiter *w, const struct ak_context *cx,
 {
 	clone->data = NULL;
 	clone->vtable = NULL;
-	/* Only the owner changes QUEUED to anything but GRANTED, and a grant
-	 * means no waker is needed: a relaxed look is enough here. */
+	/* Only the owner changes QUEUED or DETACHED to anything but DETACHED
+	 * or GRANTED; a grant means no waker is needed, and the caller looks
+	 * again under the lock: a relaxed look is enough here. */
 	uint32_t st = ak__load(&w->state, AK__RELAXED);
 	if (st == AK__W_GRANTED)
 		return 0;
-	if (st == AK__W_QUEUED && ak__waker_same(&w->seen, &cx->waker))
+	if ((st == AK__W_QUEUED || st == AK__W_DETACHED) && ak__waker_same(&w->seen, &cx->waker))
 		return 0;
 	return ak__waker_keep(&cx->waker, clone);
 }
 
 static void unlink_waiter(struct ak__waitq *q, struct ak__waiter *w)
 {
+	if (ak__load(&w->state, AK__RELAXED) == AK__W_DETACHED) {
+		/* On a guard: a ring through the sentinel, never NULL. */
+		w->prev->next = w->next;
+		w->next->prev = w->prev;
+		w->prev = w->next = NULL;
+		ak__count_parked(-1);
+		return;
+	}
 	if (w->prev)
 		w->prev->next = w->next;
 	else
@@ -43,7 +52,7 @@ void ak__waitq_park(struct ak__waitq *q, struct ak__waiter *w, struct ak_waker *
 
 	if (st == AK__W_GRANTED)
 		return;
-	if (st == AK__W_QUEUED) {
+	if (st == AK__W_QUEUED || st == AK__W_DETACHED) {
 		if (!ak__waker_empty(clone)) {
 			/* A new waker: keep it, hand the old one back to drop. */
 			struct ak_waker old = w->waker;
@@ -93,7 +102,7 @@ uintptr_t ak__waitq_cancel(struct ak__waitq *q, struct ak__waiter *w, struct ak_
 
 	drop->data = NULL;
 	drop->vtable = NULL;
-	if (st == AK__W_QUEUED) {
+	if (st == AK__W_QUEUED || st == AK__W_DETACHED) {
 		unlink_waiter(q, w);
 		*drop = w->waker;
 		w->waker.data = NULL;
@@ -105,6 +114,21 @@ uintptr_t ak__waitq_cancel(struct ak__waitq *q, struct ak__waiter *w, struct ak_
 	w->granted = 0;
 	ak__store(&w->state, AK__W_IDLE, AK__RELAXED);
 	return given;
+}
+
+void ak__waitq_detach(struct ak__waitq *q, struct ak__waiter *guard)
+{
+	guard->next = guard->prev = guard;
+	if (!q->head)
+		return;
+	for (struct ak__waiter *w = q->head; w; w = w->next)
+		ak__store(&w->state, AK__W_DETACHED, AK__RELAXED);
+	guard->next = q->head;
+	guard->prev = q->tail;
+	q->head->prev = guard;
+	q->tail->next = guard;
+	q->head = q->tail = NULL;
+	q->len = 0;
 }
 
 uintptr_t ak__waiter_take(struct ak__waiter *w)

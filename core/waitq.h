@@ -21,11 +21,27 @@
  * the owner's poll consumed the grant gets it back from ak__waitq_cancel()
  * and must pass it on (to the next waiter, or back to the primitive).
  *
+ * A wake-all that must look atomic to later grants (Notify's notify_waiters,
+ * as tokio's) cannot wake everyone under the lock: a wake list holds 32
+ * wakers and wakers are called unlocked.  ak__waitq_detach() moves, under
+ * the lock and at once, every queued waiter onto a guard list (a sentinel
+ * node on the caller's stack) and marks them DETACHED: no later grant can
+ * reach them, since they are no longer in the queue.  The caller then grants
+ * the guard's head in batches, dropping the lock to wake each batch.  A
+ * DETACHED node is still parked: its owner's cancel (or a poll that
+ * completes it at once) unlinks it from the guard under the same lock, so
+ * the caller never touches a node that left the guard, and it returns only
+ * once the guard is empty, so no node ever points at a dead sentinel.  Only
+ * a primitive whose poll and cancel know DETACHED may detach (Notify); the
+ * others wake all in plain batches, where a grant between batches is fine.
+ *
  *   call                       lock        thread
  *   ak__waiter_prepare         not held    the owner
  *   ak__waitq_park             held        the owner
  *   ak__waitq_grant            held        any
  *   ak__waitq_cancel           held        the owner
+ *   ak__waitq_detach           held        any
+ *   ak__waitq_guard_head       held        the guard's owner
  *   ak__waiter_granted         not needed  the owner (acquire load)
  *   ak__waiter_take            held, or after ak__waiter_granted(): the owner
  *   ak__wakelist_wake          NOT held    the thread that filled the list
@@ -38,7 +54,9 @@
 
 #include "core.h"
 
-enum { AK__W_IDLE = 0, AK__W_QUEUED = 1, AK__W_GRANTED = 2 };
+/* DETACHED: on a guard list of ak__waitq_detach(), still parked, owed a
+ * grant by the detaching call (or completed by its owner under the lock). */
+enum { AK__W_IDLE = 0, AK__W_QUEUED = 1, AK__W_GRANTED = 2, AK__W_DETACHED = 3 };
 
 struct ak__waiter {
 	struct ak__waiter *prev, *next;   /* lock */
@@ -80,6 +98,18 @@ void ak__waitq_park(struct ak__waitq *q, struct ak__waiter *w, struct ak_waker *
 int ak__waitq_grant(struct ak__waitq *q, struct ak__waiter *w, uintptr_t amount,
                     struct ak__wakelist *wl);
 uintptr_t ak__waitq_cancel(struct ak__waitq *q, struct ak__waiter *w, struct ak_waker *drop);
+
+/* Moves every waiter of q onto the guard list headed by *guard (the
+ * caller's sentinel; only its links are used) and marks them DETACHED.
+ * ak__waitq_grant() and ak__waitq_cancel() take such a node off the guard
+ * whatever queue they are given.  Empty the guard before *guard dies. */
+void ak__waitq_detach(struct ak__waitq *q, struct ak__waiter *guard);
+
+/* The oldest node still on the guard, or NULL once it is empty. */
+static inline struct ak__waiter *ak__waitq_guard_head(const struct ak__waiter *guard)
+{
+	return guard->next == guard ? NULL : guard->next;
+}
 
 static inline int ak__waiter_granted(struct ak__waiter *w)
 {

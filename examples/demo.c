@@ -375,7 +375,7 @@ static void (*const scenes[])(void) = {
 
 int main(void)
 {
-	struct ak_debug_counters c;
+	struct ak_debug_counts c;
 
 	printf("awaitkit %s demo (waker ABI %u)\n", ak_version_string(), AK_WAKER_ABI_VERSION);
 	for (size_t i = 0; i < sizeof(scenes) / sizeof(scenes[0]); i++)

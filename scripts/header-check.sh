@@ -18,5 +18,27 @@ for h in include/awaitkit.h include/awaitkit/*.h; do
 	fi
 	n=$((n + 1))
 done
-[ $rc -eq 0 ] && echo "header-check: $n headers compile alone as C11 and as C++"
+# In C++ a function hides a struct of the same name (ak_debug_counters()
+# once hid struct ak_debug_counters): every public struct must be usable
+# without "struct".  One pointer per struct defined under include/, and a
+# real use of the counters.
+tags=$(sed -n 's/^struct \(ak_[a-z0-9_]*\) *[{;].*/\1/p' include/awaitkit/*.h | sort -u)
+{
+	echo '#include <awaitkit.h>'
+	echo 'int main()'
+	echo '{'
+	echo '	ak_debug_counts c;'
+	for t in $tags; do
+		echo "	$t *p_$t = 0;"
+		echo "	(void)p_$t;"
+	done
+	echo '	return ak_debug_counters(&c);'
+	echo '}'
+} > "$tmp/names.cc"
+if ! $cxx -std=c++11 -Wall -Wextra -Wpedantic -Werror -Iinclude -fsyntax-only "$tmp/names.cc"; then
+	echo "header-check: a public struct cannot be named without \"struct\" in C++"; rc=1
+fi
+ntags=$(echo "$tags" | wc -w)
+[ $rc -eq 0 ] && echo "header-check: $n headers compile alone as C11 and as C++;" \
+	"$ntags structs are named without \"struct\" in C++"
 exit $rc

@@ -340,7 +340,7 @@ void stress_fail(const char *fmt, ...)
 
 static void dump(FILE *out)
 {
-	struct ak_debug_counters c;
+	struct ak_debug_counts c;
 
 	fprintf(out, "---- %s state (seed 0x%016" PRIx64 ", %.1f s in) ----\n",
 	        prog, opts.seed, (double)(now_ns() - start_ns) / 1e9);

@@ -265,7 +265,7 @@ static void check_receiver(const char *what, int i, struct rstats *s, uint64_t n
 
 int main(int argc, char **argv)
 {
-	struct ak_debug_counters base, end;
+	struct ak_debug_counts base, end;
 	struct ak_pool *pool = NULL;
 
 	stress_init(argc, argv, 4);

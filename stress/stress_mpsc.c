@@ -13,8 +13,12 @@
  *   - a send operation polled once by hand with a noop waker; if pending,
  *     it is cancelled (half the time) and sent again, or driven by
  *     ak_block_on (a new waker replaces the first one) with a deadline;
- *   - on a bounded channel, reserve_blocking (1..3 slots) and permit_send,
- *     sometimes dropping the permit's last slot unused.
+ *   - on a bounded channel, a reserve of 1..3 slots (at most the
+ *     capacity), polled once by hand and then cancelled (half the time) or
+ *     driven by ak_block_on; one value goes through the permit and the
+ *     other slots are dropped (sometimes all of them, the value unsent).
+ *     permit_drop must return 0 on a live permit and AK_EINVAL on one used
+ *     up.
  *
  * The consumer receives by try_recv, recv_blocking with a 1 ms deadline,
  * recv_many_blocking, or a recv operation polled once by hand and then
@@ -22,7 +26,12 @@
  * which comes once every producer dropped its sender.  In a quarter of
  * the rounds the receiver closes after a random number of values: the
  * producers' sends then fail with AK_EPIPE (the value stays theirs and is
- * not counted), and the receiver drains what was queued.
+ * not counted), and the receiver drains what was queued.  A producer that
+ * saw the close keeps its sender until the round ends, so the receiver's
+ * AK_EPIPE must come from the last slot going back (a permit dropped, a
+ * grant cancelled or refused), not from the last sender's drop; and one
+ * receive in five waits up to 5 s, so a lost wakeup fails the run instead
+ * of hiding behind a short deadline.
  *
  * Checked, per round: every producer's values arrive exactly once and in
  * order (each is its predecessor + 1: a cancelled send that delivered, or a
@@ -59,7 +68,8 @@ static atomic_uint_least64_t sent_count[MAX_PROD], sent_sum[MAX_PROD];
 static atomic_uint_least64_t recv_next[MAX_PROD];
 static atomic_int close_mode;      /* this round the receiver closes early */
 static atomic_uint_least64_t rounds_closed;
-static atomic_uint_least64_t rounds_done, cancels_send, cancels_recv, timeouts, permits_dropped;
+static atomic_uint_least64_t rounds_done, cancels_send, cancels_recv, cancels_reserve, timeouts,
+	permits_dropped;
 
 static int poll_once(struct ak_future *f)
 {
@@ -70,12 +80,50 @@ static int poll_once(struct ak_future *f)
 	return rc;
 }
 
+/* Sends v through a permit of 1..3 slots: 0 once sent, AK_EAGAIN to try
+ * again (timed out, cancelled, or dropped unsent), AK_EPIPE if closed. */
+static int reserve_and_send(struct stress_thread *t, struct ak_mpsc_tx *tx, size_t cap, uint64_t v)
+{
+	struct ak_mpsc_reserve_op permit;
+	size_t n = 1 + stress_below(&t->rng, cap < 3 ? (uint32_t)cap : 3);
+	memset(&permit, 0, sizeof(permit));
+	ak_mpsc_reserve_many_init(&permit, tx, n);
+	int rc = poll_once(&permit.future);
+	if (rc == AK_PENDING) {
+		if (stress_chance(&t->rng, 50)) {
+			ak_future_cancel(&permit.future);
+			atomic_fetch_add(&cancels_reserve, 1);
+			return AK_EAGAIN;
+		}
+		rc = ak_block_on(&permit.future, ak_deadline_in(2 * MS));
+	}
+	if (rc == AK_ETIMEDOUT) {
+		atomic_fetch_add(&timeouts, 1);
+		return AK_EAGAIN;
+	}
+	if (rc)
+		return rc;
+	if (stress_chance(&t->rng, 10)) {
+		if ((rc = ak_mpsc_permit_drop(&permit)) != 0)
+			stress_fail("permit_drop of a live permit: %d", rc);
+		atomic_fetch_add(&permits_dropped, 1);
+		return AK_EAGAIN;
+	}
+	rc = ak_mpsc_permit_send(&permit, &v);
+	if (rc)
+		stress_fail("permit_send: %d", rc);
+	rc = ak_mpsc_permit_drop(&permit);
+	if (rc != (n > 1 ? 0 : AK_EINVAL))
+		stress_fail("permit_drop after 1 of %zu sent: %d", n, rc);
+	return 0;
+}
+
 /* Sends v by a random method; 0 once sent, AK_EPIPE if closed. */
-static int send_one(struct stress_thread *t, struct ak_mpsc_tx *tx, int bounded, uint64_t v)
+static int send_one(struct stress_thread *t, struct ak_mpsc_tx *tx, size_t cap, uint64_t v)
 {
 	for (;;) {
 		int rc;
-		switch (stress_below(&t->rng, bounded ? 4 : 3)) {
+		switch (stress_below(&t->rng, cap ? 4 : 3)) {
 		case 0:
 			rc = ak_mpsc_try_send(tx, &v);
 			if (rc == AK_EAGAIN) {
@@ -109,26 +157,11 @@ static int send_one(struct stress_thread *t, struct ak_mpsc_tx *tx, int bounded,
 			}
 			return rc;
 		}
-		default: {
-			struct ak_mpsc_reserve_op permit;
-			memset(&permit, 0, sizeof(permit));
-			rc = ak_mpsc_reserve_blocking(&permit, tx, 1, ak_deadline_in(2 * MS));
-			if (rc == AK_ETIMEDOUT) {
-				atomic_fetch_add(&timeouts, 1);
+		default:
+			rc = reserve_and_send(t, tx, cap, v);
+			if (rc == AK_EAGAIN)
 				continue;
-			}
-			if (rc)
-				return rc;
-			if (stress_chance(&t->rng, 10)) {
-				ak_mpsc_permit_drop(&permit);
-				atomic_fetch_add(&permits_dropped, 1);
-				continue;
-			}
-			rc = ak_mpsc_permit_send(&permit, &v);
-			if (rc)
-				stress_fail("permit_send: %d", rc);
 			return rc;
-		}
 		}
 	}
 }
@@ -141,15 +174,18 @@ static void producer(struct stress_thread *t)
 		if (atomic_load(&stop_rounds))
 			return;
 		struct ak_mpsc_tx *tx = round_tx[id];
-		int bounded = caps[atomic_load(&round_no) % NCAPS] != 0;
+		size_t cap = caps[atomic_load(&round_no) % NCAPS];
 		uint64_t n = 1 + stress_below(&t->rng, 4000);
+		int saw_close = 0;
 		for (uint64_t seq = 0; seq < n; seq++) {
 			if (!stress_continue(t))
 				break;
 			uint64_t v = (uint64_t)id << 32 | seq;
-			int rc = send_one(t, tx, bounded, v);
-			if (rc == AK_EPIPE && atomic_load(&close_mode))
-				break;         /* the receiver closed: v is still ours */
+			int rc = send_one(t, tx, cap, v);
+			if (rc == AK_EPIPE && atomic_load(&close_mode)) {
+				saw_close = 1;  /* the receiver closed: v is still ours */
+				break;
+			}
 			if (rc) {
 				stress_fail("producer %d: send of %" PRIu64 ": %d", id, seq, rc);
 				break;
@@ -157,8 +193,12 @@ static void producer(struct stress_thread *t)
 			atomic_fetch_add(&sent_count[id], 1);
 			atomic_fetch_add(&sent_sum[id], v);
 		}
-		ak_mpsc_tx_drop(tx);
+		/* After the close the receiver's end must not wait for this drop. */
+		if (!saw_close)
+			ak_mpsc_tx_drop(tx);
 		pthread_barrier_wait(&round_end);
+		if (saw_close)
+			ak_mpsc_tx_drop(tx);
 	}
 }
 
@@ -191,7 +231,7 @@ static void drain(struct stress_thread *t, struct ak_mpsc_rx *rx, struct stress_
 		uint64_t v;
 		size_t n;
 		stress_progress(t);
-		switch (stress_below(&t->rng, 4)) {
+		switch (stress_below(&t->rng, 5)) {
 		case 0:
 			rc = ak_mpsc_try_recv(rx, &v);
 			if (rc == 0)
@@ -210,6 +250,15 @@ static void drain(struct stress_thread *t, struct ak_mpsc_rx *rx, struct stress_
 			if (rc == 0)
 				for (size_t i = 0; i < n; i++)
 					take(buf[i], got);
+			break;
+		case 3:
+			/* Senders never pause for long: a wait this long is a
+			 * lost wakeup. */
+			rc = ak_mpsc_recv_blocking(rx, &v, ak_deadline_in(5000 * MS));
+			if (rc == 0)
+				take(v, got);
+			else if (rc == AK_ETIMEDOUT)
+				stress_fail("a recv waited 5 s for a wakeup that never came");
 			break;
 		default: {
 			struct ak_mpsc_recv_op op;
@@ -307,14 +356,14 @@ static void dump(FILE *out, void *arg)
 	for (int i = 0; i < nprod; i++)
 		fprintf(out, "  producer %d: sent %" PRIu64 ", consumer expects seq %" PRIu64 "\n", i,
 		        (uint64_t)atomic_load(&sent_count[i]), (uint64_t)atomic_load(&recv_next[i]));
-	fprintf(out, "  cancels: %" PRIu64 " sends, %" PRIu64 " recvs; %" PRIu64 " timeouts\n",
-	        (uint64_t)atomic_load(&cancels_send), (uint64_t)atomic_load(&cancels_recv),
-	        (uint64_t)atomic_load(&timeouts));
+	fprintf(out, "  cancels: %" PRIu64 " sends, %" PRIu64 " reserves, %" PRIu64 " recvs; %" PRIu64
+	        " timeouts\n", (uint64_t)atomic_load(&cancels_send), (uint64_t)atomic_load(&cancels_reserve),
+	        (uint64_t)atomic_load(&cancels_recv), (uint64_t)atomic_load(&timeouts));
 }
 
 int main(int argc, char **argv)
 {
-	struct ak_debug_counters base, end;
+	struct ak_debug_counts base, end;
 
 	stress_init(argc, argv, 3);
 	nprod = stress_opts()->threads;
@@ -341,10 +390,11 @@ int main(int argc, char **argv)
 
 	printf("stress_mpsc: %" PRIu64 " rounds closed early by the receiver\n",
 	       (uint64_t)atomic_load(&rounds_closed));
-	printf("stress_mpsc: %" PRIu64 " rounds; cancelled %" PRIu64 " sends, %" PRIu64
-	       " recvs; %" PRIu64 " timeouts; %" PRIu64 " permits dropped\n",
+	printf("stress_mpsc: %" PRIu64 " rounds; cancelled %" PRIu64 " sends, %" PRIu64 " reserves, %"
+	       PRIu64 " recvs; %" PRIu64 " timeouts; %" PRIu64 " permits dropped\n",
 	       (uint64_t)atomic_load(&rounds_done), (uint64_t)atomic_load(&cancels_send),
-	       (uint64_t)atomic_load(&cancels_recv), (uint64_t)atomic_load(&timeouts),
+	       (uint64_t)atomic_load(&cancels_reserve), (uint64_t)atomic_load(&cancels_recv),
+	       (uint64_t)atomic_load(&timeouts),
 	       (uint64_t)atomic_load(&permits_dropped));
 	stress_check(atomic_load(&rounds_done) > 0, "at least one round ran (%" PRIu64 ")",
 	             (uint64_t)atomic_load(&rounds_done));

@@ -343,8 +343,12 @@ static void pair_rx_main(struct stress_thread *t)
 				atomic_fetch_add_explicit(&timeouts_n, 1, memory_order_relaxed);
 			break;
 		default:
-			while ((rc = ak_oneshot_try_recv(sl.rx, &out)) == AK_EAGAIN)
-				ak__cpu_relax();
+			for (int spins = 0; (rc = ak_oneshot_try_recv(sl.rx, &out)) == AK_EAGAIN;) {
+				if (++spins > 64)
+					sched_yield();  /* the sender may need our core */
+				else
+					ak__cpu_relax();
+			}
 			break;
 		}
 		record_recv(rc, out);
@@ -486,8 +490,11 @@ static void round_senders_on_pool(struct stress_thread *t, struct driver *d, int
 			ak_oneshot_rx_drop(d->rx[i]);
 			continue;
 		case 1:
-			while ((rc = ak_oneshot_try_recv(d->rx[i], &out)) == AK_EAGAIN)
+			for (int spins = 0; (rc = ak_oneshot_try_recv(d->rx[i], &out)) == AK_EAGAIN;) {
 				stress_progress(t);
+				if (++spins > 64)
+					sched_yield();  /* the sender may need our core */
+			}
 			break;
 		case 2:
 			ak_oneshot_rx_close(d->rx[i]);
@@ -546,7 +553,7 @@ static void dump(FILE *out, void *arg)
 
 int main(int argc, char **argv)
 {
-	struct ak_debug_counters base, end;
+	struct ak_debug_counts base, end;
 
 	stress_init(argc, argv, 2);
 	const struct stress_opts *o = stress_opts();

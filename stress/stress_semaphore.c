@@ -232,7 +232,7 @@ static void dump(FILE *out, void *arg)
 
 int main(int argc, char **argv)
 {
-	struct ak_debug_counters base, end;
+	struct ak_debug_counts base, end;
 
 	stress_init(argc, argv, 4);
 	const struct stress_opts *o = stress_opts();

@@ -201,7 +201,9 @@ AK_EXPORT int ak_mutex_lock_blocking_at(struct ak_mutex_lock_op *op, struct ak_m
 
 AK_EXPORT int ak_mutex_unlock(struct ak_mutex_lock_op *op)
 {
-	if (!op)
+	/* Storage never bound as a lock (zeroed, or another operation's) is
+	 * no guard; a bound one is a guard while held is set. */
+	if (!op || op->future.vtable != &lock_vtable)
 		return AK_EINVAL;
 	struct lock_priv *p = priv(op);
 	if (!p->held || !p->m)

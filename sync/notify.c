@@ -11,16 +11,44 @@
 #include "../core/core.h"
 #include "../core/notify.h"
 
+/*
+ * The free refuses (AK_EBUSY) while an operation that parked has not
+ * finished: the core's queue no longer holds one that notify_one granted
+ * and its owner has not yet polled, yet its cancel would pass the grant on
+ * through the notify.  pending counts them; it is touched only when an
+ * operation parks and when a parked one finishes, never on the fast path
+ * (a stored permit or a moved generation).
+ */
 struct ak_notify {
 	struct ak__notify core;
+	ak__atomic(uint32_t) pending; /* operations parked and not finished */
 };
 
-_Static_assert(sizeof(struct ak__notified) <= sizeof(((struct ak_notified_op *)0)->private_),
+/* The operation's private storage. */
+struct notified_priv {
+	struct ak__notified o;
+	uintptr_t parked;             /* owner only: counted in pending */
+};
+_Static_assert(sizeof(struct notified_priv) <= sizeof(((struct ak_notified_op *)0)->private_),
                "notified op storage too small");
 
-static struct ak__notified *priv_of(struct ak_future *f)
+static struct notified_priv *priv_of(struct ak_future *f)
 {
-	return (struct ak__notified *)(void *)&((struct ak_notified_op *)(void *)f)->private_;
+	return (struct notified_priv *)(void *)&((struct ak_notified_op *)(void *)f)->private_;
+}
+
+static struct ak_notify *notify_of(struct notified_priv *p)
+{
+	return (struct ak_notify *)(void *)p->o.notify;
+}
+
+/* The operation finished or was cancelled: no longer pending. */
+static void unpark(struct notified_priv *p)
+{
+	if (p->parked) {
+		p->parked = 0;
+		ak__fetch_sub(&notify_of(p)->pending, 1, AK__RELAXED);
+	}
 }
 
 AK_EXPORT int ak_notify_new(struct ak_notify **out)
@@ -31,6 +59,7 @@ AK_EXPORT int ak_notify_new(struct ak_notify **out)
 	if (!n)
 		return AK_ENOMEM;
 	ak__notify_init(&n->core);
+	ak__init(&n->pending, 0);
 	*out = n;
 	return 0;
 }
@@ -39,6 +68,9 @@ AK_EXPORT int ak_notify_free(struct ak_notify *notify)
 {
 	if (!notify)
 		return AK_EINVAL;
+	/* Relaxed: the page allows nothing on the notify concurrently. */
+	if (ak__load(&notify->pending, AK__RELAXED) != 0)
+		return AK_EBUSY;        /* an operation parked and not finished */
 	int rc = ak__notify_destroy(&notify->core);
 	if (rc)
 		return rc;
@@ -64,14 +96,26 @@ AK_EXPORT int ak_notify_waiters(struct ak_notify *notify)
 
 static int notified_poll(struct ak_future *f, struct ak_context *cx)
 {
+	struct notified_priv *p = priv_of(f);
 	/* Not budgeted, as tokio's Notified. */
-	return ak__notified_poll(priv_of(f), cx);
+	int rc = ak__notified_poll(&p->o, cx);
+	if (rc == AK_PENDING) {
+		if (!p->parked) {
+			p->parked = 1;
+			ak__fetch_add(&notify_of(p)->pending, 1, AK__RELAXED);
+		}
+		return rc;
+	}
+	unpark(p);
+	return rc;
 }
 
 static void notified_cancel(struct ak_future *f)
 {
+	struct notified_priv *p = priv_of(f);
 	/* A notify_one received and not consumed is passed on. */
-	ak__notified_cancel(priv_of(f));
+	ak__notified_cancel(&p->o);
+	unpark(p);
 }
 
 static const struct ak_future_vtable notified_vtable = { notified_poll, notified_cancel };
@@ -85,7 +129,9 @@ AK_EXPORT int ak_notified_init(struct ak_notified_op *op, struct ak_notify *noti
 		return rc;
 	/* Captures the notify_waiters generation: a later notify_waiters
 	 * completes this op even before its first poll. */
-	ak__notified_init(priv_of(&op->future), &notify->core);
+	struct notified_priv *p = priv_of(&op->future);
+	ak__notified_init(&p->o, &notify->core);
+	p->parked = 0;
 	return 0;
 }
 

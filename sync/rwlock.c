@@ -256,7 +256,9 @@ AK_EXPORT int ak_rwlock_write_blocking_at(struct ak_rwlock_op *op, struct ak_rwl
 
 AK_EXPORT int ak_rwlock_unlock(struct ak_rwlock_op *op)
 {
-	if (!op)
+	/* Storage never bound as a lock (zeroed, or another operation's) is
+	 * no guard; a bound one is a guard while held is set. */
+	if (!op || op->future.vtable != &rw_vtable)
 		return AK_EINVAL;
 	struct rw_priv *p = priv(op);
 	if (!p->held || !p->rw)
@@ -269,7 +271,9 @@ AK_EXPORT int ak_rwlock_unlock(struct ak_rwlock_op *op)
 
 AK_EXPORT int ak_rwlock_downgrade(struct ak_rwlock_op *op)
 {
-	if (!op)
+	/* Storage never bound as a lock (zeroed, or another operation's) is
+	 * no guard; a bound one is a guard while held is set. */
+	if (!op || op->future.vtable != &rw_vtable)
 		return AK_EINVAL;
 	struct rw_priv *p = priv(op);
 	if (!p->held || !p->rw || p->mode != AK_LOCK_WRITE)

@@ -17,14 +17,27 @@
 _Static_assert(AK_SEMAPHORE_MAX_PERMITS == AK__SEM_MAX,
                "the public maximum is the core's");
 
+/*
+ * The free refuses (AK_EBUSY) while anything still reaches the semaphore:
+ * an acquire that parked and has not finished (queued, or granted and not
+ * yet polled: the core's queue no longer holds that one), or permits held
+ * by completed acquires.  pending counts the first; the second is
+ * total - available, total being every permit the semaphore was given
+ * (created with, added, minus forgotten), which releases never change.
+ * Both are touched off the fast path only: pending when an acquire parks,
+ * total by add_permits and forget.
+ */
 struct ak_semaphore {
 	struct ak__sem core;
+	ak__atomic(uint64_t) total;   /* permits given, held or not (mod 2^64) */
+	ak__atomic(uint32_t) pending; /* acquires parked and not finished */
 };
 
 /* The operation's private storage. */
 struct acquire_priv {
 	struct ak__sem_acquire a;     /* binds the semaphore and n */
 	uintptr_t holding;            /* owner only: 1 once completed, until released */
+	uintptr_t parked;             /* owner only: counted in pending */
 };
 _Static_assert(sizeof(struct acquire_priv) <=
                sizeof(((struct ak_semaphore_acquire_op *)0)->private_),
@@ -33,6 +46,20 @@ _Static_assert(sizeof(struct acquire_priv) <=
 static struct acquire_priv *priv_of(struct ak_semaphore_acquire_op *op)
 {
 	return (struct acquire_priv *)(void *)&op->private_;
+}
+
+static struct ak_semaphore *sem_of(struct acquire_priv *p)
+{
+	return (struct ak_semaphore *)(void *)p->a.sem;
+}
+
+/* The acquire finished or was cancelled: no longer pending. */
+static void unpark(struct acquire_priv *p)
+{
+	if (p->parked) {
+		p->parked = 0;
+		ak__fetch_sub(&sem_of(p)->pending, 1, AK__RELAXED);
+	}
 }
 
 AK_EXPORT int ak_semaphore_new(struct ak_semaphore **out, uint64_t permits)
@@ -45,6 +72,8 @@ AK_EXPORT int ak_semaphore_new(struct ak_semaphore **out, uint64_t permits)
 	if (!s)
 		return AK_ENOMEM;
 	ak__sem_init(&s->core, permits);
+	ak__init(&s->total, permits);
+	ak__init(&s->pending, 0);
 	*out = s;
 	return 0;
 }
@@ -53,6 +82,10 @@ AK_EXPORT int ak_semaphore_free(struct ak_semaphore *sem)
 {
 	if (!sem)
 		return AK_EINVAL;
+	/* Relaxed: the page allows nothing on the semaphore concurrently. */
+	if (ak__load(&sem->pending, AK__RELAXED) != 0 ||
+	    ak__sem_available(&sem->core) != ak__load(&sem->total, AK__RELAXED))
+		return AK_EBUSY;        /* an acquire pending, or permits held */
 	int rc = ak__sem_destroy(&sem->core);
 	if (rc)
 		return rc;
@@ -72,15 +105,25 @@ static int acquire_poll(struct ak_future *f, struct ak_context *cx)
 		return 0;
 	}
 	int rc = ak__sem_acquire_poll(&p->a, cx);
+	if (rc == AK_PENDING) {
+		if (!p->parked) {
+			p->parked = 1;
+			ak__fetch_add(&sem_of(p)->pending, 1, AK__RELAXED);
+		}
+		return rc;
+	}
 	if (rc == 0)
 		p->holding = 1;
+	unpark(p);
 	return rc;
 }
 
 static void acquire_cancel(struct ak_future *f)
 {
+	struct acquire_priv *p = priv_of((struct ak_semaphore_acquire_op *)(void *)f);
 	/* Whatever was granted and not yet consumed goes to the next waiter. */
-	ak__sem_acquire_cancel(&priv_of((struct ak_semaphore_acquire_op *)(void *)f)->a);
+	ak__sem_acquire_cancel(&p->a);
+	unpark(p);
 }
 
 static const struct ak_future_vtable acquire_vtable = { acquire_poll, acquire_cancel };
@@ -147,7 +190,10 @@ AK_EXPORT int ak_semaphore_add_permits(struct ak_semaphore *sem, uint64_t n)
 {
 	if (!sem)
 		return AK_EINVAL;
-	return ak__sem_release(&sem->core, n);
+	int rc = ak__sem_release(&sem->core, n);
+	if (rc == 0)
+		ak__fetch_add(&sem->total, n, AK__RELAXED);
+	return rc;
 }
 
 AK_EXPORT int ak_semaphore_forget(struct ak_semaphore *sem, uint64_t n, uint64_t *forgotten)
@@ -155,6 +201,7 @@ AK_EXPORT int ak_semaphore_forget(struct ak_semaphore *sem, uint64_t n, uint64_t
 	if (!sem)
 		return AK_EINVAL;
 	uint64_t k = ak__sem_forget(&sem->core, n);
+	ak__fetch_sub(&sem->total, k, AK__RELAXED);
 	if (forgotten)
 		*forgotten = k;
 	return 0;

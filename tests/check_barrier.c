@@ -140,6 +140,27 @@ START_TEST(free_with_waiters_is_ebusy)
 }
 END_TEST
 
+START_TEST(a_released_wait_no_longer_needs_the_barrier)
+{
+	struct ak_barrier *b = new_barrier(2);
+	struct ak_barrier_wait_op w, lead;
+	struct tk_task *t = tk_task_new(), *t2 = tk_task_new();
+	int l = -1, l2 = -1;
+
+	init_wait(&w, b, &l);
+	ck_assert_int_eq(tk_poll(t, &w.future), AK_PENDING);
+	init_wait(&lead, b, &l2);
+	ck_assert_int_eq(tk_poll(t2, &lead.future), 0);       /* releases w */
+	ck_assert_int_eq(l2, 1);
+	ck_assert(tk_task_take_woken(t));
+	/* Released and not yet polled: out of the queue, the free succeeds. */
+	ck_assert_int_eq(ak_barrier_free(b), 0);
+	ck_assert_int_eq(tk_poll(t, &w.future), 0);
+	ck_assert_int_eq(l, 0);
+	ak_future_cancel(&w.future);                          /* done: a no-op */
+}
+END_TEST
+
 START_TEST(a_blocking_wait_that_times_out_un_arrives)
 {
 	struct ak_barrier *b = new_barrier(2);
@@ -294,6 +315,7 @@ Suite *barrier_suite(void)
 	tcase_add_test(tc, a_wait_cancelled_after_the_release_still_counts_as_arrived);
 	tcase_add_test(tc, a_barrier_of_one_makes_every_wait_a_leader);
 	tcase_add_test(tc, free_with_waiters_is_ebusy);
+	tcase_add_test(tc, a_released_wait_no_longer_needs_the_barrier);
 	tcase_add_test(tc, a_blocking_wait_that_times_out_un_arrives);
 	tcase_add_test(tc, a_leader_releases_more_waits_than_one_wake_list_holds);
 	tcase_add_test(tc, a_wait_with_its_budget_spent_does_not_arrive);

@@ -90,7 +90,7 @@ START_TEST(block_on_resumes_on_wake_from_another_thread)
 	struct tk_setter s;
 
 	tk_flag_init(&f, 0);
-	tk_setter_start(&s, &f, 2 * MS);
+	tk_setter_start_when_parked(&s, &f);
 	ck_assert_int_eq(ak_block_on(&f.future, AK_DEADLINE_NEVER), 0);
 	tk_setter_join(&s);
 	ck_assert_int_ge(atomic_load(&f.polls), 2);

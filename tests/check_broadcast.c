@@ -5,6 +5,7 @@
  */
 #include <check.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -428,7 +429,7 @@ START_TEST(bad_inputs_are_einval_and_change_nothing)
 }
 END_TEST
 
-START_TEST(rx_drop_under_a_parked_recv_is_ebusy)
+START_TEST(a_second_recv_on_a_receiver_with_one_parked_is_ebusy)
 {
 	struct ak_broadcast_rx *rx;
 	struct ak_broadcast_tx *tx = new_chan(4, &rx);
@@ -439,11 +440,98 @@ START_TEST(rx_drop_under_a_parked_recv_is_ebusy)
 	uint64_t got;
 	ck_assert_int_eq(ak_broadcast_recv_init(&op, rx, &got, NULL), 0);
 	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
-	ck_assert_int_eq(ak_broadcast_rx_drop(rx), AK_EBUSY);
 	ck_assert_int_eq(ak_broadcast_recv_init(&op2, rx, &got, NULL), AK_EBUSY);
 	ak_future_cancel(&op.future);
+	ck_assert_int_eq(ak_broadcast_recv_init(&op2, rx, &got, NULL), 0);
 	ck_assert_int_eq(ak_broadcast_rx_drop(rx), 0);
 	ak_broadcast_tx_drop(tx);
+	tk_assert_balanced(t->cw);
+}
+END_TEST
+
+/* ---- lifetimes: a parked receive keeps its receiver (awaitkit(7)) -------- */
+
+START_TEST(rx_drop_under_a_parked_recv_succeeds_and_the_recv_then_fails_with_epipe)
+{
+	struct ak_broadcast_rx *rx, *other;
+	struct ak_broadcast_tx *tx = new_chan(4, &rx);
+	struct ak_broadcast_recv_op op;
+	memset(&op, 0, sizeof op);
+	struct tk_task *t = tk_task_new();
+	uint64_t got = 99;
+	ck_assert_int_eq(ak_broadcast_subscribe(tx, &other), 0);
+	ck_assert_int_eq(ak_broadcast_recv_init(&op, rx, &got, NULL), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(ak_broadcast_rx_drop(rx), 0);
+	ck_assert_uint_eq(ak_broadcast_receiver_count(tx), 1);
+	send_range(tx, 5, 6);                   /* not counted for the dropped one */
+	ck_assert_uint_eq(ak_broadcast_len(tx), 1);
+	ck_assert_int_eq(tk_task_take_woken(t), 1);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_EPIPE);
+	ck_assert_uint_eq(got, 99);
+	expect_values(other, 5, 6);
+	ck_assert_uint_eq(ak_broadcast_len(tx), 0);
+	ak_broadcast_rx_drop(other);
+	ak_broadcast_tx_drop(tx);
+	tk_assert_balanced(t->cw);
+}
+END_TEST
+
+START_TEST(dropping_every_handle_under_a_parked_recv_then_cancelling_frees_the_channel)
+{
+	struct ak_broadcast_rx *rx;
+	struct ak_broadcast_tx *tx = new_chan(4, &rx);
+	struct ak_broadcast_recv_op op;
+	memset(&op, 0, sizeof op);
+	struct tk_task *t = tk_task_new();
+	uint64_t got;
+	ck_assert_int_eq(ak_broadcast_recv_init(&op, rx, &got, NULL), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(ak_broadcast_rx_drop(rx), 0);
+	ck_assert_int_eq(ak_broadcast_tx_drop(tx), 0);
+	ck_assert_int_eq(tk_task_take_woken(t), 1);   /* the close */
+	ak_future_cancel(&op.future);                /* the last reference */
+	ak_future_cancel(&op.future);
+	tk_assert_balanced(t->cw);
+}
+END_TEST
+
+START_TEST(dropping_every_handle_under_a_granted_recv_then_polling_it_is_epipe)
+{
+	struct ak_broadcast_rx *rx;
+	struct ak_broadcast_tx *tx = new_chan(4, &rx);
+	struct ak_broadcast_recv_op op;
+	memset(&op, 0, sizeof op);
+	struct tk_task *t = tk_task_new();
+	uint64_t got = 0;
+	ck_assert_int_eq(ak_broadcast_recv_init(&op, rx, &got, NULL), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	send_range(tx, 1, 2);                        /* grants the parked recv */
+	ck_assert_int_eq(ak_broadcast_tx_drop(tx), 0);
+	ck_assert_int_eq(ak_broadcast_rx_drop(rx), 0);
+	ck_assert_int_eq(tk_task_take_woken(t), 1);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_EPIPE);   /* frees the channel */
+	ck_assert_uint_eq(got, 0);
+	tk_assert_balanced(t->cw);
+}
+END_TEST
+
+START_TEST(dropping_the_handles_after_a_recv_completed_leaves_nothing_held)
+{
+	struct ak_broadcast_rx *rx;
+	struct ak_broadcast_tx *tx = new_chan(4, &rx);
+	struct ak_broadcast_recv_op op;
+	memset(&op, 0, sizeof op);
+	struct tk_task *t = tk_task_new();
+	uint64_t got = 0;
+	ck_assert_int_eq(ak_broadcast_recv_init(&op, rx, &got, NULL), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	send_range(tx, 3, 4);
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_uint_eq(got, 3);
+	ck_assert_int_eq(ak_broadcast_rx_drop(rx), 0);
+	ck_assert_int_eq(ak_broadcast_tx_drop(tx), 0);  /* frees: the op holds nothing */
+	ak_future_cancel(&op.future);                   /* done: a no-op */
 	tk_assert_balanced(t->cw);
 }
 END_TEST
@@ -577,6 +665,73 @@ START_TEST(threads_overwriting_under_readers_account_every_value)
 }
 END_TEST
 
+/* ---- receivers dropped under a parked recv while another thread sends ------ */
+
+#define DROP_ROUNDS 2000
+
+struct drop_sender {
+	struct ak_broadcast_tx *tx;
+	atomic_int stop;
+	long sends;
+};
+
+static void *drop_sender_main(void *arg)
+{
+	struct drop_sender *d = arg;
+	uint64_t v = 0;
+
+	/* acquire: pairs with the release store that ends the test */
+	while (!atomic_load_explicit(&d->stop, memory_order_acquire)) {
+		v++;
+		if (ak_broadcast_send(d->tx, &v, NULL) == 0)
+			d->sends++;
+		if ((v & 63) == 0)
+			sched_yield();
+	}
+	return NULL;
+}
+
+START_TEST(receivers_dropped_under_parked_recv_while_another_thread_sends)
+{
+	struct drop_sender d;
+	struct ak_broadcast_rx *keep, *rx;
+	struct tk_task *t = tk_task_new();
+	pthread_t th;
+	int bad = 0;
+
+	memset(&d, 0, sizeof d);
+	d.tx = new_chan(4, &keep);
+	ck_assert_int_eq(pthread_create(&th, NULL, drop_sender_main, &d), 0);
+	for (int i = 0; i < DROP_ROUNDS; i++) {
+		struct ak_broadcast_recv_op op;
+		uint64_t got;
+		memset(&op, 0, sizeof op);
+		if (ak_broadcast_subscribe(d.tx, &rx) != 0 ||
+		    ak_broadcast_recv_init(&op, rx, &got, NULL) != 0) {
+			bad++;
+			break;
+		}
+		int rc = tk_poll(t, &op.future);
+		ck_assert_int_eq(ak_broadcast_rx_drop(rx), 0);   /* while sends grant it */
+		if (rc == AK_PENDING) {
+			rc = tk_poll(t, &op.future);                  /* frees the receiver */
+			if (rc != AK_EPIPE)
+				bad++;
+		} else if (rc != 0 && rc != AK_EOVERFLOW) {
+			bad++;
+		}
+		(void)tk_task_take_woken(t);
+	}
+	atomic_store_explicit(&d.stop, 1, memory_order_release);
+	pthread_join(th, NULL);
+	ck_assert_int_eq(bad, 0);
+	ck_assert_int_gt(d.sends, 0);
+	ak_broadcast_rx_drop(keep);
+	ak_broadcast_tx_drop(d.tx);
+	tk_assert_balanced(t->cw);
+}
+END_TEST
+
 /* ---- fan-out on the pool -------------------------------------------------- */
 
 #define FAN_RECEIVERS 8
@@ -632,6 +787,7 @@ struct fan_tx {
 	struct ak_broadcast_tx *tx;
 	struct fan_rx *rx;
 	uint64_t i;
+	unsigned spins;
 	int send_errors;
 };
 
@@ -652,8 +808,13 @@ static int fan_tx_poll(struct ak_future *f, struct ak_context *cx)
 	AK_BEGIN(&t->aw, cx);
 	for (t->i = 0; t->i < FAN_VALUES; t->i++) {
 		/* never more than FAN_CAP - 1 ahead of the slowest: no lag at all */
-		while (t->i - fan_slowest(t) >= FAN_CAP - 1)
+		while (t->i - fan_slowest(t) >= FAN_CAP - 1) {
+			/* The slowest may run on a worker whose core was taken:
+			 * after a few executor yields, yield the thread too. */
+			if ((++t->spins & 15) == 0)
+				sched_yield();
 			AK_YIELD(&t->aw);
+		}
 		if (ak_broadcast_send(t->tx, &t->i, NULL) != 0)
 			t->send_errors++;
 	}
@@ -723,12 +884,17 @@ Suite *broadcast_suite(void)
 	tcase_add_test(tc, drop_hook_runs_once_for_each_overwritten_and_leftover_value);
 	tcase_add_test(tc, failed_clone_leaves_the_cursor_in_place);
 	tcase_add_test(tc, bad_inputs_are_einval_and_change_nothing);
-	tcase_add_test(tc, rx_drop_under_a_parked_recv_is_ebusy);
+	tcase_add_test(tc, a_second_recv_on_a_receiver_with_one_parked_is_ebusy);
+	tcase_add_test(tc, rx_drop_under_a_parked_recv_succeeds_and_the_recv_then_fails_with_epipe);
+	tcase_add_test(tc, dropping_every_handle_under_a_parked_recv_then_cancelling_frees_the_channel);
+	tcase_add_test(tc, dropping_every_handle_under_a_granted_recv_then_polling_it_is_epipe);
+	tcase_add_test(tc, dropping_the_handles_after_a_recv_completed_leaves_nothing_held);
 	tcase_add_test(tc, elem_size_zero_carries_signals);
 	tcase_add_test(tc, failed_waker_clone_is_enomem_and_leaves_nothing_parked);
 	tcase_add_test(tc, spent_budget_yields_without_taking_the_value);
 	tcase_add_test(tc, blocking_recv_times_out_then_receives);
 	tcase_add_test(tc, threads_overwriting_under_readers_account_every_value);
+	tcase_add_test(tc, receivers_dropped_under_parked_recv_while_another_thread_sends);
 	tcase_add_test(tc, one_sender_eight_receivers_on_the_pool_each_get_all_in_order);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,6 +1,7 @@
 /* Result codes, their names and messages, and the library version. */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <awaitkit.h>
@@ -143,6 +144,128 @@ START_TEST(strerror_and_err_name_leave_errno_alone)
 }
 END_TEST
 
+/* Plain errno values that are not AK_E* codes, as a user's future returns. */
+struct plain {
+	int value;
+	const char *name;
+};
+
+#define PLAIN(e) { e, #e }
+static const struct plain plain_errnos[] = {
+	PLAIN(ECONNREFUSED), PLAIN(EACCES), PLAIN(EINTR), PLAIN(EIO),
+	PLAIN(ENOSPC), PLAIN(ECONNRESET),
+};
+#define N_PLAIN ((int)(sizeof plain_errnos / sizeof plain_errnos[0]))
+
+START_TEST(strerror_of_a_plain_negative_errno_is_the_system_text)
+{
+	const struct plain *p = &plain_errnos[_i];
+
+	/* The runner never calls setlocale: strerror() is the C locale's text. */
+	ck_assert_str_eq(ak_strerror(-p->value), strerror(p->value));
+}
+END_TEST
+
+START_TEST(strerror_of_econnrefused_is_connection_refused)
+{
+	ck_assert_str_eq(ak_strerror(-ECONNREFUSED), "Connection refused");
+}
+END_TEST
+
+START_TEST(err_name_of_a_plain_negative_errno_is_its_symbolic_name)
+{
+	const struct plain *p = &plain_errnos[_i];
+
+	ck_assert_str_eq(ak_err_name(-p->value), p->name);
+}
+END_TEST
+
+START_TEST(positive_errno_values_stay_unknown)
+{
+	ck_assert_str_eq(ak_strerror(ECONNREFUSED), "unknown error");
+	ck_assert_str_eq(ak_err_name(ECONNREFUSED), "UNKNOWN");
+}
+END_TEST
+
+START_TEST(negative_values_past_every_errno_stay_unknown)
+{
+	ck_assert_str_eq(ak_strerror(-4095), "unknown error");
+	ck_assert_str_eq(ak_err_name(-4095), "UNKNOWN");
+	ck_assert_str_eq(ak_strerror(-4096), "unknown error");
+	ck_assert_str_eq(ak_err_name(INT_MIN), "UNKNOWN");
+}
+END_TEST
+
+START_TEST(system_text_stays_valid_after_later_calls)
+{
+	const char *refused = ak_strerror(-ECONNREFUSED);
+	const char *name = ak_err_name(-ECONNREFUSED);
+	int i;
+
+	for (i = 0; i < N_PLAIN; i++) {
+		(void)ak_strerror(-plain_errnos[i].value);
+		(void)ak_err_name(-plain_errnos[i].value);
+	}
+	ck_assert_str_eq(refused, "Connection refused");
+	ck_assert_str_eq(name, "ECONNREFUSED");
+}
+END_TEST
+
+START_TEST(plain_errno_text_and_name_leave_errno_alone)
+{
+	int i;
+
+	for (i = 0; i < N_PLAIN; i++) {
+		errno = 1234;
+		(void)ak_strerror(-plain_errnos[i].value);
+		(void)ak_err_name(-plain_errnos[i].value);
+		ck_assert_int_eq(errno, 1234);
+	}
+	errno = 1234;
+	(void)ak_strerror(-4095);
+	(void)ak_err_name(-4095);
+	ck_assert_int_eq(errno, 1234);
+}
+END_TEST
+
+/* Each thread asks for every plain errno's text and name, and counts
+ * answers that are not the expected ones. */
+static void *ask_plain_errnos(void *arg)
+{
+	long *wrong = arg;
+	int round, i;
+
+	for (round = 0; round < 200; round++)
+		for (i = 0; i < N_PLAIN; i++) {
+			const struct plain *p = &plain_errnos[(i + round) % N_PLAIN];
+
+			if (strcmp(ak_err_name(-p->value), p->name) != 0)
+				(*wrong)++;
+			if (strcmp(ak_strerror(-p->value),
+			           ak_strerror(-p->value)) != 0)
+				(*wrong)++;
+		}
+	return NULL;
+}
+
+START_TEST(plain_errno_text_is_thread_safe)
+{
+	pthread_t t[4];
+	long wrong[4] = { 0 };
+	const char *refused = ak_strerror(-ECONNREFUSED);
+	int i;
+
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, ask_plain_errnos,
+		                                &wrong[i]), 0);
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+		ck_assert_int_eq(wrong[i], 0);
+	}
+	ck_assert_str_eq(refused, "Connection refused");
+}
+END_TEST
+
 START_TEST(version_is_the_compiled_version)
 {
 	ck_assert_uint_eq(ak_version(), AK_VERSION_HEX);
@@ -188,6 +311,19 @@ Suite *errors_suite(void)
 	                    N_UNKNOWN);
 	tcase_add_test(tc, strerror_of_unknown_negative_value_says_unknown_error);
 	tcase_add_test(tc, strerror_and_err_name_leave_errno_alone);
+	suite_add_tcase(s, tc);
+
+	tc = tk_tcase("system_errno");
+	tcase_add_loop_test(tc, strerror_of_a_plain_negative_errno_is_the_system_text,
+	                    0, N_PLAIN);
+	tcase_add_test(tc, strerror_of_econnrefused_is_connection_refused);
+	tcase_add_loop_test(tc, err_name_of_a_plain_negative_errno_is_its_symbolic_name,
+	                    0, N_PLAIN);
+	tcase_add_test(tc, positive_errno_values_stay_unknown);
+	tcase_add_test(tc, negative_values_past_every_errno_stay_unknown);
+	tcase_add_test(tc, system_text_stays_valid_after_later_calls);
+	tcase_add_test(tc, plain_errno_text_and_name_leave_errno_alone);
+	tcase_add_test(tc, plain_errno_text_is_thread_safe);
 	suite_add_tcase(s, tc);
 
 	tc = tk_tcase("version");

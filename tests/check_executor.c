@@ -387,7 +387,7 @@ START_TEST(run_until_resumes_on_wake_from_another_thread)
 	struct tk_setter s;
 
 	tk_flag_init(&main_f, 0);
-	tk_setter_start(&s, &main_f, 2 * MS);
+	tk_setter_start_when_parked(&s, &main_f);
 	ck_assert_int_eq(ak_executor_run_until(ex, &main_f.future,
 	                                       AK_DEADLINE_NEVER), 0);
 	tk_setter_join(&s);

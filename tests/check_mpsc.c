@@ -466,6 +466,315 @@ START_TEST(cancelled_granted_reserve_passes_its_slot_to_the_next_waiter)
 }
 END_TEST
 
+/* ---- slots that come back to a closed channel ------------------------------------------------ *
+ * A receive on a closed, empty channel waits while a permit or a grant is
+ * out, and reports AK_EPIPE once every slot is back.  Each way a slot can
+ * come back must wake a parked receive, or it sleeps forever.  These replay
+ * each sequence by hand, one poll at a time.
+ */
+
+/* A recv bound and parked on an empty channel by task t. */
+static void park_recv(struct ak_mpsc_recv_op *op, struct ak_mpsc_rx *rx, int *v, struct tk_task *t)
+{
+	ck_assert_int_eq(ak_mpsc_recv_init(op, rx, v), 0);
+	ck_assert_int_eq(tk_poll(t, &op->future), AK_PENDING);
+}
+
+/* Issue 11, item 1, replayed exactly. */
+START_TEST(cancelled_reserve_granted_before_close_wakes_the_parked_recv)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_reserve_op permit = {0}, res = {0};
+	struct ak_mpsc_recv_op rop = {0};
+	struct tk_task *ts = tk_task_new(), *tr = tk_task_new();
+	int v;
+
+	new_bounded(1, &tx, &rx);
+	ck_assert_int_eq(ak_mpsc_try_reserve(&permit, tx), 0);
+	ck_assert_int_eq(ak_mpsc_reserve_init(&res, tx), 0);
+	ck_assert_int_eq(tk_poll(ts, &res.future), AK_PENDING);
+	ck_assert_int_eq(ak_mpsc_permit_drop(&permit), 0);     /* the slot goes to res */
+	ck_assert(tk_task_take_woken(ts));
+	ck_assert_int_eq(ak_mpsc_rx_close(rx), 0);
+	park_recv(&rop, rx, &v, tr);
+	ak_future_cancel(&res.future);                          /* never polled again */
+	ck_assert(tk_task_take_woken(tr));
+	ck_assert_int_eq(tk_poll(tr, &rop.future), AK_EPIPE);
+	ck_assert_uint_eq(ak_mpsc_capacity(tx), 1);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+/* Issue 11, item 2 up to the point where reserve_many gives its slot back:
+ * capacity 2, one permit out, reserve_many(2) parked holding the other slot,
+ * closed, recv parked, the permit dropped (recv re-polls and parks again). */
+static void park_reserve_many_half_granted_then_close(struct ak_mpsc_tx *tx, struct ak_mpsc_rx *rx,
+                                                      struct ak_mpsc_reserve_op *many,
+                                                      struct ak_mpsc_recv_op *rop, int *v,
+                                                      struct tk_task *ts, struct tk_task *tr)
+{
+	struct ak_mpsc_reserve_op permit = {0};
+
+	ck_assert_int_eq(ak_mpsc_try_reserve(&permit, tx), 0);
+	ck_assert_int_eq(ak_mpsc_reserve_many_init(many, tx, 2), 0);
+	ck_assert_int_eq(tk_poll(ts, &many->future), AK_PENDING);
+	ck_assert_uint_eq(ak_mpsc_capacity(tx), 0);             /* it holds 1 of its 2 */
+	ck_assert_int_eq(ak_mpsc_rx_close(rx), 0);
+	ck_assert(tk_task_take_woken(ts));
+	park_recv(rop, rx, v, tr);
+	ck_assert_int_eq(ak_mpsc_permit_drop(&permit), 0);
+	if (tk_task_take_woken(tr))                              /* spurious: parks again */
+		ck_assert_int_eq(tk_poll(tr, &rop->future), AK_PENDING);
+}
+
+START_TEST(reserve_many_failing_after_close_wakes_the_parked_recv)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_reserve_op many = {0};
+	struct ak_mpsc_recv_op rop = {0};
+	struct tk_task *ts = tk_task_new(), *tr = tk_task_new();
+	int v;
+
+	new_bounded(2, &tx, &rx);
+	park_reserve_many_half_granted_then_close(tx, rx, &many, &rop, &v, ts, tr);
+	ck_assert_int_eq(tk_poll(ts, &many.future), AK_EPIPE);
+	ck_assert(tk_task_take_woken(tr));
+	ck_assert_int_eq(tk_poll(tr, &rop.future), AK_EPIPE);
+	ck_assert_uint_eq(ak_mpsc_capacity(tx), 2);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+START_TEST(reserve_many_cancelled_after_close_wakes_the_parked_recv)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_reserve_op many = {0};
+	struct ak_mpsc_recv_op rop = {0};
+	struct tk_task *ts = tk_task_new(), *tr = tk_task_new();
+	int v;
+
+	new_bounded(2, &tx, &rx);
+	park_reserve_many_half_granted_then_close(tx, rx, &many, &rop, &v, ts, tr);
+	ak_future_cancel(&many.future);
+	ck_assert(tk_task_take_woken(tr));
+	ck_assert_int_eq(tk_poll(tr, &rop.future), AK_EPIPE);
+	ck_assert_uint_eq(ak_mpsc_capacity(tx), 2);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+START_TEST(permit_dropped_after_close_wakes_the_parked_recv)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_reserve_op permit = {0};
+	struct ak_mpsc_recv_op rop = {0};
+	struct tk_task *tr = tk_task_new();
+	int v;
+
+	new_bounded(1, &tx, &rx);
+	ck_assert_int_eq(ak_mpsc_try_reserve(&permit, tx), 0);
+	ck_assert_int_eq(ak_mpsc_rx_close(rx), 0);
+	park_recv(&rop, rx, &v, tr);
+	ck_assert_int_eq(ak_mpsc_permit_drop(&permit), 0);
+	ck_assert(tk_task_take_woken(tr));
+	ck_assert_int_eq(tk_poll(tr, &rop.future), AK_EPIPE);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+START_TEST(reserve_many_permit_partly_used_then_dropped_after_close_wakes_the_parked_recv)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_reserve_op permit = {0};
+	struct ak_mpsc_recv_op rop = {0};
+	struct tk_task *tr = tk_task_new();
+	int v = 0;
+
+	new_bounded(3, &tx, &rx);
+	ck_assert_int_eq(ak_mpsc_try_reserve_many(&permit, tx, 3), 0);
+	ck_assert_int_eq(ak_mpsc_rx_close(rx), 0);
+	park_recv(&rop, rx, &v, tr);
+	ck_assert_int_eq(ak_mpsc_permit_send(&permit, &(int){ 5 }), 0);
+	ck_assert(tk_task_take_woken(tr));
+	ck_assert_int_eq(tk_poll(tr, &rop.future), 0);
+	ck_assert_int_eq(v, 5);
+	park_recv(&rop, rx, &v, tr);                             /* 2 slots still out */
+	ck_assert_int_eq(ak_mpsc_permit_drop(&permit), 0);
+	ck_assert(tk_task_take_woken(tr));
+	ck_assert_int_eq(tk_poll(tr, &rop.future), AK_EPIPE);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+START_TEST(permit_send_after_close_wakes_the_parked_recv_which_then_sees_the_end)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_reserve_op permit = {0};
+	struct ak_mpsc_recv_op rop = {0};
+	struct tk_task *tr = tk_task_new();
+	int v = 0;
+
+	new_bounded(1, &tx, &rx);
+	ck_assert_int_eq(ak_mpsc_try_reserve(&permit, tx), 0);
+	ck_assert_int_eq(ak_mpsc_rx_close(rx), 0);
+	park_recv(&rop, rx, &v, tr);
+	ck_assert_int_eq(ak_mpsc_permit_send(&permit, &(int){ 8 }), 0);
+	ck_assert(tk_task_take_woken(tr));
+	ck_assert_int_eq(tk_poll(tr, &rop.future), 0);
+	ck_assert_int_eq(v, 8);
+	ck_assert_int_eq(ak_mpsc_recv_init(&rop, rx, &v), 0);
+	ck_assert_int_eq(tk_poll(tr, &rop.future), AK_EPIPE);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+/* A send granted a slot (the receiver took a value) and then closed on. */
+static void park_send_granted_then_close(struct ak_mpsc_tx *tx, struct ak_mpsc_rx *rx,
+                                         struct ak_mpsc_send_op *op, const int *value,
+                                         struct tk_task *ts)
+{
+	ck_assert_int_eq(send_now(tx, 1), 0);
+	ck_assert_int_eq(ak_mpsc_send_init(op, tx, value), 0);
+	ck_assert_int_eq(tk_poll(ts, &op->future), AK_PENDING);
+	ck_assert_int_eq(recv_now(rx), 1);                       /* the slot goes to op */
+	ck_assert(tk_task_take_woken(ts));
+	ck_assert_int_eq(ak_mpsc_rx_close(rx), 0);
+}
+
+START_TEST(cancelled_send_granted_before_close_wakes_the_parked_recv)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_send_op op = {0};
+	struct ak_mpsc_recv_op rop = {0};
+	struct tk_task *ts = tk_task_new(), *tr = tk_task_new();
+	int v, value = 2;
+
+	new_bounded(1, &tx, &rx);
+	park_send_granted_then_close(tx, rx, &op, &value, ts);
+	park_recv(&rop, rx, &v, tr);
+	ak_future_cancel(&op.future);
+	ck_assert(tk_task_take_woken(tr));
+	ck_assert_int_eq(tk_poll(tr, &rop.future), AK_EPIPE);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+START_TEST(send_granted_before_close_but_polled_after_fails_and_keeps_the_value)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_send_op op = {0};
+	struct ak_mpsc_recv_op rop = {0};
+	struct tk_task *ts = tk_task_new(), *tr = tk_task_new();
+	int v, value = 2;
+
+	new_bounded(1, &tx, &rx);
+	park_send_granted_then_close(tx, rx, &op, &value, ts);
+	park_recv(&rop, rx, &v, tr);
+	ck_assert_int_eq(tk_poll(ts, &op.future), AK_EPIPE);
+	ck_assert(tk_task_take_woken(tr));
+	ck_assert_int_eq(tk_poll(tr, &rop.future), AK_EPIPE);
+	ck_assert_uint_eq(ak_mpsc_len(rx), 0);
+	ck_assert_uint_eq(ak_mpsc_capacity(tx), 1);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+/* Issue 11, item 3. */
+START_TEST(reserve_granted_before_close_but_polled_after_fails_and_gives_the_slot_back)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_reserve_op res = {0};
+	struct tk_task *ts = tk_task_new();
+	int v;
+
+	new_bounded(1, &tx, &rx);
+	ck_assert_int_eq(send_now(tx, 1), 0);
+	ck_assert_int_eq(ak_mpsc_reserve_init(&res, tx), 0);
+	ck_assert_int_eq(tk_poll(ts, &res.future), AK_PENDING);
+	ck_assert_int_eq(recv_now(rx), 1);                       /* the slot goes to res */
+	ck_assert(tk_task_take_woken(ts));
+	ck_assert_int_eq(ak_mpsc_rx_close(rx), 0);
+	ck_assert_int_eq(tk_poll(ts, &res.future), AK_EPIPE);
+	ck_assert_uint_eq(ak_mpsc_permit_count(&res), 0);
+	ck_assert_int_eq(ak_mpsc_permit_send(&res, &(int){ 3 }), AK_EINVAL);
+	ck_assert_uint_eq(ak_mpsc_capacity(tx), 1);
+	/* Closed and empty with nothing out: the end, at once. */
+	ck_assert_int_eq(ak_mpsc_try_recv(rx, &v), AK_EPIPE);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+START_TEST(reserve_granted_before_close_but_polled_after_wakes_the_parked_recv)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_reserve_op res = {0};
+	struct ak_mpsc_recv_op rop = {0};
+	struct tk_task *ts = tk_task_new(), *tr = tk_task_new();
+	int v;
+
+	new_bounded(1, &tx, &rx);
+	ck_assert_int_eq(send_now(tx, 1), 0);
+	ck_assert_int_eq(ak_mpsc_reserve_init(&res, tx), 0);
+	ck_assert_int_eq(tk_poll(ts, &res.future), AK_PENDING);
+	ck_assert_int_eq(recv_now(rx), 1);
+	ck_assert_int_eq(ak_mpsc_rx_close(rx), 0);
+	park_recv(&rop, rx, &v, tr);
+	ck_assert_int_eq(tk_poll(ts, &res.future), AK_EPIPE);
+	ck_assert(tk_task_take_woken(tr));
+	ck_assert_int_eq(tk_poll(tr, &rop.future), AK_EPIPE);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+START_TEST(cancelled_reserve_after_close_wakes_a_parked_recv_many)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_reserve_op res = {0};
+	struct ak_mpsc_recv_many_op rop = {0};
+	struct tk_task *ts = tk_task_new(), *tr = tk_task_new();
+	int buf[4];
+	size_t n = 99;
+
+	new_bounded(1, &tx, &rx);
+	ck_assert_int_eq(send_now(tx, 1), 0);
+	ck_assert_int_eq(ak_mpsc_reserve_init(&res, tx), 0);
+	ck_assert_int_eq(tk_poll(ts, &res.future), AK_PENDING);
+	ck_assert_int_eq(ak_mpsc_recv_many_init(&rop, rx, buf, 4, &n), 0);
+	ck_assert_int_eq(tk_poll(tr, &rop.future), 0);           /* takes 1: the slot goes to res */
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(ak_mpsc_rx_close(rx), 0);
+	ck_assert_int_eq(ak_mpsc_recv_many_init(&rop, rx, buf, 4, &n), 0);
+	ck_assert_int_eq(tk_poll(tr, &rop.future), AK_PENDING);
+	ak_future_cancel(&res.future);
+	ck_assert(tk_task_take_woken(tr));
+	ck_assert_int_eq(tk_poll(tr, &rop.future), AK_EPIPE);
+	ck_assert_uint_eq(n, 0);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
 /* ---- drop hooks -------------------------------------------------------------------------- */
 
 struct dropped {
@@ -548,6 +857,60 @@ START_TEST(recv_repolled_with_another_waker_wakes_only_the_new_one)
 }
 END_TEST
 
+/* Issue 11, item 5: a waker already stored is not cloned again. */
+START_TEST(recv_repolled_with_the_same_waker_clones_it_once)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_recv_op op = {0};
+	struct tk_task *t = tk_task_new();
+	int v;
+
+	new_bounded(2, &tx, &rx);
+	ck_assert_int_eq(ak_mpsc_recv_init(&op, rx, &v), 0);
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(atomic_load(&t->cw->clones), 1);
+	ck_assert_int_eq(atomic_load(&t->cw->live), 1);
+	ck_assert_int_eq(send_now(tx, 6), 0);
+	ck_assert(tk_task_take_woken(t));
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(v, 6);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+/* The stored clone was consumed by a wake: the next park needs a new one. */
+START_TEST(recv_repolled_after_a_wake_registers_its_waker_again)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_recv_many_op op = {0};
+	struct tk_task *t = tk_task_new();
+	int buf[2];
+	size_t n;
+
+	new_bounded(2, &tx, &rx);
+	ck_assert_int_eq(ak_mpsc_recv_many_init(&op, rx, buf, 2, &n), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(ak_mpsc_tx_is_closed(tx), 0);
+	ck_assert_int_eq(send_now(tx, 1), 0);
+	ck_assert(tk_task_take_woken(t));
+	ck_assert_int_eq(recv_now(rx), 1);                       /* behind its back */
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(atomic_load(&t->cw->clones), 2);
+	ck_assert_int_eq(send_now(tx, 2), 0);
+	ck_assert(tk_task_take_woken(t));
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(buf[0], 2);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
 static struct ak_mpsc_tx *reenter_tx;
 static atomic_int reenter_rc;
 
@@ -615,6 +978,100 @@ START_TEST(dropping_every_handle_under_a_parked_send_is_safe)
 	ak_mpsc_tx_drop(tx);
 	ck_assert(tk_task_take_woken(t));        /* the senders closed it */
 	ak_mpsc_rx_drop(rx);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_EPIPE);
+}
+END_TEST
+
+START_TEST(dropping_every_handle_under_a_parked_reserve_is_safe)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_reserve_op res = {0};
+	struct tk_task *t = tk_task_new();
+
+	new_bounded(1, &tx, &rx);
+	ck_assert_int_eq(send_now(tx, 1), 0);
+	ck_assert_int_eq(ak_mpsc_reserve_init(&res, tx), 0);
+	ck_assert_int_eq(tk_poll(t, &res.future), AK_PENDING);
+	ak_mpsc_tx_drop(tx);
+	ck_assert(tk_task_take_woken(t));        /* the senders closed it */
+	ak_mpsc_rx_drop(rx);
+	ck_assert_int_eq(tk_poll(t, &res.future), AK_EPIPE);
+	ck_assert_int_eq(ak_mpsc_permit_drop(&res), AK_EINVAL);
+}
+END_TEST
+
+START_TEST(dropping_every_handle_under_a_parked_closed_op_is_safe)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_closed_op op = {0};
+	struct tk_task *t = tk_task_new();
+
+	new_bounded(1, &tx, &rx);
+	ck_assert_int_eq(ak_mpsc_closed_init(&op, tx), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ak_mpsc_tx_drop(tx);
+	ck_assert(!tk_task_take_woken(t));
+	ak_mpsc_rx_drop(rx);
+	ck_assert(tk_task_take_woken(t));
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+}
+END_TEST
+
+START_TEST(dropping_every_handle_under_a_parked_bounded_recv_many_is_safe)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_recv_many_op op = {0};
+	struct tk_task *t = tk_task_new();
+	int buf[2];
+	size_t n = 99;
+
+	new_bounded(2, &tx, &rx);
+	ck_assert_int_eq(ak_mpsc_recv_many_init(&op, rx, buf, 2, &n), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ak_mpsc_rx_drop(rx);
+	ak_mpsc_tx_drop(tx);
+	ck_assert(tk_task_take_woken(t));
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_EPIPE);
+	ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
+START_TEST(dropping_every_handle_under_a_granted_send_is_safe)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_send_op op = {0};
+	struct tk_task *t = tk_task_new();
+	int value = 3;
+
+	new_bounded(1, &tx, &rx);
+	ck_assert_int_eq(send_now(tx, 1), 0);
+	ck_assert_int_eq(ak_mpsc_send_init(&op, tx, &value), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(recv_now(rx), 1);       /* the slot goes to op */
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_EPIPE);
+}
+END_TEST
+
+START_TEST(dropping_every_handle_under_a_recv_out_of_budget_is_safe)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_recv_op op = {0};
+	struct tk_task *t = tk_task_new();
+	int v;
+
+	new_bounded(2, &tx, &rx);
+	ck_assert_int_eq(ak_mpsc_recv_init(&op, rx, &v), 0);
+	ck_assert_int_eq(tk_poll_budget(t, &op.future, 0), AK_PENDING);   /* pending too */
+	ck_assert(tk_task_take_woken(t));
+	ak_mpsc_rx_drop(rx);
+	ak_mpsc_tx_drop(tx);
 	ck_assert_int_eq(tk_poll(t, &op.future), AK_EPIPE);
 }
 END_TEST
@@ -840,6 +1297,113 @@ START_TEST(blocking_recv_inside_a_poll_reports_edeadlk)
 }
 END_TEST
 
+/* ---- releasing what is not held (ak_mpsc(3): AK_EINVAL, nothing changed) ------------------------ */
+
+START_TEST(permit_drop_of_a_dropped_used_or_never_reserved_permit_returns_einval)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_reserve_op dropped = {0}, used = {0}, zeroed = {0}, empty = {0}, failed = {0};
+
+	new_bounded(4, &tx, &rx);
+	ck_assert_int_eq(ak_mpsc_try_reserve(&dropped, tx), 0);
+	ck_assert_int_eq(ak_mpsc_permit_drop(&dropped), 0);
+	ck_assert_int_eq(ak_mpsc_permit_drop(&dropped), AK_EINVAL);
+	ck_assert_int_eq(ak_mpsc_try_reserve_many(&used, tx, 2), 0);
+	ck_assert_int_eq(ak_mpsc_permit_send(&used, &(int){ 1 }), 0);
+	ck_assert_int_eq(ak_mpsc_permit_send(&used, &(int){ 2 }), 0);
+	ck_assert_int_eq(ak_mpsc_permit_drop(&used), AK_EINVAL);
+	ck_assert_int_eq(ak_mpsc_permit_drop(&zeroed), AK_EINVAL);
+	ck_assert_int_eq(ak_mpsc_permit_drop(NULL), AK_EINVAL);
+	/* A reserve of 0 slots holds nothing: it is used up from the start. */
+	ck_assert_int_eq(ak_mpsc_try_reserve_many(&empty, tx, 0), 0);
+	ck_assert_int_eq(ak_mpsc_permit_drop(&empty), AK_EINVAL);
+	/* Nothing was given back twice. */
+	ck_assert_uint_eq(ak_mpsc_capacity(tx), 2);
+	ck_assert_int_eq(ak_mpsc_rx_close(rx), 0);
+	ck_assert_int_eq(ak_mpsc_try_reserve(&failed, tx), AK_EPIPE);
+	ck_assert_int_eq(ak_mpsc_permit_drop(&failed), AK_EINVAL);
+	ck_assert_int_eq(recv_now(rx), 1);
+	ck_assert_int_eq(recv_now(rx), 2);
+	ck_assert_int_eq(ak_mpsc_try_recv(rx, &(int){ 0 }), AK_EPIPE);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+START_TEST(permit_drop_of_a_pending_reserve_returns_einval_and_leaves_it_waiting)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_reserve_op res = {0};
+	struct tk_task *t = tk_task_new();
+
+	new_bounded(1, &tx, &rx);
+	ck_assert_int_eq(send_now(tx, 1), 0);
+	ck_assert_int_eq(ak_mpsc_reserve_init(&res, tx), 0);
+	ck_assert_int_eq(ak_mpsc_permit_drop(&res), AK_EINVAL);  /* bound, not polled */
+	ck_assert_int_eq(tk_poll(t, &res.future), AK_PENDING);
+	ck_assert_int_eq(ak_mpsc_permit_drop(&res), AK_EINVAL);  /* parked */
+	ck_assert_int_eq(recv_now(rx), 1);
+	ck_assert(tk_task_take_woken(t));
+	ck_assert_int_eq(tk_poll(t, &res.future), 0);
+	ck_assert_int_eq(ak_mpsc_permit_drop(&res), 0);
+	ck_assert_uint_eq(ak_mpsc_capacity(tx), 1);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+START_TEST(permit_send_through_a_dropped_used_or_never_reserved_permit_returns_einval)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_reserve_op dropped = {0}, used = {0}, zeroed = {0};
+
+	new_bounded(2, &tx, &rx);
+	ck_assert_int_eq(ak_mpsc_try_reserve(&dropped, tx), 0);
+	ck_assert_int_eq(ak_mpsc_permit_drop(&dropped), 0);
+	ck_assert_int_eq(ak_mpsc_permit_send(&dropped, &(int){ 1 }), AK_EINVAL);
+	ck_assert_int_eq(ak_mpsc_try_reserve(&used, tx), 0);
+	ck_assert_int_eq(ak_mpsc_permit_send(&used, &(int){ 2 }), 0);
+	ck_assert_int_eq(ak_mpsc_permit_send(&used, &(int){ 3 }), AK_EINVAL);
+	ck_assert_int_eq(ak_mpsc_permit_send(&zeroed, &(int){ 4 }), AK_EINVAL);
+	ck_assert_uint_eq(ak_mpsc_permit_count(&dropped), 0);
+	ck_assert_uint_eq(ak_mpsc_permit_count(&used), 0);
+	ck_assert_uint_eq(ak_mpsc_permit_count(&zeroed), 0);
+	ck_assert_uint_eq(ak_mpsc_len(rx), 1);
+	ck_assert_int_eq(recv_now(rx), 2);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+START_TEST(handle_drops_ignore_null)
+{
+	ak_mpsc_tx_drop(NULL);
+	ak_mpsc_rx_drop(NULL);
+	ak_mpsc_weak_drop(NULL);
+	ck_assert_int_eq(ak_mpsc_weak_clone(NULL, &(struct ak_mpsc_weak *){ NULL }), AK_EINVAL);
+	ck_assert_int_eq(ak_mpsc_rx_close(NULL), AK_EINVAL);
+}
+END_TEST
+
+START_TEST(rx_close_twice_is_harmless)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+
+	new_bounded(2, &tx, &rx);
+	ck_assert_int_eq(send_now(tx, 1), 0);
+	ck_assert_int_eq(ak_mpsc_rx_close(rx), 0);
+	ck_assert_int_eq(ak_mpsc_rx_close(rx), 0);
+	ck_assert_int_eq(recv_now(rx), 1);
+	ck_assert_int_eq(ak_mpsc_try_recv(rx, &(int){ 0 }), AK_EPIPE);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
 /* ---- bad input ------------------------------------------------------------------------------------ */
 
 START_TEST(bad_inputs_return_einval_and_change_nothing)
@@ -946,7 +1510,7 @@ START_TEST(bounded_channel_allocates_nothing_per_message)
 {
 	struct ak_mpsc_tx *tx;
 	struct ak_mpsc_rx *rx;
-	struct ak_debug_counters before, after;
+	struct ak_debug_counts before, after;
 
 	new_bounded(8, &tx, &rx);
 	ak_debug_counters(&before);
@@ -965,7 +1529,7 @@ START_TEST(unbounded_channel_returns_memory_after_a_burst)
 {
 	struct ak_mpsc_tx *tx;
 	struct ak_mpsc_rx *rx;
-	struct ak_debug_counters before, peak, after;
+	struct ak_debug_counts before, peak, after;
 
 	new_unbounded(&tx, &rx);
 	ak_debug_counters(&before);
@@ -1021,6 +1585,29 @@ Suite *mpsc_suite(void)
 	tcase_add_test(tc, recv_spends_budget_and_yields_when_it_is_spent);
 	tcase_add_test(tc, bounded_channel_allocates_nothing_per_message);
 	tcase_add_test(tc, unbounded_channel_returns_memory_after_a_burst);
+	tcase_add_test(tc, cancelled_reserve_granted_before_close_wakes_the_parked_recv);
+	tcase_add_test(tc, reserve_many_failing_after_close_wakes_the_parked_recv);
+	tcase_add_test(tc, reserve_many_cancelled_after_close_wakes_the_parked_recv);
+	tcase_add_test(tc, permit_dropped_after_close_wakes_the_parked_recv);
+	tcase_add_test(tc, reserve_many_permit_partly_used_then_dropped_after_close_wakes_the_parked_recv);
+	tcase_add_test(tc, permit_send_after_close_wakes_the_parked_recv_which_then_sees_the_end);
+	tcase_add_test(tc, cancelled_send_granted_before_close_wakes_the_parked_recv);
+	tcase_add_test(tc, send_granted_before_close_but_polled_after_fails_and_keeps_the_value);
+	tcase_add_test(tc, reserve_granted_before_close_but_polled_after_fails_and_gives_the_slot_back);
+	tcase_add_test(tc, reserve_granted_before_close_but_polled_after_wakes_the_parked_recv);
+	tcase_add_test(tc, cancelled_reserve_after_close_wakes_a_parked_recv_many);
+	tcase_add_test(tc, recv_repolled_with_the_same_waker_clones_it_once);
+	tcase_add_test(tc, recv_repolled_after_a_wake_registers_its_waker_again);
+	tcase_add_test(tc, dropping_every_handle_under_a_parked_reserve_is_safe);
+	tcase_add_test(tc, dropping_every_handle_under_a_parked_closed_op_is_safe);
+	tcase_add_test(tc, dropping_every_handle_under_a_parked_bounded_recv_many_is_safe);
+	tcase_add_test(tc, dropping_every_handle_under_a_granted_send_is_safe);
+	tcase_add_test(tc, dropping_every_handle_under_a_recv_out_of_budget_is_safe);
+	tcase_add_test(tc, permit_drop_of_a_dropped_used_or_never_reserved_permit_returns_einval);
+	tcase_add_test(tc, permit_drop_of_a_pending_reserve_returns_einval_and_leaves_it_waiting);
+	tcase_add_test(tc, permit_send_through_a_dropped_used_or_never_reserved_permit_returns_einval);
+	tcase_add_test(tc, handle_drops_ignore_null);
+	tcase_add_test(tc, rx_close_twice_is_harmless);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -394,6 +394,34 @@ START_TEST(unlocking_what_is_not_held_is_einval)
 }
 END_TEST
 
+START_TEST(unlocking_a_parked_or_failed_lock_is_einval_and_changes_nothing)
+{
+	struct ak_mutex *m = new_mutex(0);
+	struct ak_mutex_lock_op g, w, f;
+	memset(&g, 0, sizeof g);
+	memset(&w, 0, sizeof w);
+	memset(&f, 0, sizeof f);
+	struct tk_task *t = tk_task_new();
+
+	ck_assert_int_eq(ak_mutex_try_lock(&g, m, NULL), 0);
+	ak_mutex_lock_init(&w, m);
+	ck_assert_int_eq(tk_poll(t, &w.future), AK_PENDING);
+	ck_assert_int_eq(ak_mutex_unlock(&w), AK_EINVAL);     /* parked: not a guard */
+	ck_assert_int_eq(ak_mutex_try_lock(&f, m, NULL), AK_EAGAIN);
+	ck_assert_int_eq(ak_mutex_unlock(&f), AK_EINVAL);     /* failed */
+	/* Nothing moved: still held by g, w still queued and not woken. */
+	ck_assert_int_eq(ak_mutex_is_locked(m), 1);
+	ck_assert(!tk_task_take_woken(t));
+	ck_assert_int_eq(ak_mutex_unlock(&g), 0);
+	ck_assert(tk_task_take_woken(t));
+	ck_assert_int_eq(tk_poll(t, &w.future), 0);
+	ck_assert_int_eq(ak_mutex_unlock(&g), AK_EINVAL);     /* g already unlocked */
+	ck_assert_int_eq(ak_mutex_is_locked(m), 1);           /* w's guard stands */
+	ck_assert_int_eq(ak_mutex_unlock(&w), 0);
+	ck_assert_int_eq(ak_mutex_free(m), 0);
+}
+END_TEST
+
 START_TEST(bad_inputs_are_einval)
 {
 	struct ak_mutex *m = NULL;
@@ -573,6 +601,7 @@ Suite *mutex_suite(void)
 	tcase_add_test(tc, task_dropped_while_holding_frees_the_mutex_in_its_cleanup);
 	tcase_add_test(tc, destroying_a_held_or_awaited_mutex_is_ebusy);
 	tcase_add_test(tc, unlocking_what_is_not_held_is_einval);
+	tcase_add_test(tc, unlocking_a_parked_or_failed_lock_is_einval_and_changes_nothing);
 	tcase_add_test(tc, bad_inputs_are_einval);
 	tcase_add_test(tc, blocking_lock_times_out_at_its_deadline);
 	tcase_add_test(tc, mutual_exclusion_on_the_pool);

@@ -149,6 +149,40 @@ START_TEST(free_with_waiters_is_ebusy)
 }
 END_TEST
 
+START_TEST(free_while_a_notified_is_granted_but_not_yet_polled_is_ebusy)
+{
+	struct ak_notify *n = new_notify();
+	struct ak_notified_op a, b;
+	struct tk_task *ta = tk_task_new(), *tb = tk_task_new();
+
+	/* notify_one takes a out of the queue; its cancel would then pass the
+	 * notification on through n, so n must outlive it. */
+	init_op(&a, n);
+	ck_assert_int_eq(tk_poll(ta, &a.future), AK_PENDING);
+	ck_assert_int_eq(ak_notify_one(n), 0);
+	ck_assert_int_eq(ak_notify_free(n), AK_EBUSY);
+	ak_future_cancel(&a.future);
+	/* The notification went back to n, stored: a later op takes it. */
+	init_op(&b, n);
+	ck_assert_int_eq(tk_poll(tb, &b.future), 0);
+	ck_assert_int_eq(ak_notify_free(n), 0);
+}
+END_TEST
+
+START_TEST(free_after_a_granted_notified_was_polled_succeeds)
+{
+	struct ak_notify *n = new_notify();
+	struct ak_notified_op a;
+	struct tk_task *t = tk_task_new();
+
+	init_op(&a, n);
+	ck_assert_int_eq(tk_poll(t, &a.future), AK_PENDING);
+	ck_assert_int_eq(ak_notify_one(n), 0);
+	ck_assert_int_eq(tk_poll(t, &a.future), 0);
+	ck_assert_int_eq(ak_notify_free(n), 0);
+}
+END_TEST
+
 START_TEST(blocking_wait_times_out_then_takes_a_stored_permit)
 {
 	struct ak_notify *n = new_notify();
@@ -210,6 +244,89 @@ START_TEST(two_threads_ping_pong_without_losing_a_wake_up)
 }
 END_TEST
 
+/*
+ * ak_notify_waiters is atomic with respect to a later ak_notify_one (issue
+ * 11): with 33 waiters the wakes go out in two batches, the wakers are slow
+ * (100 us), and the first wake calls ak_notify_one between the batches.
+ * It must be stored, not spent on a waiter notify_waiters completes anyway.
+ */
+static struct ak_notify *hook_notify;
+static atomic_int hook_wakes;
+
+static void notify_one_at_first_wake(struct tk_counting_waker *cw)
+{
+	(void)cw;
+	if (atomic_fetch_add(&hook_wakes, 1) == 0)
+		ak_notify_one(hook_notify);
+	tk_sleep_ns(100000);
+}
+
+START_TEST(a_notify_one_between_the_wake_batches_of_notify_waiters_is_stored)
+{
+	enum { N = 33 };
+	static struct ak_notified_op op[N];
+	struct ak_notified_op later;
+	struct tk_task *t = tk_task_new(), *tl = tk_task_new();
+
+	hook_notify = new_notify();
+	atomic_store(&hook_wakes, 0);
+	for (int i = 0; i < N; i++) {
+		init_op(&op[i], hook_notify);
+		ck_assert_int_eq(tk_poll(t, &op[i].future), AK_PENDING);
+	}
+	t->cw->hook = notify_one_at_first_wake;
+	ck_assert_int_eq(ak_notify_waiters(hook_notify), 0);
+	for (int i = 0; i < N; i++)
+		ck_assert_int_eq(tk_poll(t, &op[i].future), 0);
+	init_op(&later, hook_notify);
+	ck_assert_msg(tk_poll(tl, &later.future) == 0,
+	              "the notify_one made between the batches was lost");
+	ck_assert_int_eq(ak_notify_free(hook_notify), 0);
+}
+END_TEST
+
+/* ak_notify(3), ERRORS: ak_notified_init on a pending operation is
+ * AK_EBUSY and changes nothing; the operation still waits its turn. */
+START_TEST(rebinding_a_pending_operation_is_ebusy_and_changes_nothing)
+{
+	struct ak_notify *n = new_notify(), *other = new_notify();
+	struct ak_notified_op a;
+	struct tk_task *t = tk_task_new();
+
+	init_op(&a, n);
+	ck_assert_int_eq(tk_poll(t, &a.future), AK_PENDING);
+	ck_assert_int_eq(ak_notified_init(&a, other), AK_EBUSY);
+	ck_assert_int_eq(ak_notify_one(other), 0);
+	ck_assert(!tk_task_take_woken(t));
+	ck_assert_int_eq(ak_notify_one(n), 0);
+	ck_assert(tk_task_take_woken(t));
+	ck_assert_int_eq(tk_poll(t, &a.future), 0);
+	ck_assert_int_eq(ak_notify_free(n), 0);
+	ck_assert_int_eq(ak_notify_free(other), 0);
+}
+END_TEST
+
+/* A completed operation polls AK_EINVAL; cancelling it, even twice, gives
+ * back nothing it did not hold: a later permit stays stored. */
+START_TEST(a_completed_operation_polls_einval_and_cancels_as_a_noop)
+{
+	struct ak_notify *n = new_notify();
+	struct ak_notified_op a, b;
+	struct tk_task *t = tk_task_new();
+
+	ck_assert_int_eq(ak_notify_one(n), 0);
+	init_op(&a, n);
+	ck_assert_int_eq(tk_poll(t, &a.future), 0);
+	ck_assert_int_eq(tk_poll(t, &a.future), AK_EINVAL);
+	ck_assert_int_eq(ak_notify_one(n), 0);
+	ak_future_cancel(&a.future);
+	ak_future_cancel(&a.future);
+	init_op(&b, n);
+	ck_assert_int_eq(tk_poll(t, &b.future), 0);
+	ck_assert_int_eq(ak_notify_free(n), 0);
+}
+END_TEST
+
 START_TEST(bad_inputs_are_einval)
 {
 	struct ak_notified_op op;
@@ -238,9 +355,14 @@ Suite *notify_public_suite(void)
 	tcase_add_test(tc, a_cancelled_notified_passes_a_received_notify_one_on);
 	tcase_add_test(tc, a_cancelled_notified_with_nobody_behind_stores_its_notification);
 	tcase_add_test(tc, free_with_waiters_is_ebusy);
+	tcase_add_test(tc, free_while_a_notified_is_granted_but_not_yet_polled_is_ebusy);
+	tcase_add_test(tc, free_after_a_granted_notified_was_polled_succeeds);
 	tcase_add_test(tc, blocking_wait_times_out_then_takes_a_stored_permit);
 	tcase_add_test(tc, two_threads_ping_pong_without_losing_a_wake_up);
 	tcase_add_test(tc, bad_inputs_are_einval);
+	tcase_add_test(tc, a_notify_one_between_the_wake_batches_of_notify_waiters_is_stored);
+	tcase_add_test(tc, rebinding_a_pending_operation_is_ebusy_and_changes_nothing);
+	tcase_add_test(tc, a_completed_operation_polls_einval_and_cancels_as_a_noop);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -6,6 +6,7 @@
  */
 #include <check.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -430,6 +431,43 @@ START_TEST(dropping_the_sender_under_a_parked_closed_is_safe)
 }
 END_TEST
 
+START_TEST(cancelling_a_closed_after_both_handles_went_frees_the_channel)
+{
+	struct ak_oneshot_tx *tx;
+	struct ak_oneshot_rx *rx;
+	struct ak_oneshot_closed_op op = { 0 };
+	struct tk_task *t = tk_task_new();
+
+	new_u64(&tx, &rx, NULL);
+	ck_assert_int_eq(ak_oneshot_closed_init(&op, tx), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ak_oneshot_tx_drop(tx);
+	ak_oneshot_rx_drop(rx);                 /* wakes the closed op */
+	ck_assert(tk_task_take_woken(t));
+	ak_future_cancel(&op.future);           /* the last reference */
+	ak_future_cancel(&op.future);
+}
+END_TEST
+
+START_TEST(dropping_the_handles_after_a_recv_completed_leaves_nothing_held)
+{
+	struct ak_oneshot_tx *tx;
+	struct ak_oneshot_rx *rx;
+	struct ak_oneshot_recv_op op = { 0 };
+	struct tk_task *t = tk_task_new();
+	uint64_t v = 4, out = 0;
+
+	new_u64(&tx, &rx, NULL);
+	ck_assert_int_eq(ak_oneshot_recv_init(&op, rx, &out), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(ak_oneshot_send(tx, &v), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_uint_eq(out, 4);
+	ak_oneshot_rx_drop(rx);                 /* frees: the op holds nothing */
+	ak_future_cancel(&op.future);           /* done: a no-op */
+}
+END_TEST
+
 START_TEST(bad_input_is_einval_and_changes_nothing)
 {
 	struct ak_oneshot_tx *tx = NULL;
@@ -660,13 +698,25 @@ struct xthread {
 	int failures;
 };
 
+/* Waits for the main thread to have created channel i: a short spin, then
+ * yields, so that the wait makes progress when a core is taken away. */
+static void wait_ready(atomic_int *ready, int i)
+{
+	unsigned spins = 0;
+	/* acquire: pairs with the release store after creating channel i */
+	while (atomic_load_explicit(ready, memory_order_acquire) <= i) {
+		if (++spins < 64)
+			ak__cpu_relax();
+		else
+			sched_yield();
+	}
+}
+
 static void *xsender_main(void *arg)
 {
 	struct xthread *x = arg;
 	for (int i = 0; i < XCHANNELS; i++) {
-		/* acquire: pairs with the release store after creating channel i */
-		while (atomic_load_explicit(&x->ready, memory_order_acquire) <= i)
-			ak__cpu_relax();
+		wait_ready(&x->ready, i);
 		uint64_t v = (uint64_t)i * 2654435761u + 1;
 		if (i % 5 == 4)
 			ak_oneshot_tx_drop(x->tx[i]);
@@ -722,9 +772,7 @@ static void *xrace_main(void *arg)
 {
 	struct xrace *x = arg;
 	for (int i = 0; i < XCHANNELS; i++) {
-		/* acquire: pairs with the release store after creating channel i */
-		while (atomic_load_explicit(&x->ready, memory_order_acquire) <= i)
-			ak__cpu_relax();
+		wait_ready(&x->ready, i);
 		uint64_t v = (uint64_t)i;
 		if (ak_oneshot_send(x->tx[i], &v) == 0)
 			x->sent++;
@@ -788,6 +836,8 @@ Suite *oneshot_suite(void)
 	tcase_add_test(tc, dropping_the_receiver_under_a_parked_recv_is_safe);
 	tcase_add_test(tc, cancelling_a_recv_after_both_handles_went_frees_the_channel);
 	tcase_add_test(tc, dropping_the_sender_under_a_parked_closed_is_safe);
+	tcase_add_test(tc, cancelling_a_closed_after_both_handles_went_frees_the_channel);
+	tcase_add_test(tc, dropping_the_handles_after_a_recv_completed_leaves_nothing_held);
 	tcase_add_test(tc, bad_input_is_einval_and_changes_nothing);
 	tcase_add_test(tc, zero_sized_values_are_signals);
 	tcase_add_test(tc, a_spent_budget_parks_without_touching_the_channel);

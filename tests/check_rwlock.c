@@ -383,6 +383,59 @@ START_TEST(destroying_a_held_rwlock_is_ebusy_and_bad_inputs_einval)
 }
 END_TEST
 
+START_TEST(unlocking_or_downgrading_what_is_not_held_is_einval_and_changes_nothing)
+{
+	struct ak_rwlock *rw = new_rw(4, 0);
+	OPS(r, w, g);
+	struct tk_task *tw = tk_task_new(), *tg = tk_task_new();
+
+	zero(&r);
+	ck_assert_int_eq(ak_rwlock_try_read(&r, rw, NULL), 0);
+	write_init(&w, rw);
+	ck_assert_int_eq(ak_rwlock_unlock(&w), AK_EINVAL);      /* never polled */
+	ck_assert_int_eq(tk_poll(tw, &w.future), AK_PENDING);
+	ck_assert_int_eq(ak_rwlock_unlock(&w), AK_EINVAL);      /* parked */
+	ck_assert_int_eq(ak_rwlock_downgrade(&w), AK_EINVAL);   /* parked */
+	ck_assert_int_eq(ak_rwlock_downgrade(&r), AK_EINVAL);   /* a read guard */
+	/* Nothing moved: the read stands, the writer waits unwoken. */
+	ck_assert(!tk_task_take_woken(tw));
+	ck_assert_int_eq(ak_rwlock_unlock(&r), 0);
+	ck_assert_int_eq(ak_rwlock_unlock(&r), AK_EINVAL);      /* twice */
+	ck_assert(tk_task_take_woken(tw));
+	ck_assert_int_eq(tk_poll(tw, &w.future), 0);
+	read_init(&g, rw);
+	ck_assert_int_eq(tk_poll(tg, &g.future), AK_PENDING);
+	ck_assert_int_eq(ak_rwlock_downgrade(&w), 0);
+	ck_assert_int_eq(ak_rwlock_downgrade(&w), AK_EINVAL);   /* twice: a read now */
+	ck_assert(tk_task_take_woken(tg));
+	ck_assert_int_eq(tk_poll(tg, &g.future), 0);
+	ck_assert_int_eq(ak_rwlock_unlock(&w), 0);
+	ck_assert_int_eq(ak_rwlock_unlock(&w), AK_EINVAL);
+	ck_assert_int_eq(ak_rwlock_free(rw), AK_EBUSY);         /* g still reads */
+	ck_assert_int_eq(ak_rwlock_unlock(&g), 0);
+	ck_assert_int_eq(ak_rwlock_free(rw), 0);
+}
+END_TEST
+
+START_TEST(free_while_a_lock_is_parked_or_granted_unpolled_is_ebusy)
+{
+	struct ak_rwlock *rw = new_rw(4, 0);
+	OPS(r, w);
+	struct tk_task *tw = tk_task_new();
+
+	zero(&r);
+	ck_assert_int_eq(ak_rwlock_try_read(&r, rw, NULL), 0);
+	write_init(&w, rw);
+	ck_assert_int_eq(tk_poll(tw, &w.future), AK_PENDING);
+	ck_assert_int_eq(ak_rwlock_unlock(&r), 0);
+	ck_assert(tk_task_take_woken(tw));
+	/* Granted, out of the queue, not yet polled: the free refuses. */
+	ck_assert_int_eq(ak_rwlock_free(rw), AK_EBUSY);
+	ak_future_cancel(&w.future);                    /* reaches the lock */
+	ck_assert_int_eq(ak_rwlock_free(rw), 0);
+}
+END_TEST
+
 START_TEST(blocking_write_times_out_while_a_read_is_held)
 {
 	struct ak_rwlock *rw = new_rw(4, 0);
@@ -557,6 +610,8 @@ Suite *rwlock_suite(void)
 	tcase_add_test(tc, executor_without_task_slot_gets_no_detection);
 	tcase_add_test(tc, holder_list_has_every_read_guard);
 	tcase_add_test(tc, destroying_a_held_rwlock_is_ebusy_and_bad_inputs_einval);
+	tcase_add_test(tc, unlocking_or_downgrading_what_is_not_held_is_einval_and_changes_nothing);
+	tcase_add_test(tc, free_while_a_lock_is_parked_or_granted_unpolled_is_ebusy);
 	tcase_add_test(tc, blocking_write_times_out_while_a_read_is_held);
 	tcase_add_test(tc, writers_exclude_everyone_on_blocked_threads);
 	tcase_add_test(tc, writers_exclude_everyone_on_the_pool);

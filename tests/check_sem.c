@@ -5,8 +5,13 @@
  * threads.
  */
 #include <check.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "sem.h"
 #include "testkit.h"
@@ -282,6 +287,42 @@ START_TEST(threads_never_hold_more_permits_than_exist)
 END_TEST
 
 /*
+ * A round number handed between two threads.  The waiter spins a little
+ * (the race below needs both threads running at once), then parks on a
+ * futex, so the test goes on when a core is taken away (TSan, busy loops
+ * beside it): a busy-wait there costs a whole time slice per hand-off.
+ */
+enum { BATON_SPINS = 2000, BATON_STOP = INT_MAX };
+struct baton {
+	atomic_int turn;
+	atomic_int sleepers;
+};
+
+static void baton_pass(struct baton *b, int turn)
+{
+	/* seq_cst store then load, against the sleeper's seq_cst increment
+	 * then FUTEX_WAIT's own check of turn: one side sees the other. */
+	atomic_store(&b->turn, turn);
+	if (atomic_load(&b->sleepers) > 0)
+		syscall(SYS_futex, &b->turn, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+/* Waits until the turn is want, or BATON_STOP; returns it. */
+static int baton_wait(struct baton *b, int want)
+{
+	for (int spin = 0;; spin++) {
+		int turn = atomic_load(&b->turn);
+		if (turn == want || turn == BATON_STOP)
+			return turn;
+		if (spin < BATON_SPINS)
+			continue;
+		atomic_fetch_add(&b->sleepers, 1);
+		syscall(SYS_futex, &b->turn, FUTEX_WAIT_PRIVATE, turn, NULL, NULL, 0);
+		atomic_fetch_sub(&b->sleepers, 1);
+	}
+}
+
+/*
  * Regression: the owner of a queued acquire used to read its node's state
  * twice at the top of a poll ("granted?" then "queued?").  A release that
  * granted the node between the two reads made it look neither granted nor
@@ -289,26 +330,52 @@ END_TEST
  * permit, orphaning the grant (found as a hung spsc benchmark: the channel
  * never finished because one permit was gone).  Here a thread re-polls a
  * queued acquire of 1 in a tight loop while another releases 2 at once: 1
- * is granted, 1 goes back, and exactly 1 must be left afterwards.
+ * is granted, 1 goes back, and exactly 1 must be left afterwards.  The
+ * re-poll loop is the race; it gives up after RACE_REPOLLS polls (the
+ * releaser is not running) and waits for the round to be served.
  */
-enum { RACE_ROUNDS = 50000 };
+#ifdef AK__TSAN
+/* Under TSan the rounds check the library's synchronization (the race
+ * itself is caught natively, where both threads run at full speed): fewer
+ * keep the test well under its limit beside busy loops. */
+enum { RACE_ROUNDS = 10000, RACE_REPOLLS = 256 };
+#else
+enum { RACE_ROUNDS = 100000, RACE_REPOLLS = 256 };
+#endif
+/* Beside busy loops the two threads rarely run at once and the rounds
+ * exercise little: stop early rather than near the timeout (a bound on the
+ * effort, never a verdict). */
+enum { RACE_SECONDS = 3 };
+
+static int64_t race_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static struct ak__sem race_sem;
-static atomic_int race_turn;            /* round number the releaser may serve */
+static struct baton race_baton;
 
 static void *race_releaser(void *arg)
 {
 	(void)arg;
 	for (int i = 1; i <= RACE_ROUNDS; i++) {
-		int turn;
-		while ((turn = atomic_load(&race_turn)) != i && turn <= RACE_ROUNDS)
-			;
-		if (turn > RACE_ROUNDS)
+		if (baton_wait(&race_baton, i) == BATON_STOP)
 			break;
 		for (volatile int spin = (i * 7) % 64; spin > 0; spin--)
 			;
 		ak__sem_release(&race_sem, 2);
+		baton_pass(&race_baton, -i);            /* this round is served */
 	}
 	return NULL;
+}
+
+static int poll_noop(struct ak__sem_acquire *a)
+{
+	struct ak_context cx;
+	ak_context_init(&cx, ak_waker_noop(), NULL);
+	return ak_context_done(&cx, ak__sem_acquire_poll(a, &cx));
 }
 
 START_TEST(a_grant_during_a_repoll_is_never_doubled_by_the_fast_path)
@@ -317,30 +384,26 @@ START_TEST(a_grant_during_a_repoll_is_never_doubled_by_the_fast_path)
 	int wrong = 0, errors = 0;
 
 	ak__sem_init(&race_sem, 0);
-	atomic_store(&race_turn, 0);
+	atomic_store(&race_baton.turn, 0);
 	pthread_create(&th, NULL, race_releaser, NULL);
+	int64_t stop = race_now_ns() + (int64_t)RACE_SECONDS * 1000000000;
 	for (int i = 1; i <= RACE_ROUNDS; i++) {
 		struct ak__sem_acquire a;
-		struct ak_context cx;
-		int rc;
+		int rc, polls = 0;
 
+		if (i % 1024 == 0 && race_now_ns() > stop)
+			break;
 		ak__sem_acquire_init(&a, &race_sem, 1);
-		ak_context_init(&cx, ak_waker_noop(), NULL);
-		rc = ak_context_done(&cx, ak__sem_acquire_poll(&a, &cx));
-		if (rc != AK_PENDING)
+		if (poll_noop(&a) != AK_PENDING)
 			errors++;
-		atomic_store(&race_turn, i);
-		do {
-			ak_context_init(&cx, ak_waker_noop(), NULL);
-			rc = ak_context_done(&cx, ak__sem_acquire_poll(&a, &cx));
-		} while (rc == AK_PENDING);
+		baton_pass(&race_baton, i);
+		while ((rc = poll_noop(&a)) == AK_PENDING && ++polls < RACE_REPOLLS)
+			;
+		baton_wait(&race_baton, -i);
+		if (rc == AK_PENDING)
+			rc = poll_noop(&a);
 		if (rc != 0)
 			errors++;
-		/* The releaser is done with this round once the word holds the
-		 * spare permit (or, with the bug, once the node was granted). */
-		while (ak__sem_available(&race_sem) == 0 &&
-		       ak__load(&a.w.state, AK__RELAXED) != AK__W_GRANTED)
-			;
 		if (ak__sem_available(&race_sem) != 1 ||
 		    ak__load(&a.w.state, AK__RELAXED) != AK__W_IDLE) {
 			wrong++;
@@ -348,7 +411,7 @@ START_TEST(a_grant_during_a_repoll_is_never_doubled_by_the_fast_path)
 		}
 		ak__sem_try_acquire(&race_sem, 1);      /* back to 0 */
 	}
-	atomic_store(&race_turn, RACE_ROUNDS + 1);
+	baton_pass(&race_baton, BATON_STOP);
 	pthread_join(th, NULL);
 	ck_assert_int_eq(errors, 0);
 	ck_assert_msg(wrong == 0, "a grant was orphaned: the fast path took a second permit");

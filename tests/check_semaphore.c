@@ -271,6 +271,92 @@ START_TEST(free_with_waiters_is_ebusy)
 }
 END_TEST
 
+/* ---- lifetimes and misuse (awaitkit(7), DESIGN.md sections 2 and 10) ---- */
+
+START_TEST(free_while_permits_are_held_is_ebusy)
+{
+	struct ak_semaphore *s = new_sem(3);
+	struct ak_semaphore_acquire_op op;
+	uint64_t k;
+
+	memset(&op, 0, sizeof(op));
+	ck_assert_int_eq(ak_semaphore_try_acquire(&op, s, 2), 0);
+	ck_assert_int_eq(ak_semaphore_free(s), AK_EBUSY);
+	ck_assert_int_eq(ak_semaphore_add_permits(s, 4), 0);   /* 5 free, 2 held */
+	ck_assert_int_eq(ak_semaphore_forget(s, 1, &k), 0);    /* 4 free, 2 held */
+	ck_assert_int_eq(ak_semaphore_free(s), AK_EBUSY);
+	ak_semaphore_close(s);                                  /* held stay held */
+	ck_assert_int_eq(ak_semaphore_free(s), AK_EBUSY);
+	ck_assert_int_eq(ak_semaphore_release(&op), 0);
+	ck_assert_uint_eq(ak_semaphore_available_permits(s), 6);
+	ck_assert_int_eq(ak_semaphore_free(s), 0);
+}
+END_TEST
+
+START_TEST(free_while_an_acquire_is_granted_but_not_yet_polled_is_ebusy)
+{
+	struct ak_semaphore *s = new_sem(0);
+	struct ak_semaphore_acquire_op op;
+	struct tk_task *t = tk_task_new();
+
+	init_acq(&op, s, 2);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(ak_semaphore_add_permits(s, 2), 0);   /* granted, out of the queue */
+	ck_assert(tk_task_take_woken(t));
+	ck_assert_int_eq(ak_semaphore_free(s), AK_EBUSY);
+	ak_future_cancel(&op.future);                          /* reaches the semaphore */
+	ck_assert_uint_eq(ak_semaphore_available_permits(s), 2);
+	ck_assert_int_eq(ak_semaphore_free(s), 0);
+}
+END_TEST
+
+START_TEST(free_while_a_closed_acquire_is_not_yet_polled_is_ebusy)
+{
+	struct ak_semaphore *s = new_sem(0);
+	struct ak_semaphore_acquire_op op;
+	struct tk_task *t = tk_task_new();
+
+	init_acq(&op, s, 1);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ak_semaphore_close(s);                 /* woken with nothing granted */
+	ck_assert(tk_task_take_woken(t));
+	ck_assert_int_eq(ak_semaphore_free(s), AK_EBUSY);
+	ak_future_cancel(&op.future);          /* reaches the semaphore */
+	ck_assert_int_eq(ak_semaphore_free(s), 0);
+}
+END_TEST
+
+START_TEST(release_of_an_operation_holding_nothing_is_einval_and_changes_nothing)
+{
+	struct ak_semaphore *s = new_sem(1);
+	struct ak_semaphore_acquire_op held, waiting, zero, failed;
+	struct tk_task *t = tk_task_new();
+
+	memset(&held, 0, sizeof(held));
+	memset(&zero, 0, sizeof(zero));
+	memset(&failed, 0, sizeof(failed));
+	ck_assert_int_eq(ak_semaphore_release(&zero), AK_EINVAL);      /* never bound */
+	ck_assert_int_eq(ak_semaphore_try_acquire(&held, s, 1), 0);
+	init_acq(&waiting, s, 1);
+	ck_assert_int_eq(ak_semaphore_release(&waiting), AK_EINVAL);   /* never polled */
+	ck_assert_int_eq(tk_poll(t, &waiting.future), AK_PENDING);
+	ck_assert_int_eq(ak_semaphore_release(&waiting), AK_EINVAL);   /* parked */
+	ck_assert_int_eq(ak_semaphore_try_acquire(&failed, s, 1), AK_EAGAIN);
+	ck_assert_int_eq(ak_semaphore_release(&failed), AK_EINVAL);    /* failed */
+	/* Nothing moved: the waiter is still queued, no permit appeared. */
+	ck_assert(!tk_task_take_woken(t));
+	ck_assert_uint_eq(ak_semaphore_available_permits(s), 0);
+	ck_assert_int_eq(ak_semaphore_release(&held), 0);
+	ck_assert_int_eq(ak_semaphore_release(&held), AK_EINVAL);      /* twice */
+	ck_assert(tk_task_take_woken(t));
+	ck_assert_int_eq(tk_poll(t, &waiting.future), 0);
+	ck_assert_uint_eq(ak_semaphore_available_permits(s), 0);      /* one permit, once */
+	ck_assert_int_eq(ak_semaphore_release(&waiting), 0);
+	ck_assert_uint_eq(ak_semaphore_available_permits(s), 1);
+	ck_assert_int_eq(ak_semaphore_free(s), 0);
+}
+END_TEST
+
 START_TEST(blocking_acquire_times_out_holding_nothing)
 {
 	struct ak_semaphore *s = new_sem(1);
@@ -518,6 +604,10 @@ Suite *semaphore_suite(void)
 	tcase_add_test(tc, forget_removes_only_available_permits);
 	tcase_add_test(tc, acquire_of_zero_completes_at_once_while_open);
 	tcase_add_test(tc, free_with_waiters_is_ebusy);
+	tcase_add_test(tc, free_while_permits_are_held_is_ebusy);
+	tcase_add_test(tc, free_while_an_acquire_is_granted_but_not_yet_polled_is_ebusy);
+	tcase_add_test(tc, free_while_a_closed_acquire_is_not_yet_polled_is_ebusy);
+	tcase_add_test(tc, release_of_an_operation_holding_nothing_is_einval_and_changes_nothing);
 	tcase_add_test(tc, blocking_acquire_times_out_holding_nothing);
 	tcase_add_test(tc, an_acquire_with_its_budget_spent_yields_without_taking_permits);
 	tcase_add_test(tc, bad_inputs_are_einval_and_change_nothing);

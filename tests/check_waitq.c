@@ -463,12 +463,65 @@ START_TEST(grants_order_each_holder_after_the_previous)
 }
 END_TEST
 
+/*
+ * ak__waitq_detach (the wake-all that is atomic for later grants): the
+ * detached waiters are out of the queue at once, so a grant made while the
+ * detaching call wakes them in batches is kept for later; a detached waiter
+ * cancelled meanwhile leaves the guard (nothing to give back) and the
+ * others are granted in their order.
+ */
+START_TEST(detached_waiters_are_out_of_reach_and_cancel_off_the_guard)
+{
+	struct pool p;
+	struct take_op op[3], later;
+	struct tk_task *t[3], *tl = tk_task_new();
+	struct ak__waiter guard, *w;
+	struct ak__wakelist wl;
+
+	pool_init(&p, 0);
+	for (int i = 0; i < 3; i++) {
+		t[i] = tk_task_new();
+		take_init(&op[i], &p, 1);
+		ck_assert_int_eq(tk_poll(t[i], &op[i].future), AK_PENDING);
+	}
+	ak__lock(&p.lock);
+	ak__waitq_detach(&p.q, &guard);
+	ck_assert(ak__waitq_empty(&p.q));
+	ak__unlock(&p.lock);
+
+	pool_give(&p, 1);                       /* nobody queued: kept */
+	ck_assert_uint_eq(pool_tokens(&p), 1);
+	ak_future_cancel(&op[1].future);        /* off the guard */
+	ck_assert_uint_eq(pool_tokens(&p), 1);
+
+	ak__wakelist_init(&wl);
+	ak__lock(&p.lock);
+	ck_assert_ptr_eq(ak__waitq_guard_head(&guard), &op[0].w);
+	ak__waitq_grant(&p.q, &op[0].w, 1, &wl);
+	ck_assert_ptr_eq(ak__waitq_guard_head(&guard), &op[2].w);
+	while ((w = ak__waitq_guard_head(&guard)) != NULL)
+		ak__waitq_grant(&p.q, w, 1, &wl);
+	ak__unlock(&p.lock);
+	ak__wakelist_wake(&wl);
+	ck_assert(tk_task_take_woken(t[0]));
+	ck_assert(!tk_task_take_woken(t[1]));
+	ck_assert(tk_task_take_woken(t[2]));
+	ck_assert_int_eq(tk_poll(t[0], &op[0].future), 0);
+	ck_assert_int_eq(tk_poll(t[2], &op[2].future), 0);
+	take_init(&later, &p, 1);
+	ck_assert_int_eq(tk_poll(tl, &later.future), 0);
+	ck_assert_uint_eq(pool_tokens(&p), 0);
+	pool_destroy(&p);
+}
+END_TEST
+
 Suite *waitq_suite(void)
 {
 	Suite *s = suite_create("waitq");
 	TCase *tc = tk_tcase("waitq");
 
 	tcase_add_test(tc, waiters_are_granted_in_fifo_order);
+	tcase_add_test(tc, detached_waiters_are_out_of_reach_and_cancel_off_the_guard);
 	tcase_add_test(tc, try_take_does_not_jump_a_provisional_grant);
 	tcase_add_test(tc, try_take_fails_while_waiters_queue);
 	tcase_add_test(tc, cancel_of_granted_waiter_passes_grant_to_next);

@@ -351,7 +351,7 @@ START_TEST(waker_calls_do_not_touch_library_counters)
 	struct tk_counting_waker *cw = tk_cw_new();
 	struct ak_waker w = tk_counting_waker(cw);
 	struct ak_waker c = empty_waker;
-	struct ak_debug_counters before = tk_counters(), after;
+	struct ak_debug_counts before = tk_counters(), after;
 
 	ck_assert_int_eq(ak_waker_clone(&w, &c), 0);
 	after = tk_counters();

@@ -556,6 +556,151 @@ static void noop_modify(void *value, void *arg)
 	(void)arg;
 }
 
+/* ---- lifetimes: a parked operation keeps its receiver (awaitkit(7)) ----------- */
+
+START_TEST(dropping_every_handle_under_a_parked_changed_then_polling_it_is_epipe)
+{
+	struct ak_watch_sender *tx;
+	struct ak_watch_receiver *rx;
+	struct ak_watch_changed_op op = { 0 };
+	struct tk_task *t = tk_task_new();
+
+	new_u64(0, &tx, &rx);
+	ck_assert_int_eq(ak_watch_changed_init(&op, rx), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(ak_watch_receiver_drop(rx), 0);
+	ck_assert_int_eq(ak_watch_sender_drop(tx), 0);    /* wakes it: closed */
+	ck_assert(tk_task_take_woken(t));
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_EPIPE); /* frees the channel */
+	ak_future_cancel(&op.future);                        /* done: a no-op */
+	end_test();
+}
+END_TEST
+
+START_TEST(dropping_the_receiver_under_a_parked_changed_then_a_send_is_epipe)
+{
+	struct ak_watch_sender *tx;
+	struct ak_watch_receiver *rx, *other;
+	struct ak_watch_changed_op op = { 0 };
+	struct tk_task *t = tk_task_new();
+	uint64_t v = 7;
+
+	new_u64(0, &tx, &rx);
+	ck_assert_int_eq(ak_watch_receiver_clone(rx, &other), 0);
+	ck_assert_int_eq(ak_watch_changed_init(&op, rx), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(ak_watch_receiver_drop(rx), 0);
+	ck_assert_uint_eq(ak_watch_receiver_count(tx), 1);
+	ck_assert_int_eq(ak_watch_send(tx, &v), 0);
+	ck_assert(tk_task_take_woken(t));
+	/* Its receiver is gone: nothing to mark seen. */
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_EPIPE);
+	ck_assert_int_eq(ak_watch_has_changed(other), 1);
+	ak_watch_receiver_drop(other);
+	ak_watch_sender_drop(tx);
+	end_test();
+}
+END_TEST
+
+START_TEST(cancelling_a_changed_after_every_handle_went_frees_the_channel)
+{
+	struct ak_watch_sender *tx;
+	struct ak_watch_receiver *rx;
+	struct ak_watch_changed_op op = { 0 };
+	struct tk_task *t = tk_task_new();
+
+	new_u64(0, &tx, &rx);
+	ck_assert_int_eq(ak_watch_changed_init(&op, rx), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(ak_watch_sender_drop(tx), 0);
+	ck_assert_int_eq(ak_watch_receiver_drop(rx), 0);
+	ak_future_cancel(&op.future);           /* the last reference */
+	ak_future_cancel(&op.future);           /* idempotent */
+	end_test();
+}
+END_TEST
+
+START_TEST(dropping_every_handle_under_a_parked_wait_for_is_safe)
+{
+	struct ak_watch_sender *tx;
+	struct ak_watch_receiver *rx;
+	struct ak_watch_wait_for_op op = { 0 }, op2 = { 0 };
+	struct ak_watch_ref r;
+	struct tk_task *t = tk_task_new();
+
+	memset(&r, 0, sizeof r);
+	new_u64(0, &tx, &rx);
+	ck_assert_int_eq(ak_watch_wait_for_init(&op, rx, never, NULL, &r), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(ak_watch_receiver_drop(rx), 0);
+	ck_assert_int_eq(ak_watch_sender_drop(tx), 0);
+	ck_assert(tk_task_take_woken(t));
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_EPIPE);
+	ck_assert_ptr_null(r.block_);                       /* no borrow made */
+
+	new_u64(0, &tx, &rx);
+	ck_assert_int_eq(ak_watch_wait_for_init(&op2, rx, never, NULL, &r), 0);
+	ck_assert_int_eq(tk_poll(t, &op2.future), AK_PENDING);
+	ck_assert_int_eq(ak_watch_sender_drop(tx), 0);
+	ck_assert(tk_task_take_woken(t));
+	ck_assert_int_eq(ak_watch_receiver_drop(rx), 0);
+	ak_future_cancel(&op2.future);                      /* frees the channel */
+	end_test();
+}
+END_TEST
+
+START_TEST(dropping_the_handles_after_a_changed_completed_leaves_nothing_held)
+{
+	struct ak_watch_sender *tx;
+	struct ak_watch_receiver *rx;
+	struct ak_watch_changed_op op = { 0 };
+	struct tk_task *t = tk_task_new();
+	uint64_t v = 1;
+
+	new_u64(0, &tx, &rx);
+	ck_assert_int_eq(ak_watch_changed_init(&op, rx), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(ak_watch_send(tx, &v), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(ak_watch_receiver_drop(rx), 0);
+	ck_assert_int_eq(ak_watch_sender_drop(tx), 0);   /* frees: the op holds nothing */
+	ak_future_cancel(&op.future);                    /* done: a no-op */
+	end_test();
+}
+END_TEST
+
+START_TEST(releasing_a_borrow_twice_or_never_made_is_einval_and_changes_nothing)
+{
+	struct ak_watch_sender *tx;
+	struct ak_watch_receiver *rx;
+	struct ak_watch_ref r, zero;
+	struct vals vs;
+	struct ak_watch_hooks h = { val_clone, val_drop, &vs };
+	uint64_t v;
+
+	memset(&vs, 0, sizeof vs);
+	memset(&zero, 0, sizeof zero);
+	v = val_make(&vs, 1);
+	ck_assert_int_eq(ak_watch_new(sizeof v, &v, &h, &tx, &rx), 0);
+	ck_assert_int_eq(ak_watch_ref_release(&zero), AK_EINVAL);
+	ck_assert_int_eq(ak_watch_borrow(rx, &r), 0);
+	v = val_make(&vs, 2);
+	ck_assert_int_eq(ak_watch_send(tx, &v), 0);      /* 1 lives on in the borrow */
+	ck_assert_int_eq(atomic_load(&vs.drops), 0);
+	ck_assert_int_eq(ak_watch_ref_release(&r), 0);   /* drops 1 */
+	ck_assert_int_eq(atomic_load(&vs.drops), 1);
+	ck_assert_int_eq(ak_watch_ref_release(&r), AK_EINVAL);
+	ck_assert_int_eq(atomic_load(&vs.drops), 1);
+	ck_assert_int_eq(ak_watch_borrow(rx, &r), 0);    /* the current one is intact */
+	ck_assert_uint_eq(ref_u64(&r), 2);
+	ck_assert_int_eq(ak_watch_ref_release(&r), 0);
+	ak_watch_receiver_drop(rx);
+	ak_watch_sender_drop(tx);
+	ck_assert_int_eq(atomic_load(&vs.live), 0);
+	end_test();
+}
+END_TEST
+
 START_TEST(bad_inputs_return_einval_and_change_nothing)
 {
 	struct ak_watch_sender *tx = NULL;
@@ -701,7 +846,9 @@ static void *race_reader(void *arg)
 			rc->bad[rr->i]++;
 		last = r.version;
 		ak_watch_ref_release(&r);
-		rc->borrows[rr->i]++;
+		/* Give the writer its turn when the cores are taken. */
+		if ((++rc->borrows[rr->i] & 63) == 0)
+			sched_yield();
 	} while (!atomic_load_explicit(&rc->stop, memory_order_acquire));
 	return NULL;
 }
@@ -751,6 +898,72 @@ START_TEST(four_readers_borrow_while_the_writer_sends)
 }
 END_TEST
 
+/* ---- a receiver dropped under a parked changed() while another thread sends -- */
+
+#define DROP_ROUNDS 2000
+
+struct drop_sender {
+	struct ak_watch_sender *tx;
+	atomic_int stop;
+	long sends;
+};
+
+static void *drop_sender_main(void *arg)
+{
+	struct drop_sender *d = arg;
+	uint64_t v = 0;
+
+	/* acquire: pairs with the release store that ends the test */
+	while (!atomic_load_explicit(&d->stop, memory_order_acquire)) {
+		v++;
+		if (ak_watch_send(d->tx, &v) == 0)
+			d->sends++;
+		if ((v & 63) == 0)
+			sched_yield();
+	}
+	return NULL;
+}
+
+START_TEST(receivers_dropped_under_parked_changed_while_another_thread_sends)
+{
+	struct drop_sender d;
+	struct ak_watch_receiver *keep, *rx;
+	struct tk_task *t = tk_task_new();
+	pthread_t th;
+	int bad = 0, parked = 0;
+
+	memset(&d, 0, sizeof d);
+	new_u64(0, &d.tx, &keep);
+	ck_assert_int_eq(pthread_create(&th, NULL, drop_sender_main, &d), 0);
+	for (int i = 0; i < DROP_ROUNDS; i++) {
+		struct ak_watch_changed_op op = { 0 };
+		if (ak_watch_subscribe(d.tx, &rx) != 0 || ak_watch_changed_init(&op, rx) != 0) {
+			bad++;
+			break;
+		}
+		int rc = tk_poll(t, &op.future);
+		ak_watch_receiver_drop(rx);      /* while sends wake the op */
+		if (rc == AK_PENDING) {
+			parked++;
+			rc = tk_poll(t, &op.future); /* frees the receiver */
+			if (rc != AK_EPIPE)
+				bad++;
+		} else if (rc != 0) {
+			bad++;
+		}
+		(void)tk_task_take_woken(t);
+	}
+	atomic_store_explicit(&d.stop, 1, memory_order_release);
+	pthread_join(th, NULL);
+	ck_assert_int_eq(bad, 0);
+	ck_assert_int_gt(d.sends, 0);
+	(void)parked;                            /* both paths are legal */
+	ak_watch_receiver_drop(keep);
+	ak_watch_sender_drop(d.tx);
+	end_test();
+}
+END_TEST
+
 Suite *watch_suite(void)
 {
 	Suite *s = suite_create("watch");
@@ -772,11 +985,18 @@ Suite *watch_suite(void)
 	tcase_add_test(tc, closed_resolves_when_the_last_receiver_drops);
 	tcase_add_test(tc, a_parked_closed_op_outlives_the_sender_handle);
 	tcase_add_test(tc, blocking_changed_times_out_and_then_sees_a_send);
+	tcase_add_test(tc, dropping_every_handle_under_a_parked_changed_then_polling_it_is_epipe);
+	tcase_add_test(tc, dropping_the_receiver_under_a_parked_changed_then_a_send_is_epipe);
+	tcase_add_test(tc, cancelling_a_changed_after_every_handle_went_frees_the_channel);
+	tcase_add_test(tc, dropping_every_handle_under_a_parked_wait_for_is_safe);
+	tcase_add_test(tc, dropping_the_handles_after_a_changed_completed_leaves_nothing_held);
+	tcase_add_test(tc, releasing_a_borrow_twice_or_never_made_is_einval_and_changes_nothing);
 	tcase_add_test(tc, bad_inputs_return_einval_and_change_nothing);
 	tcase_add_test(tc, op_sizes_are_reported);
 	tcase_add_test(tc, a_failed_allocation_changes_nothing);
 	tcase_add_test(tc, zero_sized_values_carry_only_versions);
 	tcase_add_test(tc, four_readers_borrow_while_the_writer_sends);
+	tcase_add_test(tc, receivers_dropped_under_parked_changed_while_another_thread_sends);
 	suite_add_tcase(s, tc);
 	return s;
 }

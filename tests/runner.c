@@ -4,11 +4,19 @@
  * prints Check's summary and "N passed, N failed", and writes the two
  * numbers to a file for make check's total.
  *
- * Usage: runner LABEL [COUNTS_FILE]
+ * Usage: runner [--test NAME[,NAME...]] LABEL [COUNTS_FILE]
+ *
+ * One suite alone: CK_RUN_SUITE=notify; one tcase: CK_RUN_CASE=...; one
+ * test by name: --test NAME or AK_TEST=NAME, AK_TEST_REPEAT=N to run it N
+ * times (tests/testkit.h).  make unit|tsan|asan SUITE=... TEST=...
+ * REPEAT=... set these.
  */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "testkit.h"
 
 Suite *errors_suite(void);
 Suite *waker_suite(void);
@@ -34,6 +42,12 @@ Suite *watch_suite(void);
 
 int main(int argc, char **argv)
 {
+	if (argc > 2 && strcmp(argv[1], "--test") == 0) {
+		/* Before the suites are built: the filter acts as they add. */
+		setenv("AK_TEST", argv[2], 1);
+		argv += 2;
+		argc -= 2;
+	}
 	const char *label = argc > 1 ? argv[1] : "unit";
 	const char *counts = argc > 2 ? argv[2] : NULL;
 
@@ -60,9 +74,14 @@ int main(int argc, char **argv)
 	srunner_add_suite(sr, watch_suite());
 	srunner_set_fork_status(sr, CK_FORK);
 
-	printf("== %s tests ==\n", label);
+	const char *filter = tk_test_filter();
+	if (filter && tk_test_filter_matches() == 0)
+		printf("%s: no test named %s\n", label, filter);
+	printf("== %s tests%s%s ==\n", label, filter ? ": " : "",
+	       filter ? filter : "");
 	fflush(stdout);
-	srunner_run_all(sr, CK_NORMAL);
+	/* One test by name: say that it passed, too. */
+	srunner_run_all(sr, filter ? CK_VERBOSE : CK_NORMAL);
 	int run = srunner_ntests_run(sr);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -2,6 +2,8 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* nanosleep */
 #endif
+#include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "testkit.h"
@@ -14,11 +16,11 @@ static struct tk_counting_waker cw_pool[TK_POOL_MAX];
 static int cw_used;
 static struct tk_task task_pool[TK_POOL_MAX];
 static int task_used;
-static struct ak_debug_counters snapshot;
+static struct ak_debug_counts snapshot;
 
-struct ak_debug_counters tk_counters(void)
+struct ak_debug_counts tk_counters(void)
 {
-	struct ak_debug_counters c;
+	struct ak_debug_counts c;
 
 	memset(&c, 0, sizeof c);
 	ck_assert_int_eq(ak_debug_counters(&c), 0);
@@ -42,9 +44,9 @@ void tk_setup(void)
  * counters to come back, up to 2 s, before judging them: a real leak never
  * settles.
  */
-static struct ak_debug_counters settled_counters(void)
+static struct ak_debug_counts settled_counters(void)
 {
-	struct ak_debug_counters now = tk_counters();
+	struct ak_debug_counts now = tk_counters();
 	for (int tries = 0; tries < 2000; tries++) {
 		if (now.waker_clones == snapshot.waker_clones &&
 		    now.parked_ops == snapshot.parked_ops &&
@@ -58,7 +60,7 @@ static struct ak_debug_counters settled_counters(void)
 
 void tk_teardown(void)
 {
-	struct ak_debug_counters now = settled_counters();
+	struct ak_debug_counts now = settled_counters();
 	int i;
 
 	for (i = 0; i < cw_used; i++)
@@ -223,7 +225,7 @@ void tk_assert_balanced(struct tk_counting_waker *cw)
 static void reenter_hook(struct tk_counting_waker *cw)
 {
 	struct tk_reentry *r = cw->hook_arg;
-	struct ak_debug_counters c;
+	struct ak_debug_counts c;
 	struct ak_waker noop = ak_waker_noop();
 	struct ak_waker copy = { NULL, NULL };
 	int bad = 0;
@@ -468,10 +470,17 @@ void tk_sleep_ns(int64_t ns)
 		;
 }
 
+static int flag_parked(void *arg)
+{
+	return tk_flag_holds_waker(arg);
+}
+
 static void *setter_main(void *arg)
 {
 	struct tk_setter *s = arg;
 
+	if (s->when_parked)
+		(void)tk_spin_until(flag_parked, s->f, 5000000000);
 	if (s->delay_ns > 0)
 		tk_sleep_ns(s->delay_ns);
 	tk_flag_set(s->f);
@@ -483,6 +492,15 @@ void tk_setter_start(struct tk_setter *s, struct tk_flag_future *f,
 {
 	s->f = f;
 	s->delay_ns = delay_ns;
+	s->when_parked = 0;
+	ck_assert_int_eq(pthread_create(&s->thread, NULL, setter_main, s), 0);
+}
+
+void tk_setter_start_when_parked(struct tk_setter *s, struct tk_flag_future *f)
+{
+	s->f = f;
+	s->delay_ns = 0;
+	s->when_parked = 1;
 	ck_assert_int_eq(pthread_create(&s->thread, NULL, setter_main, s), 0);
 }
 
@@ -605,4 +623,103 @@ void tk_blocker_init(struct tk_blocker_future *f, struct ak_future *inner,
 	f->rc_free = TK_NOT_CALLED;
 	f->rc_cancel_self = TK_NOT_CALLED;
 	ck_assert_int_eq(ak_future_init(&f->future, &tk_blocker_vtable), 0);
+}
+
+/* ---- Waiting for another thread ----------------------------------------- */
+
+/* Spins before the first yield, and yields before the first sleep. */
+#define TK_SPINS 64
+#define TK_YIELDS 256
+
+void tk_backoff(struct tk_backoff *b)
+{
+	if (b->steps < TK_SPINS) {
+		b->steps++;
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause();
+#else
+		atomic_signal_fence(memory_order_seq_cst);
+#endif
+	} else if (b->steps < TK_SPINS + TK_YIELDS) {
+		b->steps++;
+		sched_yield();
+	} else {
+		/* Parked for real: the partner gets the core even when a
+		 * yield would be handed straight back to us. */
+		tk_sleep_ns(20000);
+	}
+}
+
+int tk_spin_until(int (*pred)(void *), void *arg, int64_t timeout_ns)
+{
+	struct tk_backoff b = TK_BACKOFF_INIT;
+	int64_t end = ak_deadline_in(timeout_ns);
+
+	while (!pred(arg)) {
+		if (ak_now() >= end)
+			return pred(arg) != 0;
+		tk_backoff(&b);
+	}
+	return 1;
+}
+
+/* ---- Running one test by name ------------------------------------------- */
+
+/* The real one, behind the macro in testkit.h. */
+#undef _tcase_add_test
+
+static int filter_matches;
+
+const char *tk_test_filter(void)
+{
+	const char *f = getenv("AK_TEST");
+
+	return f && *f ? f : NULL;
+}
+
+int tk_test_filter_matches(void)
+{
+	return filter_matches;
+}
+
+/* 1 if name is one of the comma-separated names in list. */
+static int listed(const char *list, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (const char *p = list; *p;) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		if (n == len && strncmp(p, name, n) == 0)
+			return 1;
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	return 0;
+}
+
+void tk_tcase_add_test(TCase *tc, const TTest *ttest, int signal,
+                       int allowed_exit_value, int start, int end)
+{
+	const char *filter = tk_test_filter();
+	const char *rep = getenv("AK_TEST_REPEAT");
+	int repeat = rep ? atoi(rep) : 1;
+
+	if (!filter) {
+		_tcase_add_test(tc, ttest, signal, allowed_exit_value, start, end);
+		return;
+	}
+	if (!listed(filter, ttest->name))
+		return;
+	filter_matches++;
+	if (repeat < 1)
+		repeat = 1;
+	/* A plain test repeats as a loop test: one process per run. */
+	if (start == 0 && end == 1) {
+		_tcase_add_test(tc, ttest, signal, allowed_exit_value, 0, repeat);
+		return;
+	}
+	for (int i = 0; i < repeat; i++)
+		_tcase_add_test(tc, ttest, signal, allowed_exit_value, start, end);
 }

@@ -37,7 +37,7 @@ TCase *tk_tcase(const char *name);
 void tk_setup(void);
 void tk_teardown(void);
 
-struct ak_debug_counters tk_counters(void);
+struct ak_debug_counts tk_counters(void);
 
 /* ---- Counting waker ---------------------------------------------------- */
 
@@ -183,9 +183,17 @@ struct tk_setter {
 	pthread_t thread;
 	struct tk_flag_future *f;
 	int64_t delay_ns;
+	int when_parked;            /* tk_setter_start_when_parked */
 };
 void tk_setter_start(struct tk_setter *s, struct tk_flag_future *f,
                      int64_t delay_ns);
+/*
+ * A thread that waits until f has parked (holds a waker clone), then
+ * tk_flag_set(f): a test of "woken from another thread" that does not
+ * bet on a delay being long enough for the first poll (up to 5 s; then
+ * it sets the flag anyway, and the test's own checks say what went wrong).
+ */
+void tk_setter_start_when_parked(struct tk_setter *s, struct tk_flag_future *f);
 void tk_setter_join(struct tk_setter *s);
 
 /*
@@ -243,5 +251,52 @@ void tk_blocker_init(struct tk_blocker_future *f, struct ak_future *inner,
                      struct ak_executor *ex, struct ak_task *self);
 
 void tk_sleep_ns(int64_t ns);
+
+/* ---- Waiting for another thread ----------------------------------------- */
+
+/*
+ * A test that waits for another thread must make progress when a core is
+ * taken away (TSan beside two busy loops runs the machine ~4x slower): a
+ * waiter that spins without yielding can hold the very core its partner
+ * needs.  tk_backoff() is one step of such a wait: a few spins with a CPU
+ * relax, then sched_yield(), and once it has yielded for a while, short
+ * sleeps (a yield alone may be handed straight back under CFS).
+ *
+ *	struct tk_backoff b = TK_BACKOFF_INIT;
+ *	while (!atomic_load(&flag))
+ *		tk_backoff(&b);
+ *
+ * TK_WAIT_UNTIL(cond) is that loop; tk_spin_until() the same with a
+ * predicate and a timeout, for waits that may legitimately never end.
+ */
+struct tk_backoff {
+	unsigned steps;
+};
+#define TK_BACKOFF_INIT { 0 }
+void tk_backoff(struct tk_backoff *b);
+#define TK_WAIT_UNTIL(cond) \
+	do { \
+		struct tk_backoff tk_b_ = TK_BACKOFF_INIT; \
+		while (!(cond)) \
+			tk_backoff(&tk_b_); \
+	} while (0)
+/* Waits until pred(arg) returns nonzero (1) or timeout_ns passes (0). */
+int tk_spin_until(int (*pred)(void *), void *arg, int64_t timeout_ns);
+
+/* ---- Running one test by name ------------------------------------------- */
+
+/*
+ * AK_TEST=name[,name...] in the environment: the runner adds only the
+ * named tests (every suite still runs, with the others left out);
+ * AK_TEST_REPEAT=N runs each of them N times, each in its own process.
+ * It works by routing Check's tcase_add_test (and its variants, which all
+ * expand to _tcase_add_test) through tk_tcase_add_test, so test files need
+ * nothing but this header.  tk_test_filter() is the name list, or NULL.
+ */
+void tk_tcase_add_test(TCase *tc, const TTest *ttest, int signal,
+                       int allowed_exit_value, int start, int end);
+const char *tk_test_filter(void);
+int tk_test_filter_matches(void);
+#define _tcase_add_test tk_tcase_add_test
 
 #endif

@@ -75,7 +75,7 @@ static const struct {
 
 static int64_t allocations(void)
 {
-	struct ak_debug_counters c;
+	struct ak_debug_counts c;
 	if (ak_debug_counters(&c) != 0)
 		return 0;
 	return c.allocations;
