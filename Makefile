@@ -14,7 +14,8 @@
 #   make stress     every stress/*.c program, STRESS_SECS (10) seconds each,
 #                   natively and under TSan; STRESS_SEED=... replays a seed
 #   make lint       man pages, header self-containment, exported symbols,
-#                   the shim lint (scripts/lint-shim.sh)
+#                   the shim lint (scripts/lint-shim.sh), the layer lint
+#                   (scripts/lint-layers.sh)
 #   make bench      the benchmark against tokio and Go (bench/README.md);
 #                   never part of make check
 #   make install    headers, both libraries with their SONAME links,
@@ -49,15 +50,15 @@ SONAME := libawaitkit.so.0
 AK_CFLAGS := -std=c11 -Wall -Wextra -Wpedantic -Werror -D_GNU_SOURCE \
 	-fvisibility=hidden -fPIC -fno-strict-aliasing -pthread -Iinclude
 # liburcu-bp: watch's read side and grace periods (never call_rcu, which
-# aborts on ENOMEM); the fork hooks (core/fork.c) quiesce its registry.  liburcu-common: the pool's
-# injection queue (wfcqueue lives there in 0.13, not in liburcu-cds; the
-# liburcu-cds.pc says -lurcu-common -lurcu-cds).  Linked shared, never
-# _LGPL_SOURCE.
+# aborts on ENOMEM); the fork hooks (runtime/fork.c) quiesce its registry.
+# liburcu-common: the pool's injection queue (wfcqueue lives there in 0.13,
+# not in liburcu-cds; the liburcu-cds.pc says -lurcu-common -lurcu-cds).
+# Linked shared, never _LGPL_SOURCE.
 LDLIBS := -pthread -lurcu-bp -lurcu-common
 
-LIB_SRC := $(sort $(wildcard core/*.c chan/*.c sync/*.c select/*.c))
+LIB_SRC := $(sort $(wildcard core/*.c runtime/*.c chan/*.c sync/*.c select/*.c))
 LIB_HDR := $(wildcard include/*.h include/awaitkit/*.h)
-INT_HDR := $(wildcard core/*.h chan/*.h sync/*.h select/*.h)
+INT_HDR := $(wildcard core/*.h runtime/*.h chan/*.h sync/*.h select/*.h)
 
 TEST_SRC := $(wildcard tests/*.c)
 TEST_HDR := $(wildcard tests/*.h)
@@ -122,7 +123,7 @@ stress_run = rc=0; ($(call stress_native,$(1))) || rc=1; \
 	($(call stress_tsan,$(1))) || rc=1; exit $$rc
 
 .PHONY: all deps deps-check check unit tsan lint lint-man lint-headers \
-	lint-symbols demo clean asan stress stress-check lint-shim \
+	lint-symbols demo clean asan stress stress-check lint-shim lint-layers \
 	stress-check-native stress-check-tsan
 .DELETE_ON_ERROR:
 
@@ -282,7 +283,7 @@ alloc-sweep-asan: $(BUILD)/asan/alloc-sweep
 
 # ---- lint --------------------------------------------------------------------
 
-lint: lint-man lint-headers lint-symbols lint-shim
+lint: lint-man lint-headers lint-symbols lint-shim lint-layers
 
 lint-man: | deps-check
 	@sh scripts/man-check.sh
@@ -297,6 +298,10 @@ lint-symbols: $(BUILD)/$(SONAME)
 # Atomics, futexes, locks and allocation only through core/shim.h.
 lint-shim: | deps
 	@CC="$(CC)" sh scripts/lint-shim.sh
+
+# The include rules between core/, runtime/ and the primitives (DESIGN.md 9).
+lint-layers:
+	@sh scripts/lint-layers.sh
 
 # ---- demo --------------------------------------------------------------------
 

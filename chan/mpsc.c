@@ -27,7 +27,8 @@
  * looks at the flag (seq_cst): of the two, one sees the other.  A sender
  * that clears the flag takes the waker under the lock and wakes it after
  * unlocking.  A receiver that parks again with a waker that will_wake the
- * one still stored (rx_parked still up) keeps it: no second clone.
+ * one still stored (rx_parked up and, under the lock, a waker there) keeps
+ * it: no second clone.
  *
  * Slots back on a closed channel: recv reports AK_EPIPE only once every
  * slot is back, so each path that returns one (a permit dropped, a grant
@@ -97,7 +98,6 @@ struct chan {
 	struct ak__notify closed;          /* senders' closed() */
 	struct ak__lock rx_lock;
 	struct ak_waker rx_waker;          /* rx_lock */
-	struct ak_waker rx_seen;           /* receiver only: rx_waker's identity, no reference */
 	ak__atomic(uint32_t) rx_parked;
 	ak__atomic(uint32_t) closed_used;  /* a closed() op was ever bound */
 	struct ak_mpsc_tx tx_h;
@@ -200,13 +200,24 @@ static void rx_notify(struct chan *c)
 static int rx_register(struct chan *c, struct ak_context *cx)
 {
 	struct ak_waker clone, old;
-	/* Only the receiver raises rx_parked, so while it is up the stored
-	 * waker is the one rx_seen names; one that will_wake the same task is
-	 * kept (ak_waker(3)).  A sender lowering it now wakes that task: the
-	 * caller looks at the queue again either way.  relaxed: our own store,
-	 * or a sender's exchange that wakes us. */
-	if (ak__load(&c->rx_parked, AK__RELAXED) && ak_waker_will_wake(&c->rx_seen, &cx->waker))
-		return 0;
+	/* Still parked with a waker that will_wake the same task: keep it, no
+	 * second clone (ak_waker(3)).  The look is under rx_lock, at the waker
+	 * itself, never at a copy of its identity: rx_parked up does not mean
+	 * a waker is stored.  A sender that lowered rx_parked before our last
+	 * registration may take the waker that registration stored (it takes
+	 * whatever it finds under the lock), leaving rx_parked up and no waker;
+	 * keeping "the one we stored" then would park with nobody to wake us.
+	 * A sender that lowered it and has not yet taken the waker will take
+	 * this one and wake us: the caller looks at the queue again either way.
+	 * relaxed: our own store, or a sender's exchange that wakes us. */
+	if (ak__load(&c->rx_parked, AK__RELAXED)) {
+		ak__lock(&c->rx_lock);
+		int keep = !ak__waker_empty(&c->rx_waker) &&
+		           ak_waker_will_wake(&c->rx_waker, &cx->waker);
+		ak__unlock(&c->rx_lock);
+		if (keep)
+			return 0;
+	}
 	int rc = ak__waker_keep(&cx->waker, &clone);
 	if (rc)
 		return rc;
@@ -214,7 +225,6 @@ static int rx_register(struct chan *c, struct ak_context *cx)
 	old = c->rx_waker;
 	c->rx_waker = clone;
 	ak__unlock(&c->rx_lock);
-	c->rx_seen = clone;
 	ak__waker_drop_kept(&old);
 	/* seq_cst: pairs with the seq_cst load in rx_notify(). */
 	ak__xchg(&c->rx_parked, 1, AK__SEQ_CST);

@@ -5,7 +5,7 @@
 # anything that goes around the shim is invisible to it, and to the
 # allocation counters behind ak_debug_counters().
 #
-# Checked: every .c and .h under core/ chan/ sync/ select/ adapters/, except
+# Checked: every .c and .h under core/ runtime/ chan/ sync/ select/ adapters/, except
 # core/shim.h and core/shim.c (the shim itself).  Comments and string
 # literals are stripped first (cc -fpreprocessed), so prose may name anything.
 #
@@ -46,7 +46,7 @@ set -eu
 
 CPP=${CC:-cc}
 EXEMPT="core/shim.h core/shim.c"
-dirs=${*:-core chan sync select adapters}
+dirs=${*:-core runtime chan sync select adapters}
 
 files=""
 for d in $dirs; do

@@ -32,6 +32,15 @@ static void send_range(struct ak_broadcast_tx *tx, uint64_t from, uint64_t to)
 		ck_assert_int_eq(ak_broadcast_send(tx, &v, NULL), 0);
 }
 
+/* Zeroes op, binds it to rx (a value goes to *got) and parks it in task t. */
+static void park_recv(struct ak_broadcast_recv_op *op, struct ak_broadcast_rx *rx, uint64_t *got,
+                      struct tk_task *t)
+{
+	memset(op, 0, sizeof *op);
+	ck_assert_int_eq(ak_broadcast_recv_init(op, rx, got, NULL), 0);
+	ck_assert_int_eq(tk_poll(t, &op->future), AK_PENDING);
+}
+
 static void expect_values(struct ak_broadcast_rx *rx, uint64_t from, uint64_t to)
 {
 	for (uint64_t v = from; v < to; v++) {
@@ -192,14 +201,11 @@ START_TEST(last_sender_drop_wakes_a_parked_recv_with_epipe)
 	struct ak_broadcast_rx *rx;
 	struct ak_broadcast_tx *tx = new_chan(8, &rx);
 	struct ak_broadcast_recv_op op;
-	memset(&op, 0, sizeof op);
 	struct tk_task *t = tk_task_new();
 	uint64_t got;
-	ck_assert_int_eq(ak_broadcast_recv_init(&op, rx, &got, NULL), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	park_recv(&op, rx, &got, t);
 	ak_broadcast_tx_drop(tx);
-	ck_assert_int_eq(tk_task_take_woken(t), 1);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_EPIPE);
+	ck_assert_int_eq(tk_poll_woken(t, &op.future), AK_EPIPE);
 	ak_broadcast_rx_drop(rx);
 	tk_assert_balanced(t->cw);
 }
@@ -210,15 +216,12 @@ START_TEST(parked_recv_is_woken_by_send_and_takes_the_value)
 	struct ak_broadcast_rx *rx;
 	struct ak_broadcast_tx *tx = new_chan(8, &rx);
 	struct ak_broadcast_recv_op op;
-	memset(&op, 0, sizeof op);
 	struct tk_task *t = tk_task_new();
 	uint64_t got = 0;
-	ck_assert_int_eq(ak_broadcast_recv_init(&op, rx, &got, NULL), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	park_recv(&op, rx, &got, t);
 	ck_assert_int_eq(tk_task_take_woken(t), 0);
 	send_range(tx, 42, 43);
-	ck_assert_int_eq(tk_task_take_woken(t), 1);
-	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(tk_poll_woken(t, &op.future), 0);
 	ck_assert_uint_eq(got, 42);
 	ak_broadcast_rx_drop(rx);
 	ak_broadcast_tx_drop(tx);
@@ -231,11 +234,9 @@ START_TEST(cancel_of_a_pending_recv_loses_nothing)
 	struct ak_broadcast_rx *rx;
 	struct ak_broadcast_tx *tx = new_chan(8, &rx);
 	struct ak_broadcast_recv_op op;
-	memset(&op, 0, sizeof op);
 	struct tk_task *t = tk_task_new();
 	uint64_t got = 0;
-	ck_assert_int_eq(ak_broadcast_recv_init(&op, rx, &got, NULL), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	park_recv(&op, rx, &got, t);
 	send_range(tx, 1, 3);                 /* woken, not yet polled */
 	ak_future_cancel(&op.future);
 	ck_assert_uint_eq(got, 0);
@@ -267,8 +268,7 @@ START_TEST(waker_reregistration_wakes_only_the_latest_task)
 	ck_assert_int_eq(tk_poll(b, &op.future), AK_PENDING);  /* moved */
 	send_range(tx, 5, 6);
 	ck_assert_int_eq(tk_task_take_woken(a), 0);
-	ck_assert_int_eq(tk_task_take_woken(b), 1);
-	ck_assert_int_eq(tk_poll(b, &op.future), 0);
+	ck_assert_int_eq(tk_poll_woken(b, &op.future), 0);
 	ck_assert_uint_eq(got, 5);
 	ak_broadcast_rx_drop(rx);
 	ak_broadcast_tx_drop(tx);
@@ -434,12 +434,10 @@ START_TEST(a_second_recv_on_a_receiver_with_one_parked_is_ebusy)
 	struct ak_broadcast_rx *rx;
 	struct ak_broadcast_tx *tx = new_chan(4, &rx);
 	struct ak_broadcast_recv_op op, op2;
-	memset(&op, 0, sizeof op);
 	memset(&op2, 0, sizeof op2);
 	struct tk_task *t = tk_task_new();
 	uint64_t got;
-	ck_assert_int_eq(ak_broadcast_recv_init(&op, rx, &got, NULL), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	park_recv(&op, rx, &got, t);
 	ck_assert_int_eq(ak_broadcast_recv_init(&op2, rx, &got, NULL), AK_EBUSY);
 	ak_future_cancel(&op.future);
 	ck_assert_int_eq(ak_broadcast_recv_init(&op2, rx, &got, NULL), 0);
@@ -456,18 +454,15 @@ START_TEST(rx_drop_under_a_parked_recv_succeeds_and_the_recv_then_fails_with_epi
 	struct ak_broadcast_rx *rx, *other;
 	struct ak_broadcast_tx *tx = new_chan(4, &rx);
 	struct ak_broadcast_recv_op op;
-	memset(&op, 0, sizeof op);
 	struct tk_task *t = tk_task_new();
 	uint64_t got = 99;
 	ck_assert_int_eq(ak_broadcast_subscribe(tx, &other), 0);
-	ck_assert_int_eq(ak_broadcast_recv_init(&op, rx, &got, NULL), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	park_recv(&op, rx, &got, t);
 	ck_assert_int_eq(ak_broadcast_rx_drop(rx), 0);
 	ck_assert_uint_eq(ak_broadcast_receiver_count(tx), 1);
 	send_range(tx, 5, 6);                   /* not counted for the dropped one */
 	ck_assert_uint_eq(ak_broadcast_len(tx), 1);
-	ck_assert_int_eq(tk_task_take_woken(t), 1);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_EPIPE);
+	ck_assert_int_eq(tk_poll_woken(t, &op.future), AK_EPIPE);
 	ck_assert_uint_eq(got, 99);
 	expect_values(other, 5, 6);
 	ck_assert_uint_eq(ak_broadcast_len(tx), 0);
@@ -482,11 +477,9 @@ START_TEST(dropping_every_handle_under_a_parked_recv_then_cancelling_frees_the_c
 	struct ak_broadcast_rx *rx;
 	struct ak_broadcast_tx *tx = new_chan(4, &rx);
 	struct ak_broadcast_recv_op op;
-	memset(&op, 0, sizeof op);
 	struct tk_task *t = tk_task_new();
 	uint64_t got;
-	ck_assert_int_eq(ak_broadcast_recv_init(&op, rx, &got, NULL), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	park_recv(&op, rx, &got, t);
 	ck_assert_int_eq(ak_broadcast_rx_drop(rx), 0);
 	ck_assert_int_eq(ak_broadcast_tx_drop(tx), 0);
 	ck_assert_int_eq(tk_task_take_woken(t), 1);   /* the close */
@@ -501,16 +494,13 @@ START_TEST(dropping_every_handle_under_a_granted_recv_then_polling_it_is_epipe)
 	struct ak_broadcast_rx *rx;
 	struct ak_broadcast_tx *tx = new_chan(4, &rx);
 	struct ak_broadcast_recv_op op;
-	memset(&op, 0, sizeof op);
 	struct tk_task *t = tk_task_new();
 	uint64_t got = 0;
-	ck_assert_int_eq(ak_broadcast_recv_init(&op, rx, &got, NULL), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	park_recv(&op, rx, &got, t);
 	send_range(tx, 1, 2);                        /* grants the parked recv */
 	ck_assert_int_eq(ak_broadcast_tx_drop(tx), 0);
 	ck_assert_int_eq(ak_broadcast_rx_drop(rx), 0);
-	ck_assert_int_eq(tk_task_take_woken(t), 1);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_EPIPE);   /* frees the channel */
+	ck_assert_int_eq(tk_poll_woken(t, &op.future), AK_EPIPE);   /* frees the channel */
 	ck_assert_uint_eq(got, 0);
 	tk_assert_balanced(t->cw);
 }
@@ -521,11 +511,9 @@ START_TEST(dropping_the_handles_after_a_recv_completed_leaves_nothing_held)
 	struct ak_broadcast_rx *rx;
 	struct ak_broadcast_tx *tx = new_chan(4, &rx);
 	struct ak_broadcast_recv_op op;
-	memset(&op, 0, sizeof op);
 	struct tk_task *t = tk_task_new();
 	uint64_t got = 0;
-	ck_assert_int_eq(ak_broadcast_recv_init(&op, rx, &got, NULL), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	park_recv(&op, rx, &got, t);
 	send_range(tx, 3, 4);
 	ck_assert_int_eq(tk_poll(t, &op.future), 0);
 	ck_assert_uint_eq(got, 3);

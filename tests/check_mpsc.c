@@ -473,276 +473,246 @@ END_TEST
  * each sequence by hand, one poll at a time.
  */
 
-/* A recv bound and parked on an empty channel by task t. */
-static void park_recv(struct ak_mpsc_recv_op *op, struct ak_mpsc_rx *rx, int *v, struct tk_task *t)
+/* What each test of this section starts from: a channel, a task that
+ * sends (ts) and one that receives (tr), and the receive it parks. */
+struct closing {
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_recv_op rop;
+	struct tk_task *ts, *tr;
+	int v;
+};
+
+static void closing_new(struct closing *c, size_t cap)
 {
-	ck_assert_int_eq(ak_mpsc_recv_init(op, rx, v), 0);
-	ck_assert_int_eq(tk_poll(t, &op->future), AK_PENDING);
+	memset(c, 0, sizeof *c);
+	new_bounded(cap, &c->tx, &c->rx);
+	c->ts = tk_task_new();
+	c->tr = tk_task_new();
+}
+
+static void closing_drop(struct closing *c)
+{
+	ak_mpsc_tx_drop(c->tx);
+	ak_mpsc_rx_drop(c->rx);
+}
+
+/* The receive bound and parked on the empty channel by task tr. */
+static void park_recv(struct closing *c)
+{
+	ck_assert_int_eq(ak_mpsc_recv_init(&c->rop, c->rx, &c->v), 0);
+	ck_assert_int_eq(tk_poll(c->tr, &c->rop.future), AK_PENDING);
+}
+
+/* Closes the channel (a permit or a grant is out) and parks the receive,
+ * which must wait for that slot to come back. */
+static void close_and_park_recv(struct closing *c)
+{
+	ck_assert_int_eq(ak_mpsc_rx_close(c->rx), 0);
+	park_recv(c);
 }
 
 /* Issue 11, item 1, replayed exactly. */
 START_TEST(cancelled_reserve_granted_before_close_wakes_the_parked_recv)
 {
-	struct ak_mpsc_tx *tx;
-	struct ak_mpsc_rx *rx;
+	struct closing c;
 	struct ak_mpsc_reserve_op permit = {0}, res = {0};
-	struct ak_mpsc_recv_op rop = {0};
-	struct tk_task *ts = tk_task_new(), *tr = tk_task_new();
-	int v;
 
-	new_bounded(1, &tx, &rx);
-	ck_assert_int_eq(ak_mpsc_try_reserve(&permit, tx), 0);
-	ck_assert_int_eq(ak_mpsc_reserve_init(&res, tx), 0);
-	ck_assert_int_eq(tk_poll(ts, &res.future), AK_PENDING);
+	closing_new(&c, 1);
+	ck_assert_int_eq(ak_mpsc_try_reserve(&permit, c.tx), 0);
+	ck_assert_int_eq(ak_mpsc_reserve_init(&res, c.tx), 0);
+	ck_assert_int_eq(tk_poll(c.ts, &res.future), AK_PENDING);
 	ck_assert_int_eq(ak_mpsc_permit_drop(&permit), 0);     /* the slot goes to res */
-	ck_assert(tk_task_take_woken(ts));
-	ck_assert_int_eq(ak_mpsc_rx_close(rx), 0);
-	park_recv(&rop, rx, &v, tr);
+	ck_assert(tk_task_take_woken(c.ts));
+	close_and_park_recv(&c);
 	ak_future_cancel(&res.future);                          /* never polled again */
-	ck_assert(tk_task_take_woken(tr));
-	ck_assert_int_eq(tk_poll(tr, &rop.future), AK_EPIPE);
-	ck_assert_uint_eq(ak_mpsc_capacity(tx), 1);
-	ak_mpsc_tx_drop(tx);
-	ak_mpsc_rx_drop(rx);
+	ck_assert_int_eq(tk_poll_woken(c.tr, &c.rop.future), AK_EPIPE);
+	ck_assert_uint_eq(ak_mpsc_capacity(c.tx), 1);
+	closing_drop(&c);
 }
 END_TEST
 
 /* Issue 11, item 2 up to the point where reserve_many gives its slot back:
  * capacity 2, one permit out, reserve_many(2) parked holding the other slot,
  * closed, recv parked, the permit dropped (recv re-polls and parks again). */
-static void park_reserve_many_half_granted_then_close(struct ak_mpsc_tx *tx, struct ak_mpsc_rx *rx,
-                                                      struct ak_mpsc_reserve_op *many,
-                                                      struct ak_mpsc_recv_op *rop, int *v,
-                                                      struct tk_task *ts, struct tk_task *tr)
+static void park_reserve_many_half_granted_then_close(struct closing *c,
+                                                      struct ak_mpsc_reserve_op *many)
 {
 	struct ak_mpsc_reserve_op permit = {0};
 
-	ck_assert_int_eq(ak_mpsc_try_reserve(&permit, tx), 0);
-	ck_assert_int_eq(ak_mpsc_reserve_many_init(many, tx, 2), 0);
-	ck_assert_int_eq(tk_poll(ts, &many->future), AK_PENDING);
-	ck_assert_uint_eq(ak_mpsc_capacity(tx), 0);             /* it holds 1 of its 2 */
-	ck_assert_int_eq(ak_mpsc_rx_close(rx), 0);
-	ck_assert(tk_task_take_woken(ts));
-	park_recv(rop, rx, v, tr);
+	ck_assert_int_eq(ak_mpsc_try_reserve(&permit, c->tx), 0);
+	ck_assert_int_eq(ak_mpsc_reserve_many_init(many, c->tx, 2), 0);
+	ck_assert_int_eq(tk_poll(c->ts, &many->future), AK_PENDING);
+	ck_assert_uint_eq(ak_mpsc_capacity(c->tx), 0);          /* it holds 1 of its 2 */
+	ck_assert_int_eq(ak_mpsc_rx_close(c->rx), 0);
+	ck_assert(tk_task_take_woken(c->ts));
+	park_recv(c);
 	ck_assert_int_eq(ak_mpsc_permit_drop(&permit), 0);
-	if (tk_task_take_woken(tr))                              /* spurious: parks again */
-		ck_assert_int_eq(tk_poll(tr, &rop->future), AK_PENDING);
+	if (tk_task_take_woken(c->tr))                           /* spurious: parks again */
+		ck_assert_int_eq(tk_poll(c->tr, &c->rop.future), AK_PENDING);
 }
 
 START_TEST(reserve_many_failing_after_close_wakes_the_parked_recv)
 {
-	struct ak_mpsc_tx *tx;
-	struct ak_mpsc_rx *rx;
+	struct closing c;
 	struct ak_mpsc_reserve_op many = {0};
-	struct ak_mpsc_recv_op rop = {0};
-	struct tk_task *ts = tk_task_new(), *tr = tk_task_new();
-	int v;
 
-	new_bounded(2, &tx, &rx);
-	park_reserve_many_half_granted_then_close(tx, rx, &many, &rop, &v, ts, tr);
-	ck_assert_int_eq(tk_poll(ts, &many.future), AK_EPIPE);
-	ck_assert(tk_task_take_woken(tr));
-	ck_assert_int_eq(tk_poll(tr, &rop.future), AK_EPIPE);
-	ck_assert_uint_eq(ak_mpsc_capacity(tx), 2);
-	ak_mpsc_tx_drop(tx);
-	ak_mpsc_rx_drop(rx);
+	closing_new(&c, 2);
+	park_reserve_many_half_granted_then_close(&c, &many);
+	ck_assert_int_eq(tk_poll(c.ts, &many.future), AK_EPIPE);
+	ck_assert_int_eq(tk_poll_woken(c.tr, &c.rop.future), AK_EPIPE);
+	ck_assert_uint_eq(ak_mpsc_capacity(c.tx), 2);
+	closing_drop(&c);
 }
 END_TEST
 
 START_TEST(reserve_many_cancelled_after_close_wakes_the_parked_recv)
 {
-	struct ak_mpsc_tx *tx;
-	struct ak_mpsc_rx *rx;
+	struct closing c;
 	struct ak_mpsc_reserve_op many = {0};
-	struct ak_mpsc_recv_op rop = {0};
-	struct tk_task *ts = tk_task_new(), *tr = tk_task_new();
-	int v;
 
-	new_bounded(2, &tx, &rx);
-	park_reserve_many_half_granted_then_close(tx, rx, &many, &rop, &v, ts, tr);
+	closing_new(&c, 2);
+	park_reserve_many_half_granted_then_close(&c, &many);
 	ak_future_cancel(&many.future);
-	ck_assert(tk_task_take_woken(tr));
-	ck_assert_int_eq(tk_poll(tr, &rop.future), AK_EPIPE);
-	ck_assert_uint_eq(ak_mpsc_capacity(tx), 2);
-	ak_mpsc_tx_drop(tx);
-	ak_mpsc_rx_drop(rx);
+	ck_assert_int_eq(tk_poll_woken(c.tr, &c.rop.future), AK_EPIPE);
+	ck_assert_uint_eq(ak_mpsc_capacity(c.tx), 2);
+	closing_drop(&c);
 }
 END_TEST
 
 START_TEST(permit_dropped_after_close_wakes_the_parked_recv)
 {
-	struct ak_mpsc_tx *tx;
-	struct ak_mpsc_rx *rx;
+	struct closing c;
 	struct ak_mpsc_reserve_op permit = {0};
-	struct ak_mpsc_recv_op rop = {0};
-	struct tk_task *tr = tk_task_new();
-	int v;
 
-	new_bounded(1, &tx, &rx);
-	ck_assert_int_eq(ak_mpsc_try_reserve(&permit, tx), 0);
-	ck_assert_int_eq(ak_mpsc_rx_close(rx), 0);
-	park_recv(&rop, rx, &v, tr);
+	closing_new(&c, 1);
+	ck_assert_int_eq(ak_mpsc_try_reserve(&permit, c.tx), 0);
+	close_and_park_recv(&c);
 	ck_assert_int_eq(ak_mpsc_permit_drop(&permit), 0);
-	ck_assert(tk_task_take_woken(tr));
-	ck_assert_int_eq(tk_poll(tr, &rop.future), AK_EPIPE);
-	ak_mpsc_tx_drop(tx);
-	ak_mpsc_rx_drop(rx);
+	ck_assert_int_eq(tk_poll_woken(c.tr, &c.rop.future), AK_EPIPE);
+	closing_drop(&c);
 }
 END_TEST
 
 START_TEST(reserve_many_permit_partly_used_then_dropped_after_close_wakes_the_parked_recv)
 {
-	struct ak_mpsc_tx *tx;
-	struct ak_mpsc_rx *rx;
+	struct closing c;
 	struct ak_mpsc_reserve_op permit = {0};
-	struct ak_mpsc_recv_op rop = {0};
-	struct tk_task *tr = tk_task_new();
-	int v = 0;
 
-	new_bounded(3, &tx, &rx);
-	ck_assert_int_eq(ak_mpsc_try_reserve_many(&permit, tx, 3), 0);
-	ck_assert_int_eq(ak_mpsc_rx_close(rx), 0);
-	park_recv(&rop, rx, &v, tr);
+	closing_new(&c, 3);
+	ck_assert_int_eq(ak_mpsc_try_reserve_many(&permit, c.tx, 3), 0);
+	close_and_park_recv(&c);
 	ck_assert_int_eq(ak_mpsc_permit_send(&permit, &(int){ 5 }), 0);
-	ck_assert(tk_task_take_woken(tr));
-	ck_assert_int_eq(tk_poll(tr, &rop.future), 0);
-	ck_assert_int_eq(v, 5);
-	park_recv(&rop, rx, &v, tr);                             /* 2 slots still out */
+	ck_assert_int_eq(tk_poll_woken(c.tr, &c.rop.future), 0);
+	ck_assert_int_eq(c.v, 5);
+	park_recv(&c);                                           /* 2 slots still out */
 	ck_assert_int_eq(ak_mpsc_permit_drop(&permit), 0);
-	ck_assert(tk_task_take_woken(tr));
-	ck_assert_int_eq(tk_poll(tr, &rop.future), AK_EPIPE);
-	ak_mpsc_tx_drop(tx);
-	ak_mpsc_rx_drop(rx);
+	ck_assert_int_eq(tk_poll_woken(c.tr, &c.rop.future), AK_EPIPE);
+	closing_drop(&c);
 }
 END_TEST
 
 START_TEST(permit_send_after_close_wakes_the_parked_recv_which_then_sees_the_end)
 {
-	struct ak_mpsc_tx *tx;
-	struct ak_mpsc_rx *rx;
+	struct closing c;
 	struct ak_mpsc_reserve_op permit = {0};
-	struct ak_mpsc_recv_op rop = {0};
-	struct tk_task *tr = tk_task_new();
-	int v = 0;
 
-	new_bounded(1, &tx, &rx);
-	ck_assert_int_eq(ak_mpsc_try_reserve(&permit, tx), 0);
-	ck_assert_int_eq(ak_mpsc_rx_close(rx), 0);
-	park_recv(&rop, rx, &v, tr);
+	closing_new(&c, 1);
+	ck_assert_int_eq(ak_mpsc_try_reserve(&permit, c.tx), 0);
+	close_and_park_recv(&c);
 	ck_assert_int_eq(ak_mpsc_permit_send(&permit, &(int){ 8 }), 0);
-	ck_assert(tk_task_take_woken(tr));
-	ck_assert_int_eq(tk_poll(tr, &rop.future), 0);
-	ck_assert_int_eq(v, 8);
-	ck_assert_int_eq(ak_mpsc_recv_init(&rop, rx, &v), 0);
-	ck_assert_int_eq(tk_poll(tr, &rop.future), AK_EPIPE);
-	ak_mpsc_tx_drop(tx);
-	ak_mpsc_rx_drop(rx);
+	ck_assert_int_eq(tk_poll_woken(c.tr, &c.rop.future), 0);
+	ck_assert_int_eq(c.v, 8);
+	ck_assert_int_eq(ak_mpsc_recv_init(&c.rop, c.rx, &c.v), 0);
+	ck_assert_int_eq(tk_poll(c.tr, &c.rop.future), AK_EPIPE);
+	closing_drop(&c);
 }
 END_TEST
 
 /* A send granted a slot (the receiver took a value) and then closed on. */
-static void park_send_granted_then_close(struct ak_mpsc_tx *tx, struct ak_mpsc_rx *rx,
-                                         struct ak_mpsc_send_op *op, const int *value,
-                                         struct tk_task *ts)
+static void park_send_granted_then_close(struct closing *c, struct ak_mpsc_send_op *op,
+                                         const int *value)
 {
-	ck_assert_int_eq(send_now(tx, 1), 0);
-	ck_assert_int_eq(ak_mpsc_send_init(op, tx, value), 0);
-	ck_assert_int_eq(tk_poll(ts, &op->future), AK_PENDING);
-	ck_assert_int_eq(recv_now(rx), 1);                       /* the slot goes to op */
-	ck_assert(tk_task_take_woken(ts));
-	ck_assert_int_eq(ak_mpsc_rx_close(rx), 0);
+	ck_assert_int_eq(send_now(c->tx, 1), 0);
+	ck_assert_int_eq(ak_mpsc_send_init(op, c->tx, value), 0);
+	ck_assert_int_eq(tk_poll(c->ts, &op->future), AK_PENDING);
+	ck_assert_int_eq(recv_now(c->rx), 1);                    /* the slot goes to op */
+	ck_assert(tk_task_take_woken(c->ts));
+	ck_assert_int_eq(ak_mpsc_rx_close(c->rx), 0);
 }
 
 START_TEST(cancelled_send_granted_before_close_wakes_the_parked_recv)
 {
-	struct ak_mpsc_tx *tx;
-	struct ak_mpsc_rx *rx;
+	struct closing c;
 	struct ak_mpsc_send_op op = {0};
-	struct ak_mpsc_recv_op rop = {0};
-	struct tk_task *ts = tk_task_new(), *tr = tk_task_new();
-	int v, value = 2;
+	int value = 2;
 
-	new_bounded(1, &tx, &rx);
-	park_send_granted_then_close(tx, rx, &op, &value, ts);
-	park_recv(&rop, rx, &v, tr);
+	closing_new(&c, 1);
+	park_send_granted_then_close(&c, &op, &value);
+	park_recv(&c);
 	ak_future_cancel(&op.future);
-	ck_assert(tk_task_take_woken(tr));
-	ck_assert_int_eq(tk_poll(tr, &rop.future), AK_EPIPE);
-	ak_mpsc_tx_drop(tx);
-	ak_mpsc_rx_drop(rx);
+	ck_assert_int_eq(tk_poll_woken(c.tr, &c.rop.future), AK_EPIPE);
+	closing_drop(&c);
 }
 END_TEST
 
 START_TEST(send_granted_before_close_but_polled_after_fails_and_keeps_the_value)
 {
-	struct ak_mpsc_tx *tx;
-	struct ak_mpsc_rx *rx;
+	struct closing c;
 	struct ak_mpsc_send_op op = {0};
-	struct ak_mpsc_recv_op rop = {0};
-	struct tk_task *ts = tk_task_new(), *tr = tk_task_new();
-	int v, value = 2;
+	int value = 2;
 
-	new_bounded(1, &tx, &rx);
-	park_send_granted_then_close(tx, rx, &op, &value, ts);
-	park_recv(&rop, rx, &v, tr);
-	ck_assert_int_eq(tk_poll(ts, &op.future), AK_EPIPE);
-	ck_assert(tk_task_take_woken(tr));
-	ck_assert_int_eq(tk_poll(tr, &rop.future), AK_EPIPE);
-	ck_assert_uint_eq(ak_mpsc_len(rx), 0);
-	ck_assert_uint_eq(ak_mpsc_capacity(tx), 1);
-	ak_mpsc_tx_drop(tx);
-	ak_mpsc_rx_drop(rx);
+	closing_new(&c, 1);
+	park_send_granted_then_close(&c, &op, &value);
+	park_recv(&c);
+	ck_assert_int_eq(tk_poll(c.ts, &op.future), AK_EPIPE);
+	ck_assert_int_eq(tk_poll_woken(c.tr, &c.rop.future), AK_EPIPE);
+	ck_assert_uint_eq(ak_mpsc_len(c.rx), 0);
+	ck_assert_uint_eq(ak_mpsc_capacity(c.tx), 1);
+	closing_drop(&c);
 }
 END_TEST
+
+/* A reserve granted a slot (the receiver took a value) and then closed on. */
+static void park_reserve_granted_then_close(struct closing *c, struct ak_mpsc_reserve_op *res)
+{
+	ck_assert_int_eq(send_now(c->tx, 1), 0);
+	ck_assert_int_eq(ak_mpsc_reserve_init(res, c->tx), 0);
+	ck_assert_int_eq(tk_poll(c->ts, &res->future), AK_PENDING);
+	ck_assert_int_eq(recv_now(c->rx), 1);                    /* the slot goes to res */
+	ck_assert(tk_task_take_woken(c->ts));
+	ck_assert_int_eq(ak_mpsc_rx_close(c->rx), 0);
+}
 
 /* Issue 11, item 3. */
 START_TEST(reserve_granted_before_close_but_polled_after_fails_and_gives_the_slot_back)
 {
-	struct ak_mpsc_tx *tx;
-	struct ak_mpsc_rx *rx;
+	struct closing c;
 	struct ak_mpsc_reserve_op res = {0};
-	struct tk_task *ts = tk_task_new();
-	int v;
 
-	new_bounded(1, &tx, &rx);
-	ck_assert_int_eq(send_now(tx, 1), 0);
-	ck_assert_int_eq(ak_mpsc_reserve_init(&res, tx), 0);
-	ck_assert_int_eq(tk_poll(ts, &res.future), AK_PENDING);
-	ck_assert_int_eq(recv_now(rx), 1);                       /* the slot goes to res */
-	ck_assert(tk_task_take_woken(ts));
-	ck_assert_int_eq(ak_mpsc_rx_close(rx), 0);
-	ck_assert_int_eq(tk_poll(ts, &res.future), AK_EPIPE);
+	closing_new(&c, 1);
+	park_reserve_granted_then_close(&c, &res);
+	ck_assert_int_eq(tk_poll(c.ts, &res.future), AK_EPIPE);
 	ck_assert_uint_eq(ak_mpsc_permit_count(&res), 0);
 	ck_assert_int_eq(ak_mpsc_permit_send(&res, &(int){ 3 }), AK_EINVAL);
-	ck_assert_uint_eq(ak_mpsc_capacity(tx), 1);
+	ck_assert_uint_eq(ak_mpsc_capacity(c.tx), 1);
 	/* Closed and empty with nothing out: the end, at once. */
-	ck_assert_int_eq(ak_mpsc_try_recv(rx, &v), AK_EPIPE);
-	ak_mpsc_tx_drop(tx);
-	ak_mpsc_rx_drop(rx);
+	ck_assert_int_eq(ak_mpsc_try_recv(c.rx, &c.v), AK_EPIPE);
+	closing_drop(&c);
 }
 END_TEST
 
 START_TEST(reserve_granted_before_close_but_polled_after_wakes_the_parked_recv)
 {
-	struct ak_mpsc_tx *tx;
-	struct ak_mpsc_rx *rx;
+	struct closing c;
 	struct ak_mpsc_reserve_op res = {0};
-	struct ak_mpsc_recv_op rop = {0};
-	struct tk_task *ts = tk_task_new(), *tr = tk_task_new();
-	int v;
 
-	new_bounded(1, &tx, &rx);
-	ck_assert_int_eq(send_now(tx, 1), 0);
-	ck_assert_int_eq(ak_mpsc_reserve_init(&res, tx), 0);
-	ck_assert_int_eq(tk_poll(ts, &res.future), AK_PENDING);
-	ck_assert_int_eq(recv_now(rx), 1);
-	ck_assert_int_eq(ak_mpsc_rx_close(rx), 0);
-	park_recv(&rop, rx, &v, tr);
-	ck_assert_int_eq(tk_poll(ts, &res.future), AK_EPIPE);
-	ck_assert(tk_task_take_woken(tr));
-	ck_assert_int_eq(tk_poll(tr, &rop.future), AK_EPIPE);
-	ak_mpsc_tx_drop(tx);
-	ak_mpsc_rx_drop(rx);
+	closing_new(&c, 1);
+	park_reserve_granted_then_close(&c, &res);
+	park_recv(&c);
+	ck_assert_int_eq(tk_poll(c.ts, &res.future), AK_EPIPE);
+	ck_assert_int_eq(tk_poll_woken(c.tr, &c.rop.future), AK_EPIPE);
+	closing_drop(&c);
 }
 END_TEST
 
@@ -767,8 +737,7 @@ START_TEST(cancelled_reserve_after_close_wakes_a_parked_recv_many)
 	ck_assert_int_eq(ak_mpsc_recv_many_init(&rop, rx, buf, 4, &n), 0);
 	ck_assert_int_eq(tk_poll(tr, &rop.future), AK_PENDING);
 	ak_future_cancel(&res.future);
-	ck_assert(tk_task_take_woken(tr));
-	ck_assert_int_eq(tk_poll(tr, &rop.future), AK_EPIPE);
+	ck_assert_int_eq(tk_poll_woken(tr, &rop.future), AK_EPIPE);
 	ck_assert_uint_eq(n, 0);
 	ak_mpsc_tx_drop(tx);
 	ak_mpsc_rx_drop(rx);
@@ -849,8 +818,7 @@ START_TEST(recv_repolled_with_another_waker_wakes_only_the_new_one)
 	ck_assert_int_eq(atomic_load(&a->cw->live), 0);   /* a's clone dropped */
 	ck_assert_int_eq(send_now(tx, 6), 0);
 	ck_assert(!tk_task_take_woken(a));
-	ck_assert(tk_task_take_woken(b));
-	ck_assert_int_eq(tk_poll(b, &op.future), 0);
+	ck_assert_int_eq(tk_poll_woken(b, &op.future), 0);
 	ck_assert_int_eq(v, 6);
 	ak_mpsc_tx_drop(tx);
 	ak_mpsc_rx_drop(rx);
@@ -873,8 +841,7 @@ START_TEST(recv_repolled_with_the_same_waker_clones_it_once)
 	ck_assert_int_eq(atomic_load(&t->cw->clones), 1);
 	ck_assert_int_eq(atomic_load(&t->cw->live), 1);
 	ck_assert_int_eq(send_now(tx, 6), 0);
-	ck_assert(tk_task_take_woken(t));
-	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(tk_poll_woken(t, &op.future), 0);
 	ck_assert_int_eq(v, 6);
 	ak_mpsc_tx_drop(tx);
 	ak_mpsc_rx_drop(rx);
@@ -902,8 +869,7 @@ START_TEST(recv_repolled_after_a_wake_registers_its_waker_again)
 	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
 	ck_assert_int_eq(atomic_load(&t->cw->clones), 2);
 	ck_assert_int_eq(send_now(tx, 2), 0);
-	ck_assert(tk_task_take_woken(t));
-	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(tk_poll_woken(t, &op.future), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_int_eq(buf[0], 2);
 	ak_mpsc_tx_drop(tx);
@@ -958,8 +924,7 @@ START_TEST(dropping_every_handle_under_a_parked_recv_is_safe)
 	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
 	ak_mpsc_rx_drop(rx);
 	ak_mpsc_tx_drop(tx);
-	ck_assert(tk_task_take_woken(t));
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_EPIPE);
+	ck_assert_int_eq(tk_poll_woken(t, &op.future), AK_EPIPE);
 }
 END_TEST
 
@@ -1014,8 +979,7 @@ START_TEST(dropping_every_handle_under_a_parked_closed_op_is_safe)
 	ak_mpsc_tx_drop(tx);
 	ck_assert(!tk_task_take_woken(t));
 	ak_mpsc_rx_drop(rx);
-	ck_assert(tk_task_take_woken(t));
-	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(tk_poll_woken(t, &op.future), 0);
 }
 END_TEST
 
@@ -1033,8 +997,7 @@ START_TEST(dropping_every_handle_under_a_parked_bounded_recv_many_is_safe)
 	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
 	ak_mpsc_rx_drop(rx);
 	ak_mpsc_tx_drop(tx);
-	ck_assert(tk_task_take_woken(t));
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_EPIPE);
+	ck_assert_int_eq(tk_poll_woken(t, &op.future), AK_EPIPE);
 	ck_assert_uint_eq(n, 0);
 }
 END_TEST
@@ -1345,8 +1308,7 @@ START_TEST(permit_drop_of_a_pending_reserve_returns_einval_and_leaves_it_waiting
 	ck_assert_int_eq(tk_poll(t, &res.future), AK_PENDING);
 	ck_assert_int_eq(ak_mpsc_permit_drop(&res), AK_EINVAL);  /* parked */
 	ck_assert_int_eq(recv_now(rx), 1);
-	ck_assert(tk_task_take_woken(t));
-	ck_assert_int_eq(tk_poll(t, &res.future), 0);
+	ck_assert_int_eq(tk_poll_woken(t, &res.future), 0);
 	ck_assert_int_eq(ak_mpsc_permit_drop(&res), 0);
 	ck_assert_uint_eq(ak_mpsc_capacity(tx), 1);
 	ak_mpsc_tx_drop(tx);

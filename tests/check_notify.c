@@ -4,14 +4,9 @@
  * storing nothing, cancel passing a received notify_one on.
  */
 #include <check.h>
-#include <limits.h>
-#include <linux/futex.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "notify.h"
 #include "testkit.h"
@@ -40,6 +35,28 @@ static void nop_init(struct nop *op, struct ak__notify *n)
 	memset(op, 0, sizeof(*op));
 	ak_future_init(&op->future, &nop_vtable);
 	ak__notified_init(&op->o, n);
+}
+
+/* What an operation registered now gets at its first poll: 0 where a
+ * notification is stored for it, else AK_PENDING (it is cancelled again). */
+static int poll_a_later_op(struct ak__notify *n)
+{
+	struct nop later;
+	struct tk_task *t = tk_task_new();
+
+	nop_init(&later, n);
+	int rc = tk_poll(t, &later.future);
+	if (rc == AK_PENDING)
+		ak_future_cancel(&later.future);
+	return rc;
+}
+
+/* Inits n and parks a, its only waiter, in task t. */
+static void init_with_one_parked(struct ak__notify *n, struct nop *a, struct tk_task *t)
+{
+	ak__notify_init(n);
+	nop_init(a, n);
+	ck_assert_int_eq(tk_poll(t, &a->future), AK_PENDING);
 }
 
 START_TEST(notify_one_without_waiters_stores_exactly_one_permit)
@@ -85,8 +102,8 @@ END_TEST
 START_TEST(notify_waiters_wakes_every_waiter_and_stores_no_permit)
 {
 	struct ak__notify n;
-	struct nop op[3], later;
-	struct tk_task *t[3], *tl = tk_task_new();
+	struct nop op[3];
+	struct tk_task *t[3];
 
 	ak__notify_init(&n);
 	for (int i = 0; i < 3; i++) {
@@ -99,9 +116,7 @@ START_TEST(notify_waiters_wakes_every_waiter_and_stores_no_permit)
 		ck_assert(tk_task_take_woken(t[i]));
 		ck_assert_int_eq(tk_poll(t[i], &op[i].future), 0);
 	}
-	nop_init(&later, &n);
-	ck_assert_int_eq(tk_poll(tl, &later.future), AK_PENDING);
-	ak_future_cancel(&later.future);
+	ck_assert_int_eq(poll_a_later_op(&n), AK_PENDING);
 	ck_assert_int_eq(ak__notify_destroy(&n), 0);
 }
 END_TEST
@@ -137,8 +152,7 @@ START_TEST(cancel_passes_a_received_notify_one_on)
 	ak__notify_one(&n);
 	ck_assert(tk_task_take_woken(ta));
 	ak_future_cancel(&a.future);             /* received, never consumed */
-	ck_assert(tk_task_take_woken(tb));
-	ck_assert_int_eq(tk_poll(tb, &b.future), 0);
+	ck_assert_int_eq(tk_poll_woken(tb, &b.future), 0);
 	ck_assert_int_eq(ak__notify_destroy(&n), 0);
 }
 END_TEST
@@ -146,16 +160,13 @@ END_TEST
 START_TEST(cancel_with_no_one_left_stores_the_received_notify_one)
 {
 	struct ak__notify n;
-	struct nop a, later;
-	struct tk_task *ta = tk_task_new(), *tl = tk_task_new();
+	struct nop a;
+	struct tk_task *ta = tk_task_new();
 
-	ak__notify_init(&n);
-	nop_init(&a, &n);
-	ck_assert_int_eq(tk_poll(ta, &a.future), AK_PENDING);
+	init_with_one_parked(&n, &a, ta);
 	ak__notify_one(&n);
 	ak_future_cancel(&a.future);
-	nop_init(&later, &n);
-	ck_assert_int_eq(tk_poll(tl, &later.future), 0);
+	ck_assert_int_eq(poll_a_later_op(&n), 0);
 	ck_assert_int_eq(ak__notify_destroy(&n), 0);
 }
 END_TEST
@@ -163,17 +174,13 @@ END_TEST
 START_TEST(cancel_after_notify_waiters_passes_nothing_on)
 {
 	struct ak__notify n;
-	struct nop a, later;
-	struct tk_task *ta = tk_task_new(), *tl = tk_task_new();
+	struct nop a;
+	struct tk_task *ta = tk_task_new();
 
-	ak__notify_init(&n);
-	nop_init(&a, &n);
-	ck_assert_int_eq(tk_poll(ta, &a.future), AK_PENDING);
+	init_with_one_parked(&n, &a, ta);
 	ak__notify_waiters(&n);
 	ak_future_cancel(&a.future);
-	nop_init(&later, &n);
-	ck_assert_int_eq(tk_poll(tl, &later.future), AK_PENDING);
-	ak_future_cancel(&later.future);
+	ck_assert_int_eq(poll_a_later_op(&n), AK_PENDING);
 	ck_assert_int_eq(ak__notify_destroy(&n), 0);
 }
 END_TEST
@@ -181,20 +188,17 @@ END_TEST
 START_TEST(cancel_of_a_waiting_operation_stores_nothing)
 {
 	struct ak__notify n;
-	struct nop a, later;
-	struct tk_task *ta = tk_task_new(), *tl = tk_task_new();
+	struct nop a;
+	struct tk_task *ta = tk_task_new();
 	int64_t parked = tk_counters().parked_ops;
 
-	ak__notify_init(&n);
-	nop_init(&a, &n);
-	ck_assert_int_eq(tk_poll(ta, &a.future), AK_PENDING);
+	init_with_one_parked(&n, &a, ta);
 	ck_assert_int_eq(tk_counters().parked_ops, parked + 1);
 	ak_future_cancel(&a.future);
 	ck_assert_int_eq(tk_counters().parked_ops, parked);
 	ak__notify_one(&n);                      /* stored: nobody waits */
 	ck_assert(!tk_task_take_woken(ta));
-	nop_init(&later, &n);
-	ck_assert_int_eq(tk_poll(tl, &later.future), 0);
+	ck_assert_int_eq(poll_a_later_op(&n), 0);
 	ck_assert_int_eq(ak__notify_destroy(&n), 0);
 }
 END_TEST
@@ -219,16 +223,15 @@ END_TEST
 START_TEST(clone_failure_returns_enomem_and_registers_nothing)
 {
 	struct ak__notify n;
-	struct nop a, later;
-	struct tk_task *t = tk_task_new(), *tl = tk_task_new();
+	struct nop a;
+	struct tk_task *t = tk_task_new();
 
 	ak__notify_init(&n);
 	nop_init(&a, &n);
 	atomic_store(&t->cw->fail_clone, 1);
 	ck_assert_int_eq(tk_poll(t, &a.future), AK_ENOMEM);
 	ak__notify_one(&n);                      /* nobody waits: stored */
-	nop_init(&later, &n);
-	ck_assert_int_eq(tk_poll(tl, &later.future), 0);
+	ck_assert_int_eq(poll_a_later_op(&n), 0);
 	ck_assert_int_eq(ak__notify_destroy(&n), 0);
 }
 END_TEST
@@ -261,9 +264,7 @@ START_TEST(destroy_with_waiters_is_ebusy)
 	struct nop a;
 	struct tk_task *t = tk_task_new();
 
-	ak__notify_init(&n);
-	nop_init(&a, &n);
-	ck_assert_int_eq(tk_poll(t, &a.future), AK_PENDING);
+	init_with_one_parked(&n, &a, t);
 	ck_assert_int_eq(ak__notify_destroy(&n), AK_EBUSY);
 	ak_future_cancel(&a.future);
 	ck_assert_int_eq(ak__notify_destroy(&n), 0);
@@ -592,17 +593,14 @@ END_TEST
 START_TEST(cancelling_a_waiter_completed_by_notify_waiters_keeps_a_later_permit)
 {
 	struct ak__notify n;
-	struct nop a, later;
-	struct tk_task *ta = tk_task_new(), *tl = tk_task_new();
+	struct nop a;
+	struct tk_task *ta = tk_task_new();
 
-	ak__notify_init(&n);
-	nop_init(&a, &n);
-	ck_assert_int_eq(tk_poll(ta, &a.future), AK_PENDING);
+	init_with_one_parked(&n, &a, ta);
 	ak__notify_waiters(&n);
 	ak__notify_one(&n);
 	ak_future_cancel(&a.future);
-	nop_init(&later, &n);
-	ck_assert_int_eq(tk_poll(tl, &later.future), 0);
+	ck_assert_int_eq(poll_a_later_op(&n), 0);
 	ck_assert_int_eq(ak__notify_destroy(&n), 0);
 }
 END_TEST
@@ -621,47 +619,10 @@ START_TEST(a_repoll_with_another_waker_is_woken_through_the_new_one)
 	ck_assert_int_eq(ak_context_done(&cx, ak_future_poll(&a.future, &cx)), AK_PENDING);
 	ck_assert_int_eq(tk_poll(t, &a.future), AK_PENDING);
 	ak__notify_one(&n);
-	ck_assert(tk_task_take_woken(t));
-	ck_assert_int_eq(tk_poll(t, &a.future), 0);
+	ck_assert_int_eq(tk_poll_woken(t, &a.future), 0);
 	ck_assert_int_eq(ak__notify_destroy(&n), 0);
 }
 END_TEST
-
-/*
- * A round number handed between two threads.  The waiter spins a little
- * (the race below needs both threads running at once), then parks on a
- * futex, so the test goes on when a core is taken away (TSan, busy loops
- * beside it): a busy-wait there costs a whole time slice per hand-off.
- */
-enum { BATON_SPINS = 2000, BATON_STOP = INT_MAX };
-struct baton {
-	atomic_int turn;
-	atomic_int sleepers;
-};
-
-static void baton_pass(struct baton *b, int turn)
-{
-	/* seq_cst store then load, against the sleeper's seq_cst increment
-	 * then FUTEX_WAIT's own check of turn: one side sees the other. */
-	atomic_store(&b->turn, turn);
-	if (atomic_load(&b->sleepers) > 0)
-		syscall(SYS_futex, &b->turn, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
-}
-
-/* Waits until the turn is want, or BATON_STOP; returns it. */
-static int baton_wait(struct baton *b, int want)
-{
-	for (int spin = 0;; spin++) {
-		int turn = atomic_load(&b->turn);
-		if (turn == want || turn == BATON_STOP)
-			return turn;
-		if (spin < BATON_SPINS)
-			continue;
-		atomic_fetch_add(&b->sleepers, 1);
-		syscall(SYS_futex, &b->turn, FUTEX_WAIT_PRIVATE, turn, NULL, NULL, 0);
-		atomic_fetch_sub(&b->sleepers, 1);
-	}
-}
 
 /*
  * Regression (the twin of the semaphore core's): a queued notified() read
@@ -686,27 +647,20 @@ enum { RACE_ROUNDS = 300000, RACE_REPOLLS = 256 };
  * effort, never a verdict). */
 enum { RACE_SECONDS = 3 };
 
-static int64_t race_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static struct ak__notify race_n;
-static struct baton race_baton;
+static struct tk_baton race_baton;
 
 static void *race_notifier(void *arg)
 {
 	(void)arg;
 	for (int i = 1; i <= RACE_ROUNDS; i++) {
-		if (baton_wait(&race_baton, i) == BATON_STOP)
+		if (tk_baton_wait(&race_baton, i) == TK_BATON_STOP)
 			break;
 		for (volatile int spin = (i * 7) % 64; spin > 0; spin--)
 			;
 		ak__notify_one(&race_n);
 		ak__notify_one(&race_n);
-		baton_pass(&race_baton, -i);            /* this round is served */
+		tk_baton_pass(&race_baton, -i);         /* this round is served */
 	}
 	return NULL;
 }
@@ -726,20 +680,20 @@ START_TEST(a_notify_during_a_repoll_never_also_takes_the_stored_permit)
 	ak__notify_init(&race_n);
 	atomic_store(&race_baton.turn, 0);
 	pthread_create(&th, NULL, race_notifier, NULL);
-	int64_t stop = race_now_ns() + (int64_t)RACE_SECONDS * 1000000000;
+	int64_t stop = ak_deadline_in((int64_t)RACE_SECONDS * 1000000000);
 	for (int i = 1; i <= RACE_ROUNDS; i++) {
 		struct ak__notified o, fresh;
 		int rc, polls = 0;
 
-		if (i % 1024 == 0 && race_now_ns() > stop)
+		if (i % 1024 == 0 && ak_now() > stop)
 			break;
 		ak__notified_init(&o, &race_n);
 		if (poll_noop(&o) != AK_PENDING)
 			errors++;
-		baton_pass(&race_baton, i);
+		tk_baton_pass(&race_baton, i);
 		while ((rc = poll_noop(&o)) == AK_PENDING && ++polls < RACE_REPOLLS)
 			;
-		baton_wait(&race_baton, -i);
+		tk_baton_wait(&race_baton, -i);
 		if (rc == AK_PENDING)
 			rc = poll_noop(&o);
 		if (rc != 0)
@@ -752,7 +706,7 @@ START_TEST(a_notify_during_a_repoll_never_also_takes_the_stored_permit)
 			break;
 		}
 	}
-	baton_pass(&race_baton, BATON_STOP);
+	tk_baton_pass(&race_baton, TK_BATON_STOP);
 	pthread_join(th, NULL);
 	ck_assert_int_eq(errors, 0);
 	ck_assert_msg(lost == 0, "a notification was lost: the fast path took the stored permit too");

@@ -25,6 +25,13 @@ static void init_op(struct ak_notified_op *op, struct ak_notify *n)
 	ck_assert_int_eq(ak_notified_init(op, n), 0);
 }
 
+/* Binds op to n and polls it once in task t. */
+static int poll_new_op(struct ak_notified_op *op, struct ak_notify *n, struct tk_task *t)
+{
+	init_op(op, n);
+	return tk_poll(t, &op->future);
+}
+
 START_TEST(notify_one_without_waiters_stores_a_single_permit)
 {
 	struct ak_notify *n = new_notify();
@@ -33,10 +40,8 @@ START_TEST(notify_one_without_waiters_stores_a_single_permit)
 
 	for (int i = 0; i < 3; i++)
 		ck_assert_int_eq(ak_notify_one(n), 0);
-	init_op(&a, n);
-	ck_assert_int_eq(tk_poll(t, &a.future), 0);
-	init_op(&b, n);
-	ck_assert_int_eq(tk_poll(t, &b.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_op(&a, n, t), 0);
+	ck_assert_int_eq(poll_new_op(&b, n, t), AK_PENDING);
 	ak_future_cancel(&b.future);
 	ck_assert_int_eq(ak_notify_free(n), 0);
 }
@@ -69,8 +74,7 @@ START_TEST(notify_waiters_stores_no_permit)
 	struct tk_task *t = tk_task_new();
 
 	ck_assert_int_eq(ak_notify_waiters(n), 0);
-	init_op(&a, n);
-	ck_assert_int_eq(tk_poll(t, &a.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_op(&a, n, t), AK_PENDING);
 	ak_future_cancel(&a.future);
 	ck_assert_int_eq(ak_notify_free(n), 0);
 }
@@ -113,8 +117,7 @@ START_TEST(a_cancelled_notified_passes_a_received_notify_one_on)
 	ck_assert_int_eq(ak_notify_one(n), 0);
 	ck_assert(tk_task_take_woken(ta));
 	ak_future_cancel(&a.future);           /* received, never observed */
-	ck_assert(tk_task_take_woken(tb));
-	ck_assert_int_eq(tk_poll(tb, &b.future), 0);
+	ck_assert_int_eq(tk_poll_woken(tb, &b.future), 0);
 	ck_assert_int_eq(ak_notify_free(n), 0);
 }
 END_TEST
@@ -125,12 +128,10 @@ START_TEST(a_cancelled_notified_with_nobody_behind_stores_its_notification)
 	struct ak_notified_op a, b;
 	struct tk_task *t = tk_task_new();
 
-	init_op(&a, n);
-	ck_assert_int_eq(tk_poll(t, &a.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_op(&a, n, t), AK_PENDING);
 	ck_assert_int_eq(ak_notify_one(n), 0);
 	ak_future_cancel(&a.future);
-	init_op(&b, n);
-	ck_assert_int_eq(tk_poll(t, &b.future), 0);
+	ck_assert_int_eq(poll_new_op(&b, n, t), 0);
 	ck_assert_int_eq(ak_notify_free(n), 0);
 }
 END_TEST
@@ -141,8 +142,7 @@ START_TEST(free_with_waiters_is_ebusy)
 	struct ak_notified_op a;
 	struct tk_task *t = tk_task_new();
 
-	init_op(&a, n);
-	ck_assert_int_eq(tk_poll(t, &a.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_op(&a, n, t), AK_PENDING);
 	ck_assert_int_eq(ak_notify_free(n), AK_EBUSY);
 	ak_future_cancel(&a.future);
 	ck_assert_int_eq(ak_notify_free(n), 0);
@@ -157,14 +157,12 @@ START_TEST(free_while_a_notified_is_granted_but_not_yet_polled_is_ebusy)
 
 	/* notify_one takes a out of the queue; its cancel would then pass the
 	 * notification on through n, so n must outlive it. */
-	init_op(&a, n);
-	ck_assert_int_eq(tk_poll(ta, &a.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_op(&a, n, ta), AK_PENDING);
 	ck_assert_int_eq(ak_notify_one(n), 0);
 	ck_assert_int_eq(ak_notify_free(n), AK_EBUSY);
 	ak_future_cancel(&a.future);
 	/* The notification went back to n, stored: a later op takes it. */
-	init_op(&b, n);
-	ck_assert_int_eq(tk_poll(tb, &b.future), 0);
+	ck_assert_int_eq(poll_new_op(&b, n, tb), 0);
 	ck_assert_int_eq(ak_notify_free(n), 0);
 }
 END_TEST
@@ -175,8 +173,7 @@ START_TEST(free_after_a_granted_notified_was_polled_succeeds)
 	struct ak_notified_op a;
 	struct tk_task *t = tk_task_new();
 
-	init_op(&a, n);
-	ck_assert_int_eq(tk_poll(t, &a.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_op(&a, n, t), AK_PENDING);
 	ck_assert_int_eq(ak_notify_one(n), 0);
 	ck_assert_int_eq(tk_poll(t, &a.future), 0);
 	ck_assert_int_eq(ak_notify_free(n), 0);
@@ -293,14 +290,12 @@ START_TEST(rebinding_a_pending_operation_is_ebusy_and_changes_nothing)
 	struct ak_notified_op a;
 	struct tk_task *t = tk_task_new();
 
-	init_op(&a, n);
-	ck_assert_int_eq(tk_poll(t, &a.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_op(&a, n, t), AK_PENDING);
 	ck_assert_int_eq(ak_notified_init(&a, other), AK_EBUSY);
 	ck_assert_int_eq(ak_notify_one(other), 0);
 	ck_assert(!tk_task_take_woken(t));
 	ck_assert_int_eq(ak_notify_one(n), 0);
-	ck_assert(tk_task_take_woken(t));
-	ck_assert_int_eq(tk_poll(t, &a.future), 0);
+	ck_assert_int_eq(tk_poll_woken(t, &a.future), 0);
 	ck_assert_int_eq(ak_notify_free(n), 0);
 	ck_assert_int_eq(ak_notify_free(other), 0);
 }
@@ -315,14 +310,12 @@ START_TEST(a_completed_operation_polls_einval_and_cancels_as_a_noop)
 	struct tk_task *t = tk_task_new();
 
 	ck_assert_int_eq(ak_notify_one(n), 0);
-	init_op(&a, n);
-	ck_assert_int_eq(tk_poll(t, &a.future), 0);
+	ck_assert_int_eq(poll_new_op(&a, n, t), 0);
 	ck_assert_int_eq(tk_poll(t, &a.future), AK_EINVAL);
 	ck_assert_int_eq(ak_notify_one(n), 0);
 	ak_future_cancel(&a.future);
 	ak_future_cancel(&a.future);
-	init_op(&b, n);
-	ck_assert_int_eq(tk_poll(t, &b.future), 0);
+	ck_assert_int_eq(poll_new_op(&b, n, t), 0);
 	ck_assert_int_eq(ak_notify_free(n), 0);
 }
 END_TEST

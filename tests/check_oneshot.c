@@ -36,6 +36,22 @@ static void new_u64(struct ak_oneshot_tx **tx, struct ak_oneshot_rx **rx, struct
 	ck_assert_int_eq(ak_oneshot_new(sizeof(uint64_t), h ? &hooks : NULL, tx, rx), 0);
 }
 
+/* Binds a recv of rx (into *out) and polls it once in task t. */
+static int poll_new_recv(struct ak_oneshot_recv_op *op, struct ak_oneshot_rx *rx, uint64_t *out,
+                         struct tk_task *t)
+{
+	ck_assert_int_eq(ak_oneshot_recv_init(op, rx, out), 0);
+	return tk_poll(t, &op->future);
+}
+
+/* Binds a closed() of tx and polls it once in task t. */
+static int poll_new_closed(struct ak_oneshot_closed_op *op, struct ak_oneshot_tx *tx,
+                           struct tk_task *t)
+{
+	ck_assert_int_eq(ak_oneshot_closed_init(op, tx), 0);
+	return tk_poll(t, &op->future);
+}
+
 START_TEST(send_before_the_receiver_parks_completes_at_the_first_poll)
 {
 	struct ak_oneshot_tx *tx;
@@ -46,8 +62,7 @@ START_TEST(send_before_the_receiver_parks_completes_at_the_first_poll)
 
 	new_u64(&tx, &rx, NULL);
 	ck_assert_int_eq(ak_oneshot_send(tx, &v), 0);
-	ck_assert_int_eq(ak_oneshot_recv_init(&op, rx, &out), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(poll_new_recv(&op, rx, &out, t), 0);
 	ck_assert_uint_eq(out, 42);
 	ck_assert_int_eq(t->cw->clones, 0);
 	ak_oneshot_rx_drop(rx);
@@ -63,8 +78,7 @@ START_TEST(send_after_the_receiver_parks_wakes_it)
 	uint64_t v = 7, out = 0;
 
 	new_u64(&tx, &rx, NULL);
-	ck_assert_int_eq(ak_oneshot_recv_init(&op, rx, &out), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_recv(&op, rx, &out, t), AK_PENDING);
 	ck_assert(!tk_task_take_woken(t));
 	ck_assert_int_eq(ak_oneshot_send(tx, &v), 0);
 	ck_assert(tk_task_take_woken(t));
@@ -100,11 +114,9 @@ START_TEST(sender_drop_without_send_wakes_the_receiver_with_epipe)
 	uint64_t out = 5;
 
 	new_u64(&tx, &rx, NULL);
-	ck_assert_int_eq(ak_oneshot_recv_init(&op, rx, &out), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_recv(&op, rx, &out, t), AK_PENDING);
 	ak_oneshot_tx_drop(tx);
-	ck_assert(tk_task_take_woken(t));
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_EPIPE);
+	ck_assert_int_eq(tk_poll_woken(t, &op.future), AK_EPIPE);
 	ck_assert_uint_eq(out, 5);
 	ck_assert_int_eq(ak_oneshot_try_recv(rx, &out), AK_EPIPE);
 	ak_oneshot_rx_drop(rx);
@@ -171,8 +183,7 @@ START_TEST(a_value_sent_before_close_is_still_received)
 	new_u64(&tx, &rx, NULL);
 	ck_assert_int_eq(ak_oneshot_send(tx, &v), 0);
 	ck_assert_int_eq(ak_oneshot_rx_close(rx), 0);
-	ck_assert_int_eq(ak_oneshot_recv_init(&op, rx, &out), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(poll_new_recv(&op, rx, &out, t), 0);
 	ck_assert_uint_eq(out, 11);
 	ak_oneshot_rx_drop(rx);
 }
@@ -186,11 +197,9 @@ START_TEST(closed_resolves_when_the_receiver_is_dropped)
 	struct tk_task *t = tk_task_new();
 
 	new_u64(&tx, &rx, NULL);
-	ck_assert_int_eq(ak_oneshot_closed_init(&op, tx), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_closed(&op, tx, t), AK_PENDING);
 	ak_oneshot_rx_drop(rx);
-	ck_assert(tk_task_take_woken(t));
-	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(tk_poll_woken(t, &op.future), 0);
 	ak_oneshot_tx_drop(tx);
 }
 END_TEST
@@ -203,13 +212,10 @@ START_TEST(closed_resolves_when_the_receiver_closes)
 	struct tk_task *t = tk_task_new();
 
 	new_u64(&tx, &rx, NULL);
-	ck_assert_int_eq(ak_oneshot_closed_init(&op, tx), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_closed(&op, tx, t), AK_PENDING);
 	ck_assert_int_eq(ak_oneshot_rx_close(rx), 0);
-	ck_assert(tk_task_take_woken(t));
-	ck_assert_int_eq(tk_poll(t, &op.future), 0);
-	ck_assert_int_eq(ak_oneshot_closed_init(&again, tx), 0);
-	ck_assert_int_eq(tk_poll(t, &again.future), 0);   /* already closed */
+	ck_assert_int_eq(tk_poll_woken(t, &op.future), 0);
+	ck_assert_int_eq(poll_new_closed(&again, tx, t), 0);   /* already closed */
 	ak_oneshot_tx_drop(tx);
 	ak_oneshot_rx_drop(rx);
 }
@@ -224,15 +230,13 @@ START_TEST(cancel_of_a_pending_recv_loses_nothing)
 	uint64_t v = 123, out = 0;
 
 	new_u64(&tx, &rx, NULL);
-	ck_assert_int_eq(ak_oneshot_recv_init(&op, rx, &out), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_recv(&op, rx, &out, t), AK_PENDING);
 	ak_future_cancel(&op.future);
 	ck_assert_int_eq(atomic_load(&t->cw->live), 0);   /* its clone dropped */
 	ck_assert_int_eq(ak_oneshot_send(tx, &v), 0);
 	ck_assert(!tk_task_take_woken(t));
 	ck_assert_uint_eq(out, 0);
-	ck_assert_int_eq(ak_oneshot_recv_init(&later, rx, &out), 0);
-	ck_assert_int_eq(tk_poll(t2, &later.future), 0);
+	ck_assert_int_eq(poll_new_recv(&later, rx, &out, t2), 0);
 	ck_assert_uint_eq(out, 123);
 	ak_oneshot_rx_drop(rx);
 }
@@ -247,8 +251,7 @@ START_TEST(cancel_after_the_send_woke_it_leaves_the_value)
 	uint64_t v = 77, out = 0;
 
 	new_u64(&tx, &rx, NULL);
-	ck_assert_int_eq(ak_oneshot_recv_init(&op, rx, &out), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_recv(&op, rx, &out, t), AK_PENDING);
 	ck_assert_int_eq(ak_oneshot_send(tx, &v), 0);
 	ak_future_cancel(&op.future);
 	ck_assert_uint_eq(out, 0);
@@ -267,8 +270,7 @@ START_TEST(reregistration_with_a_different_waker_swaps_the_clone)
 	uint64_t v = 5, out = 0;
 
 	new_u64(&tx, &rx, NULL);
-	ck_assert_int_eq(ak_oneshot_recv_init(&op, rx, &out), 0);
-	ck_assert_int_eq(tk_poll(a, &op.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_recv(&op, rx, &out, a), AK_PENDING);
 	ck_assert_int_eq(tk_poll(a, &op.future), AK_PENDING);
 	ck_assert_int_eq(atomic_load(&a->cw->clones), 1);   /* same waker: no clone */
 	ck_assert_int_eq(tk_poll(b, &op.future), AK_PENDING);
@@ -276,8 +278,7 @@ START_TEST(reregistration_with_a_different_waker_swaps_the_clone)
 	ck_assert_int_eq(atomic_load(&b->cw->live), 1);
 	ck_assert_int_eq(ak_oneshot_send(tx, &v), 0);
 	ck_assert(!tk_task_take_woken(a));
-	ck_assert(tk_task_take_woken(b));
-	ck_assert_int_eq(tk_poll(b, &op.future), 0);
+	ck_assert_int_eq(tk_poll_woken(b, &op.future), 0);
 	ck_assert_uint_eq(out, 5);
 	ak_oneshot_rx_drop(rx);
 }
@@ -291,8 +292,7 @@ START_TEST(closed_reregistration_with_a_different_waker_swaps_the_clone)
 	struct tk_task *a = tk_task_new(), *b = tk_task_new();
 
 	new_u64(&tx, &rx, NULL);
-	ck_assert_int_eq(ak_oneshot_closed_init(&op, tx), 0);
-	ck_assert_int_eq(tk_poll(a, &op.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_closed(&op, tx, a), AK_PENDING);
 	ck_assert_int_eq(tk_poll(b, &op.future), AK_PENDING);
 	ck_assert_int_eq(atomic_load(&a->cw->live), 0);
 	ck_assert_int_eq(atomic_load(&b->cw->live), 1);
@@ -330,8 +330,7 @@ START_TEST(a_waker_whose_wake_reenters_the_channel)
 	r.rx = rx;
 	t->cw->hook = reenter_hook;
 	t->cw->hook_arg = &r;
-	ck_assert_int_eq(ak_oneshot_recv_init(&op, rx, &out), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_recv(&op, rx, &out, t), AK_PENDING);
 	ck_assert_int_eq(ak_oneshot_send(tx, &v), 0);
 	ck_assert_int_eq(r.rc, 0);
 	ck_assert_uint_eq(r.got, 31);
@@ -383,8 +382,7 @@ START_TEST(dropping_the_receiver_under_a_parked_recv_is_safe)
 	uint64_t v = 9, out = 0;
 
 	new_u64(&tx, &rx, &h);
-	ck_assert_int_eq(ak_oneshot_recv_init(&op, rx, &out), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_recv(&op, rx, &out, t), AK_PENDING);
 	ak_oneshot_rx_drop(rx);
 	ck_assert_int_eq(ak_oneshot_send(tx, &v), AK_EPIPE);
 	/* Both handles are gone; the operation keeps the channel alive. */
@@ -402,8 +400,7 @@ START_TEST(cancelling_a_recv_after_both_handles_went_frees_the_channel)
 	uint64_t out = 0;
 
 	new_u64(&tx, &rx, NULL);
-	ck_assert_int_eq(ak_oneshot_recv_init(&op, rx, &out), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_recv(&op, rx, &out, t), AK_PENDING);
 	ak_oneshot_tx_drop(tx);
 	ak_oneshot_rx_drop(rx);
 	ak_future_cancel(&op.future);           /* the fixture checks it is freed */
@@ -420,14 +417,12 @@ START_TEST(dropping_the_sender_under_a_parked_closed_is_safe)
 	uint64_t v = 2, out = 0;
 
 	new_u64(&tx, &rx, NULL);
-	ck_assert_int_eq(ak_oneshot_closed_init(&op, tx), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_closed(&op, tx, t), AK_PENDING);
 	ck_assert_int_eq(ak_oneshot_send(tx, &v), 0);     /* consumes tx */
 	ck_assert_int_eq(ak_oneshot_try_recv(rx, &out), 0);
 	ck_assert_uint_eq(out, 2);
 	ak_oneshot_rx_drop(rx);
-	ck_assert(tk_task_take_woken(t));
-	ck_assert_int_eq(tk_poll(t, &op.future), 0);        /* frees the channel */
+	ck_assert_int_eq(tk_poll_woken(t, &op.future), 0);        /* frees the channel */
 }
 END_TEST
 
@@ -439,8 +434,7 @@ START_TEST(cancelling_a_closed_after_both_handles_went_frees_the_channel)
 	struct tk_task *t = tk_task_new();
 
 	new_u64(&tx, &rx, NULL);
-	ck_assert_int_eq(ak_oneshot_closed_init(&op, tx), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_closed(&op, tx, t), AK_PENDING);
 	ak_oneshot_tx_drop(tx);
 	ak_oneshot_rx_drop(rx);                 /* wakes the closed op */
 	ck_assert(tk_task_take_woken(t));
@@ -458,8 +452,7 @@ START_TEST(dropping_the_handles_after_a_recv_completed_leaves_nothing_held)
 	uint64_t v = 4, out = 0;
 
 	new_u64(&tx, &rx, NULL);
-	ck_assert_int_eq(ak_oneshot_recv_init(&op, rx, &out), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_recv(&op, rx, &out, t), AK_PENDING);
 	ck_assert_int_eq(ak_oneshot_send(tx, &v), 0);
 	ck_assert_int_eq(tk_poll(t, &op.future), 0);
 	ck_assert_uint_eq(out, 4);
@@ -504,8 +497,7 @@ START_TEST(bad_input_is_einval_and_changes_nothing)
 	ck_assert_int_eq(tk_poll(t, &op.future), AK_EINVAL);
 	/* completed */
 	ck_assert_int_eq(ak_oneshot_send(tx, &v), 0);
-	ck_assert_int_eq(ak_oneshot_recv_init(&op, rx, &out), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(poll_new_recv(&op, rx, &out, t), 0);
 	ck_assert_int_eq(tk_poll(t, &op.future), AK_EINVAL);
 	ak_oneshot_rx_drop(rx);
 }
@@ -557,8 +549,7 @@ START_TEST(clone_failure_is_enomem_and_registers_nothing)
 
 	new_u64(&tx, &rx, NULL);
 	atomic_store(&t->cw->fail_clone, 1);
-	ck_assert_int_eq(ak_oneshot_recv_init(&op, rx, &out), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_ENOMEM);
+	ck_assert_int_eq(poll_new_recv(&op, rx, &out, t), AK_ENOMEM);
 	atomic_store(&t->cw->fail_clone, 0);
 	ck_assert_int_eq(ak_oneshot_send(tx, &v), 0);
 	ck_assert(!tk_task_take_woken(t));

@@ -5,13 +5,8 @@
  * threads.
  */
 #include <check.h>
-#include <limits.h>
-#include <linux/futex.h>
 #include <pthread.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "sem.h"
 #include "testkit.h"
@@ -287,42 +282,6 @@ START_TEST(threads_never_hold_more_permits_than_exist)
 END_TEST
 
 /*
- * A round number handed between two threads.  The waiter spins a little
- * (the race below needs both threads running at once), then parks on a
- * futex, so the test goes on when a core is taken away (TSan, busy loops
- * beside it): a busy-wait there costs a whole time slice per hand-off.
- */
-enum { BATON_SPINS = 2000, BATON_STOP = INT_MAX };
-struct baton {
-	atomic_int turn;
-	atomic_int sleepers;
-};
-
-static void baton_pass(struct baton *b, int turn)
-{
-	/* seq_cst store then load, against the sleeper's seq_cst increment
-	 * then FUTEX_WAIT's own check of turn: one side sees the other. */
-	atomic_store(&b->turn, turn);
-	if (atomic_load(&b->sleepers) > 0)
-		syscall(SYS_futex, &b->turn, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
-}
-
-/* Waits until the turn is want, or BATON_STOP; returns it. */
-static int baton_wait(struct baton *b, int want)
-{
-	for (int spin = 0;; spin++) {
-		int turn = atomic_load(&b->turn);
-		if (turn == want || turn == BATON_STOP)
-			return turn;
-		if (spin < BATON_SPINS)
-			continue;
-		atomic_fetch_add(&b->sleepers, 1);
-		syscall(SYS_futex, &b->turn, FUTEX_WAIT_PRIVATE, turn, NULL, NULL, 0);
-		atomic_fetch_sub(&b->sleepers, 1);
-	}
-}
-
-/*
  * Regression: the owner of a queued acquire used to read its node's state
  * twice at the top of a poll ("granted?" then "queued?").  A release that
  * granted the node between the two reads made it look neither granted nor
@@ -347,26 +306,19 @@ enum { RACE_ROUNDS = 100000, RACE_REPOLLS = 256 };
  * effort, never a verdict). */
 enum { RACE_SECONDS = 3 };
 
-static int64_t race_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static struct ak__sem race_sem;
-static struct baton race_baton;
+static struct tk_baton race_baton;
 
 static void *race_releaser(void *arg)
 {
 	(void)arg;
 	for (int i = 1; i <= RACE_ROUNDS; i++) {
-		if (baton_wait(&race_baton, i) == BATON_STOP)
+		if (tk_baton_wait(&race_baton, i) == TK_BATON_STOP)
 			break;
 		for (volatile int spin = (i * 7) % 64; spin > 0; spin--)
 			;
 		ak__sem_release(&race_sem, 2);
-		baton_pass(&race_baton, -i);            /* this round is served */
+		tk_baton_pass(&race_baton, -i);         /* this round is served */
 	}
 	return NULL;
 }
@@ -386,20 +338,20 @@ START_TEST(a_grant_during_a_repoll_is_never_doubled_by_the_fast_path)
 	ak__sem_init(&race_sem, 0);
 	atomic_store(&race_baton.turn, 0);
 	pthread_create(&th, NULL, race_releaser, NULL);
-	int64_t stop = race_now_ns() + (int64_t)RACE_SECONDS * 1000000000;
+	int64_t stop = ak_deadline_in((int64_t)RACE_SECONDS * 1000000000);
 	for (int i = 1; i <= RACE_ROUNDS; i++) {
 		struct ak__sem_acquire a;
 		int rc, polls = 0;
 
-		if (i % 1024 == 0 && race_now_ns() > stop)
+		if (i % 1024 == 0 && ak_now() > stop)
 			break;
 		ak__sem_acquire_init(&a, &race_sem, 1);
 		if (poll_noop(&a) != AK_PENDING)
 			errors++;
-		baton_pass(&race_baton, i);
+		tk_baton_pass(&race_baton, i);
 		while ((rc = poll_noop(&a)) == AK_PENDING && ++polls < RACE_REPOLLS)
 			;
-		baton_wait(&race_baton, -i);
+		tk_baton_wait(&race_baton, -i);
 		if (rc == AK_PENDING)
 			rc = poll_noop(&a);
 		if (rc != 0)
@@ -411,7 +363,7 @@ START_TEST(a_grant_during_a_repoll_is_never_doubled_by_the_fast_path)
 		}
 		ak__sem_try_acquire(&race_sem, 1);      /* back to 0 */
 	}
-	baton_pass(&race_baton, BATON_STOP);
+	tk_baton_pass(&race_baton, TK_BATON_STOP);
 	pthread_join(th, NULL);
 	ck_assert_int_eq(errors, 0);
 	ck_assert_msg(wrong == 0, "a grant was orphaned: the fast path took a second permit");

@@ -26,6 +26,14 @@ static void init_acq(struct ak_semaphore_acquire_op *op, struct ak_semaphore *s,
 	ck_assert_int_eq(ak_semaphore_acquire_init(op, s, n), 0);
 }
 
+/* Binds an acquire of n and polls it once in task t. */
+static int poll_new_acq(struct ak_semaphore_acquire_op *op, struct ak_semaphore *s, uint64_t n,
+                        struct tk_task *t)
+{
+	init_acq(op, s, n);
+	return tk_poll(t, &op->future);
+}
+
 START_TEST(waiters_are_granted_in_fifo_order)
 {
 	struct ak_semaphore *s = new_sem(0);
@@ -57,20 +65,17 @@ START_TEST(acquire_larger_than_available_waits_and_blocks_smaller_later_ones)
 	struct tk_task *tb = tk_task_new(), *ts = tk_task_new();
 
 	memset(&t1, 0, sizeof(t1));
-	init_acq(&big, s, 3);
-	ck_assert_int_eq(tk_poll(tb, &big.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_acq(&big, s, 3, tb), AK_PENDING);
 	/* The head holds the 2 permits: nothing is available to later ones. */
 	ck_assert_uint_eq(ak_semaphore_available_permits(s), 0);
 	ck_assert_int_eq(ak_semaphore_try_acquire(&t1, s, 1), AK_EAGAIN);
-	init_acq(&small, s, 1);
-	ck_assert_int_eq(tk_poll(ts, &small.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_acq(&small, s, 1, ts), AK_PENDING);
 	ck_assert_int_eq(ak_semaphore_add_permits(s, 1), 0);
 	ck_assert(tk_task_take_woken(tb));
 	ck_assert(!tk_task_take_woken(ts));
 	ck_assert_int_eq(tk_poll(tb, &big.future), 0);
 	ck_assert_int_eq(ak_semaphore_release(&big), 0);
-	ck_assert(tk_task_take_woken(ts));
-	ck_assert_int_eq(tk_poll(ts, &small.future), 0);
+	ck_assert_int_eq(tk_poll_woken(ts, &small.future), 0);
 	ck_assert_int_eq(ak_semaphore_release(&small), 0);
 	ck_assert_uint_eq(ak_semaphore_available_permits(s), 3);
 	ck_assert_int_eq(ak_semaphore_free(s), 0);
@@ -131,8 +136,7 @@ START_TEST(close_wakes_every_waiter_with_epipe_and_later_acquires_fail)
 		ck_assert_int_eq(ak_semaphore_release(&op[i]), AK_EINVAL);
 	}
 	ck_assert_int_eq(ak_semaphore_try_acquire(&late, s, 1), AK_EPIPE);
-	init_acq(&late, s, 1);
-	ck_assert_int_eq(tk_poll(t[0], &late.future), AK_EPIPE);
+	ck_assert_int_eq(poll_new_acq(&late, s, 1, t[0]), AK_EPIPE);
 	/* Permits held before the close still go back. */
 	ck_assert_int_eq(ak_semaphore_release(&held), 0);
 	ck_assert_uint_eq(ak_semaphore_available_permits(s), 1);
@@ -154,8 +158,7 @@ START_TEST(a_granted_but_unobserved_acquire_cancelled_passes_its_permits_on)
 	ck_assert(tk_task_take_woken(ta));
 	ak_future_cancel(&a.future);          /* granted, never observed */
 	ck_assert_int_eq(ak_semaphore_release(&a), AK_EINVAL);
-	ck_assert(tk_task_take_woken(tb));
-	ck_assert_int_eq(tk_poll(tb, &b.future), 0);
+	ck_assert_int_eq(tk_poll_woken(tb, &b.future), 0);
 	ck_assert_uint_eq(ak_semaphore_available_permits(s), 0);
 	ck_assert_int_eq(ak_semaphore_release(&b), 0);
 	ck_assert_uint_eq(ak_semaphore_available_permits(s), 2);
@@ -175,8 +178,7 @@ START_TEST(a_queued_acquire_cancelled_loses_only_its_place)
 	ck_assert_int_eq(tk_poll(tb, &b.future), AK_PENDING);
 	ck_assert_int_eq(ak_semaphore_add_permits(s, 2), 0);   /* partial grant to a */
 	ak_future_cancel(&a.future);
-	ck_assert(tk_task_take_woken(tb));
-	ck_assert_int_eq(tk_poll(tb, &b.future), 0);
+	ck_assert_int_eq(tk_poll_woken(tb, &b.future), 0);
 	ck_assert_uint_eq(ak_semaphore_available_permits(s), 1);
 	ck_assert_int_eq(ak_semaphore_release(&b), 0);
 	ck_assert_int_eq(ak_semaphore_free(s), 0);
@@ -190,8 +192,7 @@ START_TEST(try_acquire_never_jumps_the_queue)
 	struct tk_task *ta = tk_task_new();
 
 	memset(&t, 0, sizeof(t));
-	init_acq(&a, s, 2);
-	ck_assert_int_eq(tk_poll(ta, &a.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_acq(&a, s, 2, ta), AK_PENDING);
 	ck_assert_int_eq(ak_semaphore_add_permits(s, 1), 0);
 	ck_assert_int_eq(ak_semaphore_try_acquire(&t, s, 1), AK_EAGAIN);
 	ck_assert_int_eq(ak_semaphore_release(&t), AK_EINVAL);
@@ -208,8 +209,7 @@ START_TEST(the_completed_operation_holds_its_permits_until_released_once)
 	struct ak_semaphore_acquire_op op;
 	struct tk_task *t = tk_task_new();
 
-	init_acq(&op, s, 2);
-	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(poll_new_acq(&op, s, 2, t), 0);
 	ck_assert_uint_eq(ak_semaphore_available_permits(s), 1);
 	ak_future_cancel(&op.future);          /* completed: a no-op */
 	ck_assert_uint_eq(ak_semaphore_available_permits(s), 1);
@@ -247,12 +247,10 @@ START_TEST(acquire_of_zero_completes_at_once_while_open)
 	struct ak_semaphore_acquire_op op;
 	struct tk_task *t = tk_task_new();
 
-	init_acq(&op, s, 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(poll_new_acq(&op, s, 0, t), 0);
 	ck_assert_int_eq(ak_semaphore_release(&op), 0);
 	ak_semaphore_close(s);
-	init_acq(&op, s, 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_EPIPE);
+	ck_assert_int_eq(poll_new_acq(&op, s, 0, t), AK_EPIPE);
 	ck_assert_int_eq(ak_semaphore_free(s), 0);
 }
 END_TEST
@@ -263,8 +261,7 @@ START_TEST(free_with_waiters_is_ebusy)
 	struct ak_semaphore_acquire_op op;
 	struct tk_task *t = tk_task_new();
 
-	init_acq(&op, s, 1);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_acq(&op, s, 1, t), AK_PENDING);
 	ck_assert_int_eq(ak_semaphore_free(s), AK_EBUSY);
 	ak_future_cancel(&op.future);
 	ck_assert_int_eq(ak_semaphore_free(s), 0);
@@ -299,8 +296,7 @@ START_TEST(free_while_an_acquire_is_granted_but_not_yet_polled_is_ebusy)
 	struct ak_semaphore_acquire_op op;
 	struct tk_task *t = tk_task_new();
 
-	init_acq(&op, s, 2);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_acq(&op, s, 2, t), AK_PENDING);
 	ck_assert_int_eq(ak_semaphore_add_permits(s, 2), 0);   /* granted, out of the queue */
 	ck_assert(tk_task_take_woken(t));
 	ck_assert_int_eq(ak_semaphore_free(s), AK_EBUSY);
@@ -316,8 +312,7 @@ START_TEST(free_while_a_closed_acquire_is_not_yet_polled_is_ebusy)
 	struct ak_semaphore_acquire_op op;
 	struct tk_task *t = tk_task_new();
 
-	init_acq(&op, s, 1);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_acq(&op, s, 1, t), AK_PENDING);
 	ak_semaphore_close(s);                 /* woken with nothing granted */
 	ck_assert(tk_task_take_woken(t));
 	ck_assert_int_eq(ak_semaphore_free(s), AK_EBUSY);
@@ -348,8 +343,7 @@ START_TEST(release_of_an_operation_holding_nothing_is_einval_and_changes_nothing
 	ck_assert_uint_eq(ak_semaphore_available_permits(s), 0);
 	ck_assert_int_eq(ak_semaphore_release(&held), 0);
 	ck_assert_int_eq(ak_semaphore_release(&held), AK_EINVAL);      /* twice */
-	ck_assert(tk_task_take_woken(t));
-	ck_assert_int_eq(tk_poll(t, &waiting.future), 0);
+	ck_assert_int_eq(tk_poll_woken(t, &waiting.future), 0);
 	ck_assert_uint_eq(ak_semaphore_available_permits(s), 0);      /* one permit, once */
 	ck_assert_int_eq(ak_semaphore_release(&waiting), 0);
 	ck_assert_uint_eq(ak_semaphore_available_permits(s), 1);
@@ -495,13 +489,11 @@ START_TEST(a_task_dropped_while_holding_returns_its_permits_through_cleanup)
 	ck_assert_int_eq(ak_executor_spawn(ex, &w.future, &h), 0);
 	ak_executor_run(ex);      /* it takes the permit and parks holding it */
 	ck_assert_int_eq(w.holding, 1);
-	init_acq(&other, s, 1);
-	ck_assert_int_eq(tk_poll(t, &other.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_acq(&other, s, 1, t), AK_PENDING);
 	ck_assert_int_eq(ak_task_cancel(h), 0);
 	ck_assert_int_eq(w.cleanups, 1);
 	ck_assert_int_eq(w.holding, 0);
-	ck_assert(tk_task_take_woken(t));
-	ck_assert_int_eq(tk_poll(t, &other.future), 0);
+	ck_assert_int_eq(tk_poll_woken(t, &other.future), 0);
 	ck_assert_int_eq(ak_semaphore_release(&other), 0);
 	ak_task_release(h);
 	ck_assert_int_eq(ak_executor_free(ex), 0);

@@ -73,6 +73,15 @@ static void new_u64(uint64_t init, struct ak_watch_sender **tx, struct ak_watch_
 
 /* ---- tests ------------------------------------------------------------------ */
 
+/* Binds op to rx and polls it once in task t: how each test starts a
+ * changed(). */
+static int poll_new_changed(struct ak_watch_changed_op *op, struct ak_watch_receiver *rx,
+                            struct tk_task *t)
+{
+	ck_assert_int_eq(ak_watch_changed_init(op, rx), 0);
+	return tk_poll(t, &op->future);
+}
+
 START_TEST(changed_resolves_after_send_and_not_after_mark_unchanged)
 {
 	struct ak_watch_sender *tx;
@@ -82,22 +91,18 @@ START_TEST(changed_resolves_after_send_and_not_after_mark_unchanged)
 	uint64_t v = 1;
 
 	new_u64(0, &tx, &rx);
-	ck_assert_int_eq(ak_watch_changed_init(&op, rx), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_changed(&op, rx, t), AK_PENDING);
 	ck_assert_int_eq(ak_watch_send(tx, &v), 0);
-	ck_assert(tk_task_take_woken(t));
-	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(tk_poll_woken(t, &op.future), 0);
 
 	v = 2;
 	ck_assert_int_eq(ak_watch_send(tx, &v), 0);
 	ck_assert_int_eq(ak_watch_mark_unchanged(rx), 0);
-	ck_assert_int_eq(ak_watch_changed_init(&op, rx), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_changed(&op, rx, t), AK_PENDING);
 	ak_future_cancel(&op.future);
 
 	ck_assert_int_eq(ak_watch_mark_changed(rx), 0);
-	ck_assert_int_eq(ak_watch_changed_init(&op, rx), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(poll_new_changed(&op, rx, t), 0);
 	ak_watch_receiver_drop(rx);
 	ak_watch_sender_drop(tx);
 	end_test();
@@ -181,8 +186,7 @@ START_TEST(wait_for_waits_for_a_value_the_predicate_accepts)
 	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
 	for (v = 1; v <= 4; v++)
 		ck_assert_int_eq(ak_watch_send(tx, &v), 0);
-	ck_assert(tk_task_take_woken(t));
-	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(tk_poll_woken(t, &op.future), 0);
 	ck_assert_uint_eq(ref_u64(&r), 4);
 	ck_assert_int_eq(atomic_load(&pa.calls), 2);     /* 0, then 4: no version twice */
 	ck_assert_int_eq(ak_watch_has_changed(rx), 0);   /* marked seen */
@@ -331,11 +335,9 @@ START_TEST(sender_drop_wakes_a_receiver_that_saw_everything_with_epipe)
 	struct tk_task *t = tk_task_new();
 
 	new_u64(0, &tx, &rx);
-	ck_assert_int_eq(ak_watch_changed_init(&op, rx), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_changed(&op, rx, t), AK_PENDING);
 	ak_watch_sender_drop(tx);
-	ck_assert(tk_task_take_woken(t));
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_EPIPE);
+	ck_assert_int_eq(tk_poll_woken(t, &op.future), AK_EPIPE);
 	ak_watch_receiver_drop(rx);
 	end_test();
 }
@@ -352,15 +354,13 @@ START_TEST(several_sends_between_polls_give_one_changed)
 	new_u64(0, &tx, &rx);
 	for (uint64_t v = 1; v <= 10; v++)
 		ck_assert_int_eq(ak_watch_send(tx, &v), 0);
-	ck_assert_int_eq(ak_watch_changed_init(&op, rx), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(poll_new_changed(&op, rx, t), 0);
 	ck_assert_int_eq(ak_watch_borrow(rx, &r), 0);
 	ck_assert_uint_eq(ref_u64(&r), 10);
 	ck_assert_uint_eq(r.version, 10);
 	ck_assert(!r.has_changed);
 	ak_watch_ref_release(&r);
-	ck_assert_int_eq(ak_watch_changed_init(&op, rx), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_changed(&op, rx, t), AK_PENDING);
 	ak_future_cancel(&op.future);
 	ak_watch_receiver_drop(rx);
 	ak_watch_sender_drop(tx);
@@ -377,14 +377,12 @@ START_TEST(cancel_of_a_woken_changed_marks_nothing_seen)
 	uint64_t v = 1;
 
 	new_u64(0, &tx, &rx);
-	ck_assert_int_eq(ak_watch_changed_init(&op, rx), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_changed(&op, rx, t), AK_PENDING);
 	ck_assert_int_eq(ak_watch_send(tx, &v), 0);
 	ck_assert(tk_task_take_woken(t));
 	ak_future_cancel(&op.future);
 	ck_assert_int_eq(ak_watch_has_changed(rx), 1);
-	ck_assert_int_eq(ak_watch_changed_init(&op, rx), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(poll_new_changed(&op, rx, t), 0);
 	ak_watch_receiver_drop(rx);
 	ak_watch_sender_drop(tx);
 	end_test();
@@ -501,8 +499,7 @@ START_TEST(closed_resolves_when_the_last_receiver_drops)
 	ak_watch_receiver_drop(rx);
 	ck_assert(!tk_task_take_woken(t));
 	ak_watch_receiver_drop(rx2);
-	ck_assert(tk_task_take_woken(t));
-	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(tk_poll_woken(t, &op.future), 0);
 	ck_assert_int_eq(ak_watch_closed_blocking(tx, AK_DEADLINE_NEVER), 0);
 	ak_watch_sender_drop(tx);
 	end_test();
@@ -521,8 +518,7 @@ START_TEST(a_parked_closed_op_outlives_the_sender_handle)
 	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
 	ak_watch_sender_drop(tx);
 	ak_watch_receiver_drop(rx);
-	ck_assert(tk_task_take_woken(t));
-	ck_assert_int_eq(tk_poll(t, &op.future), 0);        /* frees the channel */
+	ck_assert_int_eq(tk_poll_woken(t, &op.future), 0);        /* frees the channel */
 	end_test();
 }
 END_TEST
@@ -566,12 +562,10 @@ START_TEST(dropping_every_handle_under_a_parked_changed_then_polling_it_is_epipe
 	struct tk_task *t = tk_task_new();
 
 	new_u64(0, &tx, &rx);
-	ck_assert_int_eq(ak_watch_changed_init(&op, rx), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_changed(&op, rx, t), AK_PENDING);
 	ck_assert_int_eq(ak_watch_receiver_drop(rx), 0);
 	ck_assert_int_eq(ak_watch_sender_drop(tx), 0);    /* wakes it: closed */
-	ck_assert(tk_task_take_woken(t));
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_EPIPE); /* frees the channel */
+	ck_assert_int_eq(tk_poll_woken(t, &op.future), AK_EPIPE); /* frees the channel */
 	ak_future_cancel(&op.future);                        /* done: a no-op */
 	end_test();
 }
@@ -587,8 +581,7 @@ START_TEST(dropping_the_receiver_under_a_parked_changed_then_a_send_is_epipe)
 
 	new_u64(0, &tx, &rx);
 	ck_assert_int_eq(ak_watch_receiver_clone(rx, &other), 0);
-	ck_assert_int_eq(ak_watch_changed_init(&op, rx), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_changed(&op, rx, t), AK_PENDING);
 	ck_assert_int_eq(ak_watch_receiver_drop(rx), 0);
 	ck_assert_uint_eq(ak_watch_receiver_count(tx), 1);
 	ck_assert_int_eq(ak_watch_send(tx, &v), 0);
@@ -610,8 +603,7 @@ START_TEST(cancelling_a_changed_after_every_handle_went_frees_the_channel)
 	struct tk_task *t = tk_task_new();
 
 	new_u64(0, &tx, &rx);
-	ck_assert_int_eq(ak_watch_changed_init(&op, rx), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_changed(&op, rx, t), AK_PENDING);
 	ck_assert_int_eq(ak_watch_sender_drop(tx), 0);
 	ck_assert_int_eq(ak_watch_receiver_drop(rx), 0);
 	ak_future_cancel(&op.future);           /* the last reference */
@@ -634,8 +626,7 @@ START_TEST(dropping_every_handle_under_a_parked_wait_for_is_safe)
 	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
 	ck_assert_int_eq(ak_watch_receiver_drop(rx), 0);
 	ck_assert_int_eq(ak_watch_sender_drop(tx), 0);
-	ck_assert(tk_task_take_woken(t));
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_EPIPE);
+	ck_assert_int_eq(tk_poll_woken(t, &op.future), AK_EPIPE);
 	ck_assert_ptr_null(r.block_);                       /* no borrow made */
 
 	new_u64(0, &tx, &rx);
@@ -658,8 +649,7 @@ START_TEST(dropping_the_handles_after_a_changed_completed_leaves_nothing_held)
 	uint64_t v = 1;
 
 	new_u64(0, &tx, &rx);
-	ck_assert_int_eq(ak_watch_changed_init(&op, rx), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_changed(&op, rx, t), AK_PENDING);
 	ck_assert_int_eq(ak_watch_send(tx, &v), 0);
 	ck_assert_int_eq(tk_poll(t, &op.future), 0);
 	ck_assert_int_eq(ak_watch_receiver_drop(rx), 0);
@@ -794,12 +784,10 @@ START_TEST(zero_sized_values_carry_only_versions)
 	struct tk_task *t = tk_task_new();
 
 	ck_assert_int_eq(ak_watch_new(0, NULL, NULL, &tx, &rx), 0);
-	ck_assert_int_eq(ak_watch_changed_init(&op, rx), 0);
-	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(poll_new_changed(&op, rx, t), AK_PENDING);
 	ck_assert_int_eq(ak_watch_send(tx, NULL), 0);
 	ck_assert_int_eq(ak_watch_send(tx, NULL), 0);
-	ck_assert(tk_task_take_woken(t));
-	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(tk_poll_woken(t, &op.future), 0);
 	ck_assert_int_eq(ak_watch_borrow(rx, &r), 0);
 	ck_assert_uint_eq(r.version, 2);
 	ak_watch_ref_release(&r);

@@ -2,10 +2,14 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* nanosleep */
 #endif
+#include <limits.h>
+#include <linux/futex.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 #include "testkit.h"
 
 /* ---- Fixture ----------------------------------------------------------- */
@@ -284,6 +288,12 @@ int tk_task_take_woken(struct tk_task *t)
 {
 	/* Pairs with the release stores in cw_wake / cw_wake_by_ref. */
 	return atomic_exchange_explicit(&t->cw->woken, 0, memory_order_acquire);
+}
+
+int tk_poll_woken(struct tk_task *t, struct ak_future *f)
+{
+	ck_assert_msg(tk_task_take_woken(t), "the task was not woken");
+	return tk_poll(t, f);
 }
 
 /* ---- Log --------------------------------------------------------------- */
@@ -661,6 +671,32 @@ int tk_spin_until(int (*pred)(void *), void *arg, int64_t timeout_ns)
 		tk_backoff(&b);
 	}
 	return 1;
+}
+
+/* Spins before a baton waiter parks on the futex. */
+#define TK_BATON_SPINS 2000
+
+void tk_baton_pass(struct tk_baton *b, int turn)
+{
+	/* seq_cst store then load, against the sleeper's seq_cst increment
+	 * then FUTEX_WAIT's own check of turn: one side sees the other. */
+	atomic_store(&b->turn, turn);
+	if (atomic_load(&b->sleepers) > 0)
+		syscall(SYS_futex, &b->turn, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+int tk_baton_wait(struct tk_baton *b, int want)
+{
+	for (int spin = 0;; spin++) {
+		int turn = atomic_load(&b->turn);
+		if (turn == want || turn == TK_BATON_STOP)
+			return turn;
+		if (spin < TK_BATON_SPINS)
+			continue;
+		atomic_fetch_add(&b->sleepers, 1);
+		syscall(SYS_futex, &b->turn, FUTEX_WAIT_PRIVATE, turn, NULL, NULL, 0);
+		atomic_fetch_sub(&b->sleepers, 1);
+	}
 }
 
 /* ---- Running one test by name ------------------------------------------- */

@@ -17,6 +17,7 @@
 #ifndef TESTKIT_H
 #define TESTKIT_H
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -112,6 +113,9 @@ int tk_poll(struct tk_task *t, struct ak_future *f);
 int tk_poll_budget(struct tk_task *t, struct ak_future *f, int32_t budget);
 /* 1 if the task was woken since the last call, and clears the flag. */
 int tk_task_take_woken(struct tk_task *t);
+/* Asserts that the task was woken (clearing the flag), then polls f once:
+ * what an executor does with a woken task. */
+int tk_poll_woken(struct tk_task *t, struct ak_future *f);
 
 /* ---- A log of polls, to check orders ----------------------------------- */
 
@@ -282,6 +286,27 @@ void tk_backoff(struct tk_backoff *b);
 	} while (0)
 /* Waits until pred(arg) returns nonzero (1) or timeout_ns passes (0). */
 int tk_spin_until(int (*pred)(void *), void *arg, int64_t timeout_ns);
+
+/*
+ * A round number handed between two threads, for tests that race two
+ * threads round after round.  The waiter spins a little (such a race needs
+ * both threads running at once), then parks on a futex, so the test goes
+ * on when a core is taken away (TSan, busy loops beside it): a busy-wait
+ * there costs a whole time slice per hand-off.  Start turn at 0.
+ *
+ *	tk_baton_pass(&b, i);                    (the partner's round i)
+ *	tk_baton_wait(&b, -i);                   (until it says served)
+ *	...
+ *	tk_baton_pass(&b, TK_BATON_STOP);        (the partner returns)
+ */
+#define TK_BATON_STOP INT_MAX
+struct tk_baton {
+	atomic_int turn;
+	atomic_int sleepers;
+};
+void tk_baton_pass(struct tk_baton *b, int turn);
+/* Waits until the turn is want, or TK_BATON_STOP; returns it. */
+int tk_baton_wait(struct tk_baton *b, int want);
 
 /* ---- Running one test by name ------------------------------------------- */
 

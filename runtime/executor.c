@@ -1,5 +1,5 @@
 /*
- * core/executor.c: the single-thread executor.
+ * runtime/executor.c: the single-thread executor.
  *
  * Synchronization contract:
  *
@@ -9,7 +9,7 @@
  *   waker clone/wake/drop        any thread, any time, also after free
  *   task_result, task_release    the owner (release: any thread)
  *
- * A task record (core/task.h) is reference counted: the executor holds one
+ * A task record (runtime/task.h) is reference counted: the executor holds one
  * reference while the task is unfinished, each run-queue entry one, each
  * waker clone one, a handle one.  Records hold a reference on the shared
  * part of the executor (its remote queue and parker), so a late wake from

@@ -1,5 +1,5 @@
 /*
- * core/fork.c: the fork hooks.  The program registers them with
+ * runtime/fork.c: the fork hooks.  The program registers them with
  * pthread_atfork(); the library never does (a library should not impose
  * atfork handlers: they run in every fork of the process, also the
  * fork+exec of a program that never uses awaitkit in the child, and the
@@ -24,7 +24,7 @@
 
 #include <awaitkit/fork.h>
 
-#include "core.h"
+#include "../core/core.h"
 #include "timer.h"
 
 AK_EXPORT void ak_atfork_prepare(void)

@@ -1,6 +1,6 @@
 /*
- * core/timer.h: the timer's side of the fork hooks.  Internal; the public
- * ak_atfork_*() in core/fork.c call these around liburcu's own hooks.
+ * runtime/timer.h: the timer's side of the fork hooks.  Internal; the public
+ * ak_atfork_*() in runtime/fork.c call these around liburcu's own hooks.
  *
  *   call                          thread
  *   ak__timer_before_fork         the forking thread; returns with the

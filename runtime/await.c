@@ -1,5 +1,5 @@
 /*
- * core/await.c: cancelling a task written with the await macros
+ * runtime/await.c: cancelling a task written with the await macros
  * (include/awaitkit/await.h): its live operation first, then its cleanup
  * block, entered through one more call of its poll function.
  */
@@ -7,7 +7,7 @@
 
 #include <awaitkit/await.h>
 
-#include "core.h"
+#include "../core/core.h"
 
 AK_EXPORT void ak_await_cancel(struct ak_await *aw, struct ak_future *task)
 {

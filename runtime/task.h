@@ -1,5 +1,5 @@
 /*
- * core/task.h: the task record the library's executors share (the
+ * runtime/task.h: the task record the library's executors share (the
  * single-thread executor and the pool), and its waker.
  *
  * A task is a claimed (owned) ak_future plus a reference-counted record.
@@ -32,7 +32,7 @@
 
 #include <awaitkit/executor.h>
 
-#include "core.h"
+#include "../core/core.h"
 
 enum {
 	AK__T_SCHEDULED = 1,

@@ -1,5 +1,5 @@
 /*
- * core/pool.c: the multi-thread pool executor.
+ * runtime/pool.c: the multi-thread pool executor.
  *
  * Synchronization contract:
  *
@@ -15,7 +15,7 @@
  *   ak_task_cancel/result/       any thread, also after free
  *   release
  *
- * Tasks are the shared records of core/task.h: reference counted, with a
+ * Tasks are the shared records of runtime/task.h: reference counted, with a
  * state word that lets exactly one thread poll a task at a time (a wake
  * during a poll only marks it; the poller queues it again at the tail when
  * the poll ends).  Each record holds a reference on the pool's memory, so a

@@ -1,5 +1,5 @@
 /*
- * core/task.c: the task record shared by the executors (see task.h), its
+ * runtime/task.c: the task record shared by the executors (see task.h), its
  * waker, and the task handle functions of <awaitkit/executor.h>.
  */
 #include "task.h"

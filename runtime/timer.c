@@ -1,5 +1,5 @@
 /*
- * core/timer.c: the sleep operation and the timer thread that wakes it.
+ * runtime/timer.c: the sleep operation and the timer thread that wakes it.
  *
  * Pending sleeps live in one binary min-heap per process, ordered by
  * (deadline, registration order), so equal deadlines fire in the order they
@@ -19,7 +19,7 @@
  * wakes their wakers after unlocking (never a waker call under a library
  * lock).
  *
- * Fork (ak__timer_*_fork, called by the hooks in core/fork.c): only the
+ * Fork (ak__timer_*_fork, called by the hooks in runtime/fork.c): only the
  * forking thread survives in the child, and glibc recycles the stacks of
  * the others for the child's new threads, so the child must never touch an
  * operation it inherited: it may live on such a stack.  The slots carry
@@ -54,9 +54,9 @@
 #include <awaitkit/block_on.h>
 #include <awaitkit/timer.h>
 
-#include "core.h"
+#include "../core/core.h"
 #include "timer.h"
-#include "waitq.h"
+#include "../core/waitq.h"
 
 enum {
 	S_IDLE = 0,     /* not registered: the owner's alone */
