@@ -893,7 +893,7 @@ AK_EXPORT int ak_mpsc_send_blocking(struct ak_mpsc_tx *tx, const void *value, in
 {
 	if (!tx)
 		return AK_EINVAL;
-	if (ak__in_poll())
+	if (!ak__may_block())
 		return AK_EDEADLK;
 	/* The lockless path first, a short spin, and only then a parked
 	 * thread (ak_block_on allocates its parker). */
@@ -1305,7 +1305,7 @@ AK_EXPORT int ak_mpsc_recv_blocking(struct ak_mpsc_rx *rx, void *out, int64_t de
 {
 	if (!rx)
 		return AK_EINVAL;
-	if (ak__in_poll())
+	if (!ak__may_block())
 		return AK_EDEADLK;
 	for (int i = 0; i < BLOCK_SPINS; i++) {
 		int rc = ak_mpsc_try_recv(rx, out);
@@ -1324,7 +1324,7 @@ AK_EXPORT int ak_mpsc_recv_blocking(struct ak_mpsc_rx *rx, void *out, int64_t de
 AK_EXPORT int ak_mpsc_recv_many_blocking(struct ak_mpsc_rx *rx, void *buf, size_t limit, size_t *count,
                                          int64_t deadline)
 {
-	if (ak__in_poll())
+	if (!ak__may_block())
 		return AK_EDEADLK;
 	struct ak_mpsc_recv_many_op op;
 	memset(&op, 0, sizeof(op));

@@ -542,7 +542,7 @@ AK_EXPORT int ak_oneshot_recv_blocking(struct ak_oneshot_rx *rx, void *out, int6
 
 	if (!rx || (!out && of_rx(rx)->elem_size > 0))
 		return AK_EINVAL;
-	if (ak__in_poll())
+	if (!ak__may_block())
 		return AK_EDEADLK;
 	int rc = ak_oneshot_try_recv(rx, out);
 	if (rc != AK_EAGAIN)

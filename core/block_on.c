@@ -4,12 +4,20 @@
  * The thread parks on a heap-allocated, reference-counted parker; the waker
  * handed to the future is a reference to it, so a future (or a primitive)
  * may keep a clone after ak_block_on returns and wake it later harmlessly.
+ *
+ * A thread refuses to block (AK_EDEADLK) inside a poll, where it would stall
+ * an executor thread, and while it runs a host loop (ak_loop_enter), where
+ * it would freeze every callback of that loop.  Both marks are the calling
+ * thread's own (thread-local, no atomics): no other thread reads them.
  */
 #include <time.h>
 
 #include <awaitkit/block_on.h>
 
 #include "core.h"
+
+/* How many ak_loop_enter() calls of this thread have not been left yet. */
+static _Thread_local int32_t loop_depth;
 
 struct thread_parker {
 	ak__atomic(uint32_t) refs;
@@ -69,11 +77,32 @@ AK_EXPORT int64_t ak_deadline_in(int64_t ns)
 	return now + ns;
 }
 
+int ak__may_block(void)
+{
+	return loop_depth == 0 && !ak__in_poll();
+}
+
+AK_EXPORT int ak_loop_enter(void)
+{
+	if (loop_depth == INT32_MAX)
+		return AK_EOVERFLOW;
+	loop_depth++;
+	return 0;
+}
+
+AK_EXPORT int ak_loop_leave(void)
+{
+	if (loop_depth == 0)
+		return AK_EINVAL;
+	loop_depth--;
+	return 0;
+}
+
 AK_EXPORT int ak_block_on(struct ak_future *f, int64_t deadline)
 {
 	if (!f || ak__future_claim(f) != 0)
 		return AK_EINVAL;
-	if (ak__in_poll()) {
+	if (!ak__may_block()) {
 		f->state &= ~(uintptr_t)AK_FUTURE_OWNED;
 		return AK_EDEADLK;
 	}

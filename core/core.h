@@ -37,6 +37,9 @@ void ak__waker_drop_kept(struct ak_waker *w);
 
 /* True when the calling thread is inside a poll: blocking calls refuse. */
 int ak__in_poll(void);
+/* False inside a poll and on a thread marked by ak_loop_enter (its loop
+ * would freeze): every blocking form refuses with AK_EDEADLK then. */
+int ak__may_block(void);
 
 /* ---- contexts -------------------------------------------------------------- */
 

@@ -11,6 +11,8 @@
 #include <awaitkit/rwlock.h>
 #include <awaitkit/broadcast.h>
 #include <awaitkit/select.h>
+#include <awaitkit/task.h>
+#include <awaitkit/timeout.h>
 
 #include "core.h"
 
@@ -188,6 +190,10 @@ AK_EXPORT size_t ak_op_size(int kind)
 		return sizeof(struct ak_join_op);
 	case AK_OP_TRY_JOIN:
 		return sizeof(struct ak_try_join_op);
+	case AK_OP_TIMEOUT:
+		return sizeof(struct ak_timeout_op);
+	case AK_OP_TASK_JOIN:
+		return sizeof(struct ak_task_join_op);
 	default:
 		return 0;
 	}

@@ -7,8 +7,11 @@
 #include <awaitkit/waker.h>
 #include <awaitkit/future.h>
 #include <awaitkit/block_on.h>
+#include <awaitkit/task.h>
 #include <awaitkit/executor.h>
 #include <awaitkit/timer.h>
+#include <awaitkit/timeout.h>
+#include <awaitkit/blocking.h>
 #include <awaitkit/fork.h>
 #include <awaitkit/pool.h>
 #include <awaitkit/await.h>

@@ -1,25 +1,35 @@
 /*
- * runtime/executor.c: the single-thread executor.
+ * runtime/executor.c: the single-thread executor, an executor over the
+ * task API of <awaitkit/task.h> (runtime/task.h) like any a user writes:
+ * its schedule function pushes, its loops pop and run.
  *
  * Synchronization contract:
  *
  *   call                         thread
  *   spawn, run, run_until,       the executor's owner, one at a time
- *   free, task_cancel
+ *   run_all, run_budget, fd,
+ *   task_count, free
  *   waker clone/wake/drop        any thread, any time, also after free
- *   task_result, task_release    the owner (release: any thread)
+ *   ak_task_* on its handles     as ak_task(3) says (any thread)
  *
- * A task record (runtime/task.h) is reference counted: the executor holds one
- * reference while the task is unfinished, each run-queue entry one, each
- * waker clone one, a handle one.  Records hold a reference on the shared
- * part of the executor (its remote queue and parker), so a late wake from
- * another thread finds it closed instead of freed.
+ * A task record is reference counted: the task holds its life reference
+ * while unfinished, each run-queue entry one, each waker clone one, a
+ * handle one.  Records hold a reference on the shared part of the executor
+ * (its remote queue, parker and eventfd), so a late wake from another
+ * thread finds it closed instead of freed, and the eventfd stays open until
+ * no waker can write to it.
  *
  * Wakes made on the thread that is running the executor go to a local FIFO
- * without a lock; others go to the remote FIFO under the shared lock and
- * unpark the owner.  The task's state word decides who enqueues (task.h).
+ * without a lock; others go to the remote FIFO under the shared lock,
+ * unpark the owner and, once ak_executor_fd() made one, make the eventfd
+ * readable (one write per drain, under the lock: fd_signaled says the
+ * counter is non-zero).
  */
 #include <limits.h>
+#include <errno.h>
+#include <stdint.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
 
 #include <awaitkit/block_on.h>
 #include <awaitkit/executor.h>
@@ -28,11 +38,13 @@
 
 struct exec_shared {
 	ak__atomic(uint32_t) refs;
-	struct ak__lock lock;          /* guards remote_* and closed */
+	struct ak__lock lock;          /* guards remote_*, closed, fd_signaled */
 	struct exec_task *remote_head;
 	struct exec_task *remote_tail;
 	int closed;
-	struct ak__parker parker;      /* the owner sleeps here in run_until */
+	int fd;                        /* the eventfd, or -1; set under lock */
+	int fd_signaled;               /* fd is readable (a write not drained) */
+	struct ak__parker parker;      /* the owner sleeps here */
 };
 
 struct exec_task {
@@ -40,7 +52,6 @@ struct exec_task {
 	struct exec_task *qnext;       /* run-queue link: owned by the queue */
 	struct exec_shared *sh;
 	struct ak_executor *ex;        /* only used while not done */
-	int is_main;                   /* run_until's future, not a spawned task */
 };
 
 struct ak_executor {
@@ -49,6 +60,7 @@ struct ak_executor {
 	struct ak__task_list unfinished;  /* owner only */
 	size_t live;
 	int running;
+	int fd;                        /* the owner's copy of sh->fd */
 };
 
 /* The executor this thread is running now, for the lock-free local path. */
@@ -62,6 +74,11 @@ static struct exec_task *exec_task_of(struct ak_task *t)
 static void shared_put(struct exec_shared *sh)
 {
 	if (ak__ref_put(&sh->refs)) {
+		if (sh->fd >= 0) {
+			int saved = errno;
+			close(sh->fd);
+			errno = saved;
+		}
 		ak__lock_destroy(&sh->lock);
 		ak__free(sh);
 	}
@@ -78,12 +95,46 @@ static void queue_push(struct exec_task **head, struct exec_task **tail,
 	*tail = t;
 }
 
-/* Puts t on a run queue; the caller has given the queue a reference. */
-static void exec_enqueue(struct ak_task *base)
+static void fd_write(int fd)
+{
+	uint64_t one = 1;
+	int saved = errno;
+	/* Cannot fail short of a counter at its maximum, which one write
+	 * per drain never reaches. */
+	ssize_t n = write(fd, &one, sizeof one);
+	(void)n;
+	errno = saved;
+}
+
+/* Makes the eventfd readable unless it is already; under sh->lock.  The
+ * write is made under the lock too, so that fd_signaled and the counter
+ * always agree: a write made after the lock was dropped could land after
+ * fd_drain() cleared the flag, and leave the fd readable with nothing to
+ * drain it (a level-triggered loop would then spin). */
+static void fd_arm_locked(struct exec_shared *sh)
+{
+	if (sh->fd < 0 || sh->fd_signaled)
+		return;
+	sh->fd_signaled = 1;
+	fd_write(sh->fd);
+}
+
+static void fd_arm(struct ak_executor *ex)
+{
+	if (ex->fd < 0)
+		return;
+	ak__lock(&ex->sh->lock);
+	fd_arm_locked(ex->sh);
+	ak__unlock(&ex->sh->lock);
+}
+
+/* The executor's schedule function: queues t; the caller has given the
+ * queue a reference. */
+static void exec_schedule(struct ak_task *base, void *arg)
 {
 	struct exec_task *t = exec_task_of(base);
 	struct ak_executor *ex = tls_running;
-	struct exec_shared *sh = t->sh;
+	struct exec_shared *sh = arg;
 
 	if (ex && ex->sh == sh) {
 		queue_push(&ex->local_head, &ex->local_tail, t);
@@ -91,8 +142,10 @@ static void exec_enqueue(struct ak_task *base)
 	}
 	ak__lock(&sh->lock);
 	int closed = sh->closed;
-	if (!closed)
+	if (!closed) {
 		queue_push(&sh->remote_head, &sh->remote_tail, t);
+		fd_arm_locked(sh);
+	}
 	ak__unlock(&sh->lock);
 	if (closed) {
 		ak__task_put(base);
@@ -107,10 +160,8 @@ static void exec_retire(struct ak_task *base)
 {
 	struct exec_task *t = exec_task_of(base);
 
-	if (!t->is_main) {
-		ak__task_list_remove(&t->ex->unfinished, base);
-		t->ex->live--;
-	}
+	ak__task_list_remove(&t->ex->unfinished, base);
+	t->ex->live--;
 }
 
 static void exec_destroy(struct ak_task *base)
@@ -121,9 +172,14 @@ static void exec_destroy(struct ak_task *base)
 	ak__free(t);
 }
 
-static const struct ak__task_ops exec_task_ops = {
-	.enqueue = exec_enqueue,
+static const struct ak__task_hooks exec_hooks = {
 	.retire = exec_retire,
+	.destroy = exec_destroy,
+};
+
+/* run_until's own future: not a spawned task, not counted. */
+static const struct ak__task_hooks main_hooks = {
+	.retire = NULL,
 	.destroy = exec_destroy,
 };
 
@@ -159,19 +215,22 @@ AK_EXPORT int ak_executor_new(struct ak_executor **out)
 	ak__init(&sh->refs, 1);
 	ak__lock_init(&sh->lock);
 	ak__parker_init(&sh->parker);
+	sh->fd = -1;
 	ex->sh = sh;
+	ex->fd = -1;
 	*out = ex;
 	return 0;
 }
 
-/* refs: the executor's reference, the run queue's, and the caller's. */
+/* refs: the life reference, the run queue's, and the caller's. */
 static struct exec_task *task_new(struct ak_executor *ex, struct ak_future *f,
+                                  const struct ak__task_hooks *hooks,
                                   uint32_t refs)
 {
 	struct exec_task *t = ak__alloc(sizeof(*t));
 	if (!t)
 		return NULL;
-	ak__task_init(&t->base, &exec_task_ops, f, refs);
+	ak__task_init(&t->base, f, exec_schedule, ex->sh, hooks, refs, 1);
 	t->sh = ex->sh;
 	t->ex = ex;
 	ak__ref_get(&ex->sh->refs);
@@ -183,7 +242,7 @@ AK_EXPORT int ak_executor_spawn(struct ak_executor *ex, struct ak_future *task,
 {
 	if (!ex || ak__future_claim(task) != 0)
 		return AK_EINVAL;
-	struct exec_task *t = task_new(ex, task, handle ? 3 : 2);
+	struct exec_task *t = task_new(ex, task, &exec_hooks, handle ? 3 : 2);
 	if (!t) {
 		task->state &= ~(uintptr_t)AK_FUTURE_OWNED;
 		return AK_ENOMEM;
@@ -191,16 +250,19 @@ AK_EXPORT int ak_executor_spawn(struct ak_executor *ex, struct ak_future *task,
 	ak__task_list_append(&ex->unfinished, &t->base);
 	ex->live++;
 	queue_push(&ex->local_head, &ex->local_tail, t);
+	if (!ex->running)
+		fd_arm(ex);
 	if (handle)
 		*handle = &t->base;
 	return 0;
 }
 
-static int enter(struct ak_executor *ex)
+/* Calls that park the thread also refuse inside a host loop. */
+static int enter(struct ak_executor *ex, int parks)
 {
 	if (!ex)
 		return AK_EINVAL;
-	if (ak__in_poll())
+	if (ak__in_poll() || (parks && !ak__may_block()))
 		return AK_EDEADLK;
 	if (ex->running)
 		return AK_EBUSY;
@@ -217,62 +279,185 @@ static void leave(struct ak_executor *ex)
 
 AK_EXPORT int ak_executor_run(struct ak_executor *ex)
 {
-	int rc = enter(ex);
+	int rc = enter(ex, 0);
 	if (rc)
 		return rc;
 	int polls = 0;
 	struct exec_task *t;
 	while ((t = dequeue(ex)) != NULL)
-		if (ak__task_run(&t->base) && polls < INT_MAX)
+		if (ak__task_run(&t->base) != AK__RUN_STALE && polls < INT_MAX)
 			polls++;
 	leave(ex);
 	return polls;
 }
 
-static int is_done(struct exec_task *t)
+static int is_done(struct ak_task *t)
 {
-	/* Relaxed: the owner wrote DONE itself, on this thread. */
-	return (ak__load(&t->base.state, AK__RELAXED) & AK__T_DONE) != 0;
+	/* Relaxed: the owner wrote DONE itself, on this thread, or a
+	 * canceller on another thread did, and the result is read through
+	 * ak_task_result()'s acquire. */
+	return (ak__load(&t->state, AK__RELAXED) & AK__T_DONE) != 0;
+}
+
+/* The unfinished spawned task whose body is f, or NULL. */
+static struct ak_task *find_task(struct ak_executor *ex, struct ak_future *f)
+{
+	for (struct ak_task *t = ex->unfinished.head; t; t = t->next)
+		if (t->fut == f)
+			return t;
+	return NULL;
+}
+
+/* Runs until target is done, or cancels it at the deadline. */
+static int drive(struct ak_executor *ex, struct ak_task *target,
+                 int64_t deadline)
+{
+	for (;;) {
+		struct exec_task *t;
+		while (!is_done(target) && (t = dequeue(ex)) != NULL)
+			ak__task_run(&t->base);
+		if (is_done(target))
+			return ak_task_result(target);
+		/* Checked after draining the queues, so whatever was ready at
+		 * the deadline ran first. */
+		if (deadline != AK_DEADLINE_NEVER && ak_now() >= deadline) {
+			ak__task_abort(target, AK_ETIMEDOUT);
+			return AK_ETIMEDOUT;
+		}
+		ak__park(&ex->sh->parker, deadline);
+	}
 }
 
 AK_EXPORT int ak_executor_run_until(struct ak_executor *ex, struct ak_future *f,
                                     int64_t deadline)
 {
-	if (!f || ak__future_claim(f) != 0)
+	if (!ex || !f)
 		return AK_EINVAL;
-	int rc = enter(ex);
+	if (f->state & AK_FUTURE_OWNED) {
+		/* One of our own tasks: drive it, so that a caller who spawned
+		 * it and then waits on it gets what it asked for.  Owned by
+		 * anyone else: refused, visibly. */
+		struct ak_task *t = find_task(ex, f);
+		if (!t)
+			return AK_EBUSY;
+		int rc = enter(ex, 1);
+		if (rc)
+			return rc;
+		ak__ref_get(&t->refs);
+		rc = drive(ex, t, deadline);
+		ak__task_put(t);
+		leave(ex);
+		return rc;
+	}
+	if (ak__future_claim(f) != 0)
+		return AK_EINVAL;
+	int rc = enter(ex, 1);
 	if (rc) {
 		f->state &= ~(uintptr_t)AK_FUTURE_OWNED;
 		return rc;
 	}
-	/* Ours, the run queue's and the executor's (dropped when it ends). */
-	struct exec_task *main = task_new(ex, f, 3);
+	/* Ours, the run queue's and the life reference. */
+	struct exec_task *main = task_new(ex, f, &main_hooks, 3);
 	if (!main) {
 		leave(ex);
 		f->state &= ~(uintptr_t)AK_FUTURE_OWNED;
 		return AK_ENOMEM;
 	}
-	main->is_main = 1;
 	queue_push(&ex->local_head, &ex->local_tail, main);
-
-	for (;;) {
-		struct exec_task *t;
-		while (!is_done(main) && (t = dequeue(ex)) != NULL)
-			ak__task_run(&t->base);
-		if (is_done(main))
-			break;
-		/* Checked after draining the queues, so whatever was ready at
-		 * the deadline ran first. */
-		if (deadline != AK_DEADLINE_NEVER && ak_now() >= deadline) {
-			ak__task_abort(&main->base, AK_ETIMEDOUT);
-			break;
-		}
-		ak__park(&ex->sh->parker, deadline);
-	}
-	rc = main->base.result;
+	rc = drive(ex, &main->base, deadline);
 	leave(ex);
 	ak__task_put(&main->base);
 	return rc;
+}
+
+AK_EXPORT int ak_executor_run_all(struct ak_executor *ex, int64_t deadline)
+{
+	int rc = enter(ex, 1);
+	if (rc)
+		return rc;
+	for (;;) {
+		struct exec_task *t;
+		while ((t = dequeue(ex)) != NULL)
+			ak__task_run(&t->base);
+		if (ex->live == 0)
+			break;
+		if (deadline != AK_DEADLINE_NEVER && ak_now() >= deadline) {
+			rc = AK_ETIMEDOUT;
+			break;
+		}
+		/* Every unfinished task waits on another thread or a timer,
+		 * whose wake goes through the remote queue and unparks us. */
+		ak__park(&ex->sh->parker, deadline);
+	}
+	leave(ex);
+	return rc;
+}
+
+AK_EXPORT int ak_executor_fd(struct ak_executor *ex)
+{
+	if (!ex)
+		return AK_EINVAL;
+	if (ex->fd >= 0)
+		return ex->fd;
+	int saved = errno;
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	errno = saved;
+	if (fd < 0)
+		return AK_ENOMEM;
+	ak__lock(&ex->sh->lock);
+	ex->sh->fd = fd;
+	if (ex->sh->remote_head != NULL || ex->local_head != NULL)
+		fd_arm_locked(ex->sh);
+	ak__unlock(&ex->sh->lock);
+	ex->fd = fd;
+	return fd;
+}
+
+/* Empties the eventfd; under sh->lock, where every write is made. */
+static void fd_drain(struct ak_executor *ex)
+{
+	if (ex->fd < 0)
+		return;
+	ak__lock(&ex->sh->lock);
+	if (ex->sh->fd_signaled) {
+		uint64_t n;
+		int saved = errno;
+		ssize_t got = read(ex->fd, &n, sizeof n);
+		(void)got;
+		errno = saved;
+		ex->sh->fd_signaled = 0;
+	}
+	ak__unlock(&ex->sh->lock);
+}
+
+static int any_ready(struct ak_executor *ex)
+{
+	if (ex->local_head)
+		return 1;
+	ak__lock(&ex->sh->lock);
+	int ready = ex->sh->remote_head != NULL;
+	ak__unlock(&ex->sh->lock);
+	return ready;
+}
+
+AK_EXPORT int ak_executor_run_budget(struct ak_executor *ex, int max_polls)
+{
+	if (ex && max_polls <= 0)
+		return AK_EINVAL;
+	int rc = enter(ex, 0);
+	if (rc)
+		return rc;
+	fd_drain(ex);
+	int polls = 0;
+	struct exec_task *t;
+	while (polls < max_polls && (t = dequeue(ex)) != NULL)
+		if (ak__task_run(&t->base) != AK__RUN_STALE)
+			polls++;
+	int more = any_ready(ex);
+	leave(ex);
+	if (more)
+		fd_arm(ex);     /* a level-triggered loop comes back */
+	return more;
 }
 
 AK_EXPORT size_t ak_executor_task_count(const struct ak_executor *ex)
@@ -284,7 +469,9 @@ static void drop_entries(struct exec_task *t)
 {
 	while (t) {
 		struct exec_task *next = t->qnext;
-		ak__task_put(&t->base);
+		/* The entry of a cancelled task: begin() finds it stale and
+		 * drops its reference. */
+		ak__task_run(&t->base);
 		t = next;
 	}
 }

@@ -26,6 +26,7 @@
 
 #include "../core/core.h"
 #include "timer.h"
+#include "blocking.h"
 
 AK_EXPORT void ak_atfork_prepare(void)
 {
@@ -34,6 +35,7 @@ AK_EXPORT void ak_atfork_prepare(void)
 	call_rcu_before_fork();
 	urcu_bp_before_fork();
 	ak__timer_before_fork();
+	ak__blocking_before_fork();
 	errno = saved;
 }
 
@@ -41,6 +43,7 @@ AK_EXPORT void ak_atfork_parent(void)
 {
 	int saved = errno;
 
+	ak__blocking_after_fork_parent();
 	ak__timer_after_fork_parent();
 	urcu_bp_after_fork_parent();
 	call_rcu_after_fork_parent();
@@ -51,6 +54,7 @@ AK_EXPORT void ak_atfork_child(void)
 {
 	int saved = errno;
 
+	ak__blocking_after_fork_child();
 	ak__timer_after_fork_child();
 	urcu_bp_after_fork_child();
 	call_rcu_after_fork_child();

@@ -15,7 +15,9 @@
  *   ak_task_cancel/result/       any thread, also after free
  *   release
  *
- * Tasks are the shared records of runtime/task.h: reference counted, with a
+ * Tasks are the records of the task API (runtime/task.h, ak_task(3)), the
+ * pool being one more executor over it: its schedule function is
+ * pool_enqueue(), its workers call ak__task_run().  Reference counted, with a
  * state word that lets exactly one thread poll a task at a time (a wake
  * during a poll only marks it; the poller queues it again at the tail when
  * the poll ends).  Each record holds a reference on the pool's memory, so a
@@ -267,10 +269,10 @@ static void close_gate(struct ak_pool *p)
  * Queues t at the tail; the caller gave the queue a reference.  Workers of
  * this pool skip the gate: ak_pool_free joins them before it drains.
  */
-static void pool_enqueue(struct ak_task *base)
+static void pool_enqueue(struct ak_task *base, void *arg)
 {
 	struct pool_task *t = pool_task_of(base);
-	struct ak_pool *p = t->pool;
+	struct ak_pool *p = arg;
 	struct worker *self = tls_worker;
 	int own = self && self->pool == p;
 
@@ -317,8 +319,7 @@ static void pool_destroy(struct ak_task *base)
 	ak__free(t);
 }
 
-static const struct ak__task_ops pool_task_ops = {
-	.enqueue = pool_enqueue,
+static const struct ak__task_hooks pool_hooks = {
 	.retire = pool_retire,
 	.destroy = pool_destroy,
 };
@@ -473,8 +474,9 @@ AK_EXPORT int ak_pool_spawn(struct ak_pool *p, struct ak_future *task,
 		task->state &= ~(uintptr_t)AK_FUTURE_OWNED;
 		return AK_ENOMEM;
 	}
-	/* The pool's reference, the run queue's, and the handle's. */
-	ak__task_init(&t->base, &pool_task_ops, task, handle ? 3 : 2);
+	/* The life reference, the run queue's, and the handle's. */
+	ak__task_init(&t->base, task, pool_enqueue, p, &pool_hooks,
+	              handle ? 3 : 2, 1);
 	t->pool = p;
 	ak__lock(&p->lock);
 	if (p->shutdown) {
@@ -490,7 +492,7 @@ AK_EXPORT int ak_pool_spawn(struct ak_pool *p, struct ak_future *task,
 	ak__unlock(&p->lock);
 	if (handle)
 		*handle = &t->base;
-	pool_enqueue(&t->base);
+	pool_enqueue(&t->base, p);
 	return 0;
 }
 
@@ -498,7 +500,7 @@ AK_EXPORT int ak_pool_spawn(struct ak_pool *p, struct ak_future *task,
  * there is outside any poll, but it would stall the worker all the same). */
 static int may_block(void)
 {
-	return !ak__in_poll() && tls_worker == NULL;
+	return ak__may_block() && tls_worker == NULL;
 }
 
 AK_EXPORT int ak_pool_wait_idle(struct ak_pool *p, int64_t deadline)
@@ -563,11 +565,12 @@ AK_EXPORT int ak_pool_free(struct ak_pool *p)
 	stop_workers(p, p->nworkers);
 	close_gate(p);
 	cancel_unfinished(p);
-	/* Stale entries of cancelled tasks: the queue's references. */
+	/* Stale entries of cancelled tasks: running one finds it done and
+	 * drops the queue's reference. */
 	int more;
 	struct pool_task *t;
 	while ((t = pop(p, &more)) != NULL)
-		ak__task_put(&t->base);
+		ak__task_run(&t->base);
 	pool_release_parts(p);
 	pool_put(p);
 	return 0;

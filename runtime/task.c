@@ -1,26 +1,55 @@
 /*
- * runtime/task.c: the task record shared by the executors (see task.h), its
- * waker, and the task handle functions of <awaitkit/executor.h>.
+ * runtime/task.c: the task record (see task.h), its waker, the public task
+ * API of <awaitkit/task.h>, and the join operation.
  */
+#include <string.h>
+
+#include <awaitkit/block_on.h>
+
 #include "task.h"
 
 /* The task this thread is polling now: a task cancelling itself from its
  * own poll is refused instead of deadlocking on its own RUNNING bit. */
 static _Thread_local struct ak_task *tls_polling;
 
-void ak__task_init(struct ak_task *t, const struct ak__task_ops *ops,
-                   struct ak_future *f, uint32_t refs)
+struct ak_task *ak__task_current(void)
+{
+	return tls_polling;
+}
+
+void ak__task_init(struct ak_task *t, struct ak_future *f,
+                   ak_task_schedule_fn schedule, void *arg,
+                   const struct ak__task_hooks *hooks, uint32_t refs,
+                   int scheduled)
 {
 	ak__init(&t->refs, refs);
-	ak__init(&t->state, AK__T_SCHEDULED);
-	t->ops = ops;
+	ak__init(&t->state, scheduled ? AK__T_SCHEDULED : 0u);
+	t->schedule = schedule;
+	t->arg = arg;
+	t->hooks = hooks;
 	t->fut = f;
+}
+
+static void destroy(struct ak_task *t)
+{
+	if (t->hooks)
+		t->hooks->destroy(t);
+	else
+		ak__free(t);
 }
 
 void ak__task_put(struct ak_task *t)
 {
 	if (ak__ref_put(&t->refs))
-		t->ops->destroy(t);
+		destroy(t);
+}
+
+/* Drops two references with one read-modify-write. */
+static void put2(struct ak_task *t)
+{
+	/* acq_rel: as in ak__ref_put(). */
+	if (ak__fetch_sub(&t->refs, 2, AK__ACQ_REL) == 2)
+		destroy(t);
 }
 
 void ak__task_list_append(struct ak__task_list *l, struct ak_task *t)
@@ -47,29 +76,28 @@ void ak__task_list_remove(struct ak__task_list *l, struct ak_task *t)
 	t->prev = t->next = NULL;
 }
 
-static void schedule(struct ak_task *t)
+void ak__task_wake(struct ak_task *t)
 {
 	uint32_t s = ak__load(&t->state, AK__RELAXED);
 	uint32_t next;
 	do {
-		if (s & (AK__T_SCHEDULED | AK__T_DONE))
+		if (s & (AK__T_SCHEDULED | AK__T_NOTIFIED | AK__T_DONE))
 			return;
-		next = s | AK__T_SCHEDULED;
+		next = s | ((s & AK__T_RUNNING) ? AK__T_NOTIFIED : AK__T_SCHEDULED);
 		/* release: what the waker wrote before waking is visible to
-		 * the poll that consumes SCHEDULED (the acquire in begin(), or
+		 * the poll that consumes the wake (the acquire in begin(), or
 		 * in end_pending() when the task is running).
 		 * acquire: pairs with the release in end_pending(), so the
-		 * run queue's last use of the task's link (the dequeue that
-		 * read it, the requeue that wrote it) happens before
-		 * ops->enqueue() links it again from this thread.  Found by
-		 * stress/stress_sem.c under TSan: a kicker thread waking a
-		 * task whose latest poll it never synchronised with except
-		 * through this word. */
+		 * run queue's last use of the task (the pop that read it, the
+		 * push that wrote it) happens before schedule() pushes it
+		 * again from this thread.  Found by stress/stress_sem.c under
+		 * TSan: a kicker thread waking a task whose latest poll it
+		 * never synchronised with except through this word. */
 	} while (!ak__cas_weak(&t->state, &s, next, AK__ACQ_REL, AK__RELAXED));
 	if (s & AK__T_RUNNING)
 		return;         /* the poller queues it when its poll ends */
 	ak__ref_get(&t->refs);
-	t->ops->enqueue(t);
+	t->schedule(t, t->arg);
 }
 
 /* ---- the waker: a reference to the record ------------------------------- */
@@ -78,7 +106,7 @@ static struct ak_waker task_clone(const void *data);
 
 static void task_wake_by_ref(const void *data)
 {
-	schedule((struct ak_task *)(uintptr_t)data);
+	ak__task_wake((struct ak_task *)(uintptr_t)data);
 }
 
 static void task_drop(const void *data)
@@ -110,37 +138,64 @@ static struct ak_waker task_clone(const void *data)
 
 /* ---- polling, finishing, cancelling -------------------------------------- */
 
-/* t ended with rc; the caller holds RUNNING and a reference of its own. */
+/*
+ * t ended with rc; the caller holds RUNNING.  Publishes DONE (keeping
+ * SCHEDULED if an entry is still queued), wakes a registered joiner and
+ * retires the task.  The caller drops the life reference afterwards.
+ */
 static void finish(struct ak_task *t, int rc)
 {
 	t->result = rc;
 	t->fut = NULL;
-	/* release: pairs with the acquire in ak_task_result() and in every
-	 * state load that finds DONE.  Wakes racing with this store fail
-	 * their CAS, reload, and find DONE. */
-	ak__store(&t->state, AK__T_DONE, AK__RELEASE);
-	t->ops->retire(t);
-	ak__task_put(t);        /* the executor's reference */
+	uint32_t s = ak__load(&t->state, AK__RELAXED);
+	/* release: pairs with the acquire of every load that finds DONE
+	 * (ak_task_result, the join, begin, abort), publishing the result
+	 * and everything the polls wrote.  acquire: pairs with the release
+	 * in join_poll() that set JOIN_WAKER, so join_waker is visible.
+	 * Wakes racing with this fail their CAS, reload and find DONE. */
+	while (!ak__cas_weak(&t->state, &s, AK__T_DONE | (s & AK__T_SCHEDULED),
+	                     AK__ACQ_REL, AK__RELAXED))
+		;
+	if (s & AK__T_JOIN_WAKER) {
+		/* Ours now: the joiner touches it again only if it clears
+		 * JOIN_WAKER first, which DONE forbids. */
+		struct ak_waker w = t->join_waker;
+		ak__waker_wake_kept(&w);
+	}
+	if (t->hooks && t->hooks->retire)
+		t->hooks->retire(t);
 }
 
 /* Cancels a task whose RUNNING bit the caller holds.  Wakes made by the
- * cancel itself find RUNNING and queue nothing. */
+ * cancel itself find RUNNING and only mark NOTIFIED. */
 static void cancel_claimed(struct ak_task *t, int rc)
 {
 	ak__future_cancel_owned(t->fut);
 	finish(t, rc);
 }
 
-/* Takes a dequeued task for a poll: 0, or 1 if it is done or another
- * thread holds it (a canceller); the queue entry is then stale. */
+/* Takes the entry for a poll: 0, AK__RUN_STALE when the task finished or
+ * is being cancelled (the entry's reference was dropped), or AK_EINVAL
+ * when there is no entry. */
 static int begin(struct ak_task *t)
 {
-	/* acquire: pairs with the release in schedule() and with the
+	/* acquire: pairs with the release in ak__task_wake() and with the
 	 * release of the previous poll's end_pending(). */
 	uint32_t s = ak__load(&t->state, AK__ACQUIRE);
 	for (;;) {
-		if ((s & (AK__T_DONE | AK__T_RUNNING)) || !(s & AK__T_SCHEDULED))
-			return 1;
+		if (!(s & AK__T_SCHEDULED))
+			return AK_EINVAL;
+		if (s & (AK__T_DONE | AK__T_RUNNING)) {
+			/* Cancelled while queued, or a canceller holds it: the
+			 * entry is stale.  Clearing SCHEDULED tells the
+			 * canceller's finish() that no entry remains. */
+			if (ak__cas_weak(&t->state, &s, s & ~(uint32_t)AK__T_SCHEDULED,
+			                 AK__ACQUIRE, AK__ACQUIRE)) {
+				ak__task_put(t);
+				return AK__RUN_STALE;
+			}
+			continue;
+		}
 		uint32_t next = (s & ~(uint32_t)AK__T_SCHEDULED) | AK__T_RUNNING;
 		if (ak__cas_weak(&t->state, &s, next, AK__ACQUIRE, AK__ACQUIRE))
 			return 0;
@@ -156,47 +211,47 @@ static int end_pending(struct ak_task *t)
 	for (;;) {
 		if (s & AK__T_CANCEL)
 			return END_CANCEL;      /* keeps RUNNING for the cancel */
-		uint32_t next = s & ~(uint32_t)AK__T_RUNNING;
+		uint32_t next = s & ~(uint32_t)(AK__T_RUNNING | AK__T_NOTIFIED);
+		if (s & AK__T_NOTIFIED)
+			next |= AK__T_SCHEDULED;
 		/* acq_rel: release publishes the poll's writes to the next
 		 * poller's acquire in begin(); acquire pairs with the release in
-		 * schedule() of a wake that came during the poll, and with the
-		 * CAS in ak__task_abort() that set CANCEL. */
+		 * ak__task_wake() of a wake that came during the poll, and with
+		 * the CAS in ak__task_abort() that set CANCEL. */
 		if (ak__cas_weak(&t->state, &s, next, AK__ACQ_REL, AK__ACQUIRE))
-			return (s & AK__T_SCHEDULED) ? END_REQUEUE : END_IDLE;
+			return (s & AK__T_NOTIFIED) ? END_REQUEUE : END_IDLE;
 	}
 }
 
 int ak__task_run(struct ak_task *t)
 {
-	if (begin(t) != 0) {
-		ak__task_put(t);        /* the stale entry's reference */
-		return 0;
-	}
+	int rc = begin(t);
+	if (rc != 0)
+		return rc;
 	struct ak_context cx;
 	struct ak_waker waker = { t, &ak__task_waker_vtable };
 	struct ak_task *outer = tls_polling;
 	tls_polling = t;
 	ak_context_init(&cx, waker, &t->slot);
-	int rc = ak_context_done(&cx, ak__future_poll_owned(t->fut, &cx));
+	rc = ak_context_done(&cx, ak__future_poll_owned(t->fut, &cx));
 	tls_polling = outer;
 	if (rc != AK_PENDING) {
 		finish(t, rc);
-		ak__task_put(t);
-		return 1;
+		put2(t);                /* the life reference and the entry's */
+		return AK__RUN_DONE;
 	}
 	switch (end_pending(t)) {
 	case END_REQUEUE:
-		t->ops->enqueue(t);     /* the entry's reference goes with it */
-		break;
+		t->schedule(t, t->arg); /* the entry's reference goes with it */
+		return AK__RUN_PENDING;
 	case END_CANCEL:
 		cancel_claimed(t, AK_ECANCELED);
-		ak__task_put(t);
-		break;
+		put2(t);
+		return AK__RUN_DONE;
 	default:
 		ak__task_put(t);
-		break;
+		return AK__RUN_PENDING;
 	}
-	return 1;
 }
 
 int ak__task_abort(struct ak_task *t, int rc)
@@ -222,15 +277,53 @@ int ak__task_abort(struct ak_task *t, int rc)
 		                 AK__ACQUIRE))
 			break;
 	}
-	/* Our own reference: finish() drops the executor's, which may be
-	 * the last one a detached task has. */
+	/* Our own reference: the life reference may be the last one a
+	 * released task has. */
 	ak__ref_get(&t->refs);
 	cancel_claimed(t, rc);
-	ak__task_put(t);
+	put2(t);                /* the life reference and ours */
 	return 0;
 }
 
-/* ---- task handles --------------------------------------------------------- */
+/* ---- the public task API ---------------------------------------------------- */
+
+AK_EXPORT int ak_task_new(struct ak_future *body, ak_task_schedule_fn schedule,
+                          void *arg, struct ak_task **out)
+{
+	if (!body || !schedule || !out)
+		return AK_EINVAL;
+	if (body->state & AK_FUTURE_OWNED)
+		return AK_EBUSY;
+	if (ak__future_claim(body) != 0)
+		return AK_EINVAL;
+	struct ak_task *t = ak__alloc(sizeof(*t));
+	if (!t) {
+		body->state &= ~(uintptr_t)AK_FUTURE_OWNED;
+		return AK_ENOMEM;
+	}
+	/* The handle's reference and the life reference. */
+	ak__task_init(t, body, schedule, arg, NULL, 2, 0);
+	*out = t;
+	return 0;
+}
+
+AK_EXPORT int ak_task_schedule(struct ak_task *task)
+{
+	if (!task)
+		return AK_EINVAL;
+	ak__task_wake(task);
+	return 0;
+}
+
+AK_EXPORT int ak_task_run(struct ak_task *task)
+{
+	/* A task of the library's own executors has its entry in their
+	 * queues: running it here would leave them a stale pointer. */
+	if (!task || task->hooks)
+		return AK_EINVAL;
+	int rc = ak__task_run(task);
+	return rc == AK__RUN_STALE ? 0 : rc;
+}
 
 AK_EXPORT int ak_task_cancel(struct ak_task *task)
 {
@@ -254,4 +347,142 @@ AK_EXPORT void ak_task_release(struct ak_task *task)
 {
 	if (task)
 		ak__task_put(task);
+}
+
+/* ---- joining ------------------------------------------------------------------
+ * The join slot is claimed with JOIN_CLAIMED (one join at a time); its
+ * owner writes join_waker only while JOIN_WAKER is clear, and publishes it
+ * by setting JOIN_WAKER.  finish() takes the waker if it finds JOIN_WAKER;
+ * a joiner that wants to replace or drop it clears JOIN_WAKER first, which
+ * fails once DONE is set.
+ */
+struct join_priv {
+	struct ak_task *task;
+	uintptr_t registered;   /* this op holds JOIN_CLAIMED */
+};
+_Static_assert(sizeof(struct join_priv) <= sizeof(((struct ak_task_join_op *)0)->private_),
+               "task join op storage too small");
+
+static struct join_priv *join_of(struct ak_future *f)
+{
+	return (struct join_priv *)(void *)&((struct ak_task_join_op *)(void *)f)->private_;
+}
+
+/* The task is DONE and the caller saw it with acquire. */
+static int join_complete(struct join_priv *j, struct ak_context *cx)
+{
+	j->registered = 0;
+	ak__coop_spend(cx);
+	return j->task->result;
+}
+
+static int join_poll(struct ak_future *f, struct ak_context *cx)
+{
+	struct join_priv *j = join_of(f);
+	struct ak_task *t = j->task;
+
+	if (ak__coop_check(cx) == AK_PENDING)
+		return AK_PENDING;
+	/* acquire: pairs with the release in finish(); every failed CAS
+	 * below reloads with acquire for the same reason. */
+	uint32_t s = ak__load(&t->state, AK__ACQUIRE);
+	if (s & AK__T_DONE)
+		return join_complete(j, cx);
+	if (!j->registered) {
+		for (;;) {
+			if (s & AK__T_DONE)
+				return join_complete(j, cx);
+			if (s & AK__T_JOIN_CLAIMED)
+				return AK_EBUSY;
+			if (ak__cas_weak(&t->state, &s, s | AK__T_JOIN_CLAIMED,
+			                 AK__ACQUIRE, AK__ACQUIRE))
+				break;
+		}
+		j->registered = 1;
+	} else if (s & AK__T_JOIN_WAKER) {
+		/* Read-only while finish() may read it too. */
+		if (ak_waker_will_wake(&t->join_waker, &cx->waker))
+			return AK_PENDING;
+		for (;;) {
+			if (s & AK__T_DONE)
+				return join_complete(j, cx);
+			if (ak__cas_weak(&t->state, &s, s & ~(uint32_t)AK__T_JOIN_WAKER,
+			                 AK__ACQUIRE, AK__ACQUIRE))
+				break;
+		}
+		ak__waker_drop_kept(&t->join_waker);
+	}
+	/* JOIN_WAKER is clear and the slot is ours. */
+	if (ak__waker_keep(&cx->waker, &t->join_waker) != 0) {
+		s = ak__load(&t->state, AK__RELAXED);
+		while (!(s & AK__T_DONE) &&
+		       !ak__cas_weak(&t->state, &s, s & ~(uint32_t)AK__T_JOIN_CLAIMED,
+		                     AK__RELAXED, AK__RELAXED))
+			;
+		j->registered = 0;
+		return AK_ENOMEM;
+	}
+	s = ak__load(&t->state, AK__RELAXED);
+	for (;;) {
+		if (s & AK__T_DONE) {
+			ak__waker_drop_kept(&t->join_waker);
+			/* acquire: pairs with the release in finish(). */
+			(void)ak__load(&t->state, AK__ACQUIRE);
+			return join_complete(j, cx);
+		}
+		/* release: pairs with the acquire in finish(), which then
+		 * reads join_waker. */
+		if (ak__cas_weak(&t->state, &s, s | AK__T_JOIN_WAKER, AK__RELEASE,
+		                 AK__RELAXED))
+			return AK_PENDING;
+	}
+}
+
+static void join_cancel(struct ak_future *f)
+{
+	struct join_priv *j = join_of(f);
+	struct ak_task *t = j->task;
+
+	if (!j->registered)
+		return;
+	j->registered = 0;
+	uint32_t s = ak__load(&t->state, AK__RELAXED);
+	for (;;) {
+		if (s & AK__T_DONE)
+			return;         /* finish() took the waker, if any */
+		uint32_t next = s & ~(uint32_t)(AK__T_JOIN_CLAIMED | AK__T_JOIN_WAKER);
+		/* acquire: the waker we take back is the one we wrote; nothing
+		 * else to pair with. */
+		if (ak__cas_weak(&t->state, &s, next, AK__ACQUIRE, AK__RELAXED))
+			break;
+	}
+	if (s & AK__T_JOIN_WAKER)
+		ak__waker_drop_kept(&t->join_waker);
+}
+
+static const struct ak_future_vtable join_vtable = { join_poll, join_cancel };
+
+AK_EXPORT int ak_task_join_init(struct ak_task_join_op *op, struct ak_task *task)
+{
+	if (!op || !task)
+		return AK_EINVAL;
+	int rc = ak_future_init(&op->future, &join_vtable);
+	if (rc == 0) {
+		struct join_priv *j = join_of(&op->future);
+		j->task = task;
+		j->registered = 0;
+	}
+	return rc;
+}
+
+AK_EXPORT int ak_task_join_blocking(struct ak_task *task, int64_t deadline)
+{
+	struct ak_task_join_op op;
+
+	if (!task)
+		return AK_EINVAL;
+	/* Fresh storage: ak_future_init() refuses what looks parked. */
+	memset(&op, 0, sizeof op);
+	int rc = ak_task_join_init(&op, task);
+	return rc ? rc : ak_block_on(&op.future, deadline);
 }

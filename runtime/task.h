@@ -1,65 +1,77 @@
 /*
- * runtime/task.h: the task record the library's executors share (the
- * single-thread executor and the pool), and its waker.
+ * runtime/task.h: the task record behind <awaitkit/task.h>, which the
+ * library's executors (the single-thread executor, the pool) share with
+ * every executor a user writes.
  *
  * A task is a claimed (owned) ak_future plus a reference-counted record.
  * The record outlives every waker clone; its state word decides who polls,
  * who queues and who cancels:
  *
- *   SCHEDULED  a wake happened that no poll has consumed yet
+ *   SCHEDULED  one run-queue entry exists (it holds a reference); also
+ *              kept with DONE while that entry is still queued
  *   RUNNING    a thread is polling the task, or cancelling it
+ *   NOTIFIED   woken while RUNNING: queued when the poll ends
  *   DONE       finished; the future is never touched again
  *   CANCEL     a cancel arrived from another thread during a poll
+ *   JOIN_CLAIMED  a join operation owns the join slot
+ *   JOIN_WAKER    join_waker holds its clone; the finisher takes it
  *
- * Run-queue entries: the wake that sets SCHEDULED on a task that is
- * neither RUNNING nor DONE takes a reference and queues it (ops->enqueue),
- * so a task is queued at most once.  A wake during a poll only sets
- * SCHEDULED; the poller, when its poll returns AK_PENDING, queues the task
- * again at the tail, passing on the entry's reference.  So a task is never
- * polled by two threads at once.
+ * So idle = 0, scheduled = SCHEDULED, running = RUNNING, woken while
+ * running = RUNNING|NOTIFIED, complete/cancelled = DONE (result says which).
  *
- * Synchronization contract:
+ * Entries: the wake that finds the task idle sets SCHEDULED, takes a
+ * reference and calls schedule(); a wake during a poll only sets NOTIFIED,
+ * and the poller, when its poll returns AK_PENDING, turns NOTIFIED into
+ * SCHEDULED and calls schedule() itself, passing on the entry's reference.
+ * So a task has at most one entry, and is never polled by two threads at
+ * once.  Per poll the owner makes the same atomic read-modify-writes as
+ * before this layer was public: one CAS to start, one to end (and at
+ * completion one CAS and one reference drop for two references).
+ *
+ * Synchronization contract: see include/awaitkit/task.h.  Internally:
  *
  *   call                            thread
- *   waker clone/wake/wake_by_ref/   any, any time (after the task finished,
- *   drop                            after its executor was freed)
- *   ak__task_run                    the executor's thread that dequeued it
- *   ak__task_abort, ak_task_cancel  any (the executor says which)
- *   ak_task_result, ak_task_release any
+ *   ak__task_run                    the thread that popped the entry
+ *   ak__task_abort                  any (the executor says which)
+ *   hooks->retire                   the thread that finished the task,
+ *                                   holding no library lock
+ *   hooks->destroy                  whoever dropped the last reference
  */
-#ifndef AK_CORE_TASK_H
-#define AK_CORE_TASK_H
+#ifndef AK_RUNTIME_TASK_H
+#define AK_RUNTIME_TASK_H
 
-#include <awaitkit/executor.h>
+#include <awaitkit/task.h>
 
 #include "../core/core.h"
 
 enum {
 	AK__T_SCHEDULED = 1,
 	AK__T_RUNNING = 2,
-	AK__T_DONE = 4,
-	AK__T_CANCEL = 8,
+	AK__T_NOTIFIED = 4,
+	AK__T_DONE = 8,
+	AK__T_CANCEL = 16,
+	AK__T_JOIN_CLAIMED = 32,
+	AK__T_JOIN_WAKER = 64,
 };
 
-/* What differs between executors. */
-struct ak__task_ops {
-	/* Queue t at the tail of its run queue; the caller gives the queue
-	 * one reference.  Called from any thread. */
-	void (*enqueue)(struct ak_task *t);
-	/* t has just finished (DONE is set): forget it as unfinished.  The
-	 * executor's reference is dropped after this returns. */
+/* What the library's own executors add to a task.  Public tasks have none. */
+struct ak__task_hooks {
+	/* t has just finished (DONE is set): forget it as unfinished.  May be
+	 * NULL.  The task's life reference is dropped after this returns. */
 	void (*retire)(struct ak_task *t);
 	/* The last reference went: free the record. */
 	void (*destroy)(struct ak_task *t);
 };
 
-/* The shared part; each executor's record embeds it first. */
 struct ak_task {
 	ak__atomic(uint32_t) refs;
 	ak__atomic(uint32_t) state;    /* AK__T_* */
-	const struct ak__task_ops *ops;
+	ak_task_schedule_fn schedule;
+	void *arg;
+	const struct ak__task_hooks *hooks;   /* NULL: made by ak_task_new */
 	struct ak_future *fut;         /* NULL once DONE */
 	int result;                    /* written before DONE is published */
+	struct ak_waker join_waker;    /* see JOIN_WAKER */
 	struct ak_task_slot slot;      /* zeroed at spawn */
 	struct ak_task *prev, *next;   /* the executor's unfinished list */
 };
@@ -72,16 +84,31 @@ struct ak__task_list {
 void ak__task_list_append(struct ak__task_list *l, struct ak_task *t);
 void ak__task_list_remove(struct ak__task_list *l, struct ak_task *t);
 
-/* Fills t (zeroed by the allocator) as SCHEDULED with refs references. */
-void ak__task_init(struct ak_task *t, const struct ak__task_ops *ops,
-                   struct ak_future *f, uint32_t refs);
+/*
+ * Fills t (zeroed by the allocator) with refs references, one of which is
+ * the life reference dropped when the task finishes.  scheduled: the
+ * caller queues it itself at once (one of refs is that entry's).
+ */
+void ak__task_init(struct ak_task *t, struct ak_future *f,
+                   ak_task_schedule_fn schedule, void *arg,
+                   const struct ak__task_hooks *hooks, uint32_t refs,
+                   int scheduled);
 void ak__task_put(struct ak_task *t);
 
+/* A wake: queues an idle task, marks a running one. */
+void ak__task_wake(struct ak_task *t);
+
+/* What ak__task_run did with the entry. */
+enum {
+	AK__RUN_PENDING = 0,   /* polled; not finished */
+	AK__RUN_DONE = 1,      /* this call finished the task */
+	AK__RUN_STALE = 2,     /* the task had finished: entry dropped, no poll */
+};
+
 /*
- * Runs one poll of a task taken off a run queue, and settles the queue
- * entry's reference: queued again, dropped, or dropped with the task
- * finished.  Returns 1 if it polled, 0 if the task was done or being
- * cancelled by another thread.
+ * Consumes one entry: polls the task once and settles the entry's
+ * reference (queued again, dropped).  AK_EINVAL, changing nothing, if the
+ * task has no entry.
  */
 int ak__task_run(struct ak_task *t);
 
@@ -92,5 +119,8 @@ int ak__task_run(struct ak_task *t);
  * finished it).  0, or AK_EBUSY when called from the task's own poll.
  */
 int ak__task_abort(struct ak_task *t, int rc);
+
+/* The task the calling thread is polling, or NULL. */
+struct ak_task *ak__task_current(void);
 
 #endif

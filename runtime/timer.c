@@ -48,13 +48,13 @@
  *                                (QUEUED -> FIRED, release)
  */
 #include <errno.h>
-#include <signal.h>
 #include <string.h>
 
 #include <awaitkit/block_on.h>
 #include <awaitkit/timer.h>
 
 #include "../core/core.h"
+#include "thread.h"
 #include "timer.h"
 #include "../core/waitq.h"
 
@@ -277,35 +277,24 @@ static void *timer_main(void *arg)
 	return NULL;
 }
 
+/* A thread is being born: the fork hook waits for it (see the fork hook). */
+static void mark_starting(void)
+{
+	ak__store(&T.starting, 1, AK__RELAXED);
+}
+
+static void unmark_starting(void)
+{
+	ak__store(&T.starting, 0, AK__RELAXED);
+}
+
 /* Starts the timer thread (timer lock held): 0 or AK_ENOMEM. */
 static int start_thread(void)
 {
-	pthread_attr_t attr;
-	pthread_t tid;
-	sigset_t all, old;
-	int saved = errno;
-
-	int rc = pthread_attr_init(&attr);
-	if (rc == 0) {
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		/* The thread runs with every signal blocked, so it never takes a
-		 * process-directed signal meant for the program's threads. */
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		ak__store(&T.starting, 1, AK__RELAXED);
-		rc = pthread_create(&tid, &attr, timer_main, NULL);
-		if (rc != 0)
-			ak__store(&T.starting, 0, AK__RELAXED);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		pthread_attr_destroy(&attr);
-	}
-	if (rc == 0) {
-		/* It waits for the lock we hold, so it still exists. */
-		pthread_setname_np(tid, "ak-timer");
+	int rc = ak__thread_start(timer_main, "ak-timer", mark_starting, unmark_starting);
+	if (rc == 0)
 		T.running = 1;
-	}
-	errno = saved;
-	return rc == 0 ? 0 : AK_ENOMEM;
+	return rc;
 }
 
 /* Wakes the thread if it sleeps past `deadline` (lock held); 1 if the
@@ -440,6 +429,14 @@ AK_EXPORT int ak_sleep_until(struct ak_sleep_op *op, int64_t deadline)
 	waker_clear(&s->seen);
 	ak__init(&s->state, S_IDLE);
 	return 0;
+}
+
+AK_EXPORT int ak_sleep_for(struct ak_sleep_op *op, int64_t duration_ns)
+{
+	/* The clock is read here, at binding, as tokio::time::sleep reads it
+	 * at creation: a sleep bound now and first polled later still ends
+	 * duration_ns after now. */
+	return ak_sleep_until(op, ak_deadline_in(duration_ns));
 }
 
 /* ---- fork ------------------------------------------------------------------ */

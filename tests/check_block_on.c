@@ -1,5 +1,9 @@
-/* Driving a future from a plain thread: ak_block_on and deadlines. */
+/* Driving a future from a plain thread: ak_block_on and deadlines, and the
+ * mark of a thread that runs a host loop (ak_loop_enter / ak_loop_leave). */
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <awaitkit.h>
 #include <check.h>
 #include "testkit.h"
@@ -368,6 +372,187 @@ START_TEST(block_on_busy_future_completes_through_budget_exhaustion)
 }
 END_TEST
 
+/* ---- a thread that runs a host loop ------------------------------------ */
+
+START_TEST(loop_leave_without_enter_is_einval)
+{
+	ck_assert_int_eq(ak_loop_leave(), AK_EINVAL);
+	ck_assert_int_eq(ak_loop_enter(), 0);
+	ck_assert_int_eq(ak_loop_leave(), 0);
+	ck_assert_int_eq(ak_loop_leave(), AK_EINVAL);
+}
+END_TEST
+
+START_TEST(block_on_in_a_marked_thread_returns_edeadlk_without_polling)
+{
+	struct tk_count_future f;
+
+	tk_ready_init(&f, 0);
+	ck_assert_int_eq(ak_loop_enter(), 0);
+	ck_assert_int_eq(ak_block_on(&f.future, AK_DEADLINE_NEVER), AK_EDEADLK);
+	ck_assert_int_eq(atomic_load(&f.polls), 0);
+	ck_assert_int_eq(ak_future_state(&f.future), AK_FUTURE_IDLE);
+	ck_assert_int_eq(ak_loop_leave(), 0);
+	ck_assert_int_eq(ak_block_on(&f.future, AK_DEADLINE_NEVER), 0);
+	ck_assert_int_eq(atomic_load(&f.polls), 1);
+}
+END_TEST
+
+START_TEST(loop_marks_nest_until_every_enter_is_left)
+{
+	struct tk_count_future f;
+
+	tk_ready_init(&f, 0);
+	ck_assert_int_eq(ak_loop_enter(), 0);
+	ck_assert_int_eq(ak_loop_enter(), 0);      /* a nested loop */
+	ck_assert_int_eq(ak_loop_leave(), 0);
+	/* Still inside the outer loop. */
+	ck_assert_int_eq(ak_block_on(&f.future, AK_DEADLINE_NEVER), AK_EDEADLK);
+	ck_assert_int_eq(ak_loop_leave(), 0);
+	ck_assert_int_eq(ak_block_on(&f.future, AK_DEADLINE_NEVER), 0);
+}
+END_TEST
+
+struct other_thread {
+	pthread_t th;
+	struct tk_count_future f;
+	int rc;
+};
+
+static void *block_on_ready(void *arg)
+{
+	struct other_thread *o = arg;
+
+	o->rc = ak_block_on(&o->f.future, AK_DEADLINE_NEVER);
+	return NULL;
+}
+
+START_TEST(loop_mark_is_the_calling_threads_own)
+{
+	struct other_thread o;
+
+	tk_ready_init(&o.f, 0);
+	o.rc = TK_NOT_CALLED;
+	ck_assert_int_eq(ak_loop_enter(), 0);
+	ck_assert_int_eq(pthread_create(&o.th, NULL, block_on_ready, &o), 0);
+	pthread_join(o.th, NULL);
+	ck_assert_int_eq(ak_loop_leave(), 0);
+	ck_assert_int_eq(o.rc, 0);
+}
+END_TEST
+
+/*
+ * A plain epoll loop over an eventfd that another thread makes readable.
+ * Its callback calls blocking forms: inside the marked loop each returns
+ * AK_EDEADLK at once (even one that could complete without waiting); after
+ * ak_loop_leave the same calls block and complete.
+ */
+struct loop_calls {
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mutex *m;
+	int rc_block_on, rc_send, rc_recv, rc_lock;
+	int value, got;
+};
+
+static void blocking_calls(struct loop_calls *c)
+{
+	struct ak_sleep_op nap;
+	struct ak_mutex_lock_op lock;
+
+	memset(&nap, 0, sizeof nap);
+	memset(&lock, 0, sizeof lock);
+	ak_sleep_for(&nap, 1 * MS);
+	c->rc_block_on = ak_block_on(&nap.future, ak_deadline_in(5000 * MS));
+	ak_future_cancel(&nap.future);
+	/* The channel has room: a send that would not even wait. */
+	c->rc_send = ak_mpsc_send_blocking(c->tx, &c->value, ak_deadline_in(50 * MS));
+	c->rc_recv = ak_mpsc_recv_blocking(c->rx, &c->got, ak_deadline_in(50 * MS));
+	c->rc_lock = ak_mutex_lock_blocking(&lock, c->m, ak_deadline_in(50 * MS));
+	if (c->rc_lock == 0)
+		ak_mutex_unlock(&lock);
+	else
+		ak_future_cancel(&lock.future);     /* bound, never polled */
+}
+
+struct kicker {
+	pthread_t th;
+	int efd;
+	ssize_t wrote;
+};
+
+static void *kick(void *arg)
+{
+	struct kicker *k = arg;
+	uint64_t one = 1;
+
+	tk_sleep_ns(1 * MS);
+	k->wrote = write(k->efd, &one, sizeof one);
+	return NULL;
+}
+
+/* Runs the loop until its callback ran once. */
+static void run_epoll_loop(struct loop_calls *c)
+{
+	struct kicker k;
+	struct epoll_event ev = { .events = EPOLLIN }, got[4];
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	int ran = 0;
+
+	k.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ck_assert_int_ge(ep, 0);
+	ck_assert_int_ge(k.efd, 0);
+	ev.data.fd = k.efd;
+	ck_assert_int_eq(epoll_ctl(ep, EPOLL_CTL_ADD, k.efd, &ev), 0);
+	ck_assert_int_eq(pthread_create(&k.th, NULL, kick, &k), 0);
+	ck_assert_int_eq(ak_loop_enter(), 0);
+	while (!ran) {
+		int n = epoll_wait(ep, got, 4, 5000);
+		ck_assert_int_gt(n, 0);
+		for (int i = 0; i < n; i++) {
+			uint64_t count;
+			ck_assert_int_eq(read(got[i].data.fd, &count, sizeof count),
+			                 (ssize_t)sizeof count);
+			blocking_calls(c);          /* the loop's callback */
+			ran = 1;
+		}
+	}
+	ck_assert_int_eq(ak_loop_leave(), 0);
+	pthread_join(k.th, NULL);
+	ck_assert_int_eq(k.wrote, (ssize_t)sizeof(uint64_t));
+	close(k.efd);
+	close(ep);
+}
+
+START_TEST(blocking_forms_in_an_epoll_loop_callback_return_edeadlk)
+{
+	struct loop_calls c;
+
+	memset(&c, 0, sizeof c);
+	ck_assert_int_eq(ak_mpsc_new(4, sizeof(int), NULL, &c.tx, &c.rx), 0);
+	ck_assert_int_eq(ak_mutex_new(&c.m, 0), 0);
+	c.value = 7;
+	run_epoll_loop(&c);
+	ck_assert_int_eq(c.rc_block_on, AK_EDEADLK);
+	ck_assert_int_eq(c.rc_send, AK_EDEADLK);
+	ck_assert_int_eq(c.rc_recv, AK_EDEADLK);
+	ck_assert_int_eq(c.rc_lock, AK_EDEADLK);
+	ck_assert_int_eq(ak_mpsc_len(c.rx), 0);
+	ck_assert_int_eq(ak_mutex_is_locked(c.m), 0);
+
+	/* Out of the loop, the same calls block and complete. */
+	blocking_calls(&c);
+	ck_assert_int_eq(c.rc_block_on, 0);
+	ck_assert_int_eq(c.rc_send, 0);
+	ck_assert_int_eq(c.rc_recv, 0);
+	ck_assert_int_eq(c.got, 7);
+	ck_assert_int_eq(c.rc_lock, 0);
+	ak_mpsc_tx_drop(c.tx);
+	ak_mpsc_rx_drop(c.rx);
+	ck_assert_int_eq(ak_mutex_free(c.m), 0);
+}
+END_TEST
+
 Suite *block_on_suite(void)
 {
 	Suite *s = suite_create("block_on");
@@ -418,6 +603,14 @@ Suite *block_on_suite(void)
 	tcase_add_test(tc,
 	               block_on_gives_each_poll_a_fresh_context_with_a_task_slot);
 	tcase_add_test(tc, block_on_busy_future_completes_through_budget_exhaustion);
+	suite_add_tcase(s, tc);
+
+	tc = tk_tcase("loop");
+	tcase_add_test(tc, loop_leave_without_enter_is_einval);
+	tcase_add_test(tc, block_on_in_a_marked_thread_returns_edeadlk_without_polling);
+	tcase_add_test(tc, loop_marks_nest_until_every_enter_is_left);
+	tcase_add_test(tc, loop_mark_is_the_calling_threads_own);
+	tcase_add_test(tc, blocking_forms_in_an_epoll_loop_callback_return_edeadlk);
 	suite_add_tcase(s, tc);
 
 	return s;

@@ -1,6 +1,10 @@
 /* The single-thread executor: spawn, run, run_until, tasks and wakes. */
+#include <poll.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
 #include <awaitkit.h>
 #include <check.h>
 #include "testkit.h"
@@ -819,6 +823,274 @@ START_TEST(task_count_counts_unfinished_tasks)
 }
 END_TEST
 
+/* ---- run_all, run_until on a task, errors the caller sees ---------------- */
+
+START_TEST(run_all_parks_until_every_task_finished)
+{
+	struct ak_executor *ex = new_executor();
+	struct tk_flag_future a, b;
+	struct tk_count_future c;
+	struct tk_setter sa, sb;
+
+	tk_flag_init(&a, 0);
+	tk_flag_init(&b, AK_EPIPE);
+	tk_count_init(&c, 3, 1, 0);
+	ck_assert_int_eq(ak_executor_spawn(ex, &a.future, NULL), 0);
+	ck_assert_int_eq(ak_executor_spawn(ex, &b.future, NULL), 0);
+	ck_assert_int_eq(ak_executor_spawn(ex, &c.future, NULL), 0);
+	tk_setter_start_when_parked(&sa, &a);
+	tk_setter_start(&sb, &b, 2 * MS);
+	ck_assert_int_eq(ak_executor_run_all(ex, AK_DEADLINE_NEVER), 0);
+	tk_setter_join(&sa);
+	tk_setter_join(&sb);
+	ck_assert_uint_eq(ak_executor_task_count(ex), 0);
+	/* Woken once each: it parked instead of polling them again. */
+	ck_assert_int_eq(atomic_load(&a.polls), 2);
+	ck_assert_int_le(atomic_load(&b.polls), 2);
+	ck_assert_int_eq(ak_executor_run_all(ex, AK_DEADLINE_NEVER), 0);
+	ck_assert_int_eq(ak_executor_free(ex), 0);
+}
+END_TEST
+
+START_TEST(run_all_at_its_deadline_returns_etimedout_and_keeps_the_tasks)
+{
+	struct ak_executor *ex = new_executor();
+	struct tk_flag_future a;
+	struct ak_task *t = NULL;
+
+	tk_flag_init(&a, 0);
+	ck_assert_int_eq(ak_executor_spawn(ex, &a.future, &t), 0);
+	ck_assert_int_eq(ak_executor_run_all(ex, ak_deadline_in(MS)), AK_ETIMEDOUT);
+	ck_assert_uint_eq(ak_executor_task_count(ex), 1);
+	ck_assert_int_eq(ak_task_result(t), AK_PENDING);
+	tk_flag_set(&a);
+	ck_assert_int_eq(ak_executor_run_all(ex, AK_DEADLINE_NEVER), 0);
+	ck_assert_int_eq(ak_task_result(t), 0);
+	ak_task_release(t);
+	ck_assert_int_eq(ak_executor_run_all(NULL, 0), AK_EINVAL);
+	ck_assert_int_eq(ak_executor_free(ex), 0);
+}
+END_TEST
+
+START_TEST(run_until_of_a_spawned_future_drives_that_task)
+{
+	struct ak_executor *ex = new_executor();
+	struct tk_flag_future f;
+	struct tk_setter s;
+	struct ak_task *t = NULL;
+
+	tk_flag_init(&f, AK_EPIPE);
+	ck_assert_int_eq(ak_executor_spawn(ex, &f.future, &t), 0);
+	tk_setter_start_when_parked(&s, &f);
+	ck_assert_int_eq(ak_executor_run_until(ex, &f.future, AK_DEADLINE_NEVER),
+	                 AK_EPIPE);
+	tk_setter_join(&s);
+	ck_assert_int_eq(ak_task_result(t), AK_EPIPE);
+	ck_assert_uint_eq(ak_executor_task_count(ex), 0);
+	ak_task_release(t);
+	ck_assert_int_eq(ak_executor_free(ex), 0);
+}
+END_TEST
+
+START_TEST(run_until_of_a_spawned_future_at_its_deadline_cancels_it)
+{
+	struct ak_executor *ex = new_executor();
+	struct tk_flag_future f;
+	struct ak_task *t = NULL;
+
+	tk_flag_init(&f, 0);
+	ck_assert_int_eq(ak_executor_spawn(ex, &f.future, &t), 0);
+	ck_assert_int_eq(ak_executor_run_until(ex, &f.future, ak_deadline_in(MS)),
+	                 AK_ETIMEDOUT);
+	/* The task cannot outlive the caller's frame unnoticed. */
+	ck_assert_int_eq(atomic_load(&f.cancels), 1);
+	ck_assert_int_ne(ak_task_result(t), AK_PENDING);
+	ck_assert_uint_eq(ak_executor_task_count(ex), 0);
+	ak_task_release(t);
+	ck_assert_int_eq(ak_executor_free(ex), 0);
+}
+END_TEST
+
+START_TEST(run_until_of_a_future_another_executor_runs_returns_ebusy)
+{
+	struct ak_executor *ex = new_executor(), *other = new_executor();
+	struct tk_flag_future f;
+
+	tk_flag_init(&f, 0);
+	ck_assert_int_eq(ak_executor_spawn(other, &f.future, NULL), 0);
+	ck_assert_int_eq(ak_executor_run_until(ex, &f.future, AK_DEADLINE_NEVER),
+	                 AK_EBUSY);
+	ck_assert_int_eq(atomic_load(&f.polls), 0);
+	ck_assert_int_eq(ak_executor_free(other), 0);
+	ck_assert_int_eq(ak_executor_free(ex), 0);
+}
+END_TEST
+
+/* ---- embedding: the eventfd and the budgeted run -------------------------- */
+
+static int fd_readable(int fd, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, timeout_ms) == 1 && (p.revents & POLLIN);
+}
+
+START_TEST(run_budget_polls_at_most_max_polls_and_says_more_are_ready)
+{
+	struct ak_executor *ex = new_executor();
+	struct tk_count_future f[5];
+
+	for (int i = 0; i < 5; i++) {
+		tk_ready_init(&f[i], 0);
+		ck_assert_int_eq(ak_executor_spawn(ex, &f[i].future, NULL), 0);
+	}
+	ck_assert_int_eq(ak_executor_run_budget(ex, 2), 1);
+	ck_assert_uint_eq(ak_executor_task_count(ex), 3);
+	ck_assert_int_eq(ak_executor_run_budget(ex, 3), 0);
+	ck_assert_uint_eq(ak_executor_task_count(ex), 0);
+	ck_assert_int_eq(ak_executor_run_budget(ex, 1), 0);
+	ck_assert_int_eq(ak_executor_run_budget(ex, 0), AK_EINVAL);
+	ck_assert_int_eq(ak_executor_run_budget(NULL, 1), AK_EINVAL);
+	ck_assert_int_eq(ak_executor_free(ex), 0);
+}
+END_TEST
+
+START_TEST(executor_fd_is_readable_exactly_while_a_task_is_ready)
+{
+	struct ak_executor *ex = new_executor();
+	struct tk_flag_future f;
+	struct tk_count_future r1, r2;
+	struct tk_setter s;
+
+	int fd = ak_executor_fd(ex);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ak_executor_fd(ex), fd);
+	ck_assert(!fd_readable(fd, 0));
+	tk_flag_init(&f, 0);
+	ck_assert_int_eq(ak_executor_spawn(ex, &f.future, NULL), 0);
+	ck_assert(fd_readable(fd, 0));
+	ck_assert_int_eq(ak_executor_run_budget(ex, 8), 0);
+	ck_assert(!fd_readable(fd, 0));
+	/* More ready than the budget: it stays readable. */
+	tk_ready_init(&r1, 0);
+	tk_ready_init(&r2, 0);
+	ck_assert_int_eq(ak_executor_spawn(ex, &r1.future, NULL), 0);
+	ck_assert_int_eq(ak_executor_spawn(ex, &r2.future, NULL), 0);
+	ck_assert_int_eq(ak_executor_run_budget(ex, 1), 1);
+	ck_assert(fd_readable(fd, 0));
+	ck_assert_int_eq(ak_executor_run_budget(ex, 1), 0);
+	ck_assert(!fd_readable(fd, 0));
+	/* A wake from another thread makes it readable. */
+	tk_setter_start(&s, &f, 0);
+	ck_assert(fd_readable(fd, 10000));
+	tk_setter_join(&s);
+	ck_assert_int_eq(ak_executor_run_budget(ex, 8), 0);
+	ck_assert_uint_eq(ak_executor_task_count(ex), 0);
+	ck_assert(!fd_readable(fd, 0));
+	ck_assert_int_eq(ak_executor_fd(NULL), AK_EINVAL);
+	ck_assert_int_eq(ak_executor_free(ex), 0);
+}
+END_TEST
+
+struct waker_hammer {
+	struct tk_flag_future *f;
+	atomic_int done;
+};
+
+static void *hammer_flag(void *arg)
+{
+	struct waker_hammer *h = arg;
+
+	for (int i = 0; i < 20000; i++) {
+		tk_flag_wake_by_ref(h->f);
+		if (i % 8 == 0)
+			sched_yield();
+	}
+	atomic_store(&h->done, 1);
+	return NULL;
+}
+
+START_TEST(executor_fd_is_not_left_readable_by_wakes_racing_the_drain)
+{
+	struct ak_executor *ex = new_executor();
+	struct tk_flag_future f;
+	struct waker_hammer h = { .f = &f };
+	pthread_t th;
+
+	int fd = ak_executor_fd(ex);
+	tk_flag_init(&f, 0);
+	ck_assert_int_eq(ak_executor_spawn(ex, &f.future, NULL), 0);
+	ck_assert_int_eq(ak_executor_run_budget(ex, 1), 0);
+	pthread_create(&th, NULL, hammer_flag, &h);
+	while (!atomic_load(&h.done))
+		if (ak_executor_run_budget(ex, 1) == 0)
+			sched_yield();
+	pthread_join(th, NULL);
+	while (ak_executor_run_budget(ex, 8) != 0)
+		;
+	/* Nothing ready: a readable fd would make a level-triggered loop
+	 * spin on an executor with nothing to do. */
+	ck_assert(!fd_readable(fd, 0));
+	tk_flag_set(&f);
+	ck_assert_int_eq(ak_executor_run_budget(ex, 8), 0);
+	ck_assert_uint_eq(ak_executor_task_count(ex), 0);
+	ck_assert_int_eq(ak_executor_free(ex), 0);
+}
+END_TEST
+
+START_TEST(epoll_host_loop_runs_tasks_woken_from_other_threads)
+{
+	enum { N = 4 };
+	struct ak_executor *ex = new_executor();
+	struct tk_flag_future f[N];
+	struct tk_setter s[N];
+	struct epoll_event ev = { .events = EPOLLIN };
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+
+	ck_assert_int_ge(ep, 0);
+	int fd = ak_executor_fd(ex);
+	ck_assert_int_ge(fd, 0);
+	ev.data.fd = fd;
+	ck_assert_int_eq(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev), 0);
+	for (int i = 0; i < N; i++) {
+		tk_flag_init(&f[i], 0);
+		ck_assert_int_eq(ak_executor_spawn(ex, &f[i].future, NULL), 0);
+		tk_setter_start_when_parked(&s[i], &f[i]);
+	}
+	ck_assert_int_eq(ak_loop_enter(), 0);
+	int loops = 0;
+	while (ak_executor_task_count(ex) > 0 && loops < 1000) {
+		struct epoll_event got;
+		int n = epoll_wait(ep, &got, 1, 10000);
+		ck_assert_int_eq(n, 1);
+		ck_assert_int_ge(ak_executor_run_budget(ex, 2), 0);
+		loops++;
+	}
+	ck_assert_int_eq(ak_loop_leave(), 0);
+	for (int i = 0; i < N; i++)
+		tk_setter_join(&s[i]);
+	ck_assert_uint_eq(ak_executor_task_count(ex), 0);
+	close(ep);
+	ck_assert_int_eq(ak_executor_free(ex), 0);
+}
+END_TEST
+
+START_TEST(parking_runs_inside_a_host_loop_return_edeadlk)
+{
+	struct ak_executor *ex = new_executor();
+	struct tk_count_future f;
+
+	tk_ready_init(&f, 0);
+	ck_assert_int_eq(ak_loop_enter(), 0);
+	ck_assert_int_eq(ak_executor_run_all(ex, AK_DEADLINE_NEVER), AK_EDEADLK);
+	ck_assert_int_eq(ak_executor_run_until(ex, &f.future, AK_DEADLINE_NEVER),
+	                 AK_EDEADLK);
+	ck_assert_int_eq(ak_loop_leave(), 0);
+	ck_assert_int_eq(ak_executor_run_until(ex, &f.future, AK_DEADLINE_NEVER), 0);
+	ck_assert_int_eq(ak_executor_free(ex), 0);
+}
+END_TEST
+
 Suite *executor_suite(void)
 {
 	Suite *s = suite_create("executor");
@@ -852,6 +1124,22 @@ Suite *executor_suite(void)
 	               run_until_parks_until_a_task_is_woken_from_another_thread);
 	tcase_add_test(tc, run_until_of_expired_deadline_cancels_main_future);
 	tcase_add_test(tc, run_until_of_invalid_future_returns_einval);
+	tcase_add_test(tc, run_until_of_a_spawned_future_drives_that_task);
+	tcase_add_test(tc, run_until_of_a_spawned_future_at_its_deadline_cancels_it);
+	tcase_add_test(tc, run_until_of_a_future_another_executor_runs_returns_ebusy);
+	suite_add_tcase(s, tc);
+
+	tc = tk_tcase("run_all");
+	tcase_add_test(tc, run_all_parks_until_every_task_finished);
+	tcase_add_test(tc, run_all_at_its_deadline_returns_etimedout_and_keeps_the_tasks);
+	tcase_add_test(tc, parking_runs_inside_a_host_loop_return_edeadlk);
+	suite_add_tcase(s, tc);
+
+	tc = tk_tcase("embed");
+	tcase_add_test(tc, run_budget_polls_at_most_max_polls_and_says_more_are_ready);
+	tcase_add_test(tc, executor_fd_is_readable_exactly_while_a_task_is_ready);
+	tcase_add_test(tc, epoll_host_loop_runs_tasks_woken_from_other_threads);
+	tcase_add_test(tc, executor_fd_is_not_left_readable_by_wakes_racing_the_drain);
 	suite_add_tcase(s, tc);
 
 	tc = tk_tcase("budget");

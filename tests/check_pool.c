@@ -731,6 +731,45 @@ START_TEST(spawn_without_memory_returns_enomem_and_leaves_the_future)
 }
 END_TEST
 
+START_TEST(pool_task_joining_another_pool_task_gets_its_result)
+{
+	struct ak_pool *p = new_pool(2);
+	struct tk_flag_future f;
+	struct ak_task_join_op join;
+	struct tk_setter s;
+	struct ak_task *inner = NULL, *outer = NULL;
+
+	memset(&join, 0, sizeof join);
+	tk_flag_init(&f, AK_EPIPE);
+	ck_assert_int_eq(ak_pool_spawn(p, &f.future, &inner), 0);
+	ck_assert_int_eq(ak_task_join_init(&join, inner), 0);
+	/* The join operation is a future: a task of its own. */
+	ck_assert_int_eq(ak_pool_spawn(p, &join.future, &outer), 0);
+	tk_setter_start_when_parked(&s, &f);
+	ck_assert_int_eq(ak_task_join_blocking(outer, AK_DEADLINE_NEVER), AK_EPIPE);
+	tk_setter_join(&s);
+	ck_assert_int_eq(ak_task_result(inner), AK_EPIPE);
+	ak_task_release(outer);
+	ak_task_release(inner);
+	ck_assert_int_eq(ak_pool_free(p), 0);
+}
+END_TEST
+
+START_TEST(cancelling_a_pool_task_completes_its_join_with_ecanceled)
+{
+	struct ak_pool *p = new_pool(1);
+	struct tk_flag_future f;
+	struct ak_task *t = NULL;
+
+	tk_flag_init(&f, 0);
+	ck_assert_int_eq(ak_pool_spawn(p, &f.future, &t), 0);
+	ck_assert_int_eq(ak_task_cancel(t), 0);
+	ck_assert_int_eq(ak_task_join_blocking(t, AK_DEADLINE_NEVER), AK_ECANCELED);
+	ak_task_release(t);
+	ck_assert_int_eq(ak_pool_free(p), 0);
+}
+END_TEST
+
 Suite *pool_suite(void)
 {
 	Suite *s = suite_create("pool");
@@ -744,6 +783,8 @@ Suite *pool_suite(void)
 	tcase_add_test(run, ten_thousand_tasks_across_workers_complete_exactly_once);
 	tcase_add_test(run, task_spawned_from_inside_a_task_is_run);
 	tcase_add_test(run, each_poll_gets_a_fresh_context_and_the_tasks_slot);
+	tcase_add_test(run, pool_task_joining_another_pool_task_gets_its_result);
+	tcase_add_test(cancel, cancelling_a_pool_task_completes_its_join_with_ecanceled);
 	tcase_add_test(wakes, wakes_from_foreign_threads_make_parked_tasks_ready);
 	tcase_add_test(wakes, wake_during_poll_requeues_and_never_polls_the_task_concurrently);
 	tcase_add_test(wakes, wake_during_poll_puts_the_task_at_the_tail);

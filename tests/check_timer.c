@@ -189,6 +189,9 @@ static int registers_one_clone_and_fires(int64_t margin)
 	ck_assert_int_eq(atomic_load(&t->cw->wakes), 1);
 	ck_assert_int_eq(tk_poll(t, &op.future), 0);
 	ck_assert_int_eq(tk_counters().parked_ops, 0);
+	/* The timer thread drops the clone it consumed after counting the
+	 * wake: wait for that before the teardown counts (TSan saw it late). */
+	wait_balanced(t->cw);
 	return 1;
 }
 
@@ -237,6 +240,7 @@ static int swaps_the_clone(int64_t margin)
 	ck_assert_int_eq(atomic_load(&b->cw->wakes), 1);
 	ck_assert_int_eq(atomic_load(&a->cw->wakes), 0);
 	ck_assert_int_eq(tk_poll(b, &op.future), 0);
+	wait_balanced(b->cw);           /* the timer's last drop, as above */
 	return 1;
 }
 
@@ -332,6 +336,7 @@ START_TEST(a_completed_sleep_can_be_bound_again)
 	 * enough to find each deadline past at the first poll). */
 	ck_assert_int_eq(atomic_load(&t->cw->wakes), pending);
 	ck_assert_int_eq(ak_future_state(&op.future), AK_FUTURE_DONE);
+	wait_balanced(t->cw);           /* the timer's last drop */
 }
 END_TEST
 
@@ -354,6 +359,58 @@ START_TEST(never_deadline_stays_pending_without_a_clone_until_cancelled)
 	ak_sleep_until(&op, AK_DEADLINE_NEVER);
 	ck_assert_int_eq(ak_block_on(&op.future, ak_deadline_in(5 * MS)),
 	                 AK_ETIMEDOUT);
+}
+END_TEST
+
+/* ---- ak_sleep_for ------------------------------------------------------------ */
+
+START_TEST(sleep_for_of_null_returns_einval)
+{
+	ck_assert_int_eq(ak_sleep_for(NULL, 1 * MS), AK_EINVAL);
+}
+END_TEST
+
+START_TEST(sleep_for_computes_its_deadline_at_binding)
+{
+	struct tk_task *t = tk_task_new();
+	struct ak_sleep_op op;
+
+	memset(&op, 0, sizeof op);
+	ck_assert_int_eq(ak_sleep_for(&op, 5 * MS), 0);
+	int64_t bound = ak_now();       /* no earlier than its clock read */
+	while (ak_now() <= bound + 5 * MS)
+		tk_sleep_ns(1 * MS);
+	/* Not duration_ns from the first poll: it is already over. */
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(atomic_load(&t->cw->clones), 0);
+}
+END_TEST
+
+START_TEST(sleep_for_of_zero_or_less_completes_at_first_poll)
+{
+	struct tk_task *t = tk_task_new();
+	struct ak_sleep_op op;
+
+	memset(&op, 0, sizeof op);
+	ck_assert_int_eq(ak_sleep_for(&op, 0), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(ak_sleep_for(&op, -5 * SEC), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(atomic_load(&t->cw->clones), 0);
+}
+END_TEST
+
+START_TEST(sleep_for_a_huge_duration_never_ends)
+{
+	struct tk_task *t = tk_task_new();
+	struct ak_sleep_op op;
+
+	memset(&op, 0, sizeof op);
+	ck_assert_int_eq(ak_sleep_for(&op, INT64_MAX), 0);
+	/* Saturated at AK_DEADLINE_NEVER: pending, nothing registered. */
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(atomic_load(&t->cw->clones), 0);
+	ak_future_cancel(&op.future);
 }
 END_TEST
 
@@ -1327,6 +1384,10 @@ Suite *timer_suite(void)
 	tcase_add_test(tc, sleep_until_of_a_pending_op_returns_ebusy);
 	tcase_add_test(tc, a_completed_sleep_can_be_bound_again);
 	tcase_add_test(tc, never_deadline_stays_pending_without_a_clone_until_cancelled);
+	tcase_add_test(tc, sleep_for_of_null_returns_einval);
+	tcase_add_test(tc, sleep_for_computes_its_deadline_at_binding);
+	tcase_add_test(tc, sleep_for_of_zero_or_less_completes_at_first_poll);
+	tcase_add_test(tc, sleep_for_a_huge_duration_never_ends);
 	tcase_add_test(tc, spent_budget_wakes_the_task_and_stays_pending);
 	tcase_add_test(tc, completion_spends_one_unit_of_budget);
 	tcase_add_test(tc, equal_deadlines_fire_in_registration_order);

@@ -26,8 +26,10 @@ Suite *sem_suite(void);
 Suite *notify_suite(void);
 Suite *block_on_suite(void);
 Suite *executor_suite(void);
+Suite *task_suite(void);
 Suite *pool_suite(void);
 Suite *timer_suite(void);
+Suite *timeout_suite(void);
 Suite *await_suite(void);
 Suite *mpsc_suite(void);
 Suite *broadcast_suite(void);
@@ -39,6 +41,7 @@ Suite *select_suite(void);
 Suite *oneshot_suite(void);
 Suite *rwlock_suite(void);
 Suite *watch_suite(void);
+Suite *blocking_suite(void);
 
 int main(int argc, char **argv)
 {
@@ -59,8 +62,10 @@ int main(int argc, char **argv)
 	srunner_add_suite(sr, notify_suite());
 	srunner_add_suite(sr, block_on_suite());
 	srunner_add_suite(sr, executor_suite());
+	srunner_add_suite(sr, task_suite());
 	srunner_add_suite(sr, pool_suite());
 	srunner_add_suite(sr, timer_suite());
+	srunner_add_suite(sr, timeout_suite());
 	srunner_add_suite(sr, await_suite());
 	srunner_add_suite(sr, mpsc_suite());
 	srunner_add_suite(sr, broadcast_suite());
@@ -72,6 +77,7 @@ int main(int argc, char **argv)
 	srunner_add_suite(sr, oneshot_suite());
 	srunner_add_suite(sr, rwlock_suite());
 	srunner_add_suite(sr, watch_suite());
+	srunner_add_suite(sr, blocking_suite());
 	srunner_set_fork_status(sr, CK_FORK);
 
 	const char *filter = tk_test_filter();

@@ -1,6 +1,6 @@
 /*
- * awaitkit: the single-thread executor shipped with the library.
- * See ak_executor(3).
+ * awaitkit: the single-thread executor shipped with the library, built on
+ * the task API of <awaitkit/task.h>.  See ak_executor(3).
  */
 #ifndef AK_EXECUTOR_H
 #define AK_EXECUTOR_H
@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <awaitkit/future.h>
+#include <awaitkit/task.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -23,11 +24,12 @@ int ak_executor_spawn(struct ak_executor *ex, struct ak_future *task,
 int ak_executor_run(struct ak_executor *ex);
 int ak_executor_run_until(struct ak_executor *ex, struct ak_future *f,
                           int64_t deadline);
+int ak_executor_run_all(struct ak_executor *ex, int64_t deadline);
 size_t ak_executor_task_count(const struct ak_executor *ex);
 
-int ak_task_cancel(struct ak_task *task);
-int ak_task_result(const struct ak_task *task);
-void ak_task_release(struct ak_task *task);
+/* Embedding in a host loop. */
+int ak_executor_fd(struct ak_executor *ex);
+int ak_executor_run_budget(struct ak_executor *ex, int max_polls);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,7 @@
 /*
  * awaitkit: the multi-thread pool executor shipped with the library.
  * See ak_pool(3).  Its tasks are struct ak_task handles, given back and
- * queried with the ak_task_* functions of <awaitkit/executor.h>.
+ * queried with the ak_task_* functions of <awaitkit/task.h>.
  */
 #ifndef AK_POOL_H
 #define AK_POOL_H
