@@ -9,6 +9,8 @@ programs first and then runs this.  Environment:
   BENCH=name[,name...]  run only these workloads (default: all)
   BENCH_RUNS=N          timed runs per workload and implementation (default 5),
                         after one warm-up run of each that is thrown away
+                        (each program also warms up in-process first:
+                        bench/README.md, "The warm-up")
   BENCH_CPUS=list       taskset CPU list for every run (default: all online
                         CPUs, as /sys/devices/system/cpu/online says)
   BENCH_SIZE=N          op count for every run instead of the per-workload sizes
@@ -16,7 +18,8 @@ programs first and then runs this.  Environment:
   BENCH_BIN=dir         where peer-<impl> binaries are (default bench/out/bin)
 
 Every program is invoked as `taskset -c CPUS <binary> <workload> --size N`,
-runs one timed run and prints one line
+runs the workload once untimed (a twentieth of N) and then one timed run,
+and prints one line
   RESULT workload=W impl=I ops=N ns_per_op=F allocs_per_op=F [key=value ...]
 Exit status 3 means "this implementation has no program for this workload":
 the table shows a dash.  Peak RSS comes from os.wait4 (ru_maxrss, KiB).
@@ -291,6 +294,14 @@ def bench_workload(workload, size, sizes, size_all, impls, runs, cpus, timeout,
                 one(im, f"run {i + 1}/{runs}")
 
 
+def ratio_cell(im, peer):
+    """awaitkit's time over a peer's: the ratio of the medians, which every
+    goal is read from, then the ratio of the minima in parentheses."""
+    med = statistics.median(im.ns) / statistics.median(peer.ns)
+    low = min(im.ns) / min(peer.ns)
+    return f"{med:.2f} ({low:.2f})"
+
+
 def table_rows(workload, impls):
     by = {im.name: im for im in impls}
     rows = []
@@ -313,13 +324,13 @@ def table_rows(workload, impls):
             for col, peer in (("tokio", "tokio"), ("go", "go")):
                 p = by.get(peer)
                 if ok and p and p.state == "run" and p.ns:
-                    row[col] = f"{min(im.ns) / min(p.ns):.2f}"
+                    row[col] = ratio_cell(im, p)
                 else:
                     row[col] = DASH
             for extra in EXTRA_IMPLS.get(workload, []):
                 p = by.get(extra)
                 if ok and p and p.state == "run" and p.ns:
-                    notes.append(f"awaitkit/{extra}={min(im.ns) / min(p.ns):.2f}")
+                    notes.append(f"awaitkit/{extra}={ratio_cell(im, p)}")
         row["notes"] = ", ".join(n for n in notes if n)
         rows.append(row)
     return rows
@@ -330,8 +341,8 @@ COLUMNS = [
     ("impl", "impl", "<"),
     ("min", "min ns/op", ">"),
     ("median", "median ns/op", ">"),
-    ("tokio", "awaitkit/tokio", ">"),
-    ("go", "awaitkit/Go", ">"),
+    ("tokio", "awaitkit/tokio med (min)", ">"),
+    ("go", "awaitkit/Go med (min)", ">"),
     ("allocs", "allocs/op", ">"),
     ("rss", "peak RSS KiB", ">"),
     ("notes", "notes", "<"),
@@ -448,8 +459,8 @@ def main():
 
     table = render(rows)
     head = (f"awaitkit bench: {runs} run(s) after a warm-up, CPUs {cpus}; "
-            "ns/op: lower is better; ratios on the minimum, < 1 means "
-            "awaitkit is faster")
+            "ns/op: lower is better; ratios: median over median "
+            "(min over min), < 1 means awaitkit is faster")
     print(head)
     print(table)
     unbuilt = [n for n in missing if any(im.name == n for _, im in done)]

@@ -11,6 +11,9 @@
  * timed section with bk_start() and bk_stop(), appends any extra keys the
  * protocol asks for with bk_extra(), and returns 0, or -1 after printing
  * to stderr why the run failed (lost messages, a library error).
+ * main.c calls it twice in one process: first untimed with a twentieth of
+ * the size (the warm-up every implementation runs, bench/README.md), then
+ * for the timed run; so it resets any static state it keeps.
  */
 #ifndef BENCH_AWAITKIT_BENCH_H
 #define BENCH_AWAITKIT_BENCH_H

@@ -171,8 +171,6 @@ int bk_pingpong_oneshot(uint64_t size, struct bk_result *r)
 	uint64_t rounds = size / 2 ? size / 2 : 1;
 
 	r->ops = 2 * rounds;
-	/* warm-up: a twentieth of the run, as the Rust peer does */
-	if (run(rounds / 20 > 500 ? rounds / 20 : 500, NULL) != 0)
-		return -1;
+	/* main.c runs the warm-up, as for every workload */
 	return run(rounds, r);
 }

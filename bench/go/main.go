@@ -2,7 +2,8 @@
 //
 //	peer-go <workload> [--size N]
 //
-// Runs one timed run of the workload and prints one line:
+// Runs the workload once untimed as a warm-up (a twentieth of the size;
+// none for idle_channels), then one timed run, and prints one line:
 //
 //	RESULT workload=<name> impl=go ops=<n> ns_per_op=<f> allocs_per_op=<f> [key=value ...]
 //
@@ -686,6 +687,21 @@ func main() {
 			fmt.Fprintf(os.Stderr, "peer-go: unknown argument %q\n", os.Args[i])
 			os.Exit(2)
 		}
+	}
+	// The warm-up every implementation runs (bench/README.md, "The
+	// warm-up"): the same function, untimed, in this process, with a
+	// twentieth of the size (at least 1000 ops, at most the size), just
+	// before the timed run; none for idle_channels, whose RSS figure
+	// memory freed by a warm-up would spoil.
+	if name != "idle_channels" {
+		warm := size / 20
+		if warm < 1000 {
+			warm = 1000
+		}
+		if warm > size {
+			warm = size
+		}
+		w.fn(warm)
 	}
 	r := w.fn(size)
 	var sb strings.Builder

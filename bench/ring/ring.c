@@ -154,8 +154,14 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	int64_t elapsed;
-	/* a brief warm-up: threads, pages and caches */
-	if (run(ops / 100 + 1, &elapsed) != 0 || run(ops, &elapsed) != 0) {
+	/*
+	 * The warm-up every implementation runs (bench/README.md, "The
+	 * warm-up"): a twentieth of the size, at least 1000, at most the size.
+	 */
+	uint64_t warm = ops / 20 > 1000 ? ops / 20 : 1000;
+	if (warm > ops)
+		warm = ops;
+	if (run(warm, &elapsed) != 0 || run(ops, &elapsed) != 0) {
 		fprintf(stderr, "ring: lost or corrupted messages\n");
 		return 1;
 	}

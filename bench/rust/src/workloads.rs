@@ -71,10 +71,12 @@ fn current_thread() -> Runtime {
     Builder::new_current_thread().build().expect("tokio runtime")
 }
 
-/// One warm-up run (a twentieth of the size, at least 1000 ops) then the
+/// The warm-up every implementation runs (bench/README.md, "The warm-up"):
+/// one untimed run of a twentieth of the size (at least 1000 ops, at most
+/// the size), rounded down to a multiple of k like the size itself, then the
 /// timed run whose outcome is reported.
-fn warm_then_run<F: FnMut(u64) -> Outcome>(n: u64, mut f: F) -> Outcome {
-    let _ = f((n / 20).max(1000).min(n));
+fn warm_then_run<F: FnMut(u64) -> Outcome>(n: u64, k: u64, mut f: F) -> Outcome {
+    let _ = f(multiple((n / 20).max(1000).min(n), k));
     f(n)
 }
 
@@ -87,58 +89,58 @@ pub fn run(imp: &str, workload: &str, size: Option<u64>) -> Option<Outcome> {
     let n = size.unwrap_or_else(|| default_size(imp, workload));
     if imp == "crossbeam" {
         return match workload {
-            "thread_blocking_spsc" => Some(warm_then_run(n, crossbeam_thread_spsc)),
+            "thread_blocking_spsc" => Some(warm_then_run(n, 1, crossbeam_thread_spsc)),
             _ => None,
         };
     }
     let out = match workload {
         "spsc_bounded" => {
             let rt = multi_thread();
-            warm_then_run(n, |n| spsc_bounded(&rt, n))
+            warm_then_run(n, 1, |n| spsc_bounded(&rt, n))
         }
         "mpsc_bounded_4p" => {
             let rt = multi_thread();
-            warm_then_run(multiple(n, 4), |n| mpsc_bounded_4p(&rt, n))
+            warm_then_run(multiple(n, 4), 4, |n| mpsc_bounded_4p(&rt, n))
         }
         "spsc_unbounded" => {
             let rt = multi_thread();
-            warm_then_run(n, |n| spsc_unbounded(&rt, n))
+            warm_then_run(n, 1, |n| spsc_unbounded(&rt, n))
         }
         "pingpong_oneshot" => {
             let rt = current_thread();
-            warm_then_run(multiple(n, 2), |n| pingpong_oneshot(&rt, n))
+            warm_then_run(multiple(n, 2), 2, |n| pingpong_oneshot(&rt, n))
         }
         "pingpong_mpsc" => {
             let rt = current_thread();
-            warm_then_run(multiple(n, 2), |n| pingpong_mpsc(&rt, n))
+            warm_then_run(multiple(n, 2), 2, |n| pingpong_mpsc(&rt, n))
         }
         "broadcast_fanout" => {
             let rt = multi_thread();
             // --size counts deliveries, as for every peer: n / 8 messages.
-            warm_then_run(n, |n| broadcast_fanout(&rt, (n / RECEIVERS as u64).max(1)))
+            warm_then_run(n, 1, |n| broadcast_fanout(&rt, (n / RECEIVERS as u64).max(1)))
         }
         "watch_readers" => {
             let rt = multi_thread();
-            warm_then_run(n, |n| watch_readers(&rt, n))
+            warm_then_run(n, 1, |n| watch_readers(&rt, n))
         }
         "mutex_contended" => {
             let rt = multi_thread();
-            warm_then_run(multiple(n, 16), |n| mutex_contended(&rt, n))
+            warm_then_run(multiple(n, 16), 16, |n| mutex_contended(&rt, n))
         }
         "semaphore_contended" => {
             let rt = multi_thread();
-            warm_then_run(multiple(n, 16), |n| semaphore_contended(&rt, n))
+            warm_then_run(multiple(n, 16), 16, |n| semaphore_contended(&rt, n))
         }
         "select_2chan" => {
             let rt = multi_thread();
-            warm_then_run(multiple(n, 2), |n| select_2chan(&rt, n))
+            warm_then_run(multiple(n, 2), 2, |n| select_2chan(&rt, n))
         }
         "notify_pingpong" => {
             let rt = current_thread();
-            warm_then_run(multiple(n, 2), |n| notify_pingpong(&rt, n))
+            warm_then_run(multiple(n, 2), 2, |n| notify_pingpong(&rt, n))
         }
-        "thread_blocking_spsc" => warm_then_run(n, tokio_thread_spsc),
-        "create_drop" => warm_then_run(n, create_drop),
+        "thread_blocking_spsc" => warm_then_run(n, 1, tokio_thread_spsc),
+        "create_drop" => warm_then_run(n, 1, create_drop),
         // No warm-up: memory a warm-up frees stays in the allocator's free
         // lists and would hide part of the RSS growth.
         "idle_channels" => idle_channels(n),
