@@ -2,7 +2,9 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* syscall() */
 #endif
+#include <errno.h>
 #include <linux/futex.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -69,10 +71,116 @@ void ak__unlock(struct ak__lock *l)
 	pthread_mutex_unlock(&l->mutex);
 }
 
-static ak__atomic(int64_t) n_clones;
-static ak__atomic(int64_t) n_parked;
-static ak__atomic(int64_t) n_live;
-static ak__atomic(int64_t) n_allocs;
+/*
+ * The debug counters, kept per thread and summed when read: no shared
+ * atomic read-modify-write per clone, park or allocation (DESIGN.md
+ * section 8).  Each thread's block is its own thread-local storage, linked
+ * into a list on the thread's first count; only its owner writes it (a
+ * relaxed load and store, no lock prefix), readers load it relaxed.  At
+ * thread exit (a key destructor) its counts move into `retired` and it
+ * leaves the list, so the sums stay exact for the tests' leak checks after
+ * their threads are joined.  The fork hooks keep the list valid in a child
+ * (ak__counts_*_fork): the other threads' blocks may be reused there.
+ */
+enum { C_CLONES, C_PARKED, C_LIVE, C_ALLOCS, C_N };
+
+struct counts {
+	ak__atomic(int64_t) v[C_N];
+	struct counts *prev, *next;   /* counts_lock */
+	int linked;                   /* owner; under counts_lock to change */
+};
+
+static _Thread_local struct counts my_counts;
+static pthread_mutex_t counts_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct counts *counts_head;          /* counts_lock */
+static int64_t counts_retired[C_N];         /* counts_lock */
+static pthread_key_t counts_key;
+static pthread_once_t counts_once = PTHREAD_ONCE_INIT;
+static int counts_key_ok;
+
+static void counts_unlink(struct counts *c)
+{
+	for (int i = 0; i < C_N; i++)
+		counts_retired[i] += ak__load(&c->v[i], AK__RELAXED);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		counts_head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+	for (int i = 0; i < C_N; i++)
+		ak__store(&c->v[i], 0, AK__RELAXED);
+	c->linked = 0;
+}
+
+/* The thread exits: its counts go to the retired totals. */
+static void counts_exit(void *arg)
+{
+	struct counts *c = arg;
+	pthread_mutex_lock(&counts_lock);
+	if (c->linked)
+		counts_unlink(c);
+	pthread_mutex_unlock(&counts_lock);
+}
+
+static void counts_key_init(void)
+{
+	counts_key_ok = pthread_key_create(&counts_key, counts_exit) == 0;
+}
+
+static void counts_link(struct counts *c)
+{
+	int saved = errno;
+	pthread_once(&counts_once, counts_key_init);
+	pthread_mutex_lock(&counts_lock);
+	c->prev = NULL;
+	c->next = counts_head;
+	if (counts_head)
+		counts_head->prev = c;
+	counts_head = c;
+	c->linked = 1;
+	pthread_mutex_unlock(&counts_lock);
+	/* The first key of the process: no allocation.  Without a key the
+	 * counts stay linked after the thread's exit (still summed, never
+	 * lost; only its memory could be reused, which a key prevents). */
+	if (counts_key_ok)
+		pthread_setspecific(counts_key, c);
+	errno = saved;
+}
+
+static inline void count(int i, int64_t delta)
+{
+	struct counts *c = &my_counts;
+	if (!c->linked)
+		counts_link(c);
+	/* Only this thread writes c->v: a plain add, relaxed for readers. */
+	ak__store(&c->v[i], ak__load(&c->v[i], AK__RELAXED) + delta, AK__RELAXED);
+}
+
+void ak__counts_before_fork(void)
+{
+	pthread_mutex_lock(&counts_lock);
+}
+
+void ak__counts_after_fork_parent(void)
+{
+	pthread_mutex_unlock(&counts_lock);
+}
+
+/* Only this thread exists in the child: the others' blocks lie in memory
+ * the child may reuse for new threads, so their counts move to retired. */
+void ak__counts_after_fork_child(void)
+{
+	struct counts *c = counts_head, *next;
+	for (; c; c = next) {
+		next = c->next;
+		if (c != &my_counts)
+			counts_unlink(c);
+	}
+	pthread_mutex_unlock(&counts_lock);
+}
+
 static ak__atomic(long) fail_countdown;
 
 void ak__alloc_fail_after(long n)
@@ -97,8 +205,8 @@ void *ak__alloc(size_t size)
 		return NULL;
 	void *p = calloc(1, size ? size : 1);
 	if (p) {
-		ak__fetch_add(&n_live, 1, AK__RELAXED);
-		ak__fetch_add(&n_allocs, 1, AK__RELAXED);
+		count(C_LIVE, 1);
+		count(C_ALLOCS, 1);
 	}
 	return p;
 }
@@ -107,27 +215,35 @@ void ak__free(void *p)
 {
 	if (!p)
 		return;
-	ak__fetch_sub(&n_live, 1, AK__RELAXED);
+	count(C_LIVE, -1);
 	free(p);
 }
 
 void ak__count_clones(int delta)
 {
-	ak__fetch_add(&n_clones, delta, AK__RELAXED);
+	count(C_CLONES, delta);
 }
 
 void ak__count_parked(int delta)
 {
-	ak__fetch_add(&n_parked, delta, AK__RELAXED);
+	count(C_PARKED, delta);
 }
 
 AK_EXPORT int ak_debug_counters(struct ak_debug_counts *out)
 {
 	if (!out)
 		return AK_EINVAL;
-	out->waker_clones = ak__load(&n_clones, AK__RELAXED);
-	out->parked_ops = ak__load(&n_parked, AK__RELAXED);
-	out->live_objects = ak__load(&n_live, AK__RELAXED);
-	out->allocations = ak__load(&n_allocs, AK__RELAXED);
+	int64_t sum[C_N];
+	pthread_mutex_lock(&counts_lock);
+	for (int i = 0; i < C_N; i++) {
+		sum[i] = counts_retired[i];
+		for (struct counts *c = counts_head; c; c = c->next)
+			sum[i] += ak__load(&c->v[i], AK__RELAXED);
+	}
+	pthread_mutex_unlock(&counts_lock);
+	out->waker_clones = sum[C_CLONES];
+	out->parked_ops = sum[C_PARKED];
+	out->live_objects = sum[C_LIVE];
+	out->allocations = sum[C_ALLOCS];
 	return 0;
 }

@@ -107,6 +107,10 @@ void ak__alloc_fail_after(long n);
 
 /* ---- counters for ak_debug_counters() ----------------------------------- */
 
+/* The counters' lock around a fork (taken last in ak_atfork_prepare). */
+void ak__counts_before_fork(void);
+void ak__counts_after_fork_parent(void);
+void ak__counts_after_fork_child(void);
 void ak__count_clones(int delta);
 void ak__count_parked(int delta);
 

@@ -36,6 +36,7 @@ AK_EXPORT void ak_atfork_prepare(void)
 	urcu_bp_before_fork();
 	ak__timer_before_fork();
 	ak__blocking_before_fork();
+	ak__counts_before_fork();      /* last: any thread may count */
 	errno = saved;
 }
 
@@ -43,6 +44,7 @@ AK_EXPORT void ak_atfork_parent(void)
 {
 	int saved = errno;
 
+	ak__counts_after_fork_parent();
 	ak__blocking_after_fork_parent();
 	ak__timer_after_fork_parent();
 	urcu_bp_after_fork_parent();
@@ -54,6 +56,7 @@ AK_EXPORT void ak_atfork_child(void)
 {
 	int saved = errno;
 
+	ak__counts_after_fork_child();
 	ak__blocking_after_fork_child();
 	ak__timer_after_fork_child();
 	urcu_bp_after_fork_child();

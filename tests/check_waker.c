@@ -1,4 +1,5 @@
 /* The waker ABI, the context and the task slot. */
+#include <pthread.h>
 #include <string.h>
 #include <awaitkit.h>
 #include <check.h>
@@ -362,6 +363,53 @@ START_TEST(waker_calls_do_not_touch_library_counters)
 }
 END_TEST
 
+/* Counters are kept per thread and summed when read (DESIGN.md section 8):
+ * what threads did before they exited still counts, exactly. */
+struct counter_thread {
+	pthread_t th;
+	struct ak_oneshot_tx *kept_tx;
+	struct ak_oneshot_rx *kept_rx;
+};
+
+static void *make_channels_and_exit(void *arg)
+{
+	struct counter_thread *ct = arg;
+	for (int i = 0; i < 100; i++) {
+		struct ak_oneshot_tx *tx;
+		struct ak_oneshot_rx *rx;
+		ck_assert_int_eq(ak_oneshot_new(sizeof(int), NULL, &tx, &rx), 0);
+		ak_oneshot_tx_drop(tx);
+		ak_oneshot_rx_drop(rx);
+	}
+	/* One channel outlives the thread: main frees it. */
+	ck_assert_int_eq(ak_oneshot_new(sizeof(int), NULL, &ct->kept_tx, &ct->kept_rx), 0);
+	return NULL;
+}
+
+START_TEST(counters_of_exited_threads_stay_exact)
+{
+	struct counter_thread ct[4];
+	struct ak_debug_counts before = tk_counters(), mid, after;
+
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(pthread_create(&ct[i].th, NULL, make_channels_and_exit, &ct[i]), 0);
+	for (int i = 0; i < 4; i++)
+		pthread_join(ct[i].th, NULL);
+	mid = tk_counters();
+	ck_assert_int_gt(mid.live_objects, before.live_objects);
+	ck_assert_int_gt(mid.allocations, before.allocations + 4 * 100);
+	for (int i = 0; i < 4; i++) {
+		ak_oneshot_tx_drop(ct[i].kept_tx);   /* freed on this thread */
+		ak_oneshot_rx_drop(ct[i].kept_rx);
+	}
+	after = tk_counters();
+	ck_assert_int_eq(after.live_objects, before.live_objects);
+	ck_assert_int_eq(after.allocations, mid.allocations);
+	ck_assert_int_eq(after.waker_clones, before.waker_clones);
+	ck_assert_int_eq(after.parked_ops, before.parked_ops);
+}
+END_TEST
+
 /* ---- context ----------------------------------------------------------- */
 
 START_TEST(context_init_fills_every_field)
@@ -592,6 +640,7 @@ Suite *waker_suite(void)
 	tcase_add_test(tc, drop_consumes_the_reference_and_empties_the_waker);
 	tcase_add_test(tc, wake_and_drop_of_empty_or_null_waker_do_nothing);
 	tcase_add_test(tc, waker_calls_do_not_touch_library_counters);
+	tcase_add_test(tc, counters_of_exited_threads_stay_exact);
 	suite_add_tcase(s, tc);
 
 	tc = tk_tcase("context");
