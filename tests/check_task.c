@@ -919,85 +919,77 @@ START_TEST(join_losing_a_select_leaves_the_task_running)
 }
 END_TEST
 
-START_TEST(joins_of_two_tasks_in_join_wait_for_both)
-{
+/* Two scheduled tasks on q, over f1 (completes with 0) and f2 (AK_EPIPE),
+ * each joined by a join op, the joins as the two branches of br. */
+struct two_joins {
 	struct tq q;
 	struct tk_flag_future f1, f2;
+	struct ak_task *t1, *t2;
 	struct ak_task_join_op j1, j2;
-	memset(&j1, 0, sizeof j1);
-	memset(&j2, 0, sizeof j2);
+	struct ak_branch br[2];
+};
+
+static void two_joins_init(struct two_joins *tj)
+{
+	memset(tj, 0, sizeof(*tj));
+	tq_init(&tj->q);
+	tk_flag_init(&tj->f1, 0);
+	tk_flag_init(&tj->f2, AK_EPIPE);
+	tj->t1 = new_task(&tj->q, &tj->f1.future);
+	tj->t2 = new_task(&tj->q, &tj->f2.future);
+	ak_task_schedule(tj->t1);
+	ak_task_schedule(tj->t2);
+	ak_task_join_init(&tj->j1, tj->t1);
+	ak_task_join_init(&tj->j2, tj->t2);
+	tj->br[0].future = &tj->j1.future;
+	tj->br[1].future = &tj->j2.future;
+}
+
+START_TEST(joins_of_two_tasks_in_join_wait_for_both)
+{
+	struct two_joins tj;
 	struct ak_join_op all;
 	memset(&all, 0, sizeof all);
-	struct ak_branch br[2];
 	struct tk_task *joiner = tk_task_new();
 
-	tq_init(&q);
-	tk_flag_init(&f1, 0);
-	tk_flag_init(&f2, AK_EPIPE);
-	struct ak_task *t1 = new_task(&q, &f1.future);
-	struct ak_task *t2 = new_task(&q, &f2.future);
-	ak_task_schedule(t1);
-	ak_task_schedule(t2);
-	ak_task_join_init(&j1, t1);
-	ak_task_join_init(&j2, t2);
-	br[0].future = &j1.future;
-	br[0].flags = 0;
-	br[1].future = &j2.future;
-	br[1].flags = 0;
-	ck_assert_int_eq(ak_join_init(&all, br, 2, AK_JOIN_BIASED), 0);
+	two_joins_init(&tj);
+	ck_assert_int_eq(ak_join_init(&all, tj.br, 2, AK_JOIN_BIASED), 0);
 	ck_assert_int_eq(tk_poll(joiner, &all.future), AK_PENDING);
-	ck_assert_int_eq(tq_drain(&q), 0);
-	tk_flag_set(&f2);
-	ck_assert_int_eq(tq_drain(&q), 1);
+	ck_assert_int_eq(tq_drain(&tj.q), 0);
+	tk_flag_set(&tj.f2);
+	ck_assert_int_eq(tq_drain(&tj.q), 1);
 	ck_assert_int_eq(tk_poll_woken(joiner, &all.future), AK_PENDING);
-	tk_flag_set(&f1);
-	ck_assert_int_eq(tq_drain(&q), 1);
+	tk_flag_set(&tj.f1);
+	ck_assert_int_eq(tq_drain(&tj.q), 1);
 	ck_assert_int_eq(tk_poll_woken(joiner, &all.future), 0);
-	ck_assert_int_eq(br[0].status, 0);
-	ck_assert_int_eq(br[1].status, AK_EPIPE);
-	ak_task_release(t1);
-	ak_task_release(t2);
+	ck_assert_int_eq(tj.br[0].status, 0);
+	ck_assert_int_eq(tj.br[1].status, AK_EPIPE);
+	ak_task_release(tj.t1);
+	ak_task_release(tj.t2);
 }
 END_TEST
 
 START_TEST(try_join_of_task_joins_fails_with_the_first_failed_task)
 {
-	struct tq q;
-	struct tk_flag_future f1, f2;
-	struct ak_task_join_op j1, j2;
-	memset(&j1, 0, sizeof j1);
-	memset(&j2, 0, sizeof j2);
+	struct two_joins tj;
 	struct ak_try_join_op all;
 	memset(&all, 0, sizeof all);
-	struct ak_branch br[2];
 	struct tk_task *joiner = tk_task_new();
 
-	tq_init(&q);
-	tk_flag_init(&f1, 0);
-	tk_flag_init(&f2, AK_EPIPE);
-	struct ak_task *t1 = new_task(&q, &f1.future);
-	struct ak_task *t2 = new_task(&q, &f2.future);
-	ak_task_schedule(t1);
-	ak_task_schedule(t2);
-	ak_task_join_init(&j1, t1);
-	ak_task_join_init(&j2, t2);
-	br[0].future = &j1.future;
-	br[0].flags = 0;
-	br[1].future = &j2.future;
-	br[1].flags = 0;
-	ck_assert_int_eq(ak_try_join_init(&all, br, 2, AK_JOIN_BIASED), 0);
+	two_joins_init(&tj);
+	ck_assert_int_eq(ak_try_join_init(&all, tj.br, 2, AK_JOIN_BIASED), 0);
 	ck_assert_int_eq(tk_poll(joiner, &all.future), AK_PENDING);
-	tk_flag_set(&f2);
-	ck_assert_int_eq(tq_drain(&q), 1);
+	tk_flag_set(&tj.f2);
+	ck_assert_int_eq(tq_drain(&tj.q), 1);
 	ck_assert_int_eq(tk_poll_woken(joiner, &all.future), AK_EPIPE);
 	ck_assert_int_eq(ak_try_join_index(&all), 1);
 	/* The other join was cancelled; its task goes on. */
-	ck_assert_int_eq(ak_task_result(t1), AK_PENDING);
-	tk_flag_set(&f1);
-	ck_assert_int_eq(tq_drain(&q), 1);
-	ck_assert_int_eq(ak_task_result(t1), 0);
-	ak_task_release(t1);
-	ak_task_release(t2);
+	ck_assert_int_eq(ak_task_result(tj.t1), AK_PENDING);
+	tk_flag_set(&tj.f1);
+	ck_assert_int_eq(tq_drain(&tj.q), 1);
+	ck_assert_int_eq(ak_task_result(tj.t1), 0);
+	ak_task_release(tj.t1);
+	ak_task_release(tj.t2);
 }
 END_TEST
 
