@@ -38,6 +38,7 @@
 
 struct exec_shared {
 	ak__atomic(uint32_t) refs;
+	ak__atomic(uintptr_t) owner_mark;  /* the thread that last used it */
 	struct ak__lock lock;          /* guards remote_*, closed, fd_signaled */
 	struct exec_task *remote_head;
 	struct exec_task *remote_tail;
@@ -49,7 +50,8 @@ struct exec_shared {
 
 struct exec_task {
 	struct ak_task base;
-	struct exec_task *qnext;       /* run-queue link: owned by the queue */
+	struct exec_task *qnext;       /* local run-queue link: the owner's */
+	struct exec_task *rnext;       /* remote queue link: under sh->lock */
 	struct exec_shared *sh;
 	struct ak_executor *ex;        /* only used while not done */
 };
@@ -60,11 +62,25 @@ struct ak_executor {
 	struct ak__task_list unfinished;  /* owner only */
 	size_t live;
 	int running;
+	const void *prev_owner;        /* the owner key to restore on leave */
 	int fd;                        /* the owner's copy of sh->fd */
 };
 
-/* The executor this thread is running now, for the lock-free local path. */
-static _Thread_local struct ak_executor *tls_running;
+/* A thread's identity for owner_mark: the address of this. */
+static _Thread_local char tls_mark;
+
+static uintptr_t my_mark(void)
+{
+	return (uintptr_t)(void *)&tls_mark;
+}
+
+/* Every owner call marks its thread: a task cancel made later on this
+ * thread, between runs, acts as the owner's (exec_owner_here). */
+static void mark_owner(struct ak_executor *ex)
+{
+	/* Relaxed: compared only with the reader's own mark. */
+	ak__store(&ex->sh->owner_mark, my_mark(), AK__RELAXED);
+}
 
 static struct exec_task *exec_task_of(struct ak_task *t)
 {
@@ -93,6 +109,18 @@ static void queue_push(struct exec_task **head, struct exec_task **tail,
 	else
 		*head = t;
 	*tail = t;
+}
+
+/* The remote queue has its own link: a task may have an entry there and
+ * one in the local queue at once (ak__task_adopt() drops one of them). */
+static void remote_push(struct exec_shared *sh, struct exec_task *t)
+{
+	t->rnext = NULL;
+	if (sh->remote_tail)
+		sh->remote_tail->rnext = t;
+	else
+		sh->remote_head = t;
+	sh->remote_tail = t;
 }
 
 static void fd_write(int fd)
@@ -133,17 +161,18 @@ static void fd_arm(struct ak_executor *ex)
 static void exec_schedule(struct ak_task *base, void *arg)
 {
 	struct exec_task *t = exec_task_of(base);
-	struct ak_executor *ex = tls_running;
 	struct exec_shared *sh = arg;
 
-	if (ex && ex->sh == sh) {
-		queue_push(&ex->local_head, &ex->local_tail, t);
+	/* On the owner: the local FIFO, no lock.  The task layer decides
+	 * with the same key (its owned wakes are plain only there). */
+	if (ak__task_owner_current() == sh) {
+		queue_push(&t->ex->local_head, &t->ex->local_tail, t);
 		return;
 	}
 	ak__lock(&sh->lock);
 	int closed = sh->closed;
 	if (!closed) {
-		queue_push(&sh->remote_head, &sh->remote_tail, t);
+		remote_push(sh, t);
 		fd_arm_locked(sh);
 	}
 	ak__unlock(&sh->lock);
@@ -172,25 +201,47 @@ static void exec_destroy(struct ak_task *base)
 	ak__free(t);
 }
 
+/* A cancel between runs, on the thread that last used the executor. */
+static int exec_owner_here(struct ak_task *base)
+{
+	struct exec_task *t = exec_task_of(base);
+	/* Relaxed: equal only to the mark this thread stored itself. */
+	return ak__load(&t->sh->owner_mark, AK__RELAXED) == my_mark();
+}
+
 static const struct ak__task_hooks exec_hooks = {
 	.retire = exec_retire,
 	.destroy = exec_destroy,
+	.owner_here = exec_owner_here,
 };
 
 /* run_until's own future: not a spawned task, not counted. */
 static const struct ak__task_hooks main_hooks = {
 	.retire = NULL,
 	.destroy = exec_destroy,
+	.owner_here = exec_owner_here,
 };
+
+/* Moves the remote queue's entries to the local one, adopting each. */
+static void take_remote(struct ak_executor *ex)
+{
+	ak__lock(&ex->sh->lock);
+	struct exec_task *t = ex->sh->remote_head;
+	ex->sh->remote_head = ex->sh->remote_tail = NULL;
+	ak__unlock(&ex->sh->lock);
+	while (t) {
+		/* Read before adopting: once adopted, t may be pushed again. */
+		struct exec_task *next = t->rnext;
+		if (ak__task_adopt(&t->base))
+			queue_push(&ex->local_head, &ex->local_tail, t);
+		t = next;
+	}
+}
 
 static struct exec_task *dequeue(struct ak_executor *ex)
 {
 	if (!ex->local_head) {
-		ak__lock(&ex->sh->lock);
-		ex->local_head = ex->sh->remote_head;
-		ex->local_tail = ex->sh->remote_tail;
-		ex->sh->remote_head = ex->sh->remote_tail = NULL;
-		ak__unlock(&ex->sh->lock);
+		take_remote(ex);
 		if (!ex->local_head)
 			return NULL;
 	}
@@ -213,6 +264,7 @@ AK_EXPORT int ak_executor_new(struct ak_executor **out)
 		return AK_ENOMEM;
 	}
 	ak__init(&sh->refs, 1);
+	ak__init(&sh->owner_mark, my_mark());
 	ak__lock_init(&sh->lock);
 	ak__parker_init(&sh->parker);
 	sh->fd = -1;
@@ -230,7 +282,7 @@ static struct exec_task *task_new(struct ak_executor *ex, struct ak_future *f,
 	struct exec_task *t = ak__alloc(sizeof(*t));
 	if (!t)
 		return NULL;
-	ak__task_init(&t->base, f, exec_schedule, ex->sh, hooks, refs, 1);
+	ak__task_init(&t->base, f, exec_schedule, ex->sh, hooks, refs, 1, ex->sh);
 	t->sh = ex->sh;
 	t->ex = ex;
 	ak__ref_get(&ex->sh->refs);
@@ -242,6 +294,7 @@ AK_EXPORT int ak_executor_spawn(struct ak_executor *ex, struct ak_future *task,
 {
 	if (!ex || ak__future_claim(task) != 0)
 		return AK_EINVAL;
+	mark_owner(ex);
 	struct exec_task *t = task_new(ex, task, &exec_hooks, handle ? 3 : 2);
 	if (!t) {
 		task->state &= ~(uintptr_t)AK_FUTURE_OWNED;
@@ -267,14 +320,15 @@ static int enter(struct ak_executor *ex, int parks)
 	if (ex->running)
 		return AK_EBUSY;
 	ex->running = 1;
-	tls_running = ex;
+	mark_owner(ex);
+	ex->prev_owner = ak__task_owner_enter(ex->sh);
 	return 0;
 }
 
 static void leave(struct ak_executor *ex)
 {
 	ex->running = 0;
-	tls_running = NULL;
+	ak__task_owner_leave(ex->prev_owner);
 }
 
 AK_EXPORT int ak_executor_run(struct ak_executor *ex)
@@ -465,33 +519,25 @@ AK_EXPORT size_t ak_executor_task_count(const struct ak_executor *ex)
 	return ex ? ex->live : 0;
 }
 
-static void drop_entries(struct exec_task *t)
-{
-	while (t) {
-		struct exec_task *next = t->qnext;
-		/* The entry of a cancelled task: begin() finds it stale and
-		 * drops its reference. */
-		ak__task_run(&t->base);
-		t = next;
-	}
-}
-
 AK_EXPORT int ak_executor_free(struct ak_executor *ex)
 {
 	if (!ex)
 		return AK_EINVAL;
 	if (ex->running)
 		return AK_EBUSY;
+	const void *prev = ak__task_owner_enter(ex->sh);
 	while (ex->unfinished.head)
-		ak__task_abort(ex->unfinished.head, AK_ECANCELED);
+		ak__task_abort_owned(ex->unfinished.head, AK_ECANCELED);
 	struct exec_shared *sh = ex->sh;
 	ak__lock(&sh->lock);
 	sh->closed = 1;
-	struct exec_task *remote = sh->remote_head;
-	sh->remote_head = sh->remote_tail = NULL;
 	ak__unlock(&sh->lock);
-	drop_entries(remote);
-	drop_entries(ex->local_head);
+	/* Every task finished: what is queued is stale, and dequeue() or
+	 * ak__task_run() drops each entry's reference. */
+	struct exec_task *t;
+	while ((t = dequeue(ex)) != NULL)
+		ak__task_run(&t->base);
+	ak__task_owner_leave(prev);
 	ak__free(ex);
 	shared_put(sh);
 	return 0;

@@ -476,7 +476,7 @@ AK_EXPORT int ak_pool_spawn(struct ak_pool *p, struct ak_future *task,
 	}
 	/* The life reference, the run queue's, and the handle's. */
 	ak__task_init(&t->base, task, pool_enqueue, p, &pool_hooks,
-	              handle ? 3 : 2, 1);
+	              handle ? 3 : 2, 1, NULL);
 	t->pool = p;
 	ak__lock(&p->lock);
 	if (p->shutdown) {

@@ -17,17 +17,52 @@ struct ak_task *ak__task_current(void)
 	return tls_polling;
 }
 
+/* The owner key this thread acts as (see "Owned tasks" in task.h). */
+static _Thread_local const void *tls_owner;
+
+const void *ak__task_owner_enter(const void *key)
+{
+	const void *prev = tls_owner;
+	tls_owner = key;
+	return prev;
+}
+
+void ak__task_owner_leave(const void *prev)
+{
+	tls_owner = prev;
+}
+
+const void *ak__task_owner_current(void)
+{
+	return tls_owner;
+}
+
+/* The calling thread is t's owner and t's counts are still its own. */
+static inline int owned_here(const struct ak_task *t)
+{
+	return t->owner != NULL && t->owner == tls_owner && t->local;
+}
+
 void ak__task_init(struct ak_task *t, struct ak_future *f,
                    ak_task_schedule_fn schedule, void *arg,
                    const struct ak__task_hooks *hooks, uint32_t refs,
-                   int scheduled)
+                   int scheduled, const void *owner)
 {
-	ak__init(&t->refs, refs);
-	ak__init(&t->state, scheduled ? AK__T_SCHEDULED : 0u);
 	t->schedule = schedule;
 	t->arg = arg;
 	t->hooks = hooks;
 	t->fut = f;
+	t->owner = owner;
+	if (owner) {
+		ak__init(&t->refs, AK__T_BIAS);
+		ak__init(&t->state, 0u);
+		t->lrefs = (int32_t)refs;
+		t->local = 1;
+		t->lstate = scheduled ? AK__L_QUEUED : 0;
+		return;
+	}
+	ak__init(&t->refs, refs);
+	ak__init(&t->state, scheduled ? AK__T_SCHEDULED : 0u);
 }
 
 static void destroy(struct ak_task *t)
@@ -40,16 +75,41 @@ static void destroy(struct ak_task *t)
 
 void ak__task_put(struct ak_task *t)
 {
-	if (ak__ref_put(&t->refs))
+	if (owned_here(t))
+		t->lrefs--;
+	else if (ak__ref_put(&t->refs))
 		destroy(t);
 }
 
-/* Drops two references with one read-modify-write. */
+/* Drops two references with one read-modify-write (none on the owner). */
 static void put2(struct ak_task *t)
 {
+	if (owned_here(t))
+		t->lrefs -= 2;
 	/* acq_rel: as in ak__ref_put(). */
-	if (ak__fetch_sub(&t->refs, 2, AK__ACQ_REL) == 2)
+	else if (ak__fetch_sub(&t->refs, 2, AK__ACQ_REL) == 2)
 		destroy(t);
+}
+
+static void get_ref(struct ak_task *t)
+{
+	if (owned_here(t))
+		t->lrefs++;
+	else
+		ak__ref_get(&t->refs);
+}
+
+/* The owner of a finished task hands its count over: from here on every
+ * reference operation is atomic.  The caller still holds the life
+ * reference, so the sum cannot reach zero here. */
+static void settle(struct ak_task *t)
+{
+	uint32_t delta = (uint32_t)t->lrefs - AK__T_BIAS;
+	t->local = 0;
+	t->lrefs = 0;
+	/* acq_rel: the owner's plain writes happen before whichever thread
+	 * drops the last reference and frees the record. */
+	ak__fetch_add(&t->refs, delta, AK__ACQ_REL);
 }
 
 void ak__task_list_append(struct ak__task_list *l, struct ak_task *t)
@@ -76,8 +136,53 @@ void ak__task_list_remove(struct ak__task_list *l, struct ak_task *t)
 	t->prev = t->next = NULL;
 }
 
+/* An owned task woken by its owner: plain operations only. */
+static void wake_owned(struct ak_task *t)
+{
+	/* Relaxed: only the owner writes DONE on an owned task. */
+	if (ak__load(&t->state, AK__RELAXED) & AK__T_DONE)
+		return;
+	if (t->lstate & AK__L_RUNNING) {
+		t->lstate |= AK__L_NOTIFIED;    /* queued when the poll ends */
+		return;
+	}
+	if (t->lstate & AK__L_QUEUED)
+		return;
+	t->lstate |= AK__L_QUEUED;
+	t->lrefs++;
+	t->schedule(t, t->arg);
+}
+
+/* An owned task woken or cancelled from another thread: sets bits in the
+ * remote word and, when R_QUEUED was clear, sends one entry to the owner. */
+static void signal_remote(struct ak_task *t, uint32_t bits)
+{
+	/* Relaxed: a shortcut only; a wake racing with DONE is dropped by
+	 * the owner's ak__task_adopt(). */
+	if (ak__load(&t->state, AK__RELAXED) & AK__T_DONE)
+		return;
+	/* release: what this thread wrote before waking is visible to the
+	 * owner's poll after its acquire in ak__task_adopt(), also when
+	 * another thread's entry carries this wake (a release sequence).
+	 * acquire: pairs with the release in ak__task_adopt(), so the
+	 * executor is done with the previous entry before this one reuses
+	 * its queue link. */
+	uint32_t r = ak__fetch_or(&t->remote, bits, AK__ACQ_REL);
+	if (r & AK__R_QUEUED)
+		return;
+	ak__ref_get(&t->refs);
+	t->schedule(t, t->arg);
+}
+
 void ak__task_wake(struct ak_task *t)
 {
+	if (t->owner) {
+		if (owned_here(t))
+			wake_owned(t);
+		else
+			signal_remote(t, AK__R_QUEUED);
+		return;
+	}
 	uint32_t s = ak__load(&t->state, AK__RELAXED);
 	uint32_t next;
 	do {
@@ -98,6 +203,26 @@ void ak__task_wake(struct ak_task *t)
 		return;         /* the poller queues it when its poll ends */
 	ak__ref_get(&t->refs);
 	t->schedule(t, t->arg);
+}
+
+int ak__task_adopt(struct ak_task *t)
+{
+	/* acquire: pairs with the release of every signal_remote() whose
+	 * bits this takes.  release: the executor's last read of the entry
+	 * (its queue link) happens before a signal_remote() that finds
+	 * R_QUEUED clear and queues the task again, rewriting that link. */
+	uint32_t r = ak__fetch_and(&t->remote, 0u, AK__ACQ_REL);
+	if ((ak__load(&t->state, AK__RELAXED) & AK__T_DONE) ||
+	    (t->lstate & AK__L_QUEUED)) {
+		if (r & AK__R_CANCEL)
+			t->lstate |= AK__L_CANCEL;
+		ak__task_put(t);
+		return 0;
+	}
+	if (r & AK__R_CANCEL)
+		t->lstate |= AK__L_CANCEL;
+	t->lstate |= AK__L_QUEUED;
+	return 1;
 }
 
 /* ---- the waker: a reference to the record ------------------------------- */
@@ -131,7 +256,7 @@ const struct ak_waker_vtable ak__task_waker_vtable = {
 
 static struct ak_waker task_clone(const void *data)
 {
-	ak__ref_get(&((struct ak_task *)(uintptr_t)data)->refs);
+	get_ref((struct ak_task *)(uintptr_t)data);
 	struct ak_waker w = { data, &ak__task_waker_vtable };
 	return w;
 }
@@ -164,6 +289,8 @@ static void finish(struct ak_task *t, int rc)
 	}
 	if (t->hooks && t->hooks->retire)
 		t->hooks->retire(t);
+	if (t->owner && t->local)
+		settle(t);
 }
 
 /* Cancels a task whose RUNNING bit the caller holds.  Wakes made by the
@@ -223,18 +350,61 @@ static int end_pending(struct ak_task *t)
 	}
 }
 
-int ak__task_run(struct ak_task *t)
+/* Polls t once with the library's context. */
+static int poll_once(struct ak_task *t)
 {
-	int rc = begin(t);
-	if (rc != 0)
-		return rc;
 	struct ak_context cx;
 	struct ak_waker waker = { t, &ak__task_waker_vtable };
 	struct ak_task *outer = tls_polling;
 	tls_polling = t;
 	ak_context_init(&cx, waker, &t->slot);
-	rc = ak_context_done(&cx, ak__future_poll_owned(t->fut, &cx));
+	int rc = ak_context_done(&cx, ak__future_poll_owned(t->fut, &cx));
 	tls_polling = outer;
+	return rc;
+}
+
+/* ak__task_run() of an owned task, on its owner: no atomic operation
+ * until the task finishes. */
+static int run_owned(struct ak_task *t)
+{
+	if (!(t->lstate & AK__L_QUEUED))
+		return AK_EINVAL;
+	t->lstate &= (uint8_t)~AK__L_QUEUED;
+	/* Relaxed: only the owner writes DONE on an owned task. */
+	if (ak__load(&t->state, AK__RELAXED) & AK__T_DONE) {
+		ak__task_put(t);
+		return AK__RUN_STALE;
+	}
+	t->lstate |= AK__L_RUNNING;
+	if (t->lstate & AK__L_CANCEL) {
+		cancel_claimed(t, AK_ECANCELED);
+		put2(t);                /* the life reference and the entry's */
+		return AK__RUN_DONE;
+	}
+	int rc = poll_once(t);
+	t->lstate &= (uint8_t)~AK__L_RUNNING;
+	if (rc != AK_PENDING) {
+		finish(t, rc);
+		put2(t);
+		return AK__RUN_DONE;
+	}
+	if (t->lstate & AK__L_NOTIFIED) {
+		t->lstate = (uint8_t)((t->lstate & ~AK__L_NOTIFIED) | AK__L_QUEUED);
+		t->schedule(t, t->arg); /* the entry's reference goes with it */
+		return AK__RUN_PENDING;
+	}
+	ak__task_put(t);
+	return AK__RUN_PENDING;
+}
+
+int ak__task_run(struct ak_task *t)
+{
+	if (t->owner)
+		return run_owned(t);
+	int rc = begin(t);
+	if (rc != 0)
+		return rc;
+	rc = poll_once(t);
 	if (rc != AK_PENDING) {
 		finish(t, rc);
 		put2(t);                /* the life reference and the entry's */
@@ -254,8 +424,35 @@ int ak__task_run(struct ak_task *t)
 	}
 }
 
+int ak__task_abort_owned(struct ak_task *t, int rc)
+{
+	const void *prev = ak__task_owner_enter(t->owner);
+	int ret = 0;
+	if (ak__load(&t->state, AK__RELAXED) & AK__T_DONE)
+		goto out;
+	if (t->lstate & AK__L_RUNNING) {
+		ret = AK_EBUSY;         /* from its own poll (or cancel) */
+		goto out;
+	}
+	t->lstate |= AK__L_RUNNING;
+	cancel_claimed(t, rc);
+	ak__task_put(t);                /* the life reference */
+out:
+	ak__task_owner_leave(prev);
+	return ret;
+}
+
 int ak__task_abort(struct ak_task *t, int rc)
 {
+	if (t->owner) {
+		if (owned_here(t) || (t->hooks->owner_here && t->hooks->owner_here(t)))
+			return ak__task_abort_owned(t, rc);
+		/* Another thread's: the owner performs it at its next run.
+		 * acquire: a finished task is left alone. */
+		if (!(ak__load(&t->state, AK__ACQUIRE) & AK__T_DONE))
+			signal_remote(t, AK__R_QUEUED | AK__R_CANCEL);
+		return 0;
+	}
 	/* acquire: pairs with the release in finish() (DONE) and in
 	 * end_pending() (the last poll's writes, which the cancel reads). */
 	uint32_t s = ak__load(&t->state, AK__ACQUIRE);
@@ -302,7 +499,7 @@ AK_EXPORT int ak_task_new(struct ak_future *body, ak_task_schedule_fn schedule,
 		return AK_ENOMEM;
 	}
 	/* The handle's reference and the life reference. */
-	ak__task_init(t, body, schedule, arg, NULL, 2, 0);
+	ak__task_init(t, body, schedule, arg, NULL, 2, 0, NULL);
 	*out = t;
 	return 0;
 }

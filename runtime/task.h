@@ -28,6 +28,25 @@
  * before this layer was public: one CAS to start, one to end (and at
  * completion one CAS and one reference drop for two references).
  *
+ * Owned tasks.  A task made with an owner (the single-thread executor's
+ * tasks) is polled, queued, cancelled and finished only by its owner
+ * thread: the thread whose ak__task_owner_enter() named that owner, or one
+ * the hooks' owner_here() vouches for.  The owner keeps the task's run
+ * state in plain fields (lstate) and counts the references it takes and
+ * drops in a plain counter (lrefs); the atomic refs word holds a bias
+ * (AK__T_BIAS) for all of them, so a remote drop can never free the record
+ * while the owner still counts.  References are fungible: one taken on one
+ * side may be dropped on the other, since only the sum lrefs + refs - bias
+ * means anything.  When the task finishes (on the owner) the owner hands
+ * its count over (settle: refs += lrefs - bias) and from then on every
+ * operation is atomic.  Other threads never touch the plain fields: a wake
+ * sets R_QUEUED in the remote word and, if it was clear, queues the task on
+ * the executor's remote queue with a reference; a cancel sets R_CANCEL the
+ * same way, and the owner performs it.  The owner adopts each remote entry
+ * (ak__task_adopt) before running it.  So on the owner's path a poll, a
+ * wake, a waker clone and a drop make no atomic read-modify-write at all;
+ * the state word is written once, when DONE is published.
+ *
  * Synchronization contract: see include/awaitkit/task.h.  Internally:
  *
  *   call                            thread
@@ -54,6 +73,23 @@ enum {
 	AK__T_JOIN_WAKER = 64,
 };
 
+/* Owned tasks: the owner's plain run state (lstate)... */
+enum {
+	AK__L_QUEUED = 1,       /* a local entry exists (holds a reference) */
+	AK__L_RUNNING = 2,      /* the owner polls or cancels it */
+	AK__L_NOTIFIED = 4,     /* woken on the owner during its poll */
+	AK__L_CANCEL = 8,       /* a remote cancel was adopted */
+};
+
+/* ...and the remote word other threads set. */
+enum {
+	AK__R_QUEUED = 1,       /* a remote entry is on its way to the owner */
+	AK__R_CANCEL = 2,       /* cancel it when adopted */
+};
+
+/* The owner's share of refs while it counts in lrefs. */
+#define AK__T_BIAS (1u << 30)
+
 /* What the library's own executors add to a task.  Public tasks have none. */
 struct ak__task_hooks {
 	/* t has just finished (DONE is set): forget it as unfinished.  May be
@@ -61,6 +97,10 @@ struct ak__task_hooks {
 	void (*retire)(struct ak_task *t);
 	/* The last reference went: free the record. */
 	void (*destroy)(struct ak_task *t);
+	/* Owned tasks: true when the calling thread may act as t's owner
+	 * although it did not enter the owner (between an executor's runs,
+	 * on the thread that runs it). */
+	int (*owner_here)(struct ak_task *t);
 };
 
 struct ak_task {
@@ -69,6 +109,11 @@ struct ak_task {
 	ak_task_schedule_fn schedule;
 	void *arg;
 	const struct ak__task_hooks *hooks;   /* NULL: made by ak_task_new */
+	const void *owner;             /* NULL: every operation atomic */
+	ak__atomic(uint32_t) remote;   /* owned: AK__R_*, any thread sets */
+	int32_t lrefs;                 /* owned: the owner's count */
+	uint8_t local;                 /* owned: lrefs counts (not settled) */
+	uint8_t lstate;                /* owned: AK__L_*, owner only */
 	struct ak_future *fut;         /* NULL once DONE */
 	int result;                    /* written before DONE is published */
 	struct ak_waker join_waker;    /* see JOIN_WAKER */
@@ -87,12 +132,30 @@ void ak__task_list_remove(struct ak__task_list *l, struct ak_task *t);
 /*
  * Fills t (zeroed by the allocator) with refs references, one of which is
  * the life reference dropped when the task finishes.  scheduled: the
- * caller queues it itself at once (one of refs is that entry's).
+ * caller queues it itself at once (one of refs is that entry's).  owner:
+ * NULL, or the key of the owner that alone polls it (see "Owned tasks").
  */
 void ak__task_init(struct ak_task *t, struct ak_future *f,
                    ak_task_schedule_fn schedule, void *arg,
                    const struct ak__task_hooks *hooks, uint32_t refs,
-                   int scheduled);
+                   int scheduled, const void *owner);
+
+/* The calling thread acts as the owner key (NULL: none) until it leaves;
+ * returns the key to restore.  Owners nest as calls do. */
+const void *ak__task_owner_enter(const void *key);
+void ak__task_owner_leave(const void *prev);
+/* The owner key the calling thread acts as, or NULL. */
+const void *ak__task_owner_current(void);
+
+/*
+ * The owner takes a remote entry of an owned task (one that schedule()
+ * queued from another thread): 1 when it is now a local entry to run, 0
+ * when it was dropped (the task finished, or a local entry exists).
+ */
+int ak__task_adopt(struct ak_task *t);
+
+/* Cancels an owned task as its owner (an executor's own shutdown). */
+int ak__task_abort_owned(struct ak_task *t, int rc);
 void ak__task_put(struct ak_task *t);
 
 /* A wake: queues an idle task, marks a running one. */

@@ -26,6 +26,7 @@ Suite *sem_suite(void);
 Suite *notify_suite(void);
 Suite *block_on_suite(void);
 Suite *executor_suite(void);
+Suite *executor_threads_suite(void);
 Suite *task_suite(void);
 Suite *pool_suite(void);
 Suite *timer_suite(void);
@@ -62,6 +63,7 @@ int main(int argc, char **argv)
 	srunner_add_suite(sr, notify_suite());
 	srunner_add_suite(sr, block_on_suite());
 	srunner_add_suite(sr, executor_suite());
+	srunner_add_suite(sr, executor_threads_suite());
 	srunner_add_suite(sr, task_suite());
 	srunner_add_suite(sr, pool_suite());
 	srunner_add_suite(sr, timer_suite());

@@ -19,8 +19,10 @@
  *                            popped the entry  the same task (one entry
  *                                              exists at a time, so this
  *                                              holds by construction)
- *   ak_task_cancel           any               anything; from the task's
- *                                              own poll it is AK_EBUSY
+ *   ak_task_cancel           any (an           anything; from the task's
+ *                            ak_executor's     own poll it is AK_EBUSY
+ *                            task: performed
+ *                            on its thread)
  *   ak_task_result           any               anything
  *   ak_task_release          any, once per     anything
  *                            handle
