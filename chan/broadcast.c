@@ -161,7 +161,8 @@ static void channel_free(struct ak_broadcast_tx *ch)
 		}
 	}
 	ak__lock_destroy(&ch->lock);
-	ak__free(ch);
+	/* The size ak_broadcast_new allocated: the values come last. */
+	ak__free_sized(ch, (size_t)(ch->values - (unsigned char *)ch) + ch->cap * ch->elem_size);
 }
 
 static void channel_put(struct ak_broadcast_tx *ch)
@@ -231,7 +232,7 @@ AK_EXPORT int ak_broadcast_new(struct ak_broadcast_tx **tx, struct ak_broadcast_
 	}
 	unsigned char *mem = ak__alloc(total);
 	if (!mem) {
-		ak__free(r);
+		ak__free_sized(r, sizeof *r);
 		return AK_ENOMEM;
 	}
 	struct ak_broadcast_tx *ch = (struct ak_broadcast_tx *)(void *)mem;
@@ -435,7 +436,7 @@ static void rx_put(struct ak_broadcast_rx *rx)
 	if (--rx->refs != 0)
 		return;
 	struct ak_broadcast_tx *ch = rx->ch;
-	ak__free(rx);
+	ak__free_sized(rx, sizeof *rx);
 	channel_put(ch);
 }
 

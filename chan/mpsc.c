@@ -248,12 +248,23 @@ static void rx_unregister(struct chan *c)
 
 /* ---- unbounded blocks --------------------------------------------------------- */
 
+/* The sizes their blocks were allocated with (ak__free_sized). */
+static size_t blk_bytes(const struct chan *c)
+{
+	return sizeof(struct blk) + BLK_SLOTS * c->stride;
+}
+
+static size_t chan_bytes(const struct chan *c)
+{
+	return sizeof(struct chan) + c->ring * c->stride;   /* ring: 0 unbounded */
+}
+
 static struct blk *blk_new(struct chan *c)
 {
 	/* acquire: pairs with the release store in reclaim(). */
 	struct blk *b = ak__xchg(&c->spare, NULL, AK__ACQUIRE);
 	if (!b) {
-		b = ak__alloc(sizeof(struct blk) + BLK_SLOTS * c->stride);
+		b = ak__alloc(blk_bytes(c));
 		if (!b)
 			return NULL;
 	}
@@ -281,7 +292,7 @@ static void reclaim(struct chan *c)
 			/* release: pairs with the acquire exchange in blk_new(). */
 			ak__store(&c->spare, b, AK__RELEASE);
 		} else {
-			ak__free(b);
+			ak__free_sized(b, blk_bytes(c));
 		}
 	}
 }
@@ -334,7 +345,7 @@ static int push_unbounded(struct chan *c, const void *value)
 			if (ak__cas(&b->next, &expect, n, AK__ACQ_REL, AK__ACQUIRE)) {
 				nx = n;
 			} else {
-				ak__free(n);   /* never published */
+				ak__free_sized(n, blk_bytes(c));   /* never published */
 				nx = expect;
 			}
 		}
@@ -480,15 +491,15 @@ static void chan_free(struct chan *c)
 		struct blk *b = c->head_blk, *n;
 		for (; b; b = n) {
 			n = ak__load(&b->next, AK__RELAXED);
-			ak__free(b);
+			ak__free_sized(b, blk_bytes(c));
 		}
 		for (b = c->retired; b; b = n) {
 			n = b->retired_next;
-			ak__free(b);
+			ak__free_sized(b, blk_bytes(c));
 		}
-		ak__free(ak__load(&c->spare, AK__RELAXED));
+		ak__free_sized(ak__load(&c->spare, AK__RELAXED), blk_bytes(c));
 	}
-	ak__free(c);
+	ak__free_sized(c, chan_bytes(c));
 }
 
 static void chan_get(struct chan *c)
@@ -600,7 +611,7 @@ static int chan_new(size_t cap, size_t elem_size, const struct ak_mpsc_hooks *ho
 		if (!b) {
 			ak__notify_destroy(&c->closed);
 			ak__lock_destroy(&c->rx_lock);
-			ak__free(c);
+			ak__free_sized(c, bytes);
 			return AK_ENOMEM;
 		}
 		ak__init(&c->tail_blk, b);

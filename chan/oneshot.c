@@ -121,7 +121,7 @@ static void chan_free(struct oneshot *b)
 		ak__waker_drop_kept(&b->tx_task);
 	if ((s & HAS_VALUE) && !b->taken && b->drop)
 		b->drop((void *)b->value, b->drop_arg);
-	ak__free(b);
+	ak__free_sized(b, sizeof(*b) + b->elem_size);
 }
 
 static void side_release(struct oneshot *b, uint32_t gone, uint32_t other)

@@ -146,10 +146,16 @@ static char rcu_hb;
 
 /* ---- blocks ---------------------------------------------------------------- */
 
+/* What block_new allocates for one of w's blocks (ak__free_sized). */
+static size_t block_bytes(const struct watch *w)
+{
+	return offsetof(struct block, value) + w->elem_size;
+}
+
 static void block_free(struct block *b)
 {
 	struct watch *w = b->w;
-	ak__free(b);
+	ak__free_sized(b, block_bytes(w));
 	mem_put(w);
 }
 
@@ -231,7 +237,7 @@ static void block_put(struct block *b)
 /* A new block of w's; w's mem_refs must be initialised. */
 static struct block *block_new(struct watch *w)
 {
-	struct block *b = ak__alloc(offsetof(struct block, value) + w->elem_size);
+	struct block *b = ak__alloc(block_bytes(w));
 	if (!b)
 		return NULL;
 	ak__init(&b->refs, 1);
@@ -341,7 +347,7 @@ static void mem_put(struct watch *w)
 	if (!ak__ref_put(&w->mem_refs))
 		return;
 	ak__lock_destroy(&w->send_lock);
-	ak__free(w);
+	ak__free_sized(w, sizeof(*w));
 }
 
 static void watch_put(struct watch *w)
@@ -396,10 +402,11 @@ AK_EXPORT int ak_watch_new(size_t elem_size, const void *init, const struct ak_w
 		b = block_new(w);
 	}
 	if (!w || !s || !r || !b) {
-		ak__free(b);            /* never published: no grace period */
-		ak__free(r);
-		ak__free(s);
-		ak__free(w);
+		if (b)
+			ak__free_sized(b, block_bytes(w));  /* never published: no grace period */
+		ak__free_sized(r, sizeof(*r));
+		ak__free_sized(s, sizeof(*s));
+		ak__free_sized(w, sizeof(*w));
 		return AK_ENOMEM;
 	}
 	if (elem_size)
@@ -445,7 +452,7 @@ AK_EXPORT int ak_watch_sender_drop(struct ak_watch_sender *tx)
 	if (!tx)
 		return AK_EINVAL;
 	struct watch *w = tx->w;
-	ak__free(tx);
+	ak__free_sized(tx, sizeof(*tx));
 	/* acq_rel: the last sender sees every other sender's publishes. */
 	if (ak__fetch_sub(&w->senders, 1, AK__ACQ_REL) == 1) {
 		/* release: pairs with the acquire in senders_gone(). */
@@ -623,7 +630,7 @@ static void receiver_put(struct ak_watch_receiver *rx)
 	if (--rx->refs != 0)
 		return;
 	struct watch *w = rx->w;
-	ak__free(rx);
+	ak__free_sized(rx, sizeof(*rx));
 	watch_put(w);
 }
 

@@ -30,7 +30,7 @@ static void tp_drop(const void *data)
 {
 	struct thread_parker *tp = (struct thread_parker *)(uintptr_t)data;
 	if (ak__ref_put(&tp->refs))
-		ak__free(tp);
+		ak__free_sized(tp, sizeof(*tp));
 }
 
 static void tp_wake_by_ref(const void *data)

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -84,24 +85,43 @@ void ak__unlock(struct ak__lock *l)
  */
 enum { C_CLONES, C_PARKED, C_LIVE, C_ALLOCS, C_N };
 
+/* A thread's block cache (see "The block cache" below), kept with its
+ * counts: one thread-local block, and ak__cache_bytes_all() sums it too. */
+#define CACHE_STEP 16
+#define CACHE_CLASSES (AK__CACHE_MAX / CACHE_STEP)
+#define CACHE_CLASS_MAX 32
+
+struct cache {
+	void *head[CACHE_CLASSES];      /* next pointer in a block's first word */
+	uint16_t n[CACHE_CLASSES];
+	ak__atomic(size_t) bytes;       /* owner writes; summed under counts_lock */
+	int closed;                     /* exiting thread, or no key: keep nothing */
+};
+
 struct counts {
 	ak__atomic(int64_t) v[C_N];
 	struct counts *prev, *next;   /* counts_lock */
 	int linked;                   /* owner; under counts_lock to change */
+	struct cache cache;           /* owner only, but bytes */
 };
 
 static _Thread_local struct counts my_counts;
 static pthread_mutex_t counts_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct counts *counts_head;          /* counts_lock */
 static int64_t counts_retired[C_N];         /* counts_lock */
+static size_t cache_retired;                /* counts_lock: kept bytes lost */
 static pthread_key_t counts_key;
 static pthread_once_t counts_once = PTHREAD_ONCE_INIT;
 static int counts_key_ok;
+
+static void cache_drain(int close);     /* the block cache, below */
 
 static void counts_unlink(struct counts *c)
 {
 	for (int i = 0; i < C_N; i++)
 		counts_retired[i] += ak__load(&c->v[i], AK__RELAXED);
+	/* 0 after a thread's exit (drained); a fork child loses the others'. */
+	cache_retired += ak__load(&c->cache.bytes, AK__RELAXED);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -118,6 +138,7 @@ static void counts_unlink(struct counts *c)
 static void counts_exit(void *arg)
 {
 	struct counts *c = arg;
+	cache_drain(1);
 	pthread_mutex_lock(&counts_lock);
 	if (c->linked)
 		counts_unlink(c);
@@ -146,6 +167,8 @@ static void counts_link(struct counts *c)
 	 * lost; only its memory could be reused, which a key prevents). */
 	if (counts_key_ok)
 		pthread_setspecific(counts_key, c);
+	else
+		cache_drain(1);         /* nothing would empty it at exit */
 	errno = saved;
 }
 
@@ -199,11 +222,158 @@ static int should_fail(void)
 	return 0;
 }
 
+/*
+ * The block cache (issue 13): small per-thread free lists in front of
+ * malloc for the blocks the library makes and drops per operation (a
+ * oneshot per hop, a channel per create_drop).  glibc's calloc takes no
+ * tcache fast path; a hit here is a pop, a memset and the counts.
+ *
+ *   classes   a request of 1..AK__CACHE_MAX bytes is rounded up to the next
+ *             multiple of CACHE_STEP; each class has its own list, so a
+ *             block serves any request of its class.  Larger requests go
+ *             to calloc and are never kept.
+ *   freeing   only ak__free_sized(p, size), size as passed to ak__alloc,
+ *             keeps a block: in the freeing thread's cache (as glibc's
+ *             tcache does), so blocks sent to another thread come back to
+ *             its cache, not to their maker's.  ak__free(p) is a plain
+ *             free(), valid for every block (each is a malloc'd one).
+ *   bounds    CACHE_CLASS_MAX blocks per class and AK__CACHE_BYTES per thread;
+ *             beyond that free().  A producer/consumer pair cannot grow it.
+ *   counts    C_ALLOCS and C_LIVE count every block handed out, hit or
+ *             miss, and C_LIVE drops at every free, kept or not: the
+ *             tests' leak checks stay exact.  should_fail() runs before the
+ *             cache, so ak__alloc_fail_after hits every allocation.
+ *   the sweep tests/alloc fails the n-th malloc of the process; a hit
+ *             calls none, so the sweep turns keeping off first
+ *             (ak__alloc_cache_keep(0)): every ak__alloc then reaches
+ *             malloc (a miss: malloc of the class size) or calloc.
+ *   lifetime  the counts' key destructor empties the thread's cache at its
+ *             exit and closes it (later frees there go to free()); so does
+ *             a process destructor for the thread that calls exit(), so
+ *             Valgrind sees no cached block at exit.  In a fork child the
+ *             forking thread's cache is its own TLS and stays valid; the
+ *             other threads' caches are lost with them (at most AK__CACHE_BYTES
+ *             each, never counted: C_LIVE already dropped).
+ *   ASan      the cache is bypassed: every block is calloc'd at its exact
+ *             size and freed at once, so ASan's quarantine still catches a
+ *             use after free long after it (poisoning a cached block would
+ *             miss one after reuse), LeakSanitizer sees every block, and
+ *             ak__free_sized checks its size against ASan's record.
+ */
+#ifdef AK__ASAN
+#include <assert.h>
+/* <sanitizer/allocator_interface.h>, which GCC does not ship. */
+size_t __sanitizer_get_allocated_size(const volatile void *p);
+#endif
+
+static ak__atomic(int) cache_keep = 1;
+
+static inline size_t class_of(size_t size)
+{
+	return size ? (size - 1) / CACHE_STEP : 0;
+}
+
+static inline size_t class_bytes(size_t c)
+{
+	return (c + 1) * CACHE_STEP;
+}
+
+/* Frees every kept block of the calling thread's; closed: keep no more. */
+static void cache_drain(int close)
+{
+	struct cache *k = &my_counts.cache;
+	for (size_t c = 0; c < CACHE_CLASSES; c++) {
+		void *p = k->head[c], *next;
+		for (; p; p = next) {
+			next = *(void **)p;
+			free(p);
+		}
+		k->head[c] = NULL;
+		k->n[c] = 0;
+	}
+	ak__store(&k->bytes, 0, AK__RELAXED);
+	if (close)
+		k->closed = 1;
+}
+
+static void *block_get(size_t size)
+{
+#ifdef AK__ASAN
+	return calloc(1, size ? size : 1);
+#else
+	size_t c = class_of(size);
+	struct cache *k = &my_counts.cache;
+	void *p = k->head[c];
+	if (p) {
+		k->head[c] = *(void **)p;
+		k->n[c]--;
+		ak__store(&k->bytes, ak__load(&k->bytes, AK__RELAXED) - class_bytes(c),
+		          AK__RELAXED);
+	} else {
+		p = malloc(class_bytes(c));
+		if (!p)
+			return NULL;
+	}
+	return memset(p, 0, size);
+#endif
+}
+
+/* 1 when p was kept. */
+static int block_keep(void *p, size_t size)
+{
+#ifdef AK__ASAN
+	assert(__sanitizer_get_allocated_size(p) == (size ? size : 1));
+	(void)p;
+	return 0;
+#else
+	size_t c = class_of(size), b = class_bytes(c);
+	struct cache *k = &my_counts.cache;
+	size_t bytes = ak__load(&k->bytes, AK__RELAXED);
+	if (k->closed || k->n[c] == CACHE_CLASS_MAX || bytes + b > AK__CACHE_BYTES ||
+	    !ak__load(&cache_keep, AK__RELAXED))
+		return 0;
+	*(void **)p = k->head[c];
+	k->head[c] = p;
+	k->n[c]++;
+	ak__store(&k->bytes, bytes + b, AK__RELAXED);
+	return 1;
+#endif
+}
+
+/* exit(): the calling thread's blocks go back to malloc before the leak
+ * checkers look (the others' went at their exit). */
+__attribute__((destructor)) static void cache_at_exit(void)
+{
+	cache_drain(1);
+}
+
+void ak__alloc_cache_keep(int on)
+{
+	ak__store(&cache_keep, on, AK__RELAXED);
+	if (!on)
+		cache_drain(0);
+}
+
+size_t ak__cache_bytes(void)
+{
+	return ak__load(&my_counts.cache.bytes, AK__RELAXED);
+}
+
+size_t ak__cache_bytes_all(void)
+{
+	pthread_mutex_lock(&counts_lock);
+	size_t sum = cache_retired;
+	for (struct counts *c = counts_head; c; c = c->next)
+		sum += ak__load(&c->cache.bytes, AK__RELAXED);
+	pthread_mutex_unlock(&counts_lock);
+	return sum;
+}
+
 void *ak__alloc(size_t size)
 {
 	if (should_fail())
 		return NULL;
-	void *p = calloc(1, size ? size : 1);
+	void *p = size <= AK__CACHE_MAX ? block_get(size) : calloc(1, size);
 	if (p) {
 		count(C_LIVE, 1);
 		count(C_ALLOCS, 1);
@@ -217,6 +387,15 @@ void ak__free(void *p)
 		return;
 	count(C_LIVE, -1);
 	free(p);
+}
+
+void ak__free_sized(void *p, size_t size)
+{
+	if (!p)
+		return;
+	count(C_LIVE, -1);
+	if (size > AK__CACHE_MAX || !block_keep(p, size))
+		free(p);
 }
 
 void ak__count_clones(int delta)

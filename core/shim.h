@@ -98,9 +98,30 @@ void ak__unlock(struct ak__lock *l);
 
 /* ---- allocation --------------------------------------------------------- */
 
-/* Zeroed memory, or NULL.  Counted in ak_debug_counters(). */
+/* Zeroed memory, or NULL.  Counted in ak_debug_counters().  A block of up
+ * to 1024 bytes may come from the calling thread's cache (core/shim.c). */
 void *ak__alloc(size_t size);
+
+/* Any block of ak__alloc's; never cached. */
 void ak__free(void *p);
+
+/* A block of ak__alloc(size), size exactly as passed there: kept in the
+ * calling thread's cache for the next ak__alloc of its size class, within
+ * the cache's bounds.  The fast path: use it where the size is known. */
+void ak__free_sized(void *p, size_t size);
+
+/* The cache's bounds: the largest request it serves, the bytes it keeps
+ * per thread.  Under AddressSanitizer it keeps nothing (core/shim.c). */
+#define AK__CACHE_MAX 1024              /* a bounded mpsc of 16 is 832 */
+#define AK__CACHE_BYTES (64 * 1024)
+
+/* Test hooks: on = 0 keeps no block from now on (and empties the calling
+ * thread's cache), so every ak__alloc reaches malloc (tests/alloc); the
+ * bytes the calling thread's cache holds; those of every thread's, plus any
+ * an exited thread left behind (a leak; a fork child loses the others'). */
+void ak__alloc_cache_keep(int on);
+size_t ak__cache_bytes(void);
+size_t ak__cache_bytes_all(void);
 
 /* Test hook: the n-th allocation from now fails (0 disarms). */
 void ak__alloc_fail_after(long n);
@@ -114,13 +135,21 @@ void ak__counts_after_fork_child(void);
 void ak__count_clones(int delta);
 void ak__count_parked(int delta);
 
-/* ---- ThreadSanitizer annotations ---------------------------------------- */
+/* ---- sanitizers: which one; ThreadSanitizer's annotations ------------------ */
 
 #if defined(__SANITIZE_THREAD__)
 #define AK__TSAN 1
 #elif defined(__has_feature)
 #if __has_feature(thread_sanitizer)
 #define AK__TSAN 1
+#endif
+#endif
+
+#if defined(__SANITIZE_ADDRESS__)
+#define AK__ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define AK__ASAN 1
 #endif
 #endif
 

@@ -83,7 +83,7 @@ AK_EXPORT int ak_barrier_free(struct ak_barrier *barrier)
 	if (busy)
 		return AK_EBUSY;
 	ak__lock_destroy(&barrier->lock);
-	ak__free(barrier);
+	ak__free_sized(barrier, sizeof(*barrier));
 	return 0;
 }
 

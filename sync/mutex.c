@@ -74,7 +74,7 @@ AK_EXPORT int ak_mutex_free(struct ak_mutex *m)
 		return AK_EBUSY;            /* held, or granted to a waiter */
 	if (ak__sem_destroy(&m->sem) != 0)
 		return AK_EBUSY;
-	ak__free(m);
+	ak__free_sized(m, sizeof(*m));
 	return 0;
 }
 

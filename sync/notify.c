@@ -74,7 +74,7 @@ AK_EXPORT int ak_notify_free(struct ak_notify *notify)
 	int rc = ak__notify_destroy(&notify->core);
 	if (rc)
 		return rc;
-	ak__free(notify);
+	ak__free_sized(notify, sizeof(*notify));
 	return 0;
 }
 

@@ -89,7 +89,7 @@ AK_EXPORT int ak_rwlock_free(struct ak_rwlock *rw)
 	if (ak__sem_destroy(&rw->sem) != 0)
 		return AK_EBUSY;
 	ak__holders_destroy(&rw->holders);
-	ak__free(rw);
+	ak__free_sized(rw, sizeof(*rw));
 	return 0;
 }
 

@@ -89,7 +89,7 @@ AK_EXPORT int ak_semaphore_free(struct ak_semaphore *sem)
 	int rc = ak__sem_destroy(&sem->core);
 	if (rc)
 		return rc;
-	ak__free(sem);
+	ak__free_sized(sem, sizeof(*sem));
 	return 0;
 }
 

@@ -43,6 +43,7 @@ Suite *oneshot_suite(void);
 Suite *rwlock_suite(void);
 Suite *watch_suite(void);
 Suite *blocking_suite(void);
+Suite *alloc_suite(void);
 
 int main(int argc, char **argv)
 {
@@ -80,6 +81,7 @@ int main(int argc, char **argv)
 	srunner_add_suite(sr, rwlock_suite());
 	srunner_add_suite(sr, watch_suite());
 	srunner_add_suite(sr, blocking_suite());
+	srunner_add_suite(sr, alloc_suite());
 	srunner_set_fork_status(sr, CK_FORK);
 
 	const char *filter = tk_test_filter();

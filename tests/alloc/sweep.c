@@ -9,7 +9,9 @@
  * no allocation, waker clone or parked operation and every value a hook
  * made was dropped.  An abort (liburcu's urcu_die, say), a crash, a hang
  * (SWEEP_TIMEOUT seconds), a wrong result or a leak is unclean.  The sweep
- * of a scenario ends at the first n that the run never reaches.
+ * of a scenario ends at the first n that the run never reaches.  The
+ * library's block cache (core/shim.c) is off in the children, so each of
+ * its allocations calls malloc.
  *
  * The parent never calls the library (but ak_err_name, to print a result)
  * and starts no thread, so each child
@@ -39,6 +41,7 @@
 #define MAX_N 100000
 
 void ak__watch_quiesce(void);
+void ak__alloc_cache_keep(int on);
 
 /* Under ASan: LeakSanitizer's own check (absent natively). */
 int __lsan_do_recoverable_leak_check(void) __attribute__((weak));
@@ -78,6 +81,9 @@ static void child(const struct sw_scenario *sc, long n, int fd)
 			dup2(null, 2);
 	}
 	alarm(SWEEP_TIMEOUT);
+	/* The library's block cache keeps nothing: a cache hit calls no
+	 * malloc, so every ak__alloc must reach one to be swept. */
+	ak__alloc_cache_keep(0);
 	fm_arm(n);
 	sc->run();
 	res.counted = fm_disarm();
