@@ -198,7 +198,7 @@ static void exec_destroy(struct ak_task *base)
 	struct exec_task *t = exec_task_of(base);
 
 	shared_put(t->sh);
-	ak__free(t);
+	ak__free_sized(t, sizeof(*t));
 }
 
 /* A cancel between runs, on the thread that last used the executor. */

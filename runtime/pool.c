@@ -316,7 +316,7 @@ static void pool_destroy(struct ak_task *base)
 	struct pool_task *t = pool_task_of(base);
 
 	pool_put(t->pool);
-	ak__free(t);
+	ak__free_sized(t, sizeof(*t));
 }
 
 static const struct ak__task_hooks pool_hooks = {
@@ -481,7 +481,7 @@ AK_EXPORT int ak_pool_spawn(struct ak_pool *p, struct ak_future *task,
 	ak__lock(&p->lock);
 	if (p->shutdown) {
 		ak__unlock(&p->lock);
-		ak__free(t);
+		ak__free_sized(t, sizeof(*t));
 		task->state &= ~(uintptr_t)AK_FUTURE_OWNED;
 		return AK_EPIPE;
 	}

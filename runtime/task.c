@@ -70,7 +70,7 @@ static void destroy(struct ak_task *t)
 	if (t->hooks)
 		t->hooks->destroy(t);
 	else
-		ak__free(t);
+		ak__free_sized(t, sizeof(*t));
 }
 
 void ak__task_put(struct ak_task *t)
