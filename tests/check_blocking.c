@@ -153,8 +153,12 @@ static int blocker_fn(void *arg)
 	struct blocker *b = arg;
 	struct ak_sleep_op sleep;
 
-	ak_sleep_until(&sleep, ak_deadline_in(MS));
-	b->rc_sleep = ak_block_on(&sleep.future, ak_deadline_in(5000 * MS));
+	/* Zeroed: an op's storage is idle only when zero; stack garbage that
+	 * reads as a pending op makes ak_sleep_until refuse (AK_EBUSY). */
+	memset(&sleep, 0, sizeof sleep);
+	b->rc_sleep = ak_sleep_until(&sleep, ak_deadline_in(MS));
+	if (b->rc_sleep == 0)
+		b->rc_sleep = ak_block_on(&sleep.future, ak_deadline_in(5000 * MS));
 	b->rc_recv = ak_mpsc_recv_blocking(b->rx, &b->got, ak_deadline_in(5000 * MS));
 	return 0;
 }
