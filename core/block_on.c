@@ -118,8 +118,8 @@ AK_EXPORT int ak_block_on(struct ak_future *f, int64_t deadline)
 	int rc;
 	for (;;) {
 		struct ak_context cx;
-		ak_context_init(&cx, waker, &tp->slot);
-		rc = ak_context_done(&cx, ak__future_poll_owned(f, &cx));
+		ak__context_enter(&cx, waker, &tp->slot);
+		rc = ak__context_leave(&cx, ak__future_poll_owned(f, &cx));
 		if (rc != AK_PENDING)
 			break;
 		/* A future that keeps waking itself never lets park time out. */

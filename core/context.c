@@ -5,23 +5,34 @@
 
 #include "core.h"
 
-/* How many polls the calling thread is inside of.  Blocking calls refuse to
- * run when it is non-zero: they would stall an executor thread. */
-static _Thread_local int32_t poll_depth;
+extern const struct ak_waker_vtable ak__noop_vtable;
 
-/* The library's view of struct ak_task_slot's opaque words. */
-struct slot_view {
-	ak__atomic(uint64_t) id;
-	uint64_t pending_polls;
-};
-_Static_assert(sizeof(struct slot_view) <= sizeof(struct ak_task_slot),
-               "task slot too small");
+/*
+ * The poll depth (how many polls the calling thread is inside of: blocking
+ * calls refuse to run when it is non-zero, they would stall an executor
+ * thread) and the vtable cache of ak_context_init(), in one thread-local
+ * block so that a shared library computes one TLS address for both.
+ *
+ * The cache: ak_waker_check() looks at the vtable only, and a vtable is
+ * constant and outlives every waker naming it (ak_waker(3)), so a pointer
+ * that passed on this thread passes again; the next ak_context_init() with
+ * it is one compare.  Another pointer is checked in full, so an invalid
+ * vtable is refused however often a valid one came before.  The one thing
+ * the cache cannot see is a vtable that passed, was unmapped or freed
+ * (dlclose of the executor's module) and whose address now holds a vtable
+ * that would fail.  We accept that: wakers naming the old vtable had to be
+ * gone first, and the full check never caught a dangling vtable either (a
+ * stale vtable whose memory still reads as valid passes it); the check
+ * guards against ABI majors mixed up and vtables left unfilled, which the
+ * cache keeps catching.
+ */
+_Thread_local struct ak__poll_tls ak__poll_tls = { 0, &ak__noop_vtable };
 
 static ak__atomic(uint64_t) next_task_id = 1;
 
 int ak__in_poll(void)
 {
-	return poll_depth > 0;
+	return ak__poll_tls.depth > 0;
 }
 
 AK_EXPORT int ak_context_init(struct ak_context *cx, struct ak_waker waker,
@@ -29,15 +40,16 @@ AK_EXPORT int ak_context_init(struct ak_context *cx, struct ak_waker waker,
 {
 	if (!cx)
 		return AK_EINVAL;
-	memset(cx, 0, sizeof(*cx));
-	cx->size = (uint32_t)sizeof(*cx);
-	if (ak_waker_check(&waker) != 0)
-		return AK_EINVAL;           /* flags stay 0: every poll refuses */
-	cx->flags = AK_CONTEXT_VALID;
-	cx->waker = waker;
-	cx->slot = slot;
-	cx->budget = AK_BUDGET_DEFAULT;
-	cx->depth_ = poll_depth++;
+	struct ak__poll_tls *tls = &ak__poll_tls;
+	if (waker.vtable != tls->checked) {
+		if (ak_waker_check(&waker) != 0) {
+			memset(cx, 0, sizeof(*cx));
+			cx->size = (uint32_t)sizeof(*cx);
+			return AK_EINVAL;   /* flags stay 0: every poll refuses */
+		}
+		tls->checked = waker.vtable;
+	}
+	ak__context_fill(cx, waker, slot, tls);
 	return 0;
 }
 
@@ -45,18 +57,14 @@ AK_EXPORT int ak_context_done(struct ak_context *cx, int poll_result)
 {
 	if (!ak__cx_valid(cx))
 		return poll_result;
-	poll_depth = cx->depth_;
-	if (poll_result == AK_PENDING && cx->slot)
-		((struct slot_view *)(void *)cx->slot)->pending_polls++;
-	cx->flags &= ~AK_CONTEXT_VALID;
-	return poll_result;
+	return ak__context_leave(cx, poll_result);
 }
 
 AK_EXPORT uint64_t ak_task_slot_id(struct ak_task_slot *slot)
 {
 	if (!slot)
 		return 0;
-	struct slot_view *v = (struct slot_view *)(void *)slot;
+	struct ak__slot_view *v = (struct ak__slot_view *)(void *)slot;
 	/* Relaxed: the id is a name, it publishes nothing. */
 	uint64_t id = ak__load(&v->id, AK__RELAXED);
 	if (id == 0) {
@@ -71,5 +79,5 @@ AK_EXPORT uint64_t ak_task_slot_pending_polls(const struct ak_task_slot *slot)
 {
 	if (!slot)
 		return 0;
-	return ((const struct slot_view *)(const void *)slot)->pending_polls;
+	return ((const struct ak__slot_view *)(const void *)slot)->pending_polls;
 }

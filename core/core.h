@@ -48,6 +48,63 @@ static inline int ak__cx_valid(const struct ak_context *cx)
 	return cx != NULL && (cx->flags & AK_CONTEXT_VALID) != 0;
 }
 
+/* The calling thread's poll state (core/context.c): how many polls it is
+ * inside of, and the last vtable ak_context_init() saw pass
+ * ak_waker_check() on this thread (never NULL: it starts at the noop
+ * vtable), which it then accepts with one compare. */
+struct ak__poll_tls {
+	int32_t depth;
+	const struct ak_waker_vtable *checked;
+};
+extern _Thread_local struct ak__poll_tls ak__poll_tls;
+
+/* The library's view of struct ak_task_slot's opaque words. */
+struct ak__slot_view {
+	ak__atomic(uint64_t) id;
+	uint64_t pending_polls;
+};
+_Static_assert(sizeof(struct ak__slot_view) <= sizeof(struct ak_task_slot),
+               "task slot too small");
+
+/*
+ * ak_context_init() and ak_context_done() for the library's own executors:
+ * no NULL test and no waker check.  ak__context_enter() takes a waker whose
+ * vtable is the library's own (noop, thread, task) or one copied from a
+ * valid context; ak__context_leave() takes a context that enter (or a
+ * successful ak_context_init) made valid.  Every field is assigned: no
+ * memset, and the path is zeroed whole (two stores) because lock records
+ * copy all of it into ak_lock_info.
+ */
+static inline void ak__context_fill(struct ak_context *cx, struct ak_waker waker,
+                                    struct ak_task_slot *slot,
+                                    struct ak__poll_tls *tls)
+{
+	cx->size = (uint32_t)sizeof(*cx);
+	cx->flags = AK_CONTEXT_VALID;
+	cx->waker = waker;
+	cx->slot = slot;
+	cx->path = (struct ak_branch_path){ 0 };
+	cx->budget = AK_BUDGET_DEFAULT;
+	cx->depth_ = tls->depth++;
+	for (int i = 0; i < 4; i++)
+		cx->reserved[i] = 0;
+}
+
+static inline void ak__context_enter(struct ak_context *cx, struct ak_waker waker,
+                                     struct ak_task_slot *slot)
+{
+	ak__context_fill(cx, waker, slot, &ak__poll_tls);
+}
+
+static inline int ak__context_leave(struct ak_context *cx, int poll_result)
+{
+	ak__poll_tls.depth = cx->depth_;
+	if (poll_result == AK_PENDING && cx->slot)
+		((struct ak__slot_view *)(void *)cx->slot)->pending_polls++;
+	cx->flags &= ~AK_CONTEXT_VALID;
+	return poll_result;
+}
+
 /* ---- the cooperative budget -------------------------------------------------
  * A waiting operation calls ak__coop_check() on entry (AK_PENDING after
  * waking its own task when the budget is spent: the primitive is not

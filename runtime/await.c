@@ -31,8 +31,8 @@ AK_EXPORT void ak_await_cancel(struct ak_await *aw, struct ak_future *task)
 		 * future is already done. */
 		struct ak_context cx;
 		aw->line = AK_AWAIT_CLEANUP;
-		if (ak_context_init(&cx, ak_waker_noop(), NULL) == 0)
-			ak_context_done(&cx, task->vtable->poll(task, &cx));
+		ak__context_enter(&cx, ak_waker_noop(), NULL);
+		ak__context_leave(&cx, task->vtable->poll(task, &cx));
 	}
 	aw->line = AK_AWAIT_DONE;
 	aw->cx = NULL;

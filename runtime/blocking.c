@@ -14,7 +14,7 @@
  * the caller's arg stays in use exactly until a join completes.  But the
  * function must be able to block, and the library's blocking forms refuse
  * to run inside a poll (AK_EDEADLK): so the poll closes its context with
- * ak_context_done() around the call (the thread's poll depth goes back to
+ * ak__context_leave() around the call (the thread's poll depth goes back to
  * what it was outside the poll) and opens it again after.  The first poll
  * then stores the result, wakes its own task and returns AK_PENDING; a
  * cancel that came meanwhile finishes the task there, discarding the
@@ -141,14 +141,15 @@ static int job_poll(struct ak_future *f, struct ak_context *cx)
 	}
 	/*
 	 * Leave the poll for the call (see the top of the file), then enter
-	 * it again: ak_context_init() puts the thread's poll depth back where
-	 * the task's own ak_context_init() left it, and the copy gives back
-	 * the context exactly as the task built it.
+	 * it again: ak__context_enter() puts the thread's poll depth back where
+	 * the task's own ak_context_init() left it (the waker is the one that
+	 * context was built with, so it needs no second check), and the copy
+	 * gives back the context exactly as the task built it.
 	 */
 	struct ak_context saved = *cx;
-	(void)ak_context_done(cx, 0);
+	(void)ak__context_leave(cx, 0);
 	int rc = j->fn(j->arg);
-	(void)ak_context_init(cx, saved.waker, saved.slot);
+	ak__context_enter(cx, saved.waker, saved.slot);
 	*cx = saved;
 	j->result = rc > 0 ? AK_EINVAL : rc;
 	j->state = J_RETURNED;

@@ -127,7 +127,7 @@ AK_EXPORT int ak_select_try(struct ak_branch *branches, size_t n, unsigned flags
 	 * slot and branch path so that lock records and diagnostics see the
 	 * caller's identity. */
 	struct ak_context tcx;
-	ak_context_init(&tcx, ak_waker_noop(), cx ? cx->slot : NULL);
+	ak__context_enter(&tcx, ak_waker_noop(), cx ? cx->slot : NULL);
 	if (cx)
 		tcx.path = cx->path;
 	tcx.budget = AK_BUDGET_UNCONSTRAINED;
@@ -136,7 +136,7 @@ AK_EXPORT int ak_select_try(struct ak_branch *branches, size_t n, unsigned flags
 	/* Every other branch, polled or not, is cancelled: nothing stays
 	 * registered, nothing granted stays with a loser. */
 	ak__branches_cancel(branches, n);
-	ak_context_done(&tcx, w < 0 ? AK_PENDING : 0);
+	ak__context_leave(&tcx, w < 0 ? AK_PENDING : 0);
 	if (w < 0)
 		return AK_EAGAIN;
 	*index = (size_t)w;

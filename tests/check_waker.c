@@ -429,11 +429,104 @@ START_TEST(context_init_fills_every_field)
 	ck_assert_ptr_eq(cx.slot, &slot);
 	ck_assert_uint_eq(cx.path.len, 0);
 	ck_assert_uint_eq(cx.path.overflow, 0);
+	for (i = 0; i < AK_PATH_MAX; i++)
+		ck_assert_uint_eq(cx.path.index[i], 0);
 	ck_assert_int_eq(cx.budget, AK_BUDGET_DEFAULT);
 	for (i = 0; i < sizeof cx.reserved / sizeof cx.reserved[0]; i++)
 		ck_assert_uint_eq(cx.reserved[i], 0);
 	ck_assert_int_eq(ak_context_done(&cx, 0), 0);
 	ck_assert_int_eq(atomic_load(&cw->clones), 0);
+}
+END_TEST
+
+/* The same vtable twice on a thread is checked once (ak_waker(3)); any
+ * other vtable is still checked in full. */
+START_TEST(context_init_refuses_invalid_vtables_after_a_valid_one_passed)
+{
+	static const struct ak_waker_vtable *const refused[] = {
+		&tk_counting_vtable_other_major, &tk_counting_vtable_small,
+		&tk_counting_vtable_null_slot, NULL,
+	};
+	struct tk_counting_waker *cw = tk_cw_new();
+	struct ak_context cx;
+	size_t i;
+
+	for (i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+		struct ak_waker bad = { cw, refused[i] };
+
+		ck_assert_int_eq(ak_context_init(&cx, tk_counting_waker(cw), NULL), 0);
+		ck_assert_int_eq(ak_context_done(&cx, 0), 0);
+		ck_assert_int_eq(ak_context_init(&cx, tk_counting_waker(cw), NULL), 0);
+		ck_assert_int_eq(ak_context_done(&cx, 0), 0);
+		memset(&cx, 0xa5, sizeof cx);
+		ck_assert_int_eq(ak_context_init(&cx, bad, NULL), AK_EINVAL);
+		ck_assert_uint_eq(cx.flags, 0);
+		ck_assert_int_eq(ak_context_done(&cx, 0), 0);
+		/* Refused twice in a row: a failure is not remembered as a pass. */
+		ck_assert_int_eq(ak_context_init(&cx, bad, NULL), AK_EINVAL);
+		ck_assert_uint_eq(cx.flags, 0);
+	}
+	ck_assert_int_eq(ak_context_init(&cx, ak_waker_noop(), NULL), 0);
+	ck_assert_int_eq(ak_context_done(&cx, 0), 0);
+	ck_assert_int_eq(ak_context_init(&cx, empty_waker, NULL), AK_EINVAL);
+	ck_assert_int_eq(atomic_load(&cw->clones), 0);
+}
+END_TEST
+
+static void *init_with_empty_waker(void *arg)
+{
+	struct ak_context cx;
+
+	memset(&cx, 0xa5, sizeof cx);
+	*(int *)arg = ak_context_init(&cx, empty_waker, NULL);
+	return NULL;
+}
+
+/* A fresh thread has remembered no vtable: its first init is checked. */
+START_TEST(context_init_on_a_fresh_thread_refuses_an_empty_waker)
+{
+	pthread_t th;
+	int rc = 0;
+
+	ck_assert_int_eq(pthread_create(&th, NULL, init_with_empty_waker, &rc), 0);
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	ck_assert_int_eq(rc, AK_EINVAL);
+}
+END_TEST
+
+/* Whether the calling thread counts as inside a poll, seen through
+ * ak_block_on: AK_EDEADLK inside one, the future's result outside. */
+static int block_on_ready(void)
+{
+	struct tk_count_future f;
+
+	tk_ready_init(&f, 0);
+	return ak_block_on(&f.future, AK_DEADLINE_NEVER);
+}
+
+START_TEST(nested_contexts_over_garbage_restore_the_poll_depth)
+{
+	struct ak_context outer, inner;
+	size_t i;
+
+	memset(&outer, 0xa5, sizeof outer);
+	memset(&inner, 0x5a, sizeof inner);
+	ck_assert_int_eq(block_on_ready(), 0);
+	ck_assert_int_eq(ak_context_init(&outer, ak_waker_noop(), NULL), 0);
+	ck_assert_int_eq(block_on_ready(), AK_EDEADLK);
+	ck_assert_int_eq(ak_context_init(&inner, ak_waker_noop(), NULL), 0);
+	ck_assert_uint_eq(inner.path.len, 0);
+	ck_assert_uint_eq(inner.path.overflow, 0);
+	for (i = 0; i < AK_PATH_MAX; i++)
+		ck_assert_uint_eq(inner.path.index[i], 0);
+	ck_assert_int_eq(inner.budget, AK_BUDGET_DEFAULT);
+	ck_assert_int_eq(ak_context_done(&inner, AK_PENDING), AK_PENDING);
+	ck_assert_int_eq(block_on_ready(), AK_EDEADLK);
+	/* A refused init in between changes no depth. */
+	ck_assert_int_eq(ak_context_init(&inner, empty_waker, NULL), AK_EINVAL);
+	ck_assert_int_eq(ak_context_done(&inner, 0), 0);
+	ck_assert_int_eq(ak_context_done(&outer, 0), 0);
+	ck_assert_int_eq(block_on_ready(), 0);
 }
 END_TEST
 
@@ -645,6 +738,9 @@ Suite *waker_suite(void)
 
 	tc = tk_tcase("context");
 	tcase_add_test(tc, context_init_fills_every_field);
+	tcase_add_test(tc, context_init_refuses_invalid_vtables_after_a_valid_one_passed);
+	tcase_add_test(tc, nested_contexts_over_garbage_restore_the_poll_depth);
+	tcase_add_test(tc, context_init_on_a_fresh_thread_refuses_an_empty_waker);
 	tcase_add_test(tc, context_init_accepts_null_slot);
 	tcase_add_test(tc, context_init_of_null_returns_einval);
 	tcase_add_test(tc, context_init_with_empty_waker_returns_einval);
