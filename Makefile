@@ -33,7 +33,8 @@
 #                   with pkg-config alone, uninstall
 #   make clean
 #
-# CC and CFLAGS may be overridden; the warnings and the standard are not.
+# CC, CFLAGS and LTO (empty: none) may be overridden; the warnings and the
+# standard are not.
 
 CC ?= cc
 CXX ?= c++
@@ -49,6 +50,17 @@ SONAME := libawaitkit.so.0
 # struct in the .c): -fno-strict-aliasing makes that well defined.
 AK_CFLAGS := -std=c11 -Wall -Wextra -Wpedantic -Werror -D_GNU_SOURCE \
 	-fvisibility=hidden -fPIC -fno-strict-aliasing -pthread -Iinclude
+# Link-time optimisation (issue 13; figures in bench/README.md): with gcc,
+# the library's objects carry GCC's IR beside their machine code (fat), so
+# the shared library and a program linked with gcc -flto (the bench) are
+# optimised across the library's files, while every other link of
+# libawaitkit.a (clang, TSan, gcc without -flto: the tests) uses the
+# machine code as before.  Only the native objects: the TSan and ASan
+# builds keep their own flags.  Another compiler gets none; LTO= disables.
+ifeq ($(origin LTO),undefined)
+LTO := $(if $(shell $(CC) -v 2>&1 | grep '^gcc version'),-flto=auto -ffat-lto-objects)
+endif
+
 # liburcu-bp: watch's read side and grace periods (never call_rcu, which
 # aborts on ENOMEM); the fork hooks (runtime/fork.c) quiesce its registry.
 # liburcu-common: the pool's injection queue (wfcqueue lives there in 0.13,
@@ -137,7 +149,7 @@ deps-check:
 
 $(BUILD)/obj/%.o: %.c $(LIB_HDR) $(INT_HDR) | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(AK_CFLAGS) $(CFLAGS) -c $< -o $@
+	$(CC) $(AK_CFLAGS) $(CFLAGS) $(LTO) -c $< -o $@
 
 $(STATIC): $(LIB_OBJ)
 	rm -f $@
@@ -145,7 +157,7 @@ $(STATIC): $(LIB_OBJ)
 
 $(SHARED): $(LIB_OBJ) awaitkit.map
 	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=awaitkit.map \
-		-Wl,--no-undefined $(CFLAGS) -o $@ $(LIB_OBJ) $(LDLIBS)
+		-Wl,--no-undefined $(CFLAGS) $(LTO) -o $@ $(LIB_OBJ) $(LDLIBS)
 
 $(BUILD)/$(SONAME): $(SHARED)
 	ln -sf $(notdir $<) $@
@@ -362,7 +374,7 @@ $(BENCH_BIN)/bench-launch: bench/launch/launch.c | bench-deps
 $(BENCH_BIN)/peer-awaitkit: $(BENCH_AK_SRC) $(wildcard bench/awaitkit/*.h) \
 		$(LIB_HDR) $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(BENCH_CFLAGS) -Iinclude -o $@ $(BENCH_AK_SRC) $(STATIC) $(LDLIBS)
+	$(CC) $(BENCH_CFLAGS) $(LTO) -Iinclude -o $@ $(BENCH_AK_SRC) $(STATIC) $(LDLIBS)
 
 $(BENCH_BIN)/peer-go: $(wildcard bench/go/*.go) bench/go/go.mod | bench-deps
 	@mkdir -p $(dir $@)

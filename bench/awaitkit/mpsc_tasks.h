@@ -133,7 +133,10 @@ static int bk_mpsc_run(const char *name, size_t cap, int nprod, uint64_t n, stru
 	bk_consumer_init(&cons, rx);
 	for (int i = 0; i < nprod; i++) {
 		struct ak_mpsc_tx *t;
-		ak_mpsc_tx_clone(tx, &t);
+		if (ak_mpsc_tx_clone(tx, &t) != 0) {
+			fprintf(stderr, "%s: set-up failed (clone)\n", name);
+			return -1;
+		}
 		uint64_t per = n / (uint64_t)nprod;
 		bk_producer_init(&prod[i], t, per * (uint64_t)i, per * (uint64_t)(i + 1));
 	}
