@@ -357,8 +357,8 @@ static int poll_once(struct ak_task *t)
 	struct ak_waker waker = { t, &ak__task_waker_vtable };
 	struct ak_task *outer = tls_polling;
 	tls_polling = t;
-	ak_context_init(&cx, waker, &t->slot);
-	int rc = ak_context_done(&cx, ak__future_poll_owned(t->fut, &cx));
+	ak__context_enter(&cx, waker, &t->slot);
+	int rc = ak__context_leave(&cx, ak__future_poll_owned(t->fut, &cx));
 	tls_polling = outer;
 	return rc;
 }
