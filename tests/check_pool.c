@@ -59,11 +59,17 @@ static void settle(struct ak_pool *p)
 	struct ak_task *t = NULL;
 	int64_t end = ak_deadline_in(5000 * MS);
 
+	size_t before = ak_pool_task_count(p);
 	tk_ready_init(&marker, 0);
 	ck_assert_int_eq(ak_pool_spawn(p, &marker.future, &t), 0);
 	while (ak_task_result(t) == AK_PENDING && ak_now() < end)
 		tk_sleep_ns(50000);
 	ck_assert_int_eq(ak_task_result(t), 0);
+	/* The result is published before the worker retires the marker:
+	 * wait for the count too, or the caller's next count sees it. */
+	while (ak_pool_task_count(p) != before && ak_now() < end)
+		tk_sleep_ns(50000);
+	ck_assert_uint_eq(ak_pool_task_count(p), before);
 	ak_task_release(t);
 }
 
