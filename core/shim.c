@@ -172,13 +172,23 @@ static void counts_link(struct counts *c)
 	errno = saved;
 }
 
-static inline void count(int i, int64_t delta)
+static inline struct counts *my_linked_counts(void)
 {
 	struct counts *c = &my_counts;
-	if (!c->linked)
+	if (__builtin_expect(!c->linked, 0))
 		counts_link(c);
-	/* Only this thread writes c->v: a plain add, relaxed for readers. */
+	return c;
+}
+
+/* Only this thread writes c->v: a plain add, relaxed for readers. */
+static inline void add(struct counts *c, int i, int64_t delta)
+{
 	ak__store(&c->v[i], ak__load(&c->v[i], AK__RELAXED) + delta, AK__RELAXED);
+}
+
+static inline void count(int i, int64_t delta)
+{
+	add(my_linked_counts(), i, delta);
 }
 
 void ak__counts_before_fork(void)
@@ -375,8 +385,9 @@ void *ak__alloc(size_t size)
 		return NULL;
 	void *p = size <= AK__CACHE_MAX ? block_get(size) : calloc(1, size);
 	if (p) {
-		count(C_LIVE, 1);
-		count(C_ALLOCS, 1);
+		struct counts *c = my_linked_counts();
+		add(c, C_LIVE, 1);
+		add(c, C_ALLOCS, 1);
 	}
 	return p;
 }

@@ -137,19 +137,24 @@ void ak__task_list_remove(struct ak__task_list *l, struct ak_task *t)
 }
 
 /* An owned task woken by its owner: plain operations only. */
-static void wake_owned(struct ak_task *t)
+/* An owned task woken by its owner: plain operations only.  kept: the
+ * caller gives its reference (a wake by value), which becomes the entry's
+ * or is dropped; otherwise an entry takes a new one. */
+static void wake_owned(struct ak_task *t, int kept)
 {
 	/* Relaxed: only the owner writes DONE on an owned task. */
-	if (ak__load(&t->state, AK__RELAXED) & AK__T_DONE)
-		return;
-	if (t->lstate & AK__L_RUNNING) {
-		t->lstate |= AK__L_NOTIFIED;    /* queued when the poll ends */
+	if ((ak__load(&t->state, AK__RELAXED) & AK__T_DONE) ||
+	    (t->lstate & AK__L_QUEUED)) {
+		t->lrefs -= kept;
 		return;
 	}
-	if (t->lstate & AK__L_QUEUED)
+	if (t->lstate & AK__L_RUNNING) {
+		t->lstate |= AK__L_NOTIFIED;    /* queued when the poll ends */
+		t->lrefs -= kept;
 		return;
+	}
 	t->lstate |= AK__L_QUEUED;
-	t->lrefs++;
+	t->lrefs += 1 - kept;
 	t->schedule(t, t->arg);
 }
 
@@ -178,7 +183,7 @@ void ak__task_wake(struct ak_task *t)
 {
 	if (t->owner) {
 		if (owned_here(t))
-			wake_owned(t);
+			wake_owned(t, 0);
 		else
 			signal_remote(t, AK__R_QUEUED);
 		return;
@@ -241,6 +246,12 @@ static void task_drop(const void *data)
 
 static void task_wake(const void *data)
 {
+	struct ak_task *t = (struct ak_task *)(uintptr_t)data;
+
+	if (owned_here(t)) {
+		wake_owned(t, 1);       /* the reference becomes the entry's */
+		return;
+	}
 	task_wake_by_ref(data);
 	task_drop(data);
 }
