@@ -104,6 +104,22 @@ if readelf -d hello-static 2>/dev/null | grep -q NEEDED; then
 	die "hello-static is not statically linked"
 fi
 outs=$(./hello-static "$version" 2>&1) || { echo "$outs" >> "$log"; die "hello (static) failed"; }
+clang_ok=""
+# gcc builds libawaitkit.a with LTO and fat objects: a program built by
+# another compiler, or instrumented by ThreadSanitizer, must still link it
+# (the ordinary code is in every object beside the LTO bytecode).
+if command -v clang-16 > /dev/null 2>&1; then
+	rest=$(echo " $slibs " | sed 's/ -lawaitkit / /')
+	# shellcheck disable=SC2086
+	clang-16 -std=c11 -Wall -Werror $cflags -o hello-clang hello.c "$p/lib/libawaitkit.a" $rest >> "$log" 2>&1 ||
+		die "clang-16 hello.c libawaitkit.a"
+	outc=$(./hello-clang "$version" 2>&1) || { echo "$outc" >> "$log"; die "hello (clang) failed"; }
+	# shellcheck disable=SC2086
+	clang-16 -std=c11 -fsanitize=thread -Wall -Werror $cflags -o hello-tsan hello.c "$p/lib/libawaitkit.a" $rest >> "$log" 2>&1 ||
+		die "clang-16 -fsanitize=thread hello.c libawaitkit.a"
+	outt=$(./hello-tsan "$version" 2>&1) || { echo "$outt" >> "$log"; die "hello (clang, TSan) failed"; }
+	clang_ok="; clang-16 and clang-16 TSan link libawaitkit.a: ok"
+fi
 cd "$src" || die "cd $src"
 
 # man finds the pages, and a function's symlink, under the installed MANDIR.
@@ -144,4 +160,4 @@ left=$(leftovers "$s")
 [ -z "$left" ] || die "left after make uninstall DESTDIR=$s: $(echo "$left" | tr "\n" " ")"
 
 echo "check-install: ok (headers, libawaitkit.a, libawaitkit.so.$version + 2 links," \
-	"awaitkit.pc, $nman man pages + $nlink links; $out; static: ok; DESTDIR: ok; uninstall: clean)"
+	"awaitkit.pc, $nman man pages + $nlink links; $out; static: ok$clang_ok; DESTDIR: ok; uninstall: clean)"
