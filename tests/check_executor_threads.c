@@ -36,6 +36,15 @@ static void probe_keep(struct probe_future *p, struct ak_context *cx)
 	pthread_mutex_unlock(&p->lock);
 }
 
+/* Wakes the kept clone by reference, if there is one (any thread). */
+static void probe_wake(struct probe_future *p)
+{
+	pthread_mutex_lock(&p->lock);
+	if (p->stored.vtable)
+		ak_waker_wake_by_ref(&p->stored);
+	pthread_mutex_unlock(&p->lock);
+}
+
 static int probe_poll(struct ak_future *f, struct ak_context *cx)
 {
 	struct probe_future *p = (struct probe_future *)f;
@@ -281,10 +290,7 @@ static void *mixer_thread(void *arg)
 			sched_yield();
 	}
 	atomic_store(&m->stop, 1);
-	pthread_mutex_lock(&m->p.lock);
-	if (m->p.stored.vtable)
-		ak_waker_wake_by_ref(&m->p.stored);
-	pthread_mutex_unlock(&m->p.lock);
+	probe_wake(&m->p);
 	return NULL;
 }
 
@@ -341,9 +347,7 @@ static void *seq_thread(void *arg)
 
 	for (int i = 1; i <= s->n; i++) {
 		atomic_store(&s->posted, i);
-		pthread_mutex_lock(&s->p.lock);
-		ak_waker_wake_by_ref(&s->p.stored);
-		pthread_mutex_unlock(&s->p.lock);
+		probe_wake(&s->p);
 		TK_WAIT_UNTIL(atomic_load(&s->seen) >= i);
 	}
 	return NULL;
@@ -430,9 +434,7 @@ static void gate_init(struct gate *g)
 
 static void gate_wake(struct gate *g)
 {
-	pthread_mutex_lock(&g->p.lock);
-	ak_waker_wake_by_ref(&g->p.stored);
-	pthread_mutex_unlock(&g->p.lock);
+	probe_wake(&g->p);
 }
 
 static void *gate_wake_thread(void *arg)
