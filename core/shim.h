@@ -81,20 +81,80 @@ static inline int ak__ref_put(ak__atomic(uint32_t) *refs)
 int ak__futex_wait(ak__atomic(uint32_t) *addr, uint32_t expected, int64_t deadline);
 void ak__futex_wake(ak__atomic(uint32_t) *addr, int nwake);
 
-/* ---- internal locks ----------------------------------------------------- */
+/* ---- internal locks -----------------------------------------------------
+ * A 4-byte futex word (Drepper's "Futexes are tricky", mutex 2): 0 free,
+ * 1 held, 2 held with possible sleepers.  Uncontended, a lock is one CAS
+ * and an unlock one decrement, inline; the slow paths spin a little, then
+ * sleep on the futex.  Not recursive, no owner check: the library's own
+ * critical sections are short and never nest the same lock.
+ */
+#if defined(__has_include)
+#if __has_include(<sys/single_threaded.h>)
+#include <sys/single_threaded.h>
+#define AK__HAVE_SINGLE_THREADED 1
+#endif
+#endif
 
 struct ak__lock {
-	pthread_mutex_t mutex;
+	ak__atomic(uint32_t) word;
 };
 
 /* For a lock with static storage that must work before any init call (the
  * timer's, which the fork hooks take even if no sleep ever ran). */
-#define AK__LOCK_INITIALIZER { PTHREAD_MUTEX_INITIALIZER }
+#define AK__LOCK_INITIALIZER { 0 }
 
-void ak__lock_init(struct ak__lock *l);
-void ak__lock_destroy(struct ak__lock *l);
-void ak__lock(struct ak__lock *l);
-void ak__unlock(struct ak__lock *l);
+void ak__lock_slow(struct ak__lock *l);
+void ak__unlock_slow(struct ak__lock *l);
+
+static inline void ak__lock_init(struct ak__lock *l)
+{
+	ak__init(&l->word, 0u);
+}
+
+static inline void ak__lock_destroy(struct ak__lock *l)
+{
+	(void)l;
+}
+
+/*
+ * While the process has one thread (glibc's __libc_single_threaded, which
+ * goes false for good at the first pthread_create), nobody can race for a
+ * lock: take and give it with plain loads and stores of the same values,
+ * as glibc's own mutexes do.  The word means the same either way, so a
+ * lock taken before the first thread starts is released correctly after.
+ */
+static inline int ak__one_thread(void)
+{
+#ifdef AK__HAVE_SINGLE_THREADED
+	return __libc_single_threaded != 0;
+#else
+	return 0;
+#endif
+}
+
+static inline void ak__lock(struct ak__lock *l)
+{
+	if (ak__one_thread() && ak__load(&l->word, AK__RELAXED) == 0) {
+		ak__store(&l->word, 1u, AK__RELAXED);
+		return;
+	}
+	uint32_t free_ = 0;
+	/* acquire: the critical section sees what the last holder wrote
+	 * before its release in ak__unlock(). */
+	if (!ak__cas(&l->word, &free_, 1u, AK__ACQUIRE, AK__RELAXED))
+		ak__lock_slow(l);
+}
+
+static inline void ak__unlock(struct ak__lock *l)
+{
+	if (ak__one_thread() && ak__load(&l->word, AK__RELAXED) == 1u) {
+		ak__store(&l->word, 0u, AK__RELAXED);
+		return;
+	}
+	/* release: pairs with the acquire of the next ak__lock(). */
+	if (ak__fetch_sub(&l->word, 1u, AK__RELEASE) != 1u)
+		ak__unlock_slow(l);
+}
 
 /* ---- allocation --------------------------------------------------------- */
 
