@@ -6,30 +6,51 @@
  * touches.  No lock, as in tokio's oneshot: each waker slot is published
  * through a bit of the state word.
  *
- *   RX_TASK_SET  rx_task holds the receiver's waker.  The receiver writes
- *                the slot only while the bit is clear and sets it with a
- *                release RMW; the sender reads the slot (wake_by_ref) only
- *                when its completing RMW saw the bit.  A receiver that
- *                clears the bit and finds COMPLETE sets it again and leaves
- *                the slot alone: the sender may be reading it.
- *   TX_TASK_SET  the same for the sender's closed() waker in tx_task, with
- *                CLOSED in the place of COMPLETE.
+ *   RX_TASK_SET  rx_task holds the receiver's waker, and it is the
+ *                receiver's.  The receiver writes the slot only while the
+ *                bit is clear and sets it (with a generation bump) in a
+ *                release RMW.  The completing sender takes the waker: it
+ *                reads the slot after an acquire look at a state with the
+ *                bit set, and its CAS clears the bit; the CAS succeeds only
+ *                if the word (generation included) is unchanged, so the copy
+ *                it made is the registered waker, now the sender's to wake.
+ *                A receiver whose RMW clears the bit owns what the slot
+ *                holds; one that finds it already clear lost it to the
+ *                sender (COMPLETE is then set).
+ *   TX_TASK_SET  tx_task holds the sender's closed() waker.  The sender
+ *                writes it only while the bit is clear and sets it with a
+ *                release RMW; the receiver reads it (wake_by_ref) only when
+ *                its closing RMW saw the bit.  A sender that clears the bit
+ *                and finds CLOSED sets it again and leaves the slot alone:
+ *                the receiver may be reading it.
  *   COMPLETE     the sender is done: it sent (HAS_VALUE too) or was
  *                dropped.  Never set once CLOSED is.
  *   HAS_VALUE    value holds a sent value (set with COMPLETE).
  *   CLOSED       the receiver closed or was dropped: sends fail.
  *   RX_GONE      the receiver side is finished (handle dropped, no parked
  *   TX_GONE      operation); the side whose RMW sets the second of the two
- *                frees the channel.
+ *                frees the channel, and a side that finishes after an
+ *                acquire look saw the other's GONE bit frees it with no RMW
+ *                (nobody else can touch the channel any more).
+ *   GEN          the bits above: registrations of the receiver's waker,
+ *                counted so that a waker replaced between the sender's look
+ *                and its CAS fails the CAS (2^56 replacements inside that
+ *                window would be needed to fool it).
+ *
+ * So a channel whose receiver parks costs two RMWs in all (the
+ * registration, the send that also gives up the sender side); one whose
+ * value was sent first costs one (the send).
  *
  * Each side counts, in a plain field only its owner touches, its handle
  * and its parked operation (rx_count, tx_count); when that reaches zero the
  * side sets its GONE bit.  So dropping either handle under a parked
  * operation is safe: the operation keeps its side alive.
  *
- * Every waker call happens after the RMW that decided it and before the
- * caller's own GONE bit is set, so the channel outlives it.  A value sent
- * and never received is dropped (hook) when the channel is freed.
+ * Every call of a waker in the channel happens after the RMW that decided
+ * it and before the caller's own GONE bit is set, so the channel outlives
+ * it; the sender's wake of the receiver uses the waker it took, after the
+ * channel may be gone.  A value sent and never received is dropped (hook)
+ * when the channel is freed.
  *
  *   field                          written by
  *   state                          both sides (atomic)
@@ -56,9 +77,18 @@ enum {
 	RX_GONE = 1u << 5,
 	TX_GONE = 1u << 6,
 };
+#define GEN_ONE ((uint64_t)1 << 8)
+
+/* The receiver's waker slot: two atomic words, because the sender reads
+ * them (relaxed) while the receiver may be replacing them; the sender's
+ * CAS then fails and the torn copy is never used. */
+struct rx_slot {
+	ak__atomic(const void *) data;
+	ak__atomic(const struct ak_waker_vtable *) vtable;
+};
 
 struct oneshot {
-	ak__atomic(uint32_t) state;
+	ak__atomic(uint64_t) state;
 	/* the receiver's side */
 	uint32_t rx_count;          /* the handle while alive + a parked recv */
 	uint8_t rx_alive;
@@ -67,7 +97,7 @@ struct oneshot {
 	/* the sender's side */
 	uint8_t tx_alive;
 	uint32_t tx_count;          /* the handle while alive + a parked closed */
-	struct ak_waker rx_task;
+	struct rx_slot rx_task;
 	struct ak_waker tx_task;
 	size_t elem_size;
 	void (*drop)(void *elem, void *arg);
@@ -106,17 +136,59 @@ static void waker_clear(struct ak_waker *w)
 	w->vtable = NULL;
 }
 
+/* The slot's words are only ever ordered by the state word's RMWs: relaxed
+ * here, each caller says which acquire made them readable. */
+static struct ak_waker rx_slot_get(struct oneshot *b)
+{
+	struct ak_waker w = {
+		ak__load(&b->rx_task.data, AK__RELAXED),
+		ak__load(&b->rx_task.vtable, AK__RELAXED),
+	};
+	return w;
+}
+
+static void rx_slot_set(struct oneshot *b, struct ak_waker w)
+{
+	ak__store(&b->rx_task.data, w.data, AK__RELAXED);
+	ak__store(&b->rx_task.vtable, w.vtable, AK__RELAXED);
+}
+
+/* The value's copy: the common sizes with a constant length (a few moves
+ * inline), the rest through memcpy. */
+static void value_copy(void *dst, const void *src, size_t n)
+{
+	switch (n) {
+	case 0:
+		break;
+	case 4:
+		memcpy(dst, src, 4);
+		break;
+	case 8:
+		memcpy(dst, src, 8);
+		break;
+	case 16:
+		memcpy(dst, src, 16);
+		break;
+	default:
+		memcpy(dst, src, n);
+		break;
+	}
+}
+
 /* ---- lifetime ---------------------------------------------------------------- */
 
-/* Called by the side whose RMW set the second GONE bit.  That RMW was
- * acq_rel and read the other side's GONE RMW (also acq_rel), so every write
- * of both sides (slots, value, taken) is visible here. */
+/* Called by the side that finishes second: its RMW set the second GONE bit
+ * (acq_rel, reading the other side's acq_rel GONE RMW), or its acquire load
+ * saw the other GONE bit.  Every write of both sides (slots, value, taken)
+ * is visible here and nobody else touches the channel. */
 static void chan_free(struct oneshot *b)
 {
-	uint32_t s = ak__load(&b->state, AK__RELAXED);
+	uint64_t s = ak__load(&b->state, AK__RELAXED);
 
-	if (s & RX_TASK_SET)
-		ak__waker_drop_kept(&b->rx_task);
+	if (s & RX_TASK_SET) {
+		struct ak_waker w = rx_slot_get(b);
+		ak__waker_drop_kept(&w);
+	}
 	if (s & TX_TASK_SET)
 		ak__waker_drop_kept(&b->tx_task);
 	if ((s & HAS_VALUE) && !b->taken && b->drop)
@@ -124,12 +196,12 @@ static void chan_free(struct oneshot *b)
 	ak__free_sized(b, sizeof(*b) + b->elem_size);
 }
 
-static void side_release(struct oneshot *b, uint32_t gone, uint32_t other)
+static void side_release(struct oneshot *b, uint64_t gone, uint64_t other)
 {
 	/* acq_rel: the release publishes this side's writes to whichever side
 	 * frees; the acquire pairs with the other side's release of its own
 	 * GONE bit (here or in tx_finish / ak_oneshot_rx_drop). */
-	uint32_t prev = ak__fetch_or(&b->state, gone, AK__ACQ_REL);
+	uint64_t prev = ak__fetch_or(&b->state, gone, AK__ACQ_REL);
 	if (prev & other)
 		chan_free(b);
 }
@@ -154,16 +226,17 @@ AK_EXPORT int ak_oneshot_new(size_t elem_size, const struct ak_oneshot_hooks *ho
 	struct oneshot *b = ak__alloc(sizeof(*b) + elem_size);
 	if (!b)
 		return AK_ENOMEM;
+	/* ak__alloc zeroes: the flags, taken and both slots start empty. */
 	ak__init(&b->state, 0);
 	b->rx_count = 1;
 	b->rx_alive = 1;
 	b->tx_count = 1;
 	b->tx_alive = 1;
-	waker_clear(&b->rx_task);
-	waker_clear(&b->tx_task);
 	b->elem_size = elem_size;
-	b->drop = hooks ? hooks->drop : NULL;
-	b->drop_arg = hooks ? hooks->arg : NULL;
+	if (hooks) {
+		b->drop = hooks->drop;
+		b->drop_arg = hooks->arg;
+	}
 	*tx = (struct ak_oneshot_tx *)(void *)b;
 	*rx = (struct ak_oneshot_rx *)(void *)b;
 	return 0;
@@ -172,43 +245,53 @@ AK_EXPORT int ak_oneshot_new(size_t elem_size, const struct ak_oneshot_hooks *ho
 /* ---- the sender ---------------------------------------------------------------- */
 
 /* Sets COMPLETE (with HAS_VALUE when sending) unless the receiver closed,
- * wakes a registered receiver, and gives up the sender's handle.  0, or
- * AK_EPIPE when the receiver had closed. */
-static int tx_finish(struct oneshot *b, uint32_t sent)
+ * wakes a registered receiver, and gives up the sender's handle.  s is an
+ * acquire look at the state.  0, or AK_EPIPE when the receiver had
+ * closed. */
+static int tx_finish(struct oneshot *b, uint64_t s, uint64_t sent)
 {
+	struct ak_waker w = { NULL, NULL };
+	uint64_t want;
+
 	b->tx_alive = 0;
 	int last = --b->tx_count == 0;
-	uint32_t s = ak__load(&b->state, AK__RELAXED);
-	uint32_t want;
-
 	for (;;) {
 		if (s & CLOSED) {
+			if (last && (s & RX_GONE)) {
+				/* The receiver side is gone and so is ours:
+				 * nobody to tell (see chan_free). */
+				chan_free(b);
+				return AK_EPIPE;
+			}
 			want = s | (last ? TX_GONE : 0u);
 			if (want == s)
 				break;
 		} else {
-			want = s | COMPLETE | sent;
-			/* Nobody to wake: give the side up in the same RMW. */
-			if (last && !(s & RX_TASK_SET))
-				want |= TX_GONE;
+			want = s | COMPLETE | sent | (last ? TX_GONE : 0u);
+			if (s & RX_TASK_SET) {
+				/* Take the receiver's waker (the header): the
+				 * acquire that read s made the slot readable. */
+				w = rx_slot_get(b);
+				want &= ~(uint64_t)RX_TASK_SET;
+			}
 		}
 		/* acq_rel: the release publishes the value to the receiver's
-		 * acquire that sees COMPLETE (recv_poll, try_recv) and to
-		 * chan_free; the acquire pairs with the receiver's release RMW
-		 * that set RX_TASK_SET, so rx_task is visible below. */
-		if (ak__cas_weak(&b->state, &s, want, AK__ACQ_REL, AK__RELAXED))
+		 * acquire that sees COMPLETE (recv_poll, try_recv, rx_drop) and
+		 * to chan_free; the acquire (also on failure, which retries
+		 * with the new word) pairs with the receiver's release RMW that
+		 * set RX_TASK_SET, so the slot read above is its waker. */
+		if (ak__cas_weak(&b->state, &s, want, AK__ACQ_REL, AK__ACQUIRE))
 			break;
 	}
-	int rc = (s & CLOSED) ? AK_EPIPE : 0;
-	if (rc == 0 && (s & RX_TASK_SET))
-		ak_waker_wake_by_ref(&b->rx_task);
-	if (want & TX_GONE) {
-		if (s & RX_GONE)
+	if (s & CLOSED) {
+		if ((want & TX_GONE) && (s & RX_GONE))
 			chan_free(b);
-	} else if (last) {
-		side_release(b, TX_GONE, RX_GONE);
+		return AK_EPIPE;
 	}
-	return rc;
+	/* The channel may be gone already: w is the sender's own clone. */
+	if (s & RX_TASK_SET)
+		ak__waker_wake_kept(&w);
+	return 0;
 }
 
 AK_EXPORT int ak_oneshot_send(struct ak_oneshot_tx *tx, const void *value)
@@ -217,18 +300,23 @@ AK_EXPORT int ak_oneshot_send(struct ak_oneshot_tx *tx, const void *value)
 
 	if (!b || (!value && b->elem_size > 0))
 		return AK_EINVAL;
-	/* A hint only (tx_finish's RMW decides): a closed receiver makes the
-	 * copy pointless.  The receiver reads value only after seeing
-	 * HAS_VALUE, which this copy happens-before. */
-	if (!(ak__load(&b->state, AK__RELAXED) & CLOSED) && b->elem_size > 0)
-		memcpy((void *)b->value, value, b->elem_size);
-	return tx_finish(b, HAS_VALUE);
+	/* acquire: pairs with the receiver's release RMWs (RX_TASK_SET, the
+	 * GONE and CLOSED bits); tx_finish's CAS decides.  A closed receiver
+	 * makes the copy pointless.  The receiver reads value only after
+	 * seeing HAS_VALUE, which this copy happens-before. */
+	uint64_t s = ak__load(&b->state, AK__ACQUIRE);
+	if (!(s & CLOSED))
+		value_copy((void *)b->value, value, b->elem_size);
+	return tx_finish(b, s, HAS_VALUE);
 }
 
 AK_EXPORT void ak_oneshot_tx_drop(struct ak_oneshot_tx *tx)
 {
-	if (tx)
-		(void)tx_finish(of_tx(tx), 0);
+	if (!tx)
+		return;
+	struct oneshot *b = of_tx(tx);
+	/* acquire: as in ak_oneshot_send. */
+	(void)tx_finish(b, ak__load(&b->state, AK__ACQUIRE), 0);
 }
 
 AK_EXPORT int ak_oneshot_tx_is_closed(const struct ak_oneshot_tx *tx)
@@ -266,20 +354,20 @@ static int closed_poll(struct ak_future *f, struct ak_context *cx)
 	if (ak__coop_check(cx) == AK_PENDING)
 		return AK_PENDING;
 	/* acquire: pairs with the receiver's release RMW that set CLOSED. */
-	uint32_t s = ak__load(&b->state, AK__ACQUIRE);
+	uint64_t s = ak__load(&b->state, AK__ACQUIRE);
 	if (s & CLOSED)
 		return closed_end(p, 0, cx);
 	if ((s & TX_TASK_SET) && !ak_waker_will_wake(&b->tx_task, &cx->waker)) {
 		/* acquire: pairs with the receiver's release RMW of CLOSED: if
 		 * set, the receiver may be reading tx_task — leave it. */
-		s = ak__fetch_and(&b->state, ~(uint32_t)TX_TASK_SET, AK__ACQ_REL);
+		s = ak__fetch_and(&b->state, ~(uint64_t)TX_TASK_SET, AK__ACQ_REL);
 		if (s & CLOSED) {
 			ak__fetch_or(&b->state, TX_TASK_SET, AK__RELAXED);
 			return closed_end(p, 0, cx);
 		}
 		ak__waker_drop_kept(&b->tx_task);
 		waker_clear(&b->tx_task);
-		s &= ~(uint32_t)TX_TASK_SET;
+		s &= ~(uint64_t)TX_TASK_SET;
 	}
 	if (!(s & TX_TASK_SET)) {
 		struct ak_waker w;
@@ -311,7 +399,7 @@ static void closed_cancel(struct ak_future *f)
 	/* acquire: pairs with the receiver's release RMW of CLOSED: once it
 	 * is set the receiver may be waking tx_task, so it stays (chan_free
 	 * drops it). */
-	uint32_t s = ak__fetch_and(&b->state, ~(uint32_t)TX_TASK_SET, AK__ACQ_REL);
+	uint64_t s = ak__fetch_and(&b->state, ~(uint64_t)TX_TASK_SET, AK__ACQ_REL);
 	if (s & TX_TASK_SET) {
 		if (s & CLOSED) {
 			ak__fetch_or(&b->state, TX_TASK_SET, AK__RELAXED);
@@ -341,13 +429,12 @@ AK_EXPORT int ak_oneshot_closed_init(struct ak_oneshot_closed_op *op, struct ak_
 /* ---- the receiver ---------------------------------------------------------------- */
 
 /* s has COMPLETE: takes the value if there is one.  0 or AK_EPIPE. */
-static int rx_take(struct oneshot *b, uint32_t s, void *out)
+static int rx_take(struct oneshot *b, uint64_t s, void *out)
 {
 	b->rx_done = 1;
 	if (!(s & HAS_VALUE))
 		return AK_EPIPE;
-	if (b->elem_size > 0)
-		memcpy(out, (const void *)b->value, b->elem_size);
+	value_copy(out, (const void *)b->value, b->elem_size);
 	b->taken = 1;
 	return 0;
 }
@@ -361,7 +448,7 @@ AK_EXPORT int ak_oneshot_try_recv(struct ak_oneshot_rx *rx, void *out)
 	if (b->rx_done)
 		return AK_EPIPE;
 	/* acquire: pairs with the sender's release CAS in tx_finish(). */
-	uint32_t s = ak__load(&b->state, AK__ACQUIRE);
+	uint64_t s = ak__load(&b->state, AK__ACQUIRE);
 	if (s & COMPLETE)
 		return rx_take(b, s, out);
 	if (s & CLOSED) {
@@ -380,7 +467,7 @@ AK_EXPORT int ak_oneshot_rx_close(struct ak_oneshot_rx *rx)
 	/* acq_rel: the release pairs with the sender's acquire loads of
 	 * CLOSED (ak_oneshot_tx_is_closed, closed_poll); the acquire pairs with
 	 * the closed operation's release RMW of TX_TASK_SET. */
-	uint32_t s = ak__fetch_or(&b->state, CLOSED, AK__ACQ_REL);
+	uint64_t s = ak__fetch_or(&b->state, CLOSED, AK__ACQ_REL);
 	if ((s & TX_TASK_SET) && !(s & CLOSED))
 		ak_waker_wake_by_ref(&b->tx_task);
 	return 0;
@@ -394,10 +481,16 @@ AK_EXPORT void ak_oneshot_rx_drop(struct ak_oneshot_rx *rx)
 		return;
 	b->rx_alive = 0;
 	int last = --b->rx_count == 0;
-	uint32_t s = ak__load(&b->state, AK__RELAXED);
-	uint32_t want;
+	/* acquire: pairs with the sender's release RMW that set TX_GONE (in
+	 * tx_finish or side_release): its side is finished and every write
+	 * of it visible, so the last of the receiver's side frees alone. */
+	uint64_t s = ak__load(&b->state, AK__ACQUIRE);
+	if (last && (s & TX_GONE)) {
+		chan_free(b);
+		return;
+	}
+	uint64_t want;
 	int wake;
-
 	for (;;) {
 		wake = (s & TX_TASK_SET) && !(s & CLOSED);
 		want = s | CLOSED;
@@ -440,6 +533,46 @@ static int recv_end(struct recv_priv *p, int rc, struct ak_context *cx)
 	return rc;
 }
 
+/* Registers cx's waker in the receiver's slot, replacing a different one.
+ * s is the receiver's latest look at the state (COMPLETE and CLOSED clear).
+ * Returns AK_PENDING when registered, else the state with COMPLETE or
+ * CLOSED that ended the wait in *sp, or AK_ENOMEM. */
+static int rx_register(struct oneshot *b, uint64_t *sp, struct ak_context *cx)
+{
+	uint64_t s = *sp;
+
+	if (s & RX_TASK_SET) {
+		struct ak_waker old = rx_slot_get(b);
+		if (ak__waker_same(&old, &cx->waker))
+			return AK_PENDING;
+		/* acquire: pairs with the sender's release CAS: if it came
+		 * first it took the waker (the bit is clear) and the value is
+		 * visible.  If this comes first, the sender's CAS fails and it
+		 * never uses what it may read of the slot rewritten below. */
+		s = ak__fetch_and(&b->state, ~(uint64_t)RX_TASK_SET, AK__ACQUIRE);
+		if (!(s & RX_TASK_SET)) {
+			*sp = s;
+			return 0;
+		}
+		ak__waker_drop_kept(&old);
+	}
+	struct ak_waker w;
+	if (ak__waker_keep(&cx->waker, &w) != 0)
+		return AK_ENOMEM;
+	rx_slot_set(b, w);
+	/* The bit is clear (only the receiver sets it): the add sets it and
+	 * bumps the generation.  release: publishes the slot to the sender's
+	 * acquire look at the state; acquire: pairs with the sender's CAS
+	 * when it came first (it did not see the bit: the slot stays ours,
+	 * chan_free drops it; the value is visible). */
+	s = ak__fetch_add(&b->state, RX_TASK_SET + GEN_ONE, AK__ACQ_REL);
+	if (s & (COMPLETE | CLOSED)) {
+		*sp = s;
+		return 0;
+	}
+	return AK_PENDING;
+}
+
 static int recv_poll(struct ak_future *f, struct ak_context *cx)
 {
 	struct recv_priv *p = recv_priv_of(f);
@@ -450,49 +583,24 @@ static int recv_poll(struct ak_future *f, struct ak_context *cx)
 	if (!b->rx_alive || b->rx_done)
 		return recv_end(p, AK_EPIPE, cx);
 	/* acquire: pairs with the sender's release CAS in tx_finish(). */
-	uint32_t s = ak__load(&b->state, AK__ACQUIRE);
+	uint64_t s = ak__load(&b->state, AK__ACQUIRE);
+	if (!(s & (COMPLETE | CLOSED))) {
+		int rc = rx_register(b, &s, cx);
+		if (rc == AK_ENOMEM)
+			return recv_end(p, AK_ENOMEM, cx);
+		if (rc == AK_PENDING) {
+			if (!p->parked) {
+				p->parked = 1;
+				ak__count_parked(1);
+				b->rx_count++;
+			}
+			return AK_PENDING;
+		}
+	}
 	if (s & COMPLETE)
 		return recv_end(p, rx_take(b, s, p->out), cx);
-	if (s & CLOSED) {
-		b->rx_done = 1;
-		return recv_end(p, AK_EPIPE, cx);
-	}
-	if ((s & RX_TASK_SET) && !ak_waker_will_wake(&b->rx_task, &cx->waker)) {
-		/* acquire: pairs with the sender's release CAS: once COMPLETE is
-		 * set the sender may be reading rx_task — leave it. */
-		s = ak__fetch_and(&b->state, ~(uint32_t)RX_TASK_SET, AK__ACQ_REL);
-		if (s & COMPLETE) {
-			ak__fetch_or(&b->state, RX_TASK_SET, AK__RELAXED);
-			return recv_end(p, rx_take(b, s, p->out), cx);
-		}
-		ak__waker_drop_kept(&b->rx_task);
-		waker_clear(&b->rx_task);
-		s &= ~(uint32_t)RX_TASK_SET;
-	}
-	if (!(s & RX_TASK_SET)) {
-		struct ak_waker w;
-		if (ak__waker_keep(&cx->waker, &w) != 0)
-			return recv_end(p, AK_ENOMEM, cx);
-		b->rx_task = w;
-		/* release: publishes rx_task to the sender's acquire CAS in
-		 * tx_finish(); acquire: pairs with that CAS when it came first
-		 * (the value is then visible). */
-		s = ak__fetch_or(&b->state, RX_TASK_SET, AK__ACQ_REL);
-		if (s & COMPLETE)
-			return recv_end(p, rx_take(b, s, p->out), cx);
-		if (s & CLOSED) {
-			/* Closed by this same owner cannot happen between; kept
-			 * for completeness. */
-			b->rx_done = 1;
-			return recv_end(p, AK_EPIPE, cx);
-		}
-	}
-	if (!p->parked) {
-		p->parked = 1;
-		ak__count_parked(1);
-		b->rx_count++;
-	}
-	return AK_PENDING;
+	b->rx_done = 1;          /* closed by this side */
+	return recv_end(p, AK_EPIPE, cx);
 }
 
 static void recv_cancel(struct ak_future *f)
@@ -502,17 +610,13 @@ static void recv_cancel(struct ak_future *f)
 
 	if (!p->parked)
 		return;
-	/* acquire: pairs with the sender's release CAS: once COMPLETE is set
-	 * the sender may be waking rx_task, so it stays (chan_free drops it).
-	 * Nothing is consumed: the value stays for a later recv. */
-	uint32_t s = ak__fetch_and(&b->state, ~(uint32_t)RX_TASK_SET, AK__ACQ_REL);
+	/* acquire: as in rx_register: a bit found set is the receiver's
+	 * waker to drop; one found clear was taken by the sender, which
+	 * wakes it.  Nothing is consumed: the value stays for a later recv. */
+	uint64_t s = ak__fetch_and(&b->state, ~(uint64_t)RX_TASK_SET, AK__ACQUIRE);
 	if (s & RX_TASK_SET) {
-		if (s & COMPLETE) {
-			ak__fetch_or(&b->state, RX_TASK_SET, AK__RELAXED);
-		} else {
-			ak__waker_drop_kept(&b->rx_task);
-			waker_clear(&b->rx_task);
-		}
+		struct ak_waker old = rx_slot_get(b);
+		ak__waker_drop_kept(&old);
 	}
 	p->parked = 0;
 	ak__count_parked(-1);

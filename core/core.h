@@ -26,7 +26,8 @@ static inline int ak__waker_same(const struct ak_waker *a, const struct ak_waker
 	return a->data == b->data && a->vtable == b->vtable;
 }
 
-/* Clone cx's waker for keeping: 0, or AK_ENOMEM with *out empty. */
+/* Clone a valid context's waker (cx->waker, already checked) for keeping:
+ * 0, or AK_ENOMEM with *out empty. */
 int ak__waker_keep(const struct ak_waker *w, struct ak_waker *out);
 /* Wake and consume a kept clone (no-op when empty). */
 void ak__waker_wake_kept(struct ak_waker *w);

@@ -86,12 +86,17 @@ AK_EXPORT void ak_waker_drop(struct ak_waker *waker)
 	w.vtable->drop(w.data);
 }
 
+/* w is a valid context's waker: ak_context_init() checked its vtable, or
+ * it is the library's own (ak__context_enter), so no second check. */
 int ak__waker_keep(const struct ak_waker *w, struct ak_waker *out)
 {
-	int rc = ak_waker_clone(w, out);
-	if (rc == 0)
-		ak__count_clones(1);
-	return rc;
+	*out = w->vtable->clone(w->data);
+	if (out->vtable == NULL) {
+		out->data = NULL;
+		return AK_ENOMEM;
+	}
+	ak__count_clones(1);
+	return 0;
 }
 
 void ak__waker_wake_kept(struct ak_waker *w)

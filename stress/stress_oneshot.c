@@ -26,7 +26,9 @@
  * them and hands each receiver over a ring to the other, sending (or
  * dropping the sender, 15%) before or after the hand-over; the other drops
  * the receiver, closes and receives, receives blocking (with a deadline of
- * one microsecond, retried), or spins on try_recv.
+ * one microsecond, retried), polls a recv by hand with a waker whose
+ * clones never will_wake (each poll swaps the registered waker while the
+ * sender may be taking it), or spins on try_recv.
  *
  * A channel carries the value mix(driver, counter); every value whose send
  * returned 0 must come out exactly once: received, or dropped by the drop
@@ -318,6 +320,69 @@ static void pair_tx_main(struct stress_thread *t)
 	ring_push(t, NULL, 0);
 }
 
+/* A waker whose every clone is a heap box, freed by its wake or drop: a
+ * clone used after its drop (a waker taken from a slot the receiver had
+ * meanwhile rewritten) is a use after free that TSan and glibc see. */
+static const struct ak_waker_vtable boxed_vtable;
+
+static struct ak_waker boxed_clone(const void *data)
+{
+	unsigned char *box = malloc(1);
+	struct ak_waker w = { box, box ? &boxed_vtable : NULL };
+	if (box)
+		*box = data ? *(const unsigned char *)data : 0;
+	return w;
+}
+
+static void boxed_wake_by_ref(const void *data)
+{
+	volatile unsigned char seen = *(const unsigned char *)data;
+	(void)seen;
+}
+
+static void boxed_drop(const void *data)
+{
+	free((void *)(uintptr_t)data);
+}
+
+static void boxed_wake(const void *data)
+{
+	boxed_wake_by_ref(data);
+	boxed_drop(data);
+}
+
+static const struct ak_waker_vtable boxed_vtable = {
+	.abi = AK_WAKER_ABI_VERSION,
+	.size = sizeof(struct ak_waker_vtable),
+	.clone = boxed_clone,
+	.wake = boxed_wake,
+	.wake_by_ref = boxed_wake_by_ref,
+	.drop = boxed_drop,
+};
+
+/* Polls a recv by hand; the context's waker never will_wake the clone
+ * registered before, so each poll replaces the registered waker while the
+ * sender may be taking it to wake. */
+static int recv_swapping_wakers(struct ak_oneshot_rx *rx, uint64_t *out)
+{
+	static const unsigned char tag = 1;
+	struct ak_oneshot_recv_op op = { 0 };
+	int rc;
+
+	if (ak_oneshot_recv_init(&op, rx, out) != 0)
+		return AK_EINVAL;
+	for (unsigned i = 0;; i++) {
+		struct ak_context cx;
+		struct ak_waker w = { &tag, &boxed_vtable };
+		ak_context_init(&cx, w, NULL);
+		rc = ak_context_done(&cx, ak_future_poll(&op.future, &cx));
+		if (rc != AK_PENDING)
+			return rc;
+		if (i % 64 == 63)
+			sched_yield();  /* the sender may need our core */
+	}
+}
+
 static void pair_rx_main(struct stress_thread *t)
 {
 	for (;;) {
@@ -326,7 +391,7 @@ static void pair_rx_main(struct stress_thread *t)
 			break;
 		uint64_t out = 0;
 		int rc;
-		switch (stress_below(&t->rng, 6)) {
+		switch (stress_below(&t->rng, 7)) {
 		case 0:
 			ak_oneshot_rx_drop(sl.rx);
 			continue;
@@ -341,6 +406,9 @@ static void pair_rx_main(struct stress_thread *t)
 			while ((rc = ak_oneshot_recv_blocking(sl.rx, &out, ak_deadline_in(1000))) ==
 			       AK_ETIMEDOUT)
 				atomic_fetch_add_explicit(&timeouts_n, 1, memory_order_relaxed);
+			break;
+		case 4:
+			rc = recv_swapping_wakers(sl.rx, &out);
 			break;
 		default:
 			for (int spins = 0; (rc = ak_oneshot_try_recv(sl.rx, &out)) == AK_EAGAIN;) {
@@ -485,7 +553,7 @@ static void round_senders_on_pool(struct stress_thread *t, struct driver *d, int
 		int i = d->order[k];
 		uint64_t out = 0;
 		int rc;
-		switch (stress_below(&t->rng, 6)) {
+		switch (stress_below(&t->rng, 7)) {
 		case 0:
 			ak_oneshot_rx_drop(d->rx[i]);
 			continue;
