@@ -236,7 +236,11 @@ static int rx_register(struct chan *c, struct ak_context *cx)
  * wakes it (a spurious wake at worst) and there is nothing to take here. */
 static void rx_unregister(struct chan *c)
 {
-	if (ak__xchg(&c->rx_parked, 0, AK__RELAXED) == 0)
+	/* relaxed: only the receiver raises the flag, so 0 here (its own
+	 * store or a later one) means nothing stored or a sender took it;
+	 * the exchange below decides otherwise. */
+	if (ak__load(&c->rx_parked, AK__RELAXED) == 0 ||
+	    ak__xchg(&c->rx_parked, 0, AK__RELAXED) == 0)
 		return;
 	ak__lock(&c->rx_lock);
 	struct ak_waker w = c->rx_waker;
@@ -509,6 +513,14 @@ static void chan_get(struct chan *c)
 
 static void chan_put(struct chan *c)
 {
+	/* acquire: pairs with the release of every other put (their
+	 * fetch_subs, a release sequence): at 1 the reference is the last one
+	 * and nothing can take another (each comes from a live one), so it
+	 * frees with no RMW. */
+	if (ak__load(&c->refs, AK__ACQUIRE) == 1) {
+		chan_free(c);
+		return;
+	}
 	/* acq_rel: the last put sees every write made before the others. */
 	if (ak__fetch_sub(&c->refs, 1, AK__ACQ_REL) == 1)
 		chan_free(c);
