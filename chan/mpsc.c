@@ -21,14 +21,14 @@
  * that enters after the receiver saw it at zero loads a tail_blk already
  * past every retired block).  So memory reached in a burst is returned.
  *
- * The receiver's waker: one slot under rx_lock plus the flag rx_parked.
- * The receiver stores its waker, then sets the flag (seq_cst) and looks at
- * the queue again (seq_cst loads); a sender publishes (seq_cst) and then
- * looks at the flag (seq_cst): of the two, one sees the other.  A sender
- * that clears the flag takes the waker under the lock and wakes it after
- * unlocking.  A receiver that parks again with a waker that will_wake the
- * one still stored (rx_parked up and, under the lock, a waker there) keeps
- * it: no second clone.
+ * The receiver's waker: one slot and the word rx_state, in the manner of
+ * tokio's AtomicWaker (see rx_notify()).  The receiver stores its clone,
+ * raises RX_PARKED (seq_cst) and looks at the queue again (seq_cst loads);
+ * a sender publishes (seq_cst) and then looks at rx_state (seq_cst): of
+ * the two, one sees the other.  A sender that finds RX_PARKED takes the
+ * clone with one CAS and wakes it; a receiver that parks again with a
+ * waker that will_wake the one still stored keeps it (no clone, no RMW),
+ * and a completed receive whose clone a sender took makes no RMW either.
  *
  * Slots back on a closed channel: recv reports AK_EPIPE only once every
  * slot is back, so each path that returns one (a permit dropped, a grant
@@ -37,7 +37,9 @@
  * close is provisional and goes back too: the poll fails with AK_EPIPE.
  *
  * References: refs counts the sender group (while senders > 0), the
- * receiver, each weak handle and each parked operation.  A permit holds a
+ * receiver, each weak handle and each parked send, reserve or closed
+ * operation.  The receiver's reference also covers its pending receives
+ * (a plain count on the receiver's side, rx_holds).  A permit holds a
  * sender count.  The last reference frees the channel, dropping what is
  * still queued with the drop hook.
  */
@@ -97,8 +99,8 @@ struct chan {
 	struct ak__sem sem;                /* bounded capacity */
 	struct ak__notify closed;          /* senders' closed() */
 	struct ak__lock rx_lock;
-	struct ak_waker rx_waker;          /* rx_lock */
-	ak__atomic(uint32_t) rx_parked;
+	struct ak_waker rx_waker;          /* see rx_state */
+	ak__atomic(uint32_t) rx_state;     /* 0, RX_PARKED, RX_WAKING */
 	ak__atomic(uint32_t) closed_used;  /* a closed() op was ever bound */
 	struct ak_mpsc_tx tx_h;
 	struct ak_mpsc_rx rx_h;
@@ -116,6 +118,8 @@ struct chan {
 	struct blk *head_blk;              /* unbounded, receiver only */
 	uint32_t head_i;
 	struct blk *retired;
+	uint64_t rx_holds;                 /* pending receive ops (recv_pending) */
+	uint32_t rx_gone;                  /* ak_mpsc_rx_drop ran */
 	char pad2_[64];
 };
 
@@ -180,74 +184,96 @@ static void copy_out(struct chan *c, void *out, void *src)
 
 /* ---- the receiver's waker ----------------------------------------------------- */
 
+/* rx_state: 0, RX_PARKED (rx_waker holds the receiver's clone) or
+ * RX_WAKING (a waker won it and is copying it out).  Only the receiver
+ * writes rx_waker, and only while rx_state is 0 (seen with acquire) or
+ * after its own CAS took RX_PARKED back; a waker reads it only between its
+ * CAS from RX_PARKED to RX_WAKING and its release store of 0.  Whoever
+ * moves RX_PARKED away owns the clone: a waker wakes it, the receiver
+ * drops it.  Once a waker took it, rx_waker holds stale bits that nothing
+ * drops (chan_free() looks at rx_state). */
+#define RX_PARKED 1u
+#define RX_WAKING 2u
+
 static void rx_notify(struct chan *c)
 {
-	/* seq_cst: pairs with the seq_cst exchange in rx_register(); this load
-	 * comes after the seq_cst publication of the value. */
-	if (ak__load(&c->rx_parked, AK__SEQ_CST) == 0)
+	/* seq_cst: comes after the caller's seq_cst publication (of a value,
+	 * a close, slots back); pairs with the seq_cst store of RX_PARKED in
+	 * rx_register(), after which the receiver looks at the queue again:
+	 * of the two looks, one sees the other's store. */
+	uint32_t s = ak__load(&c->rx_state, AK__SEQ_CST);
+	if (s != RX_PARKED)
 		return;
-	if (ak__xchg(&c->rx_parked, 0, AK__SEQ_CST) == 0)
+	/* acquire: pairs with the (seq_cst, so release) store of RX_PARKED:
+	 * the waker the receiver stored before it is visible.  One CAS wins. */
+	if (!ak__cas(&c->rx_state, &s, RX_WAKING, AK__ACQUIRE, AK__RELAXED))
 		return;
-	ak__lock(&c->rx_lock);
 	struct ak_waker w = c->rx_waker;
-	c->rx_waker.data = NULL;
-	c->rx_waker.vtable = NULL;
-	ak__unlock(&c->rx_lock);
+	/* release: our read of rx_waker comes before the receiver's next
+	 * write of it (its acquire loads of rx_state in rx_register()). */
+	ak__store(&c->rx_state, 0, AK__RELEASE);
 	ak__waker_wake_kept(&w);
 }
 
-/* Stores a clone of cx's waker and raises rx_parked: 0 or AK_ENOMEM. */
+/* Leaves a clone of cx's waker stored with RX_PARKED up: 0 or AK_ENOMEM. */
 static int rx_register(struct chan *c, struct ak_context *cx)
 {
-	struct ak_waker clone, old;
-	/* Still parked with a waker that will_wake the same task: keep it, no
-	 * second clone (ak_waker(3)).  The look is under rx_lock, at the waker
-	 * itself, never at a copy of its identity: rx_parked up does not mean
-	 * a waker is stored.  A sender that lowered rx_parked before our last
-	 * registration may take the waker that registration stored (it takes
-	 * whatever it finds under the lock), leaving rx_parked up and no waker;
-	 * keeping "the one we stored" then would park with nobody to wake us.
-	 * A sender that lowered it and has not yet taken the waker will take
-	 * this one and wake us: the caller looks at the queue again either way.
-	 * relaxed: our own store, or a sender's exchange that wakes us. */
-	if (ak__load(&c->rx_parked, AK__RELAXED)) {
-		ak__lock(&c->rx_lock);
-		int keep = !ak__waker_empty(&c->rx_waker) &&
-		           ak_waker_will_wake(&c->rx_waker, &cx->waker);
-		ak__unlock(&c->rx_lock);
-		if (keep)
+	/* acquire: pairs with the release store of 0 in rx_notify(): a waker
+	 * that took our last clone is done reading rx_waker. */
+	uint32_t s = ak__load(&c->rx_state, AK__ACQUIRE);
+	if (s == RX_PARKED) {
+		/* Our registration still stands, and rx_waker is ours: a waker
+		 * may be copying it now, never writing it.  One that will_wake
+		 * the same task is kept: no clone, no RMW (ak_waker(3)).  If a
+		 * waker takes it meanwhile, it wakes us: the caller looks at the
+		 * queue again after this either way. */
+		if (ak_waker_will_wake(&c->rx_waker, &cx->waker))
 			return 0;
+		/* acquire for a failure: a waker took the clone; if it is done
+		 * (0), this pairs with its release store of 0, as the load
+		 * above (success needs no order: rx_waker is our write). */
+		if (ak__cas(&c->rx_state, &s, 0, AK__ACQUIRE, AK__ACQUIRE)) {
+			ak__waker_drop_kept(&c->rx_waker);
+			s = 0;
+		}
 	}
+	if (s == RX_WAKING) {
+		/* A waker is taking our previous clone and will wake that one;
+		 * rx_waker is not ours to write until it is done (a few
+		 * instructions).  Have this task polled again instead. */
+		ak_waker_wake_by_ref(&cx->waker);
+		return 0;
+	}
+	struct ak_waker clone;
 	int rc = ak__waker_keep(&cx->waker, &clone);
 	if (rc)
 		return rc;
-	ak__lock(&c->rx_lock);
-	old = c->rx_waker;
-	c->rx_waker = clone;
-	ak__unlock(&c->rx_lock);
-	ak__waker_drop_kept(&old);
-	/* seq_cst: pairs with the seq_cst load in rx_notify(). */
-	ak__xchg(&c->rx_parked, 1, AK__SEQ_CST);
+	c->rx_waker = clone;         /* what was there was stale or dropped */
+	/* seq_cst: pairs with the seq_cst load in rx_notify() (see there);
+	 * release for the waker written above. */
+	ak__store(&c->rx_state, RX_PARKED, AK__SEQ_CST);
 	return 0;
 }
 
-/* Takes back the stored waker (the operation completed or was cancelled).
- * Whoever moves rx_parked from 1 to 0 takes the waker: if a sender did, it
- * wakes it (a spurious wake at worst) and there is nothing to take here. */
+/* Takes back the stored clone (the operation completed or was cancelled),
+ * unless a waker took it: it wakes it then (a spurious wake at worst). */
 static void rx_unregister(struct chan *c)
 {
-	/* relaxed: only the receiver raises the flag, so 0 here (its own
-	 * store or a later one) means nothing stored or a sender took it;
-	 * the exchange below decides otherwise. */
-	if (ak__load(&c->rx_parked, AK__RELAXED) == 0 ||
-	    ak__xchg(&c->rx_parked, 0, AK__RELAXED) == 0)
+	/* relaxed: only the receiver raises RX_PARKED; anything else means a
+	 * waker took the clone. */
+	uint32_t s = ak__load(&c->rx_state, AK__RELAXED);
+	if (s != RX_PARKED)
 		return;
-	ak__lock(&c->rx_lock);
-	struct ak_waker w = c->rx_waker;
-	c->rx_waker.data = NULL;
-	c->rx_waker.vtable = NULL;
-	ak__unlock(&c->rx_lock);
-	ak__waker_drop_kept(&w);
+	/* relaxed: rx_waker is our own write. */
+	if (ak__cas(&c->rx_state, &s, 0, AK__RELAXED, AK__RELAXED))
+		ak__waker_drop_kept(&c->rx_waker);
+}
+
+/* The channel is being freed: drop the clone if one is still stored. */
+static void rx_waker_free(struct chan *c)
+{
+	if (ak__load(&c->rx_state, AK__RELAXED) == RX_PARKED)
+		ak__waker_drop_kept(&c->rx_waker);
 }
 
 /* ---- unbounded blocks --------------------------------------------------------- */
@@ -313,7 +339,7 @@ static void push_bounded(struct chan *c, const void *value)
 		ak__cpu_relax();
 	copy_in(c, slot_data(c, t), value);
 	/* seq_cst: publishes the value to the receiver's seq_cst load in
-	 * pop_bounded(), and orders it before rx_notify's look at rx_parked. */
+	 * pop_bounded(), and orders it before rx_notify's look at rx_state. */
 	ak__store(seq, t + 1, AK__SEQ_CST);
 	rx_notify(c);
 }
@@ -331,7 +357,7 @@ static int push_unbounded(struct chan *c, const void *value)
 		if (i < BLK_SLOTS) {
 			copy_in(c, blk_data(c, b, i), value);
 			/* seq_cst: publishes the value to pop_unbounded()'s
-			 * seq_cst load, before rx_notify's look at rx_parked. */
+			 * seq_cst load, before rx_notify's look at rx_state. */
 			ak__fetch_or(&b->ready, (uint64_t)1 << i, AK__SEQ_CST);
 			break;
 		}
@@ -455,7 +481,7 @@ static int finished(struct chan *c)
 		 * after the semaphore was closed: the word read below is at
 		 * least the closed one, and from then on only permits coming
 		 * back raise it.  seq_cst: against rx_notify() after the close
-		 * and the RMW in slots_back() (the receiver raised rx_parked
+		 * and the RMW in slots_back() (the receiver raised RX_PARKED
 		 * before this look). */
 		if (!(ak__load(&c->state, AK__SEQ_CST) & (CLOSED_TX | CLOSED_RX)))
 			return 0;
@@ -473,9 +499,9 @@ static void slots_back(struct chan *c)
 {
 	/* seq_cst RMW after the semaphore's release of the slots; pairs with
 	 * the seq_cst load of state in finished(), which the receiver makes
-	 * after raising rx_parked: if that load reads this RMW (or later) it
+	 * after raising RX_PARKED: if that load reads this RMW (or later) it
 	 * sees the slots back; if it came first, rx_notify's seq_cst look
-	 * sees rx_parked raised. */
+	 * sees RX_PARKED raised. */
 	if (ak__fetch_or(&c->state, 0, AK__SEQ_CST))
 		rx_notify(c);
 }
@@ -486,7 +512,7 @@ static void chan_free(struct chan *c)
 {
 	while (pop(c, DROP) == 0)
 		;
-	ak__waker_drop_kept(&c->rx_waker);
+	rx_waker_free(c);
 	if (bounded(c))
 		ak__sem_destroy(&c->sem);
 	ak__notify_destroy(&c->closed);
@@ -526,6 +552,17 @@ static void chan_put(struct chan *c)
 		chan_free(c);
 }
 
+/* A pending receive keeps the receiver's reference on the channel alive,
+ * so that dropping the last handle under it is safe.  Receiver calls run
+ * one at a time (ak_mpsc(3)), so a plain count does it, with no RMW per
+ * park: the reference goes once the receiver is gone and no receive is
+ * pending (rx_put). */
+static void rx_put(struct chan *c)
+{
+	if (c->rx_gone && c->rx_holds == 0)
+		chan_put(c);
+}
+
 static void close_side(struct chan *c, uint32_t bit)
 {
 	/* acquire: pairs with the fetch_or below; a state already closed
@@ -537,7 +574,7 @@ static void close_side(struct chan *c, uint32_t bit)
 			ak__fetch_or(&c->ucount, U_CLOSED, AK__SEQ_CST);
 	}
 	/* seq_cst: pairs with the loads in finished() and the queries (and
-	 * comes before rx_notify's look at rx_parked and the look at
+	 * comes before rx_notify's look at rx_state and the look at
 	 * closed_used below). */
 	uint32_t old = ak__fetch_or(&c->state, bit, AK__SEQ_CST);
 	/* seq_cst: pairs with the store in ak_mpsc_closed_init(): an
@@ -606,7 +643,7 @@ static int chan_new(size_t cap, size_t elem_size, const struct ak_mpsc_hooks *ho
 	ak__init(&c->senders, 1);
 	ak__notify_init(&c->closed);
 	ak__lock_init(&c->rx_lock);
-	ak__init(&c->rx_parked, 0);
+	ak__init(&c->rx_state, 0);
 	ak__init(&c->closed_used, 0);
 	ak__init(&c->tail, 0);
 	ak__init(&c->head, 0);
@@ -719,7 +756,8 @@ AK_EXPORT void ak_mpsc_rx_drop(struct ak_mpsc_rx *rx)
 	while (pop(c, DROP) == 0)
 		;
 	rx_unregister(c);
-	chan_put(c);
+	c->rx_gone = 1;
+	rx_put(c);
 }
 
 /* ---- queries ---------------------------------------------------------------------------- */
@@ -1201,20 +1239,23 @@ static size_t pop_many(struct chan *c, void *buf, size_t limit)
 
 static int recv_finish(struct recv_priv *p, int rc)
 {
+	struct chan *c = p->c;
 	if (p->flags & F_REG)
-		rx_unregister(p->c);
-	if (p->flags & F_REF)
-		chan_put(p->c);
+		rx_unregister(c);
+	uintptr_t held = p->flags & F_REF;
 	p->flags = 0;
+	if (held) {
+		c->rx_holds--;
+		rx_put(c);
+	}
 	return rc;
 }
 
-/* Pending, however it came to wait (parked, or out of budget): it holds a
- * reference so that dropping the last handle under it is safe. */
+/* Pending, however it came to wait (parked, or out of budget). */
 static int recv_pending(struct recv_priv *p)
 {
 	if (!(p->flags & F_REF)) {
-		chan_get(p->c);
+		p->c->rx_holds++;
 		p->flags |= F_REF;
 	}
 	return AK_PENDING;
