@@ -197,10 +197,11 @@ static void copy_out(struct chan *c, void *out, void *src)
 
 static void rx_notify(struct chan *c)
 {
-	/* seq_cst: comes after the caller's seq_cst publication (of a value,
-	 * a close, slots back); pairs with the seq_cst store of RX_PARKED in
-	 * rx_register(), after which the receiver looks at the queue again:
-	 * of the two looks, one sees the other's store. */
+	/* seq_cst: comes after the caller's seq_cst RMW (a bounded claim on
+	 * tail, an unbounded ready bit, a close, slots back); pairs with the
+	 * seq_cst store of RX_PARKED in rx_register(), after which the
+	 * receiver looks at the queue again (tail, ready bits, state): of the
+	 * two looks, one sees the other's write. */
 	uint32_t s = ak__load(&c->rx_state, AK__SEQ_CST);
 	if (s != RX_PARKED)
 		return;
@@ -331,16 +332,20 @@ static void reclaim(struct chan *c)
 
 static void push_bounded(struct chan *c, const void *value)
 {
-	uint64_t t = ak__fetch_add(&c->tail, 1, AK__RELAXED);
+	/* seq_cst: the handshake with a parking receiver is on tail, not on
+	 * the slot: the receiver raises RX_PARKED and then looks at tail
+	 * (seq_cst, in_flight() in recv_poll()); either it sees this claim, or
+	 * rx_notify's seq_cst look at rx_state, after this RMW, sees
+	 * RX_PARKED.  So the publication below needs no StoreLoad order. */
+	uint64_t t = ak__fetch_add(&c->tail, 1, AK__SEQ_CST);
 	ak__atomic(uint64_t) *seq = slot_seq(c, t);
 	/* acquire: pairs with the receiver's release store of t (slot read);
 	 * the permit we hold means it was read, so this does not loop. */
 	while (ak__load(seq, AK__ACQUIRE) != t)
 		ak__cpu_relax();
 	copy_in(c, slot_data(c, t), value);
-	/* seq_cst: publishes the value to the receiver's seq_cst load in
-	 * pop_bounded(), and orders it before rx_notify's look at rx_state. */
-	ak__store(seq, t + 1, AK__SEQ_CST);
+	/* release: publishes the value to the acquire load in pop_bounded(). */
+	ak__store(seq, t + 1, AK__RELEASE);
 	rx_notify(c);
 }
 
@@ -414,8 +419,8 @@ static int pop_bounded(struct chan *c, void *out)
 {
 	uint64_t h = ak__load(&c->head, AK__RELAXED);
 	ak__atomic(uint64_t) *seq = slot_seq(c, h);
-	/* seq_cst: pairs with the seq_cst store in push_bounded(). */
-	if (ak__load(seq, AK__SEQ_CST) != h + 1)
+	/* acquire: pairs with the release store in push_bounded(). */
+	if (ak__load(seq, AK__ACQUIRE) != h + 1)
 		return AK_EAGAIN;
 	copy_out(c, out, slot_data(c, h));
 	/* release: pairs with the acquire spin in push_bounded(). */
@@ -467,7 +472,9 @@ static int pop(struct chan *c, void *out)
 /* A value is claimed (counted) but not yet readable at the head. */
 static int in_flight(struct chan *c)
 {
-	if (bounded(c))   /* seq_cst: after the seq_cst look at the head slot */
+	/* seq_cst: pairs with the seq_cst claim in push_bounded() (the
+	 * receiver's half of the handshake there). */
+	if (bounded(c))
 		return ak__load(&c->tail, AK__SEQ_CST) != ak__load(&c->head, AK__RELAXED);
 	/* acquire: pairs with the release decrements of ucount. */
 	return (ak__load(&c->ucount, AK__ACQUIRE) >> 1) != 0;
@@ -1293,6 +1300,11 @@ static int recv_poll(struct ak_future *f, struct ak_context *cx)
 			return recv_finish(p, rc);
 		p->flags |= F_REG;
 	}
+	/* Bounded: a value claimed but not yet published.  Its sender may
+	 * have looked at rx_state before RX_PARKED went up (see
+	 * push_bounded()), so nobody may wake us for it: be polled again. */
+	if (bounded(c) && in_flight(c))
+		ak_waker_wake_by_ref(&cx->waker);
 	return recv_pending(p);
 }
 
