@@ -160,10 +160,29 @@ static unsigned char *blk_data(struct chan *c, struct blk *b, uint32_t i)
 	return (unsigned char *)(b + 1) + (size_t)i * c->stride;
 }
 
+/* Copies one value; the common word sizes as one move, not a call. */
+static void copy_value(size_t size, void *dst, const void *src)
+{
+	switch (size) {
+	case 0:
+		break;
+	case 4:
+		memcpy(dst, src, 4);
+		break;
+	case 8:
+		memcpy(dst, src, 8);
+		break;
+	case 16:
+		memcpy(dst, src, 16);
+		break;
+	default:
+		memcpy(dst, src, size);
+	}
+}
+
 static void copy_in(struct chan *c, void *dst, const void *src)
 {
-	if (c->elem_size)
-		memcpy(dst, src, c->elem_size);
+	copy_value(c->elem_size, dst, src);
 }
 
 /* Where pop() puts a value it discards (with the drop hook), and where it
@@ -177,8 +196,8 @@ static void copy_out(struct chan *c, void *out, void *src)
 	if (out == DROP) {
 		if (c->hooks.drop)
 			c->hooks.drop(src, c->hooks.arg);
-	} else if (c->elem_size) {
-		memcpy(out, src, c->elem_size);
+	} else {
+		copy_value(c->elem_size, out, src);
 	}
 }
 
@@ -414,19 +433,27 @@ static int ucount_take(struct chan *c)
 
 /* ---- taking values (the receiver) ------------------------------------------------ */
 
-/* 0 with the head value taken (out NULL: dropped), AK_EAGAIN if none ready. */
-static int pop_bounded(struct chan *c, void *out)
+/* Takes the head value h, which is ready. */
+static void take_bounded(struct chan *c, void *out, uint64_t h, ak__atomic(uint64_t) *seq)
+{
+	copy_out(c, out, slot_data(c, h));
+	/* release: pairs with the acquire spin in push_bounded(). */
+	ak__store(seq, h + c->ring, AK__RELEASE);
+	ak__store(&c->head, h + 1, AK__RELAXED);
+	ak__sem_release(&c->sem, 1);
+}
+
+/* 0 with the head value taken (out DROP: dropped), AK_EAGAIN if none
+ * ready.  The look alone stays small enough to inline: a receive looks
+ * at an empty channel twice before it parks. */
+static inline int pop_bounded(struct chan *c, void *out)
 {
 	uint64_t h = ak__load(&c->head, AK__RELAXED);
 	ak__atomic(uint64_t) *seq = slot_seq(c, h);
 	/* acquire: pairs with the release store in push_bounded(). */
 	if (ak__load(seq, AK__ACQUIRE) != h + 1)
 		return AK_EAGAIN;
-	copy_out(c, out, slot_data(c, h));
-	/* release: pairs with the acquire spin in push_bounded(). */
-	ak__store(seq, h + c->ring, AK__RELEASE);
-	ak__store(&c->head, h + 1, AK__RELAXED);
-	ak__sem_release(&c->sem, 1);
+	take_bounded(c, out, h, seq);
 	return 0;
 }
 
@@ -1233,9 +1260,20 @@ static struct recv_priv *recv_priv(struct ak_future *f)
 	return (struct recv_priv *)(void *)&((struct ak_mpsc_recv_op *)(void *)f)->private_;
 }
 
+/* Bounded: whether the head value is ready, the look pop_bounded() makes,
+ * inline (a receive looks at an empty channel twice before it parks). */
+static inline int head_ready(struct chan *c)
+{
+	uint64_t h = ak__load(&c->head, AK__RELAXED);
+	/* acquire: pairs with the release store in push_bounded(). */
+	return ak__load(slot_seq(c, h), AK__ACQUIRE) == h + 1;
+}
+
 static size_t pop_many(struct chan *c, void *buf, size_t limit)
 {
 	size_t n = 0;
+	if (bounded(c) && !head_ready(c))
+		return 0;
 	for (; n < limit; n++) {
 		void *dst = c->elem_size ? (unsigned char *)buf + n * c->elem_size : (void *)&void_mark;
 		if (pop(c, dst) != 0)
