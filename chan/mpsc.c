@@ -98,7 +98,6 @@ struct chan {
 	ak__atomic(uint64_t) senders;
 	struct ak__sem sem;                /* bounded capacity */
 	struct ak__notify closed;          /* senders' closed() */
-	struct ak__lock rx_lock;
 	struct ak_waker rx_waker;          /* see rx_state */
 	ak__atomic(uint32_t) rx_state;     /* 0, RX_PARKED, RX_WAKING */
 	ak__atomic(uint32_t) closed_used;  /* a closed() op was ever bound */
@@ -550,7 +549,6 @@ static void chan_free(struct chan *c)
 	if (bounded(c))
 		ak__sem_destroy(&c->sem);
 	ak__notify_destroy(&c->closed);
-	ak__lock_destroy(&c->rx_lock);
 	if (!bounded(c)) {
 		struct blk *b = c->head_blk, *n;
 		for (; b; b = n) {
@@ -676,7 +674,6 @@ static int chan_new(size_t cap, size_t elem_size, const struct ak_mpsc_hooks *ho
 	ak__init(&c->refs, 2);           /* the sender group and the receiver */
 	ak__init(&c->senders, 1);
 	ak__notify_init(&c->closed);
-	ak__lock_init(&c->rx_lock);
 	ak__init(&c->rx_state, 0);
 	ak__init(&c->closed_used, 0);
 	ak__init(&c->tail, 0);
@@ -693,7 +690,6 @@ static int chan_new(size_t cap, size_t elem_size, const struct ak_mpsc_hooks *ho
 		struct blk *b = blk_new(c);
 		if (!b) {
 			ak__notify_destroy(&c->closed);
-			ak__lock_destroy(&c->rx_lock);
 			ak__free_sized(c, bytes);
 			return AK_ENOMEM;
 		}
