@@ -39,6 +39,18 @@ static void set_low(struct ak__notify *n, uint64_t low)
 		;
 }
 
+/* Leaves WAITING, under the lock.  While the low bits say WAITING nothing
+ * writes the word without the lock: notify_one's lock-free path and
+ * take_permit() act only on EMPTY and NOTIFIED (a CAS of theirs against a
+ * stale value fails), and the generation moves under the lock.  So a store
+ * does what set_low()'s CAS did, without a read-modify-write.
+ * release: as in set_low(). */
+static void leave_waiting(struct ak__notify *n, uint64_t low)
+{
+	uint64_t w = ak__load(&n->word, AK__RELAXED);
+	ak__store(&n->word, (w & ~(uint64_t)LOW) | low, AK__RELEASE);
+}
+
 /* With the lock held: one notification to the oldest waiter, or stored. */
 static void notify_one_locked(struct ak__notify *n, struct ak__wakelist *wl)
 {
@@ -49,7 +61,7 @@ static void notify_one_locked(struct ak__notify *n, struct ak__wakelist *wl)
 	}
 	ak__waitq_grant(&n->waiters, w, BY_ONE, wl);
 	if (ak__waitq_empty(&n->waiters))
-		set_low(n, EMPTY);
+		leave_waiting(n, EMPTY);        /* a queued waiter: WAITING */
 }
 
 void ak__notify_one(struct ak__notify *n)
@@ -85,7 +97,7 @@ void ak__notify_waiters(struct ak__notify *n)
 	 * parks later, or is stored. */
 	ak__waitq_detach(&n->waiters, &guard);
 	if ((ak__load(&n->word, AK__RELAXED) & LOW) == WAITING)
-		set_low(n, EMPTY);
+		leave_waiting(n, EMPTY);
 	n->guards++;
 	for (;;) {
 		ak__wakelist_init(&wl);
@@ -205,7 +217,7 @@ void ak__notified_cancel(struct ak__notified *o)
 	if (given == BY_ONE)
 		notify_one_locked(n, &wl);      /* pass it on */
 	else if (ak__waitq_empty(&n->waiters) && (ak__load(&n->word, AK__RELAXED) & LOW) == WAITING)
-		set_low(n, EMPTY);
+		leave_waiting(n, EMPTY);
 	ak__unlock(&n->lock);
 	ak__wakelist_wake(&wl);
 	ak__waker_drop_kept(&drop);
