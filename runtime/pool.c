@@ -19,10 +19,26 @@
  * pool being one more executor over it: its schedule function is
  * pool_enqueue(), its workers call ak__task_run().  Reference counted, with a
  * state word that lets exactly one thread poll a task at a time (a wake
- * during a poll only marks it; the poller queues it again at the tail when
- * the poll ends).  Each record holds a reference on the pool's memory, so a
- * late wake after ak_pool_free finds the gate closed instead of freed
- * memory.
+ * during a poll only marks it; the poller queues it again when the poll
+ * ends).  Each record holds a reference on the pool's memory, so a late
+ * wake after ak_pool_free finds the gate closed instead of freed memory.
+ *
+ * Where a task goes (pool_enqueue):
+ *   - woken by the task a worker is polling: that worker's LIFO slot; the
+ *     task it displaces goes to the tail of the worker's local queue;
+ *   - queued again at the end of its own poll (it was woken during the
+ *     poll: a yield), or spawned by a worker: the tail of the local queue;
+ *   - from any other thread: the injection queue.
+ * A full local queue (pool_queue.c, 256 entries) moves half of itself to
+ * the injection queue.  A worker takes work in this order (next_task):
+ * the LIFO slot, at most LIFO_MAX times in a row (then the slot's task goes
+ * to the tail of the local queue, so two tasks waking each other cannot
+ * starve the rest); the local queue, except that every INJECT_EVERY-th
+ * task comes from the injection queue first; the injection queue; then
+ * half of another worker's local queue (search).  A task held in a LIFO
+ * slot while its worker stays in one poll for a whole idle spin of another
+ * worker is taken by that worker (spin_for_work): a poll that does not
+ * yield cannot hold it hostage while a worker is awake.
  *
  * The injection queue is liburcu's wfcqueue.  Why it, here: its enqueue is
  * wait-free (one exchange, no lock, from any thread: wakers run on threads
@@ -40,15 +56,10 @@
  * liburcu-cds and never define _LGPL_SOURCE, so its internals stay
  * uninstrumented.
  *
- * Idle workers: `idle` counts registered idle workers (in steps of
- * IDLE_ONE) and carries a NOTIFIED token.  An enqueue that found the queue
- * empty calls notify_one(): one CAS that either claims an idle worker (then
- * pops it from the idle stack and unparks it) or leaves the token.  A worker
- * that found nothing to do spins a little, then goes idle with one CAS that
- * either consumes the token (and looks again) or registers it.  Both sides
- * are read-modify-writes of the same word, so one of them sees the other:
- * no wake-up is lost.  A worker that dequeues a task and sees more behind
- * it wakes another idle worker, so a burst fans out.
+ * Idle and searching workers: see pool_idle.h.  Work that other workers
+ * should see (an injection into an empty queue, a spawn, a task pushed out
+ * of the LIFO slot, an overflow) notifies; a LIFO wake does not, and a
+ * task queued again at the end of its own poll does not.
  */
 #include <errno.h>
 #include <limits.h>
@@ -62,18 +73,22 @@
 #include <awaitkit/block_on.h>
 #include <awaitkit/pool.h>
 
+#include "pool_idle.h"
+#include "pool_queue.h"
 #include "task.h"
 
 #define CACHELINE 64
 
-/* Checks of the queue before a worker goes idle: a futex wake costs about
+/* Checks of the queues before a worker goes idle: a futex wake costs about
  * 10 us on this machine, a spin of this length a few. */
 #define IDLE_SPINS 128
 /* Relaxed retries of a dequeue that would block, before yielding. */
 #define DEQUEUE_SPINS 64
+/* LIFO slot polls in a row, and the period of the injection queue's turn
+ * before the local queue (tokio's figures). */
+#define LIFO_MAX 3
+#define INJECT_EVERY 61
 
-#define IDLE_NOTIFIED 1u
-#define IDLE_ONE 2u
 #define GATE_CLOSED 1u
 #define GATE_ONE 2u
 
@@ -84,12 +99,22 @@ struct pool_task {
 };
 
 struct worker {
+	/* Shared with stealers. */
+	struct ak__runq runq;
+	ak__atomic(struct ak_task *) lifo;
+	ak__atomic(uint32_t) ticks;     /* polls begun; the owner writes */
+	char pad0_[CACHELINE];
+	/* The worker's own. */
 	struct ak__parker parker;
 	struct ak_pool *pool;
-	struct pool_task *current;      /* the task it runs: its own thread only */
+	struct pool_task *current;      /* the task it runs */
+	uint32_t tick;
+	uint32_t rng;
+	int lifo_streak;
+	int searching;                  /* counted in the idle word */
 	pthread_t thread;
 	int index;
-	char pad_[CACHELINE];           /* parkers on separate lines */
+	char pad1_[CACHELINE];
 };
 
 struct ak_pool {
@@ -100,15 +125,12 @@ struct ak_pool {
 	/* Producers' side. */
 	struct cds_wfcq_tail tail;
 	char pad1_[CACHELINE];
-	ak__atomic(uint64_t) idle;      /* idle workers * IDLE_ONE | NOTIFIED */
 	ak__atomic(uint32_t) gate;      /* foreign enqueues * GATE_ONE | CLOSED */
 	ak__atomic(uint32_t) stopping;  /* workers exit */
 	ak__atomic(uint32_t) refs;      /* the pool's own, one per task record */
 	ak__atomic(uint32_t) live;      /* unfinished tasks; wait_idle's futex */
 	ak__atomic(uint32_t) live_waiters;
-	struct ak__lock idle_lock;      /* guards idle_stack, nidle */
-	struct worker **idle_stack;
-	int nidle;
+	struct ak__idle idle;           /* idle and searching workers */
 	struct ak__lock lock;           /* guards unfinished, shutdown */
 	struct ak__task_list unfinished;
 	int shutdown;
@@ -134,59 +156,6 @@ static void pool_put(struct ak_pool *p)
 {
 	if (ak__ref_put(&p->refs))
 		ak__free(p);
-}
-
-/* ---- idle workers ----------------------------------------------------------- */
-
-/* Wakes one idle worker, or leaves a token for the next one going idle. */
-static void notify_one(struct ak_pool *p)
-{
-	uint64_t s = ak__load(&p->idle, AK__RELAXED);
-	for (;;) {
-		/* Re-setting a token already set is still a write: it makes our
-		 * enqueue visible to the worker that consumes the token. */
-		uint64_t next = s >= IDLE_ONE ? s - IDLE_ONE : (s | IDLE_NOTIFIED);
-		/* release: pairs with the acquire in go_idle() that consumes
-		 * the token, so that worker sees the enqueue made before. */
-		if (ak__cas_weak(&p->idle, &s, next, AK__RELEASE, AK__RELAXED))
-			break;
-	}
-	if (s < IDLE_ONE)
-		return;
-	/* We claimed a registration; the worker pushed itself under the
-	 * lock in the same critical section as its CAS, so it is there. */
-	ak__lock(&p->idle_lock);
-	struct worker *w = p->idle_stack[--p->nidle];
-	ak__unlock(&p->idle_lock);
-	ak__unpark(&w->parker);
-}
-
-/* 1 when registered idle (the caller parks), 0 when a token was consumed
- * (the caller looks at the queue again). */
-static int go_idle(struct ak_pool *p, struct worker *w)
-{
-	int registered = 0;
-
-	ak__lock(&p->idle_lock);
-	uint64_t s = ak__load(&p->idle, AK__RELAXED);
-	for (;;) {
-		if (s & IDLE_NOTIFIED) {
-			/* acquire: pairs with the release in notify_one(). */
-			if (ak__cas_weak(&p->idle, &s, s & ~(uint64_t)IDLE_NOTIFIED,
-			                 AK__ACQUIRE, AK__RELAXED))
-				break;
-		} else if (ak__cas_weak(&p->idle, &s, s + IDLE_ONE, AK__RELAXED,
-		                        AK__RELAXED)) {
-			/* Relaxed: what a claiming notifier needs of us (the
-			 * stack entry) is ordered by idle_lock; what we need of
-			 * it comes through the unpark. */
-			p->idle_stack[p->nidle++] = w;
-			registered = 1;
-			break;
-		}
-	}
-	ak__unlock(&p->idle_lock);
-	return registered;
 }
 
 /* ---- the injection queue ------------------------------------------------------ */
@@ -265,32 +234,79 @@ static void close_gate(struct ak_pool *p)
 		ak__yield();
 }
 
-/*
- * Queues t at the tail; the caller gave the queue a reference.  Workers of
- * this pool skip the gate: ak_pool_free joins them before it drains.
- */
-static void pool_enqueue(struct ak_task *base, void *arg)
+/* Pushes t on the injection queue; the caller gave the queue a reference
+ * (and passed the gate, or is a worker).  1 if the queue was empty. */
+static int inject(struct ak_pool *p, struct ak_task *base)
 {
 	struct pool_task *t = pool_task_of(base);
-	struct ak_pool *p = arg;
-	struct worker *self = tls_worker;
-	int own = self && self->pool == p;
 
-	if (!own && !gate_enter(p)) {
-		ak__task_put(base);     /* freed pool: every task is done */
-		return;
-	}
 	cds_wfcq_node_init(&t->qnode);
 	/* Pairs with the AK__HB_ACQUIRE in pop(). */
 	AK__HB_RELEASE(&t->qnode);
-	int was_empty = !cds_wfcq_enqueue(&p->head, &p->tail, &t->qnode);
-	/* t may be running on another worker already: not touched again.
-	 * A task queued again at the end of its own poll needs no other
-	 * worker: this one comes back to the queue next. */
-	if (was_empty && !(own && self->current == t))
-		notify_one(p);
-	if (!own)
-		gate_leave(p);
+	return !cds_wfcq_enqueue(&p->head, &p->tail, &t->qnode);
+}
+
+/* Queues t at the tail of w's local queue (w is this thread's worker); a
+ * full queue moves half of itself to the injection queue. */
+static void push_local(struct worker *w, struct ak_task *t, int notify)
+{
+	struct ak_pool *p = w->pool;
+	struct ak_task *batch[AK__RUNQ_CAP / 2];
+	int busy;
+
+	while (!ak__runq_push(&w->runq, t)) {
+		unsigned n = ak__runq_take_half(&w->runq, batch, &busy);
+		if (n == 0 && !busy)
+			continue;       /* a steal made room */
+		for (unsigned i = 0; i < n; i++)
+			inject(p, batch[i]);
+		inject(p, t);
+		ak__idle_notify(&p->idle);
+		return;
+	}
+	if (notify)
+		ak__idle_notify_local(&p->idle);
+}
+
+enum { FROM_WAKE, FROM_SPAWN };
+
+/* Queues t, whose entry reference the caller gave; see the top of this
+ * file for where it goes.  Workers of this pool skip the gate:
+ * ak_pool_free joins them before it drains. */
+static void schedule(struct ak_pool *p, struct ak_task *t, int from)
+{
+	struct worker *self = tls_worker;
+
+	if (self && self->pool == p) {
+		if (from == FROM_SPAWN || !self->current ||
+		    &self->current->base == t) {
+			/* A spawn, or a task queued again at the end of its
+			 * own poll (a yield): behind what is queued.  The
+			 * latter needs no other worker: this one comes back to
+			 * its queue next. */
+			push_local(self, t, from == FROM_SPAWN);
+			return;
+		}
+		/* release: pairs with the acquire exchanges that take the
+		 * slot (next_task(), spin_for_work()): t's queueing happens
+		 * before its poll on a stealer. */
+		struct ak_task *prev = ak__xchg(&self->lifo, t, AK__RELEASE);
+		if (prev)
+			push_local(self, prev, 1);
+		return;
+	}
+	if (!gate_enter(p)) {
+		ak__task_put(t);        /* freed pool: every task is done */
+		return;
+	}
+	if (inject(p, t))
+		ak__idle_notify(&p->idle);
+	gate_leave(p);
+}
+
+static void pool_enqueue(struct ak_task *base, void *arg)
+{
+	schedule(arg, base, FROM_WAKE);
 }
 
 /* ---- task records ---------------------------------------------------------------- */
@@ -326,16 +342,143 @@ static const struct ak__task_hooks pool_hooks = {
 
 /* ---- workers ------------------------------------------------------------------ */
 
-/* 1 as soon as the queue has something (or the pool stops), 0 after the
- * bounded spin. */
-static int spin_for_work(struct ak_pool *p)
+/* Takes w's LIFO slot: the owner's way and a stealer's. */
+static struct ak_task *take_lifo(struct worker *w)
 {
-	for (int i = 0; i < IDLE_SPINS; i++) {
-		if (!queue_empty(p) || ak__load(&p->stopping, AK__RELAXED))
+	/* Relaxed: a peek; the exchange decides. */
+	if (!ak__load(&w->lifo, AK__RELAXED))
+		return NULL;
+	/* acquire: pairs with the release exchange in schedule(). */
+	return ak__xchg(&w->lifo, NULL, AK__ACQUIRE);
+}
+
+static struct ak_task *pop_inject(struct ak_pool *p)
+{
+	int more;
+	struct pool_task *t = pop(p, &more);
+	if (!t)
+		return NULL;
+	/* A burst fans out: the worker woken searches and finds the rest. */
+	if (more)
+		ak__idle_notify_local(&p->idle);
+	return &t->base;
+}
+
+/* The next task of w's own, in the order at the top of this file. */
+static struct ak_task *next_task(struct worker *w)
+{
+	struct ak_pool *p = w->pool;
+	struct ak_task *t = take_lifo(w);
+
+	if (t) {
+		if (w->lifo_streak < LIFO_MAX) {
+			w->lifo_streak++;
+			return t;
+		}
+		push_local(w, t, 0);
+	}
+	w->lifo_streak = 0;
+	if (++w->tick % INJECT_EVERY == 0 && (t = pop_inject(p)) != NULL)
+		return t;
+	if ((t = ak__runq_pop(&w->runq)) != NULL)
+		return t;
+	return pop_inject(p);
+}
+
+static uint32_t next_rand(struct worker *w)
+{
+	w->rng ^= w->rng << 13;
+	w->rng ^= w->rng >> 17;
+	w->rng ^= w->rng << 5;
+	return w->rng;
+}
+
+/* Steals half of another worker's local queue (from a random one on), or
+ * takes from the injection queue.  *more: work remains behind it. */
+static struct ak_task *search(struct worker *w, int *more)
+{
+	struct ak_pool *p = w->pool;
+	int n = p->nworkers;
+	int start = (int)(next_rand(w) % (uint32_t)n);
+
+	ak__idle_start_search(&p->idle, &w->searching);
+	for (int i = 0; i < n; i++) {
+		struct worker *v = &p->workers[(start + i) % n];
+		if (v == w)
+			continue;
+		struct ak_task *t = ak__runq_steal(&v->runq, &w->runq);
+		if (t) {
+			*more = ak__runq_len(&w->runq) > 0;
+			return t;
+		}
+	}
+	int m;
+	struct pool_task *t = pop(p, &m);
+	*more = m;
+	return t ? &t->base : NULL;
+}
+
+/* Something another worker could take, seen without taking it. */
+static int work_visible(struct ak_pool *p, struct worker *w)
+{
+	if (!queue_empty(p))
+		return 1;
+	for (int i = 0; i < p->nworkers; i++)
+		if (&p->workers[i] != w && ak__runq_len(&p->workers[i].runq) > 0)
 			return 1;
+	return 0;
+}
+
+/* A worker whose LIFO slot is taken and that has not begun a poll since
+ * *ticks was read; NULL if none. */
+static struct worker *lifo_holder(struct worker *w, uint32_t *ticks)
+{
+	struct ak_pool *p = w->pool;
+	for (int i = 0; i < p->nworkers; i++) {
+		struct worker *v = &p->workers[i];
+		/* Relaxed: peeks; take_lifo() decides. */
+		if (v != w && ak__load(&v->lifo, AK__RELAXED)) {
+			*ticks = ak__load(&v->ticks, AK__RELAXED);
+			return v;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Spins a bounded time watching the queues: 1 as soon as there is work (or
+ * the pool stops), 0 after the spin.  A LIFO slot whose worker began no
+ * poll during the whole spin is held hostage by a long poll: its task is
+ * taken into *t.
+ */
+static int spin_for_work(struct worker *w, struct ak_task **t)
+{
+	struct ak_pool *p = w->pool;
+	uint32_t ticks = 0;
+	struct worker *v = lifo_holder(w, &ticks);
+
+	for (int i = 0; i < IDLE_SPINS; i++) {
+		if (work_visible(p, w) || ak__load(&p->stopping, AK__RELAXED))
+			return 1;
+		/* A slot taken during the spin gets a whole spin too. */
+		if (!v && (v = lifo_holder(w, &ticks)) != NULL)
+			i = 0;
 		ak__cpu_relax();
 	}
+	/* Relaxed: the ticks are a clock, ordered with nothing. */
+	if (v && ak__load(&v->ticks, AK__RELAXED) == ticks &&
+	    (*t = take_lifo(v)) != NULL)
+		return 1;
 	return 0;
+}
+
+static void run(struct worker *w, struct ak_task *t)
+{
+	/* Relaxed: a clock for spin_for_work(), nothing published. */
+	ak__store(&w->ticks, ak__load(&w->ticks, AK__RELAXED) + 1, AK__RELAXED);
+	w->current = pool_task_of(t);
+	ak__task_run(t);
+	w->current = NULL;
 }
 
 static void *worker_main(void *arg)
@@ -349,20 +492,20 @@ static void *worker_main(void *arg)
 	tls_worker = w;
 	/* acquire: pairs with the release store in ak_pool_free(). */
 	while (!ak__load(&p->stopping, AK__ACQUIRE)) {
-		int more;
-		struct pool_task *t = pop(p, &more);
-		if (t) {
-			if (more && ak__load(&p->idle, AK__RELAXED) >= IDLE_ONE)
-				notify_one(p);
-			w->current = t;
-			ak__task_run(&t->base);
-			w->current = NULL;
+		int more = 0;
+		struct ak_task *t = next_task(w);
+		if (!t)
+			t = search(w, &more);
+		if (!t && !spin_for_work(w, &t))
+			if (ak__idle_go(&p->idle, &w->parker, &w->searching)) {
+				ak__park(&w->parker, AK_DEADLINE_NEVER);
+				w->searching = 1;       /* a claim woke it */
+			}
+		if (!t)
 			continue;
-		}
-		if (spin_for_work(p))
-			continue;
-		if (go_idle(p, w))
-			ak__park(&w->parker, AK_DEADLINE_NEVER);
+		if (w->searching)
+			ak__idle_end_search(&p->idle, &w->searching, more);
+		run(w, t);
 	}
 	tls_worker = NULL;
 	return NULL;
@@ -404,11 +547,19 @@ static int start_workers(struct ak_pool *p)
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
+	/* All first: a worker looks at the others' queues as it starts. */
 	for (i = 0; i < p->nworkers; i++) {
 		struct worker *w = &p->workers[i];
 		w->pool = p;
 		w->index = i;
+		w->rng = 0x9e3779b9u * (uint32_t)(i + 1);
+		ak__runq_init(&w->runq);
+		ak__init(&w->lifo, (struct ak_task *)NULL);
+		ak__init(&w->ticks, 0u);
 		ak__parker_init(&w->parker);
+	}
+	for (i = 0; i < p->nworkers; i++) {
+		struct worker *w = &p->workers[i];
 		if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
 			rc = AK_ENOMEM;
 			break;
@@ -424,11 +575,9 @@ static int start_workers(struct ak_pool *p)
 static void pool_release_parts(struct ak_pool *p)
 {
 	ak__free(p->workers);
-	ak__free(p->idle_stack);
 	p->workers = NULL;
-	p->idle_stack = NULL;
+	ak__idle_destroy(&p->idle);
 	ak__lock_destroy(&p->consumer);
-	ak__lock_destroy(&p->idle_lock);
 	ak__lock_destroy(&p->lock);
 }
 
@@ -439,20 +588,16 @@ AK_EXPORT int ak_pool_new(struct ak_pool **out, int nworkers)
 	int n = nworkers ? nworkers : online_cpus();
 	struct ak_pool *p = ak__alloc(sizeof(*p));
 	struct worker *workers = ak__alloc((size_t)n * sizeof(*workers));
-	struct worker **stack = ak__alloc((size_t)n * sizeof(*stack));
-	if (!p || !workers || !stack) {
+	if (!p || !workers || ak__idle_init(&p->idle, n) != 0) {
 		ak__free(p);
 		ak__free(workers);
-		ak__free(stack);
 		return AK_ENOMEM;
 	}
 	__cds_wfcq_init(&p->head, &p->tail);
 	ak__lock_init(&p->consumer);
-	ak__lock_init(&p->idle_lock);
 	ak__lock_init(&p->lock);
 	ak__init(&p->refs, 1);
 	p->workers = workers;
-	p->idle_stack = stack;
 	p->nworkers = n;
 	int rc = start_workers(p);
 	if (rc) {
@@ -492,7 +637,7 @@ AK_EXPORT int ak_pool_spawn(struct ak_pool *p, struct ak_future *task,
 	ak__unlock(&p->lock);
 	if (handle)
 		*handle = &t->base;
-	pool_enqueue(&t->base, p);
+	schedule(p, &t->base, FROM_SPAWN);
 	return 0;
 }
 
@@ -565,8 +710,17 @@ AK_EXPORT int ak_pool_free(struct ak_pool *p)
 	stop_workers(p, p->nworkers);
 	close_gate(p);
 	cancel_unfinished(p);
-	/* Stale entries of cancelled tasks: running one finds it done and
-	 * drops the queue's reference. */
+	/* Stale entries of cancelled tasks, in every queue and slot: running
+	 * one finds it done and drops the queue's reference.  The workers
+	 * are joined: their queues are this thread's now. */
+	for (int i = 0; i < p->nworkers; i++) {
+		struct worker *w = &p->workers[i];
+		struct ak_task *t = take_lifo(w);
+		if (t)
+			ak__task_run(t);
+		while ((t = ak__runq_pop(&w->runq)) != NULL)
+			ak__task_run(t);
+	}
 	int more;
 	struct pool_task *t;
 	while ((t = pop(p, &more)) != NULL)

@@ -156,13 +156,13 @@ static void no_cancel(struct ak_future *base)
 	(void)base;
 }
 
-/* Spawns its children (one or two) on `pool` from a single poll, so all
+/* Spawns its children (one to three) on `pool` from a single poll, so all
  * are queued before any of them runs on a one-worker pool. */
 struct spawner {
 	struct ak_future future;
 	struct ak_pool *pool;
-	struct ak_future *child[2];
-	int rc[2];
+	struct ak_future *child[3];
+	int rc[3];
 };
 
 static int spawner_poll(struct ak_future *base, struct ak_context *cx)
@@ -170,7 +170,7 @@ static int spawner_poll(struct ak_future *base, struct ak_context *cx)
 	struct spawner *f = (struct spawner *)base;
 
 	(void)cx;
-	for (int i = 0; i < 2 && f->child[i]; i++)
+	for (int i = 0; i < 3 && f->child[i]; i++)
 		f->rc[i] = ak_pool_spawn(f->pool, f->child[i], NULL);
 	return 0;
 }
@@ -185,7 +185,7 @@ static void spawner_init(struct spawner *f, struct ak_pool *pool,
 	f->pool = pool;
 	f->child[0] = a;
 	f->child[1] = b;
-	f->rc[0] = f->rc[1] = TK_NOT_CALLED;
+	f->rc[0] = f->rc[1] = f->rc[2] = TK_NOT_CALLED;
 	ck_assert_int_eq(ak_future_init(&f->future, &spawner_vtable), 0);
 }
 
@@ -198,6 +198,7 @@ static void spawner_init(struct spawner *f, struct ak_pool *pool,
 struct hog {
 	struct ak_future future;
 	struct ak_pool *pool;
+	struct tk_flag_future *wake_first;      /* optional */
 	atomic_int running;
 	int accepted;
 	int last_rc;
@@ -210,6 +211,8 @@ static int hog_poll(struct ak_future *base, struct ak_context *cx)
 	int64_t end = ak_deadline_in(5000 * MS);
 
 	(void)cx;
+	if (f->wake_first)
+		tk_flag_set(f->wake_first);
 	while (f->accepted < HOG_PROBES && ak_now() < end) {
 		f->last_rc = ak_pool_spawn(f->pool,
 		                           &f->probes[f->accepted].future, NULL);
@@ -776,6 +779,159 @@ START_TEST(cancelling_a_pool_task_completes_its_join_with_ecanceled)
 }
 END_TEST
 
+START_TEST(pool_free_cancels_a_task_waiting_in_a_lifo_slot)
+{
+	struct ak_debug_counts before = tk_counters(), after;
+	struct ak_pool *p = new_pool(1);
+	struct tk_flag_future woken;
+	struct hog *hog = calloc(1, sizeof *hog);
+	struct ak_task *tw = NULL;
+
+	ck_assert_ptr_nonnull(hog);
+	tk_flag_init(&woken, 0);
+	ck_assert_int_eq(ak_pool_spawn(p, &woken.future, &tw), 0);
+	ck_assert(await_parked(&woken));
+	/* The hog wakes it from its poll (the LIFO slot of the only worker)
+	 * and keeps the worker until the free begins. */
+	hog->pool = p;
+	hog->wake_first = &woken;
+	for (int i = 0; i < HOG_PROBES; i++)
+		tk_ready_init(&hog->probes[i], 0);
+	ck_assert_int_eq(ak_future_init(&hog->future, &hog_vtable), 0);
+	ck_assert_int_eq(ak_pool_spawn(p, &hog->future, NULL), 0);
+	ck_assert(await_count(&hog->running, 1));
+	ck_assert_int_eq(ak_pool_free(p), 0);
+
+	ck_assert_int_eq(atomic_load(&woken.polls), 1);
+	ck_assert_int_eq(atomic_load(&woken.cancels), 1);
+	ck_assert_int_eq(ak_task_result(tw), AK_ECANCELED);
+	ck_assert_int_eq(atomic_load(&woken.clones), atomic_load(&woken.released));
+	ak_task_release(tw);
+	after = tk_counters();
+	ck_assert_int_eq(after.waker_clones, before.waker_clones);
+	ck_assert_int_eq(after.live_objects, before.live_objects);
+	free(hog);
+}
+END_TEST
+
+/* ---- fairness ------------------------------------------------------------ */
+
+#define GIVE_UP 1000000
+
+/* Wakes itself and returns AK_PENDING until *stop, or GIVE_UP polls. */
+struct yielder {
+	struct ak_future future;
+	atomic_int *stop;
+	int polls;
+};
+
+static int yielder_poll(struct ak_future *base, struct ak_context *cx)
+{
+	struct yielder *f = (struct yielder *)base;
+
+	if (atomic_load(f->stop) || ++f->polls >= GIVE_UP)
+		return 0;
+	ak_waker_wake_by_ref(&cx->waker);
+	return AK_PENDING;
+}
+
+static const struct ak_future_vtable yielder_vtable = { yielder_poll, no_cancel };
+
+/* Sets *flag at its first poll. */
+struct flagger {
+	struct ak_future future;
+	atomic_int *flag;
+};
+
+static int flagger_poll(struct ak_future *base, struct ak_context *cx)
+{
+	(void)cx;
+	atomic_store(((struct flagger *)base)->flag, 1);
+	return 0;
+}
+
+static const struct ak_future_vtable flagger_vtable = { flagger_poll, no_cancel };
+
+START_TEST(a_task_that_yields_forever_cannot_starve_a_task_queued_from_outside)
+{
+	struct ak_pool *p = new_pool(1);
+	atomic_int stop = 0;
+	struct yielder y = { .stop = &stop };
+	struct flagger z = { .flag = &stop };
+	struct ak_task *ty = NULL;
+
+	ck_assert_int_eq(ak_future_init(&y.future, &yielder_vtable), 0);
+	ck_assert_int_eq(ak_future_init(&z.future, &flagger_vtable), 0);
+	ck_assert_int_eq(ak_pool_spawn(p, &y.future, &ty), 0);
+	/* z goes to the injection queue while y keeps the worker's local
+	 * queue busy: the worker looks at the injection queue anyway. */
+	ck_assert_int_eq(ak_pool_spawn(p, &z.future, NULL), 0);
+	wait_idle(p);
+	ck_assert_int_eq(atomic_load(&stop), 1);
+	ck_assert_int_lt(y.polls, GIVE_UP);
+	ak_task_release(ty);
+	ck_assert_int_eq(ak_pool_free(p), 0);
+}
+END_TEST
+
+/* Two tasks that wake each other and return AK_PENDING, until *stop. */
+struct pinger {
+	struct ak_future future;
+	struct pinger *other;
+	atomic_int *stop;
+	struct ak_waker self;
+	int polls;
+};
+
+static int pinger_poll(struct ak_future *base, struct ak_context *cx)
+{
+	struct pinger *f = (struct pinger *)base;
+
+	if (!f->self.vtable)
+		ck_assert_int_eq(ak_waker_clone(&cx->waker, &f->self), 0);
+	int done = atomic_load(f->stop) || ++f->polls >= GIVE_UP;
+	/* The pair runs on the one worker: the other's clone is stable. */
+	if (f->other->self.vtable)
+		ak_waker_wake_by_ref(&f->other->self);
+	if (!done)
+		return AK_PENDING;
+	ak_waker_drop(&f->self);
+	return 0;
+}
+
+static const struct ak_future_vtable pinger_vtable = { pinger_poll, no_cancel };
+
+START_TEST(two_tasks_waking_each_other_let_a_third_run)
+{
+	struct ak_pool *p = new_pool(1);
+	atomic_int stop = 0;
+	struct pinger a, b;
+	struct flagger c = { .flag = &stop };
+	struct spawner parent;
+
+	memset(&a, 0, sizeof a);
+	memset(&b, 0, sizeof b);
+	a.other = &b;
+	b.other = &a;
+	a.stop = b.stop = &stop;
+	ck_assert_int_eq(ak_future_init(&a.future, &pinger_vtable), 0);
+	ck_assert_int_eq(ak_future_init(&b.future, &pinger_vtable), 0);
+	ck_assert_int_eq(ak_future_init(&c.future, &flagger_vtable), 0);
+	/* a, b, c queued in that order on the worker, from its own poll. */
+	spawner_init(&parent, p, &a.future, &b.future);
+	parent.child[2] = &c.future;
+	ck_assert_int_eq(ak_pool_spawn(p, &parent.future, NULL), 0);
+	wait_idle(p);
+	ck_assert_int_eq(parent.rc[2], 0);
+	ck_assert_int_eq(atomic_load(&stop), 1);
+	/* The pair met c after a few rounds, not at GIVE_UP. */
+	ck_assert_int_lt(a.polls + b.polls, 100);
+	ck_assert_ptr_null(a.self.vtable);
+	ck_assert_ptr_null(b.self.vtable);
+	ck_assert_int_eq(ak_pool_free(p), 0);
+}
+END_TEST
+
 Suite *pool_suite(void)
 {
 	Suite *s = suite_create("pool");
@@ -783,6 +939,7 @@ Suite *pool_suite(void)
 	TCase *wakes = tk_tcase("wakes");
 	TCase *cancel = tk_tcase("cancel");
 	TCase *misuse = tk_tcase("misuse");
+	TCase *fair = tk_tcase("fairness");
 
 	tcase_add_test(run, spawned_task_runs_and_reports_its_result);
 	tcase_add_test(run, pool_of_zero_workers_runs_tasks);
@@ -801,12 +958,16 @@ Suite *pool_suite(void)
 	tcase_add_test(cancel, pool_free_cancels_parked_and_queued_tasks_and_drops_their_wakers);
 	tcase_add_test(cancel, wait_idle_times_out_while_a_task_is_parked);
 	tcase_add_test(cancel, blocking_calls_and_self_cancel_inside_a_pool_task_are_refused);
+	tcase_add_test(cancel, pool_free_cancels_a_task_waiting_in_a_lifo_slot);
+	tcase_add_test(fair, a_task_that_yields_forever_cannot_starve_a_task_queued_from_outside);
+	tcase_add_test(fair, two_tasks_waking_each_other_let_a_third_run);
 	tcase_add_test(misuse, bad_inputs_return_einval_and_change_nothing);
 	tcase_add_test(misuse, spawn_of_a_bad_or_already_spawned_future_returns_einval);
 	tcase_add_test(misuse, spawn_without_memory_returns_enomem_and_leaves_the_future);
 	suite_add_tcase(s, run);
 	suite_add_tcase(s, wakes);
 	suite_add_tcase(s, cancel);
+	suite_add_tcase(s, fair);
 	suite_add_tcase(s, misuse);
 	return s;
 }

@@ -1,0 +1,59 @@
+/*
+ * runtime/pool_idle.h: the pool's idle and searching workers
+ * (runtime/pool.c).
+ *
+ * One word holds the number of registered idle workers, the number of
+ * searching workers (awake, with nothing of their own, looking at the other
+ * queues) and a NOTIFIED token.  Work that other workers should see calls
+ * ak__idle_notify(): one CAS that claims an idle worker (it wakes as a
+ * searcher) when none is searching, and otherwise leaves the token.  A
+ * worker going idle makes one CAS under the lock that either consumes the
+ * token (and searches again) or registers it, pushing its parker on the
+ * stack in the same critical section.  Both are read-modify-writes of the
+ * same word, so one sees the other: no wake-up is lost (the "notify before
+ * park" race).  A searcher that finds work stops searching with a CAS that,
+ * when it was the last searcher and work may remain (the token, or more
+ * behind what it took), claims an idle worker to go on searching: so a
+ * parked worker is woken only when no worker is searching, and a burst
+ * still fans out.  A claimed worker is counted as searching from the claim
+ * on: the caller of ak__idle_go() sets its *searching when its park
+ * returns.
+ *
+ * Synchronization contract:
+ *
+ *   call                          thread
+ *   ak__idle_init, _destroy       one thread, no other call running
+ *   ak__idle_notify, _local       any
+ *   ak__idle_start_search,        the worker whose *searching it is
+ *   _end_search, ak__idle_go
+ */
+#ifndef AK_RUNTIME_POOL_IDLE_H
+#define AK_RUNTIME_POOL_IDLE_H
+
+#include "../core/core.h"
+
+struct ak__idle {
+	ak__atomic(uint64_t) word;      /* idle * IDLE_ONE | searching | token */
+	struct ak__lock lock;           /* guards stack, nidle */
+	struct ak__parker **stack;
+	int nidle;
+};
+
+int ak__idle_init(struct ak__idle *p, int nworkers);
+void ak__idle_destroy(struct ak__idle *p);
+
+/* New work that other workers should see: wakes an idle worker (as a
+ * searcher) when none is searching, or leaves the token. */
+void ak__idle_notify(struct ak__idle *p);
+/* The same for work its pusher will take itself anyway: skips the CAS
+ * when no idle worker would be woken. */
+void ak__idle_notify_local(struct ak__idle *p);
+
+void ak__idle_start_search(struct ak__idle *p, int *searching);
+/* A searcher found work; more: work remains behind what it took. */
+void ak__idle_end_search(struct ak__idle *p, int *searching, int more);
+/* 1 when registered idle (the caller parks), 0 when a token was consumed
+ * (the caller searches again, counted as searching). */
+int ak__idle_go(struct ak__idle *p, struct ak__parker *parker, int *searching);
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * runtime/pool_queue.h: a worker's bounded local run queue (the pool's,
+ * runtime/pool.c), after the design of tokio's queue::Local / queue::Steal.
+ *
+ * A ring of AK__RUNQ_CAP task pointers with one producer, the worker that
+ * owns it, and any number of stealers.  The owner pushes at the tail and
+ * pops at the head; a stealer moves half of the queue into its own queue.
+ * The head word packs two indices: `real`, the next entry to hand out, and
+ * `steal`, the first entry a stealer is still copying (equal to real when
+ * no steal is in progress).  The owner reuses a slot only once `steal` has
+ * passed it, so a stealer copies its claimed entries without racing with a
+ * push.  One steal at a time per queue: a second stealer finds steal !=
+ * real and goes elsewhere.
+ *
+ * Synchronization contract:
+ *
+ *   call                       thread
+ *   ak__runq_init              before any other, one thread
+ *   ak__runq_push,             the owner only
+ *   ak__runq_pop,
+ *   ak__runq_take_half
+ *   ak__runq_steal             any worker, into the queue it owns (dst)
+ *   ak__runq_len               any thread (a snapshot)
+ */
+#ifndef AK_RUNTIME_POOL_QUEUE_H
+#define AK_RUNTIME_POOL_QUEUE_H
+
+#include "task.h"
+
+#define AK__RUNQ_CAP 256u
+#define AK__RUNQ_MASK (AK__RUNQ_CAP - 1)
+
+struct ak__runq {
+	ak__atomic(uint64_t) head;      /* steal << 32 | real */
+	ak__atomic(uint32_t) tail;      /* written by the owner only */
+	struct ak_task *buf[AK__RUNQ_CAP];
+};
+
+void ak__runq_init(struct ak__runq *q);
+
+/* 1 when t was queued at the tail, 0 when the queue is full. */
+int ak__runq_push(struct ak__runq *q, struct ak_task *t);
+
+/* The head entry, or NULL when the queue is empty. */
+struct ak_task *ak__runq_pop(struct ak__runq *q);
+
+/*
+ * A full queue: takes its first AK__RUNQ_CAP / 2 entries into out and
+ * returns their count, or 0 when the queue is no longer full (retry the
+ * push) or a steal is in progress (*busy set: the stealer frees room in a
+ * moment; the caller sends its task elsewhere).
+ */
+unsigned ak__runq_take_half(struct ak__runq *q, struct ak_task **out, int *busy);
+
+/*
+ * Moves half of src's entries (rounded up) into dst, which the caller
+ * owns, and returns one of them to run (not left in dst), or NULL when src
+ * is empty, being stolen from, or dst is more than half full.
+ */
+struct ak_task *ak__runq_steal(struct ak__runq *src, struct ak__runq *dst);
+
+uint32_t ak__runq_len(struct ak__runq *q);
+
+#endif
