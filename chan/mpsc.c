@@ -159,29 +159,9 @@ static unsigned char *blk_data(struct chan *c, struct blk *b, uint32_t i)
 	return (unsigned char *)(b + 1) + (size_t)i * c->stride;
 }
 
-/* Copies one value; the common word sizes as one move, not a call. */
-static void copy_value(size_t size, void *dst, const void *src)
-{
-	switch (size) {
-	case 0:
-		break;
-	case 4:
-		memcpy(dst, src, 4);
-		break;
-	case 8:
-		memcpy(dst, src, 8);
-		break;
-	case 16:
-		memcpy(dst, src, 16);
-		break;
-	default:
-		memcpy(dst, src, size);
-	}
-}
-
 static void copy_in(struct chan *c, void *dst, const void *src)
 {
-	copy_value(c->elem_size, dst, src);
+	ak__copy_value(dst, src, c->elem_size);
 }
 
 /* Where pop() puts a value it discards (with the drop hook), and where it
@@ -196,7 +176,7 @@ static void copy_out(struct chan *c, void *out, void *src)
 		if (c->hooks.drop)
 			c->hooks.drop(src, c->hooks.arg);
 	} else {
-		copy_value(c->elem_size, out, src);
+		ak__copy_value(out, src, c->elem_size);
 	}
 }
 

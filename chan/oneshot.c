@@ -153,28 +153,6 @@ static void rx_slot_set(struct oneshot *b, struct ak_waker w)
 	ak__store(&b->rx_task.vtable, w.vtable, AK__RELAXED);
 }
 
-/* The value's copy: the common sizes with a constant length (a few moves
- * inline), the rest through memcpy. */
-static void value_copy(void *dst, const void *src, size_t n)
-{
-	switch (n) {
-	case 0:
-		break;
-	case 4:
-		memcpy(dst, src, 4);
-		break;
-	case 8:
-		memcpy(dst, src, 8);
-		break;
-	case 16:
-		memcpy(dst, src, 16);
-		break;
-	default:
-		memcpy(dst, src, n);
-		break;
-	}
-}
-
 /* ---- lifetime ---------------------------------------------------------------- */
 
 /* Called by the side that finishes second: its RMW set the second GONE bit
@@ -306,7 +284,7 @@ AK_EXPORT int ak_oneshot_send(struct ak_oneshot_tx *tx, const void *value)
 	 * seeing HAS_VALUE, which this copy happens-before. */
 	uint64_t s = ak__load(&b->state, AK__ACQUIRE);
 	if (!(s & CLOSED))
-		value_copy((void *)b->value, value, b->elem_size);
+		ak__copy_value((void *)b->value, value, b->elem_size);
 	return tx_finish(b, s, HAS_VALUE);
 }
 
@@ -434,7 +412,7 @@ static int rx_take(struct oneshot *b, uint64_t s, void *out)
 	b->rx_done = 1;
 	if (!(s & HAS_VALUE))
 		return AK_EPIPE;
-	value_copy(out, (const void *)b->value, b->elem_size);
+	ak__copy_value(out, (const void *)b->value, b->elem_size);
 	b->taken = 1;
 	return 0;
 }

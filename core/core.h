@@ -6,6 +6,8 @@
 #ifndef AK_CORE_CORE_H
 #define AK_CORE_CORE_H
 
+#include <string.h>
+
 #include <awaitkit/future.h>
 #include <awaitkit/waker.h>
 
@@ -33,6 +35,30 @@ int ak__waker_keep(const struct ak_waker *w, struct ak_waker *out);
 void ak__waker_wake_kept(struct ak_waker *w);
 /* Drop a kept clone (no-op when empty). */
 void ak__waker_drop_kept(struct ak_waker *w);
+
+/* ---- values ------------------------------------------------------------------
+ * A channel's element copy: the common sizes with a constant length (a few
+ * moves inline), the rest through memcpy.
+ */
+static inline void ak__copy_value(void *dst, const void *src, size_t n)
+{
+	switch (n) {
+	case 0:
+		break;
+	case 4:
+		memcpy(dst, src, 4);
+		break;
+	case 8:
+		memcpy(dst, src, 8);
+		break;
+	case 16:
+		memcpy(dst, src, 16);
+		break;
+	default:
+		memcpy(dst, src, n);
+		break;
+	}
+}
 
 /* ---- poll depth ------------------------------------------------------------ */
 
