@@ -889,9 +889,15 @@ static int send_poll(struct ak_future *f, struct ak_context *cx)
 	int rc;
 
 	if (!bounded(c)) {
+		/* Never waits, but spends budget as every send does: a task
+		 * looping on it still gives its executor back. */
+		if (ak__coop_check(cx) == AK_PENDING)
+			return AK_PENDING;
 		rc = ucount_take(c);
 		if (rc == 0)
 			rc = push_unbounded(c, p->value);
+		if (rc == 0)
+			ak__coop_spend(cx);
 		return rc;
 	}
 	rc = ak__sem_acquire_poll(&p->acq, cx);

@@ -1466,6 +1466,29 @@ START_TEST(recv_spends_budget_and_yields_when_it_is_spent)
 }
 END_TEST
 
+/* ak_mpsc(3): "Send, reserve and receive spend one unit of the cooperative
+ * budget when they complete".  The unbounded send never waits, and once
+ * spent no budget: a task looping on it never gave its executor back. */
+START_TEST(unbounded_send_spends_budget_and_yields_when_it_is_spent)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_send_op op = {0};
+	struct tk_task *t = tk_task_new();
+	int v = 7;
+
+	ck_assert_int_eq(ak_mpsc_unbounded_new(sizeof(int), NULL, &tx, &rx), 0);
+	ck_assert_int_eq(ak_mpsc_send_init(&op, tx, &v), 0);
+	ck_assert_int_eq(tk_poll_budget(t, &op.future, 0), AK_PENDING);
+	ck_assert(tk_task_take_woken(t));
+	ck_assert_uint_eq(ak_mpsc_len(rx), 0);
+	ck_assert_int_eq(tk_poll_budget(t, &op.future, 1), 0);
+	ck_assert_uint_eq(ak_mpsc_len(rx), 1);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
 /* ---- memory ------------------------------------------------------------------------------------------ */
 
 START_TEST(bounded_channel_allocates_nothing_per_message)
@@ -1545,6 +1568,7 @@ Suite *mpsc_suite(void)
 	tcase_add_test(tc, op_sizes_are_reported);
 	tcase_add_test(tc, zero_sized_elements_are_signals);
 	tcase_add_test(tc, recv_spends_budget_and_yields_when_it_is_spent);
+	tcase_add_test(tc, unbounded_send_spends_budget_and_yields_when_it_is_spent);
 	tcase_add_test(tc, bounded_channel_allocates_nothing_per_message);
 	tcase_add_test(tc, unbounded_channel_returns_memory_after_a_burst);
 	tcase_add_test(tc, cancelled_reserve_granted_before_close_wakes_the_parked_recv);
