@@ -345,7 +345,7 @@ demo: $(BUILD)/examples/demo $(BUILD)/examples/await_example
 # make bench: installs the peers' toolchains (bench/deps.sh), builds the
 # library, the reference ring, the Go, awaitkit and Rust peers under
 # bench/out/, then runs bench/run.py (BENCH=name, BENCH_RUNS=N, BENCH_CPUS=
-# list; see bench/README.md).  Nothing here asserts on time.
+# list, BENCH_WORKERS=N; see bench/README.md).  Nothing here asserts on time.
 
 BENCH_OUT := bench/out
 BENCH_BIN := $(BENCH_OUT)/bin
@@ -394,7 +394,7 @@ bench-rust: | bench-deps
 bench: bench-deps $(BENCH_BIN)/peer-ring $(BENCH_BIN)/bench-launch \
 		$(BENCH_BIN)/peer-go $(BENCH_BIN)/peer-awaitkit bench-rust
 	BENCH="$(BENCH)" BENCH_RUNS="$(BENCH_RUNS)" BENCH_CPUS="$(BENCH_CPUS)" \
-		$(BENCH_PYTHON) bench/run.py
+		BENCH_WORKERS="$(BENCH_WORKERS)" $(BENCH_PYTHON) bench/run.py
 
 # ---- install -----------------------------------------------------------------
 #

@@ -15,6 +15,8 @@ programs first and then runs this.  Environment:
                         CPUs, as /sys/devices/system/cpu/online says)
   BENCH_SIZE=N          op count for every run instead of the per-workload sizes
   BENCH_TIMEOUT=S       seconds before a run is killed (default 120)
+  BENCH_WORKERS=N       worker threads of the cross-thread workloads
+                        (--workers N to awaitkit, tokio and Go; default 2)
   BENCH_BIN=dir         where peer-<impl> binaries are (default bench/out/bin)
 
 Every program is invoked as `taskset -c CPUS <binary> <workload> --size N`,
@@ -37,6 +39,9 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# BENCH_WORKERS=N: worker threads of the cross-thread workloads, passed as
+# --workers N to the awaitkit, tokio and Go programs (default: theirs, 2).
+WORKERS = int(os.environ.get("BENCH_WORKERS", "0") or 0)
 OUT = os.path.join(HERE, "out")
 DASH = "\u2014"
 
@@ -127,6 +132,8 @@ def run_one(binary, workload, size, cpus, timeout, launcher):
     pipe.  Without it the figure is os.wait4()'s own, floor included."""
     r = Run()
     cmd = ["taskset", "-c", cpus, binary, workload, "--size", str(size)]
+    if WORKERS and os.path.basename(binary) in ("peer-awaitkit", "peer-tokio", "peer-go"):
+        cmd += ["--workers", str(WORKERS)]
     rfd = wfd = None
     if launcher:
         rfd, wfd = os.pipe()

@@ -43,4 +43,7 @@ void bk_extra(struct bk_result *r, const char *fmt, ...)
 /* The resident set size from /proc/self/statm, in bytes; -1 on error. */
 int64_t bk_rss_bytes(void);
 
+/* Worker threads of the pool workloads (--workers N, default 2). */
+extern int bk_workers;
+
 #endif

@@ -127,7 +127,7 @@ int bk_broadcast_fanout(uint64_t size, struct bk_result *r)
 	memset(rxs, 0, sizeof rxs);
 	memset(&tx, 0, sizeof tx);
 	memset(got, 0, sizeof got);
-	if (ak_pool_new(&pool, 2) != 0 ||
+	if (ak_pool_new(&pool, bk_workers) != 0 ||
 	    ak_broadcast_new(&ch, NULL, CAPACITY, sizeof(uint64_t), NULL) != 0) {
 		fprintf(stderr, "broadcast_fanout: set-up failed\n");
 		return -1;

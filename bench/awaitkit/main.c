@@ -2,7 +2,7 @@
  * bench/awaitkit/main.c: peer-awaitkit, the awaitkit side of the benchmark
  * (issue 4; protocol in bench/README.md).
  *
- *	peer-awaitkit <workload> [--size N]
+ *	peer-awaitkit <workload> [--size N] [--workers N]
  *
  * Runs the workload once untimed as a warm-up (a twentieth of the size;
  * none for idle_channels), then one timed run, and prints one line:
@@ -82,6 +82,8 @@ static int64_t allocations(void)
 	return c.allocations;
 }
 
+int bk_workers = 2;
+
 void bk_start(struct bk_result *r)
 {
 	r->allocs0 = allocations();
@@ -149,6 +151,14 @@ int main(int argc, char **argv)
 				fprintf(stderr, "peer-awaitkit: bad --size\n");
 				return 2;
 			}
+		} else if (strcmp(argv[a], "--workers") == 0 && a + 1 < argc) {
+			char *end;
+			long n = strtol(argv[++a], &end, 10);
+			if (*end != '\0' || n < 1 || n > 1024) {
+				fprintf(stderr, "peer-awaitkit: bad --workers\n");
+				return 2;
+			}
+			bk_workers = (int)n;
 		} else {
 			return usage();
 		}

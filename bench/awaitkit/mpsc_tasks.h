@@ -126,7 +126,7 @@ static int bk_mpsc_run(const char *name, size_t cap, int nprod, uint64_t n, stru
 	r->ops = n;
 	rc = cap ? ak_mpsc_new(cap, sizeof(int64_t), NULL, &tx, &rx)
 	         : ak_mpsc_unbounded_new(sizeof(int64_t), NULL, &tx, &rx);
-	if (rc || ak_pool_new(&pool, 2) != 0) {
+	if (rc || ak_pool_new(&pool, bk_workers) != 0) {
 		fprintf(stderr, "%s: set-up failed (%d)\n", name, rc);
 		return -1;
 	}

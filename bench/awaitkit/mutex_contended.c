@@ -69,7 +69,7 @@ int bk_mutex_contended(uint64_t size, struct bk_result *r)
 
 	r->ops = per * TASKS;
 	counter = 0;
-	if (ak_pool_new(&pool, 2) != 0 || ak_mutex_new(&mutex, flags) != 0) {
+	if (ak_pool_new(&pool, bk_workers) != 0 || ak_mutex_new(&mutex, flags) != 0) {
 		fprintf(stderr, "mutex_contended: set-up failed\n");
 		return -1;
 	}

@@ -132,7 +132,7 @@ int bk_select_2chan(uint64_t size, struct bk_result *r)
 		rc |= ak_mpsc_new(1024, sizeof(int64_t), NULL, &tx[i], &sel.rx[i]);
 		sel.open[i] = 1;
 	}
-	if (rc || ak_pool_new(&pool, 2) != 0) {
+	if (rc || ak_pool_new(&pool, bk_workers) != 0) {
 		fprintf(stderr, "select_2chan: set-up failed (%d)\n", rc);
 		return -1;
 	}

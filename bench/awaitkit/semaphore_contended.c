@@ -63,7 +63,7 @@ int bk_semaphore_contended(uint64_t size, struct bk_result *r)
 
 	r->ops = per * TASKS;
 	atomic_store(&counter, 0);          /* main.c's warm-up ran before */
-	if (ak_pool_new(&pool, 2) != 0 || ak_semaphore_new(&sem, PERMITS) != 0) {
+	if (ak_pool_new(&pool, bk_workers) != 0 || ak_semaphore_new(&sem, PERMITS) != 0) {
 		fprintf(stderr, "semaphore_contended: set-up failed\n");
 		return -1;
 	}

@@ -125,7 +125,7 @@ int bk_watch_readers(uint64_t size, struct bk_result *r)
 	memset(&w, 0, sizeof w);
 	atomic_store(&stop, 0);
 	writer_done = 0;
-	if (ak_pool_new(&pool, 2) != 0 ||
+	if (ak_pool_new(&pool, bk_workers) != 0 ||
 	    ak_watch_new(sizeof(uint64_t), &zero, NULL, &tx, &rx) != 0) {
 		fprintf(stderr, "watch_readers: set-up failed\n");
 		return -1;

@@ -1,6 +1,6 @@
 // peer-go: the Go peers of awaitkit's benchmark workloads (issue 4).
 //
-//	peer-go <workload> [--size N]
+//	peer-go <workload> [--size N] [--workers N]
 //
 // Runs the workload once untimed as a warm-up (a twentieth of the size;
 // none for idle_channels), then one timed run, and prints one line:
@@ -74,7 +74,7 @@ func roundDown(n, k int) int {
 
 // spsc_bounded: 1 producer, 1 consumer, a channel of 1024, 2 Ps.
 func spscBounded(n int) result {
-	runtime.GOMAXPROCS(2)
+	runtime.GOMAXPROCS(workers)
 	ch := make(chan int64, 1024)
 	done := make(chan int64)
 	sw := start()
@@ -100,7 +100,7 @@ func spscBounded(n int) result {
 
 // mpsc_bounded_4p: 4 producers, 1 consumer, a channel of 1024, 2 Ps.
 func mpscBounded4p(n int) result {
-	runtime.GOMAXPROCS(2)
+	runtime.GOMAXPROCS(workers)
 	n = roundDown(n, 4)
 	per := n / 4
 	ch := make(chan int64, 1024)
@@ -166,7 +166,7 @@ func unbounded() (chan<- int64, <-chan int64) {
 
 // spsc_unbounded: 1 producer, 1 consumer, an unbounded queue, 2 Ps.
 func spscUnbounded(n int) result {
-	runtime.GOMAXPROCS(2)
+	runtime.GOMAXPROCS(workers)
 	done := make(chan int64)
 	sw := start()
 	in, out := unbounded()
@@ -275,7 +275,7 @@ type padded struct {
 // ops = messages x receivers; n is rounded to a multiple of 8.
 func broadcastFanout(n int) result {
 	const nrecv, capacity = 8, 1024
-	runtime.GOMAXPROCS(2)
+	runtime.GOMAXPROCS(workers)
 	n = roundDown(n, nrecv)
 	msgs := n / nrecv
 	chans := make([]chan int64, nrecv)
@@ -337,7 +337,7 @@ func broadcastFanout(n int) result {
 // writer is done.  ns_per_op is per writer update.
 func watchReaders(n int) result {
 	const nreaders = 4
-	runtime.GOMAXPROCS(2)
+	runtime.GOMAXPROCS(workers)
 	var (
 		mu      sync.RWMutex
 		val     int64
@@ -395,7 +395,7 @@ func watchReaders(n int) result {
 // (it turns FIFO only after a waiter has starved for 1 ms).
 func mutexContended(n int) result {
 	const tasks = 16
-	runtime.GOMAXPROCS(2)
+	runtime.GOMAXPROCS(workers)
 	n = roundDown(n, tasks)
 	per := n / tasks
 	var (
@@ -428,7 +428,7 @@ func mutexContended(n int) result {
 // acquire, receive to release).
 func semaphoreContended(n int) result {
 	const tasks, permits = 16, 4
-	runtime.GOMAXPROCS(2)
+	runtime.GOMAXPROCS(workers)
 	n = roundDown(n, tasks)
 	per := n / tasks
 	var (
@@ -468,7 +468,7 @@ func semaphoreContended(n int) result {
 // select_2chan: one consumer selects over 2 channels of 1024 fed by one
 // producer each, 2 Ps.  ops = messages received.
 func select2chan(n int) result {
-	runtime.GOMAXPROCS(2)
+	runtime.GOMAXPROCS(workers)
 	n = roundDown(n, 2)
 	per := n / 2
 	c1, c2 := make(chan int64, 1024), make(chan int64, 1024)
@@ -548,7 +548,7 @@ func notifyPingpong(n int) result {
 // nearest is a producer and a consumer goroutine each locked to its own OS
 // thread (runtime.LockOSThread) on a channel of 1024, 2 Ps.
 func threadBlockingSpsc(n int) result {
-	runtime.GOMAXPROCS(2)
+	runtime.GOMAXPROCS(workers)
 	ch := make(chan int64, 1024)
 	done := make(chan int64)
 	ready := make(chan struct{}, 2)
@@ -642,6 +642,9 @@ func idleChannels(n int) result {
 
 // ---- main -------------------------------------------------------------------
 
+// workers: GOMAXPROCS of the cross-thread workloads (--workers N, default 2).
+var workers = 2
+
 var workloads = map[string]struct {
 	fn   func(int) result
 	size int
@@ -664,7 +667,7 @@ var workloads = map[string]struct {
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: peer-go <workload> [--size N]")
+		fmt.Fprintln(os.Stderr, "usage: peer-go <workload> [--size N] [--workers N]")
 		os.Exit(2)
 	}
 	name := os.Args[1]
@@ -675,7 +678,15 @@ func main() {
 	}
 	size := w.size
 	for i := 2; i < len(os.Args); i++ {
-		if os.Args[i] == "--size" && i+1 < len(os.Args) {
+		if os.Args[i] == "--workers" && i+1 < len(os.Args) {
+			v, err := strconv.Atoi(os.Args[i+1])
+			if err != nil || v <= 0 || v > 1024 {
+				fmt.Fprintf(os.Stderr, "peer-go: bad --workers %q\n", os.Args[i+1])
+				os.Exit(2)
+			}
+			workers = v
+			i++
+		} else if os.Args[i] == "--size" && i+1 < len(os.Args) {
 			v, err := strconv.Atoi(os.Args[i+1])
 			if err != nil || v <= 0 {
 				fmt.Fprintf(os.Stderr, "peer-go: bad --size %q\n", os.Args[i+1])

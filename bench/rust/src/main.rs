@@ -7,7 +7,7 @@
 //! The implementation is picked from the program name (argv[0]); `--impl NAME`
 //! overrides it.
 //!
-//! Usage: <binary> <workload> [--size N]
+//! Usage: <binary> <workload> [--size N] [--workers N]
 //! One timed run of the workload (after a short warm-up run of the same code
 //! in the same runtime, except idle_channels, whose RSS figure a warm-up would
 //! spoil), then exactly one line on stdout:
@@ -111,7 +111,7 @@ pub fn black_box<T>(x: T) -> T {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: peer-tokio|peer-crossbeam <workload> [--size N] [--impl tokio|crossbeam]");
+    eprintln!("usage: peer-tokio|peer-crossbeam <workload> [--size N] [--workers N] [--impl tokio|crossbeam]");
     eprintln!("workloads: {}", workloads::NAMES.join(" "));
     exit(2);
 }
@@ -134,6 +134,15 @@ fn main() {
                     Some(n) if n > 0 => Some(n),
                     _ => usage(),
                 };
+            }
+            "--workers" => {
+                i += 1;
+                match args.get(i).and_then(|s| s.parse::<usize>().ok()) {
+                    Some(n) if n > 0 && n <= 1024 => {
+                        workloads::WORKERS.store(n, std::sync::atomic::Ordering::Relaxed)
+                    }
+                    _ => usage(),
+                }
             }
             "--impl" => {
                 i += 1;

@@ -60,9 +60,12 @@ const CAPACITY: usize = 1024;
 
 /// The runtime a workload runs on: 2 worker threads for the cross-thread
 /// workloads, the caller's thread for the one-thread ones.
+/// Worker threads of the cross-thread workloads (--workers N, default 2).
+pub static WORKERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(2);
+
 fn multi_thread() -> Runtime {
     Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(WORKERS.load(std::sync::atomic::Ordering::Relaxed))
         .build()
         .expect("tokio runtime")
 }
