@@ -89,6 +89,26 @@ static void probe_destroy(struct probe_future *p)
 	pthread_mutex_destroy(&p->lock);
 }
 
+/* Runs ex until its tasks finished while fn runs on another thread. */
+static void run_all_beside(struct ak_executor *ex, void *(*fn)(void *), void *arg)
+{
+	pthread_t th;
+
+	pthread_create(&th, NULL, fn, arg);
+	/* Parks between wakes; returns once every task finished. */
+	ck_assert_int_eq(ak_executor_run_all(ex, AK_DEADLINE_NEVER), 0);
+	pthread_join(th, NULL);
+}
+
+/* Releases the handle, frees the executor and the probe. */
+static void finish_probe(struct ak_executor *ex, struct ak_task *t,
+                         struct probe_future *p)
+{
+	ak_task_release(t);
+	ck_assert_int_eq(ak_executor_free(ex), 0);
+	probe_destroy(p);
+}
+
 struct canceller {
 	struct ak_task *task;
 	atomic_int *go;             /* NULL: at once */
@@ -108,22 +128,36 @@ static void *cancel_thread(void *arg)
 	return NULL;
 }
 
-START_TEST(cancel_from_another_thread_runs_on_the_executor_thread_at_its_next_run)
+/* A new executor whose one task, p, ran once and parked keeping its waker. */
+static struct ak_executor *spawn_parked_probe(struct probe_future *p, struct ak_task **t)
 {
 	struct ak_executor *ex;
-	struct probe_future p;
-	struct ak_task *t = NULL;
-	struct canceller c = { 0 };
-	pthread_t th;
 
 	ck_assert_int_eq(ak_executor_new(&ex), 0);
-	probe_init(&p);
-	ck_assert_int_eq(ak_executor_spawn(ex, &p.future, &t), 0);
+	probe_init(p);
+	ck_assert_int_eq(ak_executor_spawn(ex, &p->future, t), 0);
 	ck_assert_int_eq(ak_executor_run(ex), 1);
-	c.task = t;
+	return ex;
+}
+
+/* ak_task_cancel(t) called on a thread of its own: what it returned. */
+static int cancel_on_a_thread(struct ak_task *t)
+{
+	struct canceller c = { .task = t };
+	pthread_t th;
+
 	pthread_create(&th, NULL, cancel_thread, &c);
 	pthread_join(th, NULL);
-	ck_assert_int_eq(c.rc, 0);
+	return c.rc;
+}
+
+START_TEST(cancel_from_another_thread_runs_on_the_executor_thread_at_its_next_run)
+{
+	struct probe_future p;
+	struct ak_task *t = NULL;
+	struct ak_executor *ex = spawn_parked_probe(&p, &t);
+
+	ck_assert_int_eq(cancel_on_a_thread(t), 0);
 	/* Recorded, not performed: the body is untouched until the run. */
 	ck_assert_int_eq(atomic_load(&p.cancels), 0);
 	ck_assert_int_eq(ak_task_result(t), AK_PENDING);
@@ -134,9 +168,7 @@ START_TEST(cancel_from_another_thread_runs_on_the_executor_thread_at_its_next_ru
 	ck_assert_int_eq(atomic_load(&p.polls), 1);
 	ck_assert_int_eq(ak_task_result(t), AK_ECANCELED);
 	ck_assert_uint_eq(ak_executor_task_count(ex), 0);
-	ak_task_release(t);
-	ck_assert_int_eq(ak_executor_free(ex), 0);
-	probe_destroy(&p);
+	finish_probe(ex, t, &p);
 }
 END_TEST
 
@@ -165,30 +197,19 @@ START_TEST(a_poll_that_completes_wins_over_a_cancel_from_another_thread_during_i
 	ak_executor_run(ex);
 	ck_assert_int_eq(ak_task_result(t), 0);
 	ck_assert_int_eq(atomic_load(&p.cancels), 0);
-	ak_task_release(t);
-	ck_assert_int_eq(ak_executor_free(ex), 0);
-	probe_destroy(&p);
+	finish_probe(ex, t, &p);
 }
 END_TEST
 
 START_TEST(cancel_from_another_thread_after_executor_free_is_a_noop)
 {
-	struct ak_executor *ex;
 	struct probe_future p;
 	struct ak_task *t = NULL;
-	struct canceller c = { 0 };
-	pthread_t th;
+	struct ak_executor *ex = spawn_parked_probe(&p, &t);
 
-	ck_assert_int_eq(ak_executor_new(&ex), 0);
-	probe_init(&p);
-	ck_assert_int_eq(ak_executor_spawn(ex, &p.future, &t), 0);
-	ck_assert_int_eq(ak_executor_run(ex), 1);
 	ck_assert_int_eq(ak_executor_free(ex), 0);
 	ck_assert_int_eq(atomic_load(&p.cancels), 1);
-	c.task = t;
-	pthread_create(&th, NULL, cancel_thread, &c);
-	pthread_join(th, NULL);
-	ck_assert_int_eq(c.rc, 0);
+	ck_assert_int_eq(cancel_on_a_thread(t), 0);
 	ck_assert_int_eq(atomic_load(&p.cancels), 1);
 	ck_assert_int_eq(ak_task_result(t), AK_ECANCELED);
 	ak_task_release(t);
@@ -299,7 +320,6 @@ START_TEST(remote_wakes_clones_and_drops_racing_the_owner_lose_nothing)
 	struct ak_executor *ex;
 	struct mixer m;
 	struct ak_task *t = NULL;
-	pthread_t th;
 
 	ck_assert_int_eq(ak_executor_new(&ex), 0);
 	probe_init(&m.p);
@@ -307,15 +327,10 @@ START_TEST(remote_wakes_clones_and_drops_racing_the_owner_lose_nothing)
 	m.rounds = 20000;
 	ak_future_init(&m.p.future, &mixer_vtable);
 	ck_assert_int_eq(ak_executor_spawn(ex, &m.p.future, &t), 0);
-	pthread_create(&th, NULL, mixer_thread, &m);
-	/* Parks between wakes; returns once the task finished. */
-	ck_assert_int_eq(ak_executor_run_all(ex, AK_DEADLINE_NEVER), 0);
-	pthread_join(th, NULL);
+	run_all_beside(ex, mixer_thread, &m);
 	ck_assert_int_eq(ak_task_result(t), 0);
 	ck_assert_int_ge(atomic_load(&m.p.polls), 2);
-	ak_task_release(t);
-	ck_assert_int_eq(ak_executor_free(ex), 0);
-	probe_destroy(&m.p);
+	finish_probe(ex, t, &m.p);
 }
 END_TEST
 
@@ -358,7 +373,6 @@ START_TEST(every_wake_from_another_thread_reaches_a_parked_executor)
 	struct ak_executor *ex;
 	struct seq s;
 	struct ak_task *t = NULL;
-	pthread_t th;
 
 	ck_assert_int_eq(ak_executor_new(&ex), 0);
 	probe_init(&s.p);
@@ -368,14 +382,10 @@ START_TEST(every_wake_from_another_thread_reaches_a_parked_executor)
 	ak_future_init(&s.p.future, &seq_vtable);
 	ck_assert_int_eq(ak_executor_spawn(ex, &s.p.future, &t), 0);
 	ck_assert_int_eq(ak_executor_run(ex), 1);      /* stores the waker */
-	pthread_create(&th, NULL, seq_thread, &s);
-	ck_assert_int_eq(ak_executor_run_all(ex, AK_DEADLINE_NEVER), 0);
-	pthread_join(th, NULL);
+	run_all_beside(ex, seq_thread, &s);
 	ck_assert_int_eq(ak_task_result(t), 0);
 	ck_assert_int_eq(atomic_load(&s.seen), s.n);
-	ak_task_release(t);
-	ck_assert_int_eq(ak_executor_free(ex), 0);
-	probe_destroy(&s.p);
+	finish_probe(ex, t, &s.p);
 }
 END_TEST
 
