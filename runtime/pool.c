@@ -79,13 +79,15 @@
 
 #define CACHELINE 64
 
-/* Checks of the queues before a worker goes idle: a futex wake costs about
- * 10 us on this machine, a spin of this length a few. */
+/* Checks of the queues before a worker goes idle (the default of
+ * ak_pool_options.idle_spins): a futex wake costs about 10 us on this
+ * machine, a spin of this length a few. */
 #define IDLE_SPINS 128
 /* Relaxed retries of a dequeue that would block, before yielding. */
 #define DEQUEUE_SPINS 64
-/* LIFO slot polls in a row, and the period of the injection queue's turn
- * before the local queue (tokio's figures). */
+/* LIFO slot polls in a row (the default of ak_pool_options.lifo_max), and
+ * the period of the injection queue's turn before the local queue (tokio's
+ * figures). */
 #define LIFO_MAX 3
 #define INJECT_EVERY 61
 
@@ -135,6 +137,8 @@ struct ak_pool {
 	struct ak__task_list unfinished;
 	int shutdown;
 	int nworkers;
+	int idle_spins;                 /* ak_pool_options */
+	int lifo_max;
 	struct worker *workers;
 };
 
@@ -279,12 +283,14 @@ static void schedule(struct ak_pool *p, struct ak_task *t, int from)
 
 	if (self && self->pool == p) {
 		if (from == FROM_SPAWN || !self->current ||
-		    &self->current->base == t) {
+		    &self->current->base == t || p->lifo_max == 0) {
 			/* A spawn, or a task queued again at the end of its
 			 * own poll (a yield): behind what is queued.  The
 			 * latter needs no other worker: this one comes back to
-			 * its queue next. */
-			push_local(self, t, from == FROM_SPAWN);
+			 * its queue next.  With no LIFO slot, a wake is queued
+			 * as a spawn is. */
+			push_local(self, t, from == FROM_SPAWN ||
+			                    (self->current && &self->current->base != t));
 			return;
 		}
 		/* release: pairs with the acquire exchanges that take the
@@ -371,7 +377,7 @@ static struct ak_task *next_task(struct worker *w)
 	struct ak_task *t = take_lifo(w);
 
 	if (t) {
-		if (w->lifo_streak < LIFO_MAX) {
+		if (w->lifo_streak < p->lifo_max) {
 			w->lifo_streak++;
 			return t;
 		}
@@ -394,14 +400,17 @@ static uint32_t next_rand(struct worker *w)
 }
 
 /* Steals half of another worker's local queue (from a random one on), or
- * takes from the injection queue.  *more: work remains behind it. */
-static struct ak_task *search(struct worker *w, int *more)
+ * takes from the injection queue.  *more: work remains behind it.
+ * *capped: half of the awake workers search already; w did not. */
+static struct ak_task *search(struct worker *w, int *more, int *capped)
 {
 	struct ak_pool *p = w->pool;
 	int n = p->nworkers;
 	int start = (int)(next_rand(w) % (uint32_t)n);
 
-	ak__idle_start_search(&p->idle, &w->searching);
+	*capped = !ak__idle_start_search(&p->idle, &w->searching);
+	if (*capped)
+		return NULL;
 	for (int i = 0; i < n; i++) {
 		struct worker *v = &p->workers[(start + i) % n];
 		if (v == w)
@@ -418,15 +427,16 @@ static struct ak_task *search(struct worker *w, int *more)
 	return t ? &t->base : NULL;
 }
 
-/* Something another worker could take, seen without taking it. */
-static int work_visible(struct ak_pool *p, struct worker *w)
+/* The other worker a spin step of w looks at: a different one each step,
+ * so that a step reads two lines (the injection queue's and that worker's)
+ * whatever the worker count; NULL on a pool of one. */
+static struct worker *spin_victim(struct worker *w, int step)
 {
-	if (!queue_empty(p))
-		return 1;
-	for (int i = 0; i < p->nworkers; i++)
-		if (&p->workers[i] != w && ak__runq_len(&p->workers[i].runq) > 0)
-			return 1;
-	return 0;
+	struct ak_pool *p = w->pool;
+	int n = p->nworkers;
+	if (n < 2)
+		return NULL;
+	return &p->workers[(w->index + 1 + step % (n - 1)) % n];
 }
 
 /* A worker whose LIFO slot is taken and that has not begun a poll since
@@ -455,19 +465,25 @@ static int spin_for_work(struct worker *w, struct ak_task **t)
 {
 	struct ak_pool *p = w->pool;
 	uint32_t ticks = 0;
-	struct worker *v = lifo_holder(w, &ticks);
+	struct worker *holder = lifo_holder(w, &ticks);
 
-	for (int i = 0; i < IDLE_SPINS; i++) {
-		if (work_visible(p, w) || ak__load(&p->stopping, AK__RELAXED))
+	for (int i = 0; i < p->idle_spins; i++) {
+		struct worker *v = spin_victim(w, i);
+		if (!queue_empty(p) || (v && ak__runq_len(&v->runq) > 0) ||
+		    ak__load(&p->stopping, AK__RELAXED))
 			return 1;
-		/* A slot taken during the spin gets a whole spin too. */
-		if (!v && (v = lifo_holder(w, &ticks)) != NULL)
+		/* A slot taken during the spin gets a whole spin too.
+		 * Relaxed: a peek, as in lifo_holder(). */
+		if (!holder && v && ak__load(&v->lifo, AK__RELAXED)) {
+			holder = v;
+			ticks = ak__load(&v->ticks, AK__RELAXED);
 			i = 0;
+		}
 		ak__cpu_relax();
 	}
 	/* Relaxed: the ticks are a clock, ordered with nothing. */
-	if (v && ak__load(&v->ticks, AK__RELAXED) == ticks &&
-	    (*t = take_lifo(v)) != NULL)
+	if (holder && ak__load(&holder->ticks, AK__RELAXED) == ticks &&
+	    (*t = take_lifo(holder)) != NULL)
 		return 1;
 	return 0;
 }
@@ -492,11 +508,12 @@ static void *worker_main(void *arg)
 	tls_worker = w;
 	/* acquire: pairs with the release store in ak_pool_free(). */
 	while (!ak__load(&p->stopping, AK__ACQUIRE)) {
-		int more = 0;
+		int more = 0, capped = 0;
 		struct ak_task *t = next_task(w);
 		if (!t)
-			t = search(w, &more);
-		if (!t && !spin_for_work(w, &t))
+			t = search(w, &more, &capped);
+		/* A capped worker goes idle at once: the searchers watch. */
+		if (!t && (capped || !spin_for_work(w, &t)))
 			if (ak__idle_go(&p->idle, &w->parker, &w->searching)) {
 				ak__park(&w->parker, AK_DEADLINE_NEVER);
 				w->searching = 1;       /* a claim woke it */
@@ -581,11 +598,37 @@ static void pool_release_parts(struct ak_pool *p)
 	ak__lock_destroy(&p->lock);
 }
 
+AK_EXPORT void ak_pool_options_init(struct ak_pool_options *o)
+{
+	if (!o)
+		return;
+	*o = (struct ak_pool_options){ .idle_spins = IDLE_SPINS, .lifo_max = LIFO_MAX };
+}
+
+static int options_valid(const struct ak_pool_options *o)
+{
+	for (size_t i = 0; i < sizeof(o->reserved_) / sizeof(o->reserved_[0]); i++)
+		if (o->reserved_[i] != 0)
+			return 0;
+	return o->nworkers >= 0 && o->nworkers <= AK_POOL_MAX_WORKERS &&
+	       o->idle_spins >= 0 && o->idle_spins <= AK_POOL_MAX_IDLE_SPINS &&
+	       o->lifo_max >= 0 && o->lifo_max <= AK_POOL_MAX_LIFO;
+}
+
 AK_EXPORT int ak_pool_new(struct ak_pool **out, int nworkers)
 {
-	if (!out || nworkers < 0 || nworkers > AK_POOL_MAX_WORKERS)
+	struct ak_pool_options o;
+
+	ak_pool_options_init(&o);
+	o.nworkers = nworkers;
+	return ak_pool_new_with(out, &o);
+}
+
+AK_EXPORT int ak_pool_new_with(struct ak_pool **out, const struct ak_pool_options *o)
+{
+	if (!out || !o || !options_valid(o))
 		return AK_EINVAL;
-	int n = nworkers ? nworkers : online_cpus();
+	int n = o->nworkers ? o->nworkers : online_cpus();
 	struct ak_pool *p = ak__alloc(sizeof(*p));
 	struct worker *workers = ak__alloc((size_t)n * sizeof(*workers));
 	if (!p || !workers || ak__idle_init(&p->idle, n) != 0) {
@@ -599,6 +642,8 @@ AK_EXPORT int ak_pool_new(struct ak_pool **out, int nworkers)
 	ak__init(&p->refs, 1);
 	p->workers = workers;
 	p->nworkers = n;
+	p->idle_spins = o->idle_spins;
+	p->lifo_max = o->lifo_max;
 	int rc = start_workers(p);
 	if (rc) {
 		pool_release_parts(p);

@@ -17,6 +17,7 @@ int ak__idle_init(struct ak__idle *p, int nworkers)
 	ak__init(&p->word, (uint64_t)0);
 	ak__lock_init(&p->lock);
 	p->nidle = 0;
+	p->nworkers = nworkers;
 	return 0;
 }
 
@@ -75,14 +76,21 @@ void ak__idle_notify_local(struct ak__idle *p)
 		ak__idle_notify(p);
 }
 
-void ak__idle_start_search(struct ak__idle *p, int *searching)
+int ak__idle_start_search(struct ak__idle *p, int *searching)
 {
 	if (*searching)
-		return;
+		return 1;
+	uint64_t s = ak__load(&p->word, AK__RELAXED);
+	do {
+		uint64_t awake = (uint64_t)p->nworkers - s / IDLE_ONE;
+		if (2 * nsearching(s) >= awake)
+			return 0;
+		/* Relaxed: a searcher's count only makes notifiers leave the
+		 * token; the token's CASes order the work (see
+		 * ak__idle_notify()). */
+	} while (!ak__cas_weak(&p->word, &s, s + SEARCH_ONE, AK__RELAXED, AK__RELAXED));
 	*searching = 1;
-	/* Relaxed: a searcher's count only makes notifiers leave the token;
-	 * the token's CASes order the work (see ak__idle_notify()). */
-	ak__fetch_add(&p->word, SEARCH_ONE, AK__RELAXED);
+	return 1;
 }
 
 /* A searcher found work.  The last one wakes another worker to go on

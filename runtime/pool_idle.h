@@ -17,7 +17,11 @@
  * parked worker is woken only when no worker is searching, and a burst
  * still fans out.  A claimed worker is counted as searching from the claim
  * on: the caller of ak__idle_go() sets its *searching when its park
- * returns.
+ * returns.  At most half of the workers that are not parked search at
+ * once (tokio's cap): with 16 workers awake and little work, the others
+ * park instead of all reading every queue.  The cap binds only workers
+ * that start a search on their own; a claimed worker, or one that consumed
+ * the token, searches anyway (there is work to find).
  *
  * Synchronization contract:
  *
@@ -37,6 +41,7 @@ struct ak__idle {
 	struct ak__lock lock;           /* guards stack, nidle */
 	struct ak__parker **stack;
 	int nidle;
+	int nworkers;
 };
 
 int ak__idle_init(struct ak__idle *p, int nworkers);
@@ -49,7 +54,9 @@ void ak__idle_notify(struct ak__idle *p);
  * when no idle worker would be woken. */
 void ak__idle_notify_local(struct ak__idle *p);
 
-void ak__idle_start_search(struct ak__idle *p, int *searching);
+/* 1: the caller searches (counted); 0: half of the awake workers already
+ * search, and the caller should go idle without stealing. */
+int ak__idle_start_search(struct ak__idle *p, int *searching);
 /* A searcher found work; more: work remains behind what it took. */
 void ak__idle_end_search(struct ak__idle *p, int *searching, int more);
 /* 1 when registered idle (the caller parks), 0 when a token was consumed

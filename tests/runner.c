@@ -29,6 +29,8 @@ Suite *executor_suite(void);
 Suite *executor_threads_suite(void);
 Suite *task_suite(void);
 Suite *pool_suite(void);
+Suite *pool_idle_suite(void);
+Suite *pool_options_suite(void);
 Suite *timer_suite(void);
 Suite *timeout_suite(void);
 Suite *await_suite(void);
@@ -67,6 +69,8 @@ int main(int argc, char **argv)
 	srunner_add_suite(sr, executor_threads_suite());
 	srunner_add_suite(sr, task_suite());
 	srunner_add_suite(sr, pool_suite());
+	srunner_add_suite(sr, pool_idle_suite());
+	srunner_add_suite(sr, pool_options_suite());
 	srunner_add_suite(sr, timer_suite());
 	srunner_add_suite(sr, timeout_suite());
 	srunner_add_suite(sr, await_suite());
