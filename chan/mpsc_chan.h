@@ -1,0 +1,156 @@
+/*
+ * chan/mpsc_chan.h: the mpsc channel's record, shared by its files.
+ * Internal.  See chan/mpsc.c for the design.
+ *
+ *   chan/mpsc.c        the front: creation, lifetime, handles, queries,
+ *                      receive; it branches once on bounded or not
+ *   chan/mpsc_send.c   send, reserve and permits, closed()
+ *   chan/mpsc_ring.c   the bounded ring (ak__ring_*)
+ *   chan/mpsc_list.c   the unbounded block list (ak__list_*)
+ */
+#ifndef AK_CHAN_MPSC_CHAN_H
+#define AK_CHAN_MPSC_CHAN_H
+
+#include <awaitkit/mpsc.h>
+
+#include "../core/core.h"
+#include "../core/notify.h"
+#include "../core/sem.h"
+#include "../core/waker_slot.h"
+
+/* The handles are markers inside the channel; a handle pointer is the
+ * channel plus the marker's offset. */
+struct ak_mpsc_tx {
+	char unused_;
+};
+struct ak_mpsc_rx {
+	char unused_;
+};
+struct ak_mpsc_weak {
+	char unused_;
+};
+
+#define AK__MPSC_CLOSED_TX 1u   /* every sender gone */
+#define AK__MPSC_CLOSED_RX 2u   /* the receiver closed or went */
+
+/* Blocking forms try this many times (with a pause between) before they
+ * park the thread: a futex wake across CPUs costs about 10 us here. */
+#define AK__MPSC_BLOCK_SPINS 256
+
+struct ak__blk;
+
+struct ak__chan {
+	/* read-mostly */
+	size_t cap;                        /* 0: unbounded */
+	size_t ring;                       /* bounded: a power of two >= cap */
+	size_t elem_size;
+	size_t stride;                     /* bytes per slot */
+	struct ak_mpsc_hooks hooks;
+	unsigned char *slots;              /* bounded ring */
+	ak__atomic(uint32_t) state;        /* AK__MPSC_CLOSED_* */
+	ak__atomic(uint64_t) refs;
+	ak__atomic(uint64_t) senders;
+	struct ak__sem sem;                /* bounded capacity */
+	struct ak__notify closed;          /* senders' closed() */
+	struct ak__waker_slot rx_waker;    /* the receiver's */
+	ak__atomic(uint32_t) closed_used;  /* a closed() op was ever bound */
+	struct ak_mpsc_tx tx_h;
+	struct ak_mpsc_rx rx_h;
+	struct ak_mpsc_weak weak_h;
+	char pad0_[64];
+	/* senders' line */
+	ak__atomic(uint64_t) tail;         /* bounded: next index to claim */
+	ak__atomic(struct ak__blk *) tail_blk; /* unbounded */
+	ak__atomic(uint64_t) ucount;       /* unbounded: unreceived << 1 | CLOSED */
+	ak__atomic(uint64_t) active;       /* unbounded: senders in the block list */
+	ak__atomic(struct ak__blk *) spare; /* unbounded: one recycled block */
+	char pad1_[64];
+	/* receiver's line */
+	ak__atomic(uint64_t) head;         /* bounded: next index to read */
+	struct ak__blk *head_blk;          /* unbounded, receiver only */
+	uint32_t head_i;
+	struct ak__blk *retired;
+	uint64_t rx_holds;                 /* pending receive ops (recv_pending) */
+	uint32_t rx_gone;                  /* ak_mpsc_rx_drop ran */
+	char pad2_[64];
+};
+
+#define AK__CHAN_OF(h, field) \
+	((struct ak__chan *)(void *)((char *)(h) - offsetof(struct ak__chan, field)))
+
+static inline struct ak__chan *ak__tx_chan(const struct ak_mpsc_tx *tx)
+{
+	return AK__CHAN_OF(tx, tx_h);
+}
+
+static inline int ak__chan_bounded(const struct ak__chan *c)
+{
+	return c->cap != 0;
+}
+
+/* Where a pop puts a value it discards (with the drop hook). */
+extern unsigned char ak__mpsc_drop_mark;
+#define AK__MPSC_DROP ((void *)&ak__mpsc_drop_mark)
+
+/* Hands a value to the receiver (out) or discards it (AK__MPSC_DROP: the
+ * drop hook). */
+static inline void ak__chan_copy_out(struct ak__chan *c, void *out, void *src)
+{
+	if (out == AK__MPSC_DROP) {
+		if (c->hooks.drop)
+			c->hooks.drop(src, c->hooks.arg);
+	} else {
+		ak__copy_value(out, src, c->elem_size);
+	}
+}
+
+/* ---- the front's, for mpsc_send.c (chan/mpsc.c) ---- */
+void ak__chan_get(struct ak__chan *c);
+void ak__chan_put(struct ak__chan *c);
+/* A sender count: dropped (the last one closes), or taken from a live one
+ * (0, or AK_EPIPE when none is left). */
+void ak__chan_sender_put(struct ak__chan *c);
+int ak__chan_sender_get_if_live(struct ak__chan *c);
+/* Slots went back to the semaphore: wakes a receiver parked on a closed
+ * channel that waits for exactly that. */
+void ak__chan_slots_back(struct ak__chan *c);
+
+/* ---- the bounded ring (chan/mpsc_ring.c) ---- */
+void ak__ring_init(struct ak__chan *c);
+void ak__ring_destroy(struct ak__chan *c);
+/* Publishes a value; the caller holds a permit. */
+void ak__ring_push(struct ak__chan *c, const void *value);
+/* 0 with the head value taken (out AK__MPSC_DROP: dropped), AK_EAGAIN if
+ * none is ready. */
+int ak__ring_pop(struct ak__chan *c, void *out);
+int ak__ring_in_flight(struct ak__chan *c);
+int ak__ring_finished(struct ak__chan *c);
+size_t ak__ring_len(struct ak__chan *c);
+
+static inline ak__atomic(uint64_t) *ak__ring_seq(struct ak__chan *c, uint64_t i)
+{
+	return (ak__atomic(uint64_t) *)(void *)(c->slots + (i & (c->ring - 1)) * c->stride);
+}
+
+/* Whether the head value is ready: the look ak__ring_pop() makes, inline
+ * (a receive looks at an empty channel twice before it parks). */
+static inline int ak__ring_head_ready(struct ak__chan *c)
+{
+	uint64_t h = ak__load(&c->head, AK__RELAXED);
+	/* acquire: pairs with the release store in ak__ring_push(). */
+	return ak__load(ak__ring_seq(c, h), AK__ACQUIRE) == h + 1;
+}
+
+/* ---- the unbounded list (chan/mpsc_list.c) ---- */
+/* 0 or AK_ENOMEM (the first block). */
+int ak__list_init(struct ak__chan *c);
+void ak__list_destroy(struct ak__chan *c);
+/* Counts and publishes a value: 0, AK_EPIPE (closed), AK_ENOMEM. */
+int ak__list_send(struct ak__chan *c, const void *value);
+int ak__list_pop(struct ak__chan *c, void *out);
+int ak__list_in_flight(struct ak__chan *c);
+int ak__list_finished(struct ak__chan *c);
+size_t ak__list_len(struct ak__chan *c);
+void ak__list_close(struct ak__chan *c);
+
+#endif

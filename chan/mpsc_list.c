@@ -1,0 +1,230 @@
+/*
+ * chan/mpsc_list.c: the unbounded mpsc's block list.  See chan/mpsc.c for
+ * the design and chan/mpsc_chan.h for the interface.
+ *
+ * An atomic word counts unreceived values (count << 1 | CLOSED) and
+ * replaces the semaphore; values live in linked blocks of 32 slots.  A
+ * sender claims a slot with fetch_add on the tail block's claim counter;
+ * the one that overflows a block links the next one (a recycled spare or a
+ * new allocation) and every sender helps move tail_blk along.  Blocks the
+ * receiver has finished are retired; they are recycled (one spare) or
+ * freed once no sender is inside the block list (the `active` count: a
+ * sender that enters after the receiver saw it at zero loads a tail_blk
+ * already past every retired block).  So memory reached in a burst is
+ * returned.
+ */
+#include "mpsc_chan.h"
+
+#define BLK_SLOTS 32u
+#define U_CLOSED ((uint64_t)1)
+#define U_ONE ((uint64_t)2)
+
+struct ak__blk {
+	ak__atomic(uint64_t) ready;        /* bit i: slot i written */
+	ak__atomic(uint32_t) claim;        /* slots claimed; may pass BLK_SLOTS */
+	ak__atomic(struct ak__blk *) next;
+	struct ak__blk *retired_next;      /* receiver only */
+	uint64_t pad_;
+	/* BLK_SLOTS * stride bytes of values follow */
+};
+
+/* The size blocks are allocated with (ak__free_sized). */
+static size_t blk_bytes(const struct ak__chan *c)
+{
+	return sizeof(struct ak__blk) + BLK_SLOTS * c->stride;
+}
+
+static unsigned char *blk_data(struct ak__chan *c, struct ak__blk *b, uint32_t i)
+{
+	return (unsigned char *)(b + 1) + (size_t)i * c->stride;
+}
+
+static struct ak__blk *blk_new(struct ak__chan *c)
+{
+	/* acquire: pairs with the release store in reclaim(). */
+	struct ak__blk *b = ak__xchg(&c->spare, NULL, AK__ACQUIRE);
+	if (!b) {
+		b = ak__alloc(blk_bytes(c));
+		if (!b)
+			return NULL;
+	}
+	ak__init(&b->ready, 0);
+	ak__init(&b->claim, 0);
+	ak__init(&b->next, NULL);
+	b->retired_next = NULL;
+	return b;
+}
+
+int ak__list_init(struct ak__chan *c)
+{
+	ak__init(&c->ucount, 0);
+	ak__init(&c->active, 0);
+	ak__init(&c->spare, NULL);
+	struct ak__blk *b = blk_new(c);
+	if (!b)
+		return AK_ENOMEM;
+	ak__init(&c->tail_blk, b);
+	c->head_blk = b;
+	c->head_i = 0;
+	return 0;
+}
+
+void ak__list_destroy(struct ak__chan *c)
+{
+	struct ak__blk *b = c->head_blk, *n;
+	for (; b; b = n) {
+		n = ak__load(&b->next, AK__RELAXED);
+		ak__free_sized(b, blk_bytes(c));
+	}
+	for (b = c->retired; b; b = n) {
+		n = b->retired_next;
+		ak__free_sized(b, blk_bytes(c));
+	}
+	ak__free_sized(ak__load(&c->spare, AK__RELAXED), blk_bytes(c));
+}
+
+/* The receiver: recycle or free the retired blocks once no sender can
+ * still reach them. */
+static void reclaim(struct ak__chan *c)
+{
+	if (!c->retired)
+		return;
+	/* seq_cst: pairs with the seq_cst increment in push(); our seq_cst
+	 * CAS on tail_blk came before (see the top of the file). */
+	if (ak__load(&c->active, AK__SEQ_CST) != 0)
+		return;
+	while (c->retired) {
+		struct ak__blk *b = c->retired;
+		c->retired = b->retired_next;
+		if (ak__load(&c->spare, AK__RELAXED) == NULL) {
+			/* release: pairs with the acquire exchange in blk_new(). */
+			ak__store(&c->spare, b, AK__RELEASE);
+		} else {
+			ak__free_sized(b, blk_bytes(c));
+		}
+	}
+}
+
+/* The count is already taken; 0, or AK_ENOMEM with the count given back. */
+static int push(struct ak__chan *c, const void *value)
+{
+	int rc = 0;
+	/* seq_cst: pairs with the seq_cst load in reclaim(). */
+	ak__fetch_add(&c->active, 1, AK__SEQ_CST);
+	for (;;) {
+		/* seq_cst: after the increment of active (see reclaim()). */
+		struct ak__blk *b = ak__load(&c->tail_blk, AK__SEQ_CST);
+		uint32_t i = ak__fetch_add(&b->claim, 1, AK__RELAXED);
+		if (i < BLK_SLOTS) {
+			ak__copy_value(blk_data(c, b, i), value, c->elem_size);
+			/* seq_cst: publishes the value to ak__list_pop()'s
+			 * seq_cst load, before the notify's look at the slot. */
+			ak__fetch_or(&b->ready, (uint64_t)1 << i, AK__SEQ_CST);
+			break;
+		}
+		/* acquire: pairs with the release CAS that linked it. */
+		struct ak__blk *nx = ak__load(&b->next, AK__ACQUIRE);
+		if (!nx) {
+			struct ak__blk *n = blk_new(c);
+			if (!n) {
+				rc = AK_ENOMEM;
+				break;
+			}
+			struct ak__blk *expect = NULL;
+			/* release: the new block's init is visible to whoever
+			 * loads next (acquire above and in ak__list_pop()). */
+			if (ak__cas(&b->next, &expect, n, AK__ACQ_REL, AK__ACQUIRE)) {
+				nx = n;
+			} else {
+				ak__free_sized(n, blk_bytes(c));   /* never published */
+				nx = expect;
+			}
+		}
+		struct ak__blk *cur = b;
+		/* seq_cst: tail_blk only moves forward; pairs with the seq_cst
+		 * loads of tail_blk (senders) and reclaim()'s argument. */
+		ak__cas(&c->tail_blk, &cur, nx, AK__SEQ_CST, AK__SEQ_CST);
+	}
+	/* release: our accesses to blocks come before the receiver's seq_cst
+	 * load that sees the count back at zero. */
+	ak__fetch_sub(&c->active, 1, AK__RELEASE);
+	if (rc) {
+		/* release: pairs with the receiver's acquire load of ucount. */
+		ak__fetch_sub(&c->ucount, U_ONE, AK__RELEASE);
+	}
+	ak__waker_slot_notify(&c->rx_waker);
+	return rc;
+}
+
+int ak__list_send(struct ak__chan *c, const void *value)
+{
+	/* The "permit": one more unreceived value unless closed. */
+	uint64_t w = ak__load(&c->ucount, AK__RELAXED);
+	for (;;) {
+		if (w & U_CLOSED)
+			return AK_EPIPE;
+		if (ak__cas_weak(&c->ucount, &w, w + U_ONE, AK__RELAXED, AK__RELAXED))
+			break;
+	}
+	return push(c, value);
+}
+
+int ak__list_pop(struct ak__chan *c, void *out)
+{
+	struct ak__blk *b = c->head_blk;
+	if (c->head_i == BLK_SLOTS) {
+		/* seq_cst: pairs with the release CAS that linked it. */
+		struct ak__blk *nx = ak__load(&b->next, AK__SEQ_CST);
+		if (!nx) {
+			reclaim(c);
+			return AK_EAGAIN;
+		}
+		/* No sender may keep finding the finished block: tail_blk is
+		 * moved past it before it is retired (see reclaim()). */
+		struct ak__blk *cur = b;
+		/* seq_cst: before reclaim()'s seq_cst load of active. */
+		ak__cas(&c->tail_blk, &cur, nx, AK__SEQ_CST, AK__SEQ_CST);
+		b->retired_next = c->retired;
+		c->retired = b;
+		c->head_blk = b = nx;
+		c->head_i = 0;
+		reclaim(c);
+	}
+	/* seq_cst: pairs with the seq_cst fetch_or in push(). */
+	uint64_t ready = ak__load(&b->ready, AK__SEQ_CST);
+	if (!(ready & ((uint64_t)1 << c->head_i))) {
+		reclaim(c);    /* blocks retired while a sender was inside */
+		return AK_EAGAIN;
+	}
+	ak__chan_copy_out(c, out, blk_data(c, b, c->head_i));
+	c->head_i++;
+	/* release: the slot is read before the count says so. */
+	ak__fetch_sub(&c->ucount, U_ONE, AK__RELEASE);
+	return 0;
+}
+
+/* A value is counted but not yet readable at the head. */
+int ak__list_in_flight(struct ak__chan *c)
+{
+	/* acquire: pairs with the release decrements of ucount. */
+	return (ak__load(&c->ucount, AK__ACQUIRE) >> 1) != 0;
+}
+
+int ak__list_finished(struct ak__chan *c)
+{
+	/* seq_cst: pairs with the seq_cst fetch_or in ak__list_close() and
+	 * the release decrements of ucount. */
+	uint64_t w = ak__load(&c->ucount, AK__SEQ_CST);
+	return (w & U_CLOSED) && (w >> 1) == 0;
+}
+
+size_t ak__list_len(struct ak__chan *c)
+{
+	return (size_t)(ak__load(&c->ucount, AK__RELAXED) >> 1);
+}
+
+void ak__list_close(struct ak__chan *c)
+{
+	/* seq_cst: pairs with the seq_cst load in ak__list_finished(). */
+	ak__fetch_or(&c->ucount, U_CLOSED, AK__SEQ_CST);
+}

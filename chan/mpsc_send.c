@@ -1,0 +1,401 @@
+/*
+ * chan/mpsc_send.c: the mpsc channel's sending side: send, reserve and
+ * permits, and the senders' closed().  See chan/mpsc.c for the design.
+ */
+#include <string.h>
+
+#include <awaitkit/block_on.h>
+
+#include "mpsc_chan.h"
+
+/* ---- send ------------------------------------------------------------------------------- */
+
+#define F_REF 1u        /* holds a channel reference (parked) */
+#define F_PERMIT 2u     /* reserve: completed, holds a sender count */
+
+struct send_priv {
+	struct ak__chan *c;
+	const void *value;
+	uintptr_t flags;
+	uintptr_t remaining;               /* reserve: permits held */
+	struct ak__sem_acquire acq;
+};
+_Static_assert(sizeof(struct send_priv) <= sizeof(((struct ak_mpsc_send_op *)0)->private_),
+               "send op storage too small");
+_Static_assert(sizeof(struct send_priv) <= sizeof(((struct ak_mpsc_reserve_op *)0)->private_),
+               "reserve op storage too small");
+
+static struct send_priv *send_priv(struct ak_future *f)
+{
+	return (struct send_priv *)(void *)&((struct ak_mpsc_send_op *)(void *)f)->private_;
+}
+
+static struct send_priv *reserve_priv(struct ak_future *f)
+{
+	return (struct send_priv *)(void *)&((struct ak_mpsc_reserve_op *)(void *)f)->private_;
+}
+
+static void hold_ref(struct send_priv *p)
+{
+	if (!(p->flags & F_REF)) {
+		ak__chan_get(p->c);
+		p->flags |= F_REF;
+	}
+}
+
+static void release_ref(struct send_priv *p)
+{
+	if (p->flags & F_REF) {
+		p->flags &= ~(uintptr_t)F_REF;
+		ak__chan_put(p->c);
+	}
+}
+
+/* The semaphore poll of a send or reserve finished with rc.  A grant made
+ * while it waited (F_REF: it parked) is provisional, so one first seen
+ * after close() goes back and the poll fails like a waiting sender's.
+ * Whatever went back may be what a parked receiver waits for. */
+static int acquire_settle(struct send_priv *p, int rc)
+{
+	struct ak__chan *c = p->c;
+	if (rc == 0 && (p->flags & F_REF) && ak__sem_is_closed(&c->sem)) {
+		ak__sem_release(&c->sem, p->acq.n);
+		rc = AK_EPIPE;
+	}
+	if (rc != 0)
+		ak__chan_slots_back(c);
+	return rc;
+}
+
+static int send_poll(struct ak_future *f, struct ak_context *cx)
+{
+	struct send_priv *p = send_priv(f);
+	struct ak__chan *c = p->c;
+	int rc;
+
+	if (!ak__chan_bounded(c)) {
+		/* Never waits, but spends budget as every send does: a task
+		 * looping on it still gives its executor back. */
+		if (ak__coop_check(cx) == AK_PENDING)
+			return AK_PENDING;
+		rc = ak__list_send(c, p->value);
+		if (rc == 0)
+			ak__coop_spend(cx);
+		return rc;
+	}
+	rc = ak__sem_acquire_poll(&p->acq, cx);
+	if (rc == AK_PENDING) {
+		hold_ref(p);
+		return AK_PENDING;
+	}
+	rc = acquire_settle(p, rc);
+	if (rc == 0)
+		ak__ring_push(c, p->value);
+	release_ref(p);
+	return rc;
+}
+
+static void send_cancel(struct ak_future *f)
+{
+	struct send_priv *p = send_priv(f);
+	if (!p->c)
+		return;
+	if (ak__chan_bounded(p->c) && (p->flags & F_REF)) {
+		ak__sem_acquire_cancel(&p->acq);
+		ak__chan_slots_back(p->c);
+	}
+	release_ref(p);
+}
+
+static const struct ak_future_vtable send_vtable = { send_poll, send_cancel };
+
+AK_EXPORT int ak_mpsc_send_init(struct ak_mpsc_send_op *op, struct ak_mpsc_tx *tx, const void *value)
+{
+	if (!op || !tx)
+		return AK_EINVAL;
+	struct ak__chan *c = ak__tx_chan(tx);
+	if (!value && c->elem_size)
+		return AK_EINVAL;
+	int rc = ak_future_init(&op->future, &send_vtable);
+	if (rc)
+		return rc;
+	struct send_priv *p = send_priv(&op->future);
+	p->c = c;
+	p->value = value;
+	p->flags = 0;
+	p->remaining = 0;
+	if (ak__chan_bounded(c))
+		ak__sem_acquire_init(&p->acq, &c->sem, 1);
+	return 0;
+}
+
+AK_EXPORT int ak_mpsc_try_send(struct ak_mpsc_tx *tx, const void *value)
+{
+	if (!tx)
+		return AK_EINVAL;
+	struct ak__chan *c = ak__tx_chan(tx);
+	if (!value && c->elem_size)
+		return AK_EINVAL;
+	int rc;
+	if (ak__chan_bounded(c)) {
+		rc = ak__sem_try_acquire(&c->sem, 1);
+		if (rc == 0)
+			ak__ring_push(c, value);
+		return rc;
+	}
+	return ak__list_send(c, value);
+}
+
+AK_EXPORT int ak_mpsc_send_blocking(struct ak_mpsc_tx *tx, const void *value, int64_t deadline)
+{
+	if (!tx)
+		return AK_EINVAL;
+	if (!ak__may_block())
+		return AK_EDEADLK;
+	/* The lockless path first, a short spin, and only then a parked
+	 * thread (ak_block_on allocates its parker). */
+	for (int i = 0; i < AK__MPSC_BLOCK_SPINS; i++) {
+		int rc = ak_mpsc_try_send(tx, value);
+		if (rc != AK_EAGAIN)
+			return rc;
+		if (!ak__chan_bounded(ak__tx_chan(tx)) || ak__sem_is_closed(&ak__tx_chan(tx)->sem))
+			break;
+		ak__cpu_relax();
+	}
+	struct ak_mpsc_send_op op;
+	memset(&op, 0, sizeof(op));
+	int rc = ak_mpsc_send_init(&op, tx, value);
+	if (rc)
+		return rc;
+	return ak_block_on(&op.future, deadline);
+}
+
+/* ---- reserve and permits ------------------------------------------------------------------- */
+
+/* The acquire of p->acq.n permits completed: become a permit. */
+static int reserve_done(struct send_priv *p)
+{
+	uint64_t n = p->acq.n;
+	if (ak__chan_sender_get_if_live(p->c) != 0) {
+		ak__sem_release(&p->c->sem, n);
+		ak__chan_slots_back(p->c);
+		return AK_EPIPE;
+	}
+	p->remaining = n;
+	p->flags |= F_PERMIT;
+	return 0;
+}
+
+static int reserve_poll(struct ak_future *f, struct ak_context *cx)
+{
+	struct send_priv *p = reserve_priv(f);
+	if (p->acq.n == 0)     /* nothing to wait for: done unless closed */
+		return ak__sem_is_closed(&p->c->sem) ? AK_EPIPE : 0;
+	int rc = ak__sem_acquire_poll(&p->acq, cx);
+	if (rc == AK_PENDING) {
+		hold_ref(p);
+		return AK_PENDING;
+	}
+	rc = acquire_settle(p, rc);
+	if (rc == 0)
+		rc = reserve_done(p);
+	release_ref(p);
+	return rc;
+}
+
+static void reserve_cancel(struct ak_future *f)
+{
+	struct send_priv *p = reserve_priv(f);
+	if (!p->c || !(p->flags & F_REF))
+		return;
+	ak__sem_acquire_cancel(&p->acq);
+	ak__chan_slots_back(p->c);
+	release_ref(p);
+}
+
+static const struct ak_future_vtable reserve_vtable = { reserve_poll, reserve_cancel };
+
+/* Binds op; a live permit in op refuses (AK_EBUSY). */
+static int reserve_bind(struct ak_mpsc_reserve_op *op, struct ak_mpsc_tx *tx, size_t n)
+{
+	if (!op || !tx)
+		return AK_EINVAL;
+	struct ak__chan *c = ak__tx_chan(tx);
+	if (!ak__chan_bounded(c) || n > c->cap)
+		return AK_EINVAL;
+	if (ak__future_phase(&op->future) == AK_FUTURE_DONE && op->future.vtable == &reserve_vtable &&
+	    (reserve_priv(&op->future)->flags & F_PERMIT))
+		return AK_EBUSY;
+	int rc = ak_future_init(&op->future, &reserve_vtable);
+	if (rc)
+		return rc;
+	struct send_priv *p = reserve_priv(&op->future);
+	memset(p, 0, sizeof(*p));
+	p->c = c;
+	ak__sem_acquire_init(&p->acq, &c->sem, n);
+	return 0;
+}
+
+AK_EXPORT int ak_mpsc_reserve_many_init(struct ak_mpsc_reserve_op *op, struct ak_mpsc_tx *tx, size_t n)
+{
+	return reserve_bind(op, tx, n);
+}
+
+AK_EXPORT int ak_mpsc_reserve_init(struct ak_mpsc_reserve_op *op, struct ak_mpsc_tx *tx)
+{
+	return reserve_bind(op, tx, 1);
+}
+
+AK_EXPORT int ak_mpsc_try_reserve_many(struct ak_mpsc_reserve_op *op, struct ak_mpsc_tx *tx, size_t n)
+{
+	int rc = reserve_bind(op, tx, n);
+	if (rc)
+		return rc;
+	struct send_priv *p = reserve_priv(&op->future);
+	if (n == 0) {
+		rc = ak__sem_is_closed(&p->c->sem) ? AK_EPIPE : 0;
+	} else {
+		rc = ak__sem_try_acquire(&p->c->sem, n);
+		if (rc == 0)
+			rc = reserve_done(p);
+	}
+	/* The op is finished either way: a permit, or nothing. */
+	op->future.state = AK_FUTURE_DONE;
+	return rc;
+}
+
+AK_EXPORT int ak_mpsc_try_reserve(struct ak_mpsc_reserve_op *op, struct ak_mpsc_tx *tx)
+{
+	return ak_mpsc_try_reserve_many(op, tx, 1);
+}
+
+AK_EXPORT int ak_mpsc_reserve_blocking(struct ak_mpsc_reserve_op *op, struct ak_mpsc_tx *tx, size_t n,
+                                       int64_t deadline)
+{
+	int rc = reserve_bind(op, tx, n);
+	if (rc)
+		return rc;
+	return ak_block_on(&op->future, deadline);
+}
+
+static struct send_priv *live_permit(const struct ak_mpsc_reserve_op *op)
+{
+	if (!op || op->future.vtable != &reserve_vtable ||
+	    ak__future_phase(&op->future) != AK_FUTURE_DONE)
+		return NULL;
+	struct send_priv *p = reserve_priv((struct ak_future *)(uintptr_t)&op->future);
+	return (p->flags & F_PERMIT) ? p : NULL;
+}
+
+static void permit_finish(struct send_priv *p)
+{
+	p->flags &= ~(uintptr_t)F_PERMIT;
+	ak__chan_sender_put(p->c);
+}
+
+AK_EXPORT int ak_mpsc_permit_send(struct ak_mpsc_reserve_op *permit, const void *value)
+{
+	struct send_priv *p = live_permit(permit);
+	if (!p || p->remaining == 0 || (!value && p->c->elem_size))
+		return AK_EINVAL;
+	ak__ring_push(p->c, value);
+	if (--p->remaining == 0)
+		permit_finish(p);
+	return 0;
+}
+
+AK_EXPORT size_t ak_mpsc_permit_count(const struct ak_mpsc_reserve_op *permit)
+{
+	struct send_priv *p = live_permit(permit);
+	return p ? (size_t)p->remaining : 0;
+}
+
+AK_EXPORT int ak_mpsc_permit_drop(struct ak_mpsc_reserve_op *permit)
+{
+	struct send_priv *p = live_permit(permit);
+	if (!p)
+		return AK_EINVAL;   /* dropped, used up, or never a permit */
+	ak__sem_release(&p->c->sem, p->remaining);
+	p->remaining = 0;
+	ak__chan_slots_back(p->c);
+	permit_finish(p);
+	return 0;
+}
+
+/* ---- closed() ---------------------------------------------------------------------------------- */
+
+struct closed_priv {
+	struct ak__chan *c;
+	uintptr_t flags;
+	struct ak__notified n;
+};
+_Static_assert(sizeof(struct closed_priv) <= sizeof(((struct ak_mpsc_closed_op *)0)->private_),
+               "closed op storage too small");
+
+static struct closed_priv *closed_priv(struct ak_future *f)
+{
+	return (struct closed_priv *)(void *)&((struct ak_mpsc_closed_op *)(void *)f)->private_;
+}
+
+static int closed_poll(struct ak_future *f, struct ak_context *cx)
+{
+	struct closed_priv *p = closed_priv(f);
+	struct ak__chan *c = p->c;
+	for (;;) {
+		/* acquire: pairs with the release in close_side(). */
+		if (ak__load(&c->state, AK__ACQUIRE) & AK__MPSC_CLOSED_RX)
+			break;
+		int rc = ak__notified_poll(&p->n, cx);
+		if (rc == AK_PENDING) {
+			if (!(p->flags & F_REF)) {
+				ak__chan_get(c);
+				p->flags |= F_REF;
+			}
+			return AK_PENDING;
+		}
+		if (rc < 0) {
+			if (p->flags & F_REF) {
+				p->flags = 0;
+				ak__chan_put(c);
+			}
+			return rc;
+		}
+		/* Notified: the flag is set now; look again from a fresh wait. */
+		ak__notified_init(&p->n, &c->closed);
+	}
+	if (p->flags & F_REF) {
+		p->flags = 0;
+		ak__chan_put(c);
+	}
+	return 0;
+}
+
+static void closed_cancel(struct ak_future *f)
+{
+	struct closed_priv *p = closed_priv(f);
+	if (!p->c)
+		return;
+	ak__notified_cancel(&p->n);
+	if (p->flags & F_REF) {
+		p->flags = 0;
+		ak__chan_put(p->c);
+	}
+}
+
+static const struct ak_future_vtable closed_vtable = { closed_poll, closed_cancel };
+
+AK_EXPORT int ak_mpsc_closed_init(struct ak_mpsc_closed_op *op, struct ak_mpsc_tx *tx)
+{
+	if (!op || !tx)
+		return AK_EINVAL;
+	int rc = ak_future_init(&op->future, &closed_vtable);
+	if (rc)
+		return rc;
+	struct closed_priv *p = closed_priv(&op->future);
+	memset(p, 0, sizeof(*p));
+	p->c = ak__tx_chan(tx);
+	/* seq_cst: pairs with the load in close_side(). */
+	ak__store(&p->c->closed_used, 1, AK__SEQ_CST);
+	ak__notified_init(&p->n, &p->c->closed);
+	return 0;
+}
