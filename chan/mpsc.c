@@ -142,7 +142,7 @@ static void rx_put(struct ak__chan *c)
 static void close_side(struct ak__chan *c, uint32_t bit)
 {
 	/* acquire: pairs with the fetch_or below; a state already closed
-	 * means the semaphore (or ucount) was closed before it. */
+	 * means the semaphore (or the sent count) was closed before it. */
 	if (ak__load(&c->state, AK__ACQUIRE) == 0) {
 		if (ak__chan_bounded(c))
 			ak__sem_close(&c->sem);

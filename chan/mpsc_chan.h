@@ -61,12 +61,13 @@ struct ak__chan {
 	/* senders' line */
 	ak__atomic(uint64_t) tail;         /* bounded: next index to claim */
 	ak__atomic(struct ak__blk *) tail_blk; /* unbounded */
-	ak__atomic(uint64_t) ucount;       /* unbounded: unreceived << 1 | CLOSED */
+	ak__atomic(uint64_t) sent;         /* unbounded: values counted << 1 | CLOSED */
 	ak__atomic(uint64_t) active;       /* unbounded: senders in the block list */
 	ak__atomic(struct ak__blk *) spare; /* unbounded: one recycled block */
 	char pad1_[64];
 	/* receiver's line */
 	ak__atomic(uint64_t) head;         /* bounded: next index to read */
+	ak__atomic(uint64_t) received;     /* unbounded: only the receiver writes */
 	struct ak__blk *head_blk;          /* unbounded, receiver only */
 	uint32_t head_i;
 	struct ak__blk *retired;

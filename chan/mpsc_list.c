@@ -2,8 +2,12 @@
  * chan/mpsc_list.c: the unbounded mpsc's block list.  See chan/mpsc.c for
  * the design and chan/mpsc_chan.h for the interface.
  *
- * An atomic word counts unreceived values (count << 1 | CLOSED) and
- * replaces the semaphore; values live in linked blocks of 32 slots.  A
+ * Two counts replace the semaphore: `sent` (values counted << 1 | CLOSED),
+ * which senders take with a CAS that fails once closed, and `received`,
+ * which only the receiver writes, with a plain store: a receive makes no
+ * read-modify-write, and no line goes back and forth with every value.
+ * What is unreceived is sent - received.  Values live in linked blocks of
+ * 32 slots.  A
  * sender claims a slot with fetch_add on the tail block's claim counter;
  * the one that overflows a block links the next one (a recycled spare or a
  * new allocation) and every sender helps move tail_blk along.  Blocks the
@@ -16,8 +20,8 @@
 #include "mpsc_chan.h"
 
 #define BLK_SLOTS 32u
-#define U_CLOSED ((uint64_t)1)
-#define U_ONE ((uint64_t)2)
+#define S_CLOSED ((uint64_t)1)
+#define S_ONE ((uint64_t)2)
 
 struct ak__blk {
 	ak__atomic(uint64_t) ready;        /* bit i: slot i written */
@@ -57,7 +61,8 @@ static struct ak__blk *blk_new(struct ak__chan *c)
 
 int ak__list_init(struct ak__chan *c)
 {
-	ak__init(&c->ucount, 0);
+	ak__init(&c->sent, 0);
+	ak__init(&c->received, 0);
 	ak__init(&c->active, 0);
 	ak__init(&c->spare, NULL);
 	struct ak__blk *b = blk_new(c);
@@ -149,8 +154,8 @@ static int push(struct ak__chan *c, const void *value)
 	 * load that sees the count back at zero. */
 	ak__fetch_sub(&c->active, 1, AK__RELEASE);
 	if (rc) {
-		/* release: pairs with the receiver's acquire load of ucount. */
-		ak__fetch_sub(&c->ucount, U_ONE, AK__RELEASE);
+		/* release: pairs with the receiver's acquire load of sent. */
+		ak__fetch_sub(&c->sent, S_ONE, AK__RELEASE);
 	}
 	ak__waker_slot_notify(&c->rx_waker);
 	return rc;
@@ -159,11 +164,11 @@ static int push(struct ak__chan *c, const void *value)
 int ak__list_send(struct ak__chan *c, const void *value)
 {
 	/* The "permit": one more unreceived value unless closed. */
-	uint64_t w = ak__load(&c->ucount, AK__RELAXED);
+	uint64_t w = ak__load(&c->sent, AK__RELAXED);
 	for (;;) {
-		if (w & U_CLOSED)
+		if (w & S_CLOSED)
 			return AK_EPIPE;
-		if (ak__cas_weak(&c->ucount, &w, w + U_ONE, AK__RELAXED, AK__RELAXED))
+		if (ak__cas_weak(&c->sent, &w, w + S_ONE, AK__RELAXED, AK__RELAXED))
 			break;
 	}
 	return push(c, value);
@@ -198,33 +203,38 @@ int ak__list_pop(struct ak__chan *c, void *out)
 	}
 	ak__chan_copy_out(c, out, blk_data(c, b, c->head_i));
 	c->head_i++;
-	/* release: the slot is read before the count says so. */
-	ak__fetch_sub(&c->ucount, U_ONE, AK__RELEASE);
+	/* Relaxed: only the receiver writes it; len() only estimates. */
+	ak__store(&c->received, ak__load(&c->received, AK__RELAXED) + 1, AK__RELAXED);
 	return 0;
 }
 
-/* A value is counted but not yet readable at the head. */
+/* A value is counted but not yet readable at the head (the receiver's
+ * view: received is its own). */
 int ak__list_in_flight(struct ak__chan *c)
 {
-	/* acquire: pairs with the release decrements of ucount. */
-	return (ak__load(&c->ucount, AK__ACQUIRE) >> 1) != 0;
+	/* acquire: pairs with the release decrement of a failed push. */
+	return (ak__load(&c->sent, AK__ACQUIRE) >> 1) != ak__load(&c->received, AK__RELAXED);
 }
 
 int ak__list_finished(struct ak__chan *c)
 {
 	/* seq_cst: pairs with the seq_cst fetch_or in ak__list_close() and
-	 * the release decrements of ucount. */
-	uint64_t w = ak__load(&c->ucount, AK__SEQ_CST);
-	return (w & U_CLOSED) && (w >> 1) == 0;
+	 * the release decrement of a failed push. */
+	uint64_t w = ak__load(&c->sent, AK__SEQ_CST);
+	return (w & S_CLOSED) && (w >> 1) == ak__load(&c->received, AK__RELAXED);
 }
 
 size_t ak__list_len(struct ak__chan *c)
 {
-	return (size_t)(ak__load(&c->ucount, AK__RELAXED) >> 1);
+	/* Relaxed, received first: sent only grows past it (a failed push
+	 * takes back a value never received). */
+	uint64_t r = ak__load(&c->received, AK__RELAXED);
+	uint64_t s = ak__load(&c->sent, AK__RELAXED) >> 1;
+	return s > r ? (size_t)(s - r) : 0;
 }
 
 void ak__list_close(struct ak__chan *c)
 {
 	/* seq_cst: pairs with the seq_cst load in ak__list_finished(). */
-	ak__fetch_or(&c->ucount, U_CLOSED, AK__SEQ_CST);
+	ak__fetch_or(&c->sent, S_CLOSED, AK__SEQ_CST);
 }
