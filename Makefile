@@ -147,9 +147,11 @@ deps:
 deps-check:
 	@sh scripts/deps.sh check
 
-$(BUILD)/obj/%.o: %.c $(LIB_HDR) $(INT_HDR) | deps
+# Each object depends on the headers it includes (-MMD: the .d files beside
+# the objects), not on every header; an object without its .d is rebuilt.
+$(BUILD)/obj/%.o: %.c $(BUILD)/obj/%.d | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(AK_CFLAGS) $(CFLAGS) $(LTO) -c $< -o $@
+	$(CC) $(AK_CFLAGS) $(CFLAGS) $(LTO) -MMD -MP -c $< -o $@
 
 $(STATIC): $(LIB_OBJ)
 	rm -f $@
@@ -170,9 +172,9 @@ $(BUILD)/tests/runner: $(TEST_SRC) $(TEST_HDR) $(STATIC) | deps-check
 	$(CC) $(AK_CFLAGS) $(CFLAGS) $(CHECK_CFLAGS) -Icore -o $@ $(TEST_SRC) \
 		$(STATIC) $(CHECK_LIBS) $(LDLIBS)
 
-$(BUILD)/tsan/obj/%.o: %.c $(LIB_HDR) $(INT_HDR) | deps-check
+$(BUILD)/tsan/obj/%.o: %.c $(BUILD)/tsan/obj/%.d | deps-check
 	@mkdir -p $(dir $@)
-	$(TSAN_CC) $(AK_CFLAGS) $(TSAN_FLAGS) -c $< -o $@
+	$(TSAN_CC) $(AK_CFLAGS) $(TSAN_FLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/tsan/libawaitkit.a: $(TSAN_OBJ)
 	rm -f $@
@@ -201,9 +203,13 @@ tsan: $(BUILD)/tsan/runner
 
 # ---- ASan + UBSan ------------------------------------------------------------
 
-$(BUILD)/asan/obj/%.o: %.c $(LIB_HDR) $(INT_HDR) | deps-check
+$(BUILD)/asan/obj/%.o: %.c $(BUILD)/asan/obj/%.d | deps-check
 	@mkdir -p $(dir $@)
-	$(ASAN_CC) $(AK_CFLAGS) $(ASAN_FLAGS) -c $< -o $@
+	$(ASAN_CC) $(AK_CFLAGS) $(ASAN_FLAGS) -MMD -MP -c $< -o $@
+
+DEP_FILES := $(LIB_OBJ:.o=.d) $(TSAN_OBJ:.o=.d) $(ASAN_OBJ:.o=.d)
+$(DEP_FILES): ;
+-include $(DEP_FILES)
 
 $(BUILD)/asan/libawaitkit.a: $(ASAN_OBJ)
 	rm -f $@
