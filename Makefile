@@ -68,15 +68,23 @@ endif
 # Linked shared, never _LGPL_SOURCE.
 LDLIBS := -pthread -lurcu-bp -lurcu-common
 
+# The coroutine switch (runtime/co.c): assembly on x86-64; CO_SWITCH=ucontext
+# builds the portable ucontext switch instead (what other architectures
+# use), so that it is tested here too.
+ifeq ($(CO_SWITCH),ucontext)
+AK_CFLAGS += -DAK_CO_UCONTEXT
+endif
+
 LIB_SRC := $(sort $(wildcard core/*.c runtime/*.c chan/*.c sync/*.c select/*.c))
+LIB_ASM := $(sort $(wildcard runtime/*.S))
 LIB_HDR := $(wildcard include/*.h include/awaitkit/*.h)
 INT_HDR := $(wildcard core/*.h runtime/*.h chan/*.h sync/*.h select/*.h)
 
 TEST_SRC := $(wildcard tests/*.c)
 TEST_HDR := $(wildcard tests/*.h)
 
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
-TSAN_OBJ := $(LIB_SRC:%.c=$(BUILD)/tsan/obj/%.o)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(LIB_ASM:%.S=$(BUILD)/obj/%.o)
+TSAN_OBJ := $(LIB_SRC:%.c=$(BUILD)/tsan/obj/%.o) $(LIB_ASM:%.S=$(BUILD)/tsan/obj/%.o)
 
 STATIC := $(BUILD)/libawaitkit.a
 SHARED := $(BUILD)/libawaitkit.so.$(VERSION)
@@ -98,7 +106,7 @@ TSAN_ENV := TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 history_size=4
 ASAN_CC ?= $(CC)
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer -g -O1
-ASAN_OBJ := $(LIB_SRC:%.c=$(BUILD)/asan/obj/%.o)
+ASAN_OBJ := $(LIB_SRC:%.c=$(BUILD)/asan/obj/%.o) $(LIB_ASM:%.S=$(BUILD)/asan/obj/%.o)
 ASAN_ENV := ASAN_OPTIONS="detect_leaks=1 detect_stack_use_after_return=1" \
 	UBSAN_OPTIONS="print_stacktrace=1 halt_on_error=1" CK_TIMEOUT_MULTIPLIER=2
 
@@ -153,6 +161,10 @@ $(BUILD)/obj/%.o: %.c $(BUILD)/obj/%.d | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(AK_CFLAGS) $(CFLAGS) $(LTO) -MMD -MP -c $< -o $@
 
+$(BUILD)/obj/%.o: %.S | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(AK_CFLAGS) -c $< -o $@
+
 $(STATIC): $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
@@ -175,6 +187,10 @@ $(BUILD)/tests/runner: $(TEST_SRC) $(TEST_HDR) $(STATIC) | deps-check
 $(BUILD)/tsan/obj/%.o: %.c $(BUILD)/tsan/obj/%.d | deps-check
 	@mkdir -p $(dir $@)
 	$(TSAN_CC) $(AK_CFLAGS) $(TSAN_FLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/tsan/obj/%.o: %.S | deps-check
+	@mkdir -p $(dir $@)
+	$(TSAN_CC) $(AK_CFLAGS) -c $< -o $@
 
 $(BUILD)/tsan/libawaitkit.a: $(TSAN_OBJ)
 	rm -f $@
@@ -210,6 +226,10 @@ $(BUILD)/asan/obj/%.o: %.c $(BUILD)/asan/obj/%.d | deps-check
 DEP_FILES := $(LIB_OBJ:.o=.d) $(TSAN_OBJ:.o=.d) $(ASAN_OBJ:.o=.d)
 $(DEP_FILES): ;
 -include $(DEP_FILES)
+
+$(BUILD)/asan/obj/%.o: %.S | deps-check
+	@mkdir -p $(dir $@)
+	$(ASAN_CC) $(AK_CFLAGS) -c $< -o $@
 
 $(BUILD)/asan/libawaitkit.a: $(ASAN_OBJ)
 	rm -f $@

@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -104,6 +105,8 @@ struct cache {
 	uint16_t n[CACHE_CLASSES];
 	ak__atomic(size_t) bytes;       /* owner writes; summed under counts_lock */
 	int closed;                     /* exiting thread, or no key: keep nothing */
+	void *stacks;                   /* kept coroutine stacks (struct kept_stack) */
+	unsigned nstacks;
 };
 
 struct counts {
@@ -297,9 +300,12 @@ static inline size_t class_bytes(size_t c)
 }
 
 /* Frees every kept block of the calling thread's; closed: keep no more. */
+static void stacks_drain(struct cache *k);
+
 static void cache_drain(int close)
 {
 	struct cache *k = &my_counts.cache;
+	stacks_drain(k);
 	for (size_t c = 0; c < CACHE_CLASSES; c++) {
 		void *p = k->head[c], *next;
 		for (; p; p = next) {
@@ -415,6 +421,130 @@ void ak__free_sized(void *p, size_t size)
 	count(C_LIVE, -1);
 	if (size > AK__CACHE_MAX || !block_keep(p, size))
 		free(p);
+}
+
+/*
+ * Coroutine stacks (see shim.h).  A kept stack carries its list link and
+ * its size in its lowest bytes, which the next coroutine's frames (at the
+ * top) reach only after the cache has let go of it.  Under ASan a stack is
+ * unpoisoned as it is kept and as it is handed out: the frames of the
+ * coroutine that used it last leave redzones behind.
+ */
+#ifdef AK__ASAN
+void __asan_unpoison_memory_region(const volatile void *addr, size_t size);
+#define UNPOISON(p, n) __asan_unpoison_memory_region((p), (n))
+#else
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+struct kept_stack {
+	struct kept_stack *next;
+	size_t bytes;
+};
+
+static size_t page_size(void)
+{
+	static ak__atomic(size_t) cached;
+	/* Relaxed: every thread computes the same value. */
+	size_t ps = ak__load(&cached, AK__RELAXED);
+	if (ps == 0) {
+		int saved = errno;
+		long v = sysconf(_SC_PAGESIZE);
+		errno = saved;
+		ps = v > 0 ? (size_t)v : 4096;
+		ak__store(&cached, ps, AK__RELAXED);
+	}
+	return ps;
+}
+
+static void stack_unmap(void *stack, size_t bytes)
+{
+	int saved = errno;
+	munmap((char *)stack - page_size(), bytes + page_size());
+	errno = saved;
+}
+
+static void *stack_map(size_t bytes)
+{
+	size_t ps = page_size();
+	int saved = errno;
+	char *p = mmap(NULL, bytes + ps, PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (p == MAP_FAILED) {
+		errno = saved;
+		return NULL;
+	}
+	if (mprotect(p, ps, PROT_NONE) != 0) {
+		munmap(p, bytes + ps);
+		errno = saved;
+		return NULL;
+	}
+	errno = saved;
+	return p + ps;
+}
+
+static void stacks_drain(struct cache *k)
+{
+	struct kept_stack *s = k->stacks, *next;
+	for (; s; s = next) {
+		next = s->next;
+		stack_unmap(s, s->bytes);
+	}
+	k->stacks = NULL;
+	k->nstacks = 0;
+}
+
+void *ak__stack_get(size_t size, size_t *bytes)
+{
+	size_t ps = page_size();
+	if (size == 0 || size > SIZE_MAX / 2)
+		return NULL;
+	size_t want = (size + ps - 1) / ps * ps;
+	if (should_fail())
+		return NULL;
+	struct counts *c = my_linked_counts();
+	void *stack = NULL;
+	for (struct kept_stack **pp = (struct kept_stack **)&c->cache.stacks; *pp;
+	     pp = &(*pp)->next) {
+		if ((*pp)->bytes == want) {
+			stack = *pp;
+			*pp = (*pp)->next;
+			c->cache.nstacks--;
+			break;
+		}
+	}
+	if (!stack && !(stack = stack_map(want)))
+		return NULL;
+	UNPOISON(stack, want);
+	add(c, C_LIVE, 1);
+	add(c, C_ALLOCS, 1);
+	*bytes = want;
+	return stack;
+}
+
+void ak__stack_put(void *stack, size_t bytes)
+{
+	if (!stack)
+		return;
+	struct counts *c = my_linked_counts();
+	add(c, C_LIVE, -1);
+	struct cache *k = &c->cache;
+	if (k->closed || k->nstacks >= AK__STACK_CACHE_MAX ||
+	    !ak__load(&cache_keep, AK__RELAXED)) {
+		stack_unmap(stack, bytes);
+		return;
+	}
+	UNPOISON(stack, bytes);
+	struct kept_stack *s = stack;
+	s->bytes = bytes;
+	s->next = k->stacks;
+	k->stacks = s;
+	k->nstacks++;
+}
+
+size_t ak__stack_cache_count(void)
+{
+	return my_counts.cache.nstacks;
 }
 
 void ak__count_clones(int delta)

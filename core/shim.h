@@ -186,6 +186,25 @@ size_t ak__cache_bytes_all(void);
 /* Test hook: the n-th allocation from now fails (0 disarms). */
 void ak__alloc_fail_after(long n);
 
+/* ---- coroutine stacks ----------------------------------------------------
+ * Stacks for coroutines (runtime/co.c): an anonymous mapping of size
+ * usable bytes (rounded up to whole pages) above one PROT_NONE guard page,
+ * so an overflow faults on the guard instead of writing over a neighbour.
+ * Counted like ak__alloc's blocks (live while handed out) and failed by
+ * ak__alloc_fail_after.  A stack given back is kept in the calling
+ * thread's cache (AK__STACK_CACHE_MAX of them, any size, reused for the
+ * same rounded size) unless keeping is off (ak__alloc_cache_keep(0));
+ * the cache is emptied at the thread's exit.  The memory of a kept stack
+ * is not cleared: a coroutine starts on it with a fresh frame.
+ */
+#define AK__STACK_CACHE_MAX 16
+
+/* The lowest usable byte, or NULL; *bytes: the usable size mapped. */
+void *ak__stack_get(size_t size, size_t *bytes);
+void ak__stack_put(void *stack, size_t bytes);
+/* Test hook: stacks the calling thread's cache holds. */
+size_t ak__stack_cache_count(void);
+
 /* ---- counters for ak_debug_counters() ----------------------------------- */
 
 /* The counters' lock around a fork (taken last in ak_atfork_prepare). */
@@ -221,6 +240,53 @@ void __tsan_release(void *addr);
 #else
 #define AK__HB_RELEASE(p) ((void)(p))
 #define AK__HB_ACQUIRE(p) ((void)(p))
+#endif
+
+/* ---- fibers: telling the sanitizers about a stack switch ---------------------
+ * Around every switch between a thread's stack and a coroutine's:
+ * ThreadSanitizer keeps one fiber per coroutine (a switch synchronizes the
+ * two fibers, as the handover it is does), AddressSanitizer is told the
+ * stack it is about to run on (start) and learns the one it came from
+ * (finish).  Without either sanitizer, nothing.
+ */
+#ifdef AK__TSAN
+void *__tsan_get_current_fiber(void);
+void *__tsan_create_fiber(unsigned flags);
+void __tsan_destroy_fiber(void *fiber);
+void __tsan_switch_to_fiber(void *fiber, unsigned flags);
+static inline void *ak__fiber_current(void) { return __tsan_get_current_fiber(); }
+static inline void *ak__fiber_create(void) { return __tsan_create_fiber(0); }
+static inline void ak__fiber_destroy(void *f) { __tsan_destroy_fiber(f); }
+static inline void ak__fiber_switch(void *f) { __tsan_switch_to_fiber(f, 0); }
+#else
+static inline void *ak__fiber_current(void) { return NULL; }
+static inline void *ak__fiber_create(void) { return (void *)1; }
+static inline void ak__fiber_destroy(void *f) { (void)f; }
+static inline void ak__fiber_switch(void *f) { (void)f; }
+#endif
+
+#ifdef AK__ASAN
+void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom,
+                                    size_t size);
+void __sanitizer_finish_switch_fiber(void *fake_stack_save, const void **bottom_old,
+                                     size_t *size_old);
+static inline void ak__stack_switch_start(void **fake, const void *bottom, size_t size)
+{
+	__sanitizer_start_switch_fiber(fake, bottom, size);
+}
+static inline void ak__stack_switch_finish(void *fake, const void **bottom, size_t *size)
+{
+	__sanitizer_finish_switch_fiber(fake, bottom, size);
+}
+#else
+static inline void ak__stack_switch_start(void **fake, const void *bottom, size_t size)
+{
+	(void)fake, (void)bottom, (void)size;
+}
+static inline void ak__stack_switch_finish(void *fake, const void **bottom, size_t *size)
+{
+	(void)fake, (void)bottom, (void)size;
+}
 #endif
 
 #endif

@@ -26,5 +26,6 @@
 #include <awaitkit/rwlock.h>
 #include <awaitkit/broadcast.h>
 #include <awaitkit/select.h>
+#include <awaitkit/co.h>
 
 #endif

@@ -289,8 +289,9 @@ static struct exec_task *task_new(struct ak_executor *ex, struct ak_future *f,
 	return t;
 }
 
-AK_EXPORT int ak_executor_spawn(struct ak_executor *ex, struct ak_future *task,
-                                struct ak_task **handle)
+int ak__executor_spawn(struct ak_executor *ex, struct ak_future *task,
+                       struct ak_task **handle,
+                       void (*body_free)(struct ak_future *body))
 {
 	if (!ex || ak__future_claim(task) != 0)
 		return AK_EINVAL;
@@ -300,6 +301,7 @@ AK_EXPORT int ak_executor_spawn(struct ak_executor *ex, struct ak_future *task,
 		task->state &= ~(uintptr_t)AK_FUTURE_OWNED;
 		return AK_ENOMEM;
 	}
+	t->base.body_free = body_free;
 	ak__task_list_append(&ex->unfinished, &t->base);
 	ex->live++;
 	queue_push(&ex->local_head, &ex->local_tail, t);
@@ -308,6 +310,12 @@ AK_EXPORT int ak_executor_spawn(struct ak_executor *ex, struct ak_future *task,
 	if (handle)
 		*handle = &t->base;
 	return 0;
+}
+
+AK_EXPORT int ak_executor_spawn(struct ak_executor *ex, struct ak_future *task,
+                                struct ak_task **handle)
+{
+	return ak__executor_spawn(ex, task, handle, NULL);
 }
 
 /* Calls that park the thread also refuse inside a host loop. */

@@ -657,6 +657,13 @@ AK_EXPORT int ak_pool_new_with(struct ak_pool **out, const struct ak_pool_option
 AK_EXPORT int ak_pool_spawn(struct ak_pool *p, struct ak_future *task,
                             struct ak_task **handle)
 {
+	return ak__pool_spawn(p, task, handle, NULL);
+}
+
+int ak__pool_spawn(struct ak_pool *p, struct ak_future *task,
+                   struct ak_task **handle,
+                   void (*body_free)(struct ak_future *body))
+{
 	if (!p || ak__future_claim(task) != 0)
 		return AK_EINVAL;
 	struct pool_task *t = ak__alloc(sizeof(*t));
@@ -668,6 +675,7 @@ AK_EXPORT int ak_pool_spawn(struct ak_pool *p, struct ak_future *task,
 	ak__task_init(&t->base, task, pool_enqueue, p, &pool_hooks,
 	              handle ? 3 : 2, 1, NULL);
 	t->pool = p;
+	t->base.body_free = body_free;
 	ak__lock(&p->lock);
 	if (p->shutdown) {
 		ak__unlock(&p->lock);

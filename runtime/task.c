@@ -281,8 +281,11 @@ static struct ak_waker task_clone(const void *data)
  */
 static void finish(struct ak_task *t, int rc)
 {
+	struct ak_future *body = t->fut;
 	t->result = rc;
 	t->fut = NULL;
+	if (t->body_free)
+		t->body_free(body);
 	uint32_t s = ak__load(&t->state, AK__RELAXED);
 	/* release: pairs with the acquire of every load that finds DONE
 	 * (ak_task_result, the join, begin, abort), publishing the result

@@ -115,6 +115,9 @@ struct ak_task {
 	uint8_t local;                 /* owned: lrefs counts (not settled) */
 	uint8_t lstate;                /* owned: AK__L_*, owner only */
 	struct ak_future *fut;         /* NULL once DONE */
+	/* NULL, or frees the body once the task is done with it (a coroutine
+	 * spawned by ak_co_spawn); set before the task is first queued. */
+	void (*body_free)(struct ak_future *body);
 	int result;                    /* written before DONE is published */
 	struct ak_waker join_waker;    /* see JOIN_WAKER */
 	struct ak_task_slot slot;      /* zeroed at spawn */
@@ -182,6 +185,20 @@ int ak__task_run(struct ak_task *t);
  * finished it).  0, or AK_EBUSY when called from the task's own poll.
  */
 int ak__task_abort(struct ak_task *t, int rc);
+
+/*
+ * ak_executor_spawn() and ak_pool_spawn() whose task frees its body with
+ * body_free (on the thread that finishes it, before DONE is published, so
+ * a joiner finds it freed) instead of leaving it to the caller.
+ */
+struct ak_executor;
+struct ak_pool;
+int ak__executor_spawn(struct ak_executor *ex, struct ak_future *body,
+                       struct ak_task **handle,
+                       void (*body_free)(struct ak_future *body));
+int ak__pool_spawn(struct ak_pool *pool, struct ak_future *body,
+                   struct ak_task **handle,
+                   void (*body_free)(struct ak_future *body));
 
 /* The task the calling thread is polling, or NULL. */
 struct ak_task *ak__task_current(void);

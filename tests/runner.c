@@ -46,6 +46,7 @@ Suite *rwlock_suite(void);
 Suite *watch_suite(void);
 Suite *blocking_suite(void);
 Suite *alloc_suite(void);
+Suite *co_suite(void);
 
 int main(int argc, char **argv)
 {
@@ -86,6 +87,7 @@ int main(int argc, char **argv)
 	srunner_add_suite(sr, watch_suite());
 	srunner_add_suite(sr, blocking_suite());
 	srunner_add_suite(sr, alloc_suite());
+	srunner_add_suite(sr, co_suite());
 	srunner_set_fork_status(sr, CK_FORK);
 
 	const char *filter = tk_test_filter();

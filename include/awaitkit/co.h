@@ -1,0 +1,256 @@
+/*
+ * awaitkit: coroutine tasks, a task body that reads like an async
+ * function.  See ak_co(3).
+ *
+ * A coroutine is a future whose poll runs a plain C function on a stack of
+ * its own.  Inside it, ak_co_await() polls any future with the poll's
+ * context; while that future is pending the coroutine switches back, its
+ * poll returns AK_PENDING, and the next poll switches in and polls again.
+ * Locals, loops and early returns work as in any function; the function's
+ * return value is the coroutine's result.  It runs on every executor
+ * (ak_executor, ak_pool, ak_block_on, a user's own), and may resume on
+ * another thread than the one it left.
+ *
+ * Synchronization contract:
+ *
+ *   call                     thread
+ *   ak_co_new                any
+ *   ak_co_future             any
+ *   ak_co_free               any, once, when the coroutine is not being
+ *                            polled or cancelled (AK_EBUSY while a task
+ *                            or combinator owns it unfinished)
+ *   ak_co_spawn,             any thread ak_executor_spawn or
+ *   ak_co_spawn_executor,    ak_pool_spawn accepts
+ *   ak_co_spawn_pool
+ *   ak_co_block_on           a thread outside any poll
+ *   ak_co_await and every    inside the coroutine's own body, with the
+ *   ak_co_<op> wrapper       co it was given
+ *   ak_co_cancelled          inside the body
+ *   ak_co_stack_size         any
+ *
+ * Ordering: what a thread did before a poll of the coroutine happens-before
+ * the body's code that this poll runs (the executor orders its polls); the
+ * body's return happens-before a join that sees the task finished.
+ */
+#ifndef AK_CO_H
+#define AK_CO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <awaitkit/block_on.h>
+#include <awaitkit/blocking.h>
+#include <awaitkit/broadcast.h>
+#include <awaitkit/executor.h>
+#include <awaitkit/future.h>
+#include <awaitkit/mpsc.h>
+#include <awaitkit/mutex.h>
+#include <awaitkit/oneshot.h>
+#include <awaitkit/pool.h>
+#include <awaitkit/select.h>
+#include <awaitkit/task.h>
+#include <awaitkit/timeout.h>
+#include <awaitkit/timer.h>
+#include <awaitkit/watch.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct ak_co;
+
+/* The body: its return value (0 or a negative error) is the result; a
+ * positive value is reported as AK_EINVAL. */
+typedef int (*ak_co_fn)(struct ak_co *co, void *arg);
+
+/* Stack sizes: 0 asks for the default; smaller requests are raised to the
+ * minimum.  One guard page below each stack is not counted. */
+#define AK_CO_STACK_DEFAULT (256 * 1024)
+#define AK_CO_STACK_MIN (16 * 1024)
+
+int ak_co_new(ak_co_fn fn, void *arg, size_t stack_size, struct ak_co **out);
+struct ak_future *ak_co_future(struct ak_co *co);
+int ak_co_free(struct ak_co *co);
+size_t ak_co_stack_size(const struct ak_co *co);
+
+int ak_co_await(struct ak_co *co, struct ak_future *f);
+int ak_co_cancelled(const struct ak_co *co);
+
+int ak_co_spawn_executor(struct ak_executor *ex, ak_co_fn fn, void *arg,
+                         struct ak_task **task);
+int ak_co_spawn_pool(struct ak_pool *pool, ak_co_fn fn, void *arg,
+                     struct ak_task **task);
+int ak_co_block_on(ak_co_fn fn, void *arg, int64_t deadline);
+
+/* ---- awaiting the common operations --------------------------------------
+ * Each binds an operation on the body's stack (a local: it survives the
+ * wait), awaits it and returns its result.  The storage is zeroed first:
+ * ak_future_init() refuses what looks parked.
+ */
+
+static inline int ak_co_yield(struct ak_co *co)
+{
+	struct ak_yield_op op;
+	memset(&op, 0, sizeof op);
+	int rc = ak_yield_init(&op);
+	return rc ? rc : ak_co_await(co, &op.future);
+}
+
+static inline int ak_co_sleep_until(struct ak_co *co, int64_t deadline)
+{
+	struct ak_sleep_op op;
+	memset(&op, 0, sizeof op);
+	int rc = ak_sleep_until(&op, deadline);
+	return rc ? rc : ak_co_await(co, &op.future);
+}
+
+static inline int ak_co_sleep_for(struct ak_co *co, int64_t duration_ns)
+{
+	return ak_co_sleep_until(co, ak_deadline_in(duration_ns));
+}
+
+/* f with a deadline: its result, or AK_ETIMEDOUT (f cancelled). */
+static inline int ak_co_timeout(struct ak_co *co, struct ak_future *f,
+                                int64_t duration_ns)
+{
+	struct ak_timeout_op op;
+	memset(&op, 0, sizeof op);
+	int rc = ak_timeout_init(&op, f, ak_deadline_in(duration_ns));
+	return rc ? rc : ak_co_await(co, &op.future);
+}
+
+/* The task's result.  Consumes the handle, as awaiting a JoinHandle does:
+ * task is released whatever the outcome (an unfinished one runs on). */
+static inline int ak_co_join(struct ak_co *co, struct ak_task *task)
+{
+	struct ak_task_join_op op;
+	memset(&op, 0, sizeof op);
+	int rc = ak_task_join_init(&op, task);
+	if (rc == 0)
+		rc = ak_co_await(co, &op.future);
+	ak_task_release(task);
+	return rc;
+}
+
+/* spawn_blocking(fn).await: fn's result. */
+static inline int ak_co_blocking(struct ak_co *co, ak_blocking_fn fn, void *arg)
+{
+	struct ak_task *task;
+	int rc = ak_blocking_spawn(fn, arg, &task);
+	return rc ? rc : ak_co_join(co, task);
+}
+
+static inline int ak_co_send(struct ak_co *co, struct ak_mpsc_tx *tx,
+                             const void *value)
+{
+	struct ak_mpsc_send_op op;
+	memset(&op, 0, sizeof op);
+	int rc = ak_mpsc_send_init(&op, tx, value);
+	return rc ? rc : ak_co_await(co, &op.future);
+}
+
+static inline int ak_co_recv(struct ak_co *co, struct ak_mpsc_rx *rx, void *out)
+{
+	struct ak_mpsc_recv_op op;
+	memset(&op, 0, sizeof op);
+	int rc = ak_mpsc_recv_init(&op, rx, out);
+	return rc ? rc : ak_co_await(co, &op.future);
+}
+
+static inline int ak_co_oneshot_recv(struct ak_co *co, struct ak_oneshot_rx *rx,
+                                     void *out)
+{
+	struct ak_oneshot_recv_op op;
+	memset(&op, 0, sizeof op);
+	int rc = ak_oneshot_recv_init(&op, rx, out);
+	return rc ? rc : ak_co_await(co, &op.future);
+}
+
+static inline int ak_co_broadcast_recv(struct ak_co *co,
+                                       struct ak_broadcast_rx *rx, void *out,
+                                       uint64_t *missed)
+{
+	struct ak_broadcast_recv_op op;
+	memset(&op, 0, sizeof op);
+	int rc = ak_broadcast_recv_init(&op, rx, out, missed);
+	return rc ? rc : ak_co_await(co, &op.future);
+}
+
+static inline int ak_co_watch_changed(struct ak_co *co,
+                                      struct ak_watch_receiver *rx)
+{
+	struct ak_watch_changed_op op;
+	memset(&op, 0, sizeof op);
+	int rc = ak_watch_changed_init(&op, rx);
+	return rc ? rc : ak_co_await(co, &op.future);
+}
+
+/* The lock: op is the guard (ak_mutex_unlock(op)); the macro records the
+ * caller's line as the acquisition site. */
+static inline int ak_co_lock_at(struct ak_co *co, struct ak_mutex_lock_op *op,
+                                struct ak_mutex *m, const char *file, int line)
+{
+	memset(op, 0, sizeof *op);
+	int rc = ak_mutex_lock_init_at(op, m, file, line);
+	return rc ? rc : ak_co_await(co, &op->future);
+}
+#define ak_co_lock(co, op, m) ak_co_lock_at((co), (op), (m), __FILE__, __LINE__)
+
+/* select!: the index of the branch that won, or a negative error. */
+static inline int ak_co_select(struct ak_co *co, struct ak_branch *branches,
+                               size_t n, unsigned flags)
+{
+	struct ak_select_op op;
+	memset(&op, 0, sizeof op);
+	int rc = ak_select_init(&op, branches, n, flags);
+	if (rc == 0)
+		rc = ak_co_await(co, &op.future);
+	return rc < 0 ? rc : ak_select_index(&op);
+}
+
+/* join!: 0 once every branch has completed (see each branch's status). */
+static inline int ak_co_join_all(struct ak_co *co, struct ak_branch *branches,
+                                 size_t n)
+{
+	struct ak_join_op op;
+	memset(&op, 0, sizeof op);
+	int rc = ak_join_init(&op, branches, n, 0);
+	return rc ? rc : ak_co_await(co, &op.future);
+}
+
+/* try_join!: 0, or the first failure (*failed: its index, if not NULL). */
+static inline int ak_co_try_join(struct ak_co *co, struct ak_branch *branches,
+                                 size_t n, int *failed)
+{
+	struct ak_try_join_op op;
+	memset(&op, 0, sizeof op);
+	int rc = ak_try_join_init(&op, branches, n, 0);
+	if (rc == 0)
+		rc = ak_co_await(co, &op.future);
+	if (failed)
+		*failed = rc < 0 ? ak_try_join_index(&op) : -1;
+	return rc;
+}
+
+#ifdef __cplusplus
+}
+static inline int ak_co_spawn(struct ak_executor *ex, ak_co_fn fn, void *arg,
+                              struct ak_task **task)
+{
+	return ak_co_spawn_executor(ex, fn, arg, task);
+}
+static inline int ak_co_spawn(struct ak_pool *pool, ak_co_fn fn, void *arg,
+                              struct ak_task **task)
+{
+	return ak_co_spawn_pool(pool, fn, arg, task);
+}
+#else
+/* Spawns fn as a coroutine on an executor or a pool (by the type of
+ * where); *task (if task is not NULL) is its handle. */
+#define ak_co_spawn(where, fn, arg, task)                                   \
+	_Generic((where),                                                   \
+	         struct ak_executor *: ak_co_spawn_executor,                \
+	         struct ak_pool *: ak_co_spawn_pool)((where), (fn), (arg), (task))
+#endif
+
+#endif
