@@ -3,6 +3,12 @@
  * of an ak_semaphore; each acquires size/16 times, bumps a shared counter
  * and releases (the tokio peer: tokio::sync::Semaphore on a multi_thread
  * runtime of 2 workers).  ns per acquisition.
+ *
+ * Memory laid out as the tokio peer's is: each task is a cell of its own
+ * (tokio aligns its task cells to 128 bytes on x86-64) holding its own
+ * pointer to the semaphore (the peer's Arc clone), and the counter has a
+ * line of its own (the peer's Arc<AtomicU64>).  Static arrays packed tight
+ * would put two tasks running on two workers on one line.
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -13,13 +19,13 @@
 #define TASKS 16
 #define PERMITS 4
 
-static struct ak_semaphore *sem;
-static atomic_uint_fast64_t counter;
-static atomic_int failed;
+static _Alignas(128) atomic_uint_fast64_t counter;
+static _Alignas(128) atomic_int failed;
 
 struct task {
-	struct ak_future future;
+	_Alignas(128) struct ak_future future;
 	struct ak_semaphore_acquire_op op;
+	struct ak_semaphore *sem;
 	uint64_t left;
 	int acquiring;
 };
@@ -30,7 +36,7 @@ static int task_poll(struct ak_future *f, struct ak_context *cx)
 
 	while (t->left > 0) {
 		if (!t->acquiring) {
-			ak_semaphore_acquire_init(&t->op, sem, 1);
+			ak_semaphore_acquire_init(&t->op, t->sem, 1);
 			t->acquiring = 1;
 		}
 		int rc = ak_future_poll(&t->op.future, cx);
@@ -59,6 +65,7 @@ int bk_semaphore_contended(uint64_t size, struct bk_result *r)
 {
 	static struct task tasks[TASKS];
 	struct ak_pool *pool = NULL;
+	struct ak_semaphore *sem = NULL;
 	uint64_t per = size / TASKS;
 
 	r->ops = per * TASKS;
@@ -71,6 +78,7 @@ int bk_semaphore_contended(uint64_t size, struct bk_result *r)
 	for (int i = 0; i < TASKS; i++) {
 		memset(&tasks[i], 0, sizeof(tasks[i]));
 		tasks[i].left = per;
+		tasks[i].sem = sem;
 		ak_future_init(&tasks[i].future, &task_vtable);
 		ak_pool_spawn(pool, &tasks[i].future, NULL);
 	}
