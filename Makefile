@@ -177,12 +177,115 @@ $(BUILD)/$(SONAME): $(SHARED)
 	ln -sf $(notdir $<) $@
 	ln -sf $(SONAME) $(BUILD)/libawaitkit.so
 
+# ---- adapters: libuv and libevent (issue 15) ---------------------------------
+#
+# Each adapter is a library of its own, over the public task API only:
+# $(BUILD)/libawaitkit-uv.a and .so.0 (libuv), $(BUILD)/libawaitkit-event.a
+# and .so.0 (libevent), each with its pkg-config file (adapters/*/*.pc.in)
+# and man page (ak_uv(3), ak_event(3)).  Their shared run queue and gate is
+# adapters/uv/loopq.c, linked into both.  libawaitkit itself never links
+# libuv or libevent (scripts/symbol-check.sh, scripts/lint-layers.sh).
+# `all` builds them and the test runners link them, so make check fails,
+# never skips, when one cannot be built.  Other adapters add themselves to
+# the ADAPTER_* lists the same way.
+UV_CFLAGS = $(shell pkg-config --cflags libuv 2>/dev/null)
+UV_LIBS = $(shell pkg-config --libs libuv 2>/dev/null || echo -luv)
+EVENT_CFLAGS = $(shell pkg-config --cflags libevent_core 2>/dev/null)
+EVENT_LIBS = $(shell pkg-config --libs libevent_core libevent_pthreads 2>/dev/null || \
+	echo -levent_core -levent_pthreads)
+
+ADAPTER_UV_SRC := adapters/uv/loopq.c adapters/uv/uv.c
+ADAPTER_EVENT_SRC := adapters/uv/loopq.c adapters/event/event.c
+ADAPTER_HDR := $(wildcard adapters/*/*.h)
+ADAPTER_SRC := $(sort $(ADAPTER_UV_SRC) $(ADAPTER_EVENT_SRC))
+
+# name -> its static library, shared library, link flags
+ADAPTER_NAMES += uv event
+ADAPTER_A += $(BUILD)/libawaitkit-uv.a $(BUILD)/libawaitkit-event.a
+ADAPTER_SO += $(BUILD)/libawaitkit-uv.so.0 $(BUILD)/libawaitkit-event.so.0
+ADAPTER_LIBS += $(UV_LIBS) $(EVENT_LIBS)
+ADAPTER_TSAN_A += $(BUILD)/tsan/libawaitkit-uv.a $(BUILD)/tsan/libawaitkit-event.a
+ADAPTER_ASAN_A += $(BUILD)/asan/libawaitkit-uv.a $(BUILD)/asan/libawaitkit-event.a
+
+.PHONY: adapters
+all: adapters
+adapters: $(ADAPTER_A) $(ADAPTER_SO)
+
+$(BUILD)/obj/adapters/%.o: adapters/%.c $(LIB_HDR) $(INT_HDR) $(ADAPTER_HDR) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(AK_CFLAGS) $(CFLAGS) $(UV_CFLAGS) $(EVENT_CFLAGS) -c $< -o $@
+$(BUILD)/tsan/obj/adapters/%.o: adapters/%.c $(LIB_HDR) $(INT_HDR) $(ADAPTER_HDR) | deps-check
+	@mkdir -p $(dir $@)
+	$(TSAN_CC) $(AK_CFLAGS) $(TSAN_FLAGS) $(UV_CFLAGS) $(EVENT_CFLAGS) -c $< -o $@
+$(BUILD)/asan/obj/adapters/%.o: adapters/%.c $(LIB_HDR) $(INT_HDR) $(ADAPTER_HDR) | deps-check
+	@mkdir -p $(dir $@)
+	$(ASAN_CC) $(AK_CFLAGS) $(ASAN_FLAGS) $(UV_CFLAGS) $(EVENT_CFLAGS) -c $< -o $@
+
+# $(call adapter_a,DIR,SOURCES): the archive rule's prerequisites.
+adapter_objs = $(patsubst %.c,$(1)/obj/%.o,$(2))
+$(BUILD)/libawaitkit-uv.a: $(call adapter_objs,$(BUILD),$(ADAPTER_UV_SRC))
+	rm -f $@ && ar rcs $@ $^
+$(BUILD)/libawaitkit-event.a: $(call adapter_objs,$(BUILD),$(ADAPTER_EVENT_SRC))
+	rm -f $@ && ar rcs $@ $^
+$(BUILD)/tsan/libawaitkit-uv.a: $(call adapter_objs,$(BUILD)/tsan,$(ADAPTER_UV_SRC))
+	rm -f $@ && ar rcs $@ $^
+$(BUILD)/tsan/libawaitkit-event.a: $(call adapter_objs,$(BUILD)/tsan,$(ADAPTER_EVENT_SRC))
+	rm -f $@ && ar rcs $@ $^
+$(BUILD)/asan/libawaitkit-uv.a: $(call adapter_objs,$(BUILD)/asan,$(ADAPTER_UV_SRC))
+	rm -f $@ && ar rcs $@ $^
+$(BUILD)/asan/libawaitkit-event.a: $(call adapter_objs,$(BUILD)/asan,$(ADAPTER_EVENT_SRC))
+	rm -f $@ && ar rcs $@ $^
+
+# The shared adapters link libawaitkit.so with --no-undefined: proof that
+# they use its exported symbols only.
+$(BUILD)/libawaitkit-uv.so.0: $(call adapter_objs,$(BUILD),$(ADAPTER_UV_SRC)) $(BUILD)/$(SONAME)
+	$(CC) -shared -Wl,-soname,libawaitkit-uv.so.0 -Wl,--no-undefined $(CFLAGS) -o $@ \
+		$(filter %.o,$^) -L$(BUILD) -lawaitkit $(UV_LIBS) -pthread
+	ln -sf libawaitkit-uv.so.0 $(BUILD)/libawaitkit-uv.so
+$(BUILD)/libawaitkit-event.so.0: $(call adapter_objs,$(BUILD),$(ADAPTER_EVENT_SRC)) $(BUILD)/$(SONAME)
+	$(CC) -shared -Wl,-soname,libawaitkit-event.so.0 -Wl,--no-undefined $(CFLAGS) -o $@ \
+		$(filter %.o,$^) -L$(BUILD) -lawaitkit $(EVENT_LIBS) -pthread
+	ln -sf libawaitkit-event.so.0 $(BUILD)/libawaitkit-event.so
+
+# The figures for the note (bench/adapters.c; never part of make check):
+# a ping-pong and a wake from another thread on each loop, as ratios to
+# the single-thread executor, in one run.
+.PHONY: bench-adapters
+$(BUILD)/bench/adapters: bench/adapters.c $(ADAPTER_A) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(AK_CFLAGS) $(CFLAGS) $(UV_CFLAGS) $(EVENT_CFLAGS) -o $@ $< \
+		$(ADAPTER_A) $(STATIC) $(ADAPTER_LIBS) $(LDLIBS)
+bench-adapters: $(BUILD)/bench/adapters
+	$(BUILD)/bench/adapters
+
+.PHONY: install-adapters uninstall-adapters
+install: install-adapters
+uninstall: uninstall-adapters
+install-adapters: adapters
+	$(INSTALL) -d "$(DESTDIR)$(LIBDIR)" "$(DESTDIR)$(PKGCONFIGDIR)"
+	@set -e; for a in $(ADAPTER_NAMES); do \
+		$(INSTALL) -m 644 $(BUILD)/libawaitkit-$$a.a "$(DESTDIR)$(LIBDIR)/"; \
+		$(INSTALL) -m 755 $(BUILD)/libawaitkit-$$a.so.0 "$(DESTDIR)$(LIBDIR)/"; \
+		ln -sfn libawaitkit-$$a.so.0 "$(DESTDIR)$(LIBDIR)/libawaitkit-$$a.so"; \
+		sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+			-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+			adapters/$$a/awaitkit-$$a.pc.in > "$(DESTDIR)$(PKGCONFIGDIR)/awaitkit-$$a.pc"; \
+		chmod 644 "$(DESTDIR)$(PKGCONFIGDIR)/awaitkit-$$a.pc"; \
+	done; echo "install: adapters $(ADAPTER_NAMES)"
+uninstall-adapters:
+	@for a in $(ADAPTER_NAMES); do \
+		rm -f "$(DESTDIR)$(LIBDIR)/libawaitkit-$$a.a" \
+			"$(DESTDIR)$(LIBDIR)/libawaitkit-$$a.so.0" \
+			"$(DESTDIR)$(LIBDIR)/libawaitkit-$$a.so" \
+			"$(DESTDIR)$(PKGCONFIGDIR)/awaitkit-$$a.pc"; \
+	done; echo "uninstall: adapters $(ADAPTER_NAMES)"
+
 # ---- tests -------------------------------------------------------------------
 
-$(BUILD)/tests/runner: $(TEST_SRC) $(TEST_HDR) $(STATIC) | deps-check
+$(BUILD)/tests/runner: $(TEST_SRC) $(TEST_HDR) $(STATIC) $(ADAPTER_A) | deps-check
 	@mkdir -p $(dir $@)
 	$(CC) $(AK_CFLAGS) $(CFLAGS) $(CHECK_CFLAGS) -Icore -o $@ $(TEST_SRC) \
-		$(STATIC) $(CHECK_LIBS) $(LDLIBS)
+		$(ADAPTER_A) $(STATIC) $(CHECK_LIBS) $(ADAPTER_LIBS) $(LDLIBS)
 
 $(BUILD)/tsan/obj/%.o: %.c $(BUILD)/tsan/obj/%.d | deps-check
 	@mkdir -p $(dir $@)
@@ -196,10 +299,11 @@ $(BUILD)/tsan/libawaitkit.a: $(TSAN_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/tsan/runner: $(TEST_SRC) $(TEST_HDR) $(BUILD)/tsan/libawaitkit.a | deps-check
+$(BUILD)/tsan/runner: $(TEST_SRC) $(TEST_HDR) $(BUILD)/tsan/libawaitkit.a $(ADAPTER_TSAN_A) | deps-check
 	@mkdir -p $(dir $@)
 	$(TSAN_CC) $(AK_CFLAGS) $(TSAN_FLAGS) $(CHECK_CFLAGS) -Icore -o $@ \
-		$(TEST_SRC) $(BUILD)/tsan/libawaitkit.a $(CHECK_LIBS) $(LDLIBS)
+		$(TEST_SRC) $(ADAPTER_TSAN_A) $(BUILD)/tsan/libawaitkit.a $(CHECK_LIBS) \
+		$(ADAPTER_LIBS) $(LDLIBS)
 
 # make unit|tsan|asan SUITE=notify CASE=... TEST=name[,name] REPEAT=N: only
 # that suite (Check's CK_RUN_SUITE), tcase (CK_RUN_CASE) or test by name
@@ -235,10 +339,11 @@ $(BUILD)/asan/libawaitkit.a: $(ASAN_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/asan/runner: $(TEST_SRC) $(TEST_HDR) $(BUILD)/asan/libawaitkit.a | deps-check
+$(BUILD)/asan/runner: $(TEST_SRC) $(TEST_HDR) $(BUILD)/asan/libawaitkit.a $(ADAPTER_ASAN_A) | deps-check
 	@mkdir -p $(dir $@)
 	$(ASAN_CC) $(AK_CFLAGS) $(ASAN_FLAGS) $(CHECK_CFLAGS) -Icore -o $@ \
-		$(TEST_SRC) $(BUILD)/asan/libawaitkit.a $(CHECK_LIBS) $(LDLIBS)
+		$(TEST_SRC) $(ADAPTER_ASAN_A) $(BUILD)/asan/libawaitkit.a $(CHECK_LIBS) \
+		$(ADAPTER_LIBS) $(LDLIBS)
 
 asan: $(BUILD)/asan/runner
 	@rm -f $(BUILD)/asan/counts

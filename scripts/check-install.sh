@@ -47,6 +47,12 @@ check_tree() {
 	readelf -d "$lib/libawaitkit.so.$version" | grep -q 'SONAME.*\[libawaitkit\.so\.0\]' ||
 		die "installed library's SONAME is not libawaitkit.so.0"
 	[ -f "$pc/awaitkit.pc" ] || die "$pc/awaitkit.pc missing"
+	for a in uv event; do
+		[ -f "$lib/libawaitkit-$a.a" ] && [ -f "$lib/libawaitkit-$a.so.0" ] &&
+			[ "$(readlink "$lib/libawaitkit-$a.so")" = "libawaitkit-$a.so.0" ] ||
+			die "the $a adapter's libraries are not all in $lib"
+		[ -f "$pc/awaitkit-$a.pc" ] || die "$pc/awaitkit-$a.pc missing"
+	done
 	nman=0 nlink=0
 	for f in man/man3/*.3 man/man7/*.7; do
 		d=$man/$(basename "$(dirname "$f")")/$(basename "$f")
@@ -104,6 +110,16 @@ if readelf -d hello-static 2>/dev/null | grep -q NEEDED; then
 	die "hello-static is not statically linked"
 fi
 outs=$(./hello-static "$version" 2>&1) || { echo "$outs" >> "$log"; die "hello (static) failed"; }
+# An adapter, through its own pkg-config file: awaitkit-uv brings
+# awaitkit and libuv with it.
+cp "$src/tests/install/uv_hello.c" uv_hello.c || die "copy uv_hello.c"
+uvflags=$(pkg-config --cflags --libs awaitkit-uv 2>>"$log") || die "pkg-config awaitkit-uv"
+# shellcheck disable=SC2086
+$cc -std=c11 -Wall -Wextra -Wpedantic -Werror -o uv-hello uv_hello.c $uvflags >> "$log" 2>&1 ||
+	die "cc uv_hello.c \$(pkg-config --cflags --libs awaitkit-uv): $uvflags"
+readelf -d uv-hello | grep -q 'NEEDED.*\[libawaitkit-uv\.so\.0\]' ||
+	die "uv-hello does not need libawaitkit-uv.so.0"
+outuv=$(LD_LIBRARY_PATH=$p/lib ./uv-hello 2>&1) || { echo "$outuv" >> "$log"; die "uv_hello failed"; }
 clang_ok=""
 # gcc builds libawaitkit.a with LTO and fat objects: a program built by
 # another compiler, or instrumented by ThreadSanitizer, must still link it
@@ -160,4 +176,5 @@ left=$(leftovers "$s")
 [ -z "$left" ] || die "left after make uninstall DESTDIR=$s: $(echo "$left" | tr "\n" " ")"
 
 echo "check-install: ok (headers, libawaitkit.a, libawaitkit.so.$version + 2 links," \
+	"the uv and event adapters with their .pc files ($outuv)," \
 	"awaitkit.pc, $nman man pages + $nlink links; $out; static: ok$clang_ok; DESTDIR: ok; uninstall: clean)"

@@ -8,9 +8,13 @@ trap 'rm -rf "$tmp"' EXIT
 n=0 rc=0
 for h in include/awaitkit.h include/awaitkit/*.h; do
 	name=${h#include/}
+	# libuv's own header needs POSIX's types (pthread_rwlock_t), which a
+	# strict -std=c11 hides: every libuv program asks for them.
+	posix=""
+	[ "$name" = awaitkit/uv.h ] && posix=-D_POSIX_C_SOURCE=200809L
 	printf '#include <%s>\nint main(void) { return 0; }\n' "$name" > "$tmp/t.c"
 	printf '#include <%s>\nint main() { return 0; }\n' "$name" > "$tmp/t.cc"
-	if ! $cc -std=c11 -Wall -Wextra -Wpedantic -Werror -Iinclude -fsyntax-only "$tmp/t.c"; then
+	if ! $cc -std=c11 $posix -Wall -Wextra -Wpedantic -Werror -Iinclude -fsyntax-only "$tmp/t.c"; then
 		echo "header-check: $name does not compile alone as C11"; rc=1
 	fi
 	if ! $cxx -std=c++11 -Wall -Wextra -Wpedantic -Werror -Iinclude -fsyntax-only -x c++ "$tmp/t.cc"; then
@@ -25,6 +29,8 @@ done
 tags=$(sed -n 's/^struct \(ak_[a-z0-9_]*\) *[{;].*/\1/p' include/awaitkit/*.h | sort -u)
 {
 	echo '#include <awaitkit.h>'
+	echo '#include <awaitkit/uv.h>'
+	echo '#include <awaitkit/event.h>'
 	echo 'int main()'
 	echo '{'
 	echo '	ak_debug_counts c;'

@@ -4,6 +4,11 @@
 #   runtime/              includes core/, runtime/ and public headers
 #   chan/ sync/ select/   include core/, their own folder and public
 #                         headers; never runtime/ nor one another
+#   adapters/NAME/        include core/, runtime/, their own folder and
+#                         public headers; never chan/ sync/ select/ nor
+#                         another adapter, except adapters/uv/loopq.h, the
+#                         run queue the libuv and libevent adapters share
+#                         (until an adapters/common exists)
 # (core/future.c includes the primitives' public headers for ak_op_size:
 # public headers are always allowed, so that known exception passes.)
 set -eu
@@ -30,8 +35,30 @@ check() { # check DIR ALLOWED-FOLDERS...
 		done
 	done
 }
+# adapter DIR: the adapters' rule; relative paths go up to the root.
+adapter() {
+	dir=$1 own=$(basename "$1")
+	for f in "$dir"/*.c "$dir"/*.h; do
+		[ -e "$f" ] || continue
+		grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$f" |
+		while IFS= read -r line; do
+			inc=$(printf '%s\n' "$line" | sed 's/.*include[[:space:]]*"\([^"]*\)".*/\1/')
+			case $inc in
+			../../*) to=${inc#../../} ;;
+			../*) to=adapters/${inc#../} ;;
+			*) to=$dir/$inc ;;
+			esac
+			case $to in
+			core/*|runtime/*|"$dir"/*|adapters/uv/loopq.h) ;;
+			*) echo "lint-layers: $f:${line%%:*}: adapters/$own/ may not include $inc"
+			   echo x ;;
+			esac
+		done
+	done
+}
 out=$( { check core; check runtime core; check chan core; check sync core
-	check select core; } )
+	check select core
+	for a in adapters/*/; do [ -d "$a" ] && adapter "${a%/}"; done; } )
 if [ -n "$out" ]; then
 	printf '%s\n' "$out" | grep -v '^x$'
 	bad=$(printf '%s\n' "$out" | grep -c '^x$')
@@ -40,4 +67,4 @@ if [ "$bad" -ne 0 ]; then
 	echo "lint-layers: $bad include(s) across layers (DESIGN.md section 9)"
 	exit 1
 fi
-echo "lint-layers: core/ runtime/ chan/ sync/ select/ keep their layers"
+echo "lint-layers: core/ runtime/ chan/ sync/ select/ adapters/ keep their layers"

@@ -37,6 +37,13 @@
 #   Member calls through a pointer or a struct (ops->free(...)) are not the
 #   allocator and are not flagged.
 #
+#   adapters/uv/loopq.[ch] may take pthread mutexes and call malloc/free (its
+#   atomics are still checked): an adapter is a library of its own, linked
+#   against libawaitkit.so, where the shim's out-of-line half (ak__alloc,
+#   ak__lock_slow) is hidden.  It is the one file of the adapters that
+#   allocates and locks; the others go through its ak__lq_alloc/ak__lq_free
+#   (counted for the tests, like the shim's).
+#
 # There is no per-line escape.  An exception belongs in this header with its
 # reason, and in the EXEMPT list below ("path" for a whole file).
 #
@@ -46,6 +53,7 @@ set -eu
 
 CPP=${CC:-cc}
 EXEMPT="core/shim.h core/shim.c"
+ALLOC_LOCK_OK="adapters/uv/loopq.c adapters/uv/loopq.h"
 dirs=${*:-core runtime chan sync select adapters}
 
 files=""
@@ -61,6 +69,10 @@ for f in $files; do
 		[ "$f" = "$e" ] && skip=1
 	done
 	[ $skip -eq 1 ] && continue
+	relax=0
+	for e in $ALLOC_LOCK_OK; do
+		[ "$f" = "$e" ] && relax=1
+	done
 	n=$((n + 1))
 	# Comments go (line structure kept; line markers followed), then strings.
 	if ! out=$("$CPP" -fpreprocessed -dD -E -x c "$f" 2>&1); then
@@ -68,7 +80,7 @@ for f in $files; do
 		bad=$((bad + 1))
 		continue
 	fi
-	hits=$(printf '%s\n' "$out" | awk -v file="$f" '
+	hits=$(printf '%s\n' "$out" | awk -v file="$f" -v relax="$relax" '
 	BEGIN { W = "(^|[^A-Za-z0-9_])"; WM = "(^|[^A-Za-z0-9_.>])"; E = "([^A-Za-z0-9_]|$)" }
 	/^# [0-9]+ "/ { line = $2 - 1; next }
 	{
@@ -86,6 +98,7 @@ for f in $files; do
 		else if (s ~ (W "(__asm__|__asm|asm)" E)) why = "inline asm: belongs in core/shim.h"
 		else if (s ~ /SYS_futex|__NR_futex|<linux\/futex\.h>/ || s ~ (W "FUTEX_[A-Z_]+")) why = "futex: use ak__futex_wait/ak__futex_wake"
 		else if (s ~ (WM "syscall[ \t]*\\(")) why = "syscall(): belongs in core/shim.c"
+		else if (relax) why = ""
 		else if (s ~ (WM "(malloc|calloc|realloc|reallocarray|free|aligned_alloc|posix_memalign|memalign|valloc|strdup|strndup)[ \t]*\\(")) why = "allocator: use ak__alloc/ak__free (counted)"
 		else if (s ~ (W "pthread_(mutex|cond|rwlock|spin|barrier)[A-Za-z0-9_]*")) why = "pthread lock or condvar: use struct ak__lock / the parker"
 		else if (s ~ (WM "sem_(init|destroy|wait|trywait|timedwait|clockwait|post|getvalue|open|close|unlink)[ \t]*\\(")) why = "POSIX semaphore: use the parker"

@@ -92,9 +92,21 @@ build_run() {
 	build_run_one "$@" > "$2.report" 2>&1 || touch "$2.failed" &
 }
 
+# adapter_libs SRC: an adapter's library and its loop's, for a program
+# that includes the adapter's header (the adapters are built in BUILD too).
+adapter_libs() {
+	for a in uv event; do
+		grep -q "#include <awaitkit/$a.h>" "$1" || continue
+		case $a in
+		uv) echo "-lawaitkit-uv $(pkg-config --libs libuv)" ;;
+		event) echo "-lawaitkit-event $(pkg-config --libs libevent_core libevent_pthreads)" ;;
+		esac
+	done
+}
+
 build_run_one() {
 	# shellcheck disable=SC2086 # the flag lists are meant to split
-	if ! $cc $CFLAGS_EX -o "$2" "$1" $LIBS_EX > "$2.log" 2>&1; then
+	if ! $cc $CFLAGS_EX -o "$2" "$1" $(adapter_libs "$1") $LIBS_EX > "$2.log" 2>&1; then
 		echo "man-examples: $3: does not compile:"; sed 's/^/  | /' "$2.log"
 		return 1
 	fi

@@ -47,6 +47,8 @@ Suite *watch_suite(void);
 Suite *blocking_suite(void);
 Suite *alloc_suite(void);
 Suite *co_suite(void);
+Suite *uv_suite(void);
+Suite *event_suite(void);
 
 int main(int argc, char **argv)
 {
@@ -81,6 +83,8 @@ int main(int argc, char **argv)
 	srunner_add_suite(sr, notify_public_suite());
 	srunner_add_suite(sr, barrier_suite());
 	srunner_add_suite(sr, mutex_suite());
+	srunner_add_suite(sr, uv_suite());
+	srunner_add_suite(sr, event_suite());
 	srunner_add_suite(sr, select_suite());
 	srunner_add_suite(sr, oneshot_suite());
 	srunner_add_suite(sr, rwlock_suite());
