@@ -65,12 +65,20 @@ void ak__task_init(struct ak_task *t, struct ak_future *f,
 	ak__init(&t->state, scheduled ? AK__T_SCHEDULED : 0u);
 }
 
+/* The record goes; then the executor's drop(arg), once: no schedule()
+ * call can be made after it, since every caller of schedule() held one of
+ * the references. */
 static void destroy(struct ak_task *t)
 {
-	if (t->hooks)
+	if (t->hooks) {
 		t->hooks->destroy(t);
-	else
-		ak__free_sized(t, sizeof(*t));
+		return;
+	}
+	ak_task_drop_fn drop = t->drop;
+	void *arg = t->arg;
+	ak__free_sized(t, sizeof(*t));
+	if (drop)
+		drop(arg);
 }
 
 void ak__task_put(struct ak_task *t)
@@ -501,6 +509,14 @@ int ak__task_abort(struct ak_task *t, int rc)
 AK_EXPORT int ak_task_new(struct ak_future *body, ak_task_schedule_fn schedule,
                           void *arg, struct ak_task **out)
 {
+	return ak_task_new_with_drop(body, schedule, NULL, arg, out);
+}
+
+AK_EXPORT int ak_task_new_with_drop(struct ak_future *body,
+                                    ak_task_schedule_fn schedule,
+                                    ak_task_drop_fn drop, void *arg,
+                                    struct ak_task **out)
+{
 	if (!body || !schedule || !out)
 		return AK_EINVAL;
 	if (body->state & AK_FUTURE_OWNED)
@@ -514,6 +530,7 @@ AK_EXPORT int ak_task_new(struct ak_future *body, ak_task_schedule_fn schedule,
 	}
 	/* The handle's reference and the life reference. */
 	ak__task_init(t, body, schedule, arg, NULL, 2, 0, NULL);
+	t->drop = drop;
 	*out = t;
 	return 0;
 }

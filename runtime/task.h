@@ -108,6 +108,7 @@ struct ak_task {
 	ak__atomic(uint32_t) state;    /* AK__T_* */
 	ak_task_schedule_fn schedule;
 	void *arg;
+	ak_task_drop_fn drop;          /* public tasks: drop(arg) at the free */
 	const struct ak__task_hooks *hooks;   /* NULL: made by ak_task_new */
 	const void *owner;             /* NULL: every operation atomic */
 	ak__atomic(uint32_t) remote;   /* owned: AK__R_*, any thread sets */

@@ -625,6 +625,84 @@ END_TEST
 
 /* ---- claiming ------------------------------------------------------------------ */
 
+/* ---- drop: the executor's arg outlives every schedule() call -------------- */
+
+struct drop_probe {
+	struct tq q;
+	atomic_int drops;
+	atomic_int schedules_after_drop;
+};
+
+static void probe_schedule(struct ak_task *task, void *arg)
+{
+	struct drop_probe *p = arg;
+
+	if (atomic_load(&p->drops) != 0)
+		atomic_fetch_add(&p->schedules_after_drop, 1);
+	tq_schedule(task, &p->q);
+}
+
+static void probe_drop(void *arg)
+{
+	atomic_fetch_add(&((struct drop_probe *)arg)->drops, 1);
+}
+
+START_TEST(drop_runs_once_when_the_last_reference_goes)
+{
+	struct drop_probe p;
+	struct forever f;
+	struct ak_task *t = NULL;
+
+	memset(&p, 0, sizeof p);
+	tq_init(&p.q);
+	forever_init(&f);
+	ck_assert_int_eq(ak_task_new_with_drop(&f.future, probe_schedule, probe_drop,
+	                                       &p, &t), 0);
+	ak_task_schedule(t);
+	ck_assert_int_eq(tq_drain(&p.q), 0);   /* parked, holding a clone */
+	ck_assert_int_eq(ak_task_cancel(t), 0);
+	ak_task_release(t);
+	ck_assert_int_eq(atomic_load(&p.drops), 0);     /* the clone keeps it */
+	ak_waker_wake(&f.clone);                        /* the last reference */
+	ck_assert_int_eq(atomic_load(&p.drops), 1);
+	ck_assert_int_eq(atomic_load(&p.schedules_after_drop), 0);
+}
+END_TEST
+
+static void *wake_and_drop(void *arg)
+{
+	ak_waker_wake((struct ak_waker *)arg);
+	return NULL;
+}
+
+/* A wake from another thread racing with the cancel: its schedule() may
+ * come after the task finished, never after drop. */
+START_TEST(drop_comes_after_every_schedule_of_a_wake_racing_the_cancel)
+{
+	for (int i = 0; i < 200; i++) {
+		struct drop_probe p;
+		struct forever f;
+		struct ak_task *t = NULL;
+		pthread_t th;
+
+		memset(&p, 0, sizeof p);
+		tq_init(&p.q);
+		forever_init(&f);
+		ck_assert_int_eq(ak_task_new_with_drop(&f.future, probe_schedule,
+		                                       probe_drop, &p, &t), 0);
+		ak_task_schedule(t);
+		ck_assert_int_eq(tq_drain(&p.q), 0);
+		ck_assert_int_eq(pthread_create(&th, NULL, wake_and_drop, &f.clone), 0);
+		ck_assert_int_eq(ak_task_cancel(t), 0);
+		ak_task_release(t);
+		pthread_join(th, NULL);
+		tq_drain(&p.q);                 /* a stale entry, if the wake won */
+		ck_assert_int_eq(atomic_load(&p.drops), 1);
+		ck_assert_int_eq(atomic_load(&p.schedules_after_drop), 0);
+	}
+}
+END_TEST
+
 START_TEST(new_claims_the_body_against_every_other_poller)
 {
 	struct tq q;
@@ -1193,6 +1271,8 @@ Suite *task_suite(void)
 	tcase_add_test(tc, cancel_during_a_poll_that_completes_keeps_the_result);
 	tcase_add_test(tc, task_cancelling_itself_returns_ebusy);
 	tcase_add_test(tc, released_unfinished_task_lives_until_it_finishes);
+	tcase_add_test(tc, drop_runs_once_when_the_last_reference_goes);
+	tcase_add_test(tc, drop_comes_after_every_schedule_of_a_wake_racing_the_cancel);
 	suite_add_tcase(s, tc);
 
 	tc = tk_tcase("claim");

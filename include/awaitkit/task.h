@@ -59,12 +59,24 @@ struct ak_task;
 typedef void (*ak_task_schedule_fn)(struct ak_task *task, void *arg);
 
 /*
+ * Called once with arg when the task record is freed (its last entry,
+ * waker and handle gone), on the thread that dropped the last reference,
+ * holding no library lock: after it, schedule is never called with arg
+ * again, so an executor may free what arg names (Rust's async-task drops
+ * its schedule closure there).
+ */
+typedef void (*ak_task_drop_fn)(void *arg);
+
+/*
  * body is claimed (AK_FUTURE_OWNED; AK_EBUSY if it already is) and stays
  * the caller's storage: it must not move, and must stay valid until the
  * task has finished and the handle was released.  The task starts idle.
  */
 int ak_task_new(struct ak_future *body, ak_task_schedule_fn schedule,
                 void *arg, struct ak_task **out);
+int ak_task_new_with_drop(struct ak_future *body, ak_task_schedule_fn schedule,
+                          ak_task_drop_fn drop, void *arg,
+                          struct ak_task **out);
 int ak_task_schedule(struct ak_task *task);
 /* 1: this call finished the task; 0: it did not; AK_EINVAL: no entry. */
 int ak_task_run(struct ak_task *task);
