@@ -29,8 +29,8 @@ done
 tags=$(sed -n 's/^struct \(ak_[a-z0-9_]*\) *[{;].*/\1/p' include/awaitkit/*.h | sort -u)
 {
 	echo '#include <awaitkit.h>'
-	echo '#include <awaitkit/uv.h>'
-	echo '#include <awaitkit/event.h>'
+	# The adapters' headers are not in the umbrella: named one by one.
+	for h in include/awaitkit/*.h; do echo "#include <${h#include/}>"; done
 	echo 'int main()'
 	echo '{'
 	echo '	ak_debug_counts c;'

@@ -49,6 +49,7 @@ Suite *alloc_suite(void);
 Suite *co_suite(void);
 Suite *uv_suite(void);
 Suite *event_suite(void);
+Suite *epoll_suite(void);
 
 int main(int argc, char **argv)
 {
@@ -92,6 +93,7 @@ int main(int argc, char **argv)
 	srunner_add_suite(sr, blocking_suite());
 	srunner_add_suite(sr, alloc_suite());
 	srunner_add_suite(sr, co_suite());
+	srunner_add_suite(sr, epoll_suite());
 	srunner_set_fork_status(sr, CK_FORK);
 
 	const char *filter = tk_test_filter();
