@@ -20,6 +20,9 @@
  * and half-closes, the other reads everything back, checking every byte,
  * the order of the data frames and one pong per ping.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE             /* accept4 */
+#endif
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

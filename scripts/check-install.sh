@@ -53,6 +53,8 @@ check_tree() {
 			die "the $a adapter's libraries are not all in $lib"
 		[ -f "$pc/awaitkit-$a.pc" ] || die "$pc/awaitkit-$a.pc missing"
 	done
+	[ -f "$lib/libawaitkit-epoll.a" ] && [ -f "$pc/awaitkit-epoll.pc" ] ||
+		die "libawaitkit-epoll.a or awaitkit-epoll.pc missing under $lib, $pc"
 	nman=0 nlink=0
 	for f in man/man3/*.3 man/man7/*.7; do
 		d=$man/$(basename "$(dirname "$f")")/$(basename "$f")
@@ -136,6 +138,15 @@ if command -v clang-16 > /dev/null 2>&1; then
 	outt=$(./hello-tsan "$version" 2>&1) || { echo "$outt" >> "$log"; die "hello (clang, TSan) failed"; }
 	clang_ok="; clang-16 and clang-16 TSan link libawaitkit.a: ok"
 fi
+# The epoll adapter: its static library and .pc, and a program built with
+# `pkg-config --cflags --libs awaitkit-epoll` alone.
+ecflags=$(pkg-config --cflags awaitkit-epoll 2>>"$log") || die "pkg-config --cflags awaitkit-epoll"
+elibs=$(pkg-config --libs awaitkit-epoll 2>>"$log") || die "pkg-config --libs awaitkit-epoll"
+cp "$src/tests/install/hello_epoll.c" . || die "copy hello_epoll.c"
+# shellcheck disable=SC2086
+$cc -std=c11 -Wall -Wextra -Wpedantic -Werror $ecflags -o hello-epoll hello_epoll.c $elibs >> "$log" 2>&1 ||
+	die "cc hello_epoll.c \$(pkg-config --cflags --libs awaitkit-epoll): $ecflags $elibs"
+oute=$(./hello-epoll 2>&1) || { echo "$oute" >> "$log"; die "hello_epoll failed"; }
 cd "$src" || die "cd $src"
 
 # man finds the pages, and a function's symlink, under the installed MANDIR.
@@ -177,4 +188,5 @@ left=$(leftovers "$s")
 
 echo "check-install: ok (headers, libawaitkit.a, libawaitkit.so.$version + 2 links," \
 	"the uv and event adapters with their .pc files ($outuv)," \
-	"awaitkit.pc, $nman man pages + $nlink links; $out; static: ok$clang_ok; DESTDIR: ok; uninstall: clean)"
+	"awaitkit.pc, $nman man pages + $nlink links; $out; static: ok$clang_ok;" \
+	"libawaitkit-epoll.a + awaitkit-epoll.pc: $oute; DESTDIR: ok; uninstall: clean)"

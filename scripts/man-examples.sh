@@ -104,9 +104,30 @@ adapter_libs() {
 	done
 }
 
+# libs_for SRC: how a program links.  One that includes an adapter's
+# header (<awaitkit/NAME.h> with a $build/libawaitkit-NAME.a beside the
+# core) links that static library and the static core it stands on, plus
+# what adapters/NAME/ldlibs lists (its loop library); others link the
+# shared core.
+libs_for() {
+	adapters=""
+	for h in $(sed -n 's|^#include <awaitkit/\([a-z0-9_]*\)\.h>.*|\1|p' "$1"); do
+		# uv and event link their shared libraries (adapter_libs).
+		case $h in uv|event) continue ;; esac
+		[ -f "$libdir/libawaitkit-$h.a" ] || continue
+		adapters="$adapters $libdir/libawaitkit-$h.a"
+		[ -f "adapters/$h/ldlibs" ] && adapters="$adapters $(cat "adapters/$h/ldlibs")"
+	done
+	if [ -n "$adapters" ]; then
+		echo "$adapters $libdir/libawaitkit.a -pthread -lurcu-bp -lurcu-common"
+	else
+		echo "$LIBS_EX"
+	fi
+}
+
 build_run_one() {
 	# shellcheck disable=SC2086 # the flag lists are meant to split
-	if ! $cc $CFLAGS_EX -o "$2" "$1" $(adapter_libs "$1") $LIBS_EX > "$2.log" 2>&1; then
+	if ! $cc $CFLAGS_EX -o "$2" "$1" $(adapter_libs "$1") $(libs_for "$1") > "$2.log" 2>&1; then
 		echo "man-examples: $3: does not compile:"; sed 's/^/  | /' "$2.log"
 		return 1
 	fi
