@@ -29,6 +29,7 @@ static const struct err_entry errors[] = {
 	{ AK_ENOENT, "AK_ENOENT", "no enabled branch" },
 	{ AK_ENOMEM, "AK_ENOMEM", "out of memory" },
 	{ AK_ECANCELED, "AK_ECANCELED", "operation cancelled" },
+	{ AK_EEXIST, "AK_EEXIST", "value already set" },
 };
 
 static const struct err_entry *lookup(int err)

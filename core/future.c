@@ -13,6 +13,8 @@
 #include <awaitkit/select.h>
 #include <awaitkit/task.h>
 #include <awaitkit/timeout.h>
+#include <awaitkit/once_cell.h>
+#include <awaitkit/set_once.h>
 
 #include "core.h"
 
@@ -194,6 +196,10 @@ AK_EXPORT size_t ak_op_size(int kind)
 		return sizeof(struct ak_timeout_op);
 	case AK_OP_TASK_JOIN:
 		return sizeof(struct ak_task_join_op);
+	case AK_OP_ONCE_CELL_GET_OR_INIT:
+		return sizeof(struct ak_once_cell_op);
+	case AK_OP_SET_ONCE_WAIT:
+		return sizeof(struct ak_set_once_wait_op);
 	default:
 		return 0;
 	}

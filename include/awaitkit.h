@@ -24,6 +24,8 @@
 #include <awaitkit/barrier.h>
 #include <awaitkit/mutex.h>
 #include <awaitkit/rwlock.h>
+#include <awaitkit/once_cell.h>
+#include <awaitkit/set_once.h>
 #include <awaitkit/broadcast.h>
 #include <awaitkit/select.h>
 #include <awaitkit/co.h>

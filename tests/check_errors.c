@@ -17,7 +17,7 @@ struct code {
 static const struct code error_codes[] = {
 	CODE(AK_EINVAL), CODE(AK_EAGAIN), CODE(AK_EPIPE), CODE(AK_ETIMEDOUT),
 	CODE(AK_EOVERFLOW), CODE(AK_EDEADLK), CODE(AK_EBUSY), CODE(AK_ENOENT),
-	CODE(AK_ENOMEM), CODE(AK_ECANCELED),
+	CODE(AK_ENOMEM), CODE(AK_ECANCELED), CODE(AK_EEXIST),
 };
 #define N_ERRORS ((int)(sizeof error_codes / sizeof error_codes[0]))
 

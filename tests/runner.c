@@ -50,6 +50,7 @@ Suite *co_suite(void);
 Suite *uv_suite(void);
 Suite *event_suite(void);
 Suite *epoll_suite(void);
+Suite *once_cell_suite(void);
 
 int main(int argc, char **argv)
 {
@@ -91,6 +92,7 @@ int main(int argc, char **argv)
 	srunner_add_suite(sr, rwlock_suite());
 	srunner_add_suite(sr, watch_suite());
 	srunner_add_suite(sr, blocking_suite());
+	srunner_add_suite(sr, once_cell_suite());
 	srunner_add_suite(sr, alloc_suite());
 	srunner_add_suite(sr, co_suite());
 	srunner_add_suite(sr, epoll_suite());

@@ -25,6 +25,7 @@ extern "C" {
 #define AK_ENOENT (-ENOENT)         /* a select whose branches are all disabled */
 #define AK_ENOMEM (-ENOMEM)         /* an allocation or a waker clone failed */
 #define AK_ECANCELED (-ECANCELED)   /* the operation was cancelled */
+#define AK_EEXIST (-EEXIST)         /* a once cell already holds a value */
 
 const char *ak_strerror(int err);
 const char *ak_err_name(int err);

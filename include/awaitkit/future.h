@@ -59,7 +59,8 @@ int ak_coop_poll(struct ak_context *cx);
  * Ranges reserved for each primitive's kinds (a kind is never reused):
  * mpsc 10-29, oneshot 30-39, broadcast 40-49, watch 50-59, semaphore 60-69,
  * mutex 70-79, rwlock 80-89, notify 90-94, barrier 95-99, select/join
- * 100-119.
+ * 100-119, task join 120, timeout 125, once cell 140-144, set-once
+ * 145-149.
  */
 
 size_t ak_op_size(int kind);
