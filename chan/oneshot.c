@@ -436,6 +436,30 @@ AK_EXPORT int ak_oneshot_try_recv(struct ak_oneshot_rx *rx, void *out)
 	return AK_EAGAIN;
 }
 
+/* tokio's Receiver::is_terminated: a receive returned the value or
+ * AK_EPIPE; any further receive returns AK_EPIPE. */
+AK_EXPORT int ak_oneshot_rx_is_terminated(const struct ak_oneshot_rx *rx)
+{
+	const struct oneshot *b = of_rx(rx);
+	if (!b)
+		return AK_EINVAL;
+	return b->rx_done != 0;
+}
+
+/* tokio's Receiver::is_empty: no value waits to be received (none sent
+ * yet, the sender gone without one, or the value already taken). */
+AK_EXPORT int ak_oneshot_rx_is_empty(const struct ak_oneshot_rx *rx)
+{
+	struct oneshot *b = of_rx(rx);
+	if (!b)
+		return AK_EINVAL;
+	if (b->rx_done)
+		return 1;
+	/* acquire: pairs with the sender's release CAS in tx_finish(). */
+	uint64_t s = ak__load(&b->state, AK__ACQUIRE);
+	return (s & (COMPLETE | HAS_VALUE)) != (COMPLETE | HAS_VALUE);
+}
+
 AK_EXPORT int ak_oneshot_rx_close(struct ak_oneshot_rx *rx)
 {
 	struct oneshot *b = of_rx(rx);

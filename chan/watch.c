@@ -382,12 +382,14 @@ static int senders_gone(struct watch *w)
 AK_EXPORT int ak_watch_new(size_t elem_size, const void *init, const struct ak_watch_hooks *hooks,
                            struct ak_watch_sender **tx, struct ak_watch_receiver **rx)
 {
-	if (!tx || !rx || elem_size > MAX_ELEM || (elem_size && !init) ||
+	if (!tx || elem_size > MAX_ELEM || (elem_size && !init) ||
 	    (hooks && hooks->drop && !hooks->clone))
 		return AK_EINVAL;
 	struct watch *w = ak__alloc(sizeof(*w));
 	struct ak_watch_sender *s = ak__alloc(sizeof(*s));
-	struct ak_watch_receiver *r = ak__alloc(sizeof(*r));
+	/* No receiver asked for: tokio's Sender::new, closed until a
+	 * subscribe. */
+	struct ak_watch_receiver *r = rx ? ak__alloc(sizeof(*r)) : NULL;
 	struct block *b = NULL;
 	if (w) {
 		w->elem_size = elem_size;
@@ -401,7 +403,7 @@ AK_EXPORT int ak_watch_new(size_t elem_size, const void *init, const struct ak_w
 		ak__init(&w->mem_refs, 1);
 		b = block_new(w);
 	}
-	if (!w || !s || !r || !b) {
+	if (!w || !s || (rx && !r) || !b) {
 		if (b)
 			ak__free_sized(b, block_bytes(w));  /* never published: no grace period */
 		ak__free_sized(r, sizeof(*r));
@@ -413,21 +415,23 @@ AK_EXPORT int ak_watch_new(size_t elem_size, const void *init, const struct ak_w
 		memcpy(b->value, init, elem_size);
 	b->version = 0;
 	ak__init(&w->current, b);
-	ak__init(&w->refs, 2);
+	ak__init(&w->refs, rx ? 2 : 1);
 	ak__init(&w->senders, 1);
-	ak__init(&w->receivers, 1);
+	ak__init(&w->receivers, rx ? 1 : 0);
 	ak__init(&w->closed, 0);
 	ak__lock_init(&w->send_lock);
 	w->version = 0;
 	ak__notify_init(&w->changed);
 	ak__notify_init(&w->rx_gone);
 	s->w = w;
-	r->w = w;
-	r->seen = 0;
-	r->refs = 1;
-	r->dropped = 0;
 	*tx = s;
-	*rx = r;
+	if (rx) {
+		r->w = w;
+		r->seen = 0;
+		r->refs = 1;
+		r->dropped = 0;
+		*rx = r;
+	}
 	return 0;
 }
 
@@ -609,6 +613,31 @@ AK_EXPORT size_t ak_watch_receiver_count(const struct ak_watch_sender *tx)
 	if (!tx)
 		return 0;
 	return ak__load(&tx->w->receivers, AK__RELAXED);
+}
+
+AK_EXPORT size_t ak_watch_sender_count(const struct ak_watch_sender *tx)
+{
+	if (!tx)
+		return 0;
+	return ak__load(&tx->w->senders, AK__RELAXED);
+}
+
+/* tokio's Sender::is_closed: no receiver is left (a subscribe reopens). */
+AK_EXPORT int ak_watch_sender_is_closed(const struct ak_watch_sender *tx)
+{
+	if (!tx)
+		return AK_EINVAL;
+	/* acquire: pairs with the release decrement in ak_watch_receiver_drop(),
+	 * as closed_poll's look does. */
+	return ak__load(&tx->w->receivers, AK__ACQUIRE) == 0;
+}
+
+AK_EXPORT int ak_watch_same_channel(const struct ak_watch_receiver *a,
+                                    const struct ak_watch_receiver *b)
+{
+	if (!a || !b)
+		return AK_EINVAL;
+	return a->w == b->w;
 }
 
 /* ---- receiver ---------------------------------------------------------------- */

@@ -802,6 +802,60 @@ START_TEST(receiver_drop_racing_send_conserves_values)
 }
 END_TEST
 
+START_TEST(rx_is_empty_until_a_value_is_sent_and_again_once_it_is_received)
+{
+	struct ak_oneshot_tx *tx;
+	struct ak_oneshot_rx *rx;
+	uint64_t v = 7, out = 0;
+
+	new_u64(&tx, &rx, NULL);
+	ck_assert_int_eq(ak_oneshot_rx_is_empty(rx), 1);
+	ck_assert_int_eq(ak_oneshot_send(tx, &v), 0);
+	ck_assert_int_eq(ak_oneshot_rx_is_empty(rx), 0);
+	ck_assert_int_eq(ak_oneshot_rx_is_terminated(rx), 0);
+	ck_assert_int_eq(ak_oneshot_try_recv(rx, &out), 0);
+	ck_assert_int_eq(ak_oneshot_rx_is_empty(rx), 1);
+	ak_oneshot_rx_drop(rx);
+}
+END_TEST
+
+START_TEST(rx_is_terminated_once_a_receive_returned_the_value)
+{
+	struct ak_oneshot_tx *tx;
+	struct ak_oneshot_rx *rx;
+	struct ak_oneshot_recv_op op = { 0 };
+	struct tk_task *t = tk_task_new();
+	uint64_t v = 7, out = 0;
+
+	new_u64(&tx, &rx, NULL);
+	ck_assert_int_eq(poll_new_recv(&op, rx, &out, t), AK_PENDING);
+	ck_assert_int_eq(ak_oneshot_rx_is_terminated(rx), 0);
+	ck_assert_int_eq(ak_oneshot_send(tx, &v), 0);
+	ck_assert_int_eq(ak_oneshot_rx_is_terminated(rx), 0);  /* not yet received */
+	ck_assert_int_eq(tk_poll_woken(t, &op.future), 0);
+	ck_assert_int_eq(ak_oneshot_rx_is_terminated(rx), 1);
+	ak_oneshot_rx_drop(rx);
+}
+END_TEST
+
+START_TEST(rx_is_terminated_once_a_receive_returned_epipe_and_empty_before)
+{
+	struct ak_oneshot_tx *tx;
+	struct ak_oneshot_rx *rx;
+	uint64_t out = 0;
+
+	new_u64(&tx, &rx, NULL);
+	ak_oneshot_tx_drop(tx);
+	ck_assert_int_eq(ak_oneshot_rx_is_empty(rx), 1);
+	ck_assert_int_eq(ak_oneshot_rx_is_terminated(rx), 0);
+	ck_assert_int_eq(ak_oneshot_try_recv(rx, &out), AK_EPIPE);
+	ck_assert_int_eq(ak_oneshot_rx_is_terminated(rx), 1);
+	ck_assert_int_eq(ak_oneshot_rx_is_terminated(NULL), AK_EINVAL);
+	ck_assert_int_eq(ak_oneshot_rx_is_empty(NULL), AK_EINVAL);
+	ak_oneshot_rx_drop(rx);
+}
+END_TEST
+
 Suite *oneshot_suite(void)
 {
 	Suite *s = suite_create("oneshot");
@@ -840,6 +894,9 @@ Suite *oneshot_suite(void)
 	tcase_add_test(tc, recv_blocking_inside_a_poll_is_edeadlk);
 	tcase_add_test(tc, ten_thousand_channels_across_threads_deliver_every_value);
 	tcase_add_test(tc, receiver_drop_racing_send_conserves_values);
+	tcase_add_test(tc, rx_is_empty_until_a_value_is_sent_and_again_once_it_is_received);
+	tcase_add_test(tc, rx_is_terminated_once_a_receive_returned_the_value);
+	tcase_add_test(tc, rx_is_terminated_once_a_receive_returned_epipe_and_empty_before);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -705,7 +705,6 @@ START_TEST(bad_inputs_return_einval_and_change_nothing)
 
 	memset(&r, 0, sizeof r);
 	ck_assert_int_eq(ak_watch_new(8, &v, NULL, NULL, &rx), AK_EINVAL);
-	ck_assert_int_eq(ak_watch_new(8, &v, NULL, &tx, NULL), AK_EINVAL);
 	ck_assert_int_eq(ak_watch_new(8, NULL, NULL, &tx, &rx), AK_EINVAL);
 	ck_assert_int_eq(ak_watch_new(SIZE_MAX - 8, &v, NULL, &tx, &rx), AK_EINVAL);
 	ck_assert_int_eq(ak_watch_new(8, &v, &drop_only, &tx, &rx), AK_EINVAL);
@@ -952,12 +951,83 @@ START_TEST(receivers_dropped_under_parked_changed_while_another_thread_sends)
 }
 END_TEST
 
+START_TEST(new_without_a_receiver_makes_a_closed_sender_that_subscribe_reopens)
+{
+	struct ak_watch_sender *tx = NULL;
+	struct ak_watch_receiver *rx = NULL;
+	struct ak_watch_ref r;
+	uint64_t v = 1, w = 2, old = 0;
+
+	ck_assert_int_eq(ak_watch_new(sizeof v, &v, NULL, &tx, NULL), 0);
+	ck_assert_uint_eq(ak_watch_receiver_count(tx), 0);
+	ck_assert_int_eq(ak_watch_sender_is_closed(tx), 1);
+	ck_assert_int_eq(ak_watch_send(tx, &w), AK_EPIPE);
+	ck_assert_int_eq(ak_watch_send_replace(tx, &w, &old), 0);
+	ck_assert_uint_eq(old, 1);
+	ck_assert_int_eq(ak_watch_subscribe(tx, &rx), 0);
+	ck_assert_int_eq(ak_watch_sender_is_closed(tx), 0);
+	ck_assert_int_eq(ak_watch_borrow(rx, &r), 0);
+	ck_assert_uint_eq(*(const uint64_t *)r.value, 2);
+	ck_assert_int_eq(r.has_changed, 0);            /* subscribed after it */
+	ck_assert_int_eq(ak_watch_ref_release(&r), 0);
+	ck_assert_int_eq(ak_watch_receiver_drop(rx), 0);
+	ck_assert_int_eq(ak_watch_sender_is_closed(tx), 1);
+	ck_assert_int_eq(ak_watch_sender_drop(tx), 0);
+}
+END_TEST
+
+START_TEST(sender_count_counts_clones_and_drops)
+{
+	struct ak_watch_sender *tx, *tx2;
+	struct ak_watch_receiver *rx;
+	uint64_t v = 0;
+
+	ck_assert_int_eq(ak_watch_new(sizeof v, &v, NULL, &tx, &rx), 0);
+	ck_assert_uint_eq(ak_watch_sender_count(tx), 1);
+	ck_assert_int_eq(ak_watch_sender_clone(tx, &tx2), 0);
+	ck_assert_uint_eq(ak_watch_sender_count(tx), 2);
+	ck_assert_uint_eq(ak_watch_sender_count(tx2), 2);
+	ck_assert_int_eq(ak_watch_sender_drop(tx2), 0);
+	ck_assert_uint_eq(ak_watch_sender_count(tx), 1);
+	ck_assert_uint_eq(ak_watch_sender_count(NULL), 0);
+	ck_assert_int_eq(ak_watch_sender_is_closed(NULL), AK_EINVAL);
+	ck_assert_int_eq(ak_watch_sender_drop(tx), 0);
+	ck_assert_int_eq(ak_watch_receiver_drop(rx), 0);
+}
+END_TEST
+
+START_TEST(same_channel_tells_receivers_of_one_channel_from_another)
+{
+	struct ak_watch_sender *tx, *tx2;
+	struct ak_watch_receiver *rx, *clone, *sub, *other;
+	uint64_t v = 0;
+
+	ck_assert_int_eq(ak_watch_new(sizeof v, &v, NULL, &tx, &rx), 0);
+	ck_assert_int_eq(ak_watch_new(sizeof v, &v, NULL, &tx2, &other), 0);
+	ck_assert_int_eq(ak_watch_receiver_clone(rx, &clone), 0);
+	ck_assert_int_eq(ak_watch_subscribe(tx, &sub), 0);
+	ck_assert_int_eq(ak_watch_same_channel(rx, clone), 1);
+	ck_assert_int_eq(ak_watch_same_channel(rx, sub), 1);
+	ck_assert_int_eq(ak_watch_same_channel(rx, other), 0);
+	ck_assert_int_eq(ak_watch_same_channel(rx, NULL), AK_EINVAL);
+	ak_watch_receiver_drop(clone);
+	ak_watch_receiver_drop(sub);
+	ak_watch_receiver_drop(other);
+	ak_watch_receiver_drop(rx);
+	ak_watch_sender_drop(tx);
+	ak_watch_sender_drop(tx2);
+}
+END_TEST
+
 Suite *watch_suite(void)
 {
 	Suite *s = suite_create("watch");
 	TCase *tc = tk_tcase("watch");
 
 	tcase_add_test(tc, changed_resolves_after_send_and_not_after_mark_unchanged);
+	tcase_add_test(tc, new_without_a_receiver_makes_a_closed_sender_that_subscribe_reopens);
+	tcase_add_test(tc, sender_count_counts_clones_and_drops);
+	tcase_add_test(tc, same_channel_tells_receivers_of_one_channel_from_another);
 	tcase_add_test(tc, borrow_and_update_clears_has_changed);
 	tcase_add_test(tc, wait_for_returns_at_once_when_the_predicate_already_holds);
 	tcase_add_test(tc, wait_for_waits_for_a_value_the_predicate_accepts);

@@ -14,6 +14,7 @@
  *   closed_init / poll / cancel
  *   try_recv, recv_blocking,      the receiver's owner
  *   rx_close, rx_drop,
+ *   rx_is_terminated, rx_is_empty,
  *   recv_init / poll / cancel
  *
  * The two sides run on any threads, concurrently with each other.
@@ -73,6 +74,8 @@ int ak_oneshot_recv_blocking(struct ak_oneshot_rx *rx, void *out,
                              int64_t deadline);
 int ak_oneshot_rx_close(struct ak_oneshot_rx *rx);
 void ak_oneshot_rx_drop(struct ak_oneshot_rx *rx);
+int ak_oneshot_rx_is_terminated(const struct ak_oneshot_rx *rx);
+int ak_oneshot_rx_is_empty(const struct ak_oneshot_rx *rx);
 
 #ifdef __cplusplus
 }

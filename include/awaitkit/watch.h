@@ -5,7 +5,8 @@
  *   call                                   thread
  *   ak_watch_new                           any
  *   sender functions (send*, subscribe,    any; senders may be used from
- *     receiver_count, sender_clone/drop,   several threads at once
+ *     receiver_count, sender_count,        several threads at once
+ *     sender_is_closed, sender_clone/drop,
  *     closed_init)
  *   receiver functions (borrow*, changed,  one thread at a time per
  *     has_changed, mark_*, wait_for,       receiver (clone it to share)
@@ -72,6 +73,9 @@ int ak_watch_send_if_modified(struct ak_watch_sender *tx,
 int ak_watch_sender_borrow(struct ak_watch_sender *tx, struct ak_watch_ref *ref);
 int ak_watch_subscribe(struct ak_watch_sender *tx, struct ak_watch_receiver **out);
 size_t ak_watch_receiver_count(const struct ak_watch_sender *tx);
+size_t ak_watch_sender_count(const struct ak_watch_sender *tx);
+int ak_watch_sender_is_closed(const struct ak_watch_sender *tx);
+int ak_watch_same_channel(const struct ak_watch_receiver *a, const struct ak_watch_receiver *b);
 
 /* Resolves when no receiver is left. */
 struct ak_watch_closed_op {
