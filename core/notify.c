@@ -51,10 +51,11 @@ static void leave_waiting(struct ak__notify *n, uint64_t low)
 	ak__store(&n->word, (w & ~(uint64_t)LOW) | low, AK__RELEASE);
 }
 
-/* With the lock held: one notification to the oldest waiter, or stored. */
-static void notify_one_locked(struct ak__notify *n, struct ak__wakelist *wl)
+/* With the lock held: one notification to the oldest waiter (the newest
+ * with last set), or stored. */
+static void notify_locked(struct ak__notify *n, int last, struct ak__wakelist *wl)
 {
-	struct ak__waiter *w = ak__waitq_head(&n->waiters);
+	struct ak__waiter *w = last ? n->waiters.tail : ak__waitq_head(&n->waiters);
 	if (!w) {
 		set_low(n, NOTIFIED);
 		return;
@@ -64,7 +65,7 @@ static void notify_one_locked(struct ak__notify *n, struct ak__wakelist *wl)
 		leave_waiting(n, EMPTY);        /* a queued waiter: WAITING */
 }
 
-void ak__notify_one(struct ak__notify *n)
+static void notify(struct ak__notify *n, int last)
 {
 	uint64_t w = ak__load(&n->word, AK__RELAXED);
 	while ((w & LOW) != WAITING) {
@@ -76,9 +77,19 @@ void ak__notify_one(struct ak__notify *n)
 	struct ak__wakelist wl;
 	ak__wakelist_init(&wl);
 	ak__lock(&n->lock);
-	notify_one_locked(n, &wl);
+	notify_locked(n, last, &wl);
 	ak__unlock(&n->lock);
 	ak__wakelist_wake(&wl);
+}
+
+void ak__notify_one(struct ak__notify *n)
+{
+	notify(n, 0);
+}
+
+void ak__notify_last(struct ak__notify *n)
+{
+	notify(n, 1);
 }
 
 void ak__notify_waiters(struct ak__notify *n)
@@ -141,6 +152,33 @@ static int generation_moved(const struct ak__notified *o)
 	return (ak__load(&o->notify->word, AK__ACQUIRE) & ~(uint64_t)LOW) != o->gen;
 }
 
+/* With the lock held, for an operation neither queued nor granted:
+ * NOTIFIED_BY_GEN or NOTIFIED_BY_PERMIT when it is notified at once, else
+ * AK_PENDING with the node queued holding *clone (which may be empty). */
+enum { NOTIFIED_BY_GEN = 0, NOTIFIED_BY_PERMIT = 2 };
+static int enqueue_locked(struct ak__notify *n, struct ak__notified *o, struct ak_waker *clone)
+{
+	if (generation_moved(o))
+		return NOTIFIED_BY_GEN;
+	if (take_permit(n))
+		return NOTIFIED_BY_PERMIT;
+	/* From EMPTY to WAITING; a permit stored since take_permit() makes
+	 * the CAS fail and is consumed instead. */
+	uint64_t w = ak__load(&n->word, AK__RELAXED);
+	for (;;) {
+		if ((w & LOW) == NOTIFIED) {
+			if (ak__cas_weak(&n->word, &w, w & ~(uint64_t)LOW, AK__ACQUIRE, AK__RELAXED))
+				return NOTIFIED_BY_PERMIT;
+			continue;
+		}
+		if (ak__cas_weak(&n->word, &w, (w & ~(uint64_t)LOW) | WAITING, AK__RELAXED, AK__RELAXED))
+			break;
+	}
+	o->w.want = 1;
+	ak__waitq_park(&n->waiters, &o->w, clone);
+	return AK_PENDING;
+}
+
 int ak__notified_poll(struct ak__notified *o, struct ak_context *cx)
 {
 	struct ak__notify *n = o->notify;
@@ -175,33 +213,40 @@ int ak__notified_poll(struct ak__notified *o, struct ak_context *cx)
 	} else if (queued) {
 		ak__waitq_park(&n->waiters, &o->w, &clone);
 		rc = AK_PENDING;
-	} else if (generation_moved(o) || take_permit(n)) {
-		rc = 0;
 	} else {
-		/* From EMPTY to WAITING; a permit stored since take_permit()
-		 * makes the CAS fail and is consumed instead. */
-		uint64_t w = ak__load(&n->word, AK__RELAXED);
-		rc = AK_PENDING;
-		for (;;) {
-			if ((w & LOW) == NOTIFIED) {
-				if (ak__cas_weak(&n->word, &w, w & ~(uint64_t)LOW, AK__ACQUIRE, AK__RELAXED)) {
-					rc = 0;
-					break;
-				}
-				continue;
-			}
-			if (ak__cas_weak(&n->word, &w, (w & ~(uint64_t)LOW) | WAITING, AK__RELAXED, AK__RELAXED))
-				break;
-		}
-		if (rc == AK_PENDING) {
-			o->w.want = 1;
-			ak__waitq_park(&n->waiters, &o->w, &clone);
-		}
+		rc = enqueue_locked(n, o, &clone) == AK_PENDING ? AK_PENDING : 0;
 	}
 	ak__unlock(&n->lock);
 	ak__waker_drop_kept(&clone);
 	ak__waker_drop_kept(&detached);
 	return rc;
+}
+
+int ak__notified_enable(struct ak__notified *o)
+{
+	struct ak__notify *n = o->notify;
+
+	uint32_t st = ak__waiter_state(&o->w);
+	if (st == AK__W_GRANTED || st == AK__W_DETACHED)
+		return 1;       /* DETACHED: a notify_waiters under way owes it */
+	if (st == AK__W_QUEUED)
+		return 0;
+	if (generation_moved(o))
+		return 1;
+	struct ak_waker none = { NULL, NULL };
+	int rc = NOTIFIED_BY_PERMIT;
+	if (!take_permit(n)) {
+		ak__lock(&n->lock);
+		rc = enqueue_locked(n, o, &none);
+		ak__unlock(&n->lock);
+	}
+	if (rc == NOTIFIED_BY_PERMIT) {
+		/* Consumed but not yet observed: held as a notify_one's grant,
+		 * so the next poll completes and a cancel passes it on. */
+		o->w.granted = BY_ONE;
+		ak__store(&o->w.state, AK__W_GRANTED, AK__RELAXED);
+	}
+	return rc == AK_PENDING ? 0 : 1;
 }
 
 void ak__notified_cancel(struct ak__notified *o)
@@ -215,7 +260,7 @@ void ak__notified_cancel(struct ak__notified *o)
 	ak__lock(&n->lock);
 	uintptr_t given = ak__waitq_cancel(&n->waiters, &o->w, &drop);
 	if (given == BY_ONE)
-		notify_one_locked(n, &wl);      /* pass it on */
+		notify_locked(n, 0, &wl);       /* pass it on, to the oldest */
 	else if (ak__waitq_empty(&n->waiters) && (ak__load(&n->word, AK__RELAXED) & LOW) == WAITING)
 		leave_waiting(n, EMPTY);
 	ak__unlock(&n->lock);

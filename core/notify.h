@@ -21,10 +21,11 @@
  *   it, passes it on as a new notify_one.
  *
  *   call                       lock taken                  thread
- *   notify_one                 only while WAITING          any
+ *   notify_one, notify_last    only while WAITING          any
  *   notify_waiters             always                      any
  *   notified_init              never                       any
  *   notified_poll / _cancel    on the slow path            the op's owner
+ *   notified_enable            on the slow path            the op's owner
  */
 #ifndef AK_CORE_NOTIFY_H
 #define AK_CORE_NOTIFY_H
@@ -53,11 +54,20 @@ void ak__notify_init(struct ak__notify *n);
 int ak__notify_destroy(struct ak__notify *n);
 
 void ak__notify_one(struct ak__notify *n);
+/* notify_one to the newest waiter instead of the oldest (tokio's
+ * notify_last); stores the permit the same way. */
+void ak__notify_last(struct ak__notify *n);
 void ak__notify_waiters(struct ak__notify *n);
 
 void ak__notified_init(struct ak__notified *o, struct ak__notify *n);
 /* 0 when notified, AK_PENDING, AK_ENOMEM. */
 int ak__notified_poll(struct ak__notified *o, struct ak_context *cx);
 void ak__notified_cancel(struct ak__notified *o);
+/* Registers o without a waker, as tokio's Notified::enable: 1 when it is
+ * notified already (a moved generation, a grant, or a stored permit it
+ * now holds as a notify_one's grant: its next poll returns 0 and its
+ * cancel passes the permit on), 0 when queued (a notify_one may pick it;
+ * its next poll supplies the waker).  Lock only on the slow path. */
+int ak__notified_enable(struct ak__notified *o);
 
 #endif

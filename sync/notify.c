@@ -86,6 +86,14 @@ AK_EXPORT int ak_notify_one(struct ak_notify *notify)
 	return 0;
 }
 
+AK_EXPORT int ak_notify_last(struct ak_notify *notify)
+{
+	if (!notify)
+		return AK_EINVAL;
+	ak__notify_last(&notify->core);
+	return 0;
+}
+
 AK_EXPORT int ak_notify_waiters(struct ak_notify *notify)
 {
 	if (!notify)
@@ -133,6 +141,29 @@ AK_EXPORT int ak_notified_init(struct ak_notified_op *op, struct ak_notify *noti
 	ak__notified_init(&p->o, &notify->core);
 	p->parked = 0;
 	return 0;
+}
+
+AK_EXPORT int ak_notified_enable(struct ak_notified_op *op)
+{
+	if (!op || op->future.vtable != &notified_vtable)
+		return AK_EINVAL;
+	int phase = (int)(op->future.state & AK_FUTURE_PHASE_MASK);
+	if (phase != AK_FUTURE_IDLE && phase != AK_FUTURE_PENDING)
+		return AK_EINVAL;       /* never bound, or finished */
+	struct notified_priv *p = priv_of(&op->future);
+	int notified = ak__notified_enable(&p->o);
+	/* Queued, or holding a permit that its cancel would pass on: like a
+	 * parked op, it must not move and the notify must outlive it. */
+	uint32_t st = ak__load(&p->o.w.state, AK__RELAXED);
+	if (st != AK__W_IDLE) {
+		if (!p->parked) {
+			p->parked = 1;
+			ak__fetch_add(&notify_of(p)->pending, 1, AK__RELAXED);
+		}
+		op->future.state = (op->future.state & ~(uintptr_t)AK_FUTURE_PHASE_MASK) |
+		                   AK_FUTURE_PENDING;
+	}
+	return notified;
 }
 
 AK_EXPORT int ak_notified_blocking(struct ak_notified_op *op, struct ak_notify *notify,

@@ -336,6 +336,121 @@ START_TEST(bad_inputs_are_einval)
 }
 END_TEST
 
+START_TEST(notify_last_wakes_the_newest_waiter_only)
+{
+	struct ak_notify *n = new_notify();
+	struct ak_notified_op a, b;
+	struct tk_task *ta = tk_task_new(), *tb = tk_task_new();
+
+	ck_assert_int_eq(poll_new_op(&a, n, ta), AK_PENDING);
+	ck_assert_int_eq(poll_new_op(&b, n, tb), AK_PENDING);
+	ck_assert_int_eq(ak_notify_last(n), 0);
+	ck_assert(!tk_task_take_woken(ta));
+	ck_assert_int_eq(tk_poll_woken(tb, &b.future), 0);
+	ck_assert_int_eq(tk_poll(ta, &a.future), AK_PENDING);
+	ck_assert_int_eq(ak_notify_last(n), 0);
+	ck_assert_int_eq(tk_poll_woken(ta, &a.future), 0);
+	ck_assert_int_eq(ak_notify_free(n), 0);
+}
+END_TEST
+
+START_TEST(notify_last_without_waiters_stores_the_permit)
+{
+	struct ak_notify *n = new_notify();
+	struct ak_notified_op a;
+	struct tk_task *t = tk_task_new();
+
+	ck_assert_int_eq(ak_notify_last(n), 0);
+	ck_assert_int_eq(poll_new_op(&a, n, t), 0);
+	ck_assert_int_eq(ak_notify_free(n), 0);
+}
+END_TEST
+
+START_TEST(enable_consumes_a_stored_permit_and_the_next_poll_completes)
+{
+	struct ak_notify *n = new_notify();
+	struct ak_notified_op a, b;
+	struct tk_task *t = tk_task_new();
+
+	ck_assert_int_eq(ak_notify_one(n), 0);
+	init_op(&a, n);
+	ck_assert_int_eq(ak_notified_enable(&a), 1);
+	ck_assert_int_eq(poll_new_op(&b, n, t), AK_PENDING);   /* the permit is a's */
+	ck_assert_int_eq(tk_poll(t, &a.future), 0);
+	ak_future_cancel(&b.future);
+	ck_assert_int_eq(ak_notify_free(n), 0);
+}
+END_TEST
+
+START_TEST(enable_registers_so_a_notify_one_reaches_the_op_in_its_place)
+{
+	struct ak_notify *n = new_notify();
+	struct ak_notified_op a, b;
+	struct tk_task *ta = tk_task_new(), *tb = tk_task_new();
+
+	init_op(&a, n);
+	ck_assert_int_eq(ak_notified_enable(&a), 0);
+	ck_assert_int_eq(ak_notified_enable(&a), 0);            /* still queued */
+	ck_assert_int_eq(poll_new_op(&b, n, tb), AK_PENDING);
+	ck_assert_int_eq(ak_notify_one(n), 0);                  /* a is older */
+	ck_assert(!tk_task_take_woken(tb));
+	ck_assert_int_eq(ak_notified_enable(&a), 1);
+	ck_assert_int_eq(tk_poll(ta, &a.future), 0);
+	ck_assert_int_eq(tk_poll(tb, &b.future), AK_PENDING);
+	ak_future_cancel(&b.future);
+	ck_assert_int_eq(ak_notify_free(n), 0);
+}
+END_TEST
+
+START_TEST(an_enabled_op_polled_later_parks_with_its_waker_and_is_woken)
+{
+	struct ak_notify *n = new_notify();
+	struct ak_notified_op a;
+	struct tk_task *t = tk_task_new();
+
+	init_op(&a, n);
+	ck_assert_int_eq(ak_notified_enable(&a), 0);
+	ck_assert_int_eq(tk_poll(t, &a.future), AK_PENDING);
+	ck_assert_int_eq(ak_notify_one(n), 0);
+	ck_assert_int_eq(tk_poll_woken(t, &a.future), 0);
+	ck_assert_int_eq(ak_notify_free(n), 0);
+}
+END_TEST
+
+START_TEST(enable_after_notify_waiters_since_the_bind_returns_1)
+{
+	struct ak_notify *n = new_notify();
+	struct ak_notified_op a;
+	struct tk_task *t = tk_task_new();
+
+	init_op(&a, n);
+	ck_assert_int_eq(ak_notify_waiters(n), 0);
+	ck_assert_int_eq(ak_notified_enable(&a), 1);
+	ck_assert_int_eq(tk_poll(t, &a.future), 0);
+	ck_assert_int_eq(ak_notify_free(n), 0);
+}
+END_TEST
+
+START_TEST(a_cancelled_enabled_op_passes_its_permit_on_and_free_waits_for_it)
+{
+	struct ak_notify *n = new_notify();
+	struct ak_notified_op a, b;
+	struct tk_task *t = tk_task_new();
+
+	ck_assert_int_eq(ak_notify_one(n), 0);
+	init_op(&a, n);
+	ck_assert_int_eq(ak_notified_enable(&a), 1);
+	ck_assert_int_eq(ak_notify_free(n), AK_EBUSY);
+	ck_assert_int_eq(ak_notified_init(&a, n), AK_EBUSY);   /* must not move */
+	ak_future_cancel(&a.future);
+	ck_assert_int_eq(poll_new_op(&b, n, t), 0);              /* stored again */
+	ck_assert_int_eq(ak_notified_enable(&b), AK_EINVAL);     /* finished */
+	ck_assert_int_eq(ak_notified_enable(NULL), AK_EINVAL);
+	ck_assert_int_eq(ak_notify_last(NULL), AK_EINVAL);
+	ck_assert_int_eq(ak_notify_free(n), 0);
+}
+END_TEST
+
 Suite *notify_public_suite(void)
 {
 	Suite *s = suite_create("notify_public");
@@ -343,6 +458,13 @@ Suite *notify_public_suite(void)
 
 	tcase_add_test(tc, notify_one_without_waiters_stores_a_single_permit);
 	tcase_add_test(tc, notify_one_wakes_the_oldest_waiter_only);
+	tcase_add_test(tc, notify_last_wakes_the_newest_waiter_only);
+	tcase_add_test(tc, notify_last_without_waiters_stores_the_permit);
+	tcase_add_test(tc, enable_consumes_a_stored_permit_and_the_next_poll_completes);
+	tcase_add_test(tc, enable_registers_so_a_notify_one_reaches_the_op_in_its_place);
+	tcase_add_test(tc, an_enabled_op_polled_later_parks_with_its_waker_and_is_woken);
+	tcase_add_test(tc, enable_after_notify_waiters_since_the_bind_returns_1);
+	tcase_add_test(tc, a_cancelled_enabled_op_passes_its_permit_on_and_free_waits_for_it);
 	tcase_add_test(tc, notify_waiters_stores_no_permit);
 	tcase_add_test(tc, notify_waiters_reaches_waiting_and_initialised_but_unpolled_ops);
 	tcase_add_test(tc, a_cancelled_notified_passes_a_received_notify_one_on);

@@ -2,14 +2,16 @@
  * awaitkit: Notify, a wake-up signal between tasks.  See ak_notify(3).
  *
  * notify_one wakes the oldest waiting notified() operation, or stores one
- * permit when nobody waits (several calls still store one); notify_waiters
+ * permit when nobody waits (several calls still store one); notify_last
+ * the newest instead; notify_waiters
  * wakes every operation waiting now, including those initialised before
  * the call but not yet polled, and stores nothing.
  *
  *   call                         thread
  *   ak_notify_new, _free         any (free: nobody waits)
- *   ak_notify_one, _waiters      any
+ *   ak_notify_one, _last, _waiters   any
  *   ak_notified_init             the op's owner, op not pending
+ *   ak_notified_enable           the op's owner
  *   poll, cancel of notified     the op's owner, one at a time
  *   ak_notified_blocking         a thread outside any poll
  */
@@ -38,9 +40,11 @@ int ak_notify_new(struct ak_notify **out);
 int ak_notify_free(struct ak_notify *notify);
 
 int ak_notify_one(struct ak_notify *notify);
+int ak_notify_last(struct ak_notify *notify);
 int ak_notify_waiters(struct ak_notify *notify);
 
 int ak_notified_init(struct ak_notified_op *op, struct ak_notify *notify);
+int ak_notified_enable(struct ak_notified_op *op);
 int ak_notified_blocking(struct ak_notified_op *op, struct ak_notify *notify,
                          int64_t deadline);
 
