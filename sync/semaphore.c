@@ -186,6 +186,65 @@ AK_EXPORT int ak_semaphore_release(struct ak_semaphore_acquire_op *op)
 	return rc;
 }
 
+/* A completed acquire that holds its permits, or NULL. */
+static struct acquire_priv *holder(const struct ak_semaphore_acquire_op *op)
+{
+	if (!op || op->future.vtable != &acquire_vtable)
+		return NULL;
+	struct acquire_priv *p = priv_of((struct ak_semaphore_acquire_op *)op);
+	return p->holding ? p : NULL;
+}
+
+AK_EXPORT uint64_t ak_semaphore_permits(const struct ak_semaphore_acquire_op *op)
+{
+	struct acquire_priv *p = holder(op);
+	return p ? p->a.n : 0;
+}
+
+AK_EXPORT int ak_semaphore_split(struct ak_semaphore_acquire_op *op, uint64_t n,
+                                 struct ak_semaphore_acquire_op *other)
+{
+	struct acquire_priv *p = holder(op);
+	if (!p || !other || other == op || n > p->a.n)
+		return AK_EINVAL;
+	if (holder(other) || ak__future_phase(&other->future) == AK_FUTURE_PENDING)
+		return AK_EBUSY;
+	/* other becomes a completed acquire of n permits of the same
+	 * semaphore: the permits move, the semaphore sees nothing. */
+	ak_future_init(&other->future, &acquire_vtable);
+	struct acquire_priv *q = priv_of(other);
+	memset(q, 0, sizeof(*q));
+	ak__sem_acquire_init(&q->a, p->a.sem, n);
+	q->holding = 1;
+	other->future.state = AK_FUTURE_DONE;
+	p->a.n -= n;
+	return 0;
+}
+
+AK_EXPORT int ak_semaphore_merge(struct ak_semaphore_acquire_op *op,
+                                 struct ak_semaphore_acquire_op *other)
+{
+	struct acquire_priv *p = holder(op), *q = holder(other);
+	if (!p || !q || op == other || p->a.sem != q->a.sem)
+		return AK_EINVAL;
+	p->a.n += q->a.n;       /* at most the semaphore's maximum: no overflow */
+	q->a.n = 0;
+	q->holding = 0;
+	return 0;
+}
+
+AK_EXPORT int ak_semaphore_forget_op(struct ak_semaphore_acquire_op *op)
+{
+	struct acquire_priv *p = holder(op);
+	if (!p)
+		return AK_EINVAL;
+	/* The permits leave the semaphore for good: its total shrinks, so
+	 * the free no longer waits for them. */
+	ak__fetch_sub(&sem_of(p)->total, p->a.n, AK__RELAXED);
+	p->holding = 0;
+	return 0;
+}
+
 AK_EXPORT int ak_semaphore_add_permits(struct ak_semaphore *sem, uint64_t n)
 {
 	if (!sem)

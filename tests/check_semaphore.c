@@ -579,12 +579,99 @@ START_TEST(one_permit_excludes_four_blocked_threads)
 }
 END_TEST
 
+START_TEST(split_moves_permits_to_another_op_and_each_releases_its_own)
+{
+	struct ak_semaphore *s = new_sem(5);
+	struct ak_semaphore_acquire_op a, b;
+
+	memset(&b, 0, sizeof(b));
+	init_acq(&a, s, 5);
+	ck_assert_int_eq(ak_semaphore_try_acquire(&a, s, 5), 0);
+	ck_assert_uint_eq(ak_semaphore_permits(&a), 5);
+	ck_assert_int_eq(ak_semaphore_split(&a, 2, &b), 0);
+	ck_assert_uint_eq(ak_semaphore_permits(&a), 3);
+	ck_assert_uint_eq(ak_semaphore_permits(&b), 2);
+	ck_assert_uint_eq(ak_semaphore_available_permits(s), 0);
+	ck_assert_int_eq(ak_semaphore_release(&b), 0);
+	ck_assert_uint_eq(ak_semaphore_available_permits(s), 2);
+	ck_assert_uint_eq(ak_semaphore_permits(&b), 0);
+	ck_assert_int_eq(ak_semaphore_free(s), AK_EBUSY);       /* a holds 3 */
+	ck_assert_int_eq(ak_semaphore_release(&a), 0);
+	ck_assert_int_eq(ak_semaphore_free(s), 0);
+}
+END_TEST
+
+START_TEST(split_of_more_than_held_or_into_a_holding_op_is_refused)
+{
+	struct ak_semaphore *s = new_sem(4);
+	struct ak_semaphore_acquire_op a, b;
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	ck_assert_int_eq(ak_semaphore_split(&a, 0, &b), AK_EINVAL);   /* holds none */
+	ck_assert_int_eq(ak_semaphore_try_acquire(&a, s, 2), 0);
+	ck_assert_int_eq(ak_semaphore_split(&a, 3, &b), AK_EINVAL);
+	ck_assert_int_eq(ak_semaphore_try_acquire(&b, s, 1), 0);
+	ck_assert_int_eq(ak_semaphore_split(&a, 1, &b), AK_EBUSY);
+	ck_assert_uint_eq(ak_semaphore_permits(&a), 2);
+	ck_assert_uint_eq(ak_semaphore_permits(&b), 1);
+	ck_assert_int_eq(ak_semaphore_release(&a), 0);
+	ck_assert_int_eq(ak_semaphore_release(&b), 0);
+	ck_assert_int_eq(ak_semaphore_free(s), 0);
+}
+END_TEST
+
+START_TEST(merge_gathers_permits_and_refuses_another_semaphore)
+{
+	struct ak_semaphore *s = new_sem(4), *t = new_sem(1);
+	struct ak_semaphore_acquire_op a, b, c;
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(ak_semaphore_try_acquire(&a, s, 1), 0);
+	ck_assert_int_eq(ak_semaphore_try_acquire(&b, s, 3), 0);
+	ck_assert_int_eq(ak_semaphore_try_acquire(&c, t, 1), 0);
+	ck_assert_int_eq(ak_semaphore_merge(&a, &c), AK_EINVAL);
+	ck_assert_int_eq(ak_semaphore_merge(&a, &a), AK_EINVAL);
+	ck_assert_int_eq(ak_semaphore_merge(&a, &b), 0);
+	ck_assert_uint_eq(ak_semaphore_permits(&a), 4);
+	ck_assert_uint_eq(ak_semaphore_permits(&b), 0);
+	ck_assert_int_eq(ak_semaphore_release(&b), AK_EINVAL);
+	ck_assert_int_eq(ak_semaphore_release(&a), 0);
+	ck_assert_uint_eq(ak_semaphore_available_permits(s), 4);
+	ck_assert_int_eq(ak_semaphore_release(&c), 0);
+	ck_assert_int_eq(ak_semaphore_free(s), 0);
+	ck_assert_int_eq(ak_semaphore_free(t), 0);
+}
+END_TEST
+
+START_TEST(forget_op_drops_the_permits_for_good)
+{
+	struct ak_semaphore *s = new_sem(3);
+	struct ak_semaphore_acquire_op a;
+
+	memset(&a, 0, sizeof(a));
+	ck_assert_int_eq(ak_semaphore_try_acquire(&a, s, 2), 0);
+	ck_assert_int_eq(ak_semaphore_forget_op(&a), 0);
+	ck_assert_uint_eq(ak_semaphore_permits(&a), 0);
+	ck_assert_int_eq(ak_semaphore_release(&a), AK_EINVAL);
+	ck_assert_int_eq(ak_semaphore_forget_op(&a), AK_EINVAL);
+	ck_assert_uint_eq(ak_semaphore_available_permits(s), 1);
+	ck_assert_int_eq(ak_semaphore_free(s), 0);                /* nothing held */
+}
+END_TEST
+
 Suite *semaphore_suite(void)
 {
 	Suite *s = suite_create("semaphore");
 	TCase *tc = tk_tcase("semaphore");
 
 	tcase_add_test(tc, waiters_are_granted_in_fifo_order);
+	tcase_add_test(tc, split_moves_permits_to_another_op_and_each_releases_its_own);
+	tcase_add_test(tc, split_of_more_than_held_or_into_a_holding_op_is_refused);
+	tcase_add_test(tc, merge_gathers_permits_and_refuses_another_semaphore);
+	tcase_add_test(tc, forget_op_drops_the_permits_for_good);
 	tcase_add_test(tc, acquire_larger_than_available_waits_and_blocks_smaller_later_ones);
 	tcase_add_test(tc, acquire_larger_than_the_maximum_fails_at_once);
 	tcase_add_test(tc, add_permits_past_the_maximum_fails_with_eoverflow_and_changes_nothing);

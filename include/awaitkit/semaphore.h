@@ -13,7 +13,8 @@
  *   poll, cancel of the acquire            the op's owner, one at a time
  *   ak_semaphore_try_acquire               any (op: its owner)
  *   ak_semaphore_acquire_blocking          a thread outside any poll
- *   ak_semaphore_release                   the op's owner
+ *   ak_semaphore_release, _permits,        the op's owner (both ops')
+ *     _split, _merge, _forget_op
  *   add_permits, forget, close, queries    any
  */
 #ifndef AK_SEMAPHORE_H
@@ -51,6 +52,12 @@ int ak_semaphore_acquire_blocking(struct ak_semaphore_acquire_op *op,
                                   struct ak_semaphore *sem, uint64_t n,
                                   int64_t deadline);
 int ak_semaphore_release(struct ak_semaphore_acquire_op *op);
+uint64_t ak_semaphore_permits(const struct ak_semaphore_acquire_op *op);
+int ak_semaphore_split(struct ak_semaphore_acquire_op *op, uint64_t n,
+                       struct ak_semaphore_acquire_op *other);
+int ak_semaphore_merge(struct ak_semaphore_acquire_op *op,
+                       struct ak_semaphore_acquire_op *other);
+int ak_semaphore_forget_op(struct ak_semaphore_acquire_op *op);
 
 int ak_semaphore_add_permits(struct ak_semaphore *sem, uint64_t n);
 int ak_semaphore_forget(struct ak_semaphore *sem, uint64_t n, uint64_t *forgotten);
