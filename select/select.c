@@ -29,6 +29,18 @@ static struct select_priv *priv(struct ak_future *f)
 	return (struct select_priv *)(void *)&((struct ak_select_op *)(void *)f)->private_;
 }
 
+/* The generator's state for a caller's seed: the same seed, the same
+ * starts (tokio's seeded runtime); mixed (splitmix64's finaliser) so
+ * that nearby seeds differ at once, and never 0, which xorshift keeps. */
+static uint64_t seeded(uint64_t seed)
+{
+	uint64_t z = seed + 0x9e3779b97f4a7c15u;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+	z ^= z >> 31;
+	return z ? z : 1;
+}
+
 static size_t start_of(unsigned flags, uint64_t *rng, size_t n)
 {
 	if (flags & AK_SELECT_BIASED)
@@ -83,7 +95,7 @@ AK_EXPORT int ak_select_init(struct ak_select_op *op, struct ak_branch *branches
 {
 	size_t enabled;
 
-	if (!op || (flags & ~AK_SELECT_BIASED))
+	if (!op || (flags & ~(AK_SELECT_BIASED | AK_SELECT_SEEDED)))
 		return AK_EINVAL;
 	if (ak__future_phase(&op->future) == AK_FUTURE_PENDING)
 		return AK_EBUSY;
@@ -97,7 +109,19 @@ AK_EXPORT int ak_select_init(struct ak_select_op *op, struct ak_branch *branches
 	s->enabled = enabled;
 	s->flags = flags;
 	s->winner = -1;
-	s->rng = ak__branch_seed(op);
+	s->rng = flags & AK_SELECT_SEEDED ? seeded(0) : ak__branch_seed(op);
+	return 0;
+}
+
+AK_EXPORT int ak_select_seed(struct ak_select_op *op, uint64_t seed)
+{
+	if (!op || op->future.vtable != &select_vtable ||
+	    ak__future_phase(&op->future) != AK_FUTURE_IDLE)
+		return AK_EINVAL;       /* not bound, or already polled */
+	struct select_priv *s = priv(&op->future);
+	if (!(s->flags & AK_SELECT_SEEDED))
+		return AK_EINVAL;
+	s->rng = seeded(seed);
 	return 0;
 }
 

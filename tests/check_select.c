@@ -929,11 +929,73 @@ START_TEST(bad_inputs_are_einval)
 }
 END_TEST
 
+/* The winner among four always-ready branches of a select seeded with seed. */
+static int seeded_winner(uint64_t seed, struct tk_task *t)
+{
+	struct tk_count_future f[4];
+	struct ak_branch b[4];
+	struct ak_select_op op;
+
+	memset(&op, 0, sizeof(op));
+	for (int i = 0; i < 4; i++) {
+		tk_ready_init(&f[i], 0);
+		b[i].future = &f[i].future;
+		b[i].flags = 0;
+	}
+	ck_assert_int_eq(ak_select_init(&op, b, 4, AK_SELECT_SEEDED), 0);
+	ck_assert_int_eq(ak_select_seed(&op, seed), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	return ak_select_index(&op);
+}
+
+START_TEST(a_seeded_select_starts_at_the_same_branches_for_the_same_seed)
+{
+	struct tk_task *t = tk_task_new();
+	int first[16], seen[4] = { 0 };
+
+	for (uint64_t seed = 0; seed < 16; seed++) {
+		first[seed] = seeded_winner(seed, t);
+		seen[first[seed]] = 1;
+	}
+	for (uint64_t seed = 0; seed < 16; seed++)
+		ck_assert_int_eq(seeded_winner(seed, t), first[seed]);
+	ck_assert_int_eq(seen[0] + seen[1] + seen[2] + seen[3] > 1, 1);  /* still random */
+}
+END_TEST
+
+START_TEST(select_seed_needs_the_flag_and_an_unpolled_op)
+{
+	struct tk_task *t = tk_task_new();
+	struct tk_count_future f;
+	struct ak_branch b[1];
+	struct ak_select_op op;
+	size_t index;
+
+	memset(&op, 0, sizeof(op));
+	tk_ready_init(&f, 0);
+	b[0].future = &f.future;
+	b[0].flags = 0;
+	ck_assert_int_eq(ak_select_seed(&op, 1), AK_EINVAL);          /* not bound */
+	ck_assert_int_eq(ak_select_init(&op, b, 1, 0), 0);
+	ck_assert_int_eq(ak_select_seed(&op, 1), AK_EINVAL);          /* no flag */
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	tk_ready_init(&f, 0);
+	ck_assert_int_eq(ak_select_init(&op, b, 1, AK_SELECT_SEEDED), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(ak_select_seed(&op, 1), AK_EINVAL);          /* polled */
+	tk_ready_init(&f, 0);
+	ck_assert_int_eq(ak_select_try(b, 1, AK_SELECT_SEEDED, NULL, &index), AK_EINVAL);
+	ak_future_cancel(&f.future);
+}
+END_TEST
+
 Suite *select_suite(void)
 {
 	Suite *s = suite_create("select");
 	TCase *tc = tk_tcase("select");
 
+	tcase_add_test(tc, a_seeded_select_starts_at_the_same_branches_for_the_same_seed);
+	tcase_add_test(tc, select_seed_needs_the_flag_and_an_unpolled_op);
 	tcase_add_test(tc, select_picks_the_ready_branch);
 	tcase_add_test(tc, select_waits_then_wins_with_the_branch_that_became_ready);
 	tcase_add_test(tc, select_is_fair_between_two_ready_branches);

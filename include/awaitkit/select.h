@@ -29,6 +29,7 @@ extern "C" {
 
 /* Flags of ak_select_init and the other select forms. */
 #define AK_SELECT_BIASED 0x1u    /* poll in array order, not from a random start */
+#define AK_SELECT_SEEDED 0x2u    /* random starts from ak_select_seed's seed (0 by default) */
 
 /* Flags of ak_join_init / ak_try_join_init. */
 #define AK_JOIN_BIASED 0x1u      /* poll in array order, not rotating the first */
@@ -63,6 +64,7 @@ struct ak_try_join_op {
 int ak_select_init(struct ak_select_op *op, struct ak_branch *branches,
                    size_t n, unsigned flags);
 int ak_select_index(const struct ak_select_op *op);
+int ak_select_seed(struct ak_select_op *op, uint64_t seed);
 int ak_select_try(struct ak_branch *branches, size_t n, unsigned flags,
                   struct ak_context *cx, size_t *index);
 int ak_select_blocking(struct ak_select_op *op, struct ak_branch *branches,
