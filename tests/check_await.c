@@ -319,7 +319,9 @@ START_TEST(block_on_timeout_cancels_the_live_operation_and_runs_cleanup)
 	tk_flag_init(&flag, 0);
 	tk_ready_init(&second, 0);
 	three_init(&t, &flag.future, &second.future, &flag.cancels);
-	ck_assert_int_eq(ak_block_on(&t.future, ak_deadline_in(20 * MS)), AK_ETIMEDOUT);
+	/* Long enough that the second poll (after the yield) comes before it
+	 * even on a loaded machine under TSan; 20 ms once did not. */
+	ck_assert_int_eq(ak_block_on(&t.future, ak_deadline_in(500 * MS)), AK_ETIMEDOUT);
 	ck_assert_int_eq(t.steps, 1);
 	ck_assert_int_eq(atomic_load(&flag.cancels), 1);
 	ck_assert_int_eq(atomic_load(&flag.clones), atomic_load(&flag.released));
