@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <awaitkit/alloc.h>
 #include <awaitkit/debug.h>
 #include <awaitkit/error.h>
 
@@ -393,11 +394,56 @@ size_t ak__cache_bytes_all(void)
 	return sum;
 }
 
+/*
+ * The user's allocator (ak_set_allocator(3)): while one is set, every block
+ * comes from it and goes back to it, past the cache (which keeps only
+ * malloc'd blocks).  It is switched only while no block is live, so a block
+ * always goes back where it came from.  The flag is read relaxed on every
+ * allocation: the copy it guards was written before the release store that
+ * set it, by a call the page requires to run while no other thread uses
+ * the library (a thread started later is ordered after it).
+ */
+static struct ak_allocator user;
+static ak__atomic(int) user_on;
+
+static int64_t live_blocks(void)
+{
+	pthread_mutex_lock(&counts_lock);
+	int64_t sum = counts_retired[C_LIVE];
+	for (struct counts *c = counts_head; c; c = c->next)
+		sum += ak__load(&c->v[C_LIVE], AK__RELAXED);
+	pthread_mutex_unlock(&counts_lock);
+	return sum;
+}
+
+AK_EXPORT int ak_set_allocator(const struct ak_allocator *a)
+{
+	if (a && (!a->alloc || !a->free))
+		return AK_EINVAL;
+	if (live_blocks() != 0)
+		return AK_EBUSY;
+	ak__store(&user_on, 0, AK__RELAXED);
+	if (a) {
+		user = *a;
+		/* release: the copy above before the flag (see above). */
+		ak__store(&user_on, 1, AK__RELEASE);
+	}
+	return 0;
+}
+
 void *ak__alloc(size_t size)
 {
 	if (should_fail())
 		return NULL;
-	void *p = size <= AK__CACHE_MAX ? block_get(size) : calloc(1, size);
+	void *p;
+	/* acquire: pairs with the release store in ak_set_allocator(). */
+	if (ak__load(&user_on, AK__ACQUIRE)) {
+		p = user.alloc(size ? size : 1, user.arg);
+		if (p)
+			memset(p, 0, size);
+	} else {
+		p = size <= AK__CACHE_MAX ? block_get(size) : calloc(1, size);
+	}
 	if (p) {
 		struct counts *c = my_linked_counts();
 		add(c, C_LIVE, 1);
@@ -411,7 +457,10 @@ void ak__free(void *p)
 	if (!p)
 		return;
 	count(C_LIVE, -1);
-	free(p);
+	if (ak__load(&user_on, AK__RELAXED))
+		user.free(p, user.arg);
+	else
+		free(p);
 }
 
 void ak__free_sized(void *p, size_t size)
@@ -419,7 +468,9 @@ void ak__free_sized(void *p, size_t size)
 	if (!p)
 		return;
 	count(C_LIVE, -1);
-	if (size > AK__CACHE_MAX || !block_keep(p, size))
+	if (ak__load(&user_on, AK__RELAXED))
+		user.free(p, user.arg);
+	else if (size > AK__CACHE_MAX || !block_keep(p, size))
 		free(p);
 }
 

@@ -16,6 +16,7 @@
 #include <awaitkit/pool.h>
 #include <awaitkit/await.h>
 #include <awaitkit/debug.h>
+#include <awaitkit/alloc.h>
 #include <awaitkit/mpsc.h>
 #include <awaitkit/oneshot.h>
 #include <awaitkit/watch.h>

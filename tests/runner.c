@@ -29,6 +29,7 @@ Suite *executor_suite(void);
 Suite *executor_threads_suite(void);
 Suite *task_suite(void);
 Suite *pool_suite(void);
+Suite *allocator_suite(void);
 Suite *pool_idle_suite(void);
 Suite *pool_options_suite(void);
 Suite *timer_suite(void);
@@ -74,6 +75,7 @@ int main(int argc, char **argv)
 	srunner_add_suite(sr, executor_threads_suite());
 	srunner_add_suite(sr, task_suite());
 	srunner_add_suite(sr, pool_suite());
+	srunner_add_suite(sr, allocator_suite());
 	srunner_add_suite(sr, pool_idle_suite());
 	srunner_add_suite(sr, pool_options_suite());
 	srunner_add_suite(sr, timer_suite());
