@@ -46,7 +46,7 @@ static void unlink_waiter(struct ak__waitq *q, struct ak__waiter *w)
 	ak__count_parked(-1);
 }
 
-void ak__waitq_park(struct ak__waitq *q, struct ak__waiter *w, struct ak_waker *clone)
+static void park(struct ak__waitq *q, struct ak__waiter *w, struct ak_waker *clone, int first)
 {
 	uint32_t st = ak__load(&w->state, AK__RELAXED);
 
@@ -67,16 +67,36 @@ void ak__waitq_park(struct ak__waitq *q, struct ak__waiter *w, struct ak_waker *
 	clone->data = NULL;
 	clone->vtable = NULL;
 	w->granted = 0;
-	w->next = NULL;
-	w->prev = q->tail;
-	if (q->tail)
-		q->tail->next = w;
-	else
+	if (first) {
+		w->prev = NULL;
+		w->next = q->head;
+		if (q->head)
+			q->head->prev = w;
+		else
+			q->tail = w;
 		q->head = w;
-	q->tail = w;
+	} else {
+		w->next = NULL;
+		w->prev = q->tail;
+		if (q->tail)
+			q->tail->next = w;
+		else
+			q->head = w;
+		q->tail = w;
+	}
 	q->len++;
 	ak__count_parked(1);
 	ak__store(&w->state, AK__W_QUEUED, AK__RELAXED);
+}
+
+void ak__waitq_park(struct ak__waitq *q, struct ak__waiter *w, struct ak_waker *clone)
+{
+	park(q, w, clone, 0);
+}
+
+void ak__waitq_park_first(struct ak__waitq *q, struct ak__waiter *w, struct ak_waker *clone)
+{
+	park(q, w, clone, 1);
 }
 
 int ak__waitq_grant(struct ak__waitq *q, struct ak__waiter *w, uintptr_t amount,

@@ -37,7 +37,7 @@
  *
  *   call                       lock        thread
  *   ak__waiter_prepare         not held    the owner
- *   ak__waitq_park             held        the owner
+ *   ak__waitq_park(_first)     held        the owner
  *   ak__waitq_grant            held        any
  *   ak__waitq_cancel           held        the owner
  *   ak__waitq_detach           held        any
@@ -95,6 +95,9 @@ static inline struct ak__waiter *ak__waitq_head(const struct ak__waitq *q)
 int ak__waiter_prepare(const struct ak__waiter *w, const struct ak_context *cx,
                        struct ak_waker *clone);
 void ak__waitq_park(struct ak__waitq *q, struct ak__waiter *w, struct ak_waker *clone);
+/* As ak__waitq_park(), but an idle node goes to the head of the queue: a
+ * waiter that was woken to retry and lost keeps its place (core/barge.h). */
+void ak__waitq_park_first(struct ak__waitq *q, struct ak__waiter *w, struct ak_waker *clone);
 int ak__waitq_grant(struct ak__waitq *q, struct ak__waiter *w, uintptr_t amount,
                     struct ak__wakelist *wl);
 uintptr_t ak__waitq_cancel(struct ak__waitq *q, struct ak__waiter *w, struct ak_waker *drop);

@@ -135,7 +135,8 @@ main(void)
 	struct ak_mutex *m;
 	int fails;
 
-	if (ak_mutex_new(&m, 0) != 0)
+	/* AK_LOCK_STATS: the holder query also says for how long. */
+	if (ak_mutex_new(&m, AK_LOCK_STATS) != 0)
 		return 1;
 	fails = hold_across_an_await(m) + lock_twice(m);
 	ak_mutex_free(m);

@@ -121,7 +121,7 @@ void scene_mutex_self_deadlock(void)
 
 	printf("\n[mutex] a task awaits a mutex it already holds\n");
 	ak_executor_new(&ex);
-	ak_mutex_new(&m, 0);
+	ak_mutex_new(&m, AK_LOCK_STATS);   /* hold statistics: time, pending polls */
 	memset(&t, 0, sizeof t);
 	t.m = m;
 	ak_future_init(&t.future, &twice_vtable);

@@ -1,7 +1,8 @@
 /*
- * stress/stress_locks.c: one Mutex and one RwLock (max readers from the
- * seed, 1..8 or the maximum) under plain threads and a pool, with
- * deadlines and task cancellation injected.
+ * stress/stress_locks.c: two Mutexes, one FIFO and one barging
+ * (AK_MUTEX_BARGING), and one RwLock (max readers from the seed, 1..8 or
+ * the maximum) under plain threads and a pool, with deadlines and task
+ * cancellation injected; each mutex section picks one of the two.
  *
  *   - -t threads (default 4) under ak_block_on: blocking lock / read /
  *     write, a fifth of them with a deadline short enough to pass while
@@ -12,7 +13,7 @@
  *     deadline after which the unfinished tasks are cancelled, and their
  *     cleanup blocks release what they hold.
  *
- * Checked on every entry: never two mutex holders; never two writers, never
+ * Checked on every entry: never two holders of a mutex; never two writers, never
  * a writer beside a reader, never more than max readers, and the two
  * halves of the write-protected pair equal under a read.  At the end: the
  * plain counters written under the locks equal the number of completed
@@ -33,18 +34,18 @@
 #define POOL_WORKERS 2
 #define ROUND_MAX 16
 
-static struct ak_mutex *M;
+static struct ak_mutex *M[2];      /* FIFO, barging */
 static struct ak_rwlock *RW;
 static uint32_t max_readers;
 
 /* Who is inside, checked on every entry. */
-static atomic_int in_mutex, writers_in, readers_in;
+static atomic_int in_mutex[2], writers_in, readers_in;
 /* Written only under the locks: plain on purpose (TSan checks them). */
-static uint64_t mutex_counter;
+static uint64_t mutex_counter[2];
 static uint64_t pair_a, pair_b;
 
 struct stats {
-	uint64_t mutex_sections, write_sections, read_sections;
+	uint64_t mutex_sections[2], write_sections, read_sections;
 	uint64_t timeouts, try_refused, downgrades, cancelled, rounds;
 };
 
@@ -52,20 +53,20 @@ static struct stats *all_stats[1100];
 static int nstats;
 static atomic_ullong acquisitions;
 
-static void mutex_enter(void)
+static void mutex_enter(int which)
 {
-	if (atomic_fetch_add(&in_mutex, 1) != 0)
-		stress_fail("two holders of the mutex");
+	if (atomic_fetch_add(&in_mutex[which], 1) != 0)
+		stress_fail("two holders of the %s mutex", which ? "barging" : "FIFO");
 	atomic_fetch_add_explicit(&acquisitions, 1, memory_order_relaxed);
 }
 
-static void mutex_leave(struct stats *st, int completed)
+static void mutex_leave(int which, struct stats *st, int completed)
 {
 	if (completed) {
-		mutex_counter++;
-		st->mutex_sections++;
+		mutex_counter[which]++;
+		st->mutex_sections[which]++;
 	}
-	atomic_fetch_sub(&in_mutex, 1);
+	atomic_fetch_sub(&in_mutex[which], 1);
 }
 
 static void write_enter(void)
@@ -125,8 +126,9 @@ static void thread_worker(struct stress_thread *t)
 		unsigned pick = (unsigned)stress_below(&t->rng, 100);
 		int rc;
 		if (pick < 45) {
-			rc = pick < 38 ? ak_mutex_lock_blocking(&mop, M, maybe_deadline(t))
-			               : ak_mutex_try_lock(&mop, M, NULL);
+			int which = (int)stress_below(&t->rng, 2);
+			rc = pick < 38 ? ak_mutex_lock_blocking(&mop, M[which], maybe_deadline(t))
+			               : ak_mutex_try_lock(&mop, M[which], NULL);
 			if (rc == AK_ETIMEDOUT) {
 				st->timeouts++;
 				continue;
@@ -139,10 +141,10 @@ static void thread_worker(struct stress_thread *t)
 				stress_fail("mutex lock: %s", ak_err_name(rc));
 				continue;
 			}
-			mutex_enter();
+			mutex_enter(which);
 			if (stress_chance(&t->rng, 2))
 				sched_yield();
-			mutex_leave(st, 1);
+			mutex_leave(which, st, 1);
 			rc = ak_mutex_unlock(&mop);
 		} else if (pick < 80) {
 			rc = pick < 75 ? ak_rwlock_read_blocking(&rop, RW, maybe_deadline(t))
@@ -201,7 +203,7 @@ struct task {
 	struct ak_rwlock_op rop;
 	struct stress_rng rng;
 	struct stats st;
-	int iters, i, yields, y, kind, holding, rc;
+	int iters, i, yields, y, kind, holding, which, rc;
 };
 
 static int task_poll(struct ak_future *f, struct ak_context *cx)
@@ -213,7 +215,8 @@ static int task_poll(struct ak_future *f, struct ak_context *cx)
 		t->kind = 1 + (int)stress_below(&t->rng, 3);
 		t->yields = (int)stress_below(&t->rng, 3);
 		if (t->kind == HOLD_MUTEX) {
-			ak_mutex_lock_init(&t->mop, M);
+			t->which = (int)stress_below(&t->rng, 2);
+			ak_mutex_lock_init(&t->mop, M[t->which]);
 			AK_AWAIT(&t->aw, &t->mop.future, t->rc);
 		} else {
 			if (t->kind == HOLD_READ)
@@ -228,7 +231,7 @@ static int task_poll(struct ak_future *f, struct ak_context *cx)
 		}
 		t->holding = t->kind;
 		if (t->kind == HOLD_MUTEX)
-			mutex_enter();
+			mutex_enter(t->which);
 		else if (t->kind == HOLD_READ)
 			read_enter();
 		else
@@ -237,7 +240,7 @@ static int task_poll(struct ak_future *f, struct ak_context *cx)
 			AK_YIELD(&t->aw);          /* held across awaits */
 		t->holding = HOLD_NONE;
 		if (t->kind == HOLD_MUTEX) {
-			mutex_leave(&t->st, 1);
+			mutex_leave(t->which, &t->st, 1);
 			ak_mutex_unlock(&t->mop);
 		} else if (t->kind == HOLD_READ) {
 			read_leave(&t->st);
@@ -250,7 +253,7 @@ static int task_poll(struct ak_future *f, struct ak_context *cx)
 	AK_CLEANUP(&t->aw);
 	/* Dropped: release what is held; its section did not complete. */
 	if (t->holding == HOLD_MUTEX) {
-		mutex_leave(&t->st, 0);
+		mutex_leave(t->which, &t->st, 0);
 		ak_mutex_unlock(&t->mop);
 	} else if (t->holding == HOLD_READ) {
 		atomic_fetch_sub(&readers_in, 1);
@@ -273,7 +276,8 @@ static const struct ak_future_vtable task_vtable = { task_poll, task_cancel };
 
 static void stats_merge(struct stats *into, const struct stats *s)
 {
-	into->mutex_sections += s->mutex_sections;
+	into->mutex_sections[0] += s->mutex_sections[0];
+	into->mutex_sections[1] += s->mutex_sections[1];
 	into->write_sections += s->write_sections;
 	into->read_sections += s->read_sections;
 	into->timeouts += s->timeouts;
@@ -331,8 +335,8 @@ static void pool_worker(struct stress_thread *t)
 static void dump(FILE *out, void *arg)
 {
 	(void)arg;
-	fprintf(out, "locks: in_mutex %d, writers_in %d, readers_in %d, acquisitions %llu\n",
-	        atomic_load(&in_mutex), atomic_load(&writers_in), atomic_load(&readers_in),
+	fprintf(out, "locks: in_mutex %d/%d, writers_in %d, readers_in %d, acquisitions %llu\n",
+	        atomic_load(&in_mutex[0]), atomic_load(&in_mutex[1]), atomic_load(&writers_in), atomic_load(&readers_in),
 	        (unsigned long long)atomic_load(&acquisitions));
 }
 
@@ -351,7 +355,8 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	ak_debug_counters(&base);
-	stress_check(ak_mutex_new(&M, 0) == 0, "mutex created");
+	stress_check(ak_mutex_new(&M[0], 0) == 0, "FIFO mutex created");
+	stress_check(ak_mutex_new(&M[1], AK_MUTEX_BARGING) == 0, "barging mutex created");
 	stress_check(ak_rwlock_new(&RW, max_readers, 0) == 0, "rwlock created");
 	stress_on_dump(dump, NULL);
 
@@ -376,24 +381,29 @@ int main(int argc, char **argv)
 		stats_merge(&total, all_stats[i]);
 		free(all_stats[i]);
 	}
-	printf("stress_locks: %llu acquisitions: %" PRIu64 " mutex, %" PRIu64 " write, %" PRIu64
-	       " read sections; %" PRIu64 " downgrades, %" PRIu64 " deadlines passed, %" PRIu64
-	       " try refused, %" PRIu64 " tasks dropped, %" PRIu64 " pool rounds\n",
-	       (unsigned long long)atomic_load(&acquisitions), total.mutex_sections,
-	       total.write_sections, total.read_sections, total.downgrades, total.timeouts,
-	       total.try_refused, total.cancelled, total.rounds);
+	printf("stress_locks: %llu acquisitions: %" PRIu64 " FIFO mutex, %" PRIu64
+	       " barging mutex, %" PRIu64 " write, %" PRIu64 " read sections; %" PRIu64
+	       " downgrades, %" PRIu64 " deadlines passed, %" PRIu64 " try refused, %" PRIu64
+	       " tasks dropped, %" PRIu64 " pool rounds\n",
+	       (unsigned long long)atomic_load(&acquisitions), total.mutex_sections[0],
+	       total.mutex_sections[1], total.write_sections, total.read_sections,
+	       total.downgrades, total.timeouts, total.try_refused, total.cancelled, total.rounds);
 
-	stress_check(total.mutex_sections > 0 && total.write_sections > 0 && total.read_sections > 0,
+	stress_check(total.mutex_sections[0] > 0 && total.mutex_sections[1] > 0 &&
+	             total.write_sections > 0 && total.read_sections > 0,
 	             "every kind of section ran");
-	stress_check(mutex_counter == total.mutex_sections,
-	             "no lost update under the mutex (%" PRIu64 " = %" PRIu64 ")", mutex_counter,
-	             total.mutex_sections);
+	for (int i = 0; i < 2; i++)
+		stress_check(mutex_counter[i] == total.mutex_sections[i],
+		             "no lost update under the %s mutex (%" PRIu64 " = %" PRIu64 ")",
+		             i ? "barging" : "FIFO", mutex_counter[i], total.mutex_sections[i]);
 	stress_check(pair_a == total.write_sections && pair_b == pair_a,
 	             "no lost update under the write lock (%" PRIu64 ", %" PRIu64 " = %" PRIu64 ")",
 	             pair_a, pair_b, total.write_sections);
-	stress_check(atomic_load(&in_mutex) == 0 && atomic_load(&writers_in) == 0 &&
-	             atomic_load(&readers_in) == 0, "nothing held at the end");
-	stress_check(ak_mutex_free(M) == 0, "the mutex frees cleanly");
+	stress_check(atomic_load(&in_mutex[0]) == 0 && atomic_load(&in_mutex[1]) == 0 &&
+	             atomic_load(&writers_in) == 0 && atomic_load(&readers_in) == 0,
+	             "nothing held at the end");
+	stress_check(ak_mutex_free(M[0]) == 0, "the FIFO mutex frees cleanly");
+	stress_check(ak_mutex_free(M[1]) == 0, "the barging mutex frees cleanly");
 	stress_check(ak_rwlock_free(RW) == 0, "the rwlock frees cleanly");
 
 	ak_debug_counters(&end);

@@ -129,7 +129,7 @@ size_t ak__holders_info(struct ak__holders *hs, struct ak_task_slot *slot,
 
 /* ---- the single holder's record, read without a lock -------------------- */
 
-#define PRESENT ((uint64_t)1 << 40)
+#define PRESENT AK__OWNER_PRESENT
 
 void ak__owner_init(struct ak__owner *o)
 {
@@ -138,40 +138,13 @@ void ak__owner_init(struct ak__owner *o)
 		ak__init(&o->w[i], 0);
 }
 
-static void owner_write(struct ak__owner *o, const uint64_t *w)
-{
-	uint64_t s = ak__load(&o->seq, AK__RELAXED);
-	ak__store(&o->seq, s + 1, AK__RELAXED);
-	/* release: each word's store orders the odd sequence before it; pairs
-	 * with the acquire loads of the words in ak__owner_read(). */
-	for (int i = 0; i < AK__OWNER_WORDS; i++)
-		ak__store(&o->w[i], w[i], AK__RELEASE);
-	/* release: pairs with the acquire load of seq in ak__owner_read(). */
-	ak__store(&o->seq, s + 2, AK__RELEASE);
-}
-
-void ak__owner_publish(struct ak__owner *o, const struct ak__holder *h)
-{
-	uint64_t w[AK__OWNER_WORDS];
-	_Static_assert(sizeof(struct ak_branch_path) == 4 * sizeof(uint64_t), "path size");
-	w[0] = h->task;
-	memcpy(&w[1], &h->path, sizeof(h->path));
-	w[5] = (uint64_t)(uintptr_t)h->file;
-	w[6] = (uint64_t)(uint32_t)h->line | ((uint64_t)(uint8_t)h->mode << 32) | PRESENT;
-	w[7] = (uint64_t)h->since;
-	w[8] = h->polls_at;
-	owner_write(o, w);
-}
-
 void ak__owner_clear(struct ak__owner *o)
 {
-	/* Only the PRESENT bit matters to readers of a cleared record; the
-	 * task word is cleared too so that ak__owner_task() filters out the
-	 * former holder, who often asks again before the next one publishes. */
+	/* Only the PRESENT bit matters to readers of a cleared record (the
+	 * requesters' filter is the lock's own owner word, cleared apart). */
 	uint64_t s = ak__load(&o->seq, AK__RELAXED);
 	ak__store(&o->seq, s + 1, AK__RELAXED);
-	/* release: as in owner_write(). */
-	ak__store(&o->w[0], 0, AK__RELEASE);
+	/* release: as in ak__owner_publish(). */
 	ak__store(&o->w[6], 0, AK__RELEASE);
 	ak__store(&o->seq, s + 2, AK__RELEASE);
 }
@@ -200,10 +173,12 @@ int ak__owner_read(struct ak__owner *o, struct ak__holder *h)
 	h->prev = h->next = NULL;
 	h->task = w[0];
 	memcpy(&h->path, &w[1], sizeof(h->path));
+	if (h->path.len <= 2)           /* the deeper words were not written */
+		memset((char *)&h->path + 8, 0, sizeof(h->path) - 8);
 	h->file = (const char *)(uintptr_t)w[5];
 	h->line = (int32_t)(uint32_t)w[6];
 	h->mode = (int32_t)(uint8_t)(w[6] >> 32);
-	h->since = (int64_t)w[7];
+	h->since = (w[6] & AK__OWNER_STATS) ? (int64_t)w[7] : AK__NO_SINCE;
 	h->polls_at = w[8];
 	return 1;
 }
@@ -217,6 +192,11 @@ void ak__holder_info(const struct ak__holder *h, struct ak_task_slot *slot,
 	o->file = h->file;
 	o->line = h->line;
 	o->mode = h->mode;
+	if (h->since == AK__NO_SINCE) {
+		o->held_ns = AK_LOCK_HELD_UNKNOWN;
+		o->pending_polls = AK_LOCK_POLLS_UNKNOWN;
+		return;
+	}
 	o->held_ns = ak__lock_clock() - h->since;
 	o->pending_polls = (h->task != 0 && h->task == slot_id)
 	                           ? ak_task_slot_pending_polls(slot) - h->polls_at

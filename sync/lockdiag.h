@@ -24,6 +24,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <awaitkit/mutex.h>
 
@@ -86,25 +87,69 @@ int ak__path_is_prefix(const struct ak_branch_path *holder,
  * Every word is an atomic: the writer's stores are releases after marking
  * the sequence odd, the readers' loads acquires before re-reading it, so
  * a reader that saw any new word also sees the sequence moved, and
- * retries — no standalone fence needed.
+ * retries — no standalone fence needed.  On x86 each release store is a
+ * plain move: publishing costs a dozen moves, no locked instruction.
+ *
+ * The hold statistics (since, polls_at) are written only when the lock
+ * keeps them (AK_LOCK_STATS): they cost a clock read per acquisition.
+ * Without them the record says so (since = AK__NO_SINCE) and a query
+ * reports them unknown.
  */
 #define AK__OWNER_WORDS 9
+#define AK__OWNER_PRESENT ((uint64_t)1 << 40)
+#define AK__OWNER_STATS ((uint64_t)1 << 41)
+#define AK__NO_SINCE INT64_MIN
 struct ak__owner {
 	ak__atomic(uint64_t) seq;                  /* odd while being written */
 	ak__atomic(uint64_t) w[AK__OWNER_WORDS];
 };
 
 void ak__owner_init(struct ak__owner *o);
-/* The holder publishes its record (h's list links are ignored). */
-void ak__owner_publish(struct ak__owner *o, const struct ak__holder *h);
+
+/*
+ * The holder publishes its record straight from its poll's context (NULL:
+ * an unknown holder): task, path, site, mode, and the statistics when
+ * since != AK__NO_SINCE.  Inline: the lock's fast path calls it.
+ */
+static inline void ak__owner_publish(struct ak__owner *o, uint64_t task,
+                                     const struct ak_context *cx, const char *file,
+                                     int line, int mode, int64_t since)
+{
+	_Static_assert(sizeof(struct ak_branch_path) == 4 * sizeof(uint64_t), "path size");
+	uint64_t p0 = 0, p1, p2, p3;
+	if (cx)
+		memcpy(&p0, &cx->path, sizeof(p0));   /* len, overflow, index[0..1] */
+	uint64_t s = ak__load(&o->seq, AK__RELAXED);
+	ak__store(&o->seq, s + 1, AK__RELAXED);
+	/* release: each word's store orders the odd sequence before it; pairs
+	 * with the acquire loads of the words in ak__owner_read(). */
+	ak__store(&o->w[0], task, AK__RELEASE);
+	ak__store(&o->w[1], p0, AK__RELEASE);
+	if (cx && cx->path.len > 2) {
+		/* Deeper paths only: a reader ignores these words below. */
+		memcpy(&p1, (const char *)&cx->path + 8, 8);
+		memcpy(&p2, (const char *)&cx->path + 16, 8);
+		memcpy(&p3, (const char *)&cx->path + 24, 8);
+		ak__store(&o->w[2], p1, AK__RELEASE);
+		ak__store(&o->w[3], p2, AK__RELEASE);
+		ak__store(&o->w[4], p3, AK__RELEASE);
+	}
+	ak__store(&o->w[5], (uint64_t)(uintptr_t)file, AK__RELEASE);
+	uint64_t w6 = (uint64_t)(uint32_t)line | ((uint64_t)(uint8_t)mode << 32) | AK__OWNER_PRESENT;
+	if (since != AK__NO_SINCE) {
+		w6 |= AK__OWNER_STATS;
+		ak__store(&o->w[7], (uint64_t)since, AK__RELEASE);
+		/* The slot is read here, inside the holder's own poll, and never again. */
+		ak__store(&o->w[8], cx && cx->slot ? ak_task_slot_pending_polls(cx->slot) : 0,
+		          AK__RELEASE);
+	}
+	ak__store(&o->w[6], w6, AK__RELEASE);
+	/* release: pairs with the acquire load of seq in ak__owner_read(). */
+	ak__store(&o->seq, s + 2, AK__RELEASE);
+}
+
 /* The holder, unlocking: no holder any more. */
 void ak__owner_clear(struct ak__owner *o);
-/* The task word alone, possibly stale: a filter before ak__owner_read. */
-static inline uint64_t ak__owner_task(struct ak__owner *o)
-{
-	/* Relaxed: a filter; ak__owner_read() validates what it lets through. */
-	return ak__load(&o->w[0], AK__RELAXED);
-}
 /* A consistent snapshot: 1 with *h filled while held, 0 when not held. */
 int ak__owner_read(struct ak__owner *o, struct ak__holder *h);
 /* Fills *info from a snapshot, with pending polls through slot. */

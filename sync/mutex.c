@@ -1,37 +1,46 @@
 /*
- * sync/mutex.c: the async Mutex, a batch semaphore of one permit
- * (core/sem.h) plus the holder records of lockdiag.h.
+ * sync/mutex.c: the async Mutex, on one of two waiting kernels of core/:
+ * the batch semaphore of one permit (core/sem.h: FIFO, the default) or the
+ * barging lock (core/barge.h: AK_MUTEX_BARGING, Go's sync.Mutex).  Around
+ * either, the diagnostics of lockdiag.h.
  *
- * The semaphore gives FIFO fairness, try_lock that never jumps the queue
- * and cancel that passes a grant on.  Around it, a lock records who took
- * it (a copy of the task id and branch path), where, and when; a task that
- * awaits the mutex while holding it on its own path is refused with
- * AK_EDEADLK before it parks.  The check runs only when the mutex is not
- * free at once.  The record lives in the mutex (one holder at a time) and
- * is written and read without a lock (struct ak__owner in lockdiag.h), so
- * the diagnostics add to a lock one clock read and a dozen plain stores,
- * and no shared lock that contended workers would bounce between them.
+ * Self-deadlock detection costs a lock one store and an unlock another:
+ * the holder's task id, written into the owner word right beside the
+ * lock's own word (the line the lock's CAS just took), read by a requester
+ * only once its try failed.  A requester that finds its own id there wrote
+ * it itself in an earlier poll (ordered before this one by the executor)
+ * and nobody rewrote it since: it holds the mutex on some path, and only
+ * then reads the full record for the branch path.  The record (task,
+ * path, site, and with AK_LOCK_STATS the hold statistics) is written by
+ * the holder into a seqlock (struct ak__owner) on the next line, with
+ * plain stores and no locked instruction; the statistics add the clock
+ * read, which costs more than all the rest, hence the switch.
  */
 #include <stdalign.h>
 
 #include <awaitkit/block_on.h>
 #include <awaitkit/mutex.h>
 
+#include "../core/barge.h"
 #include "../core/sem.h"
 #include "lockdiag.h"
 
 struct ak_mutex {
-	struct ak__sem sem;          /* one permit */
-	/* The holder's record is rewritten at every acquisition: keep it off
-	 * the cache lines of the semaphore's word, lock and queue. */
-	char pad_[64];
-	struct ak__owner owner;      /* the holder's record */
-	unsigned flags;              /* AK_LOCK_* */
+	union {
+		struct ak__sem sem;          /* one permit (FIFO) */
+		struct ak__barge barge;      /* AK_MUTEX_BARGING */
+	} k;
+	/* The holder's task id (0: none, or unknown): on the kernel's line. */
+	ak__atomic(uint64_t) owner_task;
+	unsigned flags;                  /* AK_LOCK_*, AK_MUTEX_BARGING */
+	struct ak__owner owner;          /* the holder's record */
 };
 
 struct lock_priv {
-	struct ak__sem_acquire acq;
-	struct ak__holder rec;
+	union {
+		struct ak__sem_acquire sem;
+		struct ak__barge_acquire barge;
+	} acq;
 	struct ak_mutex *m;
 	const char *file;
 	int line;
@@ -52,16 +61,64 @@ static int diag(const struct ak_mutex *m)
 	return !(m->flags & AK_LOCK_NODIAG);
 }
 
+static int stats(const struct ak_mutex *m)
+{
+	return (m->flags & (AK_LOCK_NODIAG | AK_LOCK_STATS)) == AK_LOCK_STATS;
+}
+
+static int barging(const struct ak_mutex *m)
+{
+	return (m->flags & AK_MUTEX_BARGING) != 0;
+}
+
+/* ---- the kernel, FIFO or barging ---------------------------------------- */
+
+static int k_try(struct ak_mutex *m)
+{
+	return barging(m) ? ak__barge_try_lock(&m->k.barge) : ak__sem_try_acquire(&m->k.sem, 1);
+}
+
+static void k_unlock(struct ak_mutex *m)
+{
+	if (barging(m))
+		ak__barge_unlock(&m->k.barge);
+	else
+		ak__sem_release(&m->k.sem, 1);     /* straight to the head waiter */
+}
+
+static int k_locked(struct ak_mutex *m)
+{
+	return barging(m) ? ak__barge_is_locked(&m->k.barge) : ak__sem_available(&m->k.sem) == 0;
+}
+
+static int k_poll(struct lock_priv *p, struct ak_context *cx)
+{
+	return barging(p->m) ? ak__barge_acquire_poll(&p->acq.barge, cx)
+	                     : ak__sem_acquire_poll(&p->acq.sem, cx);
+}
+
+static void k_cancel(struct lock_priv *p)
+{
+	if (barging(p->m))
+		ak__barge_acquire_cancel(&p->acq.barge);
+	else
+		ak__sem_acquire_cancel(&p->acq.sem);
+}
+
 AK_EXPORT int ak_mutex_new(struct ak_mutex **out, unsigned flags)
 {
-	if (!out || (flags & ~AK_LOCK_NODIAG))
+	if (!out || (flags & ~(AK_LOCK_NODIAG | AK_LOCK_STATS | AK_MUTEX_BARGING)))
 		return AK_EINVAL;
 	struct ak_mutex *m = (struct ak_mutex *)ak__alloc(sizeof(*m));
 	if (!m)
 		return AK_ENOMEM;
-	ak__sem_init(&m->sem, 1);
-	ak__owner_init(&m->owner);
 	m->flags = flags;
+	if (barging(m))
+		ak__barge_init(&m->k.barge);
+	else
+		ak__sem_init(&m->k.sem, 1);
+	ak__init(&m->owner_task, 0);
+	ak__owner_init(&m->owner);
 	*out = m;
 	return 0;
 }
@@ -70,10 +127,15 @@ AK_EXPORT int ak_mutex_free(struct ak_mutex *m)
 {
 	if (!m)
 		return AK_EINVAL;
-	if (ak__sem_available(&m->sem) != 1)
-		return AK_EBUSY;            /* held, or granted to a waiter */
-	if (ak__sem_destroy(&m->sem) != 0)
-		return AK_EBUSY;
+	if (barging(m)) {
+		if (ak__barge_destroy(&m->k.barge) != 0)
+			return AK_EBUSY;        /* held, or awaited */
+	} else {
+		if (ak__sem_available(&m->k.sem) != 1)
+			return AK_EBUSY;        /* held, or granted to a waiter */
+		if (ak__sem_destroy(&m->k.sem) != 0)
+			return AK_EBUSY;
+	}
 	ak__free_sized(m, sizeof(*m));
 	return 0;
 }
@@ -81,11 +143,14 @@ AK_EXPORT int ak_mutex_free(struct ak_mutex *m)
 /* The guard is taken: records the holder (inside its own poll). */
 static void took(struct lock_priv *p, struct ak_context *cx, int64_t since)
 {
+	struct ak_mutex *m = p->m;
 	p->held = 1;
 	p->parked = 0;
-	if (diag(p->m)) {
-		ak__holder_record(&p->rec, cx, p->file, p->line, AK_LOCK_WRITE, since);
-		ak__owner_publish(&p->m->owner, &p->rec);
+	if (diag(m)) {
+		uint64_t task = ak__requester_id(cx);
+		/* Relaxed: a filter for our own later polls (see the top). */
+		ak__store(&m->owner_task, task, AK__RELAXED);
+		ak__owner_publish(&m->owner, task, cx, p->file, p->line, AK_LOCK_WRITE, since);
 	}
 }
 
@@ -93,12 +158,9 @@ static int waits_for_itself(struct ak_mutex *m, struct ak_context *cx)
 {
 	uint64_t id = ak__requester_id(cx);
 	struct ak__holder h;
-	/* Filter first on the task word alone: if this task holds the mutex,
-	 * it wrote that word itself in an earlier poll (ordered before this
-	 * one by the executor) and nobody has rewritten it since, so it reads
-	 * its own id; any other value means another holder.  Only then take
-	 * a consistent snapshot. */
-	return id != 0 && ak__owner_task(&m->owner) == id &&
+	/* Relaxed: only our own id matters, which only we wrote (see the
+	 * top); the snapshot then confirms it with the path. */
+	return id != 0 && ak__load(&m->owner_task, AK__RELAXED) == id &&
 	       ak__owner_read(&m->owner, &h) && h.task == id &&
 	       ak__path_is_prefix(&h.path, &cx->path);
 }
@@ -110,9 +172,10 @@ static int lock_poll(struct ak_future *f, struct ak_context *cx)
 
 	if (!p->parked && ak__coop_check(cx) == AK_PENDING)
 		return AK_PENDING;
-	int64_t since = diag(m) ? ak__lock_clock() : 0;
+	/* Read before the attempt, so that it does not lengthen the hold. */
+	int64_t since = stats(m) ? ak__lock_clock() : AK__NO_SINCE;
 	if (!p->parked) {
-		int rc = ak__sem_try_acquire(&m->sem, 1);
+		int rc = k_try(m);
 		if (rc == 0) {
 			ak__coop_spend(cx);
 			took(p, cx, since);
@@ -124,7 +187,7 @@ static int lock_poll(struct ak_future *f, struct ak_context *cx)
 		if (diag(m) && waits_for_itself(m, cx))
 			return AK_EDEADLK;
 	}
-	int rc = ak__sem_acquire_poll(&p->acq, cx);
+	int rc = k_poll(p, cx);
 	if (rc == AK_PENDING) {
 		p->parked = 1;
 		return AK_PENDING;
@@ -139,7 +202,7 @@ static void lock_cancel(struct ak_future *f)
 {
 	struct lock_priv *p = priv((struct ak_mutex_lock_op *)(void *)f);
 	/* Whatever was granted meanwhile goes to the next waiter. */
-	ak__sem_acquire_cancel(&p->acq);
+	k_cancel(p);
 	p->parked = 0;
 }
 
@@ -156,7 +219,10 @@ static int bind(struct ak_mutex_lock_op *op, struct ak_mutex *m, const char *fil
 		return rc;
 	/* Field by field: the record is written when the lock is taken. */
 	struct lock_priv *p = priv(op);
-	ak__sem_acquire_init(&p->acq, &m->sem, 1);
+	if (barging(m))
+		ak__barge_acquire_init(&p->acq.barge, &m->k.barge);
+	else
+		ak__sem_acquire_init(&p->acq.sem, &m->k.sem, 1);
 	p->m = m;
 	p->file = file;
 	p->line = line;
@@ -179,8 +245,8 @@ AK_EXPORT int ak_mutex_try_lock_at(struct ak_mutex_lock_op *op, struct ak_mutex 
 	int rc = bind(op, m, file, line);
 	if (rc)
 		return rc;
-	int64_t since = diag(m) ? ak__lock_clock() : 0;
-	rc = ak__sem_try_acquire(&m->sem, 1);
+	int64_t since = stats(m) ? ak__lock_clock() : AK__NO_SINCE;
+	rc = k_try(m);
 	if (rc) {
 		op->future.state = AK_FUTURE_DONE;
 		return rc;
@@ -206,20 +272,23 @@ AK_EXPORT int ak_mutex_unlock(struct ak_mutex_lock_op *op)
 	if (!op || op->future.vtable != &lock_vtable)
 		return AK_EINVAL;
 	struct lock_priv *p = priv(op);
-	if (!p->held || !p->m)
+	struct ak_mutex *m = p->m;
+	if (!p->held || !m)
 		return AK_EINVAL;
 	p->held = 0;
-	if (diag(p->m))
-		ak__owner_clear(&p->m->owner);
-	/* The permit goes straight to the head waiter, if any. */
-	return ak__sem_release(&p->m->sem, 1);
+	if (diag(m)) {
+		ak__store(&m->owner_task, 0, AK__RELAXED);
+		ak__owner_clear(&m->owner);
+	}
+	k_unlock(m);
+	return 0;
 }
 
 AK_EXPORT int ak_mutex_is_locked(struct ak_mutex *m)
 {
 	if (!m)
 		return AK_EINVAL;
-	return ak__sem_available(&m->sem) == 0;
+	return k_locked(m);
 }
 
 AK_EXPORT int ak_mutex_holder(struct ak_mutex *m, struct ak_task_slot *slot,

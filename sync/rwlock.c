@@ -30,7 +30,7 @@ struct ak_rwlock {
 	struct ak__holders holders;  /* every read guard, or the write guard */
 	ak__atomic(uint32_t) writers_waiting;
 	uint32_t max;
-	unsigned flags;              /* AK_LOCK_* */
+	unsigned flags;              /* AK_LOCK_*; it always keeps the statistics */
 };
 
 struct rw_priv {
@@ -66,7 +66,7 @@ static uint64_t permits_of(const struct rw_priv *p)
 AK_EXPORT int ak_rwlock_new(struct ak_rwlock **out, uint32_t max_readers, unsigned flags)
 {
 	if (!out || max_readers == 0 || max_readers > AK_RWLOCK_MAX_READERS ||
-	    (flags & ~AK_LOCK_NODIAG))
+	    (flags & ~(AK_LOCK_NODIAG | AK_LOCK_STATS)))
 		return AK_EINVAL;
 	struct ak_rwlock *rw = (struct ak_rwlock *)ak__alloc(sizeof(*rw));
 	if (!rw)

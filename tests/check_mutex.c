@@ -251,7 +251,7 @@ END_TEST
 
 START_TEST(holder_query_reports_site_time_and_pending_polls)
 {
-	struct ak_mutex *m = new_mutex(0);
+	struct ak_mutex *m = new_mutex(AK_LOCK_STATS);
 	struct ak_mutex_lock_op g;
 	memset(&g, 0, sizeof g);
 	struct ak_lock_info info;
@@ -280,6 +280,29 @@ START_TEST(holder_query_reports_site_time_and_pending_polls)
 	ck_assert_uint_eq(info.pending_polls, 3);
 	/* Another task's slot says nothing about the holder's polls. */
 	ck_assert_int_eq(ak_mutex_holder(m, &other->slot, &info), 0);
+	ck_assert_uint_eq(info.pending_polls, AK_LOCK_POLLS_UNKNOWN);
+	ck_assert_int_eq(ak_mutex_unlock(&g), 0);
+	ck_assert_int_eq(ak_mutex_holder(m, &t->slot, &info), AK_ENOENT);
+	ck_assert_int_eq(ak_mutex_free(m), 0);
+}
+END_TEST
+
+START_TEST(holder_query_without_statistics_reports_who_and_where_only)
+{
+	struct ak_mutex *m = new_mutex(0);
+	struct ak_mutex_lock_op g;
+	memset(&g, 0, sizeof g);
+	struct ak_lock_info info;
+	struct tk_task *t = tk_task_new();
+
+	int line = __LINE__ + 1;
+	ak_mutex_lock_init(&g, m);
+	ck_assert_int_eq(tk_poll(t, &g.future), 0);
+	ck_assert_int_eq(ak_mutex_holder(m, &t->slot, &info), 0);
+	ck_assert_uint_eq(info.task, ak_task_slot_id(&t->slot));
+	ck_assert_str_eq(info.file, __FILE__);
+	ck_assert_int_eq(info.line, line);
+	ck_assert_int_eq(info.held_ns, AK_LOCK_HELD_UNKNOWN);
 	ck_assert_uint_eq(info.pending_polls, AK_LOCK_POLLS_UNKNOWN);
 	ck_assert_int_eq(ak_mutex_unlock(&g), 0);
 	ck_assert_int_eq(ak_mutex_holder(m, &t->slot, &info), AK_ENOENT);
@@ -598,6 +621,7 @@ Suite *mutex_suite(void)
 	tcase_add_test(tc, executor_without_task_slot_gets_no_detection);
 	tcase_add_test(tc, mutex_without_diagnostics_reports_nothing);
 	tcase_add_test(tc, holder_query_reports_site_time_and_pending_polls);
+	tcase_add_test(tc, holder_query_without_statistics_reports_who_and_where_only);
 	tcase_add_test(tc, task_dropped_while_holding_frees_the_mutex_in_its_cleanup);
 	tcase_add_test(tc, destroying_a_held_or_awaited_mutex_is_ebusy);
 	tcase_add_test(tc, unlocking_what_is_not_held_is_einval);

@@ -41,6 +41,7 @@ Suite *semaphore_suite(void);
 Suite *notify_public_suite(void);
 Suite *barrier_suite(void);
 Suite *mutex_suite(void);
+Suite *mutex_barging_suite(void);
 Suite *select_suite(void);
 Suite *oneshot_suite(void);
 Suite *rwlock_suite(void);
@@ -89,6 +90,7 @@ int main(int argc, char **argv)
 	srunner_add_suite(sr, mutex_suite());
 	srunner_add_suite(sr, uv_suite());
 	srunner_add_suite(sr, event_suite());
+	srunner_add_suite(sr, mutex_barging_suite());
 	srunner_add_suite(sr, select_suite());
 	srunner_add_suite(sr, oneshot_suite());
 	srunner_add_suite(sr, rwlock_suite());

@@ -30,6 +30,10 @@ extern "C" {
 
 /* Flags of ak_mutex_new and ak_rwlock_new. */
 #define AK_LOCK_NODIAG 0x1u   /* no holder records, no self-deadlock detection */
+#define AK_LOCK_STATS 0x2u    /* hold statistics: held_ns, pending_polls */
+/* Flag of ak_mutex_new only. */
+#define AK_MUTEX_BARGING 0x4u /* a newcomer may take a free lock before the
+                                 waiters; a waiter starved 1 ms is handed it */
 
 /* Modes in struct ak_lock_info. */
 #define AK_LOCK_READ 0
@@ -37,6 +41,8 @@ extern "C" {
 
 /* pending_polls when the query was not given the holder's own slot. */
 #define AK_LOCK_POLLS_UNKNOWN UINT64_MAX
+/* held_ns of a lock that keeps no hold statistics (no AK_LOCK_STATS). */
+#define AK_LOCK_HELD_UNKNOWN (-1)
 
 /* What a lock knows of one of its holders. */
 struct ak_lock_info {
