@@ -7,6 +7,8 @@
  * BK_MUTEX_NODIAG=1 in the environment creates the mutex with
  * AK_LOCK_NODIAG (no holder records, no self-deadlock detection), to
  * measure what the diagnostics cost; the line says diag=on or diag=off.
+ * BK_MUTEX_BARGING=1 creates it with AK_MUTEX_BARGING (Go's semantics:
+ * compare with peer-go); the line says mode=fifo or mode=barging.
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -65,7 +67,10 @@ int bk_mutex_contended(uint64_t size, struct bk_result *r)
 	struct ak_pool *pool = NULL;
 	uint64_t per = size / TASKS;
 	const char *nd = getenv("BK_MUTEX_NODIAG");
+	const char *bg = getenv("BK_MUTEX_BARGING");
 	unsigned flags = nd && *nd == '1' ? AK_LOCK_NODIAG : 0;
+	if (bg && *bg == '1')
+		flags |= AK_MUTEX_BARGING;
 
 	r->ops = per * TASKS;
 	counter = 0;
@@ -85,7 +90,8 @@ int bk_mutex_contended(uint64_t size, struct bk_result *r)
 	int ok = atomic_load(&failed) == 0 && counter == r->ops && !ak_mutex_is_locked(mutex);
 	ak_pool_free(pool);
 	ak_mutex_free(mutex);
-	bk_extra(r, "diag=%s", flags ? "off" : "on");
+	bk_extra(r, "diag=%s mode=%s", (flags & AK_LOCK_NODIAG) ? "off" : "on",
+	         (flags & AK_MUTEX_BARGING) ? "barging" : "fifo");
 	if (!ok) {
 		fprintf(stderr, "mutex_contended: counter %llu, want %llu\n",
 		        (unsigned long long)counter, (unsigned long long)r->ops);
