@@ -5,14 +5,13 @@
  * either, the diagnostics of lockdiag.h.
  *
  * Self-deadlock detection costs a lock one store and an unlock another:
- * the holder's task id, written into the owner word right beside the
- * lock's own word (the line the lock's CAS just took), read by a requester
- * only once its try failed.  A requester that finds its own id there wrote
+ * the holder's task id, written into the owner word beside the record,
+ * read by a requester only once its try failed.  A requester that finds its own id there wrote
  * it itself in an earlier poll (ordered before this one by the executor)
  * and nobody rewrote it since: it holds the mutex on some path, and only
  * then reads the full record for the branch path.  The record (task,
  * path, site, and with AK_LOCK_STATS the hold statistics) is written by
- * the holder into a seqlock (struct ak__owner) on the next line, with
+ * the holder into a seqlock (struct ak__owner) on the same line, with
  * plain stores and no locked instruction; the statistics add the clock
  * read, which costs more than all the rest, hence the switch.
  */
@@ -30,9 +29,14 @@ struct ak_mutex {
 		struct ak__sem sem;          /* one permit (FIFO) */
 		struct ak__barge barge;      /* AK_MUTEX_BARGING */
 	} k;
-	/* The holder's task id (0: none, or unknown): on the kernel's line. */
-	ak__atomic(uint64_t) owner_task;
 	unsigned flags;                  /* AK_LOCK_*, AK_MUTEX_BARGING */
+	/* The holder's record is rewritten at every acquisition: keep it off
+	 * the line of the kernel's word, lock and queue.  A FIFO hand-off
+	 * never touches the kernel's word, so a store there would pull that
+	 * contended line to the new holder once more per lock. */
+	char pad_[64];
+	/* The holder's task id (0: none, or unknown): the requesters' filter. */
+	ak__atomic(uint64_t) owner_task;
 	struct ak__owner owner;          /* the holder's record */
 };
 
