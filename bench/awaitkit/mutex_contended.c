@@ -9,6 +9,11 @@
  * measure what the diagnostics cost; the line says diag=on or diag=off.
  * BK_MUTEX_BARGING=1 creates it with AK_MUTEX_BARGING (Go's semantics:
  * compare with peer-go); the line says mode=fifo or mode=barging.
+ *
+ * Memory as the tokio peer lays it out (see semaphore_contended.c): a
+ * 128-byte-aligned cell per task holding its own mutex pointer (the Arc
+ * clone); the counter on a line of its own (tokio's sits in the mutex's
+ * own allocation).
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -19,13 +24,13 @@
 
 #define TASKS 16
 
-static struct ak_mutex *mutex;
-static uint64_t counter;            /* under the mutex */
-static atomic_int failed;
+static _Alignas(128) uint64_t counter;  /* under the mutex */
+static _Alignas(128) atomic_int failed;
 
 struct task {
-	struct ak_future future;
+	_Alignas(128) struct ak_future future;
 	struct ak_mutex_lock_op op;
+	struct ak_mutex *mutex;
 	uint64_t left;
 	int locking;
 };
@@ -36,7 +41,7 @@ static int task_poll(struct ak_future *f, struct ak_context *cx)
 
 	while (t->left > 0) {
 		if (!t->locking) {
-			ak_mutex_lock_init(&t->op, mutex);
+			ak_mutex_lock_init(&t->op, t->mutex);
 			t->locking = 1;
 		}
 		int rc = ak_future_poll(&t->op.future, cx);
@@ -65,6 +70,7 @@ int bk_mutex_contended(uint64_t size, struct bk_result *r)
 {
 	static struct task tasks[TASKS];
 	struct ak_pool *pool = NULL;
+	struct ak_mutex *mutex = NULL;
 	uint64_t per = size / TASKS;
 	const char *nd = getenv("BK_MUTEX_NODIAG");
 	const char *bg = getenv("BK_MUTEX_BARGING");
@@ -82,6 +88,7 @@ int bk_mutex_contended(uint64_t size, struct bk_result *r)
 	for (int i = 0; i < TASKS; i++) {
 		memset(&tasks[i], 0, sizeof(tasks[i]));
 		tasks[i].left = per;
+		tasks[i].mutex = mutex;
 		ak_future_init(&tasks[i].future, &task_vtable);
 		ak_pool_spawn(pool, &tasks[i].future, NULL);
 	}
