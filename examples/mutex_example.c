@@ -68,6 +68,7 @@ static int hold_across_an_await(struct ak_mutex *m)
 		return 1;
 	job_init(&j, m);
 	ak_executor_spawn(ex, &j.future, NULL);
+	memset(&turn, 0, sizeof(turn)); /* operations start zeroed (idle) */
 	ak_yield_init(&turn);           /* one turn: the job takes the lock */
 	ak_executor_run_until(ex, &turn.future, AK_DEADLINE_NEVER);
 	if (!ak_mutex_is_locked(m))
