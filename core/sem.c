@@ -80,23 +80,34 @@ static void put_back_locked(struct ak__sem *s, uint64_t n)
 	} while (!ak__cas_weak(&s->word, &w, next, AK__RELEASE, AK__RELAXED));
 }
 
+/* Grant-loop pick: as much of *left as the head still needs. */
+static int pick_permits(struct ak__waiter *w, void *arg, uintptr_t *amount)
+{
+	uint64_t *left = arg;
+	if (*left == 0)
+		return 0;
+	uint64_t need = w->want - w->granted;
+	*amount = need < *left ? need : *left;
+	*left -= *amount;
+	return 1;
+}
+
 /* Hands n permits to the waiters in order, the rest to the word.  Called and
  * returns with the lock held; drops it to wake a full wake list. */
 static void give_locked(struct ak__sem *s, uint64_t n, struct ak__wakelist *wl)
 {
-	struct ak__waiter *w;
-	while (n > 0 && (w = ak__waitq_head(&s->waiters)) != NULL) {
-		uint64_t need = w->want - w->granted;
-		uint64_t g = need < n ? need : n;
-		n -= g;
-		ak__waitq_grant(&s->waiters, w, g, wl);
-		if (ak__wakelist_full(wl)) {
-			ak__unlock(&s->lock);
-			ak__wakelist_wake(wl);
-			ak__lock(&s->lock);
-		}
-	}
+	ak__waitq_grant_each(&s->waiters, &s->lock, pick_permits, &n, wl);
 	put_back_locked(s, n);
+}
+
+/* Grant-loop pick for close: each waiter completes short of what it asked
+ * (its poll reports AK_EPIPE). */
+static int pick_short(struct ak__waiter *w, void *arg, uintptr_t *amount)
+{
+	(void)arg;
+	w->want = w->granted;
+	*amount = 0;
+	return 1;
 }
 
 int ak__sem_release(struct ak__sem *s, uint64_t n)
@@ -139,21 +150,11 @@ uint64_t ak__sem_forget(struct ak__sem *s, uint64_t n)
 void ak__sem_close(struct ak__sem *s)
 {
 	struct ak__wakelist wl;
-	struct ak__waiter *w;
 
 	ak__wakelist_init(&wl);
 	ak__lock(&s->lock);
 	ak__fetch_or(&s->word, CLOSED, AK__RELEASE);
-	while ((w = ak__waitq_head(&s->waiters)) != NULL) {
-		/* Granted short of what it asked: its poll reports AK_EPIPE. */
-		w->want = w->granted;
-		ak__waitq_grant(&s->waiters, w, 0, &wl);
-		if (ak__wakelist_full(&wl)) {
-			ak__unlock(&s->lock);
-			ak__wakelist_wake(&wl);
-			ak__lock(&s->lock);
-		}
-	}
+	ak__waitq_grant_each(&s->waiters, &s->lock, pick_short, NULL, &wl);
 	ak__fetch_and(&s->word, ~WAITERS, AK__RELAXED);
 	ak__unlock(&s->lock);
 	ak__wakelist_wake(&wl);
