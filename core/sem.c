@@ -185,6 +185,37 @@ static int take_grant(struct ak__sem_acquire *a)
 	return AK_EPIPE;
 }
 
+/* Under the lock, for an acquire neither queued nor granted: raise WAITERS
+ * (from here on releases take the lock), fail on a closed semaphore, and
+ * queue behind whoever waits, with the permits released before WAITERS was
+ * set serving the queue in order, this acquire last. */
+static int park_recheck(struct ak__waiter *wt, void *arg, struct ak_waker *clone,
+                        struct ak_waker *drop, struct ak__wakelist *wl)
+{
+	struct ak__sem_acquire *a = arg;
+	struct ak__sem *s = a->sem;
+
+	(void)drop;
+	if (ak__waiter_granted(wt))
+		return AK__WAIT_PARK;   /* a no-op park: the caller takes the grant */
+	/* acquire: pairs with the release in put_back_locked() and in
+	 * ak__sem_release(). */
+	uint64_t w = ak__fetch_or(&s->word, WAITERS, AK__ACQUIRE);
+	if (w & CLOSED) {
+		if (ak__waitq_empty(&s->waiters))
+			ak__fetch_and(&s->word, ~WAITERS, AK__RELAXED);
+		return AK_EPIPE;
+	}
+	uint64_t have;
+	do {
+		have = permits_of(w);
+	} while (!ak__cas_weak(&s->word, &w, w & (CLOSED | WAITERS), AK__ACQUIRE, AK__RELAXED));
+	wt->want = a->n;
+	ak__waitq_park(&s->waiters, wt, clone);
+	give_locked(s, have, wl);
+	return AK_PENDING;
+}
+
 int ak__sem_acquire_poll(struct ak__sem_acquire *a, struct ak_context *cx)
 {
 	struct ak__sem *s = a->sem;
@@ -204,48 +235,18 @@ int ak__sem_acquire_poll(struct ak__sem_acquire *a, struct ak_context *cx)
 		}
 	}
 
-	struct ak_waker clone;
-	int rc = ak__waiter_prepare(&a->w, cx, &clone);
-	if (rc) {
+	int rc = ak__waitq_wait(&s->waiters, &s->lock, &a->w, cx,
+	                        queued ? NULL : park_recheck, a);
+	if (rc == AK_ENOMEM) {
 		ak__sem_acquire_cancel(a);
 		return rc;
 	}
-	struct ak__wakelist wl;
-	ak__wakelist_init(&wl);
-	ak__lock(&s->lock);
-	if (!queued && !ak__waiter_granted(&a->w)) {
-		/* acquire: pairs with the release in put_back_locked() and in
-		 * ak__sem_release(); from here on, releases take the lock. */
-		uint64_t w = ak__fetch_or(&s->word, WAITERS, AK__ACQUIRE);
-		if (w & CLOSED) {
-			if (ak__waitq_empty(&s->waiters))
-				ak__fetch_and(&s->word, ~WAITERS, AK__RELAXED);
-			ak__unlock(&s->lock);
-			ak__waker_drop_kept(&clone);
-			return AK_EPIPE;
-		}
-		/* Permits released before WAITERS was set serve the queue in
-		 * order, us last. */
-		uint64_t have;
-		do {
-			have = permits_of(w);
-		} while (!ak__cas_weak(&s->word, &w, w & (CLOSED | WAITERS), AK__ACQUIRE, AK__RELAXED));
-		a->w.want = a->n;
-		ak__waitq_park(&s->waiters, &a->w, &clone);
-		give_locked(s, have, &wl);
-	} else {
-		ak__waitq_park(&s->waiters, &a->w, &clone);
-	}
-	ak__unlock(&s->lock);
-	ak__wakelist_wake(&wl);
-	ak__waker_drop_kept(&clone);
-	if (ak__waiter_granted(&a->w)) {
+	if (rc == AK_PENDING && ak__waiter_granted(&a->w)) {
 		rc = take_grant(a);
 		if (rc == 0)
 			ak__coop_spend(cx);
-		return rc;
 	}
-	return AK_PENDING;
+	return rc;
 }
 
 void ak__sem_acquire_cancel(struct ak__sem_acquire *a)
