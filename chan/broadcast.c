@@ -181,19 +181,20 @@ static size_t round_up_pow2(size_t n)
 	return c;
 }
 
+/* Grant-loop pick: every waiter, a re-check each. */
+static int pick_all(struct ak__waiter *w, void *arg, uintptr_t *amount)
+{
+	(void)w;
+	(void)arg;
+	*amount = 1;
+	return 1;
+}
+
 /* Grants every waiter a re-check; the lock is held on entry and on return,
  * dropped only to wake a full wake list. */
 static void wake_all_locked(struct ak_broadcast_tx *ch, struct ak__wakelist *wl)
 {
-	struct ak__waiter *w;
-	while ((w = ak__waitq_head(&ch->waiters)) != NULL) {
-		ak__waitq_grant(&ch->waiters, w, 1, wl);
-		if (ak__wakelist_full(wl)) {
-			ak__unlock(&ch->lock);
-			ak__wakelist_wake(wl);
-			ak__lock(&ch->lock);
-		}
-	}
+	ak__waitq_grant_each(&ch->waiters, &ch->lock, pick_all, NULL, wl);
 }
 
 static struct ak_broadcast_rx *rx_new_locked(struct ak_broadcast_tx *ch, struct ak_broadcast_rx *rx)
@@ -476,6 +477,24 @@ static int recv_finish(struct recv_priv *r, struct ak_context *cx, int rc)
 	return rc;
 }
 
+/* Under the lock tail is exact (senders write it holding it): park unless
+ * a value, a lag or the close came meanwhile (AGAIN: look again). */
+#define AGAIN (AK__WAIT_PARK + 1)
+static int recv_recheck(struct ak__waiter *w, void *arg, struct ak_waker *clone,
+                        struct ak_waker *drop, struct ak__wakelist *wl)
+{
+	struct ak_broadcast_rx *rx = arg;
+	struct ak_broadcast_tx *ch = rx->ch;
+
+	(void)clone;
+	(void)drop;
+	(void)wl;
+	if (ak__load(&ch->tail, AK__RELAXED) != rx->next || ak__load(&ch->closed, AK__RELAXED))
+		return AGAIN;
+	w->want = 1;
+	return AK__WAIT_PARK;
+}
+
 static int recv_poll(struct ak_future *f, struct ak_context *cx)
 {
 	struct recv_priv *r = priv_of(f);
@@ -495,24 +514,13 @@ static int recv_poll(struct ak_future *f, struct ak_context *cx)
 		if (rc != AK_EAGAIN)
 			return recv_finish(r, cx, rc);
 
-		struct ak_waker clone;
-		rc = ak__waiter_prepare(&r->w, cx, &clone);
-		if (rc) {
+		rc = ak__waitq_wait(&ch->waiters, &ch->lock, &r->w, cx, recv_recheck, rx);
+		if (rc == AK_ENOMEM) {
 			recv_end(r);
 			return rc;
 		}
-		ak__lock(&ch->lock);
-		/* Under the lock tail is exact: senders write it holding it. */
-		if (ak__load(&ch->tail, AK__RELAXED) != rx->next ||
-		    ak__load(&ch->closed, AK__RELAXED)) {
-			ak__unlock(&ch->lock);
-			ak__waker_drop_kept(&clone);
+		if (rc == AGAIN)
 			continue;      /* a value, a lag or the close: try_take sees it */
-		}
-		r->w.want = 1;
-		ak__waitq_park(&ch->waiters, &r->w, &clone);
-		ak__unlock(&ch->lock);
-		ak__waker_drop_kept(&clone);
 		rx->parked = 1;
 		r->parked = 1;
 		if (!r->holds_rx) {

@@ -163,6 +163,63 @@ static int handed(struct ak__barge_acquire *a, struct ak_context *cx)
 	return done(a, cx);
 }
 
+struct park_args {
+	struct ak__barge_acquire *a;
+	int64_t now;
+};
+
+#define GOT (AK__WAIT_PARK + 1)
+
+/* Under the lock, for an acquire neither queued nor granted: take the word
+ * if it is free (GOT), else raise WAITERS (and HANDOFF for a woken waiter
+ * that starved) and queue: at the head for a woken waiter that lost (it
+ * keeps its place), at the tail otherwise.  A queued or granted one just
+ * keeps its new waker (a park). */
+static int park_recheck(struct ak__waiter *wt, void *arg, struct ak_waker *clone,
+                        struct ak_waker *drop, struct ak__wakelist *wl)
+{
+	struct park_args *pa = arg;
+	struct ak__barge_acquire *a = pa->a;
+	struct ak__barge *b = a->b;
+	int got = 0;
+
+	(void)drop;
+	(void)wl;
+	if (ak__load(&wt->state, AK__RELAXED) != AK__W_IDLE)
+		return AK__WAIT_PARK;
+	uint32_t clear = a->woken ? WOKEN : 0;
+	uint32_t w = ak__load(&b->word, AK__RELAXED);
+	for (;;) {
+		if (!(w & (LOCKED | HANDOFF))) {
+			/* acquire: as in take_word(). */
+			if (ak__cas_weak(&b->word, &w, (w | LOCKED) & ~clear,
+			                 AK__ACQUIRE, AK__RELAXED)) {
+				got = 1;
+				break;
+			}
+			continue;
+		}
+		/* Held: queue.  The holder's unlock then finds WAITERS and
+		 * takes our lock, so it sees us queued. */
+		uint32_t next = (w | WAITERS) & ~clear;
+		if (a->woken && pa->now - a->since > AK__BARGE_STARVE_NS)
+			next |= HANDOFF;
+		if (ak__cas_weak(&b->word, &w, next, AK__RELAXED, AK__RELAXED))
+			break;
+	}
+	if (!got) {
+		wt->want = 1;
+		if (a->woken)
+			ak__waitq_park_first(&b->waiters, wt, clone);
+		else
+			ak__waitq_park(&b->waiters, wt, clone);
+		if (a->since == 0)
+			a->since = pa->now;
+	}
+	a->woken = 0;
+	return got ? GOT : AK_PENDING;
+}
+
 int ak__barge_acquire_poll(struct ak__barge_acquire *a, struct ak_context *cx)
 {
 	struct ak__barge *b = a->b;
@@ -180,55 +237,17 @@ int ak__barge_acquire_poll(struct ak__barge_acquire *a, struct ak_context *cx)
 		if (st == AK__W_IDLE && take_word(b, a->woken) == 0)
 			return done(a, cx);
 
-		struct ak_waker clone;
-		int rc = ak__waiter_prepare(&a->w, cx, &clone);
-		if (rc) {
+		/* The clock of starvation, read before the lock: when it first
+		 * parks, and at each retry it loses. */
+		struct park_args pa = {
+			a, st == AK__W_IDLE && (a->since == 0 || a->woken) ? ak_now() : 0
+		};
+		int rc = ak__waitq_wait(&b->waiters, &b->lock, &a->w, cx, park_recheck, &pa);
+		if (rc == AK_ENOMEM) {
 			ak__barge_acquire_cancel(a);
 			return rc;
 		}
-		/* The clock of starvation, read before the lock: when it first
-		 * parks, and at each retry it loses. */
-		int64_t now = st == AK__W_IDLE && (a->since == 0 || a->woken) ? ak_now() : 0;
-		int got = 0;
-		ak__lock(&b->lock);
-		if (ak__load(&a->w.state, AK__RELAXED) == AK__W_IDLE) {
-			uint32_t clear = a->woken ? WOKEN : 0;
-			uint32_t w = ak__load(&b->word, AK__RELAXED);
-			for (;;) {
-				if (!(w & (LOCKED | HANDOFF))) {
-					/* acquire: as in take_word(). */
-					if (ak__cas_weak(&b->word, &w, (w | LOCKED) & ~clear,
-					                 AK__ACQUIRE, AK__RELAXED)) {
-						got = 1;
-						break;
-					}
-					continue;
-				}
-				/* Held: queue.  The holder's unlock then finds WAITERS
-				 * and takes our lock, so it sees us queued. */
-				uint32_t next = (w | WAITERS) & ~clear;
-				if (a->woken && now - a->since > AK__BARGE_STARVE_NS)
-					next |= HANDOFF;
-				if (ak__cas_weak(&b->word, &w, next, AK__RELAXED, AK__RELAXED))
-					break;
-			}
-			if (!got) {
-				a->w.want = 1;
-				if (a->woken)
-					ak__waitq_park_first(&b->waiters, &a->w, &clone);
-				else
-					ak__waitq_park(&b->waiters, &a->w, &clone);
-				if (a->since == 0)
-					a->since = now;
-			}
-			a->woken = 0;
-		} else {
-			/* Queued (a new waker to keep), or granted meanwhile. */
-			ak__waitq_park(&b->waiters, &a->w, &clone);
-		}
-		ak__unlock(&b->lock);
-		ak__waker_drop_kept(&clone);
-		if (got)
+		if (rc == GOT)
 			return done(a, cx);
 		if (!ak__waiter_granted(&a->w))
 			return AK_PENDING;

@@ -179,6 +179,31 @@ static int enqueue_locked(struct ak__notify *n, struct ak__notified *o, struct a
 	return AK_PENDING;
 }
 
+/* Under the lock: the state decides again, exactly (ak__notified_poll()). */
+static int poll_recheck(struct ak__waiter *w, void *arg, struct ak_waker *clone,
+                        struct ak_waker *drop, struct ak__wakelist *wl)
+{
+	struct ak__notified *o = arg;
+	struct ak__notify *n = o->notify;
+
+	(void)wl;
+	uint32_t st = ak__waiter_state(w);
+	if (st == AK__W_GRANTED) {
+		ak__waiter_take(w);
+		return 0;
+	}
+	if (st == AK__W_DETACHED) {
+		/* A notify_waiters under way owes it a grant: complete now, as
+		 * the operations of its earlier batches did (tokio's rule).  The
+		 * generation moved, so nothing is left to pass on. */
+		ak__waitq_cancel(&n->waiters, w, drop);
+		return 0;
+	}
+	if (st == AK__W_QUEUED)
+		return AK__WAIT_PARK;   /* a new waker to keep */
+	return enqueue_locked(n, o, clone) == AK_PENDING ? AK_PENDING : 0;
+}
+
 int ak__notified_poll(struct ak__notified *o, struct ak_context *cx)
 {
 	struct ak__notify *n = o->notify;
@@ -192,33 +217,9 @@ int ak__notified_poll(struct ak__notified *o, struct ak_context *cx)
 	if (!queued && (generation_moved(o) || take_permit(n)))
 		return 0;
 
-	struct ak_waker clone;
-	int rc = ak__waiter_prepare(&o->w, cx, &clone);
-	if (rc) {
+	int rc = ak__waitq_wait(&n->waiters, &n->lock, &o->w, cx, poll_recheck, o);
+	if (rc == AK_ENOMEM)
 		ak__notified_cancel(o);
-		return rc;
-	}
-	struct ak_waker detached = { NULL, NULL };
-	ak__lock(&n->lock);
-	st = ak__waiter_state(&o->w);
-	if (st == AK__W_GRANTED) {
-		ak__waiter_take(&o->w);
-		rc = 0;
-	} else if (st == AK__W_DETACHED) {
-		/* A notify_waiters under way owes it a grant: complete now, as
-		 * the operations of its earlier batches did (tokio's rule).  The
-		 * generation moved, so nothing is left to pass on. */
-		ak__waitq_cancel(&n->waiters, &o->w, &detached);
-		rc = 0;
-	} else if (queued) {
-		ak__waitq_park(&n->waiters, &o->w, &clone);
-		rc = AK_PENDING;
-	} else {
-		rc = enqueue_locked(n, o, &clone) == AK_PENDING ? AK_PENDING : 0;
-	}
-	ak__unlock(&n->lock);
-	ak__waker_drop_kept(&clone);
-	ak__waker_drop_kept(&detached);
 	return rc;
 }
 

@@ -80,23 +80,34 @@ static void put_back_locked(struct ak__sem *s, uint64_t n)
 	} while (!ak__cas_weak(&s->word, &w, next, AK__RELEASE, AK__RELAXED));
 }
 
+/* Grant-loop pick: as much of *left as the head still needs. */
+static int pick_permits(struct ak__waiter *w, void *arg, uintptr_t *amount)
+{
+	uint64_t *left = arg;
+	if (*left == 0)
+		return 0;
+	uint64_t need = w->want - w->granted;
+	*amount = need < *left ? need : *left;
+	*left -= *amount;
+	return 1;
+}
+
 /* Hands n permits to the waiters in order, the rest to the word.  Called and
  * returns with the lock held; drops it to wake a full wake list. */
 static void give_locked(struct ak__sem *s, uint64_t n, struct ak__wakelist *wl)
 {
-	struct ak__waiter *w;
-	while (n > 0 && (w = ak__waitq_head(&s->waiters)) != NULL) {
-		uint64_t need = w->want - w->granted;
-		uint64_t g = need < n ? need : n;
-		n -= g;
-		ak__waitq_grant(&s->waiters, w, g, wl);
-		if (ak__wakelist_full(wl)) {
-			ak__unlock(&s->lock);
-			ak__wakelist_wake(wl);
-			ak__lock(&s->lock);
-		}
-	}
+	ak__waitq_grant_each(&s->waiters, &s->lock, pick_permits, &n, wl);
 	put_back_locked(s, n);
+}
+
+/* Grant-loop pick for close: each waiter completes short of what it asked
+ * (its poll reports AK_EPIPE). */
+static int pick_short(struct ak__waiter *w, void *arg, uintptr_t *amount)
+{
+	(void)arg;
+	w->want = w->granted;
+	*amount = 0;
+	return 1;
 }
 
 int ak__sem_release(struct ak__sem *s, uint64_t n)
@@ -139,21 +150,11 @@ uint64_t ak__sem_forget(struct ak__sem *s, uint64_t n)
 void ak__sem_close(struct ak__sem *s)
 {
 	struct ak__wakelist wl;
-	struct ak__waiter *w;
 
 	ak__wakelist_init(&wl);
 	ak__lock(&s->lock);
 	ak__fetch_or(&s->word, CLOSED, AK__RELEASE);
-	while ((w = ak__waitq_head(&s->waiters)) != NULL) {
-		/* Granted short of what it asked: its poll reports AK_EPIPE. */
-		w->want = w->granted;
-		ak__waitq_grant(&s->waiters, w, 0, &wl);
-		if (ak__wakelist_full(&wl)) {
-			ak__unlock(&s->lock);
-			ak__wakelist_wake(&wl);
-			ak__lock(&s->lock);
-		}
-	}
+	ak__waitq_grant_each(&s->waiters, &s->lock, pick_short, NULL, &wl);
 	ak__fetch_and(&s->word, ~WAITERS, AK__RELAXED);
 	ak__unlock(&s->lock);
 	ak__wakelist_wake(&wl);
@@ -184,6 +185,37 @@ static int take_grant(struct ak__sem_acquire *a)
 	return AK_EPIPE;
 }
 
+/* Under the lock, for an acquire neither queued nor granted: raise WAITERS
+ * (from here on releases take the lock), fail on a closed semaphore, and
+ * queue behind whoever waits, with the permits released before WAITERS was
+ * set serving the queue in order, this acquire last. */
+static int park_recheck(struct ak__waiter *wt, void *arg, struct ak_waker *clone,
+                        struct ak_waker *drop, struct ak__wakelist *wl)
+{
+	struct ak__sem_acquire *a = arg;
+	struct ak__sem *s = a->sem;
+
+	(void)drop;
+	if (ak__waiter_granted(wt))
+		return AK__WAIT_PARK;   /* a no-op park: the caller takes the grant */
+	/* acquire: pairs with the release in put_back_locked() and in
+	 * ak__sem_release(). */
+	uint64_t w = ak__fetch_or(&s->word, WAITERS, AK__ACQUIRE);
+	if (w & CLOSED) {
+		if (ak__waitq_empty(&s->waiters))
+			ak__fetch_and(&s->word, ~WAITERS, AK__RELAXED);
+		return AK_EPIPE;
+	}
+	uint64_t have;
+	do {
+		have = permits_of(w);
+	} while (!ak__cas_weak(&s->word, &w, w & (CLOSED | WAITERS), AK__ACQUIRE, AK__RELAXED));
+	wt->want = a->n;
+	ak__waitq_park(&s->waiters, wt, clone);
+	give_locked(s, have, wl);
+	return AK_PENDING;
+}
+
 int ak__sem_acquire_poll(struct ak__sem_acquire *a, struct ak_context *cx)
 {
 	struct ak__sem *s = a->sem;
@@ -203,48 +235,18 @@ int ak__sem_acquire_poll(struct ak__sem_acquire *a, struct ak_context *cx)
 		}
 	}
 
-	struct ak_waker clone;
-	int rc = ak__waiter_prepare(&a->w, cx, &clone);
-	if (rc) {
+	int rc = ak__waitq_wait(&s->waiters, &s->lock, &a->w, cx,
+	                        queued ? NULL : park_recheck, a);
+	if (rc == AK_ENOMEM) {
 		ak__sem_acquire_cancel(a);
 		return rc;
 	}
-	struct ak__wakelist wl;
-	ak__wakelist_init(&wl);
-	ak__lock(&s->lock);
-	if (!queued && !ak__waiter_granted(&a->w)) {
-		/* acquire: pairs with the release in put_back_locked() and in
-		 * ak__sem_release(); from here on, releases take the lock. */
-		uint64_t w = ak__fetch_or(&s->word, WAITERS, AK__ACQUIRE);
-		if (w & CLOSED) {
-			if (ak__waitq_empty(&s->waiters))
-				ak__fetch_and(&s->word, ~WAITERS, AK__RELAXED);
-			ak__unlock(&s->lock);
-			ak__waker_drop_kept(&clone);
-			return AK_EPIPE;
-		}
-		/* Permits released before WAITERS was set serve the queue in
-		 * order, us last. */
-		uint64_t have;
-		do {
-			have = permits_of(w);
-		} while (!ak__cas_weak(&s->word, &w, w & (CLOSED | WAITERS), AK__ACQUIRE, AK__RELAXED));
-		a->w.want = a->n;
-		ak__waitq_park(&s->waiters, &a->w, &clone);
-		give_locked(s, have, &wl);
-	} else {
-		ak__waitq_park(&s->waiters, &a->w, &clone);
-	}
-	ak__unlock(&s->lock);
-	ak__wakelist_wake(&wl);
-	ak__waker_drop_kept(&clone);
-	if (ak__waiter_granted(&a->w)) {
+	if (rc == AK_PENDING && ak__waiter_granted(&a->w)) {
 		rc = take_grant(a);
 		if (rc == 0)
 			ak__coop_spend(cx);
-		return rc;
 	}
-	return AK_PENDING;
+	return rc;
 }
 
 void ak__sem_acquire_cancel(struct ak__sem_acquire *a)

@@ -115,6 +115,46 @@ int ak__waitq_grant(struct ak__waitq *q, struct ak__waiter *w, uintptr_t amount,
 	return 1;
 }
 
+int ak__waitq_wait(struct ak__waitq *q, struct ak__lock *lock, struct ak__waiter *w,
+                   const struct ak_context *cx, ak__wait_recheck_fn recheck, void *arg)
+{
+	struct ak_waker clone, drop = { NULL, NULL };
+	struct ak__wakelist wl;
+
+	int rc = ak__waiter_prepare(w, cx, &clone);
+	if (rc)
+		return rc;
+	ak__wakelist_init(&wl);
+	ak__lock(lock);
+	rc = recheck ? recheck(w, arg, &clone, &drop, &wl) : AK__WAIT_PARK;
+	if (rc == AK__WAIT_PARK) {
+		ak__waitq_park(q, w, &clone);
+		rc = AK_PENDING;
+	}
+	ak__unlock(lock);
+	ak__wakelist_wake(&wl);
+	ak__waker_drop_kept(&clone);
+	ak__waker_drop_kept(&drop);
+	return rc;
+}
+
+void ak__waitq_grant_each(struct ak__waitq *q, struct ak__lock *lock, ak__grant_pick_fn pick,
+                          void *arg, struct ak__wakelist *wl)
+{
+	struct ak__waiter *w;
+	uintptr_t amount;
+
+	while ((w = ak__waitq_head(q)) != NULL && pick(w, arg, &amount)) {
+		ak__waitq_grant(q, w, amount, wl);
+		if (ak__wakelist_full(wl)) {
+			/* Wakers are never called under a library lock. */
+			ak__unlock(lock);
+			ak__wakelist_wake(wl);
+			ak__lock(lock);
+		}
+	}
+}
+
 uintptr_t ak__waitq_cancel(struct ak__waitq *q, struct ak__waiter *w, struct ak_waker *drop)
 {
 	uint32_t st = ak__load(&w->state, AK__RELAXED);

@@ -98,6 +98,37 @@ void ak__waitq_park(struct ak__waitq *q, struct ak__waiter *w, struct ak_waker *
 /* As ak__waitq_park(), but an idle node goes to the head of the queue: a
  * waiter that was woken to retry and lost keeps its place (core/barge.h). */
 void ak__waitq_park_first(struct ak__waitq *q, struct ak__waiter *w, struct ak_waker *clone);
+/*
+ * The waiting kernel, written once (Linux's ___wait_event): the steps 2-4
+ * of the protocol above.  Prepares a clone of cx's waker before the lock,
+ * takes lock, runs recheck under it, parks w at the tail when recheck
+ * returns AK__WAIT_PARK (or swaps the waker of a queued w), unlocks, wakes
+ * wl, and drops what was not kept (the unused clone, a swapped-out waker,
+ * whatever recheck put in *drop).  recheck(w, arg, clone, drop, wl) sees
+ * the primitive's state exactly; it returns AK__WAIT_PARK, or a result of
+ * its own (it may have parked w itself, with ak__waitq_park() or
+ * ak__waitq_park_first() and the clone given, and granted others into wl).
+ * NULL recheck: park.  Returns AK_ENOMEM (no clone: nothing changed),
+ * AK_PENDING when this call parked w (granted meanwhile, maybe: the caller
+ * looks), or recheck's result.
+ */
+#define AK__WAIT_PARK 2
+typedef int (*ak__wait_recheck_fn)(struct ak__waiter *w, void *arg, struct ak_waker *clone,
+                                   struct ak_waker *drop, struct ak__wakelist *wl);
+int ak__waitq_wait(struct ak__waitq *q, struct ak__lock *lock, struct ak__waiter *w,
+                   const struct ak_context *cx, ak__wait_recheck_fn recheck, void *arg);
+
+/*
+ * The grant loop, written once: from the head of q, while pick(w, arg,
+ * &amount) returns 1, grants amount to w (ak__waitq_grant(); a partial
+ * grant leaves w at the head, so pick sees it again), collecting the
+ * completed waiters' wakers in wl and waking a full list with lock
+ * dropped.  Called and returns with lock held; pick runs under it and
+ * returns 0 to stop.  Every "grant the waiters" of a primitive is this.
+ */
+typedef int (*ak__grant_pick_fn)(struct ak__waiter *w, void *arg, uintptr_t *amount);
+void ak__waitq_grant_each(struct ak__waitq *q, struct ak__lock *lock, ak__grant_pick_fn pick,
+                          void *arg, struct ak__wakelist *wl);
 int ak__waitq_grant(struct ak__waitq *q, struct ak__waiter *w, uintptr_t amount,
                     struct ak__wakelist *wl);
 uintptr_t ak__waitq_cancel(struct ak__waitq *q, struct ak__waiter *w, struct ak_waker *drop);

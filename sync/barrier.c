@@ -101,50 +101,54 @@ static int finish(struct wait_priv *p, int leader, struct ak_context *cx)
 	return 0;
 }
 
+/* Grant-loop pick: the waits of a generation released. */
+static int pick_released(struct ak__waiter *w, void *arg, uintptr_t *amount)
+{
+	struct ak_barrier *b = arg;
+	*amount = 1;
+	return ((struct wait_priv *)(void *)w)->gen < b->generation;
+}
+
 /* With the lock held: grants every queued wait of a released generation. */
 static void release_locked(struct ak_barrier *b, struct ak__wakelist *wl)
 {
-	struct ak__waiter *w;
-	while ((w = ak__waitq_head(&b->waiters)) != NULL &&
-	       ((struct wait_priv *)(void *)w)->gen < b->generation) {
-		ak__waitq_grant(&b->waiters, w, 1, wl);
-		if (ak__wakelist_full(wl)) {
-			ak__unlock(&b->lock);
-			ak__wakelist_wake(wl);
-			ak__lock(&b->lock);
-		}
+	ak__waitq_grant_each(&b->waiters, &b->lock, pick_released, b, wl);
+}
+
+/* Under the lock: the last arrival releases the generation (the leader,
+ * not parked: LEADER); any other arrival parks. */
+#define LEADER (AK__WAIT_PARK + 1)
+static int arrive_locked(struct ak__waiter *w, void *arg, struct ak_waker *clone,
+                         struct ak_waker *drop, struct ak__wakelist *wl)
+{
+	struct wait_priv *p = arg;
+	struct ak_barrier *b = p->b;
+
+	(void)clone;
+	(void)drop;
+	if (b->arrived + 1 == b->n) {
+		b->arrived = 0;
+		b->generation++;
+		release_locked(b, wl);
+		return LEADER;
 	}
+	b->arrived++;
+	p->gen = b->generation;
+	p->arrived = 1;
+	w->want = 1;
+	return AK__WAIT_PARK;
 }
 
 static int arrive(struct wait_priv *p, struct ak_context *cx)
 {
 	struct ak_barrier *b = p->b;
-	struct ak_waker clone;
-	struct ak__wakelist wl;
 
 	if (ak__coop_check(cx) == AK_PENDING)
 		return AK_PENDING;
-	int rc = ak__waiter_prepare(&p->w, cx, &clone);
-	if (rc)
-		return rc;              /* not arrived: nothing changed */
-	ak__wakelist_init(&wl);
-	ak__lock(&b->lock);
-	if (b->arrived + 1 == b->n) {
-		b->arrived = 0;
-		b->generation++;
-		release_locked(b, &wl);
-		ak__unlock(&b->lock);
-		ak__wakelist_wake(&wl);
-		ak__waker_drop_kept(&clone);
+	int rc = ak__waitq_wait(&b->waiters, &b->lock, &p->w, cx, arrive_locked, p);
+	if (rc == LEADER)
 		return finish(p, 1, cx);
-	}
-	b->arrived++;
-	p->gen = b->generation;
-	p->arrived = 1;
-	p->w.want = 1;
-	ak__waitq_park(&b->waiters, &p->w, &clone);
-	ak__unlock(&b->lock);
-	return AK_PENDING;
+	return rc;      /* AK_PENDING, or AK_ENOMEM: not arrived, nothing changed */
 }
 
 static void wait_cancel(struct ak_future *f);
@@ -153,7 +157,6 @@ static int wait_poll(struct ak_future *f, struct ak_context *cx)
 {
 	struct wait_priv *p = priv_of(f);
 	struct ak_barrier *b = p->b;
-	struct ak_waker clone;
 
 	if (!p->arrived)
 		return arrive(p, cx);
@@ -161,15 +164,12 @@ static int wait_poll(struct ak_future *f, struct ak_context *cx)
 		ak__waiter_take(&p->w);
 		return finish(p, 0, cx);
 	}
-	int rc = ak__waiter_prepare(&p->w, cx, &clone);
-	if (rc) {
+	/* Re-park: a new waker to keep (a no-op once granted). */
+	int rc = ak__waitq_wait(&b->waiters, &b->lock, &p->w, cx, NULL, NULL);
+	if (rc == AK_ENOMEM) {
 		wait_cancel(f);         /* the op finishes with rc: leave the queue */
 		return rc;
 	}
-	ak__lock(&b->lock);
-	ak__waitq_park(&b->waiters, &p->w, &clone);   /* no-op once granted */
-	ak__unlock(&b->lock);
-	ak__waker_drop_kept(&clone);
 	if (ak__waiter_granted(&p->w)) {
 		ak__waiter_take(&p->w);
 		return finish(p, 0, cx);
