@@ -5,13 +5,14 @@
  * receive; chan/mpsc_send.c holds the sending side, and the values live in
  * one of two queues (chan/mpsc_chan.h lists the files):
  *
- * Bounded (chan/mpsc_ring.c): the capacity is a batch semaphore
- * (core/sem.h: a CAS while nobody waits, FIFO hand-over when someone
- * does); a sender holding a permit writes a ring slot stamped with a
- * sequence number, which the single receiver reads with no lock.
+ * Bounded (chan/mpsc_ring.c): a stamped ring in the manner of
+ * crossbeam's array channel, the capacity counted in the senders' word
+ * beside the index (a send is one CAS, a receive no read-modify-write);
+ * senders that must wait queue in FIFO order behind a gate (core/gate.h)
+ * that the receiver looks at with one load.
  *
- * Unbounded (chan/mpsc_list.c): an atomic word counts unreceived values
- * and replaces the semaphore; values live in linked blocks of 32 slots
+ * Unbounded (chan/mpsc_list.c): an atomic word counts the values sent
+ * (the receiver counts those it took); values live in linked blocks of 32 slots
  * that a sender claims with one fetch_add, and that are recycled or freed
  * once the receiver has finished them and no sender is inside.
  *
@@ -84,7 +85,7 @@ static int finished(struct ak__chan *c)
 
 void ak__chan_slots_back(struct ak__chan *c)
 {
-	/* seq_cst RMW after the semaphore's release of the slots; pairs with
+	/* seq_cst RMW after the ring's give-back of the units; pairs with
 	 * the seq_cst load of state in ak__ring_finished(), which the
 	 * receiver makes after registering its waker: if that load reads this
 	 * RMW (or later) it sees the slots back; if it came first, the
@@ -142,10 +143,10 @@ static void rx_put(struct ak__chan *c)
 static void close_side(struct ak__chan *c, uint32_t bit)
 {
 	/* acquire: pairs with the fetch_or below; a state already closed
-	 * means the semaphore (or the sent count) was closed before it. */
+	 * means the ring (or the sent count) was closed before it. */
 	if (ak__load(&c->state, AK__ACQUIRE) == 0) {
 		if (ak__chan_bounded(c))
-			ak__sem_close(&c->sem);
+			ak__ring_close(c);
 		else
 			ak__list_close(c);
 	}
@@ -194,7 +195,7 @@ static int chan_new(size_t cap, size_t elem_size, const struct ak_mpsc_hooks *ho
 	if (cap) {
 		if (cap > AK_MPSC_MAX_CAPACITY)
 			return AK_EINVAL;
-		ring = 1;
+		ring = 2;      /* one slot could not tell written from free */
 		while (ring < cap)
 			ring <<= 1;
 		stride = sizeof(uint64_t) + round8(elem_size);
@@ -360,7 +361,7 @@ AK_EXPORT size_t ak_mpsc_capacity(const struct ak_mpsc_tx *tx)
 	if (!tx)
 		return 0;
 	struct ak__chan *c = ak__tx_chan(tx);
-	return ak__chan_bounded(c) ? (size_t)ak__sem_available(&c->sem) : SIZE_MAX;
+	return ak__chan_bounded(c) ? ak__ring_capacity(c) : SIZE_MAX;
 }
 
 AK_EXPORT size_t ak_mpsc_max_capacity(const struct ak_mpsc_tx *tx)
@@ -397,8 +398,8 @@ static struct recv_priv *recv_priv(struct ak_future *f)
 static size_t pop_many(struct ak__chan *c, void *buf, size_t limit)
 {
 	size_t n = 0;
-	if (ak__chan_bounded(c) && !ak__ring_head_ready(c))
-		return 0;
+	if (ak__chan_bounded(c))
+		return ak__ring_pop_many(c, c->elem_size ? buf : (void *)&void_mark, limit, c->elem_size);
 	for (; n < limit; n++) {
 		void *dst = c->elem_size ? (unsigned char *)buf + n * c->elem_size : (void *)&void_mark;
 		if (pop(c, dst) != 0)

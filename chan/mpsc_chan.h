@@ -15,7 +15,7 @@
 
 #include "../core/core.h"
 #include "../core/notify.h"
-#include "../core/sem.h"
+#include "../core/gate.h"
 #include "../core/waker_slot.h"
 
 /* The handles are markers inside the channel; a handle pointer is the
@@ -42,7 +42,10 @@ struct ak__blk;
 struct ak__chan {
 	/* read-mostly */
 	size_t cap;                        /* 0: unbounded */
-	size_t ring;                       /* bounded: a power of two >= cap */
+	size_t ring;                       /* bounded: a power of two >= cap, >= 2 */
+	uint64_t imask;                    /* bounded: indices are taken mod imask + 1 */
+	uint64_t rmax;                     /* bounded: most units reserved at once */
+	unsigned ishift;                   /* bounded: where the index sits in tail */
 	size_t elem_size;
 	size_t stride;                     /* bytes per slot */
 	struct ak_mpsc_hooks hooks;
@@ -50,7 +53,7 @@ struct ak__chan {
 	ak__atomic(uint32_t) state;        /* AK__MPSC_CLOSED_* */
 	ak__atomic(uint64_t) refs;
 	ak__atomic(uint64_t) senders;
-	struct ak__sem sem;                /* bounded capacity */
+	struct ak__gate gate;              /* bounded: senders waiting for room */
 	struct ak__notify closed;          /* senders' closed() */
 	struct ak__waker_slot rx_waker;    /* the receiver's */
 	ak__atomic(uint32_t) closed_used;  /* a closed() op was ever bound */
@@ -59,14 +62,14 @@ struct ak__chan {
 	struct ak_mpsc_weak weak_h;
 	char pad0_[64];
 	/* senders' line */
-	ak__atomic(uint64_t) tail;         /* bounded: next index to claim */
+	ak__atomic(uint64_t) tail;         /* bounded: index | reserved | flags */
 	ak__atomic(struct ak__blk *) tail_blk; /* unbounded */
 	ak__atomic(uint64_t) sent;         /* unbounded: values counted << 1 | CLOSED */
 	ak__atomic(uint64_t) active;       /* unbounded: senders in the block list */
 	ak__atomic(struct ak__blk *) spare; /* unbounded: one recycled block */
 	char pad1_[64];
 	/* receiver's line */
-	ak__atomic(uint64_t) head;         /* bounded: next index to read */
+	ak__atomic(uint64_t) head;         /* bounded: next index to read; only the receiver writes */
 	ak__atomic(uint64_t) received;     /* unbounded: only the receiver writes */
 	struct ak__blk *head_blk;          /* unbounded, receiver only */
 	uint32_t head_i;
@@ -112,34 +115,49 @@ void ak__chan_put(struct ak__chan *c);
  * (0, or AK_EPIPE when none is left). */
 void ak__chan_sender_put(struct ak__chan *c);
 int ak__chan_sender_get_if_live(struct ak__chan *c);
-/* Slots went back to the semaphore: wakes a receiver parked on a closed
- * channel that waits for exactly that. */
+/* Capacity came back (a permit dropped, a grant given back): wakes a
+ * receiver parked on a closed channel that waits for exactly that. */
 void ak__chan_slots_back(struct ak__chan *c);
 
 /* ---- the bounded ring (chan/mpsc_ring.c) ---- */
 void ak__ring_init(struct ak__chan *c);
 void ak__ring_destroy(struct ak__chan *c);
-/* Publishes a value; the caller holds a permit. */
-void ak__ring_push(struct ak__chan *c, const void *value);
+/* Without a permit: 0 (sent), AK_EAGAIN (full, or senders wait),
+ * AK_EPIPE (closed). */
+int ak__ring_try_send(struct ak__chan *c, const void *value);
+/* n units of capacity held for later ak__ring_permit_send() calls: 0,
+ * AK_EAGAIN, AK_EPIPE. */
+int ak__ring_try_reserve(struct ak__chan *c, uint64_t n);
+/* Sends through one unit held (reserved or granted); never waits. */
+void ak__ring_permit_send(struct ak__chan *c, const void *value);
+/* Gives n held units back (to the waiting senders first); the caller then
+ * calls ak__chan_slots_back(). */
+void ak__ring_give_back(struct ak__chan *c, uint64_t n);
+/* The most units one reservation may ask for. */
+uint64_t ak__ring_max_reserve(struct ak__chan *c);
+int ak__ring_is_closed(struct ak__chan *c);
+/* Closes the sending side: waiting senders fail with AK_EPIPE. */
+void ak__ring_close(struct ak__chan *c);
+/* A send or reserve that found no room (st: ak__waiter_state(&a->w)
+ * taken before the fast path): see ak__gate_park(); a grant is held
+ * units. */
+int ak__ring_park(struct ak__chan *c, struct ak__gate_wait *a, struct ak_context *cx, uint32_t st);
+void ak__ring_cancel(struct ak__chan *c, struct ak__gate_wait *a);
 /* 0 with the head value taken (out AK__MPSC_DROP: dropped), AK_EAGAIN if
  * none is ready. */
 int ak__ring_pop(struct ak__chan *c, void *out);
+/* Takes up to limit values into buf, step bytes apart (0: every value to
+ * buf); how many. */
+size_t ak__ring_pop_many(struct ak__chan *c, unsigned char *buf, size_t limit, size_t step);
 int ak__ring_in_flight(struct ak__chan *c);
 int ak__ring_finished(struct ak__chan *c);
 size_t ak__ring_len(struct ak__chan *c);
+/* Free capacity: not in use, not reserved. */
+size_t ak__ring_capacity(struct ak__chan *c);
 
 static inline ak__atomic(uint64_t) *ak__ring_seq(struct ak__chan *c, uint64_t i)
 {
 	return (ak__atomic(uint64_t) *)(void *)(c->slots + (i & (c->ring - 1)) * c->stride);
-}
-
-/* Whether the head value is ready: the look ak__ring_pop() makes, inline
- * (a receive looks at an empty channel twice before it parks). */
-static inline int ak__ring_head_ready(struct ak__chan *c)
-{
-	uint64_t h = ak__load(&c->head, AK__RELAXED);
-	/* acquire: pairs with the release store in ak__ring_push(). */
-	return ak__load(ak__ring_seq(c, h), AK__ACQUIRE) == h + 1;
 }
 
 /* ---- the unbounded list (chan/mpsc_list.c) ---- */

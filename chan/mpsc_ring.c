@@ -1,93 +1,350 @@
 /*
  * chan/mpsc_ring.c: the bounded mpsc's ring.  See chan/mpsc.c for the
- * design and chan/mpsc_chan.h for the interface.
+ * channel and chan/mpsc_chan.h for the interface.
  *
- * The capacity is a batch semaphore (core/sem.h).  A sender holding a
- * permit claims the next index with one fetch_add on tail and writes the
- * slot; each slot carries a sequence number (index when free, index+1 when
- * written, index+ring once read), so the single receiver needs no lock.
- * The ring is the capacity rounded up to a power of two: permits bound the
- * slots in use, so the slot a sender claims was always read already (one
- * look at its sequence confirms it).
+ * A stamped ring in the manner of crossbeam's array channel, with the
+ * capacity in the senders' word, so that a send is one CAS and a receive
+ * no read-modify-write at all.
+ *
+ *   tail  (senders)  index << ishift | reserved << 2 | WAITERS | CLOSED
+ *   head  (receiver) the next index to read; only the receiver writes it
+ *   slot  a stamp and the value; the stamp of the slot of index i is i
+ *         (free for i), i + 1 (written), i + ring (read: free for the
+ *         next lap)
+ *
+ * Units of capacity: cap = in use (index - head) + reserved + free.
+ * Reserved units are held by permits and by grants not yet polled.  The
+ * ring has ring >= cap slots (a power of two, at least 2); the capacity,
+ * not the ring, bounds the slots in use.  Indices are taken mod imask + 1
+ * (the bits above ishift wrap by themselves), at least 4 * ring.
+ *
+ * A send without a permit loads tail and, if neither flag is set, looks
+ * whether the slot of index + reserved - cap was read (its stamp has moved
+ * past written): reads go in order, so that slot read means a free unit.
+ * With cap == ring and nothing reserved it is the slot the send is about to
+ * write, as in crossbeam.  Then one CAS takes index + 1, the slot is
+ * written and its stamp stored (release).  A reserve of n looks n - 1
+ * slots further and CASes reserved + n; a permit's send CASes index + 1,
+ * reserved - 1 whatever the flags say.  A look that races with the
+ * receiver may see no room where there is some: it takes the slow path,
+ * which finds the room under the lock.
+ *
+ * The receiver reads a slot whose stamp is head + 1, stores the stamp
+ * head + ring (release: the slot's next writer copies in after our copy
+ * out) and then head (seq_cst), and only then loads the gate's `waiting`
+ * flag (a line the fast paths do not write): nobody waits, nothing more.
+ * recv_many stores head and looks at the flag once per batch.
+ *
+ * Waiting (core/gate.h): a sender that finds no room queues under the gate
+ * lock after setting WAITERS in tail (so that later fast paths queue
+ * behind it: FIFO, no barging) and `waiting` (seq_cst); then take() loads
+ * head (seq_cst) and turns what is free into reserved units granted to the
+ * head of the queue.  That pairs with the receiver's seq_cst head store
+ * and `waiting` load: either the waiter sees the room or the receiver
+ * grants.  A woken send completes as a permit's send.  Units given back
+ * (a permit dropped, a grant cancelled or refused after close) go through
+ * one fetch_sub on tail, whose result says whether anyone waits.
+ *
+ * Close sets CLOSED (sends and reserves without units fail) and fails the
+ * waiters; permits still send.  The channel is finished once nothing is
+ * in use or reserved.
  */
 #include "mpsc_chan.h"
+
+#define CLOSED ((uint64_t)1)
+#define WAITERS ((uint64_t)2)
+#define RSHIFT 2
+
+static uint64_t idx_of(const struct ak__chan *c, uint64_t t)
+{
+	return t >> c->ishift;
+}
+
+static uint64_t resv_of(const struct ak__chan *c, uint64_t t)
+{
+	return (t >> RSHIFT) & c->rmax;
+}
 
 static unsigned char *slot_data(struct ak__chan *c, uint64_t i)
 {
 	return c->slots + (i & (c->ring - 1)) * c->stride + sizeof(uint64_t);
 }
 
+static unsigned bits_of(uint64_t v)
+{
+	return v ? 64u - (unsigned)__builtin_clzll(v) : 0u;
+}
+
 void ak__ring_init(struct ak__chan *c)
 {
+	unsigned lr = (unsigned)__builtin_ctzll(c->ring);
+	/* The reserved count holds cap; past 2^29 slots it is cut so that
+	 * the index keeps 2 + log2(ring) bits (ak__ring_max_reserve()). */
+	unsigned rb = bits_of(c->cap);
+	if (rb > 60 - lr)
+		rb = 60 - lr;
+	c->rmax = ((uint64_t)1 << rb) - 1;
+	c->ishift = rb + RSHIFT;
+	c->imask = UINT64_MAX >> c->ishift;
 	c->slots = (unsigned char *)(c + 1);
+	/* The first index is ring: every slot reads as read for the lap
+	 * before, which is what the room look wants. */
 	for (size_t i = 0; i < c->ring; i++)
-		ak__init(ak__ring_seq(c, i), (uint64_t)i);
-	ak__sem_init(&c->sem, c->cap);
+		ak__init(ak__ring_seq(c, i), (uint64_t)(c->ring + i));
+	ak__init(&c->head, (uint64_t)c->ring);
+	ak__init(&c->tail, (uint64_t)c->ring << c->ishift);
+	ak__gate_init(&c->gate);
 }
 
 void ak__ring_destroy(struct ak__chan *c)
 {
-	ak__sem_destroy(&c->sem);
+	ak__gate_destroy(&c->gate);
 }
 
-void ak__ring_push(struct ak__chan *c, const void *value)
+uint64_t ak__ring_max_reserve(struct ak__chan *c)
 {
-	/* seq_cst: the handshake with a parking receiver is on tail, not on
-	 * the slot: the receiver registers and then looks at tail (seq_cst,
-	 * ak__ring_in_flight() in recv_poll()); either it sees this claim, or
-	 * the notify's seq_cst look at the waker slot, after this RMW, sees
-	 * it registered.  So the publication below needs no StoreLoad order. */
-	uint64_t t = ak__fetch_add(&c->tail, 1, AK__SEQ_CST);
-	ak__atomic(uint64_t) *seq = ak__ring_seq(c, t);
-	/* acquire: pairs with the receiver's release store of t (slot read);
-	 * the permit we hold means it was read, so this does not loop. */
-	while (ak__load(seq, AK__ACQUIRE) != t)
+	return c->rmax < c->cap ? c->rmax : c->cap;
+}
+
+/* Whether n more units fit beside tail word t: the slot n - 1 places past
+ * the end of the capacity was read. */
+static int has_room(struct ak__chan *c, uint64_t t, uint64_t n)
+{
+	uint64_t r = resv_of(c, t);
+	if (r + n > c->cap)
+		return 0;
+	uint64_t j = (idx_of(c, t) + r + n - 1 - c->cap) & c->imask;
+	/* acquire: pairs with the receiver's release store of j's stamp in
+	 * take_one(): the room we claim comes after its copy out.  The tail
+	 * load before (acquire) saw the claim of j, which came after the
+	 * claimer's look at the lap before: the stamp read here is at least
+	 * j (free for j), so 0 and 1 mean "not read", anything else "read". */
+	uint64_t d = (ak__load(ak__ring_seq(c, j), AK__ACQUIRE) - j) & c->imask;
+	return d >= 2;
+}
+
+/* Writes the value of index i, claimed, and tells the receiver. */
+static void publish(struct ak__chan *c, uint64_t i, const void *value)
+{
+	ak__atomic(uint64_t) *seq = ak__ring_seq(c, i);
+	/* acquire: pairs with the receiver's release store of i (the lap
+	 * before read); the capacity we hold means it was read, so this does
+	 * not loop. */
+	while (ak__load(seq, AK__ACQUIRE) != i)
 		ak__cpu_relax();
-	ak__copy_value(slot_data(c, t), value, c->elem_size);
-	/* release: publishes the value to the acquire load in ak__ring_pop(). */
-	ak__store(seq, t + 1, AK__RELEASE);
+	ak__copy_value(slot_data(c, i), value, c->elem_size);
+	/* release: publishes the value to the acquire load in take_one(). */
+	ak__store(seq, (i + 1) & c->imask, AK__RELEASE);
+	/* After the claim's seq_cst RMW: a receiver that registered before
+	 * its look at tail (ak__ring_in_flight()) is seen here. */
 	ak__waker_slot_notify(&c->rx_waker);
+}
+
+int ak__ring_try_send(struct ak__chan *c, const void *value)
+{
+	/* acquire: pairs with the CASes on tail (a release sequence): see
+	 * has_room(). */
+	uint64_t t = ak__load(&c->tail, AK__ACQUIRE);
+	do {
+		if (t & CLOSED)
+			return AK_EPIPE;
+		if ((t & WAITERS) || !has_room(c, t, 1))
+			return AK_EAGAIN;
+		/* seq_cst: the receiver's handshake is on tail (see publish()). */
+	} while (!ak__cas_weak(&c->tail, &t, t + ((uint64_t)1 << c->ishift), AK__SEQ_CST,
+	                       AK__ACQUIRE));
+	publish(c, idx_of(c, t), value);
+	return 0;
+}
+
+int ak__ring_try_reserve(struct ak__chan *c, uint64_t n)
+{
+	if (n > ak__ring_max_reserve(c))
+		return AK_EAGAIN;
+	/* acquire: as in ak__ring_try_send(). */
+	uint64_t t = ak__load(&c->tail, AK__ACQUIRE);
+	do {
+		if (t & CLOSED)
+			return AK_EPIPE;
+		if ((t & WAITERS) || resv_of(c, t) + n > c->rmax || !has_room(c, t, n))
+			return AK_EAGAIN;
+	} while (!ak__cas_weak(&c->tail, &t, t + (n << RSHIFT), AK__SEQ_CST, AK__ACQUIRE));
+	return 0;
+}
+
+void ak__ring_permit_send(struct ak__chan *c, const void *value)
+{
+	uint64_t t = ak__load(&c->tail, AK__RELAXED);
+	/* seq_cst: as in ak__ring_try_send().  The unit we hold needs no
+	 * look: publish() waits for the slot with acquire. */
+	while (!ak__cas_weak(&c->tail, &t, t + ((uint64_t)1 << c->ishift) - ((uint64_t)1 << RSHIFT),
+	                     AK__SEQ_CST, AK__RELAXED))
+		;
+	publish(c, idx_of(c, t), value);
+}
+
+/* ---- waiting: the gate's source (core/gate.h) ---------------------------------- */
+
+static int src_mark(void *src)
+{
+	struct ak__chan *c = src;
+	/* seq_cst: ordered with every claim, reservation and give-back on
+	 * tail; a give-back after it sees WAITERS and grants. */
+	return (ak__fetch_or(&c->tail, WAITERS, AK__SEQ_CST) & CLOSED) != 0;
+}
+
+static uint64_t src_take(void *src, uint64_t n)
+{
+	struct ak__chan *c = src;
+	/* seq_cst: the waiter's half of the handshake (gate.h), after the
+	 * store of `waiting`; pairs with the store in store_head().  Loaded
+	 * before tail, so that the index read below is not older than it. */
+	uint64_t h = ak__load(&c->head, AK__SEQ_CST);
+	uint64_t t = ak__load(&c->tail, AK__SEQ_CST);
+	for (;;) {
+		uint64_t r = resv_of(c, t);
+		uint64_t used = ((idx_of(c, t) - h) & c->imask) + r;
+		if (used >= c->cap || r >= c->rmax)
+			return 0;
+		uint64_t g = c->cap - used;
+		if (g > n)
+			g = n;
+		if (g > c->rmax - r)
+			g = c->rmax - r;
+		if (ak__cas_weak(&c->tail, &t, t + (g << RSHIFT), AK__SEQ_CST, AK__SEQ_CST))
+			return g;
+	}
+}
+
+static void src_give(void *src, uint64_t n)
+{
+	struct ak__chan *c = src;
+	ak__fetch_sub(&c->tail, n << RSHIFT, AK__SEQ_CST);
+}
+
+static void src_idle(void *src)
+{
+	struct ak__chan *c = src;
+	/* release: what the last grant did comes before the fast paths'
+	 * acquire loads of tail that see WAITERS clear. */
+	ak__fetch_and(&c->tail, ~WAITERS, AK__RELEASE);
+}
+
+static const struct ak__gate_source ring_source = { src_mark, src_take, src_give, src_idle };
+
+int ak__ring_park(struct ak__chan *c, struct ak__gate_wait *a, struct ak_context *cx, uint32_t st)
+{
+	return ak__gate_park(&c->gate, &ring_source, c, a, cx, st);
+}
+
+void ak__ring_cancel(struct ak__chan *c, struct ak__gate_wait *a)
+{
+	ak__gate_cancel(&c->gate, &ring_source, c, a);
+}
+
+void ak__ring_give_back(struct ak__chan *c, uint64_t n)
+{
+	if (n == 0)
+		return;
+	/* seq_cst: ordered with src_mark() on tail: a waiter that marked
+	 * before us is seen here; one after sees the units in take(). */
+	if (ak__fetch_sub(&c->tail, n << RSHIFT, AK__SEQ_CST) & WAITERS)
+		ak__gate_grant(&c->gate, &ring_source, c);
+}
+
+int ak__ring_is_closed(struct ak__chan *c)
+{
+	/* acquire: pairs with the seq_cst fetch_or in ak__ring_close(). */
+	return (ak__load(&c->tail, AK__ACQUIRE) & CLOSED) != 0;
+}
+
+void ak__ring_close(struct ak__chan *c)
+{
+	ak__fetch_or(&c->tail, CLOSED, AK__SEQ_CST);
+	ak__gate_close(&c->gate, &ring_source, c);
+}
+
+/* ---- the receiver ------------------------------------------------------------------ */
+
+/* Takes the value of index h if it is written; 1 if it did. */
+static int take_one(struct ak__chan *c, void *out, uint64_t h)
+{
+	ak__atomic(uint64_t) *seq = ak__ring_seq(c, h);
+	/* acquire: pairs with the release store in publish(). */
+	if (ak__load(seq, AK__ACQUIRE) != ((h + 1) & c->imask))
+		return 0;
+	ak__chan_copy_out(c, out, slot_data(c, h));
+	/* release: pairs with the acquire loads in has_room() and publish(). */
+	ak__store(seq, (h + c->ring) & c->imask, AK__RELEASE);
+	return 1;
+}
+
+/* The receiver's half of the handshake in core/gate.h: head is published
+ * (seq_cst; pairs with the seq_cst load in src_take()) before the look at
+ * `waiting`; a waiter gets the units freed. */
+static void store_head(struct ak__chan *c, uint64_t h)
+{
+	ak__store(&c->head, h, AK__SEQ_CST);
+	if (ak__gate_waiting(&c->gate))
+		ak__gate_grant(&c->gate, &ring_source, c);
 }
 
 int ak__ring_pop(struct ak__chan *c, void *out)
 {
 	uint64_t h = ak__load(&c->head, AK__RELAXED);
-	ak__atomic(uint64_t) *seq = ak__ring_seq(c, h);
-	/* acquire: pairs with the release store in ak__ring_push(). */
-	if (ak__load(seq, AK__ACQUIRE) != h + 1)
+	if (!take_one(c, out, h))
 		return AK_EAGAIN;
-	ak__chan_copy_out(c, out, slot_data(c, h));
-	/* release: pairs with the acquire spin in ak__ring_push(). */
-	ak__store(seq, h + c->ring, AK__RELEASE);
-	ak__store(&c->head, h + 1, AK__RELAXED);
-	ak__sem_release(&c->sem, 1);
+	store_head(c, (h + 1) & c->imask);
 	return 0;
+}
+
+size_t ak__ring_pop_many(struct ak__chan *c, unsigned char *buf, size_t limit, size_t step)
+{
+	uint64_t h = ak__load(&c->head, AK__RELAXED);
+	size_t n = 0;
+	while (n < limit && take_one(c, buf + n * step, h)) {
+		h = (h + 1) & c->imask;
+		n++;
+	}
+	if (n > 0)
+		store_head(c, h);
+	return n;
 }
 
 /* A value is claimed but not yet readable at the head. */
 int ak__ring_in_flight(struct ak__chan *c)
 {
-	/* seq_cst: pairs with the seq_cst claim in ak__ring_push() (the
-	 * receiver's half of the handshake there). */
-	return ak__load(&c->tail, AK__SEQ_CST) != ak__load(&c->head, AK__RELAXED);
+	/* seq_cst: pairs with the seq_cst claim (the receiver's half of the
+	 * handshake in publish()). */
+	return idx_of(c, ak__load(&c->tail, AK__SEQ_CST)) != ak__load(&c->head, AK__RELAXED);
 }
 
-/* Closed, drained and no permit outstanding: recv reports AK_EPIPE. */
+/* Closed, drained and no unit reserved: recv reports AK_EPIPE. */
 int ak__ring_finished(struct ak__chan *c)
 {
-	/* acquire: pairs with the release fetch_or in close_side(), made
-	 * after the semaphore was closed: the word read below is at least
-	 * the closed one, and from then on only permits coming back raise it.
-	 * seq_cst: against the notify after the close and the RMW in
-	 * ak__chan_slots_back() (the receiver registered before this look). */
+	/* seq_cst: against the notify after the close and the RMW in
+	 * ak__chan_slots_back(), which comes after the give-back on tail
+	 * (the receiver registered before this look).  Once closed, reserved
+	 * only falls and the index only moves for a permit's send. */
 	if (!(ak__load(&c->state, AK__SEQ_CST) & (AK__MPSC_CLOSED_TX | AK__MPSC_CLOSED_RX)))
 		return 0;
-	return ak__sem_available(&c->sem) == c->cap;
+	uint64_t t = ak__load(&c->tail, AK__SEQ_CST);
+	return resv_of(c, t) == 0 && idx_of(c, t) == ak__load(&c->head, AK__RELAXED);
 }
 
+/* The queries read head first, so that the index read after is not older
+ * (a snapshot, no order needed beyond that of the two loads). */
 size_t ak__ring_len(struct ak__chan *c)
 {
-	uint64_t h = ak__load(&c->head, AK__RELAXED);
-	uint64_t t = ak__load(&c->tail, AK__RELAXED);
-	return t > h ? (size_t)(t - h) : 0;
+	uint64_t h = ak__load(&c->head, AK__SEQ_CST);
+	uint64_t t = ak__load(&c->tail, AK__SEQ_CST);
+	return (size_t)((idx_of(c, t) - h) & c->imask);
+}
+
+size_t ak__ring_capacity(struct ak__chan *c)
+{
+	uint64_t h = ak__load(&c->head, AK__SEQ_CST);
+	uint64_t t = ak__load(&c->tail, AK__SEQ_CST);
+	uint64_t used = ((idx_of(c, t) - h) & c->imask) + resv_of(c, t);
+	return used >= c->cap ? 0 : (size_t)(c->cap - used);
 }

@@ -18,7 +18,7 @@ struct send_priv {
 	const void *value;
 	uintptr_t flags;
 	uintptr_t remaining;               /* reserve: permits held */
-	struct ak__sem_acquire acq;
+	struct ak__gate_wait wait;         /* bounded: units waited for */
 };
 _Static_assert(sizeof(struct send_priv) <= sizeof(((struct ak_mpsc_send_op *)0)->private_),
                "send op storage too small");
@@ -51,20 +51,74 @@ static void release_ref(struct send_priv *p)
 	}
 }
 
-/* The semaphore poll of a send or reserve finished with rc.  A grant made
- * while it waited (F_REF: it parked) is provisional, so one first seen
- * after close() goes back and the poll fails like a waiting sender's.
- * Whatever went back may be what a parked receiver waits for. */
-static int acquire_settle(struct send_priv *p, int rc)
+/* Units given back may be what a parked receiver waits for. */
+static void give_back(struct ak__chan *c, uint64_t n)
+{
+	ak__ring_give_back(c, n);
+	ak__chan_slots_back(c);
+}
+
+/* The owner takes the units granted while it waited: 0 with all of them
+ * held, or AK_EPIPE with them given back.  A grant is provisional, so one
+ * first seen after close() (F_REF: it parked) goes back and the poll fails
+ * like a waiting sender's; a close also grants short. */
+static int take_grant(struct send_priv *p)
+{
+	uint64_t got = ak__waiter_take(&p->wait.w);
+	if (got < p->wait.n || ((p->flags & F_REF) && ak__ring_is_closed(p->c))) {
+		give_back(p->c, got);
+		return AK_EPIPE;
+	}
+	return 0;
+}
+
+/*
+ * The waiting part of a bounded send or reserve: fast (the operation's
+ * lockless try: 0 done, AK_EAGAIN no room, AK_EPIPE) first, then the queue.
+ * 0: done by the fast path; HELD: the units were granted and are held;
+ * AK_PENDING; or an error, with nothing held.
+ */
+#define HELD (AK_PENDING + 1)
+
+static int wait_units(struct send_priv *p, struct ak_context *cx, int (*fast)(struct send_priv *))
 {
 	struct ak__chan *c = p->c;
-	if (rc == 0 && (p->flags & F_REF) && ak__sem_is_closed(&c->sem)) {
-		ak__sem_release(&c->sem, p->acq.n);
-		rc = AK_EPIPE;
+	/* The one look at the node (see ak__waiter_state()). */
+	uint32_t st = ak__waiter_state(&p->wait.w);
+	int rc;
+	if (st == AK__W_GRANTED) {
+		rc = take_grant(p);
+	} else {
+		if (st == AK__W_IDLE) {
+			if (ak__coop_check(cx) == AK_PENDING)
+				return AK_PENDING;
+			rc = fast(p);
+			if (rc != AK_EAGAIN) {
+				if (rc == 0)
+					ak__coop_spend(cx);
+				return rc;
+			}
+		}
+		rc = ak__ring_park(c, &p->wait, cx, st);
+		if (rc == AK_PENDING) {
+			hold_ref(p);
+			return AK_PENDING;
+		}
+		if (rc == 0)
+			rc = take_grant(p);
+		else
+			ak__chan_slots_back(c);   /* a failed park gave back a grant */
 	}
-	if (rc != 0)
-		ak__chan_slots_back(c);
+	if (rc == 0) {
+		ak__coop_spend(cx);
+		return HELD;
+	}
 	return rc;
+}
+
+static int fast_send(struct send_priv *p)
+{
+	return ak__ring_try_send(p->c, p->value);
 }
 
 static int send_poll(struct ak_future *f, struct ak_context *cx)
@@ -83,14 +137,13 @@ static int send_poll(struct ak_future *f, struct ak_context *cx)
 			ak__coop_spend(cx);
 		return rc;
 	}
-	rc = ak__sem_acquire_poll(&p->acq, cx);
-	if (rc == AK_PENDING) {
-		hold_ref(p);
+	rc = wait_units(p, cx, fast_send);
+	if (rc == AK_PENDING)
 		return AK_PENDING;
+	if (rc == HELD) {          /* a granted unit: a permit's send */
+		ak__ring_permit_send(c, p->value);
+		rc = 0;
 	}
-	rc = acquire_settle(p, rc);
-	if (rc == 0)
-		ak__ring_push(c, p->value);
 	release_ref(p);
 	return rc;
 }
@@ -101,7 +154,7 @@ static void send_cancel(struct ak_future *f)
 	if (!p->c)
 		return;
 	if (ak__chan_bounded(p->c) && (p->flags & F_REF)) {
-		ak__sem_acquire_cancel(&p->acq);
+		ak__ring_cancel(p->c, &p->wait);
 		ak__chan_slots_back(p->c);
 	}
 	release_ref(p);
@@ -125,7 +178,7 @@ AK_EXPORT int ak_mpsc_send_init(struct ak_mpsc_send_op *op, struct ak_mpsc_tx *t
 	p->flags = 0;
 	p->remaining = 0;
 	if (ak__chan_bounded(c))
-		ak__sem_acquire_init(&p->acq, &c->sem, 1);
+		ak__gate_wait_init(&p->wait, 1);
 	return 0;
 }
 
@@ -136,13 +189,8 @@ AK_EXPORT int ak_mpsc_try_send(struct ak_mpsc_tx *tx, const void *value)
 	struct ak__chan *c = ak__tx_chan(tx);
 	if (!value && c->elem_size)
 		return AK_EINVAL;
-	int rc;
-	if (ak__chan_bounded(c)) {
-		rc = ak__sem_try_acquire(&c->sem, 1);
-		if (rc == 0)
-			ak__ring_push(c, value);
-		return rc;
-	}
+	if (ak__chan_bounded(c))
+		return ak__ring_try_send(c, value);
 	return ak__list_send(c, value);
 }
 
@@ -158,7 +206,7 @@ AK_EXPORT int ak_mpsc_send_blocking(struct ak_mpsc_tx *tx, const void *value, in
 		int rc = ak_mpsc_try_send(tx, value);
 		if (rc != AK_EAGAIN)
 			return rc;
-		if (!ak__chan_bounded(ak__tx_chan(tx)) || ak__sem_is_closed(&ak__tx_chan(tx)->sem))
+		if (!ak__chan_bounded(ak__tx_chan(tx)) || ak__ring_is_closed(ak__tx_chan(tx)))
 			break;
 		ak__cpu_relax();
 	}
@@ -172,13 +220,12 @@ AK_EXPORT int ak_mpsc_send_blocking(struct ak_mpsc_tx *tx, const void *value, in
 
 /* ---- reserve and permits ------------------------------------------------------------------- */
 
-/* The acquire of p->acq.n permits completed: become a permit. */
+/* p->wait.n units are held: become a permit. */
 static int reserve_done(struct send_priv *p)
 {
-	uint64_t n = p->acq.n;
+	uint64_t n = p->wait.n;
 	if (ak__chan_sender_get_if_live(p->c) != 0) {
-		ak__sem_release(&p->c->sem, n);
-		ak__chan_slots_back(p->c);
+		give_back(p->c, n);
 		return AK_EPIPE;
 	}
 	p->remaining = n;
@@ -186,18 +233,21 @@ static int reserve_done(struct send_priv *p)
 	return 0;
 }
 
+static int fast_reserve(struct send_priv *p)
+{
+	int rc = ak__ring_try_reserve(p->c, p->wait.n);
+	return rc == 0 ? reserve_done(p) : rc;
+}
+
 static int reserve_poll(struct ak_future *f, struct ak_context *cx)
 {
 	struct send_priv *p = reserve_priv(f);
-	if (p->acq.n == 0)     /* nothing to wait for: done unless closed */
-		return ak__sem_is_closed(&p->c->sem) ? AK_EPIPE : 0;
-	int rc = ak__sem_acquire_poll(&p->acq, cx);
-	if (rc == AK_PENDING) {
-		hold_ref(p);
+	if (p->wait.n == 0)    /* nothing to wait for: done unless closed */
+		return ak__ring_is_closed(p->c) ? AK_EPIPE : 0;
+	int rc = wait_units(p, cx, fast_reserve);
+	if (rc == AK_PENDING)
 		return AK_PENDING;
-	}
-	rc = acquire_settle(p, rc);
-	if (rc == 0)
+	if (rc == HELD)
 		rc = reserve_done(p);
 	release_ref(p);
 	return rc;
@@ -208,7 +258,7 @@ static void reserve_cancel(struct ak_future *f)
 	struct send_priv *p = reserve_priv(f);
 	if (!p->c || !(p->flags & F_REF))
 		return;
-	ak__sem_acquire_cancel(&p->acq);
+	ak__ring_cancel(p->c, &p->wait);
 	ak__chan_slots_back(p->c);
 	release_ref(p);
 }
@@ -221,7 +271,7 @@ static int reserve_bind(struct ak_mpsc_reserve_op *op, struct ak_mpsc_tx *tx, si
 	if (!op || !tx)
 		return AK_EINVAL;
 	struct ak__chan *c = ak__tx_chan(tx);
-	if (!ak__chan_bounded(c) || n > c->cap)
+	if (!ak__chan_bounded(c) || n > ak__ring_max_reserve(c))
 		return AK_EINVAL;
 	if (ak__future_phase(&op->future) == AK_FUTURE_DONE && op->future.vtable == &reserve_vtable &&
 	    (reserve_priv(&op->future)->flags & F_PERMIT))
@@ -232,7 +282,7 @@ static int reserve_bind(struct ak_mpsc_reserve_op *op, struct ak_mpsc_tx *tx, si
 	struct send_priv *p = reserve_priv(&op->future);
 	memset(p, 0, sizeof(*p));
 	p->c = c;
-	ak__sem_acquire_init(&p->acq, &c->sem, n);
+	ak__gate_wait_init(&p->wait, n);
 	return 0;
 }
 
@@ -252,13 +302,10 @@ AK_EXPORT int ak_mpsc_try_reserve_many(struct ak_mpsc_reserve_op *op, struct ak_
 	if (rc)
 		return rc;
 	struct send_priv *p = reserve_priv(&op->future);
-	if (n == 0) {
-		rc = ak__sem_is_closed(&p->c->sem) ? AK_EPIPE : 0;
-	} else {
-		rc = ak__sem_try_acquire(&p->c->sem, n);
-		if (rc == 0)
-			rc = reserve_done(p);
-	}
+	if (n == 0)
+		rc = ak__ring_is_closed(p->c) ? AK_EPIPE : 0;
+	else
+		rc = fast_reserve(p);
 	/* The op is finished either way: a permit, or nothing. */
 	op->future.state = AK_FUTURE_DONE;
 	return rc;
@@ -298,7 +345,7 @@ AK_EXPORT int ak_mpsc_permit_send(struct ak_mpsc_reserve_op *permit, const void 
 	struct send_priv *p = live_permit(permit);
 	if (!p || p->remaining == 0 || (!value && p->c->elem_size))
 		return AK_EINVAL;
-	ak__ring_push(p->c, value);
+	ak__ring_permit_send(p->c, value);
 	if (--p->remaining == 0)
 		permit_finish(p);
 	return 0;
@@ -315,9 +362,8 @@ AK_EXPORT int ak_mpsc_permit_drop(struct ak_mpsc_reserve_op *permit)
 	struct send_priv *p = live_permit(permit);
 	if (!p)
 		return AK_EINVAL;   /* dropped, used up, or never a permit */
-	ak__sem_release(&p->c->sem, p->remaining);
+	give_back(p->c, p->remaining);
 	p->remaining = 0;
-	ak__chan_slots_back(p->c);
 	permit_finish(p);
 	return 0;
 }
