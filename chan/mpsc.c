@@ -398,8 +398,11 @@ static struct recv_priv *recv_priv(struct ak_future *f)
 static size_t pop_many(struct ak__chan *c, void *buf, size_t limit)
 {
 	size_t n = 0;
-	if (ak__chan_bounded(c))
+	if (ak__chan_bounded(c)) {
+		if (!ak__ring_head_ready(c))
+			return 0;
 		return ak__ring_pop_many(c, c->elem_size ? buf : (void *)&void_mark, limit, c->elem_size);
+	}
 	for (; n < limit; n++) {
 		void *dst = c->elem_size ? (unsigned char *)buf + n * c->elem_size : (void *)&void_mark;
 		if (pop(c, dst) != 0)

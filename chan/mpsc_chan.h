@@ -160,6 +160,16 @@ static inline ak__atomic(uint64_t) *ak__ring_seq(struct ak__chan *c, uint64_t i)
 	return (ak__atomic(uint64_t) *)(void *)(c->slots + (i & (c->ring - 1)) * c->stride);
 }
 
+/* Whether the head value is ready: the first look ak__ring_pop_many()
+ * makes, inline (a receive looks at an empty channel twice before it
+ * parks). */
+static inline int ak__ring_head_ready(struct ak__chan *c)
+{
+	uint64_t h = ak__load(&c->head, AK__RELAXED);
+	/* acquire: pairs with the release store in publish(). */
+	return ak__load(ak__ring_seq(c, h), AK__ACQUIRE) == ((h + 1) & c->imask);
+}
+
 /* ---- the unbounded list (chan/mpsc_list.c) ---- */
 /* 0 or AK_ENOMEM (the first block). */
 int ak__list_init(struct ak__chan *c);

@@ -115,7 +115,7 @@ static int has_room(struct ak__chan *c, uint64_t t, uint64_t n)
 		return 0;
 	uint64_t j = (idx_of(c, t) + r + n - 1 - c->cap) & c->imask;
 	/* acquire: pairs with the receiver's release store of j's stamp in
-	 * take_one(): the room we claim comes after its copy out.  The tail
+	 * ak__ring_pop_many(): the room we claim comes after its copy out.  The tail
 	 * load before (acquire) saw the claim of j, which came after the
 	 * claimer's look at the lap before: the stamp read here is at least
 	 * j (free for j), so 0 and 1 mean "not read", anything else "read". */
@@ -133,7 +133,8 @@ static void publish(struct ak__chan *c, uint64_t i, const void *value)
 	while (ak__load(seq, AK__ACQUIRE) != i)
 		ak__cpu_relax();
 	ak__copy_value(slot_data(c, i), value, c->elem_size);
-	/* release: publishes the value to the acquire load in take_one(). */
+	/* release: publishes the value to the acquire load in
+	 * ak__ring_pop_many(). */
 	ak__store(seq, (i + 1) & c->imask, AK__RELEASE);
 	/* After the claim's seq_cst RMW: a receiver that registered before
 	 * its look at tail (ak__ring_in_flight()) is seen here. */
@@ -266,19 +267,6 @@ void ak__ring_close(struct ak__chan *c)
 
 /* ---- the receiver ------------------------------------------------------------------ */
 
-/* Takes the value of index h if it is written; 1 if it did. */
-static int take_one(struct ak__chan *c, void *out, uint64_t h)
-{
-	ak__atomic(uint64_t) *seq = ak__ring_seq(c, h);
-	/* acquire: pairs with the release store in publish(). */
-	if (ak__load(seq, AK__ACQUIRE) != ((h + 1) & c->imask))
-		return 0;
-	ak__chan_copy_out(c, out, slot_data(c, h));
-	/* release: pairs with the acquire loads in has_room() and publish(). */
-	ak__store(seq, (h + c->ring) & c->imask, AK__RELEASE);
-	return 1;
-}
-
 /* The receiver's half of the handshake in core/gate.h: head is published
  * (seq_cst; pairs with the seq_cst load in src_take()) before the look at
  * `waiting`; a waiter gets the units freed. */
@@ -289,26 +277,32 @@ static void store_head(struct ak__chan *c, uint64_t h)
 		ak__gate_grant(&c->gate, &ring_source, c);
 }
 
-int ak__ring_pop(struct ak__chan *c, void *out)
-{
-	uint64_t h = ak__load(&c->head, AK__RELAXED);
-	if (!take_one(c, out, h))
-		return AK_EAGAIN;
-	store_head(c, (h + 1) & c->imask);
-	return 0;
-}
-
 size_t ak__ring_pop_many(struct ak__chan *c, unsigned char *buf, size_t limit, size_t step)
 {
 	uint64_t h = ak__load(&c->head, AK__RELAXED);
 	size_t n = 0;
-	while (n < limit && take_one(c, buf + n * step, h)) {
+	for (; n < limit; n++) {
+		ak__atomic(uint64_t) *seq = ak__ring_seq(c, h);
+		/* acquire: pairs with the release store in publish(). */
+		if (ak__load(seq, AK__ACQUIRE) != ((h + 1) & c->imask))
+			break;
+		ak__chan_copy_out(c, buf + n * step, slot_data(c, h));
+		/* release: pairs with the acquire loads in has_room() and
+		 * publish(): the slot's next writer copies in after this. */
+		ak__store(seq, (h + c->ring) & c->imask, AK__RELEASE);
 		h = (h + 1) & c->imask;
-		n++;
 	}
 	if (n > 0)
 		store_head(c, h);
 	return n;
+}
+
+int ak__ring_pop(struct ak__chan *c, void *out)
+{
+	/* An empty look stays cheap: try_recv spins on it. */
+	if (!ak__ring_head_ready(c))
+		return AK_EAGAIN;
+	return ak__ring_pop_many(c, out, 1, 0) ? 0 : AK_EAGAIN;
 }
 
 /* A value is claimed but not yet readable at the head. */

@@ -12,6 +12,7 @@
 #include "testkit.h"
 
 Suite *mpsc_suite(void);
+TCase *mpsc_bounded_tcase(void);   /* tests/check_mpsc_bounded.c */
 
 #define MS 1000000LL
 
@@ -1595,5 +1596,6 @@ Suite *mpsc_suite(void)
 	tcase_add_test(tc, handle_drops_ignore_null);
 	tcase_add_test(tc, rx_close_twice_is_harmless);
 	suite_add_tcase(s, tc);
+	suite_add_tcase(s, mpsc_bounded_tcase());
 	return s;
 }
