@@ -26,6 +26,13 @@
  *
  * Positions start at 0; slot i starts with pos = i - cap (mod 2^64), which
  * no cursor ever equals.  A slot whose pos is below the tail holds a value.
+ *
+ * Handles: refs counts every sender, weak sender and receiver (and each
+ * parked operation); senders counts the strong senders alone, and an
+ * upgrade is a CAS on it that fails once it reached 0 (the channel closed,
+ * for good).  The senders' closed() waits on the notify core rx_gone,
+ * which rx_drop notifies when the receiver count reaches 0; its poll looks
+ * at the count under the lock, so a subscribe that came first re-arms it.
  */
 #include <string.h>
 
@@ -33,6 +40,7 @@
 #include <awaitkit/block_on.h>
 
 #include "../core/core.h"
+#include "../core/notify.h"
 #include "../core/waitq.h"
 
 #define WRITING ((uint32_t)1 << 31)
@@ -53,15 +61,18 @@ struct ak_broadcast_tx {
 	/* receivers read the fields above on every receive; keep the ones
 	 * senders write on other cache lines */
 	char pad_[64];
-	/* references: one per sender handle, one per receiver */
+	/* references: one per sender handle (strong or weak), one per
+	 * receiver, one per parked operation */
 	ak__atomic(uint32_t) refs;
 	ak__atomic(uint32_t) senders;
+	ak__atomic(uint32_t) weaks;
 	/* written under the lock, read without it */
 	ak__atomic(uint64_t) tail;      /* the next position to send */
 	ak__atomic(uint64_t) rx_cnt;
 	ak__atomic(uint32_t) closed;
 	struct ak__lock lock;           /* guards waiters; serialises senders */
 	struct ak__waitq waiters;
+	struct ak__notify rx_gone;      /* closed() waits here */
 };
 
 /* A receiver's fields are its owner's alone.  refs counts the handle until
@@ -160,6 +171,7 @@ static void channel_free(struct ak_broadcast_tx *ch)
 				ch->hooks.drop(value_at(ch, pos), ch->hooks.arg);
 		}
 	}
+	ak__notify_destroy(&ch->rx_gone);
 	ak__lock_destroy(&ch->lock);
 	/* The size ak_broadcast_new allocated: the values come last. */
 	ak__free_sized(ch, (size_t)(ch->values - (unsigned char *)ch) + ch->cap * ch->elem_size);
@@ -251,11 +263,13 @@ AK_EXPORT int ak_broadcast_new(struct ak_broadcast_tx **tx, struct ak_broadcast_
 	}
 	ak__init(&ch->refs, 1);
 	ak__init(&ch->senders, 1);
+	ak__init(&ch->weaks, 0);
 	ak__init(&ch->tail, 0);
 	ak__init(&ch->rx_cnt, 0);
 	ak__init(&ch->closed, 0);
 	ak__lock_init(&ch->lock);
 	ak__waitq_init(&ch->waiters);
+	ak__notify_init(&ch->rx_gone);
 	if (r)
 		*rx = rx_new_locked(ch, r);   /* not shared yet: no lock needed */
 	*tx = ch;
@@ -323,6 +337,63 @@ AK_EXPORT int ak_broadcast_tx_drop(struct ak_broadcast_tx *ch)
 		ak__unlock(&ch->lock);
 		ak__wakelist_wake(&wl);
 	}
+	channel_put(ch);
+	return 0;
+}
+
+/* A weak handle is the channel's address under another type. */
+#define WEAK_CHAN(w) ((struct ak_broadcast_tx *)(void *)(w))
+
+static int weak_new(struct ak_broadcast_tx *ch, struct ak_broadcast_weak **out)
+{
+	if (ak__load(&ch->refs, AK__RELAXED) >= UINT32_MAX / 2)
+		return AK_EOVERFLOW;
+	ak__ref_get(&ch->refs);
+	ak__fetch_add(&ch->weaks, 1, AK__RELAXED);
+	*out = (struct ak_broadcast_weak *)(void *)ch;
+	return 0;
+}
+
+AK_EXPORT int ak_broadcast_tx_downgrade(struct ak_broadcast_tx *ch, struct ak_broadcast_weak **out)
+{
+	if (!ch || !out)
+		return AK_EINVAL;
+	return weak_new(ch, out);
+}
+
+AK_EXPORT int ak_broadcast_weak_clone(struct ak_broadcast_weak *weak, struct ak_broadcast_weak **out)
+{
+	if (!weak || !out)
+		return AK_EINVAL;
+	return weak_new(WEAK_CHAN(weak), out);
+}
+
+AK_EXPORT int ak_broadcast_weak_upgrade(struct ak_broadcast_weak *weak, struct ak_broadcast_tx **out)
+{
+	if (!weak || !out)
+		return AK_EINVAL;
+	struct ak_broadcast_tx *ch = WEAK_CHAN(weak);
+	if (ak__load(&ch->refs, AK__RELAXED) >= UINT32_MAX / 2)
+		return AK_EOVERFLOW;
+	/* A count that reached 0 stays there: the last sender closed the
+	 * channel.  acquire on success: pairs with the acq_rel fetch_sub of
+	 * the drops before, as a clone from a live sender would. */
+	uint32_t n = ak__load(&ch->senders, AK__RELAXED);
+	do {
+		if (n == 0)
+			return AK_EPIPE;
+	} while (!ak__cas_weak(&ch->senders, &n, n + 1, AK__ACQUIRE, AK__RELAXED));
+	ak__ref_get(&ch->refs);
+	*out = ch;
+	return 0;
+}
+
+AK_EXPORT int ak_broadcast_weak_drop(struct ak_broadcast_weak *weak)
+{
+	if (!weak)
+		return AK_EINVAL;
+	struct ak_broadcast_tx *ch = WEAK_CHAN(weak);
+	ak__fetch_sub(&ch->weaks, 1, AK__RELAXED);
 	channel_put(ch);
 	return 0;
 }
@@ -602,9 +673,14 @@ AK_EXPORT int ak_broadcast_rx_drop(struct ak_broadcast_rx *rx)
 	struct ak_broadcast_tx *ch = rx->ch;
 	rx->dropped = 1;
 	ak__lock(&ch->lock);
-	ak__store(&ch->rx_cnt, ak__load(&ch->rx_cnt, AK__RELAXED) - 1, AK__RELAXED);
+	uint64_t left = ak__load(&ch->rx_cnt, AK__RELAXED) - 1;
+	ak__store(&ch->rx_cnt, left, AK__RELAXED);
 	uint64_t tail = ak__load(&ch->tail, AK__RELAXED);
 	ak__unlock(&ch->lock);
+	/* After the unlock: a closed() poll that saw the old count under the
+	 * lock captured its generation before, so this wakes it. */
+	if (left == 0)
+		ak__notify_waiters(&ch->rx_gone);
 	/* Values we were counted for and never read: no longer waited for. */
 	uint64_t from = rx->next;
 	if (tail - from > ch->cap)
@@ -617,5 +693,112 @@ AK_EXPORT int ak_broadcast_rx_drop(struct ak_broadcast_rx *rx)
 		unpin_read(s);
 	}
 	rx_put(rx);
+	return 0;
+}
+
+AK_EXPORT int ak_broadcast_rx_is_empty(const struct ak_broadcast_rx *rx)
+{
+	return rx ? ak_broadcast_rx_len(rx) == 0 : AK_EINVAL;
+}
+
+AK_EXPORT int ak_broadcast_same_channel(const struct ak_broadcast_rx *a, const struct ak_broadcast_rx *b)
+{
+	return a && b ? a->ch == b->ch : AK_EINVAL;
+}
+
+AK_EXPORT size_t ak_broadcast_sender_strong_count(const struct ak_broadcast_rx *rx)
+{
+	return rx ? ak__load(&rx->ch->senders, AK__RELAXED) : 0;
+}
+
+AK_EXPORT size_t ak_broadcast_sender_weak_count(const struct ak_broadcast_rx *rx)
+{
+	return rx ? ak__load(&rx->ch->weaks, AK__RELAXED) : 0;
+}
+
+/* ---- the senders' closed() ----------------------------------------------------- */
+
+struct closed_priv {
+	struct ak__notified n;
+	struct ak_broadcast_tx *ch;
+	uint32_t armed;
+	uint32_t holds_ref;             /* parked: a reference on the channel */
+};
+_Static_assert(sizeof(struct closed_priv) <= sizeof(((struct ak_broadcast_closed_op *)0)->private_),
+               "broadcast closed op storage too small");
+
+static struct closed_priv *closed_priv(struct ak_future *f)
+{
+	return (struct closed_priv *)(void *)&((struct ak_broadcast_closed_op *)(void *)f)->private_;
+}
+
+static void closed_finish(struct closed_priv *p)
+{
+	if (p->armed) {
+		ak__notified_cancel(&p->n);
+		p->armed = 0;
+	}
+	if (p->holds_ref) {
+		p->holds_ref = 0;
+		channel_put(p->ch);
+	}
+}
+
+static int closed_poll(struct ak_future *f, struct ak_context *cx)
+{
+	struct closed_priv *p = closed_priv(f);
+	int rc = ak__coop_check(cx);
+	if (rc)
+		return rc;
+	for (;;) {
+		/* Capture the generation first, then look at the count: a drop
+		 * to 0 after the look notifies after it, and moves the
+		 * generation this operation holds. */
+		if (!p->armed) {
+			ak__notified_init(&p->n, &p->ch->rx_gone);
+			p->armed = 1;
+		}
+		ak__lock(&p->ch->lock);
+		uint64_t n = ak__load(&p->ch->rx_cnt, AK__RELAXED);
+		ak__unlock(&p->ch->lock);
+		if (n == 0) {
+			closed_finish(p);
+			ak__coop_spend(cx);
+			return 0;
+		}
+		rc = ak__notified_poll(&p->n, cx);
+		if (rc == AK_PENDING) {
+			if (!p->holds_ref) {
+				ak__ref_get(&p->ch->refs);
+				p->holds_ref = 1;
+			}
+			return rc;
+		}
+		p->armed = 0;
+		if (rc) {
+			closed_finish(p);
+			return rc;
+		}
+		/* notified: look again (a subscribe since then re-arms) */
+	}
+}
+
+static void closed_cancel(struct ak_future *f)
+{
+	closed_finish(closed_priv(f));
+}
+
+static const struct ak_future_vtable closed_vtable = { closed_poll, closed_cancel };
+
+AK_EXPORT int ak_broadcast_closed_init(struct ak_broadcast_closed_op *op, struct ak_broadcast_tx *tx)
+{
+	if (!op || !tx)
+		return AK_EINVAL;
+	int rc = ak_future_init(&op->future, &closed_vtable);
+	if (rc)
+		return rc;
+	struct closed_priv *p = closed_priv(&op->future);
+	memset(p, 0, sizeof(*p));
+	p->ch = tx;
 	return 0;
 }

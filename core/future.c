@@ -170,6 +170,8 @@ AK_EXPORT size_t ak_op_size(int kind)
 		return sizeof(struct ak_oneshot_closed_op);
 	case AK_OP_BROADCAST_RECV:
 		return sizeof(struct ak_broadcast_recv_op);
+	case AK_OP_BROADCAST_CLOSED:
+		return sizeof(struct ak_broadcast_closed_op);
 	case AK_OP_SEMAPHORE_ACQUIRE:
 		return sizeof(struct ak_semaphore_acquire_op);
 	case AK_OP_NOTIFIED:

@@ -850,6 +850,354 @@ START_TEST(one_sender_eight_receivers_on_the_pool_each_get_all_in_order)
 }
 END_TEST
 
+/* ---- the senders' closed() (tokio's sync_broadcast.rs) ---------------------- */
+
+static void park_closed(struct ak_broadcast_closed_op *op, struct ak_broadcast_tx *tx,
+                        struct tk_task *t)
+{
+	memset(op, 0, sizeof *op);
+	ck_assert_int_eq(ak_broadcast_closed_init(op, tx), 0);
+	ck_assert_int_eq(tk_poll(t, &op->future), AK_PENDING);
+}
+
+START_TEST(closed_completes_when_the_last_receiver_drops)
+{
+	struct ak_broadcast_rx *rx, *rx2;
+	struct ak_broadcast_tx *tx = new_chan(1, &rx);
+	struct ak_broadcast_closed_op op;
+	struct tk_task *t = tk_task_new();
+
+	ck_assert_int_eq(ak_broadcast_subscribe(tx, &rx2), 0);
+	park_closed(&op, tx, t);
+	ak_broadcast_rx_drop(rx);
+	ck_assert(!tk_task_take_woken(t));
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ak_broadcast_rx_drop(rx2);
+	ck_assert_int_eq(tk_poll_woken(t, &op.future), 0);
+	ak_broadcast_tx_drop(tx);
+}
+END_TEST
+
+START_TEST(closed_rearms_when_a_receiver_subscribes_before_its_poll)
+{
+	struct ak_broadcast_rx *rx, *rx2, *rx3, *rx4;
+	struct ak_broadcast_tx *tx = new_chan(1, &rx);
+	struct ak_broadcast_closed_op op, op2, op3;
+	struct tk_task *t = tk_task_new(), *t2 = tk_task_new(), *t3 = tk_task_new();
+
+	ck_assert_int_eq(ak_broadcast_subscribe(tx, &rx2), 0);
+	park_closed(&op, tx, t);
+	ak_broadcast_rx_drop(rx);
+	ck_assert(!tk_task_take_woken(t));
+	ak_broadcast_rx_drop(rx2);
+	ck_assert(tk_task_take_woken(t));
+	ck_assert_int_eq(ak_broadcast_subscribe(tx, &rx3), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);      /* re-armed */
+	ak_broadcast_rx_drop(rx3);
+	ck_assert_int_eq(tk_poll_woken(t, &op.future), 0);
+	/* no receiver: a new closed() is ready at once */
+	memset(&op2, 0, sizeof op2);
+	ck_assert_int_eq(ak_broadcast_closed_init(&op2, tx), 0);
+	ck_assert_int_eq(tk_poll(t2, &op2.future), 0);
+	/* one subscribes: a new closed() waits for it to go */
+	ck_assert_int_eq(ak_broadcast_subscribe(tx, &rx4), 0);
+	park_closed(&op3, tx, t3);
+	ak_broadcast_rx_drop(rx4);
+	ck_assert_int_eq(tk_poll_woken(t3, &op3.future), 0);
+	ak_broadcast_tx_drop(tx);
+}
+END_TEST
+
+START_TEST(closed_on_a_channel_made_without_a_receiver_is_ready_until_a_subscribe)
+{
+	struct ak_broadcast_tx *tx = new_chan(1, NULL);
+	struct ak_broadcast_rx *rx;
+	struct ak_broadcast_closed_op op, op2;
+	struct tk_task *t = tk_task_new();
+
+	memset(&op, 0, sizeof op);
+	ck_assert_int_eq(ak_broadcast_closed_init(&op, tx), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(ak_broadcast_subscribe(tx, &rx), 0);
+	park_closed(&op2, tx, t);
+	ak_future_cancel(&op2.future);
+	ak_future_cancel(&op2.future);                      /* idempotent */
+	ak_broadcast_rx_drop(rx);
+	ck_assert(!tk_task_take_woken(t));                  /* cancelled: not woken */
+	ak_broadcast_tx_drop(tx);
+}
+END_TEST
+
+START_TEST(a_parked_closed_op_outlives_every_handle)
+{
+	struct ak_broadcast_rx *rx;
+	struct ak_broadcast_tx *tx = new_chan(4, &rx);
+	struct ak_broadcast_closed_op op;
+	struct tk_task *t = tk_task_new();
+
+	park_closed(&op, tx, t);
+	ak_broadcast_tx_drop(tx);
+	ak_broadcast_rx_drop(rx);
+	ck_assert_int_eq(tk_poll_woken(t, &op.future), 0);  /* frees the channel */
+	ck_assert_uint_eq(ak_op_size(AK_OP_BROADCAST_CLOSED), sizeof(struct ak_broadcast_closed_op));
+}
+END_TEST
+
+START_TEST(closed_with_a_spent_budget_yields_and_then_completes)
+{
+	struct ak_broadcast_tx *tx = new_chan(1, NULL);
+	struct ak_broadcast_closed_op op;
+	struct tk_task *t = tk_task_new();
+
+	memset(&op, 0, sizeof op);
+	ck_assert_int_eq(ak_broadcast_closed_init(&op, tx), 0);
+	ck_assert_int_eq(tk_poll_budget(t, &op.future, 0), AK_PENDING);
+	ck_assert_int_eq(tk_poll_woken(t, &op.future), 0);
+	ak_broadcast_tx_drop(tx);
+}
+END_TEST
+
+/* ---- weak senders and counts (tokio's sync_broadcast_weak.rs) ---------------- */
+
+START_TEST(weak_upgrade_gives_a_sender_while_one_lives)
+{
+	struct ak_broadcast_rx *rx;
+	struct ak_broadcast_tx *tx = new_chan(16, &rx), *tx2, *up;
+	struct ak_broadcast_weak *weak, *weak2;
+	uint64_t v = 20;
+
+	ck_assert_int_eq(ak_broadcast_tx_clone(tx, &tx2), 0);
+	ck_assert_int_eq(ak_broadcast_tx_downgrade(tx2, &weak), 0);
+	send_range(tx, 0, 10);
+	ck_assert_int_eq(ak_broadcast_weak_upgrade(weak, &up), 0);
+	ck_assert_ptr_eq(up, tx);
+	ck_assert_int_eq(ak_broadcast_send(up, &v, NULL), 0);
+	ck_assert_int_eq(ak_broadcast_tx_downgrade(up, &weak2), 0);
+	ak_broadcast_tx_drop(up);
+	ak_broadcast_tx_drop(tx2);
+	ak_broadcast_tx_drop(tx);
+	expect_values(rx, 0, 10);
+	expect_values(rx, 20, 21);
+	ck_assert_int_eq(ak_broadcast_try_recv(rx, &v, NULL), AK_EPIPE);
+	ck_assert_int_eq(ak_broadcast_weak_upgrade(weak2, &up), AK_EPIPE);
+	ak_broadcast_weak_drop(weak2);
+	ak_broadcast_weak_drop(weak);
+	ak_broadcast_rx_drop(rx);
+}
+END_TEST
+
+START_TEST(weak_upgrade_fails_once_the_senders_alive_at_downgrade_are_gone)
+{
+	struct ak_broadcast_rx *rx;
+	struct ak_broadcast_tx *tx = new_chan(1, &rx), *tx2, *up = NULL;
+	struct ak_broadcast_weak *weak, *weak2;
+
+	ck_assert_int_eq(ak_broadcast_tx_downgrade(tx, &weak), 0);
+	ck_assert_int_eq(ak_broadcast_tx_clone(tx, &tx2), 0);
+	ck_assert_int_eq(ak_broadcast_tx_downgrade(tx2, &weak2), 0);
+	ak_broadcast_tx_drop(tx2);
+	ak_broadcast_tx_drop(tx);
+	ck_assert_int_eq(ak_broadcast_weak_upgrade(weak, &up), AK_EPIPE);
+	ck_assert_int_eq(ak_broadcast_weak_upgrade(weak2, &up), AK_EPIPE);
+	ck_assert_ptr_null(up);
+	ak_broadcast_weak_drop(weak);
+	ak_broadcast_weak_drop(weak2);
+	ak_broadcast_rx_drop(rx);
+}
+END_TEST
+
+START_TEST(strong_and_weak_counts_follow_clones_downgrades_and_drops)
+{
+	struct ak_broadcast_rx *rx;
+	struct ak_broadcast_tx *tx = new_chan(1, &rx), *tx2;
+	struct ak_broadcast_weak *weak, *weak2, *weak3;
+
+	ck_assert_int_eq(ak_broadcast_tx_clone(tx, &tx2), 0);
+	ck_assert_int_eq(ak_broadcast_tx_downgrade(tx, &weak), 0);
+	ck_assert_int_eq(ak_broadcast_tx_downgrade(tx2, &weak2), 0);
+	ck_assert_uint_eq(ak_broadcast_sender_strong_count(rx), 2);
+	ck_assert_uint_eq(ak_broadcast_sender_weak_count(rx), 2);
+	ck_assert_int_eq(ak_broadcast_weak_clone(weak, &weak3), 0);
+	ck_assert_uint_eq(ak_broadcast_sender_weak_count(rx), 3);
+	ak_broadcast_weak_drop(weak3);
+	ak_broadcast_tx_drop(tx2);
+	ak_broadcast_weak_drop(weak2);
+	ck_assert_uint_eq(ak_broadcast_sender_strong_count(rx), 1);
+	ck_assert_uint_eq(ak_broadcast_sender_weak_count(rx), 1);
+	ak_broadcast_tx_drop(tx);
+	/* only a weak sender left: closed, counts 0 and 1 */
+	ck_assert_uint_eq(ak_broadcast_sender_strong_count(rx), 0);
+	ck_assert_uint_eq(ak_broadcast_sender_weak_count(rx), 1);
+	ck_assert_int_eq(ak_broadcast_rx_is_closed(rx), 1);
+	ak_broadcast_weak_drop(weak);
+	ck_assert_uint_eq(ak_broadcast_sender_weak_count(rx), 0);
+	ak_broadcast_rx_drop(rx);
+}
+END_TEST
+
+START_TEST(a_weak_sender_alone_keeps_the_memory_and_its_drop_frees_it)
+{
+	struct ak_broadcast_rx *rx;
+	struct ak_broadcast_tx *tx = new_chan(4, &rx), *up = NULL;
+	struct ak_broadcast_weak *weak;
+
+	ck_assert_int_eq(ak_broadcast_tx_downgrade(tx, &weak), 0);
+	ak_broadcast_tx_drop(tx);
+	ak_broadcast_rx_drop(rx);
+	ck_assert_int_eq(ak_broadcast_weak_upgrade(weak, &up), AK_EPIPE);
+	ck_assert_int_eq(ak_broadcast_weak_drop(weak), 0);  /* the teardown checks it freed */
+	ck_assert_int_eq(ak_broadcast_tx_downgrade(NULL, &weak), AK_EINVAL);
+	ck_assert_int_eq(ak_broadcast_weak_upgrade(NULL, &up), AK_EINVAL);
+	ck_assert_int_eq(ak_broadcast_weak_clone(NULL, &weak), AK_EINVAL);
+	ck_assert_int_eq(ak_broadcast_weak_drop(NULL), AK_EINVAL);
+	ck_assert_int_eq(ak_broadcast_closed_init(NULL, NULL), AK_EINVAL);
+}
+END_TEST
+
+/* ---- receiver queries --------------------------------------------------------- */
+
+START_TEST(rx_is_empty_until_a_send_and_again_once_read)
+{
+	struct ak_broadcast_rx *rx;
+	struct ak_broadcast_tx *tx = new_chan(2, &rx);
+	uint64_t v;
+
+	ck_assert_int_eq(ak_broadcast_rx_is_empty(rx), 1);
+	send_range(tx, 1, 4);                              /* 1 is overwritten */
+	ck_assert_int_eq(ak_broadcast_rx_is_empty(rx), 0);
+	ck_assert_int_eq(ak_broadcast_try_recv(rx, &v, NULL), AK_EOVERFLOW);
+	expect_values(rx, 2, 4);
+	ck_assert_int_eq(ak_broadcast_rx_is_empty(rx), 1);
+	ck_assert_int_eq(ak_broadcast_rx_is_empty(NULL), AK_EINVAL);
+	ak_broadcast_tx_drop(tx);
+	ak_broadcast_rx_drop(rx);
+}
+END_TEST
+
+START_TEST(same_channel_tells_receivers_of_one_channel_from_another)
+{
+	struct ak_broadcast_rx *rx, *sub, *re, *other;
+	struct ak_broadcast_tx *tx = new_chan(2, &rx), *tx2 = new_chan(2, &other);
+
+	ck_assert_int_eq(ak_broadcast_subscribe(tx, &sub), 0);
+	ck_assert_int_eq(ak_broadcast_resubscribe(rx, &re), 0);
+	ck_assert_int_eq(ak_broadcast_same_channel(rx, sub), 1);
+	ck_assert_int_eq(ak_broadcast_same_channel(sub, re), 1);
+	ck_assert_int_eq(ak_broadcast_same_channel(rx, other), 0);
+	ck_assert_int_eq(ak_broadcast_same_channel(rx, NULL), AK_EINVAL);
+	ak_broadcast_rx_drop(re);
+	ak_broadcast_rx_drop(sub);
+	ak_broadcast_rx_drop(other);
+	ak_broadcast_rx_drop(rx);
+	ak_broadcast_tx_drop(tx2);
+	ak_broadcast_tx_drop(tx);
+}
+END_TEST
+
+/* ---- threads: upgrades racing the last drop; closed() racing receivers ------ */
+
+#define UPGRADERS 2
+#define UPGRADE_ROUNDS 20000
+
+struct upgrader {
+	pthread_t th;
+	struct ak_broadcast_weak *weak;
+	long ok, refused, late;              /* late: an upgrade after a refusal */
+};
+
+static void *upgrader_main(void *arg)
+{
+	struct upgrader *u = arg;
+	uint64_t v = 1;
+
+	for (int i = 0; i < UPGRADE_ROUNDS; i++) {
+		struct ak_broadcast_tx *tx;
+		int rc = ak_broadcast_weak_upgrade(u->weak, &tx);
+		if (rc == 0) {
+			if (u->refused)
+				u->late++;
+			ak_broadcast_send(tx, &v, NULL);
+			ak_broadcast_tx_drop(tx);
+			u->ok++;
+		} else {
+			u->refused++;
+		}
+		if ((i & 255) == 0)
+			sched_yield();
+	}
+	return NULL;
+}
+
+START_TEST(upgrades_racing_the_last_drop_never_revive_a_closed_channel)
+{
+	struct upgrader u[UPGRADERS];
+	struct ak_broadcast_rx *rx;
+	struct ak_broadcast_tx *tx = new_chan(8, &rx);
+	uint64_t v;
+	int rc;
+
+	for (int i = 0; i < UPGRADERS; i++) {
+		memset(&u[i], 0, sizeof u[i]);
+		ck_assert_int_eq(ak_broadcast_tx_downgrade(tx, &u[i].weak), 0);
+		ck_assert_int_eq(pthread_create(&u[i].th, NULL, upgrader_main, &u[i]), 0);
+	}
+	sched_yield();
+	ak_broadcast_tx_drop(tx);
+	for (int i = 0; i < UPGRADERS; i++) {
+		pthread_join(u[i].th, NULL);
+		ck_assert_int_eq(u[i].late, 0);
+		ck_assert_int_eq(u[i].ok + u[i].refused, UPGRADE_ROUNDS);
+		ak_broadcast_weak_drop(u[i].weak);
+	}
+	ck_assert_uint_eq(ak_broadcast_sender_strong_count(rx), 0);
+	ck_assert_int_eq(ak_broadcast_rx_is_closed(rx), 1);
+	while ((rc = ak_broadcast_try_recv(rx, &v, NULL)) == 0 || rc == AK_EOVERFLOW)
+		;
+	ck_assert_int_eq(rc, AK_EPIPE);
+	ak_broadcast_rx_drop(rx);
+}
+END_TEST
+
+#define CLOSED_ROUNDS 500
+
+struct subscriber {
+	pthread_t th;
+	struct ak_broadcast_tx *tx;
+	struct ak_broadcast_rx *first;
+};
+
+/* Drops the round's first receiver after subscribing and dropping another. */
+static void *subscriber_main(void *arg)
+{
+	struct subscriber *s = arg;
+	struct ak_broadcast_rx *r;
+
+	if (ak_broadcast_subscribe(s->tx, &r) == 0)
+		ak_broadcast_rx_drop(r);
+	ak_broadcast_rx_drop(s->first);
+	return NULL;
+}
+
+START_TEST(blocking_closed_wakes_when_another_thread_drops_the_last_receiver)
+{
+	struct ak_broadcast_tx *tx = new_chan(2, NULL);
+
+	for (int i = 0; i < CLOSED_ROUNDS; i++) {
+		struct subscriber s = { .tx = tx };
+		struct ak_broadcast_closed_op op;
+
+		ck_assert_int_eq(ak_broadcast_subscribe(tx, &s.first), 0);
+		memset(&op, 0, sizeof op);
+		ck_assert_int_eq(ak_broadcast_closed_init(&op, tx), 0);
+		ck_assert_int_eq(pthread_create(&s.th, NULL, subscriber_main, &s), 0);
+		ck_assert_int_eq(ak_block_on(&op.future, ak_deadline_in(10000 * MS)), 0);
+		pthread_join(s.th, NULL);
+		ck_assert_uint_eq(ak_broadcast_receiver_count(tx), 0);
+	}
+	ak_broadcast_tx_drop(tx);
+}
+END_TEST
+
 Suite *broadcast_suite(void)
 {
 	Suite *s = suite_create("broadcast");
@@ -884,6 +1232,19 @@ Suite *broadcast_suite(void)
 	tcase_add_test(tc, threads_overwriting_under_readers_account_every_value);
 	tcase_add_test(tc, receivers_dropped_under_parked_recv_while_another_thread_sends);
 	tcase_add_test(tc, one_sender_eight_receivers_on_the_pool_each_get_all_in_order);
+	tcase_add_test(tc, closed_completes_when_the_last_receiver_drops);
+	tcase_add_test(tc, closed_rearms_when_a_receiver_subscribes_before_its_poll);
+	tcase_add_test(tc, closed_on_a_channel_made_without_a_receiver_is_ready_until_a_subscribe);
+	tcase_add_test(tc, a_parked_closed_op_outlives_every_handle);
+	tcase_add_test(tc, closed_with_a_spent_budget_yields_and_then_completes);
+	tcase_add_test(tc, weak_upgrade_gives_a_sender_while_one_lives);
+	tcase_add_test(tc, weak_upgrade_fails_once_the_senders_alive_at_downgrade_are_gone);
+	tcase_add_test(tc, strong_and_weak_counts_follow_clones_downgrades_and_drops);
+	tcase_add_test(tc, a_weak_sender_alone_keeps_the_memory_and_its_drop_frees_it);
+	tcase_add_test(tc, rx_is_empty_until_a_send_and_again_once_read);
+	tcase_add_test(tc, same_channel_tells_receivers_of_one_channel_from_another);
+	tcase_add_test(tc, upgrades_racing_the_last_drop_never_revive_a_closed_channel);
+	tcase_add_test(tc, blocking_closed_wakes_when_another_thread_drops_the_last_receiver);
 	suite_add_tcase(s, tc);
 	return s;
 }
