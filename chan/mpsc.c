@@ -221,6 +221,7 @@ static int chan_new(size_t cap, size_t elem_size, const struct ak_mpsc_hooks *ho
 	ak__notify_init(&c->closed);
 	ak__waker_slot_init(&c->rx_waker);
 	ak__init(&c->closed_used, 0);
+	ak__init(&c->weaks, 0);
 	ak__init(&c->tail, 0);
 	ak__init(&c->head, 0);
 	if (cap) {
@@ -272,6 +273,7 @@ AK_EXPORT int ak_mpsc_tx_downgrade(struct ak_mpsc_tx *tx, struct ak_mpsc_weak **
 		return AK_EINVAL;
 	struct ak__chan *c = ak__tx_chan(tx);
 	ak__chan_get(c);
+	ak__fetch_add(&c->weaks, 1, AK__RELAXED);
 	*out = &c->weak_h;
 	return 0;
 }
@@ -292,14 +294,17 @@ AK_EXPORT int ak_mpsc_weak_clone(struct ak_mpsc_weak *weak, struct ak_mpsc_weak 
 	if (!weak || !out)
 		return AK_EINVAL;
 	ak__chan_get(weak_chan(weak));
+	ak__fetch_add(&weak_chan(weak)->weaks, 1, AK__RELAXED);
 	*out = weak;
 	return 0;
 }
 
 AK_EXPORT void ak_mpsc_weak_drop(struct ak_mpsc_weak *weak)
 {
-	if (weak)
-		ak__chan_put(weak_chan(weak));
+	if (!weak)
+		return;
+	ak__fetch_sub(&weak_chan(weak)->weaks, 1, AK__RELAXED);
+	ak__chan_put(weak_chan(weak));
 }
 
 AK_EXPORT int ak_mpsc_rx_close(struct ak_mpsc_rx *rx)
@@ -354,6 +359,21 @@ AK_EXPORT size_t ak_mpsc_len(const struct ak_mpsc_rx *rx)
 		return 0;
 	struct ak__chan *c = rx_chan(rx);
 	return ak__chan_bounded(c) ? ak__ring_len(c) : ak__list_len(c);
+}
+
+AK_EXPORT int ak_mpsc_rx_is_empty(const struct ak_mpsc_rx *rx)
+{
+	return rx ? ak_mpsc_len(rx) == 0 : AK_EINVAL;
+}
+
+AK_EXPORT size_t ak_mpsc_sender_strong_count(const struct ak_mpsc_rx *rx)
+{
+	return rx ? (size_t)ak__load(&rx_chan(rx)->senders, AK__RELAXED) : 0;
+}
+
+AK_EXPORT size_t ak_mpsc_sender_weak_count(const struct ak_mpsc_rx *rx)
+{
+	return rx ? (size_t)ak__load(&rx_chan(rx)->weaks, AK__RELAXED) : 0;
 }
 
 AK_EXPORT size_t ak_mpsc_capacity(const struct ak_mpsc_tx *tx)

@@ -57,6 +57,7 @@ struct ak__chan {
 	struct ak__notify closed;          /* senders' closed() */
 	struct ak__waker_slot rx_waker;    /* the receiver's */
 	ak__atomic(uint32_t) closed_used;  /* a closed() op was ever bound */
+	ak__atomic(uint64_t) weaks;        /* weak handles, for the count */
 	struct ak_mpsc_tx tx_h;
 	struct ak_mpsc_rx rx_h;
 	struct ak_mpsc_weak weak_h;

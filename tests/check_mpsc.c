@@ -1533,6 +1533,128 @@ START_TEST(unbounded_channel_returns_memory_after_a_burst)
 }
 END_TEST
 
+/* ---- receiver queries (tokio's Receiver::is_empty, sender_*_count) --------------- */
+
+static void check_rx_is_empty(struct ak_mpsc_tx *tx, struct ak_mpsc_rx *rx)
+{
+	ck_assert_int_eq(ak_mpsc_rx_is_empty(rx), 1);
+	ck_assert_int_eq(send_now(tx, 1), 0);
+	ck_assert_int_eq(ak_mpsc_rx_is_empty(rx), 0);
+	ck_assert_int_eq(recv_now(rx), 1);
+	ck_assert_int_eq(ak_mpsc_rx_is_empty(rx), 1);
+	ck_assert_int_eq(send_now(tx, 2), 0);
+	ak_mpsc_tx_drop(tx);
+	ck_assert_int_eq(ak_mpsc_rx_is_empty(rx), 0);   /* closed, not drained */
+	ck_assert_int_eq(recv_now(rx), 2);
+	ck_assert_int_eq(ak_mpsc_rx_is_empty(rx), 1);
+	ak_mpsc_rx_drop(rx);
+}
+
+START_TEST(rx_is_empty_until_a_send_and_again_once_received)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+
+	new_bounded(4, &tx, &rx);
+	check_rx_is_empty(tx, rx);
+	new_unbounded(&tx, &rx);
+	check_rx_is_empty(tx, rx);
+	ck_assert_int_eq(ak_mpsc_rx_is_empty(NULL), AK_EINVAL);
+}
+END_TEST
+
+START_TEST(sender_counts_follow_clones_downgrades_permits_and_drops)
+{
+	struct ak_mpsc_tx *tx, *tx2, *up;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_weak *weak, *weak2;
+	struct ak_mpsc_reserve_op permit = {0};
+
+	new_bounded(4, &tx, &rx);
+	ck_assert_uint_eq(ak_mpsc_sender_strong_count(rx), 1);
+	ck_assert_uint_eq(ak_mpsc_sender_weak_count(rx), 0);
+	ck_assert_int_eq(ak_mpsc_tx_clone(tx, &tx2), 0);
+	ck_assert_int_eq(ak_mpsc_tx_downgrade(tx, &weak), 0);
+	ck_assert_int_eq(ak_mpsc_weak_clone(weak, &weak2), 0);
+	ck_assert_uint_eq(ak_mpsc_sender_strong_count(rx), 2);
+	ck_assert_uint_eq(ak_mpsc_sender_weak_count(rx), 2);
+	ck_assert_int_eq(ak_mpsc_try_reserve(&permit, tx2), 0);
+	ck_assert_uint_eq(ak_mpsc_sender_strong_count(rx), 3);   /* a permit is one */
+	ck_assert_int_eq(ak_mpsc_permit_drop(&permit), 0);
+	ck_assert_int_eq(ak_mpsc_weak_upgrade(weak2, &up), 0);
+	ck_assert_uint_eq(ak_mpsc_sender_strong_count(rx), 3);
+	ak_mpsc_tx_drop(up);
+	ak_mpsc_tx_drop(tx2);
+	ak_mpsc_weak_drop(weak2);
+	ck_assert_uint_eq(ak_mpsc_sender_strong_count(rx), 1);
+	ck_assert_uint_eq(ak_mpsc_sender_weak_count(rx), 1);
+	ak_mpsc_tx_drop(tx);
+	/* only a weak sender left: closed, counts 0 and 1 */
+	ck_assert_uint_eq(ak_mpsc_sender_strong_count(rx), 0);
+	ck_assert_uint_eq(ak_mpsc_sender_weak_count(rx), 1);
+	ck_assert_int_eq(ak_mpsc_rx_is_closed(rx), 1);
+	ck_assert_int_eq(ak_mpsc_weak_upgrade(weak, &up), AK_EPIPE);
+	ak_mpsc_weak_drop(weak);
+	ck_assert_uint_eq(ak_mpsc_sender_weak_count(rx), 0);
+	ck_assert_uint_eq(ak_mpsc_sender_strong_count(NULL), 0);
+	ck_assert_uint_eq(ak_mpsc_sender_weak_count(NULL), 0);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+/* ---- tokio's send_timeout: ak_timeout(3) around a send --------------------------- */
+
+/* Blocks on timeout(send(value)) with the given deadline. */
+static int send_timeout(struct ak_mpsc_tx *tx, const int *value, int64_t deadline)
+{
+	struct ak_mpsc_send_op send = {0};
+	struct ak_timeout_op timeout = {0};
+
+	ck_assert_int_eq(ak_mpsc_send_init(&send, tx, value), 0);
+	ck_assert_int_eq(ak_timeout_init(&timeout, &send.future, deadline), 0);
+	return ak_block_on(&timeout.future, AK_DEADLINE_NEVER);
+}
+
+START_TEST(send_timeout_on_a_full_channel_times_out_and_the_value_stays_with_the_caller)
+{
+	struct dropped d = { 0, 0 };
+	struct ak_mpsc_hooks hooks = { count_drop, NULL, &d };
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	int first = 1, second = 2;
+
+	ck_assert_int_eq(ak_mpsc_new(1, sizeof(int), &hooks, &tx, &rx), 0);
+	ck_assert_int_eq(send_timeout(tx, &first, ak_deadline_in(20 * MS)), 0);
+	ck_assert_int_eq(send_timeout(tx, &second, ak_deadline_in(20 * MS)), AK_ETIMEDOUT);
+	ck_assert_int_eq(second, 2);                        /* the caller's still */
+	ck_assert_uint_eq(ak_mpsc_len(rx), 1);              /* nothing of it queued */
+	ck_assert_int_eq(d.n, 0);                           /* nor dropped */
+	ck_assert_uint_eq(ak_mpsc_capacity(tx), 0);         /* its slot went back */
+	ck_assert_int_eq(recv_now(rx), 1);
+	ck_assert_int_eq(send_timeout(tx, &second, ak_deadline_in(20 * MS)), 0);
+	ck_assert_int_eq(recv_now(rx), 2);
+	ak_mpsc_rx_drop(rx);
+	ck_assert_int_eq(send_timeout(tx, &second, ak_deadline_in(20 * MS)), AK_EPIPE);
+	ak_mpsc_tx_drop(tx);
+	ck_assert_int_eq(d.n, 0);
+}
+END_TEST
+
+START_TEST(send_timeout_whose_deadline_passed_still_sends_into_a_free_slot)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	int v = 7;
+
+	new_bounded(1, &tx, &rx);
+	/* the send completes in the poll that finds the deadline passed: it wins */
+	ck_assert_int_eq(send_timeout(tx, &v, ak_now() - MS), 0);
+	ck_assert_int_eq(recv_now(rx), 7);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
 Suite *mpsc_suite(void)
 {
 	Suite *s = suite_create("mpsc");
@@ -1595,6 +1717,10 @@ Suite *mpsc_suite(void)
 	tcase_add_test(tc, permit_send_through_a_dropped_used_or_never_reserved_permit_returns_einval);
 	tcase_add_test(tc, handle_drops_ignore_null);
 	tcase_add_test(tc, rx_close_twice_is_harmless);
+	tcase_add_test(tc, rx_is_empty_until_a_send_and_again_once_received);
+	tcase_add_test(tc, sender_counts_follow_clones_downgrades_permits_and_drops);
+	tcase_add_test(tc, send_timeout_on_a_full_channel_times_out_and_the_value_stays_with_the_caller);
+	tcase_add_test(tc, send_timeout_whose_deadline_passed_still_sends_into_a_free_slot);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, mpsc_bounded_tcase());
 	return s;

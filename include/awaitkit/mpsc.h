@@ -105,6 +105,9 @@ int ak_mpsc_same_channel(const struct ak_mpsc_tx *a, const struct ak_mpsc_tx *b)
 int ak_mpsc_tx_is_closed(const struct ak_mpsc_tx *tx);
 int ak_mpsc_rx_is_closed(const struct ak_mpsc_rx *rx);
 size_t ak_mpsc_len(const struct ak_mpsc_rx *rx);
+int ak_mpsc_rx_is_empty(const struct ak_mpsc_rx *rx);
+size_t ak_mpsc_sender_strong_count(const struct ak_mpsc_rx *rx);
+size_t ak_mpsc_sender_weak_count(const struct ak_mpsc_rx *rx);
 size_t ak_mpsc_capacity(const struct ak_mpsc_tx *tx);
 size_t ak_mpsc_max_capacity(const struct ak_mpsc_tx *tx);
 
