@@ -296,6 +296,7 @@ $(BUILD)/tests/runner: $(TEST_SRC) $(TEST_HDR) $(STATIC) $(ADAPTER_A) | deps-che
 $(BUILD)/tsan/obj/%.o: %.c $(BUILD)/tsan/obj/%.d | deps-check
 	@mkdir -p $(dir $@)
 	$(TSAN_CC) $(AK_CFLAGS) $(TSAN_FLAGS) -MMD -MP -c $< -o $@
+	@touch $@     # clang writes the .d after the .o: else always stale
 
 $(BUILD)/tsan/obj/%.o: %.S | deps-check
 	@mkdir -p $(dir $@)
@@ -332,6 +333,7 @@ tsan: $(BUILD)/tsan/runner
 $(BUILD)/asan/obj/%.o: %.c $(BUILD)/asan/obj/%.d | deps-check
 	@mkdir -p $(dir $@)
 	$(ASAN_CC) $(AK_CFLAGS) $(ASAN_FLAGS) -MMD -MP -c $< -o $@
+	@touch $@     # a .d written after the .o would leave it stale
 
 DEP_FILES := $(LIB_OBJ:.o=.d) $(TSAN_OBJ:.o=.d) $(ASAN_OBJ:.o=.d)
 $(DEP_FILES): ;
