@@ -399,11 +399,12 @@ check: all deps-check
 	$(STAGE) unit $(MAKE) --no-print-directory unit || rc=1; \
 	$(STAGE) tsan $(MAKE) --no-print-directory tsan || rc=1; \
 	$(STAGE) alloc-sweep $(MAKE) --no-print-directory alloc-sweep || rc=1; \
+	$(STAGE) matrix $(MAKE) --no-print-directory check-matrix || rc=1; \
 	$(STAGE) --summary; \
 	echo "rerun one suite: make unit SUITE=notify (or tsan, asan);" \
 		"one test: make unit TEST=name [REPEAT=n]"; \
 	sh scripts/total.sh $(BUILD)/tests/counts $(BUILD)/tsan/counts \
-		$(STRESS_COUNTS) || rc=1; \
+		$(STRESS_COUNTS) $(MATRIX_COUNTS) || rc=1; \
 	exit $$rc
 
 # ---- allocation-failure sweep (tests/alloc) ----------------------------------
@@ -605,6 +606,114 @@ uninstall-epoll:
 		"$(DESTDIR)$(PKGCONFIGDIR)/awaitkit-epoll.pc"
 
 # ---- end of adapters/epoll ----------------------------------------------------
+
+# ---- conform: the executor conformance kit and the executor matrix (issue 15) ----
+#
+# libawaitkit-conform.a: the kit (conform/conform.c, ak_conform(3)), over the
+# public API alone and no loop library; make install puts it beside
+# <awaitkit/conform.h>, ak_conform(3) and ak-conform(1).  $(BUILD)/ak-conform
+# runs it on every shipped executor (conform/drivers.c: the single-thread
+# executor, the pool, block_on threads, libuv, libevent, epoll).
+# tests/check_conform.c, in the unit runner, shows it failing the broken
+# executors of tests/conform_broken.c.  check-matrix, a make check stage:
+# ak-conform on every executor, then the executor matrix (tests/matrix/:
+# one source of channel, sync and select scenarios, each run on all six
+# executors) natively, and both under TSan on the pool and libuv.
+
+CONFORM_LIB := $(BUILD)/libawaitkit-conform.a
+CONFORM_TSAN_LIB := $(BUILD)/tsan/libawaitkit-conform.a
+CONFORM_ASAN_LIB := $(BUILD)/asan/libawaitkit-conform.a
+CONFORM_DRIVERS := conform/drivers.c conform/drivers.h
+CONFORM_HDR := include/awaitkit/conform.h $(LIB_HDR)
+
+TEST_ADAPTERS += $(CONFORM_LIB)
+TSAN_TEST_ADAPTERS += $(CONFORM_TSAN_LIB)
+ASAN_TEST_ADAPTERS += $(CONFORM_ASAN_LIB)
+$(BUILD)/tests/runner: $(CONFORM_LIB)
+$(BUILD)/tsan/runner: $(CONFORM_TSAN_LIB)
+$(BUILD)/asan/runner: $(CONFORM_ASAN_LIB)
+
+all: $(CONFORM_LIB) $(BUILD)/ak-conform
+
+$(BUILD)/obj/conform/conform.o: conform/conform.c $(CONFORM_HDR) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(AK_CFLAGS) $(CFLAGS) -c $< -o $@
+$(BUILD)/tsan/obj/conform/conform.o: conform/conform.c $(CONFORM_HDR) | deps-check
+	@mkdir -p $(dir $@)
+	$(TSAN_CC) $(AK_CFLAGS) $(TSAN_FLAGS) -c $< -o $@
+$(BUILD)/asan/obj/conform/conform.o: conform/conform.c $(CONFORM_HDR) | deps-check
+	@mkdir -p $(dir $@)
+	$(ASAN_CC) $(AK_CFLAGS) $(ASAN_FLAGS) -c $< -o $@
+$(CONFORM_LIB): $(BUILD)/obj/conform/conform.o
+	rm -f $@ && ar rcs $@ $^
+$(CONFORM_TSAN_LIB): $(BUILD)/tsan/obj/conform/conform.o
+	rm -f $@ && ar rcs $@ $^
+$(CONFORM_ASAN_LIB): $(BUILD)/asan/obj/conform/conform.o
+	rm -f $@ && ar rcs $@ $^
+
+# The program, natively and under TSan.
+CONFORM_LINK = $(CONFORM_LIB) $(ADAPTER_A) $(EPOLL_LIB) $(STATIC) $(ADAPTER_LIBS) $(LDLIBS)
+CONFORM_TSAN_LINK = $(CONFORM_TSAN_LIB) $(ADAPTER_TSAN_A) $(EPOLL_TSAN_LIB) \
+	$(BUILD)/tsan/libawaitkit.a $(ADAPTER_LIBS) $(LDLIBS)
+$(BUILD)/ak-conform: conform/main.c $(CONFORM_DRIVERS) $(CONFORM_HDR) $(CONFORM_LIB) \
+		$(ADAPTER_A) $(EPOLL_LIB) $(STATIC)
+	$(CC) $(AK_CFLAGS) $(CFLAGS) $(UV_CFLAGS) $(EVENT_CFLAGS) -o $@ conform/main.c \
+		conform/drivers.c $(CONFORM_LINK)
+$(BUILD)/tsan/ak-conform: conform/main.c $(CONFORM_DRIVERS) $(CONFORM_HDR) \
+		$(CONFORM_TSAN_LIB) $(ADAPTER_TSAN_A) $(EPOLL_TSAN_LIB) $(BUILD)/tsan/libawaitkit.a
+	@mkdir -p $(dir $@)
+	$(TSAN_CC) $(AK_CFLAGS) $(TSAN_FLAGS) $(UV_CFLAGS) $(EVENT_CFLAGS) -o $@ \
+		conform/main.c conform/drivers.c $(CONFORM_TSAN_LINK)
+
+.PHONY: check-matrix conform lint-conform install-conform uninstall-conform
+conform: $(BUILD)/ak-conform
+	@$(BUILD)/ak-conform
+
+# The executor matrix: tests/matrix/*.c with the drivers and the testkit.
+MATRIX_SRC := $(wildcard tests/matrix/*.c) conform/drivers.c tests/testkit.c
+MATRIX_DEPS := $(MATRIX_SRC) $(wildcard tests/matrix/*.h) conform/drivers.h \
+	tests/testkit.h $(CONFORM_HDR)
+MATRIX_TSAN_EXECUTORS := pool uv
+$(BUILD)/tests/matrix: $(MATRIX_DEPS) $(ADAPTER_A) $(EPOLL_LIB) $(STATIC) | deps-check
+	@mkdir -p $(dir $@)
+	$(CC) $(AK_CFLAGS) $(CFLAGS) $(CHECK_CFLAGS) $(UV_CFLAGS) $(EVENT_CFLAGS) -o $@ \
+		$(MATRIX_SRC) $(ADAPTER_A) $(EPOLL_LIB) $(STATIC) $(CHECK_LIBS) $(ADAPTER_LIBS) $(LDLIBS)
+$(BUILD)/tsan/matrix: $(MATRIX_DEPS) $(ADAPTER_TSAN_A) $(EPOLL_TSAN_LIB) \
+		$(BUILD)/tsan/libawaitkit.a | deps-check
+	@mkdir -p $(dir $@)
+	$(TSAN_CC) $(AK_CFLAGS) $(TSAN_FLAGS) $(CHECK_CFLAGS) $(UV_CFLAGS) $(EVENT_CFLAGS) -o $@ \
+		$(MATRIX_SRC) $(ADAPTER_TSAN_A) $(EPOLL_TSAN_LIB) $(BUILD)/tsan/libawaitkit.a \
+		$(CHECK_LIBS) $(ADAPTER_LIBS) $(LDLIBS)
+
+# The make check stage (scripts/stage.sh prints its time): the kit on every
+# executor, the matrix on every executor, then both under TSan on the pool
+# and libuv.  Every part runs even when one fails.
+MATRIX_COUNTS := $(BUILD)/tests/matrix.counts $(BUILD)/tsan/matrix.counts
+check-matrix: $(BUILD)/ak-conform $(BUILD)/tsan/ak-conform $(BUILD)/tests/matrix \
+		$(BUILD)/tsan/matrix
+	@rc=0; rm -f $(MATRIX_COUNTS); \
+	$(BUILD)/ak-conform | grep -v ': ok$$' || rc=1; \
+	$(TSAN_ENV) $(BUILD)/tsan/ak-conform $(MATRIX_TSAN_EXECUTORS) | grep -v ': ok$$' || rc=1; \
+	$(BUILD)/tests/matrix matrix $(BUILD)/tests/matrix.counts || rc=1; \
+	$(TSAN_ENV) $(BUILD)/tsan/matrix tsan-matrix $(BUILD)/tsan/matrix.counts \
+		$(MATRIX_TSAN_EXECUTORS) || rc=1; \
+	exit $$rc
+
+# ak-conform(1): make lint's man check covers man3 and man7.
+lint: lint-conform
+lint-conform: | deps-check
+	@mandoc -Tlint -Wwarning man/man1/ak-conform.1 && echo "lint-conform: man/man1 mandoc -Tlint clean"
+
+install: install-conform
+install-conform: $(CONFORM_LIB)
+	$(INSTALL) -d "$(DESTDIR)$(LIBDIR)" "$(DESTDIR)$(MANDIR)/man1"
+	$(INSTALL) -m 644 $(CONFORM_LIB) "$(DESTDIR)$(LIBDIR)/libawaitkit-conform.a"
+	$(INSTALL) -m 644 man/man1/ak-conform.1 "$(DESTDIR)$(MANDIR)/man1/ak-conform.1"
+uninstall: uninstall-conform
+uninstall-conform:
+	rm -f "$(DESTDIR)$(LIBDIR)/libawaitkit-conform.a" "$(DESTDIR)$(MANDIR)/man1/ak-conform.1"
+
+# ---- end of conform ---------------------------------------------------------
 
 # ---- install -----------------------------------------------------------------
 #

@@ -2,6 +2,7 @@
 # lint-layers.sh: the include rules of DESIGN.md section 9.
 #   core/                 includes only core/ and public headers
 #   runtime/              includes core/, runtime/ and public headers
+#   conform/              includes its own folder and public headers
 #   chan/ sync/ select/   include core/, their own folder and public
 #                         headers; never runtime/ nor one another
 #   adapters/NAME/        include core/, runtime/, their own folder and
@@ -58,6 +59,7 @@ adapter() {
 }
 out=$( { check core; check runtime core; check chan core; check sync core
 	check select core
+	check conform     # the conformance kit: public headers only
 	for a in adapters/*/; do [ -d "$a" ] && adapter "${a%/}"; done; } )
 if [ -n "$out" ]; then
 	printf '%s\n' "$out" | grep -v '^x$'

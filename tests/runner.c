@@ -53,6 +53,7 @@ Suite *uv_suite(void);
 Suite *event_suite(void);
 Suite *epoll_suite(void);
 Suite *once_cell_suite(void);
+Suite *conform_suite(void);
 
 int main(int argc, char **argv)
 {
@@ -100,6 +101,7 @@ int main(int argc, char **argv)
 	srunner_add_suite(sr, alloc_suite());
 	srunner_add_suite(sr, co_suite());
 	srunner_add_suite(sr, epoll_suite());
+	srunner_add_suite(sr, conform_suite());
 	srunner_set_fork_status(sr, CK_FORK);
 
 	const char *filter = tk_test_filter();
