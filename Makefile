@@ -685,13 +685,21 @@ $(BUILD)/tsan/matrix: $(MATRIX_DEPS) $(ADAPTER_TSAN_A) $(EPOLL_TSAN_LIB) \
 		$(MATRIX_SRC) $(ADAPTER_TSAN_A) $(EPOLL_TSAN_LIB) $(BUILD)/tsan/libawaitkit.a \
 		$(CHECK_LIBS) $(ADAPTER_LIBS) $(LDLIBS)
 
+# Across runtimes (tests/check_cross.c is its test, in the unit runner).
+$(BUILD)/examples/cross_runtime: examples/cross_runtime.c $(LIB_HDR) $(ADAPTER_A) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(AK_CFLAGS) $(CFLAGS) $(UV_CFLAGS) -o $@ $< $(BUILD)/libawaitkit-uv.a \
+		$(STATIC) $(UV_LIBS) $(LDLIBS)
+
 # The make check stage (scripts/stage.sh prints its time): the kit on every
 # executor, the matrix on every executor, then both under TSan on the pool
-# and libuv.  Every part runs even when one fails.
+# and libuv; and examples/cross_runtime.  Every part runs even when one
+# fails.
 MATRIX_COUNTS := $(BUILD)/tests/matrix.counts $(BUILD)/tsan/matrix.counts
 check-matrix: $(BUILD)/ak-conform $(BUILD)/tsan/ak-conform $(BUILD)/tests/matrix \
-		$(BUILD)/tsan/matrix
+		$(BUILD)/tsan/matrix $(BUILD)/examples/cross_runtime
 	@rc=0; rm -f $(MATRIX_COUNTS); \
+	$(BUILD)/examples/cross_runtime || rc=1; \
 	$(BUILD)/ak-conform | grep -v ': ok$$' || rc=1; \
 	$(TSAN_ENV) $(BUILD)/tsan/ak-conform $(MATRIX_TSAN_EXECUTORS) | grep -v ': ok$$' || rc=1; \
 	$(BUILD)/tests/matrix matrix $(BUILD)/tests/matrix.counts || rc=1; \

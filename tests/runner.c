@@ -54,6 +54,7 @@ Suite *event_suite(void);
 Suite *epoll_suite(void);
 Suite *once_cell_suite(void);
 Suite *conform_suite(void);
+Suite *cross_suite(void);
 
 int main(int argc, char **argv)
 {
@@ -102,6 +103,7 @@ int main(int argc, char **argv)
 	srunner_add_suite(sr, co_suite());
 	srunner_add_suite(sr, epoll_suite());
 	srunner_add_suite(sr, conform_suite());
+	srunner_add_suite(sr, cross_suite());
 	srunner_set_fork_status(sr, CK_FORK);
 
 	const char *filter = tk_test_filter();
