@@ -109,6 +109,11 @@ static inline int ak_co_sleep_for(struct ak_co *co, int64_t duration_ns)
 	return ak_co_sleep_until(co, ak_deadline_in(duration_ns));
 }
 
+/* Durations in nanoseconds, the unit of every duration and deadline:
+ * Duration::from_millis(n) and Duration::from_secs(n). */
+#define AK_MS(n) ((int64_t)(n) * 1000000)
+#define AK_SEC(n) ((int64_t)(n) * 1000000000)
+
 /* f with a deadline: its result, or AK_ETIMEDOUT (f cancelled). */
 static inline int ak_co_timeout(struct ak_co *co, struct ak_future *f,
                                 int64_t duration_ns)
@@ -130,6 +135,45 @@ static inline int ak_co_join(struct ak_co *co, struct ak_task *task)
 		rc = ak_co_await(co, &op.future);
 	ak_task_release(task);
 	return rc;
+}
+
+/* A JoinHandle as a future: a branch of select, join or try_join that
+ * joins task, with op (the caller's storage) bound to it.  A failed bind
+ * leaves op zeroed, which the combinator refuses with AK_EINVAL. */
+static inline struct ak_branch ak_co_join_branch(struct ak_task_join_op *op,
+                                                 struct ak_task *task)
+{
+	struct ak_branch b = { &op->future, 0, 0 };
+
+	memset(op, 0, sizeof *op);
+	if (ak_task_join_init(op, task) != 0)
+		memset(op, 0, sizeof *op);
+	return b;
+}
+
+/* A branch of select, join or try_join that receives from rx into out
+ * (tokio's rx.recv()), op bound to it as ak_co_join_branch() binds. */
+static inline struct ak_branch ak_co_recv_branch(struct ak_mpsc_recv_op *op,
+                                                 struct ak_mpsc_rx *rx, void *out)
+{
+	struct ak_branch b = { &op->future, 0, 0 };
+
+	memset(op, 0, sizeof *op);
+	if (ak_mpsc_recv_init(op, rx, out) != 0)
+		memset(op, 0, sizeof *op);
+	return b;
+}
+
+/* A branch that completes duration_ns from now (tokio's sleep(d)). */
+static inline struct ak_branch ak_co_sleep_branch(struct ak_sleep_op *op,
+                                                  int64_t duration_ns)
+{
+	struct ak_branch b = { &op->future, 0, 0 };
+
+	memset(op, 0, sizeof *op);
+	if (ak_sleep_for(op, duration_ns) != 0)
+		memset(op, 0, sizeof *op);
+	return b;
 }
 
 /* spawn_blocking(fn).await: fn's result. */
@@ -218,7 +262,8 @@ static inline int ak_co_join_all(struct ak_co *co, struct ak_branch *branches,
 	return rc ? rc : ak_co_await(co, &op.future);
 }
 
-/* try_join!: 0, or the first failure (*failed: its index, if not NULL). */
+/* try_join!: 0, or the first failure (*failed, if not NULL: its index, or
+ * -1 when no branch failed). */
 static inline int ak_co_try_join(struct ak_co *co, struct ak_branch *branches,
                                  size_t n, int *failed)
 {
@@ -228,8 +273,63 @@ static inline int ak_co_try_join(struct ak_co *co, struct ak_branch *branches,
 	if (rc == 0)
 		rc = ak_co_await(co, &op.future);
 	if (failed)
-		*failed = rc < 0 ? ak_try_join_index(&op) : -1;
+		*failed = rc < 0 && ak_try_join_index(&op) >= 0 ? ak_try_join_index(&op) : -1;
 	return rc;
+}
+
+/* timeout(d, try_join!(...)): 0, the first failure, or AK_ETIMEDOUT once
+ * timeout_ns have passed (the branches left running cancelled). */
+static inline int ak_co_try_join_timeout(struct ak_co *co, struct ak_branch *branches,
+                                         size_t n, int64_t timeout_ns, int *failed)
+{
+	struct ak_try_join_op op;
+	memset(&op, 0, sizeof op);
+	int rc = ak_try_join_init(&op, branches, n, 0);
+	if (rc == 0)
+		rc = ak_co_timeout(co, &op.future, timeout_ns);
+	if (failed)
+		*failed = rc < 0 && ak_try_join_index(&op) >= 0 ? ak_try_join_index(&op) : -1;
+	return rc;
+}
+
+/* ---- the program's main coroutine ---------------------------------------
+ * #[tokio::main]: fn runs on the calling thread as the program's main
+ * coroutine, with a runtime made for it as arg, freed (its unfinished tasks
+ * cancelled) once fn has returned.  The result is fn's, or the first error
+ * of making or freeing the runtime.
+ */
+
+/* The multi-thread flavour: arg is a new pool of nworkers (0: one per
+ * CPU), and fn is driven by ak_co_block_on(). */
+static inline int ak_co_main_pool(int nworkers, ak_co_fn fn)
+{
+	struct ak_pool *pool;
+	int rc = ak_pool_new(&pool, nworkers);
+
+	if (rc != 0)
+		return rc;
+	rc = ak_co_block_on(fn, pool, AK_DEADLINE_NEVER);
+	int free_rc = ak_pool_free(pool);
+	return rc != 0 ? rc : free_rc;
+}
+
+/* The current_thread flavour: arg is a new executor, and fn is its main
+ * task, run with every task spawned on it by ak_executor_run_until(). */
+static inline int ak_co_main_executor(ak_co_fn fn)
+{
+	struct ak_executor *ex;
+	struct ak_co *co;
+	int rc = ak_executor_new(&ex);
+
+	if (rc != 0)
+		return rc;
+	rc = ak_co_new(fn, ex, 0, &co);
+	if (rc == 0) {
+		rc = ak_executor_run_until(ex, ak_co_future(co), AK_DEADLINE_NEVER);
+		ak_co_free(co);
+	}
+	int free_rc = ak_executor_free(ex);
+	return rc != 0 ? rc : free_rc;
 }
 
 #ifdef __cplusplus
