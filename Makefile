@@ -1,7 +1,12 @@
 # awaitkit: a single, non-recursive GNU Makefile.
 #
 #   make            the libraries (build/libawaitkit.a, build/libawaitkit.so.0)
-#   make demo       build and run examples/demo and examples/await_example
+#   make demo       build and run examples/tokio/b_fetch_all (tokio's
+#                   fetch_all), examples/demo and examples/await_example
+#   make tokio|tokio-tsan|tokio-asan  (part of make check) the programs of
+#                   examples/tokio, natively, under TSan, under ASan + UBSan
+#   V=1             print every command in full (by default, one short line
+#                   per file)
 #   make check      lint, a short stress run, the unit tests, all of it
 #                   natively and under ThreadSanitizer
 #                   (each stage timed; see scripts/stage.sh)
@@ -44,6 +49,17 @@ BUILD ?= build
 
 VERSION := 0.1.0
 SONAME := libawaitkit.so.0
+
+# A quiet build by default: one short line per file ("  CC      core/sem.c");
+# V=1 prints every command in full instead.  $(call say,WHAT,FILE) is the
+# short line, $(Q) silences the command beside it.
+ifeq ($(V),1)
+Q :=
+say = @:
+else
+Q := @
+say = @printf '  %-7s %s\n' '$(1)' '$(2)'
+endif
 
 # Operation structs carry opaque storage that the library reads through its
 # own views of it (a union with max_align_t in the public header, a private
@@ -165,23 +181,27 @@ deps-check:
 # the objects), not on every header; an object without its .d is rebuilt.
 $(BUILD)/obj/%.o: %.c $(BUILD)/obj/%.d | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(AK_CFLAGS) $(CFLAGS) $(LTO) -MMD -MP -c $< -o $@
+	$(call say,CC,$<)
+	$(Q)$(CC) $(AK_CFLAGS) $(CFLAGS) $(LTO) -MMD -MP -c $< -o $@
 
 $(BUILD)/obj/%.o: %.S | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(AK_CFLAGS) -c $< -o $@
+	$(call say,AS,$<)
+	$(Q)$(CC) $(AK_CFLAGS) -c $< -o $@
 
 $(STATIC): $(LIB_OBJ)
-	rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
 
 $(SHARED): $(LIB_OBJ) awaitkit.map
-	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=awaitkit.map \
+	$(call say,LD,$@)
+	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=awaitkit.map \
 		-Wl,--no-undefined $(CFLAGS) $(LTO) -o $@ $(LIB_OBJ) $(LDLIBS)
 
 $(BUILD)/$(SONAME): $(SHARED)
-	ln -sf $(notdir $<) $@
-	ln -sf $(SONAME) $(BUILD)/libawaitkit.so
+	$(Q)ln -sf $(notdir $<) $@
+	$(Q)ln -sf $(SONAME) $(BUILD)/libawaitkit.so
 
 # ---- adapters: libuv and libevent (issue 15) ---------------------------------
 #
@@ -290,25 +310,30 @@ uninstall-adapters:
 
 $(BUILD)/tests/runner: $(TEST_SRC) $(TEST_HDR) $(STATIC) $(ADAPTER_A) | deps-check
 	@mkdir -p $(dir $@)
-	$(CC) $(AK_CFLAGS) $(CFLAGS) $(CHECK_CFLAGS) -Icore -o $@ $(TEST_SRC) \
+	$(call say,LD,$@)
+	$(Q)$(CC) $(AK_CFLAGS) $(CFLAGS) $(CHECK_CFLAGS) -Icore -o $@ $(TEST_SRC) \
 		$(ADAPTER_A) $(TEST_ADAPTERS) $(STATIC) $(CHECK_LIBS) $(ADAPTER_LIBS) $(LDLIBS) $(TEST_ADAPTER_LDLIBS)
 
 $(BUILD)/tsan/obj/%.o: %.c $(BUILD)/tsan/obj/%.d | deps-check
 	@mkdir -p $(dir $@)
-	$(TSAN_CC) $(AK_CFLAGS) $(TSAN_FLAGS) -MMD -MP -c $< -o $@
+	$(call say,TSAN-CC,$<)
+	$(Q)$(TSAN_CC) $(AK_CFLAGS) $(TSAN_FLAGS) -MMD -MP -c $< -o $@
 	@touch $@     # clang writes the .d after the .o: else always stale
 
 $(BUILD)/tsan/obj/%.o: %.S | deps-check
 	@mkdir -p $(dir $@)
-	$(TSAN_CC) $(AK_CFLAGS) -c $< -o $@
+	$(call say,TSAN-AS,$<)
+	$(Q)$(TSAN_CC) $(AK_CFLAGS) -c $< -o $@
 
 $(BUILD)/tsan/libawaitkit.a: $(TSAN_OBJ)
-	rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/tsan/runner: $(TEST_SRC) $(TEST_HDR) $(BUILD)/tsan/libawaitkit.a $(ADAPTER_TSAN_A) | deps-check
 	@mkdir -p $(dir $@)
-	$(TSAN_CC) $(AK_CFLAGS) $(TSAN_FLAGS) $(CHECK_CFLAGS) -Icore -o $@ \
+	$(call say,TSAN-LD,$@)
+	$(Q)$(TSAN_CC) $(AK_CFLAGS) $(TSAN_FLAGS) $(CHECK_CFLAGS) -Icore -o $@ \
 		$(TEST_SRC) $(ADAPTER_TSAN_A) $(TSAN_TEST_ADAPTERS) $(BUILD)/tsan/libawaitkit.a $(CHECK_LIBS) \
 		$(ADAPTER_LIBS) $(LDLIBS) $(TEST_ADAPTER_LDLIBS)
 
@@ -332,7 +357,8 @@ tsan: $(BUILD)/tsan/runner
 
 $(BUILD)/asan/obj/%.o: %.c $(BUILD)/asan/obj/%.d | deps-check
 	@mkdir -p $(dir $@)
-	$(ASAN_CC) $(AK_CFLAGS) $(ASAN_FLAGS) -MMD -MP -c $< -o $@
+	$(call say,ASAN-CC,$<)
+	$(Q)$(ASAN_CC) $(AK_CFLAGS) $(ASAN_FLAGS) -MMD -MP -c $< -o $@
 	@touch $@     # a .d written after the .o would leave it stale
 
 DEP_FILES := $(LIB_OBJ:.o=.d) $(TSAN_OBJ:.o=.d) $(ASAN_OBJ:.o=.d)
@@ -341,15 +367,18 @@ $(DEP_FILES): ;
 
 $(BUILD)/asan/obj/%.o: %.S | deps-check
 	@mkdir -p $(dir $@)
-	$(ASAN_CC) $(AK_CFLAGS) -c $< -o $@
+	$(call say,ASAN-AS,$<)
+	$(Q)$(ASAN_CC) $(AK_CFLAGS) -c $< -o $@
 
 $(BUILD)/asan/libawaitkit.a: $(ASAN_OBJ)
-	rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/asan/runner: $(TEST_SRC) $(TEST_HDR) $(BUILD)/asan/libawaitkit.a $(ADAPTER_ASAN_A) | deps-check
 	@mkdir -p $(dir $@)
-	$(ASAN_CC) $(AK_CFLAGS) $(ASAN_FLAGS) $(CHECK_CFLAGS) -Icore -o $@ \
+	$(call say,ASAN-LD,$@)
+	$(Q)$(ASAN_CC) $(AK_CFLAGS) $(ASAN_FLAGS) $(CHECK_CFLAGS) -Icore -o $@ \
 		$(TEST_SRC) $(ADAPTER_ASAN_A) $(ASAN_TEST_ADAPTERS) $(BUILD)/asan/libawaitkit.a $(CHECK_LIBS) \
 		$(ADAPTER_LIBS) $(LDLIBS) $(TEST_ADAPTER_LDLIBS)
 
@@ -361,11 +390,13 @@ asan: $(BUILD)/asan/runner
 
 $(BUILD)/stress/%: stress/%.c $(STRESS_DEPS) $(STATIC) $(INT_HDR) | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(AK_CFLAGS) $(CFLAGS) -Icore -o $@ $< stress/harness.c $(STATIC) $(LDLIBS)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(AK_CFLAGS) $(CFLAGS) -Icore -o $@ $< stress/harness.c $(STATIC) $(LDLIBS)
 
 $(BUILD)/tsan-stress/%: stress/%.c $(STRESS_DEPS) $(BUILD)/tsan/libawaitkit.a $(INT_HDR) | deps-check
 	@mkdir -p $(dir $@)
-	$(TSAN_CC) $(AK_CFLAGS) $(TSAN_FLAGS) -Icore -o $@ $< stress/harness.c \
+	$(call say,TSAN-CC,$<)
+	$(Q)$(TSAN_CC) $(AK_CFLAGS) $(TSAN_FLAGS) -Icore -o $@ $< stress/harness.c \
 		$(BUILD)/tsan/libawaitkit.a $(LDLIBS)
 
 stress: $(STRESS_BIN)
@@ -423,11 +454,13 @@ ALLOC_HDR := $(wildcard tests/alloc/*.h)
 
 $(BUILD)/alloc/sweep: $(ALLOC_SRC) $(ALLOC_HDR) $(STATIC) | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(AK_CFLAGS) $(CFLAGS) -rdynamic -o $@ $(ALLOC_SRC) $(STATIC) $(LDLIBS) -ldl
+	$(call say,LD,$@)
+	$(Q)$(CC) $(AK_CFLAGS) $(CFLAGS) -rdynamic -o $@ $(ALLOC_SRC) $(STATIC) $(LDLIBS) -ldl
 
 $(BUILD)/asan/alloc-sweep: $(ALLOC_SRC) $(ALLOC_HDR) $(BUILD)/asan/libawaitkit.a | deps-check
 	@mkdir -p $(dir $@)
-	$(ASAN_CC) $(AK_CFLAGS) $(ASAN_FLAGS) -rdynamic -o $@ $(ALLOC_SRC) \
+	$(call say,ASAN-LD,$@)
+	$(Q)$(ASAN_CC) $(AK_CFLAGS) $(ASAN_FLAGS) -rdynamic -o $@ $(ALLOC_SRC) \
 		$(BUILD)/asan/libawaitkit.a $(LDLIBS) -ldl
 
 alloc-sweep: $(BUILD)/alloc/sweep
@@ -464,12 +497,14 @@ lint-layers:
 DEMO_SRC := examples/demo.c $(wildcard examples/scene_*.c)
 $(BUILD)/examples/demo: $(DEMO_SRC) examples/demo.h $(LIB_HDR) $(BUILD)/$(SONAME)
 	@mkdir -p $(dir $@)
-	$(CC) $(AK_CFLAGS) $(CFLAGS) -o $@ $(DEMO_SRC) -L$(BUILD) -lawaitkit \
+	$(call say,LD,$@)
+	$(Q)$(CC) $(AK_CFLAGS) $(CFLAGS) -o $@ $(DEMO_SRC) -L$(BUILD) -lawaitkit \
 		-Wl,-rpath,'$$ORIGIN/..' $(LDLIBS)
 
 $(BUILD)/examples/%: examples/%.c $(LIB_HDR) $(BUILD)/$(SONAME)
 	@mkdir -p $(dir $@)
-	$(CC) $(AK_CFLAGS) $(CFLAGS) -o $@ $< -L$(BUILD) -lawaitkit \
+	$(call say,CC,$<)
+	$(Q)$(CC) $(AK_CFLAGS) $(CFLAGS) -o $@ $< -L$(BUILD) -lawaitkit \
 		-Wl,-rpath,'$$ORIGIN/..' $(LDLIBS)
 
 # Every EXAMPLES section of the man pages: each complete program is
@@ -479,7 +514,12 @@ $(BUILD)/examples/%: examples/%.c $(LIB_HDR) $(BUILD)/$(SONAME)
 check-examples: all
 	@sh scripts/man-examples.sh "$(CC)" "$(BUILD)"
 
-demo: $(BUILD)/examples/demo $(BUILD)/examples/await_example
+# make demo opens with tokio's fetch_all in C (examples/tokio/b_fetch_all.c),
+# what a newcomer recognises, then the scenes of every primitive.
+demo: $(BUILD)/tokio/b_fetch_all $(BUILD)/examples/demo $(BUILD)/examples/await_example
+	@echo "== examples/tokio/b_fetch_all.c: tokio's fetch_all (try_join! in a timeout) =="
+	@$(BUILD)/tokio/b_fetch_all
+	@echo
 	@$(BUILD)/examples/demo
 	@$(BUILD)/examples/await_example
 
@@ -496,15 +536,18 @@ TOKIO_DEPS := $(wildcard examples/tokio/*.h) $(LIB_HDR)
 
 $(BUILD)/tokio/%: examples/tokio/%.c $(TOKIO_DEPS) $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(AK_CFLAGS) $(CFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(AK_CFLAGS) $(CFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
 
 $(BUILD)/tsan/tokio/%: examples/tokio/%.c $(TOKIO_DEPS) $(BUILD)/tsan/libawaitkit.a | deps-check
 	@mkdir -p $(dir $@)
-	$(TSAN_CC) $(AK_CFLAGS) $(TSAN_FLAGS) -o $@ $< $(BUILD)/tsan/libawaitkit.a $(LDLIBS)
+	$(call say,TSAN-CC,$<)
+	$(Q)$(TSAN_CC) $(AK_CFLAGS) $(TSAN_FLAGS) -o $@ $< $(BUILD)/tsan/libawaitkit.a $(LDLIBS)
 
 $(BUILD)/asan/tokio/%: examples/tokio/%.c $(TOKIO_DEPS) $(BUILD)/asan/libawaitkit.a | deps-check
 	@mkdir -p $(dir $@)
-	$(ASAN_CC) $(AK_CFLAGS) $(ASAN_FLAGS) -o $@ $< $(BUILD)/asan/libawaitkit.a $(LDLIBS)
+	$(call say,ASAN-CC,$<)
+	$(Q)$(ASAN_CC) $(AK_CFLAGS) $(ASAN_FLAGS) -o $@ $< $(BUILD)/asan/libawaitkit.a $(LDLIBS)
 
 tokio: $(TOKIO_PROGS:%=$(BUILD)/tokio/%)
 	@if [ -d ../shared/reference/tokio-programs ]; then \
