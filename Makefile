@@ -24,7 +24,8 @@
 #   make bench      the benchmark against tokio and Go (bench/README.md);
 #                   never part of make check
 #   make install    headers, both libraries with their SONAME links,
-#                   awaitkit.pc and the man pages; honours PREFIX
+#                   awaitkit.pc, the ThreadSanitizer build (libawaitkit-tsan.a
+#                   with awaitkit-tsan.pc) and the man pages; honours PREFIX
 #                   (/usr/local), DESTDIR, LIBDIR, INCLUDEDIR, MANDIR and
 #                   PKGCONFIGDIR
 #   make uninstall  removes exactly what make install put there (same
@@ -826,13 +827,14 @@ MAN_PAGES := $(wildcard man/man3/*.3 man/man7/*.7)
 
 .PHONY: install uninstall check-install
 
-install: all awaitkit.pc.in
+install: all $(BUILD)/tsan/libawaitkit.a awaitkit.pc.in awaitkit-tsan.pc.in
 	$(INSTALL) -d "$(DESTDIR)$(INCLUDEDIR)/awaitkit" "$(DESTDIR)$(LIBDIR)" \
 		"$(DESTDIR)$(PKGCONFIGDIR)" "$(DESTDIR)$(MANDIR)/man3" \
 		"$(DESTDIR)$(MANDIR)/man7"
 	$(INSTALL) -m 644 include/awaitkit.h "$(DESTDIR)$(INCLUDEDIR)/awaitkit.h"
 	$(INSTALL) -m 644 $(PUB_HDR) "$(DESTDIR)$(INCLUDEDIR)/awaitkit/"
 	$(INSTALL) -m 644 $(STATIC) "$(DESTDIR)$(LIBDIR)/libawaitkit.a"
+	$(INSTALL) -m 644 $(BUILD)/tsan/libawaitkit.a "$(DESTDIR)$(LIBDIR)/libawaitkit-tsan.a"
 	$(INSTALL) -m 755 $(SHARED) "$(DESTDIR)$(LIBDIR)/libawaitkit.so.$(VERSION)"
 	ln -sfn libawaitkit.so.$(VERSION) "$(DESTDIR)$(LIBDIR)/$(SONAME)"
 	ln -sfn $(SONAME) "$(DESTDIR)$(LIBDIR)/libawaitkit.so"
@@ -840,6 +842,11 @@ install: all awaitkit.pc.in
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
 		awaitkit.pc.in > "$(DESTDIR)$(PKGCONFIGDIR)/awaitkit.pc"
 	chmod 644 "$(DESTDIR)$(PKGCONFIGDIR)/awaitkit.pc"
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+		-e 's|@TSAN_CC@|$(TSAN_CC)|g' \
+		awaitkit-tsan.pc.in > "$(DESTDIR)$(PKGCONFIGDIR)/awaitkit-tsan.pc"
+	chmod 644 "$(DESTDIR)$(PKGCONFIGDIR)/awaitkit-tsan.pc"
 	@n=0; for f in $(MAN_PAGES); do \
 		d="$(DESTDIR)$(MANDIR)/$$(basename $$(dirname $$f))/$$(basename $$f)"; \
 		if [ -L "$$f" ]; then ln -sfn "$$(readlink "$$f")" "$$d" || exit 1; \
@@ -857,7 +864,9 @@ uninstall:
 	rm -f "$(DESTDIR)$(LIBDIR)/libawaitkit.a" \
 		"$(DESTDIR)$(LIBDIR)/libawaitkit.so.$(VERSION)" \
 		"$(DESTDIR)$(LIBDIR)/$(SONAME)" "$(DESTDIR)$(LIBDIR)/libawaitkit.so" \
-		"$(DESTDIR)$(PKGCONFIGDIR)/awaitkit.pc"
+		"$(DESTDIR)$(PKGCONFIGDIR)/awaitkit.pc" \
+		"$(DESTDIR)$(LIBDIR)/libawaitkit-tsan.a" \
+		"$(DESTDIR)$(PKGCONFIGDIR)/awaitkit-tsan.pc"
 	@for f in $(MAN_PAGES); do \
 		rm -f "$(DESTDIR)$(MANDIR)/$$(basename $$(dirname $$f))/$$(basename $$f)"; \
 	done; echo "uninstall: man pages removed from $(DESTDIR)$(MANDIR)"

@@ -5,6 +5,8 @@
 # with `pkg-config --cflags --libs awaitkit` alone (no path into the source
 # tree) and run it, dynamically linked and statically linked, check the man
 # pages with man -M, make uninstall and check nothing of awaitkit is left.
+# The ThreadSanitizer build (libawaitkit-tsan.a, awaitkit-tsan.pc) runs
+# tests/install/tsan_hello.c clean, built with clang-16 and pkg-config alone.
 # Then the same with DESTDIR and every directory variable set apart.
 # Prints "check-install: ok ..." or "check-install: FAILED: ..." (exit 1).
 set -u
@@ -55,6 +57,9 @@ check_tree() {
 	done
 	[ -f "$lib/libawaitkit-epoll.a" ] && [ -f "$pc/awaitkit-epoll.pc" ] ||
 		die "libawaitkit-epoll.a or awaitkit-epoll.pc missing under $lib, $pc"
+	[ -f "$lib/libawaitkit-tsan.a" ] && [ ! -L "$lib/libawaitkit-tsan.a" ] ||
+		die "$lib/libawaitkit-tsan.a missing"
+	[ -f "$pc/awaitkit-tsan.pc" ] || die "$pc/awaitkit-tsan.pc missing"
 	nman=0 nlink=0
 	for f in man/man3/*.3 man/man7/*.7; do
 		d=$man/$(basename "$(dirname "$f")")/$(basename "$f")
@@ -147,6 +152,23 @@ cp "$src/tests/install/hello_epoll.c" . || die "copy hello_epoll.c"
 $cc -std=c11 -Wall -Wextra -Wpedantic -Werror $ecflags -o hello-epoll hello_epoll.c $elibs >> "$log" 2>&1 ||
 	die "cc hello_epoll.c \$(pkg-config --cflags --libs awaitkit-epoll): $ecflags $elibs"
 oute=$(./hello-epoll 2>&1) || { echo "$oute" >> "$log"; die "hello_epoll failed"; }
+# The ThreadSanitizer build: tests/install/tsan_hello.c, whose tasks hand
+# data from worker to worker only through the library, built with clang-16
+# and `pkg-config --cflags --libs awaitkit-tsan` alone, runs clean.
+tcflags=$(pkg-config --cflags awaitkit-tsan 2>>"$log") || die "pkg-config --cflags awaitkit-tsan"
+tlibs=$(pkg-config --libs awaitkit-tsan 2>>"$log") || die "pkg-config --libs awaitkit-tsan"
+case " $tcflags $tlibs " in
+*"$src"*) die "pkg-config awaitkit-tsan names the source tree: $tcflags $tlibs" ;;
+esac
+cp "$src/tests/install/tsan_hello.c" . || die "copy tsan_hello.c"
+# shellcheck disable=SC2086
+clang-16 -std=c11 -Wall -Wextra -Wpedantic -Werror -g $tcflags -o tsan-hello tsan_hello.c $tlibs >> "$log" 2>&1 ||
+	die "clang-16 tsan_hello.c \$(pkg-config --cflags --libs awaitkit-tsan): $tcflags $tlibs"
+outts=$(TSAN_OPTIONS="halt_on_error=1 atexit_sleep_ms=0" ./tsan-hello 2>&1) ||
+	{ echo "$outts" >> "$log"; die "tsan_hello against libawaitkit-tsan.a failed"; }
+case "$outts" in
+*ThreadSanitizer*) echo "$outts" >> "$log"; die "tsan_hello: ThreadSanitizer reported" ;;
+esac
 cd "$src" || die "cd $src"
 
 # man finds the pages, and a function's symlink, under the installed MANDIR.
@@ -189,4 +211,5 @@ left=$(leftovers "$s")
 echo "check-install: ok (headers, libawaitkit.a, libawaitkit.so.$version + 2 links," \
 	"the uv and event adapters with their .pc files ($outuv)," \
 	"awaitkit.pc, $nman man pages + $nlink links; $out; static: ok$clang_ok;" \
-	"libawaitkit-epoll.a + awaitkit-epoll.pc: $oute; DESTDIR: ok; uninstall: clean)"
+	"libawaitkit-epoll.a + awaitkit-epoll.pc: $oute;" \
+	"libawaitkit-tsan.a + awaitkit-tsan.pc: $outts, TSan clean; DESTDIR: ok; uninstall: clean)"
