@@ -240,39 +240,50 @@ adapters: $(ADAPTER_A) $(ADAPTER_SO)
 
 $(BUILD)/obj/adapters/%.o: adapters/%.c $(LIB_HDR) $(INT_HDR) $(ADAPTER_HDR) | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(AK_CFLAGS) $(CFLAGS) $(UV_CFLAGS) $(EVENT_CFLAGS) -c $< -o $@
+	$(call say,CC,$<)
+	$(Q)$(CC) $(AK_CFLAGS) $(CFLAGS) $(UV_CFLAGS) $(EVENT_CFLAGS) -c $< -o $@
 $(BUILD)/tsan/obj/adapters/%.o: adapters/%.c $(LIB_HDR) $(INT_HDR) $(ADAPTER_HDR) | deps-check
 	@mkdir -p $(dir $@)
-	$(TSAN_CC) $(AK_CFLAGS) $(TSAN_FLAGS) $(UV_CFLAGS) $(EVENT_CFLAGS) -c $< -o $@
+	$(call say,TSAN-CC,$<)
+	$(Q)$(TSAN_CC) $(AK_CFLAGS) $(TSAN_FLAGS) $(UV_CFLAGS) $(EVENT_CFLAGS) -c $< -o $@
 $(BUILD)/asan/obj/adapters/%.o: adapters/%.c $(LIB_HDR) $(INT_HDR) $(ADAPTER_HDR) | deps-check
 	@mkdir -p $(dir $@)
-	$(ASAN_CC) $(AK_CFLAGS) $(ASAN_FLAGS) $(UV_CFLAGS) $(EVENT_CFLAGS) -c $< -o $@
+	$(call say,ASAN-CC,$<)
+	$(Q)$(ASAN_CC) $(AK_CFLAGS) $(ASAN_FLAGS) $(UV_CFLAGS) $(EVENT_CFLAGS) -c $< -o $@
 
 # $(call adapter_a,DIR,SOURCES): the archive rule's prerequisites.
 adapter_objs = $(patsubst %.c,$(1)/obj/%.o,$(2))
 $(BUILD)/libawaitkit-uv.a: $(call adapter_objs,$(BUILD),$(ADAPTER_UV_SRC))
-	rm -f $@ && ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 $(BUILD)/libawaitkit-event.a: $(call adapter_objs,$(BUILD),$(ADAPTER_EVENT_SRC))
-	rm -f $@ && ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 $(BUILD)/tsan/libawaitkit-uv.a: $(call adapter_objs,$(BUILD)/tsan,$(ADAPTER_UV_SRC))
-	rm -f $@ && ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 $(BUILD)/tsan/libawaitkit-event.a: $(call adapter_objs,$(BUILD)/tsan,$(ADAPTER_EVENT_SRC))
-	rm -f $@ && ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 $(BUILD)/asan/libawaitkit-uv.a: $(call adapter_objs,$(BUILD)/asan,$(ADAPTER_UV_SRC))
-	rm -f $@ && ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 $(BUILD)/asan/libawaitkit-event.a: $(call adapter_objs,$(BUILD)/asan,$(ADAPTER_EVENT_SRC))
-	rm -f $@ && ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 # The shared adapters link libawaitkit.so with --no-undefined: proof that
 # they use its exported symbols only.
 $(BUILD)/libawaitkit-uv.so.0: $(call adapter_objs,$(BUILD),$(ADAPTER_UV_SRC)) $(BUILD)/$(SONAME)
-	$(CC) -shared -Wl,-soname,libawaitkit-uv.so.0 -Wl,--no-undefined $(CFLAGS) -o $@ \
+	$(call say,LD,$@)
+	$(Q)$(CC) -shared -Wl,-soname,libawaitkit-uv.so.0 -Wl,--no-undefined $(CFLAGS) -o $@ \
 		$(filter %.o,$^) -L$(BUILD) -lawaitkit $(UV_LIBS) -pthread
-	ln -sf libawaitkit-uv.so.0 $(BUILD)/libawaitkit-uv.so
+	$(Q)ln -sf libawaitkit-uv.so.0 $(BUILD)/libawaitkit-uv.so
 $(BUILD)/libawaitkit-event.so.0: $(call adapter_objs,$(BUILD),$(ADAPTER_EVENT_SRC)) $(BUILD)/$(SONAME)
-	$(CC) -shared -Wl,-soname,libawaitkit-event.so.0 -Wl,--no-undefined $(CFLAGS) -o $@ \
+	$(call say,LD,$@)
+	$(Q)$(CC) -shared -Wl,-soname,libawaitkit-event.so.0 -Wl,--no-undefined $(CFLAGS) -o $@ \
 		$(filter %.o,$^) -L$(BUILD) -lawaitkit $(EVENT_LIBS) -pthread
-	ln -sf libawaitkit-event.so.0 $(BUILD)/libawaitkit-event.so
+	$(Q)ln -sf libawaitkit-event.so.0 $(BUILD)/libawaitkit-event.so
 
 # The figures for the note (bench/adapters.c; never part of make check):
 # a ping-pong and a wake from another thread on each loop, as ratios to
@@ -280,7 +291,8 @@ $(BUILD)/libawaitkit-event.so.0: $(call adapter_objs,$(BUILD),$(ADAPTER_EVENT_SR
 .PHONY: bench-adapters
 $(BUILD)/bench/adapters: bench/adapters.c $(ADAPTER_A) $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(AK_CFLAGS) $(CFLAGS) $(UV_CFLAGS) $(EVENT_CFLAGS) -o $@ $< \
+	$(call say,LD,$@)
+	$(Q)$(CC) $(AK_CFLAGS) $(CFLAGS) $(UV_CFLAGS) $(EVENT_CFLAGS) -o $@ $< \
 		$(ADAPTER_A) $(STATIC) $(ADAPTER_LIBS) $(LDLIBS)
 bench-adapters: $(BUILD)/bench/adapters
 	$(BUILD)/bench/adapters
@@ -644,16 +656,19 @@ $(EPOLL_SRC:%.c=$(BUILD)/obj/%.o) $(EPOLL_SRC:%.c=$(BUILD)/tsan/obj/%.o) \
 	$(EPOLL_SRC:%.c=$(BUILD)/asan/obj/%.o): $(EPOLL_HDR)
 
 $(EPOLL_LIB): $(EPOLL_SRC:%.c=$(BUILD)/obj/%.o)
-	rm -f $@
-	ar rcs $@ $^
+	$(Q)rm -f $@
+	$(call say,AR,$@)
+	$(Q)ar rcs $@ $^
 
 $(EPOLL_TSAN_LIB): $(EPOLL_SRC:%.c=$(BUILD)/tsan/obj/%.o)
-	rm -f $@
-	ar rcs $@ $^
+	$(Q)rm -f $@
+	$(call say,AR,$@)
+	$(Q)ar rcs $@ $^
 
 $(EPOLL_ASAN_LIB): $(EPOLL_SRC:%.c=$(BUILD)/asan/obj/%.o)
-	rm -f $@
-	ar rcs $@ $^
+	$(Q)rm -f $@
+	$(call say,AR,$@)
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/tests/runner: $(EPOLL_LIB)
 $(BUILD)/tsan/runner: $(EPOLL_TSAN_LIB)
@@ -661,13 +676,15 @@ $(BUILD)/asan/runner: $(EPOLL_ASAN_LIB)
 
 $(BUILD)/examples/echo_epoll: examples/echo_epoll.c $(LIB_HDR) $(EPOLL_LIB) $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(AK_CFLAGS) $(CFLAGS) -o $@ $< $(EPOLL_LIB) $(STATIC) $(LDLIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(AK_CFLAGS) $(CFLAGS) -o $@ $< $(EPOLL_LIB) $(STATIC) $(LDLIBS)
 
 # The figures for the note (never part of check): ping-pong and a wake from
 # another thread, the epoll executor against the single-thread executor.
 $(BUILD)/bench/epoll_bench: bench/epoll/epoll_bench.c $(LIB_HDR) $(EPOLL_LIB) $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(AK_CFLAGS) $(CFLAGS) $(LTO) -o $@ $< $(EPOLL_LIB) $(STATIC) $(LDLIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(AK_CFLAGS) $(CFLAGS) $(LTO) -o $@ $< $(EPOLL_LIB) $(STATIC) $(LDLIBS)
 
 .PHONY: install-epoll uninstall-epoll bench-epoll
 bench-epoll: $(BUILD)/bench/epoll_bench
@@ -719,19 +736,25 @@ all: $(CONFORM_LIB) $(BUILD)/ak-conform
 
 $(BUILD)/obj/conform/conform.o: conform/conform.c $(CONFORM_HDR) | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(AK_CFLAGS) $(CFLAGS) -c $< -o $@
+	$(call say,CC,$<)
+	$(Q)$(CC) $(AK_CFLAGS) $(CFLAGS) -c $< -o $@
 $(BUILD)/tsan/obj/conform/conform.o: conform/conform.c $(CONFORM_HDR) | deps-check
 	@mkdir -p $(dir $@)
-	$(TSAN_CC) $(AK_CFLAGS) $(TSAN_FLAGS) -c $< -o $@
+	$(call say,TSAN-CC,$<)
+	$(Q)$(TSAN_CC) $(AK_CFLAGS) $(TSAN_FLAGS) -c $< -o $@
 $(BUILD)/asan/obj/conform/conform.o: conform/conform.c $(CONFORM_HDR) | deps-check
 	@mkdir -p $(dir $@)
-	$(ASAN_CC) $(AK_CFLAGS) $(ASAN_FLAGS) -c $< -o $@
+	$(call say,ASAN-CC,$<)
+	$(Q)$(ASAN_CC) $(AK_CFLAGS) $(ASAN_FLAGS) -c $< -o $@
 $(CONFORM_LIB): $(BUILD)/obj/conform/conform.o
-	rm -f $@ && ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 $(CONFORM_TSAN_LIB): $(BUILD)/tsan/obj/conform/conform.o
-	rm -f $@ && ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 $(CONFORM_ASAN_LIB): $(BUILD)/asan/obj/conform/conform.o
-	rm -f $@ && ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 # The program, natively and under TSan.
 CONFORM_LINK = $(CONFORM_LIB) $(ADAPTER_A) $(EPOLL_LIB) $(STATIC) $(ADAPTER_LIBS) $(LDLIBS)
@@ -739,12 +762,14 @@ CONFORM_TSAN_LINK = $(CONFORM_TSAN_LIB) $(ADAPTER_TSAN_A) $(EPOLL_TSAN_LIB) \
 	$(BUILD)/tsan/libawaitkit.a $(ADAPTER_LIBS) $(LDLIBS)
 $(BUILD)/ak-conform: conform/main.c $(CONFORM_DRIVERS) $(CONFORM_HDR) $(CONFORM_LIB) \
 		$(ADAPTER_A) $(EPOLL_LIB) $(STATIC)
-	$(CC) $(AK_CFLAGS) $(CFLAGS) $(UV_CFLAGS) $(EVENT_CFLAGS) -o $@ conform/main.c \
+	$(call say,LD,$@)
+	$(Q)$(CC) $(AK_CFLAGS) $(CFLAGS) $(UV_CFLAGS) $(EVENT_CFLAGS) -o $@ conform/main.c \
 		conform/drivers.c $(CONFORM_LINK)
 $(BUILD)/tsan/ak-conform: conform/main.c $(CONFORM_DRIVERS) $(CONFORM_HDR) \
 		$(CONFORM_TSAN_LIB) $(ADAPTER_TSAN_A) $(EPOLL_TSAN_LIB) $(BUILD)/tsan/libawaitkit.a
 	@mkdir -p $(dir $@)
-	$(TSAN_CC) $(AK_CFLAGS) $(TSAN_FLAGS) $(UV_CFLAGS) $(EVENT_CFLAGS) -o $@ \
+	$(call say,TSAN-LD,$@)
+	$(Q)$(TSAN_CC) $(AK_CFLAGS) $(TSAN_FLAGS) $(UV_CFLAGS) $(EVENT_CFLAGS) -o $@ \
 		conform/main.c conform/drivers.c $(CONFORM_TSAN_LINK)
 
 .PHONY: check-matrix conform lint-conform install-conform uninstall-conform
@@ -758,19 +783,22 @@ MATRIX_DEPS := $(MATRIX_SRC) $(wildcard tests/matrix/*.h) conform/drivers.h \
 MATRIX_TSAN_EXECUTORS := pool uv
 $(BUILD)/tests/matrix: $(MATRIX_DEPS) $(ADAPTER_A) $(EPOLL_LIB) $(STATIC) | deps-check
 	@mkdir -p $(dir $@)
-	$(CC) $(AK_CFLAGS) $(CFLAGS) $(CHECK_CFLAGS) $(UV_CFLAGS) $(EVENT_CFLAGS) -o $@ \
+	$(call say,LD,$@)
+	$(Q)$(CC) $(AK_CFLAGS) $(CFLAGS) $(CHECK_CFLAGS) $(UV_CFLAGS) $(EVENT_CFLAGS) -o $@ \
 		$(MATRIX_SRC) $(ADAPTER_A) $(EPOLL_LIB) $(STATIC) $(CHECK_LIBS) $(ADAPTER_LIBS) $(LDLIBS)
 $(BUILD)/tsan/matrix: $(MATRIX_DEPS) $(ADAPTER_TSAN_A) $(EPOLL_TSAN_LIB) \
 		$(BUILD)/tsan/libawaitkit.a | deps-check
 	@mkdir -p $(dir $@)
-	$(TSAN_CC) $(AK_CFLAGS) $(TSAN_FLAGS) $(CHECK_CFLAGS) $(UV_CFLAGS) $(EVENT_CFLAGS) -o $@ \
+	$(call say,TSAN-LD,$@)
+	$(Q)$(TSAN_CC) $(AK_CFLAGS) $(TSAN_FLAGS) $(CHECK_CFLAGS) $(UV_CFLAGS) $(EVENT_CFLAGS) -o $@ \
 		$(MATRIX_SRC) $(ADAPTER_TSAN_A) $(EPOLL_TSAN_LIB) $(BUILD)/tsan/libawaitkit.a \
 		$(CHECK_LIBS) $(ADAPTER_LIBS) $(LDLIBS)
 
 # Across runtimes (tests/check_cross.c is its test, in the unit runner).
 $(BUILD)/examples/cross_runtime: examples/cross_runtime.c $(LIB_HDR) $(ADAPTER_A) $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(AK_CFLAGS) $(CFLAGS) $(UV_CFLAGS) -o $@ $< $(BUILD)/libawaitkit-uv.a \
+	$(call say,LD,$@)
+	$(Q)$(CC) $(AK_CFLAGS) $(CFLAGS) $(UV_CFLAGS) -o $@ $< $(BUILD)/libawaitkit-uv.a \
 		$(STATIC) $(UV_LIBS) $(LDLIBS)
 
 # The make check stage (scripts/stage.sh prints its time): the kit on every
