@@ -25,6 +25,7 @@
 #include <awaitkit/barrier.h>
 #include <awaitkit/mutex.h>
 #include <awaitkit/rwlock.h>
+#include <awaitkit/lockdep.h>
 #include <awaitkit/once_cell.h>
 #include <awaitkit/set_once.h>
 #include <awaitkit/broadcast.h>

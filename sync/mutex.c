@@ -22,6 +22,7 @@
 
 #include "../core/barge.h"
 #include "../core/sem.h"
+#include "lockdep.h"
 #include "lockdiag.h"
 
 struct ak_mutex {
@@ -30,6 +31,7 @@ struct ak_mutex {
 		struct ak__barge barge;      /* AK_MUTEX_BARGING */
 	} k;
 	unsigned flags;                  /* AK_LOCK_*, AK_MUTEX_BARGING */
+	struct ak__ld_class ld;          /* lockdep's class (sync/lockdep.h) */
 	/* The holder's record is rewritten at every acquisition: keep it off
 	 * the line of the kernel's word, lock and queue.  A FIFO hand-off
 	 * never touches the kernel's word, so a store there would pull that
@@ -50,6 +52,7 @@ struct lock_priv {
 	int line;
 	int held;                    /* the guard's owner: 1 while it holds */
 	int parked;                  /* the owner: its acquire is queued */
+	struct ak__ld_op ld;         /* lockdep's part (sync/lockdep.h) */
 };
 _Static_assert(sizeof(struct lock_priv) <= sizeof(((struct ak_mutex_lock_op *)0)->private_),
                "mutex lock op storage too small");
@@ -77,7 +80,7 @@ static int barging(const struct ak_mutex *m)
 
 /* ---- the kernel, FIFO or barging ---------------------------------------- */
 
-static int k_try(struct ak_mutex *m)
+static inline __attribute__((always_inline)) int k_try(struct ak_mutex *m)
 {
 	return barging(m) ? ak__barge_try_lock(&m->k.barge) : ak__sem_try_acquire(&m->k.sem, 1);
 }
@@ -109,7 +112,8 @@ static void k_cancel(struct lock_priv *p)
 		ak__sem_acquire_cancel(&p->acq.sem);
 }
 
-AK_EXPORT int ak_mutex_new(struct ak_mutex **out, unsigned flags)
+AK_EXPORT int ak_mutex_new_class_at(struct ak_mutex **out, unsigned flags, const char *name,
+                                    const char *file, int line)
 {
 	if (!out || (flags & ~(AK_LOCK_NODIAG | AK_LOCK_STATS | AK_MUTEX_BARGING)))
 		return AK_EINVAL;
@@ -123,8 +127,15 @@ AK_EXPORT int ak_mutex_new(struct ak_mutex **out, unsigned flags)
 		ak__sem_init(&m->k.sem, 1);
 	ak__init(&m->owner_task, 0);
 	ak__owner_init(&m->owner);
+	ak__ld_class_init(&m->ld, name, file, line);
 	*out = m;
 	return 0;
+}
+
+/* The function behind the macro, for callers without it: no class. */
+AK_EXPORT int (ak_mutex_new)(struct ak_mutex **out, unsigned flags)
+{
+	return ak_mutex_new_class_at(out, flags, NULL, NULL, 0);
 }
 
 AK_EXPORT int ak_mutex_free(struct ak_mutex *m)
@@ -169,9 +180,11 @@ static int waits_for_itself(struct ak_mutex *m, struct ak_context *cx)
 	       ak__path_is_prefix(&h.path, &cx->path);
 }
 
-static int lock_poll(struct ak_future *f, struct ak_context *cx)
+/* Always inlined: the fast path stays one function, a call would cost
+ * more than lockdep's branch. */
+static inline __attribute__((always_inline)) int
+lock_poll_plain(struct lock_priv *p, struct ak_context *cx)
 {
-	struct lock_priv *p = priv((struct ak_mutex_lock_op *)(void *)f);
 	struct ak_mutex *m = p->m;
 
 	if (!p->parked && ak__coop_check(cx) == AK_PENDING)
@@ -200,6 +213,36 @@ static int lock_poll(struct ak_future *f, struct ak_context *cx)
 	if (rc == 0)
 		took(p, cx, since);
 	return rc;
+}
+
+static struct ak__ld_acq ld_acq(struct lock_priv *p)
+{
+	return (struct ak__ld_acq){ &p->m->ld, p->m, p->file, p->line, AK_LOCK_WRITE };
+}
+
+/* Lockdep on (or its switch not yet read): the order is checked before
+ * the first attempt, the lock recorded once taken. */
+static __attribute__((noinline)) int lock_poll_lockdep(struct lock_priv *p,
+                                                        struct ak_context *cx)
+{
+	if (!ak__lockdep_on())
+		return lock_poll_plain(p, cx);
+	struct ak__ld_acq a = ld_acq(p);
+	if (!p->parked && !p->ld.checked)
+		ak__lockdep_check(&p->ld, &a, cx);
+	int rc = lock_poll_plain(p, cx);
+	if (rc == 0)
+		ak__lockdep_took(&p->ld, &a, cx);
+	return rc;
+}
+
+static int lock_poll(struct ak_future *f, struct ak_context *cx)
+{
+	struct lock_priv *p = priv((struct ak_mutex_lock_op *)(void *)f);
+	/* Off, lockdep costs this one predictable branch. */
+	if (ak__lockdep_wanted())
+		return lock_poll_lockdep(p, cx);
+	return lock_poll_plain(p, cx);
 }
 
 static void lock_cancel(struct ak_future *f)
@@ -232,6 +275,7 @@ static int bind(struct ak_mutex_lock_op *op, struct ak_mutex *m, const char *fil
 	p->line = line;
 	p->held = 0;
 	p->parked = 0;
+	p->ld = (struct ak__ld_op){ 0 };
 	return 0;
 }
 
@@ -256,6 +300,11 @@ AK_EXPORT int ak_mutex_try_lock_at(struct ak_mutex_lock_op *op, struct ak_mutex 
 		return rc;
 	}
 	took(priv(op), cx, since);
+	if (ak__lockdep_wanted() && ak__lockdep_on()) {
+		/* A try never waits: recorded as held, no order checked. */
+		struct ak__ld_acq a = ld_acq(priv(op));
+		ak__lockdep_took(&priv(op)->ld, &a, cx);
+	}
 	op->future.state = AK_FUTURE_DONE;  /* a guard is not pollable */
 	return 0;
 }
@@ -280,6 +329,8 @@ AK_EXPORT int ak_mutex_unlock(struct ak_mutex_lock_op *op)
 	if (!p->held || !m)
 		return AK_EINVAL;
 	p->held = 0;
+	if (__builtin_expect(p->ld.entry != 0, 0))
+		ak__lockdep_release(&p->ld);
 	if (diag(m)) {
 		ak__store(&m->owner_task, 0, AK__RELAXED);
 		ak__owner_clear(&m->owner);
@@ -305,4 +356,12 @@ AK_EXPORT int ak_mutex_holder(struct ak_mutex *m, struct ak_task_slot *slot,
 		return AK_ENOENT;
 	ak__holder_info(&h, slot, info);
 	return 0;
+}
+
+struct ak__ld_op *ak__mutex_ld_op(struct ak_future *f)
+{
+	if (f->vtable != &lock_vtable)
+		return NULL;
+	struct lock_priv *p = priv((struct ak_mutex_lock_op *)(void *)f);
+	return p->held || p->parked || p->ld.checked ? NULL : &p->ld;
 }

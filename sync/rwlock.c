@@ -23,6 +23,7 @@
 #include <awaitkit/rwlock.h>
 
 #include "../core/sem.h"
+#include "lockdep.h"
 #include "lockdiag.h"
 
 struct ak_rwlock {
@@ -31,6 +32,7 @@ struct ak_rwlock {
 	ak__atomic(uint32_t) writers_waiting;
 	uint32_t max;
 	unsigned flags;              /* AK_LOCK_*; it always keeps the statistics */
+	struct ak__ld_class ld;      /* lockdep's class (sync/lockdep.h) */
 };
 
 struct rw_priv {
@@ -43,6 +45,7 @@ struct rw_priv {
 	int held;                    /* the guard's owner: 1 while it holds */
 	int parked;                  /* the owner: its acquire is queued */
 	int counted;                 /* a write counted in writers_waiting */
+	struct ak__ld_op ld;         /* lockdep's part (sync/lockdep.h) */
 };
 _Static_assert(sizeof(struct rw_priv) <= sizeof(((struct ak_rwlock_op *)0)->private_),
                "rwlock op storage too small");
@@ -63,7 +66,9 @@ static uint64_t permits_of(const struct rw_priv *p)
 	return p->mode == AK_LOCK_WRITE ? p->rw->max : 1;
 }
 
-AK_EXPORT int ak_rwlock_new(struct ak_rwlock **out, uint32_t max_readers, unsigned flags)
+AK_EXPORT int ak_rwlock_new_class_at(struct ak_rwlock **out, uint32_t max_readers,
+                                     unsigned flags, const char *name, const char *file,
+                                     int line)
 {
 	if (!out || max_readers == 0 || max_readers > AK_RWLOCK_MAX_READERS ||
 	    (flags & ~(AK_LOCK_NODIAG | AK_LOCK_STATS)))
@@ -76,8 +81,15 @@ AK_EXPORT int ak_rwlock_new(struct ak_rwlock **out, uint32_t max_readers, unsign
 	ak__init(&rw->writers_waiting, 0);
 	rw->max = max_readers;
 	rw->flags = flags;
+	ak__ld_class_init(&rw->ld, name, file, line);
 	*out = rw;
 	return 0;
+}
+
+/* The function behind the macro, for callers without it: no class. */
+AK_EXPORT int (ak_rwlock_new)(struct ak_rwlock **out, uint32_t max_readers, unsigned flags)
+{
+	return ak_rwlock_new_class_at(out, max_readers, flags, NULL, NULL, 0);
 }
 
 AK_EXPORT int ak_rwlock_free(struct ak_rwlock *rw)
@@ -129,9 +141,11 @@ static int waits_for_itself(struct rw_priv *p, struct ak_context *cx)
 	       ak__holders_find_self(&rw->holders, id, &cx->path, 1u << AK_LOCK_READ);
 }
 
-static int rw_poll(struct ak_future *f, struct ak_context *cx)
+/* Always inlined: the fast path stays one function, a call would cost
+ * more than lockdep's branch. */
+static inline __attribute__((always_inline)) int
+rw_poll_plain(struct rw_priv *p, struct ak_context *cx)
 {
-	struct rw_priv *p = priv((struct ak_rwlock_op *)(void *)f);
 	struct ak_rwlock *rw = p->rw;
 
 	if (!p->parked && ak__coop_check(cx) == AK_PENDING)
@@ -165,6 +179,34 @@ static int rw_poll(struct ak_future *f, struct ak_context *cx)
 	return rc;
 }
 
+static struct ak__ld_acq ld_acq(struct rw_priv *p)
+{
+	return (struct ak__ld_acq){ &p->rw->ld, p->rw, p->file, p->line, p->mode };
+}
+
+/* Lockdep on (or its switch not yet read): as the Mutex's. */
+static __attribute__((noinline)) int rw_poll_lockdep(struct rw_priv *p, struct ak_context *cx)
+{
+	if (!ak__lockdep_on())
+		return rw_poll_plain(p, cx);
+	struct ak__ld_acq a = ld_acq(p);
+	if (!p->parked && !p->ld.checked)
+		ak__lockdep_check(&p->ld, &a, cx);
+	int rc = rw_poll_plain(p, cx);
+	if (rc == 0)
+		ak__lockdep_took(&p->ld, &a, cx);
+	return rc;
+}
+
+static int rw_poll(struct ak_future *f, struct ak_context *cx)
+{
+	struct rw_priv *p = priv((struct ak_rwlock_op *)(void *)f);
+	/* Off, lockdep costs this one predictable branch. */
+	if (ak__lockdep_wanted())
+		return rw_poll_lockdep(p, cx);
+	return rw_poll_plain(p, cx);
+}
+
 static void rw_cancel(struct ak_future *f)
 {
 	struct rw_priv *p = priv((struct ak_rwlock_op *)(void *)f);
@@ -191,6 +233,7 @@ static int bind(struct ak_rwlock_op *op, struct ak_rwlock *rw, int mode,
 	p->held = 0;
 	p->parked = 0;
 	p->counted = 0;
+	p->ld = (struct ak__ld_op){ 0 };
 	p->rec.prev = p->rec.next = NULL;
 	p->rw = rw;
 	p->mode = mode;
@@ -210,8 +253,14 @@ static int try_lock(struct ak_rwlock_op *op, struct ak_rwlock *rw, int mode,
 		return rc;
 	int64_t since = diag(rw) ? ak__lock_clock() : 0;
 	rc = ak__sem_try_acquire(&rw->sem, permits_of(priv(op)));
-	if (rc == 0)
+	if (rc == 0) {
 		took(priv(op), cx, since);
+		if (ak__lockdep_wanted() && ak__lockdep_on()) {
+			/* A try never waits: recorded as held, no order checked. */
+			struct ak__ld_acq a = ld_acq(priv(op));
+			ak__lockdep_took(&priv(op)->ld, &a, cx);
+		}
+	}
 	op->future.state = AK_FUTURE_DONE;   /* a guard is not pollable */
 	return rc;
 }
@@ -264,6 +313,8 @@ AK_EXPORT int ak_rwlock_unlock(struct ak_rwlock_op *op)
 	if (!p->held || !p->rw)
 		return AK_EINVAL;
 	p->held = 0;
+	if (__builtin_expect(p->ld.entry != 0, 0))
+		ak__lockdep_release(&p->ld);
 	if (diag(p->rw))
 		ak__holders_remove(&p->rw->holders, &p->rec);
 	return ak__sem_release(&p->rw->sem, permits_of(p));
@@ -281,6 +332,8 @@ AK_EXPORT int ak_rwlock_downgrade(struct ak_rwlock_op *op)
 	/* Keep one permit: no writer can get in between. */
 	uint64_t give = p->rw->max - 1;
 	p->mode = AK_LOCK_READ;
+	if (p->ld.entry)
+		ak__lockdep_set_mode(&p->ld, AK_LOCK_READ);
 	if (diag(p->rw))
 		ak__holders_set_mode(&p->rw->holders, &p->rec, AK_LOCK_READ);
 	return ak__sem_release(&p->rw->sem, give);
@@ -292,4 +345,12 @@ AK_EXPORT int ak_rwlock_holders(struct ak_rwlock *rw, struct ak_task_slot *slot,
 	if (!rw || !diag(rw) || (cap && !out))
 		return AK_EINVAL;
 	return (int)ak__holders_info(&rw->holders, slot, out, cap);
+}
+
+struct ak__ld_op *ak__rwlock_ld_op(struct ak_future *f)
+{
+	if (f->vtable != &rw_vtable)
+		return NULL;
+	struct rw_priv *p = priv((struct ak_rwlock_op *)(void *)f);
+	return p->held || p->parked || p->ld.checked ? NULL : &p->ld;
 }

@@ -9,10 +9,12 @@
 
 #include <awaitkit/block_on.h>
 #include <awaitkit/error.h>
+#include <awaitkit/mutex.h>
 #include <awaitkit/semaphore.h>
 
 #include "../core/core.h"
 #include "../core/sem.h"
+#include "lockdep.h"
 
 _Static_assert(AK_SEMAPHORE_MAX_PERMITS == AK__SEM_MAX,
                "the public maximum is the core's");
@@ -31,6 +33,7 @@ struct ak_semaphore {
 	struct ak__sem core;
 	ak__atomic(uint64_t) total;   /* permits given, held or not (mod 2^64) */
 	ak__atomic(uint32_t) pending; /* acquires parked and not finished */
+	struct ak__ld_class ld;       /* lockdep's class, if created with one */
 };
 
 /* The operation's private storage. */
@@ -38,6 +41,9 @@ struct acquire_priv {
 	struct ak__sem_acquire a;     /* binds the semaphore and n */
 	uintptr_t holding;            /* owner only: 1 once completed, until released */
 	uintptr_t parked;             /* owner only: counted in pending */
+	struct ak__ld_op ld;          /* lockdep's part (sync/lockdep.h) */
+	const char *file;             /* the acquisition site, for lockdep */
+	intptr_t line;
 };
 _Static_assert(sizeof(struct acquire_priv) <=
                sizeof(((struct ak_semaphore_acquire_op *)0)->private_),
@@ -62,7 +68,8 @@ static void unpark(struct acquire_priv *p)
 	}
 }
 
-AK_EXPORT int ak_semaphore_new(struct ak_semaphore **out, uint64_t permits)
+AK_EXPORT int ak_semaphore_new_class_at(struct ak_semaphore **out, uint64_t permits,
+                                        const char *name, const char *file, int line)
 {
 	if (!out)
 		return AK_EINVAL;
@@ -74,8 +81,14 @@ AK_EXPORT int ak_semaphore_new(struct ak_semaphore **out, uint64_t permits)
 	ak__sem_init(&s->core, permits);
 	ak__init(&s->total, permits);
 	ak__init(&s->pending, 0);
+	ak__ld_class_init(&s->ld, name, file, line);
 	*out = s;
 	return 0;
+}
+
+AK_EXPORT int ak_semaphore_new(struct ak_semaphore **out, uint64_t permits)
+{
+	return ak_semaphore_new_class_at(out, permits, NULL, NULL, 0);
 }
 
 AK_EXPORT int ak_semaphore_free(struct ak_semaphore *sem)
@@ -93,10 +106,11 @@ AK_EXPORT int ak_semaphore_free(struct ak_semaphore *sem)
 	return 0;
 }
 
-static int acquire_poll(struct ak_future *f, struct ak_context *cx)
+/* Always inlined: the fast path stays one function, a call would cost
+ * more than lockdep's branch. */
+static inline __attribute__((always_inline)) int
+acquire_poll_plain(struct acquire_priv *p, struct ak_context *cx)
 {
-	struct acquire_priv *p = priv_of((struct ak_semaphore_acquire_op *)(void *)f);
-
 	if (p->a.n == 0) {
 		/* tokio's acquire_many(0): done at once while open. */
 		if (ak__sem_is_closed(p->a.sem))
@@ -118,6 +132,36 @@ static int acquire_poll(struct ak_future *f, struct ak_context *cx)
 	return rc;
 }
 
+static struct ak__ld_acq ld_acq(struct acquire_priv *p)
+{
+	return (struct ak__ld_acq){ &sem_of(p)->ld, sem_of(p), p->file, (int)p->line, AK_LOCK_WRITE };
+}
+
+/* Lockdep on (or its switch not yet read): the acquire of a semaphore
+ * created with a class is a lock, checked and recorded as a Mutex's. */
+static __attribute__((noinline)) int acquire_poll_lockdep(struct acquire_priv *p,
+                                                           struct ak_context *cx)
+{
+	if (!ak__lockdep_on() || !sem_of(p)->ld.name || p->a.n == 0)
+		return acquire_poll_plain(p, cx);
+	struct ak__ld_acq a = ld_acq(p);
+	if (!p->parked && !p->ld.checked)
+		ak__lockdep_check(&p->ld, &a, cx);
+	int rc = acquire_poll_plain(p, cx);
+	if (rc == 0)
+		ak__lockdep_took(&p->ld, &a, cx);
+	return rc;
+}
+
+static int acquire_poll(struct ak_future *f, struct ak_context *cx)
+{
+	struct acquire_priv *p = priv_of((struct ak_semaphore_acquire_op *)(void *)f);
+	/* Off, lockdep costs this one predictable branch. */
+	if (ak__lockdep_wanted())
+		return acquire_poll_lockdep(p, cx);
+	return acquire_poll_plain(p, cx);
+}
+
 static void acquire_cancel(struct ak_future *f)
 {
 	struct acquire_priv *p = priv_of((struct ak_semaphore_acquire_op *)(void *)f);
@@ -128,8 +172,9 @@ static void acquire_cancel(struct ak_future *f)
 
 static const struct ak_future_vtable acquire_vtable = { acquire_poll, acquire_cancel };
 
-AK_EXPORT int ak_semaphore_acquire_init(struct ak_semaphore_acquire_op *op,
-                                        struct ak_semaphore *sem, uint64_t n)
+AK_EXPORT int ak_semaphore_acquire_init_at(struct ak_semaphore_acquire_op *op,
+                                           struct ak_semaphore *sem, uint64_t n,
+                                           const char *file, int line)
 {
 	if (!op || !sem || n > AK__SEM_MAX)
 		return AK_EINVAL;
@@ -141,13 +186,21 @@ AK_EXPORT int ak_semaphore_acquire_init(struct ak_semaphore_acquire_op *op,
 	struct acquire_priv *p = priv_of(op);
 	memset(p, 0, sizeof(*p));
 	ak__sem_acquire_init(&p->a, &sem->core, n);
+	p->file = file;
+	p->line = line;
 	return 0;
+}
+
+AK_EXPORT int (ak_semaphore_acquire_init)(struct ak_semaphore_acquire_op *op,
+                                          struct ak_semaphore *sem, uint64_t n)
+{
+	return ak_semaphore_acquire_init_at(op, sem, n, NULL, 0);
 }
 
 AK_EXPORT int ak_semaphore_try_acquire(struct ak_semaphore_acquire_op *op,
                                        struct ak_semaphore *sem, uint64_t n)
 {
-	int rc = ak_semaphore_acquire_init(op, sem, n);
+	int rc = ak_semaphore_acquire_init_at(op, sem, n, NULL, 0);
 	if (rc)
 		return rc;
 	struct acquire_priv *p = priv_of(op);
@@ -162,14 +215,21 @@ AK_EXPORT int ak_semaphore_try_acquire(struct ak_semaphore_acquire_op *op,
 	return rc;
 }
 
-AK_EXPORT int ak_semaphore_acquire_blocking(struct ak_semaphore_acquire_op *op,
-                                            struct ak_semaphore *sem, uint64_t n,
-                                            int64_t deadline)
+AK_EXPORT int ak_semaphore_acquire_blocking_at(struct ak_semaphore_acquire_op *op,
+                                               struct ak_semaphore *sem, uint64_t n,
+                                               int64_t deadline, const char *file, int line)
 {
-	int rc = ak_semaphore_acquire_init(op, sem, n);
+	int rc = ak_semaphore_acquire_init_at(op, sem, n, file, line);
 	if (rc)
 		return rc;
 	return ak_block_on(&op->future, deadline);
+}
+
+AK_EXPORT int (ak_semaphore_acquire_blocking)(struct ak_semaphore_acquire_op *op,
+                                              struct ak_semaphore *sem, uint64_t n,
+                                              int64_t deadline)
+{
+	return ak_semaphore_acquire_blocking_at(op, sem, n, deadline, NULL, 0);
 }
 
 AK_EXPORT int ak_semaphore_release(struct ak_semaphore_acquire_op *op)
@@ -181,8 +241,11 @@ AK_EXPORT int ak_semaphore_release(struct ak_semaphore_acquire_op *op)
 		return AK_EINVAL;
 	/* AK_EOVERFLOW leaves the op holding: nothing changed. */
 	int rc = ak__sem_release(p->a.sem, p->a.n);
-	if (rc == 0)
+	if (rc == 0) {
 		p->holding = 0;
+		if (__builtin_expect(p->ld.entry != 0, 0))
+			ak__lockdep_release(&p->ld);
+	}
 	return rc;
 }
 
@@ -230,6 +293,8 @@ AK_EXPORT int ak_semaphore_merge(struct ak_semaphore_acquire_op *op,
 	p->a.n += q->a.n;       /* at most the semaphore's maximum: no overflow */
 	q->a.n = 0;
 	q->holding = 0;
+	if (q->ld.entry)
+		ak__lockdep_release(&q->ld);   /* the permits live on in op */
 	return 0;
 }
 
@@ -242,6 +307,8 @@ AK_EXPORT int ak_semaphore_forget_op(struct ak_semaphore_acquire_op *op)
 	 * the free no longer waits for them. */
 	ak__fetch_sub(&sem_of(p)->total, p->a.n, AK__RELAXED);
 	p->holding = 0;
+	if (p->ld.entry)
+		ak__lockdep_release(&p->ld);
 	return 0;
 }
 
@@ -286,4 +353,12 @@ AK_EXPORT uint64_t ak_semaphore_available_permits(const struct ak_semaphore *sem
 	if (!sem)
 		return 0;
 	return ak__sem_available((struct ak__sem *)&sem->core);
+}
+
+struct ak__ld_op *ak__semaphore_ld_op(struct ak_future *f)
+{
+	if (f->vtable != &acquire_vtable)
+		return NULL;
+	struct acquire_priv *p = priv_of((struct ak_semaphore_acquire_op *)(void *)f);
+	return p->holding || p->parked || p->ld.checked ? NULL : &p->ld;
 }

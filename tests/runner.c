@@ -55,6 +55,7 @@ Suite *epoll_suite(void);
 Suite *once_cell_suite(void);
 Suite *conform_suite(void);
 Suite *cross_suite(void);
+Suite *lockdep_suite(void);
 
 int main(int argc, char **argv)
 {
@@ -99,6 +100,7 @@ int main(int argc, char **argv)
 	srunner_add_suite(sr, watch_suite());
 	srunner_add_suite(sr, blocking_suite());
 	srunner_add_suite(sr, once_cell_suite());
+	srunner_add_suite(sr, lockdep_suite());
 	srunner_add_suite(sr, alloc_suite());
 	srunner_add_suite(sr, co_suite());
 	srunner_add_suite(sr, epoll_suite());

@@ -64,6 +64,8 @@ struct ak_mutex_lock_op {
 };
 
 int ak_mutex_new(struct ak_mutex **out, unsigned flags);
+int ak_mutex_new_class_at(struct ak_mutex **out, unsigned flags, const char *name,
+                          const char *file, int line);
 int ak_mutex_free(struct ak_mutex *m);
 
 int ak_mutex_lock_init_at(struct ak_mutex_lock_op *op, struct ak_mutex *m,
@@ -76,6 +78,12 @@ int ak_mutex_unlock(struct ak_mutex_lock_op *op);
 int ak_mutex_is_locked(struct ak_mutex *m);
 int ak_mutex_holder(struct ak_mutex *m, struct ak_task_slot *slot,
                     struct ak_lock_info *info);
+
+/* The creation site (or the name) is the lock's class for ak_lockdep(3):
+ * the function ak_mutex_new, called without the macro, gives none. */
+#define ak_mutex_new(out, flags) ak_mutex_new_class_at((out), (flags), NULL, __FILE__, __LINE__)
+#define ak_mutex_new_class(out, flags, name) \
+	ak_mutex_new_class_at((out), (flags), (name), __FILE__, __LINE__)
 
 /* The acquisition site is recorded through these. */
 #define ak_mutex_lock_init(op, m) ak_mutex_lock_init_at((op), (m), __FILE__, __LINE__)

@@ -42,6 +42,8 @@ struct ak_rwlock_op {
 };
 
 int ak_rwlock_new(struct ak_rwlock **out, uint32_t max_readers, unsigned flags);
+int ak_rwlock_new_class_at(struct ak_rwlock **out, uint32_t max_readers, unsigned flags,
+                           const char *name, const char *file, int line);
 int ak_rwlock_free(struct ak_rwlock *rw);
 
 int ak_rwlock_read_init_at(struct ak_rwlock_op *op, struct ak_rwlock *rw,
@@ -60,6 +62,13 @@ int ak_rwlock_unlock(struct ak_rwlock_op *op);
 int ak_rwlock_downgrade(struct ak_rwlock_op *op);
 int ak_rwlock_holders(struct ak_rwlock *rw, struct ak_task_slot *slot,
                       struct ak_lock_info *out, size_t cap);
+
+/* The creation site (or the name) is the lock's class for ak_lockdep(3):
+ * the function ak_rwlock_new, called without the macro, gives none. */
+#define ak_rwlock_new(out, max_readers, flags) \
+	ak_rwlock_new_class_at((out), (max_readers), (flags), NULL, __FILE__, __LINE__)
+#define ak_rwlock_new_class(out, max_readers, flags, name) \
+	ak_rwlock_new_class_at((out), (max_readers), (flags), (name), __FILE__, __LINE__)
 
 /* The acquisition site is recorded through these. */
 #define ak_rwlock_read_init(op, rw) ak_rwlock_read_init_at((op), (rw), __FILE__, __LINE__)

@@ -42,6 +42,8 @@ struct ak_semaphore_acquire_op {
 };
 
 int ak_semaphore_new(struct ak_semaphore **out, uint64_t permits);
+int ak_semaphore_new_class_at(struct ak_semaphore **out, uint64_t permits, const char *name,
+                              const char *file, int line);
 int ak_semaphore_free(struct ak_semaphore *sem);
 
 int ak_semaphore_acquire_init(struct ak_semaphore_acquire_op *op,
@@ -51,6 +53,12 @@ int ak_semaphore_try_acquire(struct ak_semaphore_acquire_op *op,
 int ak_semaphore_acquire_blocking(struct ak_semaphore_acquire_op *op,
                                   struct ak_semaphore *sem, uint64_t n,
                                   int64_t deadline);
+int ak_semaphore_acquire_init_at(struct ak_semaphore_acquire_op *op,
+                                 struct ak_semaphore *sem, uint64_t n,
+                                 const char *file, int line);
+int ak_semaphore_acquire_blocking_at(struct ak_semaphore_acquire_op *op,
+                                     struct ak_semaphore *sem, uint64_t n,
+                                     int64_t deadline, const char *file, int line);
 int ak_semaphore_release(struct ak_semaphore_acquire_op *op);
 uint64_t ak_semaphore_permits(const struct ak_semaphore_acquire_op *op);
 int ak_semaphore_split(struct ak_semaphore_acquire_op *op, uint64_t n,
@@ -64,6 +72,17 @@ int ak_semaphore_forget(struct ak_semaphore *sem, uint64_t n, uint64_t *forgotte
 int ak_semaphore_close(struct ak_semaphore *sem);
 int ak_semaphore_is_closed(const struct ak_semaphore *sem);
 uint64_t ak_semaphore_available_permits(const struct ak_semaphore *sem);
+
+/* A semaphore used as a lock: its completed acquires are held locks of a
+ * class for ak_lockdep(3), the name given, or (NULL) the creation site.
+ * ak_semaphore_new gives none. */
+#define ak_semaphore_new_class(out, permits, name) \
+	ak_semaphore_new_class_at((out), (permits), (name), __FILE__, __LINE__)
+/* The acquisition site is recorded through these (for lockdep's reports). */
+#define ak_semaphore_acquire_init(op, sem, n) \
+	ak_semaphore_acquire_init_at((op), (sem), (n), __FILE__, __LINE__)
+#define ak_semaphore_acquire_blocking(op, sem, n, deadline) \
+	ak_semaphore_acquire_blocking_at((op), (sem), (n), (deadline), __FILE__, __LINE__)
 
 #ifdef __cplusplus
 }
