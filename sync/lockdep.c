@@ -396,11 +396,12 @@ static void fill_edge(struct ak_lockdep_report *r, const struct edge *E)
 
 static int put_class(char *b, size_t n, const struct ak_lockdep_lock *l)
 {
-	const char *sub = l->subclass ? "/" : "";
+	char sub[16] = "";
+	if (l->subclass)
+		snprintf(sub, sizeof sub, "/%u", l->subclass);
 	if (l->class_line)
-		return snprintf(b, n, "%s:%d%s%.0u%s", l->class_name, l->class_line, sub,
-		                l->subclass, "");
-	return snprintf(b, n, "\"%s\"%s%.0u", l->class_name, sub, l->subclass);
+		return snprintf(b, n, "%s:%d%s", l->class_name, l->class_line, sub);
+	return snprintf(b, n, "\"%s\"%s", l->class_name, sub);
 }
 
 static int put_path(char *b, size_t n, const struct ak_branch_path *p)
