@@ -67,57 +67,8 @@
 #include <urcu-bp.h>
 
 #include <awaitkit/block_on.h>
-#include <awaitkit/watch.h>
 
-#include "../core/core.h"
-#include "../core/notify.h"
-
-struct block {
-	struct block *next_retired;         /* limbo, a batch, the spares */
-	struct watch *w;                    /* its channel: holds a mem_refs */
-	ak__atomic(uint32_t) refs;          /* the channel's + one per borrow */
-	uint64_t version;                   /* written before publication */
-	void (*drop)(void *value, void *arg);
-	void *arg;
-	max_align_t value[];                /* elem_size bytes */
-};
-
-struct watch {
-	ak__atomic(struct block *) current;
-	ak__atomic(uint32_t) refs;          /* handles and parked closed() ops */
-	ak__atomic(uint32_t) mem_refs;      /* 1 while refs > 0, + 1 per block */
-	ak__atomic(uint32_t) senders;
-	ak__atomic(uint32_t) receivers;
-	ak__atomic(uint32_t) closed;        /* every sender has dropped */
-	struct ak__lock send_lock;          /* serializes publishes */
-	uint64_t version;                   /* send_lock: the last published */
-	struct block *limbo;                /* send_lock: unreferenced, before a grace period */
-	size_t limbo_n;                     /* send_lock */
-	size_t retire_batch;                /* a grace period per this many */
-	struct block *spare;                /* send_lock: past a grace period, reusable */
-	size_t spare_n;                     /* send_lock */
-	size_t spare_max;
-	uint32_t dead;                      /* send_lock: refs reached 0, no reader left */
-	struct ak__notify changed;          /* receivers wait here */
-	struct ak__notify rx_gone;          /* closed() waits here */
-	size_t elem_size;
-	struct ak_watch_hooks hooks;
-};
-
-struct ak_watch_sender {
-	struct watch *w;
-};
-
-/* The receiver's fields are its owner's alone (plain): refs counts the
- * handle until it is dropped and a parked changed() or wait_for(), so
- * dropping the handle under a parked operation is safe (DESIGN.md section
- * 2); the last reference frees the receiver and its channel reference. */
-struct ak_watch_receiver {
-	struct watch *w;
-	uint64_t seen;                      /* the version last marked seen */
-	uint32_t refs;                      /* the handle + a parked operation */
-	uint32_t dropped;                   /* the handle is gone: ops fail */
-};
+#include "watch_chan.h"
 
 /* The largest element: a block must stay far from overflowing size_t. */
 #define MAX_ELEM (SIZE_MAX / 2)
@@ -225,7 +176,7 @@ static void block_retire(struct block *b)
 		reclaim(w, batch);
 }
 
-static void block_put(struct block *b)
+void ak__watch_block_put(struct block *b)
 {
 	if (!ak__ref_put(&b->refs))
 		return;
@@ -292,7 +243,7 @@ static void read_end(void)
 }
 
 /* A new reference on the current block. */
-static struct block *acquire_current(struct watch *w)
+struct block *ak__watch_acquire_current(struct watch *w)
 {
 	for (;;) {
 		read_begin();
@@ -310,7 +261,7 @@ static struct block *acquire_current(struct watch *w)
 	}
 }
 
-static uint64_t current_version(struct watch *w)
+uint64_t ak__watch_current_version(struct watch *w)
 {
 	read_begin();
 	/* acquire: pairs with the release exchange in publish_locked(). */
@@ -324,8 +275,8 @@ static uint64_t current_version(struct watch *w)
 static struct block *publish_locked(struct watch *w, struct block *b)
 {
 	b->version = ++w->version;
-	/* release: pairs with the acquire loads in acquire_current() and
-	 * current_version(); the watch's happens-before edge. */
+	/* release: pairs with the acquire loads in ak__watch_acquire_current() and
+	 * ak__watch_current_version(); the watch's happens-before edge. */
 	return ak__xchg(&w->current, b, AK__RELEASE);
 }
 
@@ -335,7 +286,7 @@ static struct block *publish_locked(struct watch *w, struct block *b)
 static void published(struct watch *w, struct block *old)
 {
 	ak__notify_waiters(&w->changed);
-	block_put(old);
+	ak__watch_block_put(old);
 }
 
 /* ---- the channel ----------------------------------------------------------- */
@@ -350,7 +301,7 @@ static void mem_put(struct watch *w)
 	ak__free_sized(w, sizeof(*w));
 }
 
-static void watch_put(struct watch *w)
+void ak__watch_put(struct watch *w)
 {
 	if (!ak__ref_put(&w->refs))
 		return;
@@ -366,13 +317,13 @@ static void watch_put(struct watch *w)
 	ak__unlock(&w->send_lock);
 	free_chain(limbo);
 	free_chain(spare);
-	block_put(ak__load(&w->current, AK__RELAXED));
+	ak__watch_block_put(ak__load(&w->current, AK__RELAXED));
 	ak__notify_destroy(&w->changed);
 	ak__notify_destroy(&w->rx_gone);
 	mem_put(w);
 }
 
-static int senders_gone(struct watch *w)
+int ak__watch_senders_gone(struct watch *w)
 {
 	/* acquire: pairs with the release in ak_watch_sender_drop(); every
 	 * publish of every sender is visible after it. */
@@ -459,11 +410,11 @@ AK_EXPORT int ak_watch_sender_drop(struct ak_watch_sender *tx)
 	ak__free_sized(tx, sizeof(*tx));
 	/* acq_rel: the last sender sees every other sender's publishes. */
 	if (ak__fetch_sub(&w->senders, 1, AK__ACQ_REL) == 1) {
-		/* release: pairs with the acquire in senders_gone(). */
+		/* release: pairs with the acquire in ak__watch_senders_gone(). */
 		ak__store(&w->closed, 1, AK__RELEASE);
 		ak__notify_waiters(&w->changed);
 	}
-	watch_put(w);
+	ak__watch_put(w);
 	return 0;
 }
 
@@ -567,7 +518,7 @@ AK_EXPORT int ak_watch_send_if_modified(struct ak_watch_sender *tx,
 	return modify_and_publish(tx->w, NULL, modify, arg, modified);
 }
 
-static void fill_ref(struct ak_watch_ref *ref, struct block *b, int has_changed)
+void ak__watch_fill_ref(struct ak_watch_ref *ref, struct block *b, int has_changed)
 {
 	ref->value = b->value;
 	ref->version = b->version;
@@ -579,7 +530,7 @@ AK_EXPORT int ak_watch_sender_borrow(struct ak_watch_sender *tx, struct ak_watch
 {
 	if (!tx || !ref)
 		return AK_EINVAL;
-	fill_ref(ref, acquire_current(tx->w), 0);
+	ak__watch_fill_ref(ref, ak__watch_acquire_current(tx->w), 0);
 	return 0;
 }
 
@@ -601,7 +552,7 @@ AK_EXPORT int ak_watch_subscribe(struct ak_watch_sender *tx, struct ak_watch_rec
 {
 	if (!tx || !out)
 		return AK_EINVAL;
-	struct ak_watch_receiver *r = receiver_new(tx->w, current_version(tx->w));
+	struct ak_watch_receiver *r = receiver_new(tx->w, ak__watch_current_version(tx->w));
 	if (!r)
 		return AK_ENOMEM;
 	*out = r;
@@ -654,13 +605,13 @@ AK_EXPORT int ak_watch_receiver_clone(struct ak_watch_receiver *rx, struct ak_wa
 }
 
 /* The last reference on a receiver frees it and its channel reference. */
-static void receiver_put(struct ak_watch_receiver *rx)
+void ak__watch_receiver_put(struct ak_watch_receiver *rx)
 {
 	if (--rx->refs != 0)
 		return;
 	struct watch *w = rx->w;
 	ak__free_sized(rx, sizeof(*rx));
-	watch_put(w);
+	ak__watch_put(w);
 }
 
 AK_EXPORT int ak_watch_receiver_drop(struct ak_watch_receiver *rx)
@@ -674,7 +625,7 @@ AK_EXPORT int ak_watch_receiver_drop(struct ak_watch_receiver *rx)
 	/* release: pairs with the acquire in closed_poll(). */
 	if (ak__fetch_sub(&w->receivers, 1, AK__ACQ_REL) == 1)
 		ak__notify_waiters(&w->rx_gone);
-	receiver_put(rx);
+	ak__watch_receiver_put(rx);
 	return 0;
 }
 
@@ -682,8 +633,8 @@ AK_EXPORT int ak_watch_borrow(struct ak_watch_receiver *rx, struct ak_watch_ref 
 {
 	if (!rx || !ref)
 		return AK_EINVAL;
-	struct block *b = acquire_current(rx->w);
-	fill_ref(ref, b, b->version != rx->seen);
+	struct block *b = ak__watch_acquire_current(rx->w);
+	ak__watch_fill_ref(ref, b, b->version != rx->seen);
 	return 0;
 }
 
@@ -691,8 +642,8 @@ AK_EXPORT int ak_watch_borrow_and_update(struct ak_watch_receiver *rx, struct ak
 {
 	if (!rx || !ref)
 		return AK_EINVAL;
-	struct block *b = acquire_current(rx->w);
-	fill_ref(ref, b, b->version != rx->seen);
+	struct block *b = ak__watch_acquire_current(rx->w);
+	ak__watch_fill_ref(ref, b, b->version != rx->seen);
 	rx->seen = b->version;
 	return 0;
 }
@@ -704,7 +655,7 @@ AK_EXPORT int ak_watch_ref_release(struct ak_watch_ref *ref)
 	struct block *b = ref->block_;
 	ref->block_ = NULL;
 	ref->value = NULL;
-	block_put(b);
+	ak__watch_block_put(b);
 	return 0;
 }
 
@@ -712,9 +663,9 @@ AK_EXPORT int ak_watch_has_changed(struct ak_watch_receiver *rx)
 {
 	if (!rx)
 		return AK_EINVAL;
-	if (senders_gone(rx->w))
+	if (ak__watch_senders_gone(rx->w))
 		return AK_EPIPE;
-	return current_version(rx->w) != rx->seen;
+	return ak__watch_current_version(rx->w) != rx->seen;
 }
 
 AK_EXPORT int ak_watch_mark_changed(struct ak_watch_receiver *rx)
@@ -722,7 +673,7 @@ AK_EXPORT int ak_watch_mark_changed(struct ak_watch_receiver *rx)
 	if (!rx)
 		return AK_EINVAL;
 	/* Any other number: the next changed() resolves at once. */
-	rx->seen = current_version(rx->w) - 1;
+	rx->seen = ak__watch_current_version(rx->w) - 1;
 	return 0;
 }
 
@@ -730,305 +681,8 @@ AK_EXPORT int ak_watch_mark_unchanged(struct ak_watch_receiver *rx)
 {
 	if (!rx)
 		return AK_EINVAL;
-	rx->seen = current_version(rx->w);
+	rx->seen = ak__watch_current_version(rx->w);
 	return 0;
-}
-
-/* ---- waiting on the version -------------------------------------------------- */
-
-/* The wait part shared by changed() and wait_for(). */
-struct version_wait {
-	struct ak__notified n;
-	struct ak_watch_receiver *rx;
-	uint32_t armed;             /* n initialised and not consumed */
-	uint32_t holds_rx;          /* parked: a reference on rx */
-};
-
-/* Captures the notify generation: must come before looking at the version. */
-static void vw_arm(struct version_wait *vw)
-{
-	if (!vw->armed) {
-		ak__notified_init(&vw->n, &vw->rx->w->changed);
-		vw->armed = 1;
-	}
-}
-
-static void vw_disarm(struct version_wait *vw)
-{
-	if (vw->armed) {
-		ak__notified_cancel(&vw->n);
-		vw->armed = 0;
-	}
-}
-
-/* 0: a publish (or the close) happened since vw_arm: look again.  A wait
- * that parks holds a reference on its receiver until vw_finish(). */
-static int vw_wait(struct version_wait *vw, struct ak_context *cx)
-{
-	int rc = ak__notified_poll(&vw->n, cx);
-	if (rc != AK_PENDING)
-		vw->armed = 0;       /* consumed, or cancelled on error */
-	else if (!vw->holds_rx) {
-		vw->rx->refs++;
-		vw->holds_rx = 1;
-	}
-	return rc;
-}
-
-/* The operation is done (completed, failed or cancelled): leaves the
- * notify core and gives the receiver back, maybe freeing it and the
- * channel; the last thing it does. */
-static int vw_finish(struct version_wait *vw, int rc)
-{
-	vw_disarm(vw);
-	if (vw->holds_rx) {
-		vw->holds_rx = 0;
-		receiver_put(vw->rx);
-	}
-	return rc;
-}
-
-struct changed_priv {
-	struct version_wait vw;
-};
-_Static_assert(sizeof(struct changed_priv) <= sizeof(((struct ak_watch_changed_op *)0)->private_),
-               "watch changed op storage too small");
-
-static struct changed_priv *changed_priv(struct ak_future *f)
-{
-	return (struct changed_priv *)(void *)&((struct ak_watch_changed_op *)(void *)f)->private_;
-}
-
-static int changed_poll(struct ak_future *f, struct ak_context *cx)
-{
-	struct changed_priv *p = changed_priv(f);
-	struct ak_watch_receiver *rx = p->vw.rx;
-	int rc = ak__coop_check(cx);
-	if (rc)
-		return rc;
-	for (;;) {
-		if (rx->dropped)
-			return vw_finish(&p->vw, AK_EPIPE);
-		vw_arm(&p->vw);
-		/* Closed first: then the version read after it is the last. */
-		int closed = senders_gone(rx->w);
-		uint64_t v = current_version(rx->w);
-		if (v != rx->seen) {
-			rx->seen = v;
-			ak__coop_spend(cx);
-			return vw_finish(&p->vw, 0);
-		}
-		if (closed)
-			return vw_finish(&p->vw, AK_EPIPE);
-		rc = vw_wait(&p->vw, cx);
-		if (rc == AK_PENDING)
-			return rc;
-		if (rc)
-			return vw_finish(&p->vw, rc);
-	}
-}
-
-static void changed_cancel(struct ak_future *f)
-{
-	(void)vw_finish(&changed_priv(f)->vw, 0);
-}
-
-static const struct ak_future_vtable changed_vtable = { changed_poll, changed_cancel };
-
-AK_EXPORT int ak_watch_changed_init(struct ak_watch_changed_op *op, struct ak_watch_receiver *rx)
-{
-	if (!op || !rx)
-		return AK_EINVAL;
-	int rc = ak_future_init(&op->future, &changed_vtable);
-	if (rc)
-		return rc;
-	struct changed_priv *p = changed_priv(&op->future);
-	memset(p, 0, sizeof(*p));
-	p->vw.rx = rx;
-	return 0;
-}
-
-AK_EXPORT int ak_watch_changed_blocking(struct ak_watch_receiver *rx, int64_t deadline)
-{
-	struct ak_watch_changed_op op;
-	memset(&op, 0, sizeof(op));
-	int rc = ak_watch_changed_init(&op, rx);
-	return rc ? rc : ak_block_on(&op.future, deadline);
-}
-
-struct wait_for_priv {
-	struct version_wait vw;
-	int (*pred)(const void *value, void *arg);
-	void *arg;
-	struct ak_watch_ref *ref;
-	uint64_t checked;           /* the last version pred rejected */
-	uint32_t has_checked;
-};
-_Static_assert(sizeof(struct wait_for_priv) <= sizeof(((struct ak_watch_wait_for_op *)0)->private_),
-               "watch wait_for op storage too small");
-
-static struct wait_for_priv *wait_for_priv(struct ak_future *f)
-{
-	return (struct wait_for_priv *)(void *)&((struct ak_watch_wait_for_op *)(void *)f)->private_;
-}
-
-static int wait_for_poll(struct ak_future *f, struct ak_context *cx)
-{
-	struct wait_for_priv *p = wait_for_priv(f);
-	struct ak_watch_receiver *rx = p->vw.rx;
-	int rc = ak__coop_check(cx);
-	if (rc)
-		return rc;
-	for (;;) {
-		if (rx->dropped)
-			return vw_finish(&p->vw, AK_EPIPE);
-		vw_arm(&p->vw);
-		int closed = senders_gone(rx->w);
-		struct block *b = acquire_current(rx->w);
-		if (!p->has_checked || b->version != p->checked) {
-			p->has_checked = 1;
-			p->checked = b->version;
-			if (p->pred(b->value, p->arg)) {
-				fill_ref(p->ref, b, b->version != rx->seen);
-				rx->seen = b->version;
-				ak__coop_spend(cx);
-				return vw_finish(&p->vw, 0);
-			}
-		}
-		block_put(b);
-		if (closed)
-			return vw_finish(&p->vw, AK_EPIPE);
-		rc = vw_wait(&p->vw, cx);
-		if (rc == AK_PENDING)
-			return rc;
-		if (rc)
-			return vw_finish(&p->vw, rc);
-	}
-}
-
-static void wait_for_cancel(struct ak_future *f)
-{
-	(void)vw_finish(&wait_for_priv(f)->vw, 0);
-}
-
-static const struct ak_future_vtable wait_for_vtable = { wait_for_poll, wait_for_cancel };
-
-AK_EXPORT int ak_watch_wait_for_init(struct ak_watch_wait_for_op *op, struct ak_watch_receiver *rx,
-                                     int (*pred)(const void *value, void *arg), void *arg,
-                                     struct ak_watch_ref *ref)
-{
-	if (!op || !rx || !pred || !ref)
-		return AK_EINVAL;
-	int rc = ak_future_init(&op->future, &wait_for_vtable);
-	if (rc)
-		return rc;
-	struct wait_for_priv *p = wait_for_priv(&op->future);
-	memset(p, 0, sizeof(*p));
-	p->vw.rx = rx;
-	p->pred = pred;
-	p->arg = arg;
-	p->ref = ref;
-	return 0;
-}
-
-AK_EXPORT int ak_watch_wait_for_blocking(struct ak_watch_receiver *rx,
-                                         int (*pred)(const void *value, void *arg), void *arg,
-                                         struct ak_watch_ref *ref, int64_t deadline)
-{
-	struct ak_watch_wait_for_op op;
-	memset(&op, 0, sizeof(op));
-	int rc = ak_watch_wait_for_init(&op, rx, pred, arg, ref);
-	return rc ? rc : ak_block_on(&op.future, deadline);
-}
-
-/* ---- the senders' closed() ---------------------------------------------------- */
-
-struct closed_priv {
-	struct ak__notified n;
-	struct watch *w;
-	uint32_t armed;
-	uint32_t holds_ref;         /* parked: a reference on the channel */
-};
-_Static_assert(sizeof(struct closed_priv) <= sizeof(((struct ak_watch_closed_op *)0)->private_),
-               "watch closed op storage too small");
-
-static struct closed_priv *closed_priv(struct ak_future *f)
-{
-	return (struct closed_priv *)(void *)&((struct ak_watch_closed_op *)(void *)f)->private_;
-}
-
-static void closed_finish(struct closed_priv *p)
-{
-	if (p->armed) {
-		ak__notified_cancel(&p->n);
-		p->armed = 0;
-	}
-	if (p->holds_ref) {
-		p->holds_ref = 0;
-		watch_put(p->w);
-	}
-}
-
-static int closed_poll(struct ak_future *f, struct ak_context *cx)
-{
-	struct closed_priv *p = closed_priv(f);
-	int rc = ak__coop_check(cx);
-	if (rc)
-		return rc;
-	for (;;) {
-		if (!p->armed) {
-			ak__notified_init(&p->n, &p->w->rx_gone);
-			p->armed = 1;
-		}
-		/* acquire: pairs with the release decrement in
-		 * ak_watch_receiver_drop(). */
-		if (ak__load(&p->w->receivers, AK__ACQUIRE) == 0) {
-			closed_finish(p);
-			ak__coop_spend(cx);
-			return 0;
-		}
-		rc = ak__notified_poll(&p->n, cx);
-		if (rc == AK_PENDING) {
-			if (!p->holds_ref) {
-				ak__ref_get(&p->w->refs);
-				p->holds_ref = 1;
-			}
-			return rc;
-		}
-		p->armed = 0;
-		if (rc) {
-			closed_finish(p);
-			return rc;
-		}
-	}
-}
-
-static void closed_cancel(struct ak_future *f)
-{
-	closed_finish(closed_priv(f));
-}
-
-static const struct ak_future_vtable closed_vtable = { closed_poll, closed_cancel };
-
-AK_EXPORT int ak_watch_closed_init(struct ak_watch_closed_op *op, struct ak_watch_sender *tx)
-{
-	if (!op || !tx)
-		return AK_EINVAL;
-	int rc = ak_future_init(&op->future, &closed_vtable);
-	if (rc)
-		return rc;
-	struct closed_priv *p = closed_priv(&op->future);
-	memset(p, 0, sizeof(*p));
-	p->w = tx->w;
-	return 0;
-}
-
-AK_EXPORT int ak_watch_closed_blocking(struct ak_watch_sender *tx, int64_t deadline)
-{
-	struct ak_watch_closed_op op;
-	memset(&op, 0, sizeof(op));
-	int rc = ak_watch_closed_init(&op, tx);
-	return rc ? rc : ak_block_on(&op.future, deadline);
 }
 
 /* ---- for tests and stress programs ------------------------------------------- */
