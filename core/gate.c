@@ -37,13 +37,21 @@ static void set_idle(struct ak__gate *g, const struct ak__gate_source *s, void *
 	s->idle(src);
 }
 
-static void flush(struct ak__gate *g, struct ak__wakelist *wl)
+struct source_ref {
+	struct ak__gate *g;
+	const struct ak__gate_source *s;
+	void *src;
+	struct ak__gate_wait *a;
+	uint32_t st;
+};
+
+/* Grant-loop pick: what the source has free, up to what the head needs. */
+static int pick_free(struct ak__waiter *w, void *arg, uintptr_t *amount)
 {
-	if (ak__wakelist_full(wl)) {
-		ak__unlock(&g->lock);
-		ak__wakelist_wake(wl);
-		ak__lock(&g->lock);
-	}
+	struct source_ref *r = arg;
+	uint64_t got = r->s->take(r->src, w->want - w->granted);
+	*amount = got;
+	return got != 0;
 }
 
 /* Hands what the source has free to the waiters in order (the head
@@ -52,50 +60,49 @@ static void flush(struct ak__gate *g, struct ak__wakelist *wl)
 static void grant_locked(struct ak__gate *g, const struct ak__gate_source *s, void *src,
                          struct ak__wakelist *wl)
 {
-	struct ak__waiter *w;
-	while ((w = ak__waitq_head(&g->q)) != NULL) {
-		uint64_t got = s->take(src, w->want - w->granted);
-		if (got == 0)
-			return;
-		ak__waitq_grant(&g->q, w, got, wl);
-		flush(g, wl);
+	struct source_ref r = { g, s, src, NULL, 0 };
+	ak__waitq_grant_each(&g->q, &g->lock, pick_free, &r, wl);
+	if (ak__waitq_empty(&g->q))
+		set_idle(g, s, src);
+}
+
+/* Under the lock (ak__waitq_wait): a first wait marks the source, fails
+ * on a closed one, and queues behind whoever waits, with what is free now
+ * serving the queue in order, this wait last.  A queued or granted one
+ * keeps its new waker. */
+static int park_recheck(struct ak__waiter *w, void *arg, struct ak_waker *clone,
+                        struct ak_waker *drop, struct ak__wakelist *wl)
+{
+	struct source_ref *r = arg;
+
+	(void)drop;
+	if (r->st != AK__W_IDLE)
+		return AK__WAIT_PARK;
+	if (r->s->mark(r->src)) {
+		if (ak__waitq_empty(&r->g->q))
+			set_idle(r->g, r->s, r->src);
+		return AK_EPIPE;
 	}
-	set_idle(g, s, src);
+	/* seq_cst: the waiter's half of the handshake in gate.h; take()
+	 * below loads the freeing side's publication after it. */
+	ak__store(&r->g->waiting, 1u, AK__SEQ_CST);
+	w->want = r->a->n;
+	ak__waitq_park(&r->g->q, w, clone);
+	grant_locked(r->g, r->s, r->src, wl);
+	return AK_PENDING;
 }
 
 int ak__gate_park(struct ak__gate *g, const struct ak__gate_source *s, void *src,
                   struct ak__gate_wait *a, struct ak_context *cx, uint32_t st)
 {
-	struct ak_waker clone;
-	int rc = ak__waiter_prepare(&a->w, cx, &clone);
-	if (rc) {
+	struct source_ref r = { g, s, src, a, st };
+	int rc = ak__waitq_wait(&g->q, &g->lock, &a->w, cx, park_recheck, &r);
+	if (rc == AK_ENOMEM) {
 		ak__gate_cancel(g, s, src, a);
 		return rc;
 	}
-	struct ak__wakelist wl;
-	ak__wakelist_init(&wl);
-	ak__lock(&g->lock);
-	if (st == AK__W_IDLE) {
-		if (s->mark(src)) {
-			if (ak__waitq_empty(&g->q))
-				set_idle(g, s, src);
-			ak__unlock(&g->lock);
-			ak__waker_drop_kept(&clone);
-			return AK_EPIPE;
-		}
-		/* seq_cst: the waiter's half of the handshake in gate.h; take()
-		 * below loads the freeing side's publication after it. */
-		ak__store(&g->waiting, 1u, AK__SEQ_CST);
-		a->w.want = a->n;
-		ak__waitq_park(&g->q, &a->w, &clone);
-		/* What is free now serves the queue in order, us last. */
-		grant_locked(g, s, src, &wl);
-	} else {
-		ak__waitq_park(&g->q, &a->w, &clone);   /* a new waker, or granted */
-	}
-	ak__unlock(&g->lock);
-	ak__wakelist_wake(&wl);
-	ak__waker_drop_kept(&clone);
+	if (rc != AK_PENDING)
+		return rc;
 	return ak__waiter_granted(&a->w) ? 0 : AK_PENDING;
 }
 
@@ -130,16 +137,11 @@ void ak__gate_grant(struct ak__gate *g, const struct ak__gate_source *s, void *s
 void ak__gate_close(struct ak__gate *g, const struct ak__gate_source *s, void *src)
 {
 	struct ak__wakelist wl;
-	struct ak__waiter *w;
 	ak__wakelist_init(&wl);
 	ak__lock(&g->lock);
-	while ((w = ak__waitq_head(&g->q)) != NULL) {
-		/* Granted short of what it asked: its poll gives back what it
-		 * holds and reports AK_EPIPE. */
-		w->want = w->granted;
-		ak__waitq_grant(&g->q, w, 0, &wl);
-		flush(g, &wl);
-	}
+	/* Granted short of what it asked: its poll gives back what it holds
+	 * and reports AK_EPIPE. */
+	ak__waitq_grant_each(&g->q, &g->lock, ak__grant_pick_short, NULL, &wl);
 	set_idle(g, s, src);
 	ak__unlock(&g->lock);
 	ak__wakelist_wake(&wl);

@@ -100,15 +100,6 @@ static void give_locked(struct ak__sem *s, uint64_t n, struct ak__wakelist *wl)
 	put_back_locked(s, n);
 }
 
-/* Grant-loop pick for close: each waiter completes short of what it asked
- * (its poll reports AK_EPIPE). */
-static int pick_short(struct ak__waiter *w, void *arg, uintptr_t *amount)
-{
-	(void)arg;
-	w->want = w->granted;
-	*amount = 0;
-	return 1;
-}
 
 int ak__sem_release(struct ak__sem *s, uint64_t n)
 {
@@ -154,7 +145,7 @@ void ak__sem_close(struct ak__sem *s)
 	ak__wakelist_init(&wl);
 	ak__lock(&s->lock);
 	ak__fetch_or(&s->word, CLOSED, AK__RELEASE);
-	ak__waitq_grant_each(&s->waiters, &s->lock, pick_short, NULL, &wl);
+	ak__waitq_grant_each(&s->waiters, &s->lock, ak__grant_pick_short, NULL, &wl);
 	ak__fetch_and(&s->word, ~WAITERS, AK__RELAXED);
 	ak__unlock(&s->lock);
 	ak__wakelist_wake(&wl);

@@ -138,6 +138,14 @@ int ak__waitq_wait(struct ak__waitq *q, struct ak__lock *lock, struct ak__waiter
 	return rc;
 }
 
+int ak__grant_pick_short(struct ak__waiter *w, void *arg, uintptr_t *amount)
+{
+	(void)arg;
+	w->want = w->granted;
+	*amount = 0;
+	return 1;
+}
+
 void ak__waitq_grant_each(struct ak__waitq *q, struct ak__lock *lock, ak__grant_pick_fn pick,
                           void *arg, struct ak__wakelist *wl)
 {

@@ -129,6 +129,9 @@ int ak__waitq_wait(struct ak__waitq *q, struct ak__lock *lock, struct ak__waiter
 typedef int (*ak__grant_pick_fn)(struct ak__waiter *w, void *arg, uintptr_t *amount);
 void ak__waitq_grant_each(struct ak__waitq *q, struct ak__lock *lock, ak__grant_pick_fn pick,
                           void *arg, struct ak__wakelist *wl);
+/* The pick of a close: every waiter completes short of what it asked
+ * (want lowered to what it was granted), and its poll fails. */
+int ak__grant_pick_short(struct ak__waiter *w, void *arg, uintptr_t *amount);
 int ak__waitq_grant(struct ak__waitq *q, struct ak__waiter *w, uintptr_t amount,
                     struct ak__wakelist *wl);
 uintptr_t ak__waitq_cancel(struct ak__waitq *q, struct ak__waiter *w, struct ak_waker *drop);
