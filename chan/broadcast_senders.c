@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "broadcast_chan.h"
+#include "../core/until.h"
 
 /* A weak handle is the channel's address under another type. */
 #define WEAK_CHAN(w) ((struct ak_broadcast_tx *)(void *)(w))
@@ -77,10 +78,8 @@ AK_EXPORT size_t ak_broadcast_sender_weak_count(const struct ak_broadcast_rx *rx
 /* ---- the senders' closed() ----------------------------------------------------- */
 
 struct closed_priv {
-	struct ak__notified n;
+	struct ak__until u;
 	struct ak_broadcast_tx *ch;
-	uint32_t armed;
-	uint32_t holds_ref;             /* parked: a reference on the channel */
 };
 _Static_assert(sizeof(struct closed_priv) <= sizeof(((struct ak_broadcast_closed_op *)0)->private_),
                "broadcast closed op storage too small");
@@ -90,60 +89,39 @@ static struct closed_priv *closed_priv(struct ak_future *f)
 	return (struct closed_priv *)(void *)&((struct ak_broadcast_closed_op *)(void *)f)->private_;
 }
 
-static void closed_finish(struct closed_priv *p)
+/* Under the lock the receiver count is exact: a subscribe that came first
+ * re-arms the wait. */
+static int no_receiver(void *obj)
 {
-	if (p->armed) {
-		ak__notified_cancel(&p->n);
-		p->armed = 0;
-	}
-	if (p->holds_ref) {
-		p->holds_ref = 0;
-		ak__broadcast_put(p->ch);
-	}
+	struct ak_broadcast_tx *ch = obj;
+	ak__lock(&ch->lock);
+	uint64_t n = ak__load(&ch->rx_cnt, AK__RELAXED);
+	ak__unlock(&ch->lock);
+	return n == 0;
 }
+
+static void ch_get(void *obj)
+{
+	ak__ref_get(&((struct ak_broadcast_tx *)obj)->refs);
+}
+
+static void ch_put(void *obj)
+{
+	ak__broadcast_put(obj);
+}
+
+static const struct ak__until_ops closed_ops = { no_receiver, ch_get, ch_put };
 
 static int closed_poll(struct ak_future *f, struct ak_context *cx)
 {
 	struct closed_priv *p = closed_priv(f);
-	int rc = ak__coop_check(cx);
-	if (rc)
-		return rc;
-	for (;;) {
-		/* Capture the generation first, then look at the count: a drop
-		 * to 0 after the look notifies after it, and moves the
-		 * generation this operation holds. */
-		if (!p->armed) {
-			ak__notified_init(&p->n, &p->ch->rx_gone);
-			p->armed = 1;
-		}
-		ak__lock(&p->ch->lock);
-		uint64_t n = ak__load(&p->ch->rx_cnt, AK__RELAXED);
-		ak__unlock(&p->ch->lock);
-		if (n == 0) {
-			closed_finish(p);
-			ak__coop_spend(cx);
-			return 0;
-		}
-		rc = ak__notified_poll(&p->n, cx);
-		if (rc == AK_PENDING) {
-			if (!p->holds_ref) {
-				ak__ref_get(&p->ch->refs);
-				p->holds_ref = 1;
-			}
-			return rc;
-		}
-		p->armed = 0;
-		if (rc) {
-			closed_finish(p);
-			return rc;
-		}
-		/* notified: look again (a subscribe since then re-arms) */
-	}
+	return ak__until_poll(&p->u, &p->ch->rx_gone, &closed_ops, p->ch, cx);
 }
 
 static void closed_cancel(struct ak_future *f)
 {
-	closed_finish(closed_priv(f));
+	struct closed_priv *p = closed_priv(f);
+	ak__until_cancel(&p->u, &closed_ops, p->ch);
 }
 
 static const struct ak_future_vtable closed_vtable = { closed_poll, closed_cancel };

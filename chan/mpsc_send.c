@@ -7,6 +7,7 @@
 #include <awaitkit/block_on.h>
 
 #include "mpsc_chan.h"
+#include "../core/until.h"
 
 /* ---- send ------------------------------------------------------------------------------- */
 
@@ -371,9 +372,8 @@ AK_EXPORT int ak_mpsc_permit_drop(struct ak_mpsc_reserve_op *permit)
 /* ---- closed() ---------------------------------------------------------------------------------- */
 
 struct closed_priv {
+	struct ak__until u;
 	struct ak__chan *c;
-	uintptr_t flags;
-	struct ak__notified n;
 };
 _Static_assert(sizeof(struct closed_priv) <= sizeof(((struct ak_mpsc_closed_op *)0)->private_),
                "closed op storage too small");
@@ -383,49 +383,35 @@ static struct closed_priv *closed_priv(struct ak_future *f)
 	return (struct closed_priv *)(void *)&((struct ak_mpsc_closed_op *)(void *)f)->private_;
 }
 
+static int rx_closed(void *obj)
+{
+	/* acquire: pairs with the release in close_side(). */
+	return (ak__load(&((struct ak__chan *)obj)->state, AK__ACQUIRE) & AK__MPSC_CLOSED_RX) != 0;
+}
+
+static void c_get(void *obj)
+{
+	ak__chan_get(obj);
+}
+
+static void c_put(void *obj)
+{
+	ak__chan_put(obj);
+}
+
+static const struct ak__until_ops closed_ops = { rx_closed, c_get, c_put };
+
 static int closed_poll(struct ak_future *f, struct ak_context *cx)
 {
 	struct closed_priv *p = closed_priv(f);
-	struct ak__chan *c = p->c;
-	for (;;) {
-		/* acquire: pairs with the release in close_side(). */
-		if (ak__load(&c->state, AK__ACQUIRE) & AK__MPSC_CLOSED_RX)
-			break;
-		int rc = ak__notified_poll(&p->n, cx);
-		if (rc == AK_PENDING) {
-			if (!(p->flags & F_REF)) {
-				ak__chan_get(c);
-				p->flags |= F_REF;
-			}
-			return AK_PENDING;
-		}
-		if (rc < 0) {
-			if (p->flags & F_REF) {
-				p->flags = 0;
-				ak__chan_put(c);
-			}
-			return rc;
-		}
-		/* Notified: the flag is set now; look again from a fresh wait. */
-		ak__notified_init(&p->n, &c->closed);
-	}
-	if (p->flags & F_REF) {
-		p->flags = 0;
-		ak__chan_put(c);
-	}
-	return 0;
+	return ak__until_poll(&p->u, &p->c->closed, &closed_ops, p->c, cx);
 }
 
 static void closed_cancel(struct ak_future *f)
 {
 	struct closed_priv *p = closed_priv(f);
-	if (!p->c)
-		return;
-	ak__notified_cancel(&p->n);
-	if (p->flags & F_REF) {
-		p->flags = 0;
-		ak__chan_put(p->c);
-	}
+	if (p->c)
+		ak__until_cancel(&p->u, &closed_ops, p->c);
 }
 
 static const struct ak_future_vtable closed_vtable = { closed_poll, closed_cancel };
@@ -440,8 +426,8 @@ AK_EXPORT int ak_mpsc_closed_init(struct ak_mpsc_closed_op *op, struct ak_mpsc_t
 	struct closed_priv *p = closed_priv(&op->future);
 	memset(p, 0, sizeof(*p));
 	p->c = ak__tx_chan(tx);
-	/* seq_cst: pairs with the load in close_side(). */
+	/* seq_cst: pairs with the load in close_side(): an operation bound
+	 * after its load sees the state at its poll (which arms, then looks). */
 	ak__store(&p->c->closed_used, 1, AK__SEQ_CST);
-	ak__notified_init(&p->n, &p->c->closed);
 	return 0;
 }

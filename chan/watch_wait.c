@@ -8,6 +8,7 @@
 #include <awaitkit/block_on.h>
 
 #include "watch_chan.h"
+#include "../core/until.h"
 
 /* ---- waiting on the version -------------------------------------------------- */
 
@@ -219,10 +220,8 @@ AK_EXPORT int ak_watch_wait_for_blocking(struct ak_watch_receiver *rx,
 /* ---- the senders' closed() ---------------------------------------------------- */
 
 struct closed_priv {
-	struct ak__notified n;
+	struct ak__until u;
 	struct watch *w;
-	uint32_t armed;
-	uint32_t holds_ref;         /* parked: a reference on the channel */
 };
 _Static_assert(sizeof(struct closed_priv) <= sizeof(((struct ak_watch_closed_op *)0)->private_),
                "watch closed op storage too small");
@@ -232,55 +231,35 @@ static struct closed_priv *closed_priv(struct ak_future *f)
 	return (struct closed_priv *)(void *)&((struct ak_watch_closed_op *)(void *)f)->private_;
 }
 
-static void closed_finish(struct closed_priv *p)
+static int no_receiver(void *obj)
 {
-	if (p->armed) {
-		ak__notified_cancel(&p->n);
-		p->armed = 0;
-	}
-	if (p->holds_ref) {
-		p->holds_ref = 0;
-		ak__watch_put(p->w);
-	}
+	/* acquire: pairs with the release decrement in
+	 * ak_watch_receiver_drop(). */
+	return ak__load(&((struct watch *)obj)->receivers, AK__ACQUIRE) == 0;
 }
+
+static void w_get(void *obj)
+{
+	ak__ref_get(&((struct watch *)obj)->refs);
+}
+
+static void w_put(void *obj)
+{
+	ak__watch_put(obj);
+}
+
+static const struct ak__until_ops closed_ops = { no_receiver, w_get, w_put };
 
 static int closed_poll(struct ak_future *f, struct ak_context *cx)
 {
 	struct closed_priv *p = closed_priv(f);
-	int rc = ak__coop_check(cx);
-	if (rc)
-		return rc;
-	for (;;) {
-		if (!p->armed) {
-			ak__notified_init(&p->n, &p->w->rx_gone);
-			p->armed = 1;
-		}
-		/* acquire: pairs with the release decrement in
-		 * ak_watch_receiver_drop(). */
-		if (ak__load(&p->w->receivers, AK__ACQUIRE) == 0) {
-			closed_finish(p);
-			ak__coop_spend(cx);
-			return 0;
-		}
-		rc = ak__notified_poll(&p->n, cx);
-		if (rc == AK_PENDING) {
-			if (!p->holds_ref) {
-				ak__ref_get(&p->w->refs);
-				p->holds_ref = 1;
-			}
-			return rc;
-		}
-		p->armed = 0;
-		if (rc) {
-			closed_finish(p);
-			return rc;
-		}
-	}
+	return ak__until_poll(&p->u, &p->w->rx_gone, &closed_ops, p->w, cx);
 }
 
 static void closed_cancel(struct ak_future *f)
 {
-	closed_finish(closed_priv(f));
+	struct closed_priv *p = closed_priv(f);
+	ak__until_cancel(&p->u, &closed_ops, p->w);
 }
 
 static const struct ak_future_vtable closed_vtable = { closed_poll, closed_cancel };
