@@ -6,9 +6,10 @@
 enum { EMPTY = 0, WAITING = 1, NOTIFIED = 2, LOW = 3 };
 #define GEN_ONE ((uint64_t)4)
 
-/* What a waiter is granted: by notify_one (to pass on if cancelled) or by
+/* What a waiter is granted: by notify_one or notify_last (to pass on if
+ * cancelled, the same way: as tokio's Notification::One(strategy)) or by
  * notify_waiters. */
-enum { BY_ONE = 1, BY_ALL = 2 };
+enum { BY_ONE = 1, BY_ALL = 2, BY_LAST = 3 };
 
 void ak__notify_init(struct ak__notify *n)
 {
@@ -60,7 +61,7 @@ static void notify_locked(struct ak__notify *n, int last, struct ak__wakelist *w
 		set_low(n, NOTIFIED);
 		return;
 	}
-	ak__waitq_grant(&n->waiters, w, BY_ONE, wl);
+	ak__waitq_grant(&n->waiters, w, last ? BY_LAST : BY_ONE, wl);
 	if (ak__waitq_empty(&n->waiters))
 		leave_waiting(n, EMPTY);        /* a queued waiter: WAITING */
 }
@@ -260,8 +261,8 @@ void ak__notified_cancel(struct ak__notified *o)
 	ak__wakelist_init(&wl);
 	ak__lock(&n->lock);
 	uintptr_t given = ak__waitq_cancel(&n->waiters, &o->w, &drop);
-	if (given == BY_ONE)
-		notify_locked(n, 0, &wl);       /* pass it on, to the oldest */
+	if (given == BY_ONE || given == BY_LAST)
+		notify_locked(n, given == BY_LAST, &wl);   /* pass it on, as it came */
 	else if (ak__waitq_empty(&n->waiters) && (ak__load(&n->word, AK__RELAXED) & LOW) == WAITING)
 		leave_waiting(n, EMPTY);
 	ak__unlock(&n->lock);

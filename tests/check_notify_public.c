@@ -354,6 +354,28 @@ START_TEST(notify_last_wakes_the_newest_waiter_only)
 }
 END_TEST
 
+/* As tokio's Notified::drop, which passes a Notification::One(strategy)
+ * on with its own strategy (found by the fuzzer, fuzz/corpus/regress-*). */
+START_TEST(notify_last_passed_on_by_cancel_goes_to_the_newest_waiter)
+{
+	struct ak_notify *n = new_notify();
+	struct ak_notified_op a, b, c;
+	struct tk_task *ta = tk_task_new(), *tb = tk_task_new(), *tc = tk_task_new();
+
+	ck_assert_int_eq(poll_new_op(&a, n, ta), AK_PENDING);
+	ck_assert_int_eq(poll_new_op(&b, n, tb), AK_PENDING);
+	ck_assert_int_eq(poll_new_op(&c, n, tc), AK_PENDING);
+	ck_assert_int_eq(ak_notify_last(n), 0);
+	ck_assert(tk_task_take_woken(tc));
+	ak_future_cancel(&c.future);
+	ck_assert(!tk_task_take_woken(ta));
+	ck_assert_int_eq(tk_poll_woken(tb, &b.future), 0);
+	ck_assert_int_eq(tk_poll(ta, &a.future), AK_PENDING);
+	ak_future_cancel(&a.future);
+	ck_assert_int_eq(ak_notify_free(n), 0);
+}
+END_TEST
+
 START_TEST(notify_last_without_waiters_stores_the_permit)
 {
 	struct ak_notify *n = new_notify();
@@ -460,6 +482,7 @@ Suite *notify_public_suite(void)
 	tcase_add_test(tc, notify_one_wakes_the_oldest_waiter_only);
 	tcase_add_test(tc, notify_last_wakes_the_newest_waiter_only);
 	tcase_add_test(tc, notify_last_without_waiters_stores_the_permit);
+	tcase_add_test(tc, notify_last_passed_on_by_cancel_goes_to_the_newest_waiter);
 	tcase_add_test(tc, enable_consumes_a_stored_permit_and_the_next_poll_completes);
 	tcase_add_test(tc, enable_registers_so_a_notify_one_reaches_the_op_in_its_place);
 	tcase_add_test(tc, an_enabled_op_polled_later_parks_with_its_waker_and_is_woken);
