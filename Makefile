@@ -447,6 +447,7 @@ check: all deps-check
 	$(STAGE) tsan $(MAKE) --no-print-directory tsan || rc=1; \
 	$(STAGE) alloc-sweep $(MAKE) --no-print-directory alloc-sweep || rc=1; \
 	$(STAGE) matrix $(MAKE) --no-print-directory check-matrix || rc=1; \
+	$(STAGE) fuzz $(MAKE) --no-print-directory fuzz-check || rc=1; \
 	$(STAGE) --summary; \
 	echo "rerun one suite: make unit SUITE=notify (or tsan, asan);" \
 		"one test: make unit TEST=name [REPEAT=n]"; \
@@ -934,19 +935,21 @@ FUZZ_SECS ?= 600
 FUZZ_JOBS ?= 1
 FUZZ_SEED ?= 1
 # About 60 s on an idle 2-core machine (awaitkit-fuzz(7) has the figures).
-FUZZ_CHECK_RUNS ?= 400000
-FUZZ_ENV := ASAN_OPTIONS="detect_leaks=1 abort_on_error=1" \
+FUZZ_CHECK_RUNS ?= 900000
+FUZZ_ENV := ASAN_OPTIONS="detect_leaks=1 abort_on_error=1 \
+	$(if $(TSAN_SYMBOLIZER),external_symbolizer_path=$(TSAN_SYMBOLIZER))" \
 	UBSAN_OPTIONS="print_stacktrace=1 halt_on_error=1"
 .PHONY: fuzz fuzz-check fuzz-corpus
 
-$(BUILD)/fuzz/obj/%.o: %.c $(BUILD)/fuzz/obj/%.d | deps-check
+# The .d files (-MMD) name the headers; clang writes them after the object,
+# so they are not prerequisites here (they would always look newer).
+$(BUILD)/fuzz/obj/%.o: %.c | deps-check
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(AK_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -Wno-unused-function \
 		-MMD -MP -c $< -o $@
 $(BUILD)/fuzz/obj/%.o: %.S | deps-check
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(AK_CFLAGS) -c $< -o $@
-$(FUZZ_OBJ:.o=.d): ;
 -include $(FUZZ_OBJ:.o=.d)
 
 $(BUILD)/fuzz/libawaitkit.a: $(FUZZ_OBJ)
@@ -959,13 +962,8 @@ $(FUZZ_BIN): $(FUZZ_SRC) fuzz/fuzz.h $(BUILD)/fuzz/libawaitkit.a | deps-check
 		$(BUILD)/fuzz/libawaitkit.a $(LDLIBS)
 
 fuzz-check: $(FUZZ_BIN)
-	@rm -rf $(BUILD)/fuzz/work && mkdir -p $(BUILD)/fuzz/work
-	@echo "== fuzz: replay fuzz/corpus ($$(ls fuzz/corpus | wc -l) inputs) =="
-	@$(FUZZ_ENV) $(FUZZ_BIN) -runs=0 fuzz/corpus 2>&1 | tail -n 2
-	@echo "== fuzz: $(FUZZ_CHECK_RUNS) inputs from -seed=$(FUZZ_SEED) =="
-	@$(FUZZ_ENV) $(FUZZ_BIN) -seed=$(FUZZ_SEED) -runs=$(FUZZ_CHECK_RUNS) \
-		-max_len=512 -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/work fuzz/corpus \
-		2>&1 | tail -n 3
+	@$(FUZZ_ENV) sh scripts/fuzz-check.sh $(FUZZ_BIN) $(BUILD)/fuzz $(FUZZ_SEED) \
+		$(FUZZ_CHECK_RUNS)
 
 fuzz: $(FUZZ_BIN)
 	@mkdir -p $(BUILD)/fuzz/corpus

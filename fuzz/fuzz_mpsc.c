@@ -53,15 +53,22 @@ static int permits_out(struct mp *m)
 	return n;
 }
 
-/* Slots granted to a waiting send or reserve that has not polled since:
- * the receiver counts them as outstanding permits (it waits for them
- * rather than report AK_EPIPE), although after a close their poll fails. */
+/* Slots granted to a waiting send or reserve that has not polled since,
+ * or collected by one that the close failed: the receiver counts them as
+ * outstanding permits and waits for them rather than report AK_EPIPE,
+ * although their poll fails, as tokio's recv() returns None only once
+ * every permit is back (an Acquire gives its permits back when dropped). */
+static int holds_slots(const struct mwaiter *w)
+{
+	return w->state == MW_GRANTED || (w->state == MW_CLOSED && w->got > 0);
+}
+
 static int grants_out(struct mp *m)
 {
 	int n = 0;
 	for (int t = 0; t < NTASK; t++)
-		n += (m->ms[t].st == S_PENDING && m->ms[t].w.state == MW_GRANTED) +
-		     (m->mr[t].st == S_PENDING && m->mr[t].w.state == MW_GRANTED);
+		n += (m->ms[t].st == S_PENDING && holds_slots(&m->ms[t].w)) +
+		     (m->mr[t].st == S_PENDING && holds_slots(&m->mr[t].w));
 	return n;
 }
 

@@ -6,8 +6,9 @@
 #   build  the compiler side: liburcu, pkg-config, and the host loops the
 #          adapters are built for (libuv1-dev for adapters/uv, libevent-dev
 #          for adapters/event): make check builds and tests every adapter
-#   check  build + Check, clang-16 with its ThreadSanitizer runtime
-#          (libclang-rt-16-dev is only a Recommends of clang-16), a C++
+#   check  build + Check, clang-16 with its ThreadSanitizer runtime and the
+#          fuzzer's libFuzzer, ASan and UBSan runtimes (all in
+#          libclang-rt-16-dev, only a Recommends of clang-16), a C++
 #          compiler for the header check, mandoc for the man pages
 set -eu
 what=${1:-all}
