@@ -921,7 +921,8 @@ clean:
 #                     it red by chance
 #   make fuzz [FUZZ_SECS=N] [FUZZ_JOBS=N]   fuzz N seconds (600) unseeded;
 #                     new inputs go to $(BUILD)/fuzz/corpus, crashes to
-#                     $(BUILD)/fuzz/crash-*
+#                     $(BUILD)/fuzz/crash-* (with FUZZ_JOBS > 1, logs to
+#                     $(BUILD)/fuzz/fuzz-N.log)
 #   make fuzz-corpus  regenerate fuzz/corpus (scripts/fuzz-corpus.py)
 FUZZ_CC ?= clang-16
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -965,11 +966,13 @@ fuzz-check: $(FUZZ_BIN)
 	@$(FUZZ_ENV) sh scripts/fuzz-check.sh $(FUZZ_BIN) $(BUILD)/fuzz $(FUZZ_SEED) \
 		$(FUZZ_CHECK_RUNS)
 
+# From $(BUILD)/fuzz: with -jobs, libFuzzer writes fuzz-N.log in its
+# working directory.
 fuzz: $(FUZZ_BIN)
 	@mkdir -p $(BUILD)/fuzz/corpus
-	$(FUZZ_ENV) $(FUZZ_BIN) -max_total_time=$(FUZZ_SECS) -jobs=$(FUZZ_JOBS) \
-		-workers=$(FUZZ_JOBS) -max_len=512 -print_final_stats=1 \
-		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus fuzz/corpus
+	cd $(BUILD)/fuzz && $(FUZZ_ENV) ./fuzz_sync -max_total_time=$(FUZZ_SECS) \
+		$(if $(filter-out 1,$(FUZZ_JOBS)),-jobs=$(FUZZ_JOBS) -workers=$(FUZZ_JOBS)) \
+		-max_len=512 -print_final_stats=1 corpus $(CURDIR)/fuzz/corpus
 
 fuzz-corpus:
 	python3 scripts/fuzz-corpus.py fuzz/corpus
