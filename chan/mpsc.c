@@ -395,7 +395,6 @@ AK_EXPORT size_t ak_mpsc_max_capacity(const struct ak_mpsc_tx *tx)
 /* ---- recv and recv_many ------------------------------------------------------------------------ */
 
 #define F_REF 1u        /* holds the receiver's reference (pending) */
-#define F_REG 4u        /* stored a waker in the channel */
 
 struct recv_priv {
 	struct ak__chan *c;
@@ -431,11 +430,14 @@ static size_t pop_many(struct ak__chan *c, void *buf, size_t limit)
 	return n;
 }
 
+/* A waker the op registered stays in the slot when the op ends (done or
+ * cancelled), as tokio's AtomicWaker keeps it: the next receive by the
+ * same task finds it there (will_wake: no clone, no RMW), which is what a
+ * select re-made every round costs most; a send meanwhile wakes the task
+ * spuriously at worst.  ak_mpsc_rx_drop() drops it. */
 static int recv_finish(struct recv_priv *p, int rc)
 {
 	struct ak__chan *c = p->c;
-	if (p->flags & F_REG)
-		ak__waker_slot_unregister(&c->rx_waker);
 	uintptr_t held = p->flags & F_REF;
 	p->flags = 0;
 	if (held) {
@@ -485,7 +487,6 @@ static int recv_poll(struct ak_future *f, struct ak_context *cx)
 		int rc = ak__waker_slot_register(&c->rx_waker, cx);
 		if (rc)
 			return recv_finish(p, rc);
-		p->flags |= F_REG;
 	}
 	/* Bounded: a value claimed but not yet published.  Its sender may
 	 * have looked at the waker slot before we registered (see

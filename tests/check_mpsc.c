@@ -850,6 +850,65 @@ START_TEST(recv_repolled_with_the_same_waker_clones_it_once)
 END_TEST
 
 /* The stored clone was consumed by a wake: the next park needs a new one. */
+/* A select re-made every round: the losing receive is cancelled and a new
+ * one polled by the same task finds its waker still stored (no clone). */
+START_TEST(recv_cancelled_then_remade_by_the_same_task_clones_no_waker)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_recv_op op = {0};
+	struct tk_task *t = tk_task_new();
+	int v;
+
+	new_bounded(2, &tx, &rx);
+	for (int round = 0; round < 3; round++) {
+		ck_assert_int_eq(ak_mpsc_recv_init(&op, rx, &v), 0);
+		ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+		ak_future_cancel(&op.future);
+	}
+	ck_assert_int_eq(atomic_load(&t->cw->clones), 1);
+	ck_assert_int_eq(atomic_load(&t->cw->live), 1);        /* kept by the receiver */
+	ak_mpsc_rx_drop(rx);
+	ck_assert_int_eq(atomic_load(&t->cw->live), 0);        /* the drop gave it back */
+	ak_mpsc_tx_drop(tx);
+}
+END_TEST
+
+/* The kept waker of a finished receive: a later send wakes that task once
+ * (spuriously), another task's receive replaces it. */
+START_TEST(recv_waker_kept_after_completion_is_woken_once_or_replaced)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_recv_op op = {0};
+	struct tk_task *a = tk_task_new(), *b = tk_task_new();
+	int v;
+
+	new_bounded(4, &tx, &rx);
+	ck_assert_int_eq(ak_mpsc_recv_init(&op, rx, &v), 0);
+	ck_assert_int_eq(tk_poll(a, &op.future), AK_PENDING);
+	ak_future_cancel(&op.future);
+	ck_assert_int_eq(send_now(tx, 1), 0);
+	ck_assert(tk_task_take_woken(a));                      /* spurious, once */
+	ck_assert_int_eq(send_now(tx, 2), 0);
+	ck_assert(!tk_task_take_woken(a));
+	ck_assert_int_eq(recv_now(rx), 1);
+	ck_assert_int_eq(recv_now(rx), 2);
+	ck_assert_int_eq(ak_mpsc_recv_init(&op, rx, &v), 0);
+	ck_assert_int_eq(tk_poll(a, &op.future), AK_PENDING);
+	ak_future_cancel(&op.future);
+	ck_assert_int_eq(ak_mpsc_recv_init(&op, rx, &v), 0);
+	ck_assert_int_eq(tk_poll(b, &op.future), AK_PENDING);  /* replaces a's */
+	ck_assert_int_eq(atomic_load(&a->cw->live), 0);
+	ck_assert_int_eq(send_now(tx, 3), 0);
+	ck_assert(!tk_task_take_woken(a));
+	ck_assert_int_eq(tk_poll_woken(b, &op.future), 0);
+	ck_assert_int_eq(v, 3);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
 START_TEST(recv_repolled_after_a_wake_registers_its_waker_again)
 {
 	struct ak_mpsc_tx *tx;
@@ -1707,6 +1766,8 @@ Suite *mpsc_suite(void)
 	tcase_add_test(tc, cancelled_reserve_after_close_wakes_a_parked_recv_many);
 	tcase_add_test(tc, recv_repolled_with_the_same_waker_clones_it_once);
 	tcase_add_test(tc, recv_repolled_after_a_wake_registers_its_waker_again);
+	tcase_add_test(tc, recv_cancelled_then_remade_by_the_same_task_clones_no_waker);
+	tcase_add_test(tc, recv_waker_kept_after_completion_is_woken_once_or_replaced);
 	tcase_add_test(tc, dropping_every_handle_under_a_parked_reserve_is_safe);
 	tcase_add_test(tc, dropping_every_handle_under_a_parked_closed_op_is_safe);
 	tcase_add_test(tc, dropping_every_handle_under_a_parked_bounded_recv_many_is_safe);
