@@ -45,7 +45,10 @@ static size_t start_of(unsigned flags, uint64_t *rng, size_t n)
 {
 	if (flags & AK_SELECT_BIASED)
 		return 0;
-	return (size_t)(ak__xorshift(rng) % n);
+	/* The high 32 bits scaled to [0, n) by a multiply, not a division
+	 * (n <= AK__BRANCH_MAX): a 64-bit divide costs 30-40 cycles here,
+	 * paid on every poll of a select re-made for every message. */
+	return (size_t)(((ak__xorshift(rng) >> 32) * (uint64_t)n) >> 32);
 }
 
 /* One round over the enabled pending branches from a start: the index of
@@ -53,8 +56,11 @@ static size_t start_of(unsigned flags, uint64_t *rng, size_t n)
 static int round_robin(struct ak_branch *b, size_t n, size_t start,
                        struct ak_context *cx)
 {
-	for (size_t k = 0; k < n; k++) {
-		size_t i = (start + k) % n;
+	size_t i = start;
+
+	for (size_t k = 0; k < n; k++, i++) {
+		if (i == n)
+			i = 0;          /* wraps around without a division */
 		if (!ak__branch_live(&b[i]))
 			continue;
 		if (ak__branch_poll(b, i, cx) != AK_PENDING)
