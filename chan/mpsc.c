@@ -1,9 +1,11 @@
 /*
- * chan/mpsc.c: the mpsc channel, bounded and unbounded.  See ak_mpsc(3).
+ * chan/mpsc.c: the mpsc channel, bounded, unbounded, and of capacity 0.
+ * See ak_mpsc(3).
  *
  * This file is the front: creation, lifetime, handles, queries and the
  * receive; chan/mpsc_send.c holds the sending side, and the values live in
- * one of two queues (chan/mpsc_chan.h lists the files):
+ * one of two queues, or pass through a rendezvous (chan/mpsc_chan.h lists
+ * the files):
  *
  * Bounded (chan/mpsc_ring.c): a stamped ring in the manner of
  * crossbeam's array channel, the capacity counted in the senders' word
@@ -15,6 +17,10 @@
  * (the receiver counts those it took); values live in linked blocks of 32 slots
  * that a sender claims with one fetch_add, and that are recycled or freed
  * once the receiver has finished them and no sender is inside.
+ *
+ * Rendezvous (chan/mpsc_rdv.c), capacity 0: no queue; a send hands its
+ * value over, in its own poll, only to a receive that waits for it,
+ * through a one-value cell; senders that must wait queue in FIFO order.
  *
  * The receiver's waker: one waker slot (core/waker_slot.h, tokio's
  * AtomicWaker).  The receiver registers (seq_cst) and looks at the queue
@@ -61,13 +67,16 @@ static unsigned char void_mark;
 
 static size_t chan_bytes(const struct ak__chan *c)
 {
-	return sizeof(struct ak__chan) + c->ring * c->stride;   /* ring: 0 unbounded */
+	/* ring: 0 unbounded, 1 rendezvous (the cell) */
+	return sizeof(struct ak__chan) + c->ring * c->stride;
 }
 
-/* ---- the two queues, behind one branch ---------------------------------------- */
+/* ---- the two queues (and the rendezvous), behind one branch ------------------- */
 
 static int pop(struct ak__chan *c, void *out)
 {
+	if (ak__chan_rdv(c))
+		return ak__rdv_pop(c, out);
 	return ak__chan_bounded(c) ? ak__ring_pop(c, out) : ak__list_pop(c, out);
 }
 
@@ -104,6 +113,8 @@ static void chan_free(struct ak__chan *c)
 	ak__notify_destroy(&c->closed);
 	if (ak__chan_bounded(c))
 		ak__ring_destroy(c);
+	else if (ak__chan_rdv(c))
+		ak__rdv_destroy(c);
 	else
 		ak__list_destroy(c);
 	ak__free_sized(c, chan_bytes(c));
@@ -147,6 +158,8 @@ static void close_side(struct ak__chan *c, uint32_t bit)
 	if (ak__load(&c->state, AK__ACQUIRE) == 0) {
 		if (ak__chan_bounded(c))
 			ak__ring_close(c);
+		else if (ak__chan_rdv(c))
+			ak__rdv_close(c);
 		else
 			ak__list_close(c);
 	}
@@ -186,7 +199,8 @@ static size_t round8(size_t n)
 	return (n + 7) & ~(size_t)7;
 }
 
-static int chan_new(size_t cap, size_t elem_size, const struct ak_mpsc_hooks *hooks,
+/* cap 0: unbounded, or a rendezvous (rdv). */
+static int chan_new(size_t cap, int rdv, size_t elem_size, const struct ak_mpsc_hooks *hooks,
                     struct ak_mpsc_tx **tx, struct ak_mpsc_rx **rx)
 {
 	if (!tx || !rx || elem_size > ((size_t)1 << 40))
@@ -205,11 +219,16 @@ static int chan_new(size_t cap, size_t elem_size, const struct ak_mpsc_hooks *ho
 			return AK_EINVAL;
 	} else {
 		stride = round8(elem_size);
+		if (rdv) {
+			ring = 1;
+			bytes += stride;
+		}
 	}
 	struct ak__chan *c = ak__alloc(bytes);
 	if (!c)
 		return AK_ENOMEM;
 	c->cap = cap;
+	c->rendezvous = (uint32_t)rdv;
 	c->ring = ring;
 	c->elem_size = elem_size;
 	c->stride = stride;
@@ -226,6 +245,8 @@ static int chan_new(size_t cap, size_t elem_size, const struct ak_mpsc_hooks *ho
 	ak__init(&c->head, 0);
 	if (cap) {
 		ak__ring_init(c);
+	} else if (rdv) {
+		ak__rdv_init(c);
 	} else if (ak__list_init(c) != 0) {
 		ak__notify_destroy(&c->closed);
 		ak__free_sized(c, bytes);
@@ -239,15 +260,13 @@ static int chan_new(size_t cap, size_t elem_size, const struct ak_mpsc_hooks *ho
 AK_EXPORT int ak_mpsc_new(size_t capacity, size_t elem_size, const struct ak_mpsc_hooks *hooks,
                           struct ak_mpsc_tx **tx, struct ak_mpsc_rx **rx)
 {
-	if (capacity == 0)
-		return AK_EINVAL;
-	return chan_new(capacity, elem_size, hooks, tx, rx);
+	return chan_new(capacity, capacity == 0, elem_size, hooks, tx, rx);
 }
 
 AK_EXPORT int ak_mpsc_unbounded_new(size_t elem_size, const struct ak_mpsc_hooks *hooks,
                                     struct ak_mpsc_tx **tx, struct ak_mpsc_rx **rx)
 {
-	return chan_new(0, elem_size, hooks, tx, rx);
+	return chan_new(0, 0, elem_size, hooks, tx, rx);
 }
 
 /* ---- handles ------------------------------------------------------------------------ */
@@ -358,6 +377,8 @@ AK_EXPORT size_t ak_mpsc_len(const struct ak_mpsc_rx *rx)
 	if (!rx)
 		return 0;
 	struct ak__chan *c = rx_chan(rx);
+	if (ak__chan_rdv(c))
+		return ak__rdv_len(c);
 	return ak__chan_bounded(c) ? ak__ring_len(c) : ak__list_len(c);
 }
 
@@ -381,6 +402,8 @@ AK_EXPORT size_t ak_mpsc_capacity(const struct ak_mpsc_tx *tx)
 	if (!tx)
 		return 0;
 	struct ak__chan *c = ak__tx_chan(tx);
+	if (ak__chan_rdv(c))
+		return 0;
 	return ak__chan_bounded(c) ? ak__ring_capacity(c) : SIZE_MAX;
 }
 
@@ -389,12 +412,13 @@ AK_EXPORT size_t ak_mpsc_max_capacity(const struct ak_mpsc_tx *tx)
 	if (!tx)
 		return 0;
 	struct ak__chan *c = ak__tx_chan(tx);
-	return ak__chan_bounded(c) ? c->cap : SIZE_MAX;
+	return ak__chan_bounded(c) || ak__chan_rdv(c) ? c->cap : SIZE_MAX;
 }
 
 /* ---- recv and recv_many ------------------------------------------------------------------------ */
 
 #define F_REF 1u        /* holds the receiver's reference (pending) */
+#define F_WANT 8u       /* rendezvous: marked itself waiting */
 
 struct recv_priv {
 	struct ak__chan *c;
@@ -438,6 +462,8 @@ static size_t pop_many(struct ak__chan *c, void *buf, size_t limit)
 static int recv_finish(struct recv_priv *p, int rc)
 {
 	struct ak__chan *c = p->c;
+	if (p->flags & F_WANT)
+		ak__rdv_unwant(c);
 	uintptr_t held = p->flags & F_REF;
 	p->flags = 0;
 	if (held) {
@@ -457,6 +483,33 @@ static int recv_pending(struct recv_priv *p)
 	return AK_PENDING;
 }
 
+/* The rendezvous: one value at most (recv_many too), taken from the cell
+ * that a sender handed it over to; or the receive waits, marked so that
+ * the next sender hands over (chan/mpsc_rdv.c). */
+static int rdv_recv_poll(struct recv_priv *p, struct ak_context *cx)
+{
+	struct ak__chan *c = p->c;
+	void *dst = c->elem_size ? p->buf : (void *)&void_mark;
+	int rc = ak__rdv_pop(c, dst);
+	if (rc != 0) {
+		rc = ak__waker_slot_register(&c->rx_waker, cx);
+		if (rc)
+			return recv_finish(p, rc);
+		rc = ak__rdv_want(c, dst, 1);
+		if (rc == AK_PENDING) {
+			p->flags |= F_WANT;
+			return recv_pending(p);
+		}
+	}
+	/* A hand-over or the end unmarked the receive already. */
+	p->flags &= ~(uintptr_t)F_WANT;
+	if (p->count)
+		*p->count = rc == 0;
+	if (rc == 0)
+		ak__coop_spend(cx);
+	return recv_finish(p, rc);
+}
+
 static int recv_poll(struct ak_future *f, struct ak_context *cx)
 {
 	struct recv_priv *p = recv_priv(f);
@@ -469,6 +522,8 @@ static int recv_poll(struct ak_future *f, struct ak_context *cx)
 	}
 	if (ak__coop_check(cx) == AK_PENDING)
 		return recv_pending(p);
+	if (ak__chan_rdv(c))
+		return rdv_recv_poll(p, cx);
 	for (int pass = 0; pass < 2; pass++) {
 		size_t n = pop_many(c, p->buf, p->limit);
 		if (n > 0) {
@@ -549,6 +604,13 @@ AK_EXPORT int ak_mpsc_try_recv(struct ak_mpsc_rx *rx, void *out)
 		return AK_EINVAL;
 	if (!c->elem_size)
 		out = &void_mark;
+	if (ak__chan_rdv(c)) {
+		/* What was handed over; else a parked sender is asked to hand
+		 * over (a later receive takes it), AK_EAGAIN now. */
+		if (ak__rdv_pop(c, out) == 0)
+			return 0;
+		return ak__rdv_want(c, out, 0);
+	}
 	for (int spins = 0;; spins++) {
 		if (pop(c, out) == 0)
 			return 0;
@@ -571,7 +633,9 @@ AK_EXPORT int ak_mpsc_recv_blocking(struct ak_mpsc_rx *rx, void *out, int64_t de
 		return AK_EINVAL;
 	if (!ak__may_block())
 		return AK_EDEADLK;
-	for (int i = 0; i < AK__MPSC_BLOCK_SPINS; i++) {
+	/* A rendezvous has nothing to take before the receive waits: no
+	 * spin (ak_block_on's parker spins once the receive is marked). */
+	for (int i = 0; i < AK__MPSC_BLOCK_SPINS && !ak__chan_rdv(rx_chan(rx)); i++) {
 		int rc = ak_mpsc_try_recv(rx, out);
 		if (rc != AK_EAGAIN)
 			return rc;

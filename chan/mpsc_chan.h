@@ -7,6 +7,7 @@
  *   chan/mpsc_send.c   send, reserve and permits, closed()
  *   chan/mpsc_ring.c   the bounded ring (ak__ring_*)
  *   chan/mpsc_list.c   the unbounded block list (ak__list_*)
+ *   chan/mpsc_rdv.c    the rendezvous, capacity 0 (ak__rdv_*)
  */
 #ifndef AK_CHAN_MPSC_CHAN_H
 #define AK_CHAN_MPSC_CHAN_H
@@ -39,21 +40,37 @@ struct ak_mpsc_weak {
 
 struct ak__blk;
 
+/* The rendezvous (capacity 0): see chan/mpsc_rdv.c.  It lives where a
+ * bounded channel keeps its gate; the cell, the one value handed over and
+ * not yet taken, is the channel's only slot. */
+struct ak__rdv {
+	struct ak__lock lock;          /* guards all but full */
+	ak__atomic(uint32_t) full;     /* the cell holds a value (see mpsc_rdv.c) */
+	struct ak__waitq q;            /* parked sends and reserves, FIFO */
+	struct ak__waiter *asked;      /* the parked one asked to hand over */
+	ak__atomic(uint32_t) wants;    /* a receive waits (written under the lock) */
+	uint32_t flags;                /* PERMIT, CLOSED (mpsc_rdv.c) */
+};
+
 struct ak__chan {
 	/* read-mostly */
-	size_t cap;                        /* 0: unbounded */
-	size_t ring;                       /* bounded: a power of two >= cap, >= 2 */
+	size_t cap;                        /* 0: unbounded, or a rendezvous */
+	size_t ring;                       /* bounded: a power of two >= cap, >= 2; rendezvous: 1 */
 	uint64_t imask;                    /* bounded: indices are taken mod imask + 1 */
 	uint64_t rmax;                     /* bounded: most units reserved at once */
 	unsigned ishift;                   /* bounded: where the index sits in tail */
+	uint32_t rendezvous;               /* capacity 0 (chan/mpsc_rdv.c) */
 	size_t elem_size;
 	size_t stride;                     /* bytes per slot */
 	struct ak_mpsc_hooks hooks;
-	unsigned char *slots;              /* bounded ring */
+	unsigned char *slots;              /* bounded ring; rendezvous: the cell */
 	ak__atomic(uint32_t) state;        /* AK__MPSC_CLOSED_* */
 	ak__atomic(uint64_t) refs;
 	ak__atomic(uint64_t) senders;
-	struct ak__gate gate;              /* bounded: senders waiting for room */
+	union {
+		struct ak__gate gate;      /* bounded: senders waiting for room */
+		struct ak__rdv rdv;        /* rendezvous */
+	};
 	struct ak__notify closed;          /* senders' closed() */
 	struct ak__waker_slot rx_waker;    /* the receiver's */
 	ak__atomic(uint32_t) closed_used;  /* a closed() op was ever bound */
@@ -91,6 +108,12 @@ static inline struct ak__chan *ak__tx_chan(const struct ak_mpsc_tx *tx)
 static inline int ak__chan_bounded(const struct ak__chan *c)
 {
 	return c->cap != 0;
+}
+
+/* Capacity 0 (cap is 0 too: not bounded, not a list either). */
+static inline int ak__chan_rdv(const struct ak__chan *c)
+{
+	return c->rendezvous != 0;
 }
 
 /* Where a pop puts a value it discards (with the drop hook). */
@@ -182,5 +205,44 @@ int ak__list_in_flight(struct ak__chan *c);
 int ak__list_finished(struct ak__chan *c);
 size_t ak__list_len(struct ak__chan *c);
 void ak__list_close(struct ak__chan *c);
+
+/* ---- the rendezvous (chan/mpsc_rdv.c) ---- */
+void ak__rdv_init(struct ak__chan *c);
+void ak__rdv_destroy(struct ak__chan *c);
+/*
+ * A send (value) or a reserve (value NULL) offers itself to the receiver,
+ * w its node: 0 handed over (a send: the value is in the cell; a reserve:
+ * it holds the hand-off, a permit), AK_PENDING (parked, or asked and still
+ * to poll), AK_EPIPE (closed; nothing taken), AK_ENOMEM (nothing queued).
+ */
+int ak__rdv_offer(struct ak__chan *c, struct ak__waiter *w, const void *value,
+                  struct ak_context *cx);
+/* Cancel of an offer: leaves the queue, or passes the ask it had on. */
+void ak__rdv_withdraw(struct ak__chan *c, struct ak__waiter *w);
+/* Hands the value over if a receive waits: 0, AK_EAGAIN, AK_EPIPE. */
+int ak__rdv_try_send(struct ak__chan *c, const void *value);
+/* Takes the hand-off for a permit if a receive waits: 0, AK_EAGAIN, AK_EPIPE. */
+int ak__rdv_try_reserve(struct ak__chan *c);
+/* A permit's send: into the cell, never waits. */
+void ak__rdv_permit_send(struct ak__chan *c, const void *value);
+/* A permit dropped unused: the hand-off passes to the next parked sender
+ * (if a receive waits); the caller then calls ak__chan_slots_back(). */
+void ak__rdv_permit_drop(struct ak__chan *c);
+void ak__rdv_close(struct ak__chan *c);
+int ak__rdv_is_closed(struct ak__chan *c);
+/* Takes the value handed over, if any (out AK__MPSC_DROP: drops it): 0 or
+ * AK_EAGAIN.  Receiver only; no lock. */
+int ak__rdv_pop(struct ak__chan *c, void *out);
+/*
+ * The receiver asks for a value (its waker registered first when wait):
+ * 0 taken into out; AK_EPIPE (closed, nothing handed over, no permit out);
+ * otherwise the oldest parked sender is asked to hand over, and with wait
+ * the receive is marked waiting (AK_PENDING), without it AK_EAGAIN.
+ */
+int ak__rdv_want(struct ak__chan *c, void *out, int wait);
+/* A waiting receive went (cancelled, or failed): unmarks it, and an ask
+ * it made that its sender has not answered is taken back. */
+void ak__rdv_unwant(struct ak__chan *c);
+size_t ak__rdv_len(struct ak__chan *c);
 
 #endif

@@ -19,7 +19,7 @@ struct send_priv {
 	const void *value;
 	uintptr_t flags;
 	uintptr_t remaining;               /* reserve: permits held */
-	struct ak__gate_wait wait;         /* bounded: units waited for */
+	struct ak__gate_wait wait;         /* bounded: units waited for; rendezvous: its node */
 };
 _Static_assert(sizeof(struct send_priv) <= sizeof(((struct ak_mpsc_send_op *)0)->private_),
                "send op storage too small");
@@ -52,10 +52,14 @@ static void release_ref(struct send_priv *p)
 	}
 }
 
-/* Units given back may be what a parked receiver waits for. */
+/* Units given back may be what a parked receiver waits for.  A
+ * rendezvous permit holds the hand-off, its one unit. */
 static void give_back(struct ak__chan *c, uint64_t n)
 {
-	ak__ring_give_back(c, n);
+	if (!ak__chan_rdv(c))
+		ak__ring_give_back(c, n);
+	else if (n)
+		ak__rdv_permit_drop(c);
 	ak__chan_slots_back(c);
 }
 
@@ -122,12 +126,34 @@ static int fast_send(struct send_priv *p)
 	return ak__ring_try_send(p->c, p->value);
 }
 
+/* A rendezvous send or reserve (value NULL): offers itself until a
+ * receive takes it (chan/mpsc_rdv.c); 0, AK_PENDING or an error. */
+static int rdv_offer(struct send_priv *p, struct ak_context *cx, const void *value)
+{
+	if (ak__waiter_state(&p->wait.w) == AK__W_IDLE && ak__coop_check(cx) == AK_PENDING)
+		return AK_PENDING;
+	int rc = ak__rdv_offer(p->c, &p->wait.w, value, cx);
+	if (rc == AK_PENDING) {
+		hold_ref(p);
+		return AK_PENDING;
+	}
+	if (rc == 0)
+		ak__coop_spend(cx);
+	return rc;
+}
+
 static int send_poll(struct ak_future *f, struct ak_context *cx)
 {
 	struct send_priv *p = send_priv(f);
 	struct ak__chan *c = p->c;
 	int rc;
 
+	if (ak__chan_rdv(c)) {
+		rc = rdv_offer(p, cx, p->value);
+		if (rc != AK_PENDING)
+			release_ref(p);
+		return rc;
+	}
 	if (!ak__chan_bounded(c)) {
 		/* Never waits, but spends budget as every send does: a task
 		 * looping on it still gives its executor back. */
@@ -154,7 +180,9 @@ static void send_cancel(struct ak_future *f)
 	struct send_priv *p = send_priv(f);
 	if (!p->c)
 		return;
-	if (ak__chan_bounded(p->c) && (p->flags & F_REF)) {
+	if (ak__chan_rdv(p->c) && (p->flags & F_REF)) {
+		ak__rdv_withdraw(p->c, &p->wait.w);
+	} else if (ak__chan_bounded(p->c) && (p->flags & F_REF)) {
 		ak__ring_cancel(p->c, &p->wait);
 		ak__chan_slots_back(p->c);
 	}
@@ -178,7 +206,7 @@ AK_EXPORT int ak_mpsc_send_init(struct ak_mpsc_send_op *op, struct ak_mpsc_tx *t
 	p->value = value;
 	p->flags = 0;
 	p->remaining = 0;
-	if (ak__chan_bounded(c))
+	if (ak__chan_bounded(c) || ak__chan_rdv(c))
 		ak__gate_wait_init(&p->wait, 1);
 	return 0;
 }
@@ -192,6 +220,8 @@ AK_EXPORT int ak_mpsc_try_send(struct ak_mpsc_tx *tx, const void *value)
 		return AK_EINVAL;
 	if (ak__chan_bounded(c))
 		return ak__ring_try_send(c, value);
+	if (ak__chan_rdv(c))
+		return ak__rdv_try_send(c, value);
 	return ak__list_send(c, value);
 }
 
@@ -207,7 +237,9 @@ AK_EXPORT int ak_mpsc_send_blocking(struct ak_mpsc_tx *tx, const void *value, in
 		int rc = ak_mpsc_try_send(tx, value);
 		if (rc != AK_EAGAIN)
 			return rc;
-		if (!ak__chan_bounded(ak__tx_chan(tx)) || ak__ring_is_closed(ak__tx_chan(tx)))
+		/* A rendezvous spins for a receive to come and wait. */
+		struct ak__chan *c = ak__tx_chan(tx);
+		if (!ak__chan_rdv(c) && (!ak__chan_bounded(c) || ak__ring_is_closed(c)))
 			break;
 		ak__cpu_relax();
 	}
@@ -236,15 +268,29 @@ static int reserve_done(struct send_priv *p)
 
 static int fast_reserve(struct send_priv *p)
 {
-	int rc = ak__ring_try_reserve(p->c, p->wait.n);
+	int rc = ak__chan_rdv(p->c) ? ak__rdv_try_reserve(p->c) : ak__ring_try_reserve(p->c, p->wait.n);
 	return rc == 0 ? reserve_done(p) : rc;
+}
+
+static int is_closed(struct ak__chan *c)
+{
+	return ak__chan_rdv(c) ? ak__rdv_is_closed(c) : ak__ring_is_closed(c);
 }
 
 static int reserve_poll(struct ak_future *f, struct ak_context *cx)
 {
 	struct send_priv *p = reserve_priv(f);
 	if (p->wait.n == 0)    /* nothing to wait for: done unless closed */
-		return ak__ring_is_closed(p->c) ? AK_EPIPE : 0;
+		return is_closed(p->c) ? AK_EPIPE : 0;
+	if (ak__chan_rdv(p->c)) {
+		int rc = rdv_offer(p, cx, NULL);
+		if (rc == AK_PENDING)
+			return AK_PENDING;
+		if (rc == 0)
+			rc = reserve_done(p);
+		release_ref(p);
+		return rc;
+	}
 	int rc = wait_units(p, cx, fast_reserve);
 	if (rc == AK_PENDING)
 		return AK_PENDING;
@@ -259,8 +305,12 @@ static void reserve_cancel(struct ak_future *f)
 	struct send_priv *p = reserve_priv(f);
 	if (!p->c || !(p->flags & F_REF))
 		return;
-	ak__ring_cancel(p->c, &p->wait);
-	ak__chan_slots_back(p->c);
+	if (ak__chan_rdv(p->c)) {
+		ak__rdv_withdraw(p->c, &p->wait.w);
+	} else {
+		ak__ring_cancel(p->c, &p->wait);
+		ak__chan_slots_back(p->c);
+	}
 	release_ref(p);
 }
 
@@ -272,7 +322,8 @@ static int reserve_bind(struct ak_mpsc_reserve_op *op, struct ak_mpsc_tx *tx, si
 	if (!op || !tx)
 		return AK_EINVAL;
 	struct ak__chan *c = ak__tx_chan(tx);
-	if (!ak__chan_bounded(c) || n > ak__ring_max_reserve(c))
+	/* A rendezvous hands one value over at a time: a permit of 1. */
+	if (ak__chan_rdv(c) ? n > 1 : !ak__chan_bounded(c) || n > ak__ring_max_reserve(c))
 		return AK_EINVAL;
 	if (ak__future_phase(&op->future) == AK_FUTURE_DONE && op->future.vtable == &reserve_vtable &&
 	    (reserve_priv(&op->future)->flags & F_PERMIT))
@@ -304,7 +355,7 @@ AK_EXPORT int ak_mpsc_try_reserve_many(struct ak_mpsc_reserve_op *op, struct ak_
 		return rc;
 	struct send_priv *p = reserve_priv(&op->future);
 	if (n == 0)
-		rc = ak__ring_is_closed(p->c) ? AK_EPIPE : 0;
+		rc = is_closed(p->c) ? AK_EPIPE : 0;
 	else
 		rc = fast_reserve(p);
 	/* The op is finished either way: a permit, or nothing. */
@@ -346,7 +397,10 @@ AK_EXPORT int ak_mpsc_permit_send(struct ak_mpsc_reserve_op *permit, const void 
 	struct send_priv *p = live_permit(permit);
 	if (!p || p->remaining == 0 || (!value && p->c->elem_size))
 		return AK_EINVAL;
-	ak__ring_permit_send(p->c, value);
+	if (ak__chan_rdv(p->c))
+		ak__rdv_permit_send(p->c, value);
+	else
+		ak__ring_permit_send(p->c, value);
 	if (--p->remaining == 0)
 		permit_finish(p);
 	return 0;

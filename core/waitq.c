@@ -184,6 +184,21 @@ uintptr_t ak__waitq_cancel(struct ak__waitq *q, struct ak__waiter *w, struct ak_
 	return given;
 }
 
+void ak__waitq_ungrant(struct ak__waitq *q, struct ak__waiter *w)
+{
+	w->granted = 0;
+	w->prev = NULL;
+	w->next = q->head;
+	if (q->head)
+		q->head->prev = w;
+	else
+		q->tail = w;
+	q->head = w;
+	q->len++;
+	ak__count_parked(1);
+	ak__store(&w->state, AK__W_QUEUED, AK__RELAXED);
+}
+
 void ak__waitq_detach(struct ak__waitq *q, struct ak__waiter *guard)
 {
 	guard->next = guard->prev = guard;

@@ -40,6 +40,7 @@
  *   ak__waitq_park(_first)     held        the owner
  *   ak__waitq_grant            held        any
  *   ak__waitq_cancel           held        the owner
+ *   ak__waitq_ungrant          held        any
  *   ak__waitq_detach           held        any
  *   ak__waitq_guard_head       held        the guard's owner
  *   ak__waiter_granted         not needed  the owner (acquire load)
@@ -135,6 +136,15 @@ int ak__grant_pick_short(struct ak__waiter *w, void *arg, uintptr_t *amount);
 int ak__waitq_grant(struct ak__waitq *q, struct ak__waiter *w, uintptr_t amount,
                     struct ak__wakelist *wl);
 uintptr_t ak__waitq_cancel(struct ak__waitq *q, struct ak__waiter *w, struct ak_waker *drop);
+/*
+ * Takes back a grant its owner has not taken yet: the node goes back to
+ * the head of q, QUEUED, with no waker (the grant moved it to a wake list)
+ * and nothing granted.  Only for a primitive whose owners take their
+ * grants under the lock (never ak__waiter_take() after a lockless look),
+ * and whose poll, finding its node QUEUED with no waker, parks a new one
+ * (the rendezvous channel, chan/mpsc_rdv.c).
+ */
+void ak__waitq_ungrant(struct ak__waitq *q, struct ak__waiter *w);
 
 /* Moves every waiter of q onto the guard list headed by *guard (the
  * caller's sentinel; only its links are used) and marks them DETACHED.

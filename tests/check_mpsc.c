@@ -13,6 +13,7 @@
 
 Suite *mpsc_suite(void);
 TCase *mpsc_bounded_tcase(void);   /* tests/check_mpsc_bounded.c */
+TCase *mpsc_rendezvous_tcase(void); /* tests/check_mpsc_rendezvous.c */
 
 #define MS 1000000LL
 
@@ -1438,7 +1439,10 @@ START_TEST(bad_inputs_return_einval_and_change_nothing)
 	struct tk_task *t = tk_task_new();
 	int v = 1;
 
-	ck_assert_int_eq(ak_mpsc_new(0, 4, NULL, &tx, &rx), AK_EINVAL);
+	/* Capacity 0 is the rendezvous (tests/check_mpsc_rendezvous.c): its
+	 * bad inputs are those of any capacity. */
+	ck_assert_int_eq(ak_mpsc_new(0, 4, NULL, &tx, NULL), AK_EINVAL);
+	ck_assert_int_eq(ak_mpsc_new(0, ((size_t)1 << 40) + 1, NULL, &tx, &rx), AK_EINVAL);
 	ck_assert_int_eq(ak_mpsc_new(SIZE_MAX / 2, SIZE_MAX / 2, NULL, &tx, &rx), AK_EINVAL);
 	ck_assert_int_eq(ak_mpsc_new((size_t)1 << 39, (size_t)1 << 39, NULL, &tx, &rx), AK_EINVAL);
 	ck_assert_int_eq(ak_mpsc_new(4, 4, NULL, NULL, &rx), AK_EINVAL);
@@ -1784,5 +1788,6 @@ Suite *mpsc_suite(void)
 	tcase_add_test(tc, send_timeout_whose_deadline_passed_still_sends_into_a_free_slot);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, mpsc_bounded_tcase());
+	suite_add_tcase(s, mpsc_rendezvous_tcase());
 	return s;
 }

@@ -1,6 +1,7 @@
 /*
- * awaitkit: the mpsc channel, many senders to one receiver, bounded or
- * unbounded.  See ak_mpsc(3).
+ * awaitkit: the mpsc channel, many senders to one receiver, bounded,
+ * unbounded, or of capacity 0 (a rendezvous: a send completes only when a
+ * receive takes its value, Go's unbuffered channel).  See ak_mpsc(3).
  *
  * One allocation per channel (the unbounded one adds blocks of 32 slots,
  * recycled).  Elements are elem_size bytes copied in by send and out by
@@ -58,7 +59,8 @@ struct ak_mpsc_send_op {
 	AK_OP_PRIVATE(20) private_;
 };
 
-/* Reserves slots (bounded only); the completed operation is the permit. */
+/* Reserves slots (bounded; a rendezvous: 1, the hand-off); the completed
+ * operation is the permit. */
 struct ak_mpsc_reserve_op {
 	struct ak_future future;
 	AK_OP_PRIVATE(20) private_;
@@ -82,7 +84,7 @@ struct ak_mpsc_closed_op {
 	AK_OP_PRIVATE(16) private_;
 };
 
-/* The largest capacity of a bounded channel. */
+/* The largest capacity of a bounded channel (0 makes a rendezvous). */
 #define AK_MPSC_MAX_CAPACITY ((size_t)1 << 40)
 
 int ak_mpsc_new(size_t capacity, size_t elem_size, const struct ak_mpsc_hooks *hooks,
