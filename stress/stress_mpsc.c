@@ -2,9 +2,10 @@
  * stress/stress_mpsc.c: the mpsc channel (ak_mpsc(3)) under contention,
  * with cancellation injected.
  *
- * Rounds, one capacity per round in turn: 1, 2, 64, 1024, unbounded.  In
- * each round -t producers (default 3) and the single consumer share one
- * channel.  Each producer sends a random number of values (1..4000),
+ * Rounds, one capacity per round in turn: 1, 2, 64, 1024, unbounded, and 0
+ * (the rendezvous: every value is handed over to a waiting receive, and
+ * sends asked by a receive are cancelled at every point).  In each round
+ * -t producers (default 3) and the single consumer share one channel.  Each producer sends a random number of values (1..4000),
  * (producer << 32 | sequence), each by a method drawn at random:
  *
  *   - try_send, yielding on AK_EAGAIN;
@@ -14,8 +15,9 @@
  *     it is cancelled (half the time) and sent again, or driven by
  *     ak_block_on (a new waker replaces the first one) with a deadline;
  *   - on a bounded channel, a reserve of 1..3 slots (at most the
- *     capacity), polled once by hand and then cancelled (half the time) or
- *     driven by ak_block_on; one value goes through the permit and the
+ *     capacity; 1 on the rendezvous), polled once by hand and then
+ *     cancelled (half the time) or driven by ak_block_on; one value goes
+ *     through the permit and the
  *     other slots are dropped (sometimes all of them, the value unsent).
  *     permit_drop must return 0 on a live permit and AK_EINVAL on one used
  *     up.
@@ -54,7 +56,8 @@
 #define MS 1000000LL
 #define MAX_PROD 64
 
-static const size_t caps[] = { 1, 2, 64, 1024, 0 };
+#define UNBOUNDED SIZE_MAX
+static const size_t caps[] = { 1, 2, 64, 1024, UNBOUNDED, 0 };
 #define NCAPS (sizeof(caps) / sizeof(caps[0]))
 
 static int nprod;
@@ -85,7 +88,7 @@ static int poll_once(struct ak_future *f)
 static int reserve_and_send(struct stress_thread *t, struct ak_mpsc_tx *tx, size_t cap, uint64_t v)
 {
 	struct ak_mpsc_reserve_op permit;
-	size_t n = 1 + stress_below(&t->rng, cap < 3 ? (uint32_t)cap : 3);
+	size_t n = cap == 0 ? 1 : 1 + stress_below(&t->rng, cap < 3 ? (uint32_t)cap : 3);
 	memset(&permit, 0, sizeof(permit));
 	ak_mpsc_reserve_many_init(&permit, tx, n);
 	int rc = poll_once(&permit.future);
@@ -123,7 +126,7 @@ static int send_one(struct stress_thread *t, struct ak_mpsc_tx *tx, size_t cap, 
 {
 	for (;;) {
 		int rc;
-		switch (stress_below(&t->rng, cap ? 4 : 3)) {
+		switch (stress_below(&t->rng, cap != UNBOUNDED ? 4 : 3)) {
 		case 0:
 			rc = ak_mpsc_try_send(tx, &v);
 			if (rc == AK_EAGAIN) {
@@ -292,8 +295,8 @@ static void consumer(struct stress_thread *t)
 	for (int r = 0;; r++) {
 		size_t cap = caps[r % NCAPS];
 		struct ak_mpsc_tx *tx;
-		int rc = cap ? ak_mpsc_new(cap, sizeof(uint64_t), NULL, &tx, &round_rx)
-		             : ak_mpsc_unbounded_new(sizeof(uint64_t), NULL, &tx, &round_rx);
+		int rc = cap != UNBOUNDED ? ak_mpsc_new(cap, sizeof(uint64_t), NULL, &tx, &round_rx)
+		                          : ak_mpsc_unbounded_new(sizeof(uint64_t), NULL, &tx, &round_rx);
 		if (rc) {
 			stress_fail("channel of %zu: %d", cap, rc);
 			atomic_store(&stop_rounds, 1);
@@ -350,8 +353,8 @@ static void dump(FILE *out, void *arg)
 {
 	(void)arg;
 	int r = atomic_load(&round_no);
-	fprintf(out, "mpsc: round %d, capacity %zu (0 = unbounded), %" PRIu64 " rounds done\n", r,
-	        caps[r % NCAPS], (uint64_t)atomic_load(&rounds_done));
+	fprintf(out, "mpsc: round %d, capacity %zu (%zu = unbounded, 0 = rendezvous), %" PRIu64
+	        " rounds done\n", r, caps[r % NCAPS], UNBOUNDED, (uint64_t)atomic_load(&rounds_done));
 	/* The channel may be dropped while we look: only the counters. */
 	for (int i = 0; i < nprod; i++)
 		fprintf(out, "  producer %d: sent %" PRIu64 ", consumer expects seq %" PRIu64 "\n", i,
@@ -371,8 +374,8 @@ int main(int argc, char **argv)
 		nprod = 1;
 	if (nprod > MAX_PROD)
 		nprod = MAX_PROD;
-	printf("stress_mpsc: %d producers, 1 consumer, capacities 1, 2, 64, 1024, unbounded\n",
-	       nprod);
+	printf("stress_mpsc: %d producers, 1 consumer, capacities 1, 2, 64, 1024, unbounded, "
+	       "0 (rendezvous)\n", nprod);
 	fflush(stdout);
 	ak_debug_counters(&base);
 	stress_on_dump(dump, NULL);

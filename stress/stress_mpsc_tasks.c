@@ -14,11 +14,13 @@
  * with the same waker while still parked, as any executor may do), and
  * the producers are pool tasks sending as fast as they can.
  *
- * Rounds, one capacity per round in turn: 1, 16, 1024, unbounded.  Each
- * round: a pool of 2 workers, 1 to -t producer tasks (default 1: one
- * producer finds the lost wakeup above in most 2 s runs, two rarely) sending
- * ROUND_VALUES values in all through send operations, one consumer task
- * receiving until AK_EPIPE.  A round whose consumer receives nothing for
+ * Rounds, one capacity per round in turn: 1, 16, 1024, unbounded, 0 (the
+ * rendezvous, where every value is a hand-off to the parked or re-polled
+ * receive).  Each round: a pool of 2 workers, 1 to -t producer tasks
+ * (default 1: one producer finds the lost wakeup above in most 2 s runs,
+ * two rarely) sending ROUND_VALUES values in all (a tenth of that on the
+ * rendezvous, a wake per value) through send operations, one consumer
+ * task receiving until AK_EPIPE.  A round whose consumer receives nothing for
  * 5 s is a lost wakeup: the run fails (the pool is freed, cancelling the
  * stuck tasks).  Checked per round: count and sum of what arrived equal
  * what was sent; at the end the debug counters are back to the baseline.
@@ -35,12 +37,13 @@
 #define ROUND_VALUES 200000
 #define STUCK_SECS 5
 
-static const size_t caps[] = { 1, 16, 1024, 0 };
+#define UNBOUNDED SIZE_MAX
+static const size_t caps[] = { 1, 16, 1024, UNBOUNDED, 0 };
 #define NCAPS (sizeof(caps) / sizeof(caps[0]))
 
 static int nprod;                  /* the most producers a round has */
 static atomic_uint_least64_t rounds_done, self_wakes, received_now;
-static atomic_int round_cap;
+static atomic_int round_cap;       /* -1: unbounded */
 
 struct producer {
 	struct ak_future future;
@@ -137,8 +140,8 @@ static void consumer_cancel(struct ak_future *f)
 
 static const struct ak_future_vtable consumer_vtable = { consumer_poll, consumer_cancel };
 
-/* One round on capacity cap (0: unbounded) with that many producers: 1 if
- * it finished. */
+/* One round on capacity cap (UNBOUNDED, or 0: the rendezvous) with that
+ * many producers: 1 if it finished. */
 static int round_run(struct stress_thread *t, size_t cap, int producers)
 {
 	struct ak_pool *pool;
@@ -147,10 +150,10 @@ static int round_run(struct stress_thread *t, size_t cap, int producers)
 	struct producer prod[MAX_PROD];
 	struct consumer cons;
 	struct stress_sum sent = { 0, 0, 0 };
-	uint64_t per = ROUND_VALUES / (uint64_t)producers;
+	uint64_t per = (cap ? ROUND_VALUES : ROUND_VALUES / 10) / (uint64_t)producers;
 
-	int rc = cap ? ak_mpsc_new(cap, sizeof(uint64_t), NULL, &tx, &rx)
-	             : ak_mpsc_unbounded_new(sizeof(uint64_t), NULL, &tx, &rx);
+	int rc = cap != UNBOUNDED ? ak_mpsc_new(cap, sizeof(uint64_t), NULL, &tx, &rx)
+	                          : ak_mpsc_unbounded_new(sizeof(uint64_t), NULL, &tx, &rx);
 	stress_check(rc == 0, "channel of capacity %zu created (%d)", cap, rc);
 	if (rc)
 		return 0;
@@ -161,7 +164,7 @@ static int round_run(struct stress_thread *t, size_t cap, int producers)
 		ak_mpsc_rx_drop(rx);
 		return 0;
 	}
-	atomic_store(&round_cap, (int)cap);
+	atomic_store(&round_cap, cap == UNBOUNDED ? -1 : (int)cap);
 	atomic_store(&received_now, 0);
 	memset(&cons, 0, sizeof(cons));
 	ak_future_init(&cons.future, &consumer_vtable);
@@ -228,7 +231,8 @@ static void driver(struct stress_thread *t)
 static void dump(FILE *out, void *arg)
 {
 	(void)arg;
-	fprintf(out, "round %" PRIu64 ", capacity %d, %" PRIu64 " values received this round\n",
+	fprintf(out, "round %" PRIu64 ", capacity %d (-1: unbounded, 0: rendezvous), %" PRIu64
+	        " values received this round\n",
 	        (uint64_t)atomic_load(&rounds_done), atomic_load(&round_cap),
 	        (uint64_t)atomic_load(&received_now));
 }
@@ -244,7 +248,7 @@ int main(int argc, char **argv)
 	if (nprod > MAX_PROD)
 		nprod = MAX_PROD;
 	printf("stress_mpsc_tasks: 1 to %d producer tasks, 1 consumer task on a 2-worker pool, "
-	       "capacities 1, 16, 1024, unbounded\n", nprod);
+	       "capacities 1, 16, 1024, unbounded, 0 (rendezvous)\n", nprod);
 	fflush(stdout);
 	ak_debug_counters(&base);
 	stress_on_dump(dump, NULL);
