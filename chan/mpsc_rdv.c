@@ -127,11 +127,17 @@ int ak__rdv_offer(struct ak__chan *c, struct ak__waiter *w, const void *value,
                   struct ak_context *cx)
 {
 	struct ak__rdv *r = &c->rdv;
-	struct ak_waker clone;
-	int rc = ak__waiter_prepare(w, cx, &clone);
-	if (rc) {
-		ak__rdv_withdraw(c, w);
-		return rc;
+	struct ak_waker clone = { NULL, NULL };
+	int rc;
+	/* relaxed, both: a guess.  A first poll that finds a receive waiting
+	 * will hand over and needs no waker; otherwise clone it before the
+	 * lock.  A wrong guess clones below, unlocked. */
+	if (ak__load(&w->state, AK__RELAXED) != AK__W_IDLE || !ak__load(&r->wants, AK__RELAXED)) {
+		rc = ak__waiter_prepare(w, cx, &clone);
+		if (rc) {
+			ak__rdv_withdraw(c, w);
+			return rc;
+		}
 	}
 	ak__lock(&r->lock);
 	for (;;) {
@@ -159,9 +165,10 @@ int ak__rdv_offer(struct ak__chan *c, struct ak__waiter *w, const void *value,
 			rc = AK_EPIPE;
 			break;
 		}
-		if (st == AK__W_QUEUED && ak__waker_empty(&w->waker) && ak__waker_empty(&clone)) {
-			/* An ask taken back (ak__waitq_ungrant) woke and left no
-			 * waker: park a new one, cloned without the lock. */
+		if (ak__waker_empty(&clone) && (st == AK__W_IDLE || ak__waker_empty(&w->waker))) {
+			/* No waker to park: the guess above was wrong, or an ask
+			 * taken back (ak__waitq_ungrant) woke and left none.
+			 * Clone one without the lock and look again. */
 			ak__unlock(&r->lock);
 			rc = ak__waker_keep(&cx->waker, &clone);
 			if (rc) {
