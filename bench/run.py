@@ -66,6 +66,8 @@ WORKLOADS = [
     ("thread_blocking_spsc", 8_000_000, {"crossbeam": 20_000_000}),
     ("create_drop", 8_000_000, {}),
     ("idle_channels", 1_000_000, {}),  # the workload itself: a million
+    # capacity 0 against Go's unbuffered chan; tokio has none (a dash)
+    ("rendezvous_pingpong", 8_000_000, {}),
 ]
 
 # Implementations on every row, in the order runs alternate; binary

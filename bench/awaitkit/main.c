@@ -43,6 +43,7 @@ int bk_spsc_bounded(uint64_t size, struct bk_result *r);
 int bk_mpsc_bounded_4p(uint64_t size, struct bk_result *r);
 int bk_spsc_unbounded(uint64_t size, struct bk_result *r);
 int bk_pingpong_mpsc(uint64_t size, struct bk_result *r);
+int bk_rendezvous_pingpong(uint64_t size, struct bk_result *r);
 int bk_thread_blocking_spsc(uint64_t size, struct bk_result *r);
 int bk_create_drop(uint64_t size, struct bk_result *r);
 int bk_idle_channels(uint64_t size, struct bk_result *r);
@@ -77,6 +78,7 @@ static const struct {
 	{ "thread_blocking_spsc", bk_thread_blocking_spsc, 8000000 },
 	{ "create_drop", bk_create_drop, 8000000 },
 	{ "idle_channels", bk_idle_channels, 1000000 },
+	{ "rendezvous_pingpong", bk_rendezvous_pingpong, 8000000 },
 };
 
 static int64_t allocations(void)

@@ -1,12 +1,18 @@
 /* pingpong_mpsc: two tasks on one thread (the single-thread executor), two
  * channels of capacity 1; A sends i and awaits it back, B echoes.  One op =
- * one message (two per round trip), as in the Go and tokio peers. */
+ * one message (two per round trip), as in the Go and tokio peers.
+ *
+ * rendezvous_pingpong: the same on two channels of capacity 0 (the
+ * rendezvous, Go's unbuffered channel): each send completes only once the
+ * other side's receive takes the value.  Go's peer uses two unbuffered
+ * chans; tokio has no rendezvous channel (bench/README.md). */
 #include <stdio.h>
 #include <string.h>
 
 #include "bench.h"
 
 int bk_pingpong_mpsc(uint64_t size, struct bk_result *r);
+int bk_rendezvous_pingpong(uint64_t size, struct bk_result *r);
 
 struct side {
 	struct ak_future future;
@@ -78,7 +84,7 @@ static void side_cancel(struct ak_future *f)
 
 static const struct ak_future_vtable side_vtable = { side_poll, side_cancel };
 
-int bk_pingpong_mpsc(uint64_t size, struct bk_result *r)
+static int pingpong(uint64_t size, struct bk_result *r, size_t cap, const char *name)
 {
 	struct ak_executor *ex;
 	struct ak_mpsc_tx *tab, *tba;
@@ -87,9 +93,9 @@ int bk_pingpong_mpsc(uint64_t size, struct bk_result *r)
 	uint64_t rounds = size / 2;
 
 	r->ops = 2 * rounds;
-	if (ak_mpsc_new(1, sizeof(int64_t), NULL, &tab, &rab) || ak_mpsc_new(1, sizeof(int64_t), NULL, &tba, &rba) ||
-	    ak_executor_new(&ex)) {
-		fprintf(stderr, "pingpong_mpsc: set-up failed\n");
+	if (ak_mpsc_new(cap, sizeof(int64_t), NULL, &tab, &rab) ||
+	    ak_mpsc_new(cap, sizeof(int64_t), NULL, &tba, &rba) || ak_executor_new(&ex)) {
+		fprintf(stderr, "%s: set-up failed\n", name);
 		return -1;
 	}
 	memset(&a, 0, sizeof(a));
@@ -112,10 +118,20 @@ int bk_pingpong_mpsc(uint64_t size, struct bk_result *r)
 	ak_mpsc_rx_drop(rab);
 	ak_mpsc_rx_drop(rba);
 	if (rc < 0 || a.ok != rounds || b.ok != rounds) {
-		fprintf(stderr, "pingpong_mpsc: %llu of %llu round trips (echoed %llu), rc %d\n",
+		fprintf(stderr, "%s: %llu of %llu round trips (echoed %llu), rc %d\n", name,
 		        (unsigned long long)a.ok, (unsigned long long)rounds,
 		        (unsigned long long)b.ok, rc);
 		return -1;
 	}
 	return 0;
+}
+
+int bk_pingpong_mpsc(uint64_t size, struct bk_result *r)
+{
+	return pingpong(size, r, 1, "pingpong_mpsc");
+}
+
+int bk_rendezvous_pingpong(uint64_t size, struct bk_result *r)
+{
+	return pingpong(size, r, 0, "rendezvous_pingpong");
 }

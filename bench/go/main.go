@@ -261,6 +261,34 @@ func pingpongMpsc(n int) result {
 	return r
 }
 
+// rendezvous_pingpong: pingpong_mpsc on two unbuffered channels (Go's
+// rendezvous, make(chan T)), two goroutines on one P.  ops = messages.
+func rendezvousPingpong(n int) result {
+	runtime.GOMAXPROCS(1)
+	n = roundDown(n, 2)
+	c1, c2 := make(chan int64), make(chan int64)
+	done := make(chan struct{})
+	sw := start()
+	go func() {
+		for v := range c1 {
+			c2 <- v + 1
+		}
+		close(done)
+	}()
+	var last int64
+	for i := 0; i < n/2; i++ {
+		c1 <- int64(i)
+		last = <-c2
+	}
+	close(c1)
+	<-done
+	r := sw.stop(uint64(n))
+	if last != int64(n/2) {
+		fail("rendezvous_pingpong: last %d, want %d", last, n/2)
+	}
+	return r
+}
+
 // padded keeps each receiver's counter on its own cache line.
 type padded struct {
 	n atomic.Int64
@@ -663,6 +691,7 @@ var workloads = map[string]struct {
 	"thread_blocking_spsc": {threadBlockingSpsc, 8000000},
 	"create_drop":          {createDrop, 8000000},
 	"idle_channels":        {idleChannels, 1000000},
+	"rendezvous_pingpong":  {rendezvousPingpong, 8000000},
 }
 
 func main() {
