@@ -67,6 +67,14 @@ struct fprim {
 extern const struct fprim fz_mpsc_bounded, fz_mpsc_unbounded, fz_oneshot,
 	fz_broadcast, fz_watch, fz_mutex, fz_semaphore, fz_notify;
 
+/* The rendezvous (fuzz_rdv.c): fz_mpsc_bounded set up with a byte of
+ * FZ_RDV_SETUP or more runs it instead of a bounded channel. */
+#define FZ_RDV_SETUP 0xf0u
+void fz_rdv_setup(unsigned arg);
+void fz_rdv_apply(unsigned op, unsigned arg);
+void fz_rdv_check(void);
+void fz_rdv_teardown(void);
+
 /*
  * The model of a fair (FIFO) batch semaphore: the bounded mpsc's slots,
  * the Mutex, the Semaphore.  Permits are never available while someone

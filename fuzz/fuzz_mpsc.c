@@ -1,6 +1,7 @@
 /*
- * fuzz_mpsc.c: the mpsc channel (bounded and unbounded) and the oneshot
- * channel against their models.
+ * fuzz_mpsc.c: the mpsc channel (bounded and unbounded; capacity 0 is
+ * fuzz_rdv.c, a mode of the bounded primitive) and the oneshot channel
+ * against their models.
  *
  * mpsc model (ak_mpsc(3), tokio::sync::mpsc): a FIFO queue of values; a
  * bounded channel's free slots are a fair semaphore (fuzz_main.c), so
@@ -398,10 +399,38 @@ static void mp_teardown(struct mp *m)
 	m->rx = NULL;
 }
 
-static void mpb_setup(unsigned arg) { mp_setup(&mpb, arg); }
-static void mpb_apply(unsigned op, unsigned arg) { mp_apply(&mpb, op, arg); }
-static void mpb_check(void) { mp_check(&mpb); }
-static void mpb_teardown(void) { mp_teardown(&mpb); }
+/* The bounded primitive's setup byte: 1 + arg % 4 slots, or from
+ * FZ_RDV_SETUP on, capacity 0 (the rendezvous, fuzz_rdv.c). */
+static int mpb_rdv;
+static void mpb_setup(unsigned arg)
+{
+	mpb_rdv = arg >= FZ_RDV_SETUP;
+	if (mpb_rdv)
+		fz_rdv_setup(arg);
+	else
+		mp_setup(&mpb, arg);
+}
+static void mpb_apply(unsigned op, unsigned arg)
+{
+	if (mpb_rdv)
+		fz_rdv_apply(op, arg);
+	else
+		mp_apply(&mpb, op, arg);
+}
+static void mpb_check(void)
+{
+	if (mpb_rdv)
+		fz_rdv_check();
+	else
+		mp_check(&mpb);
+}
+static void mpb_teardown(void)
+{
+	if (mpb_rdv)
+		fz_rdv_teardown();
+	else
+		mp_teardown(&mpb);
+}
 static void mpu_setup(unsigned arg) { mp_setup(&mpu, arg); }
 static void mpu_apply(unsigned op, unsigned arg) { mp_apply(&mpu, op, arg); }
 static void mpu_check(void) { mp_check(&mpu); }

@@ -2,7 +2,8 @@
 """fuzz-corpus.py DIR: write the fuzzer's seed corpus (awaitkit-fuzz(7)).
 
 Each seed is a small program in the fuzzer's input format: 8 setup bytes
-(one per primitive, in the order below), then 2-byte operations: the first
+(one per primitive, in the order below; the bounded mpsc's from RDV = 0xf0
+on makes the rendezvous, capacity 0), then 2-byte operations: the first
 byte is op * 8 + primitive, the second the operand, whose fields each
 primitive reads as fuzz/fuzz_*.c says (task t = arg % 3, ...).  arg()
 finds an operand byte with the fields asked for.  Seeds named regress-*
@@ -42,6 +43,7 @@ def program(setup, ops):
 
 
 SETUP = [0, 0, 0, 0, 0, 0, 1, 0]   # bounded cap 1, broadcast cap 1, 1 permit
+RDV = 0xf0                          # MPSC_B's setup: the rendezvous
 
 SEEDS = {
     # Three senders on a channel of one slot: FIFO hand-over, a receive
@@ -118,6 +120,25 @@ SEEDS = {
         (NOTIFY, 0, 2), (NOTIFY, 1, 2), (NOTIFY, 5, 0), (NOTIFY, 2, 2),
         (NOTIFY, 1, 0), (NOTIFY, 0, 2), (NOTIFY, 6, 0), (NOTIFY, 1, 1),
         (NOTIFY, 1, 2),
+    ]),
+    # The rendezvous: two senders park, a receive asks the first, which is
+    # cancelled (the ask passes on); a hand-over; a receive cancelled under
+    # an ask (taken back) and a repoll; try_send into a waiting receive;
+    # try_recv asking; a permit; close with a sender parked.
+    'mpsc-rendezvous': program([RDV] + SETUP[1:], [
+        (MPSC_B, 0, arg(t=0, i=0)), (MPSC_B, 0, arg(t=1, i=0)),
+        (MPSC_B, 10, arg(t=2)), (MPSC_B, 2, arg(t=0)), (MPSC_B, 1, arg(t=1)),
+        (MPSC_B, 11, arg(t=2)), (MPSC_B, 0, arg(t=0, i=0)),
+        (MPSC_B, 10, arg(t=2)), (MPSC_B, 12, 0), (MPSC_B, 1, arg(t=0)),
+        (MPSC_B, 13, 0), (MPSC_B, 1, arg(t=0)), (MPSC_B, 13, 0),
+        (MPSC_B, 10, arg(t=1)), (MPSC_B, 3, arg(i=0)), (MPSC_B, 11, arg(t=1)),
+        (MPSC_B, 10, arg(t=2)), (MPSC_B, 7, arg(t=0, i=0)),
+        (MPSC_B, 0, arg(t=1, i=0)), (MPSC_B, 9, arg(t=0)),
+        (MPSC_B, 1, arg(t=1)), (MPSC_B, 11, arg(t=2)),
+        (MPSC_B, 4, arg(t=2, i=0, n2=1)), (MPSC_B, 10, arg(t=0)),
+        (MPSC_B, 5, arg(t=2)), (MPSC_B, 0, arg(t=1, i=0)),
+        (MPSC_B, 15, 0), (MPSC_B, 1, arg(t=1)), (MPSC_B, 11, arg(t=0)),
+        (MPSC_B, 8, arg(t=2)), (MPSC_B, 11, arg(t=0)), (MPSC_B, 13, 0),
     ]),
     # Library bug: a notify_last notification passed on by a cancel went to
     # the oldest waiter; tokio passes it on as it came, to the newest.
