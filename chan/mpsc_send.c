@@ -359,7 +359,7 @@ AK_EXPORT int ak_mpsc_try_reserve_many(struct ak_mpsc_reserve_op *op, struct ak_
 	else
 		rc = fast_reserve(p);
 	/* The op is finished either way: a permit, or nothing. */
-	op->future.state = AK_FUTURE_DONE;
+	ak__future_finish(&op->future);
 	return rc;
 }
 

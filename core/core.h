@@ -165,6 +165,20 @@ static inline int ak__future_phase(const struct ak_future *f)
 	return (int)(f->state & AK_FUTURE_PHASE_MASK);
 }
 
+/* Sets the phase of f's state word, keeping the owned bit. */
+static inline void ak__future_set_phase(struct ak_future *f, uintptr_t phase)
+{
+	f->state = (f->state & ~(uintptr_t)AK_FUTURE_PHASE_MASK) | phase;
+}
+
+/* Finishes an operation outside a poll (a try-form, a guard made by
+ * hand): it reads done, so it is not pollable, and its cancel is a
+ * no-op; a completed guard or permit is released by its own call. */
+static inline void ak__future_finish(struct ak_future *f)
+{
+	ak__future_set_phase(f, AK_FUTURE_DONE);
+}
+
 /* ---- the parker ------------------------------------------------------------
  * One futex word: EMPTY, PARKED (a thread sleeps on it) or NOTIFIED (an
  * unpark happened that no park has consumed).  unpark's release exchange

@@ -24,17 +24,12 @@ static int pollable(const struct ak_future *f)
 	return f->vtable != NULL && (phase == AK_FUTURE_IDLE || phase == AK_FUTURE_PENDING);
 }
 
-static void set_phase(struct ak_future *f, uintptr_t phase)
-{
-	f->state = (f->state & ~(uintptr_t)AK_FUTURE_PHASE_MASK) | phase;
-}
-
 static int poll_checked(struct ak_future *f, struct ak_context *cx)
 {
 	if (!ak__cx_valid(cx))
 		return AK_EINVAL;
 	int rc = f->vtable->poll(f, cx);
-	set_phase(f, rc == AK_PENDING ? AK_FUTURE_PENDING : AK_FUTURE_DONE);
+	ak__future_set_phase(f, rc == AK_PENDING ? AK_FUTURE_PENDING : AK_FUTURE_DONE);
 	return rc;
 }
 
@@ -62,7 +57,7 @@ AK_EXPORT void ak_future_cancel(struct ak_future *f)
 		return;
 	/* Marked done first: a cancel that re-enters (through a waker) sees a
 	 * finished future and does nothing. */
-	set_phase(f, AK_FUTURE_DONE);
+	ak__future_set_phase(f, AK_FUTURE_DONE);
 	f->vtable->cancel(f);
 }
 

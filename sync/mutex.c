@@ -296,7 +296,7 @@ AK_EXPORT int ak_mutex_try_lock_at(struct ak_mutex_lock_op *op, struct ak_mutex 
 	int64_t since = stats(m) ? ak__lock_clock() : AK__NO_SINCE;
 	rc = k_try(m);
 	if (rc) {
-		op->future.state = AK_FUTURE_DONE;
+		ak__future_finish(&op->future);
 		return rc;
 	}
 	took(priv(op), cx, since);
@@ -305,7 +305,7 @@ AK_EXPORT int ak_mutex_try_lock_at(struct ak_mutex_lock_op *op, struct ak_mutex 
 		struct ak__ld_acq a = ld_acq(priv(op));
 		ak__lockdep_took(&priv(op)->ld, &a, cx);
 	}
-	op->future.state = AK_FUTURE_DONE;  /* a guard is not pollable */
+	ak__future_finish(&op->future);  /* a guard is not pollable */
 	return 0;
 }
 

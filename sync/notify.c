@@ -147,7 +147,7 @@ AK_EXPORT int ak_notified_enable(struct ak_notified_op *op)
 {
 	if (!op || op->future.vtable != &notified_vtable)
 		return AK_EINVAL;
-	int phase = (int)(op->future.state & AK_FUTURE_PHASE_MASK);
+	int phase = ak__future_phase(&op->future);
 	if (phase != AK_FUTURE_IDLE && phase != AK_FUTURE_PENDING)
 		return AK_EINVAL;       /* never bound, or finished */
 	struct notified_priv *p = priv_of(&op->future);
@@ -160,8 +160,7 @@ AK_EXPORT int ak_notified_enable(struct ak_notified_op *op)
 			p->parked = 1;
 			ak__fetch_add(&notify_of(p)->pending, 1, AK__RELAXED);
 		}
-		op->future.state = (op->future.state & ~(uintptr_t)AK_FUTURE_PHASE_MASK) |
-		                   AK_FUTURE_PENDING;
+		ak__future_set_phase(&op->future, AK_FUTURE_PENDING);
 	}
 	return notified;
 }

@@ -261,7 +261,7 @@ static int try_lock(struct ak_rwlock_op *op, struct ak_rwlock *rw, int mode,
 			ak__lockdep_took(&priv(op)->ld, &a, cx);
 		}
 	}
-	op->future.state = AK_FUTURE_DONE;   /* a guard is not pollable */
+	ak__future_finish(&op->future);   /* a guard is not pollable */
 	return rc;
 }
 

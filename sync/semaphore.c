@@ -209,7 +209,7 @@ AK_EXPORT int ak_semaphore_try_acquire(struct ak_semaphore_acquire_op *op,
 	else
 		rc = ak__sem_try_acquire(&sem->core, n);
 	/* The op is finished either way: done holding, or failed. */
-	op->future.state = AK_FUTURE_DONE;
+	ak__future_finish(&op->future);
 	if (rc == 0)
 		p->holding = 1;
 	return rc;
@@ -279,7 +279,7 @@ AK_EXPORT int ak_semaphore_split(struct ak_semaphore_acquire_op *op, uint64_t n,
 	memset(q, 0, sizeof(*q));
 	ak__sem_acquire_init(&q->a, p->a.sem, n);
 	q->holding = 1;
-	other->future.state = AK_FUTURE_DONE;
+	ak__future_finish(&other->future);
 	p->a.n -= n;
 	return 0;
 }
