@@ -77,17 +77,8 @@ AK_EXPORT size_t ak_broadcast_sender_weak_count(const struct ak_broadcast_rx *rx
 
 /* ---- the senders' closed() ----------------------------------------------------- */
 
-struct closed_priv {
-	struct ak__until u;
-	struct ak_broadcast_tx *ch;
-};
-_Static_assert(sizeof(struct closed_priv) <= sizeof(((struct ak_broadcast_closed_op *)0)->private_),
+_Static_assert(sizeof(struct ak__until_op) <= sizeof(((struct ak_broadcast_closed_op *)0)->private_),
                "broadcast closed op storage too small");
-
-static struct closed_priv *closed_priv(struct ak_future *f)
-{
-	return (struct closed_priv *)(void *)&((struct ak_broadcast_closed_op *)(void *)f)->private_;
-}
 
 /* Under the lock the receiver count is exact: a subscribe that came first
  * re-arms the wait. */
@@ -112,29 +103,9 @@ static void ch_put(void *obj)
 
 static const struct ak__until_ops closed_ops = { no_receiver, ch_get, ch_put };
 
-static int closed_poll(struct ak_future *f, struct ak_context *cx)
-{
-	struct closed_priv *p = closed_priv(f);
-	return ak__until_poll(&p->u, &p->ch->rx_gone, &closed_ops, p->ch, cx);
-}
-
-static void closed_cancel(struct ak_future *f)
-{
-	struct closed_priv *p = closed_priv(f);
-	ak__until_cancel(&p->u, &closed_ops, p->ch);
-}
-
-static const struct ak_future_vtable closed_vtable = { closed_poll, closed_cancel };
-
 AK_EXPORT int ak_broadcast_closed_init(struct ak_broadcast_closed_op *op, struct ak_broadcast_tx *tx)
 {
 	if (!op || !tx)
 		return AK_EINVAL;
-	int rc = ak_future_init(&op->future, &closed_vtable);
-	if (rc)
-		return rc;
-	struct closed_priv *p = closed_priv(&op->future);
-	memset(p, 0, sizeof(*p));
-	p->ch = tx;
-	return 0;
+	return ak__until_op_init(&op->future, &closed_ops, tx, &tx->rx_gone);
 }

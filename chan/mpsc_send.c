@@ -425,17 +425,8 @@ AK_EXPORT int ak_mpsc_permit_drop(struct ak_mpsc_reserve_op *permit)
 
 /* ---- closed() ---------------------------------------------------------------------------------- */
 
-struct closed_priv {
-	struct ak__until u;
-	struct ak__chan *c;
-};
-_Static_assert(sizeof(struct closed_priv) <= sizeof(((struct ak_mpsc_closed_op *)0)->private_),
+_Static_assert(sizeof(struct ak__until_op) <= sizeof(((struct ak_mpsc_closed_op *)0)->private_),
                "closed op storage too small");
-
-static struct closed_priv *closed_priv(struct ak_future *f)
-{
-	return (struct closed_priv *)(void *)&((struct ak_mpsc_closed_op *)(void *)f)->private_;
-}
 
 static int rx_closed(void *obj)
 {
@@ -455,33 +446,16 @@ static void c_put(void *obj)
 
 static const struct ak__until_ops closed_ops = { rx_closed, c_get, c_put };
 
-static int closed_poll(struct ak_future *f, struct ak_context *cx)
-{
-	struct closed_priv *p = closed_priv(f);
-	return ak__until_poll(&p->u, &p->c->closed, &closed_ops, p->c, cx);
-}
-
-static void closed_cancel(struct ak_future *f)
-{
-	struct closed_priv *p = closed_priv(f);
-	if (p->c)
-		ak__until_cancel(&p->u, &closed_ops, p->c);
-}
-
-static const struct ak_future_vtable closed_vtable = { closed_poll, closed_cancel };
-
 AK_EXPORT int ak_mpsc_closed_init(struct ak_mpsc_closed_op *op, struct ak_mpsc_tx *tx)
 {
 	if (!op || !tx)
 		return AK_EINVAL;
-	int rc = ak_future_init(&op->future, &closed_vtable);
+	struct ak__chan *c = ak__tx_chan(tx);
+	int rc = ak__until_op_init(&op->future, &closed_ops, c, &c->closed);
 	if (rc)
 		return rc;
-	struct closed_priv *p = closed_priv(&op->future);
-	memset(p, 0, sizeof(*p));
-	p->c = ak__tx_chan(tx);
 	/* seq_cst: pairs with the load in close_side(): an operation bound
 	 * after its load sees the state at its poll (which arms, then looks). */
-	ak__store(&p->c->closed_used, 1, AK__SEQ_CST);
+	ak__store(&c->closed_used, 1, AK__SEQ_CST);
 	return 0;
 }

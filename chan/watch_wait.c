@@ -218,6 +218,7 @@ AK_EXPORT int ak_watch_wait_for_blocking(struct ak_watch_receiver *rx,
 }
 
 /* ---- the senders' closed() ---------------------------------------------------- */
+/* To become ak__until_op_init(&op->future, &closed_ops, w, &w->rx_gone), as in mpsc and broadcast. */
 
 struct closed_priv {
 	struct ak__until u;

@@ -165,6 +165,18 @@ static inline int ak__future_phase(const struct ak_future *f)
 	return (int)(f->state & AK_FUTURE_PHASE_MASK);
 }
 
+/* The private storage of an operation struct (its header followed by
+ * AK_OP_PRIVATE(n)): the same place whatever n, as the union is aligned
+ * as max_align_t. */
+struct ak__op {
+	struct ak_future future;
+	AK_OP_PRIVATE(1) private_;
+};
+static inline void *ak__op_private(struct ak_future *f)
+{
+	return &((struct ak__op *)(void *)f)->private_;
+}
+
 /* Sets the phase of f's state word, keeping the owned bit. */
 static inline void ak__future_set_phase(struct ak_future *f, uintptr_t phase)
 {

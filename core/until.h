@@ -1,7 +1,9 @@
 /*
  * core/until.h: an operation that waits until a condition holds, woken
  * through a notify core.  Internal; the senders' closed() of mpsc, watch
- * and broadcast is this, written once.
+ * and broadcast is this, written once: a whole future (ak__until_op_init)
+ * for which a primitive supplies only its condition and its references
+ * (struct ak__until_ops).
  *
  * A poll arms (captures the notify's generation) before it looks at the
  * condition, so a change that comes after the look notifies after it and
@@ -11,8 +13,8 @@
  * (ops->get), so dropping every handle under it is safe; it spends budget
  * as every operation does.
  *
- *   call                      thread
- *   ak__until_poll, _cancel   the operation's owner
+ *   call                                 thread
+ *   ak__until_poll, _cancel, _op_init    the operation's owner
  */
 #ifndef AK_CORE_UNTIL_H
 #define AK_CORE_UNTIL_H
@@ -35,5 +37,21 @@ struct ak__until_ops {
 int ak__until_poll(struct ak__until *u, struct ak__notify *n, const struct ak__until_ops *ops,
                    void *obj, struct ak_context *cx);
 void ak__until_cancel(struct ak__until *u, const struct ak__until_ops *ops, void *obj);
+
+/*
+ * The whole operation: binds the future f (the header of an operation
+ * struct whose private storage holds a struct ak__until_op) to wait on n
+ * until ops->holds(obj).  Its poll and cancel are ak__until_poll and
+ * ak__until_cancel; a cancel of storage never bound does nothing.
+ */
+struct ak__until_op {
+	struct ak__until u;
+	const struct ak__until_ops *ops;
+	void *obj;
+	struct ak__notify *n;
+};
+
+int ak__until_op_init(struct ak_future *f, const struct ak__until_ops *ops, void *obj,
+                      struct ak__notify *n);
 
 #endif
