@@ -40,6 +40,9 @@
 
 #include "broadcast_chan.h"
 
+/* ak_op_size(): the kinds this file binds. */
+AK__OP_KIND(AK_OP_BROADCAST_RECV, struct ak_broadcast_recv_op);
+
 #define WRITING ((uint32_t)1 << 31)
 #define SPINS_BEFORE_YIELD 64
 

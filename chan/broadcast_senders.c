@@ -8,6 +8,9 @@
 #include "broadcast_chan.h"
 #include "../core/until.h"
 
+/* ak_op_size(): the kinds this file binds. */
+AK__OP_KIND(AK_OP_BROADCAST_CLOSED, struct ak_broadcast_closed_op);
+
 /* A weak handle is the channel's address under another type. */
 #define WEAK_CHAN(w) ((struct ak_broadcast_tx *)(void *)(w))
 

@@ -49,6 +49,10 @@
 
 #include "mpsc_chan.h"
 
+/* ak_op_size(): the kinds this file binds. */
+AK__OP_KIND(AK_OP_MPSC_RECV, struct ak_mpsc_recv_op);
+AK__OP_KIND(AK_OP_MPSC_RECV_MANY, struct ak_mpsc_recv_many_op);
+
 #define SPIN_LIMIT 128
 
 static struct ak__chan *rx_chan(const struct ak_mpsc_rx *rx)

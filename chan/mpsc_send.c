@@ -9,6 +9,11 @@
 #include "mpsc_chan.h"
 #include "../core/until.h"
 
+/* ak_op_size(): the kinds this file binds. */
+AK__OP_KIND(AK_OP_MPSC_SEND, struct ak_mpsc_send_op);
+AK__OP_KIND(AK_OP_MPSC_RESERVE, struct ak_mpsc_reserve_op);
+AK__OP_KIND(AK_OP_MPSC_CLOSED, struct ak_mpsc_closed_op);
+
 /* ---- send ------------------------------------------------------------------------------- */
 
 #define F_REF 1u        /* holds a channel reference (parked) */

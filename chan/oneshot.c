@@ -68,6 +68,10 @@
 
 #include "../core/core.h"
 
+/* ak_op_size(): the kinds this file binds. */
+AK__OP_KIND(AK_OP_ONESHOT_RECV, struct ak_oneshot_recv_op);
+AK__OP_KIND(AK_OP_ONESHOT_CLOSED, struct ak_oneshot_closed_op);
+
 enum {
 	RX_TASK_SET = 1u << 0,
 	COMPLETE = 1u << 1,

@@ -10,6 +10,11 @@
 #include "watch_chan.h"
 #include "../core/until.h"
 
+/* ak_op_size(): the kinds this file binds. */
+AK__OP_KIND(AK_OP_WATCH_CHANGED, struct ak_watch_changed_op);
+AK__OP_KIND(AK_OP_WATCH_WAIT_FOR, struct ak_watch_wait_for_op);
+AK__OP_KIND(AK_OP_WATCH_CLOSED, struct ak_watch_closed_op);
+
 /* ---- waiting on the version -------------------------------------------------- */
 
 /* The wait part shared by changed() and wait_for(). */

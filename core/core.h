@@ -165,6 +165,23 @@ static inline int ak__future_phase(const struct ak_future *f)
 	return (int)(f->state & AK_FUTURE_PHASE_MASK);
 }
 
+/* ---- ak_op_size()'s table, assembled by the linker ---------------------------
+ * Each primitive names its operation kinds beside their structures, in the
+ * file that binds them (AK__OP_KIND(AK_OP_MPSC_SEND, struct
+ * ak_mpsc_send_op)); the linker gathers the entries into one section that
+ * ak_op_size() reads between __start_ and __stop_, as Linux gathers its
+ * initcalls.  So core/ knows no primitive, and a new primitive touches only
+ * its own files.  A statically linked program holds the kinds of the
+ * objects it links: those of every operation it can bind.
+ */
+struct ak__op_kind {
+	int64_t kind;
+	uint64_t size;
+};
+#define AK__OP_KIND(k, type)                                                          \
+	static const struct ak__op_kind ak__op_kind_##k                               \
+		__attribute__((used, section("ak_op_kinds"), aligned(16))) = { (k), sizeof(type) }
+
 /* The private storage of an operation struct (its header followed by
  * AK_OP_PRIVATE(n)): the same place whatever n, as the union is aligned
  * as max_align_t. */

@@ -1,20 +1,5 @@
 /* core/future.c: the future header, the budget, the yield operation. */
 #include <awaitkit/future.h>
-#include <awaitkit/timer.h>
-#include <awaitkit/mpsc.h>
-#include <awaitkit/oneshot.h>
-#include <awaitkit/watch.h>
-#include <awaitkit/semaphore.h>
-#include <awaitkit/notify.h>
-#include <awaitkit/barrier.h>
-#include <awaitkit/mutex.h>
-#include <awaitkit/rwlock.h>
-#include <awaitkit/broadcast.h>
-#include <awaitkit/select.h>
-#include <awaitkit/task.h>
-#include <awaitkit/timeout.h>
-#include <awaitkit/once_cell.h>
-#include <awaitkit/set_once.h>
 
 #include "core.h"
 
@@ -142,62 +127,17 @@ AK_EXPORT int ak_yield_init(struct ak_yield_op *op)
 	return rc;
 }
 
+AK__OP_KIND(AK_OP_YIELD, struct ak_yield_op);
+
+/* The section's bounds, from the linker (weak: an empty table reads as
+ * one, though the entry above is always there). */
+extern const struct ak__op_kind __start_ak_op_kinds[] __attribute__((weak, visibility("hidden")));
+extern const struct ak__op_kind __stop_ak_op_kinds[] __attribute__((weak, visibility("hidden")));
+
 AK_EXPORT size_t ak_op_size(int kind)
 {
-	switch (kind) {
-	case AK_OP_YIELD:
-		return sizeof(struct ak_yield_op);
-	case AK_OP_SLEEP:
-		return sizeof(struct ak_sleep_op);
-	case AK_OP_MPSC_SEND:
-		return sizeof(struct ak_mpsc_send_op);
-	case AK_OP_MPSC_RESERVE:
-		return sizeof(struct ak_mpsc_reserve_op);
-	case AK_OP_MPSC_RECV:
-		return sizeof(struct ak_mpsc_recv_op);
-	case AK_OP_MPSC_RECV_MANY:
-		return sizeof(struct ak_mpsc_recv_many_op);
-	case AK_OP_MPSC_CLOSED:
-		return sizeof(struct ak_mpsc_closed_op);
-	case AK_OP_ONESHOT_RECV:
-		return sizeof(struct ak_oneshot_recv_op);
-	case AK_OP_ONESHOT_CLOSED:
-		return sizeof(struct ak_oneshot_closed_op);
-	case AK_OP_BROADCAST_RECV:
-		return sizeof(struct ak_broadcast_recv_op);
-	case AK_OP_BROADCAST_CLOSED:
-		return sizeof(struct ak_broadcast_closed_op);
-	case AK_OP_SEMAPHORE_ACQUIRE:
-		return sizeof(struct ak_semaphore_acquire_op);
-	case AK_OP_NOTIFIED:
-		return sizeof(struct ak_notified_op);
-	case AK_OP_BARRIER_WAIT:
-		return sizeof(struct ak_barrier_wait_op);
-	case AK_OP_MUTEX_LOCK:
-		return sizeof(struct ak_mutex_lock_op);
-	case AK_OP_RWLOCK:
-		return sizeof(struct ak_rwlock_op);
-	case AK_OP_WATCH_CHANGED:
-		return sizeof(struct ak_watch_changed_op);
-	case AK_OP_WATCH_WAIT_FOR:
-		return sizeof(struct ak_watch_wait_for_op);
-	case AK_OP_WATCH_CLOSED:
-		return sizeof(struct ak_watch_closed_op);
-	case AK_OP_SELECT:
-		return sizeof(struct ak_select_op);
-	case AK_OP_JOIN:
-		return sizeof(struct ak_join_op);
-	case AK_OP_TRY_JOIN:
-		return sizeof(struct ak_try_join_op);
-	case AK_OP_TIMEOUT:
-		return sizeof(struct ak_timeout_op);
-	case AK_OP_TASK_JOIN:
-		return sizeof(struct ak_task_join_op);
-	case AK_OP_ONCE_CELL_GET_OR_INIT:
-		return sizeof(struct ak_once_cell_op);
-	case AK_OP_SET_ONCE_WAIT:
-		return sizeof(struct ak_set_once_wait_op);
-	default:
-		return 0;
-	}
+	for (const struct ak__op_kind *k = __start_ak_op_kinds; k < __stop_ak_op_kinds; k++)
+		if (k->kind == kind)
+			return (size_t)k->size;
+	return 0;
 }

@@ -23,6 +23,7 @@
 #include <awaitkit/semaphore.h>
 #include <awaitkit/notify.h>
 #include <awaitkit/barrier.h>
+#include <awaitkit/lock_info.h>
 #include <awaitkit/mutex.h>
 #include <awaitkit/rwlock.h>
 #include <awaitkit/lockdep.h>

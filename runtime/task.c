@@ -8,6 +8,9 @@
 
 #include "task.h"
 
+/* ak_op_size(): the kinds this file binds. */
+AK__OP_KIND(AK_OP_TASK_JOIN, struct ak_task_join_op);
+
 /* The task this thread is polling now: a task cancelling itself from its
  * own poll is refused instead of deadlocking on its own RUNNING bit. */
 static _Thread_local struct ak_task *tls_polling;

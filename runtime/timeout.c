@@ -27,6 +27,9 @@
 
 #include "../core/core.h"
 
+/* ak_op_size(): the kinds this file binds. */
+AK__OP_KIND(AK_OP_TIMEOUT, struct ak_timeout_op);
+
 struct timeout_priv {
 	struct ak_sleep_op sleep;   /* the deadline; never polled for NEVER */
 	struct ak_future *inner;    /* claimed while the op is bound */

@@ -58,6 +58,9 @@
 #include "timer.h"
 #include "../core/waitq.h"
 
+/* ak_op_size(): the kinds this file binds. */
+AK__OP_KIND(AK_OP_SLEEP, struct ak_sleep_op);
+
 enum {
 	S_IDLE = 0,     /* not registered: the owner's alone */
 	S_QUEUED = 1,   /* in the heap (if its gen is current) */

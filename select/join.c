@@ -13,6 +13,10 @@
 
 #include "branch.h"
 
+/* ak_op_size(): the kinds this file binds. */
+AK__OP_KIND(AK_OP_JOIN, struct ak_join_op);
+AK__OP_KIND(AK_OP_TRY_JOIN, struct ak_try_join_op);
+
 struct join_priv {
 	struct ak_branch *b;
 	size_t n;

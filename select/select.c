@@ -13,6 +13,9 @@
 
 #include "branch.h"
 
+/* ak_op_size(): the kinds this file binds. */
+AK__OP_KIND(AK_OP_SELECT, struct ak_select_op);
+
 struct select_priv {
 	struct ak_branch *b;
 	size_t n;

@@ -33,6 +33,9 @@
 #include "../core/core.h"
 #include "../core/waitq.h"
 
+/* ak_op_size(): the kinds this file binds. */
+AK__OP_KIND(AK_OP_BARRIER_WAIT, struct ak_barrier_wait_op);
+
 struct ak_barrier {
 	struct ak__lock lock;
 	size_t n;

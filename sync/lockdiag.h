@@ -26,7 +26,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include <awaitkit/mutex.h>
+#include <awaitkit/lock_info.h>
 
 #include "../core/core.h"
 

@@ -25,6 +25,9 @@
 #include "lockdep.h"
 #include "lockdiag.h"
 
+/* ak_op_size(): the kinds this file binds. */
+AK__OP_KIND(AK_OP_MUTEX_LOCK, struct ak_mutex_lock_op);
+
 struct ak_mutex {
 	union {
 		struct ak__sem sem;          /* one permit (FIFO) */

@@ -11,6 +11,9 @@
 #include "../core/core.h"
 #include "../core/notify.h"
 
+/* ak_op_size(): the kinds this file binds. */
+AK__OP_KIND(AK_OP_NOTIFIED, struct ak_notified_op);
+
 /*
  * The free refuses (AK_EBUSY) while an operation that parked has not
  * finished: the core's queue no longer holds one that notify_one granted

@@ -18,6 +18,9 @@
 #include "../core/core.h"
 #include "../core/sem.h"
 
+/* ak_op_size(): the kinds this file binds. */
+AK__OP_KIND(AK_OP_ONCE_CELL_GET_OR_INIT, struct ak_once_cell_op);
+
 /*
  * ready goes 0 -> 1 once, with a release store, after the value is
  * written and before the semaphore closes: whoever reads 1 (acquire) sees

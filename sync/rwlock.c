@@ -26,6 +26,9 @@
 #include "lockdep.h"
 #include "lockdiag.h"
 
+/* ak_op_size(): the kinds this file binds. */
+AK__OP_KIND(AK_OP_RWLOCK, struct ak_rwlock_op);
+
 struct ak_rwlock {
 	struct ak__sem sem;          /* max permits */
 	struct ak__holders holders;  /* every read guard, or the write guard */

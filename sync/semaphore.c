@@ -9,12 +9,15 @@
 
 #include <awaitkit/block_on.h>
 #include <awaitkit/error.h>
-#include <awaitkit/mutex.h>
+#include <awaitkit/lock_info.h>
 #include <awaitkit/semaphore.h>
 
 #include "../core/core.h"
 #include "../core/sem.h"
 #include "lockdep.h"
+
+/* ak_op_size(): the kinds this file binds. */
+AK__OP_KIND(AK_OP_SEMAPHORE_ACQUIRE, struct ak_semaphore_acquire_op);
 
 _Static_assert(AK_SEMAPHORE_MAX_PERMITS == AK__SEM_MAX,
                "the public maximum is the core's");

@@ -14,6 +14,9 @@
 #include "../core/core.h"
 #include "../core/notify.h"
 
+/* ak_op_size(): the kinds this file binds. */
+AK__OP_KIND(AK_OP_SET_ONCE_WAIT, struct ak_set_once_wait_op);
+
 /*
  * set_lock serializes the setters, as tokio's mutex does: a set that
  * loses waits for the winner's copy, so after its AK_EEXIST a get sees the

@@ -411,6 +411,44 @@ START_TEST(op_size_of_yield_is_its_struct_size)
 }
 END_TEST
 
+/* Every kind the headers name, each with its structure's size: the table
+ * is gathered from the primitives' own files (core/core.h, AK__OP_KIND). */
+START_TEST(op_size_of_every_kind_is_its_struct_size)
+{
+	static const struct { int kind; size_t size; } kinds[] = {
+		{ AK_OP_YIELD, sizeof(struct ak_yield_op) },
+		{ AK_OP_SLEEP, sizeof(struct ak_sleep_op) },
+		{ AK_OP_MPSC_SEND, sizeof(struct ak_mpsc_send_op) },
+		{ AK_OP_MPSC_RESERVE, sizeof(struct ak_mpsc_reserve_op) },
+		{ AK_OP_MPSC_RECV, sizeof(struct ak_mpsc_recv_op) },
+		{ AK_OP_MPSC_RECV_MANY, sizeof(struct ak_mpsc_recv_many_op) },
+		{ AK_OP_MPSC_CLOSED, sizeof(struct ak_mpsc_closed_op) },
+		{ AK_OP_ONESHOT_RECV, sizeof(struct ak_oneshot_recv_op) },
+		{ AK_OP_ONESHOT_CLOSED, sizeof(struct ak_oneshot_closed_op) },
+		{ AK_OP_BROADCAST_RECV, sizeof(struct ak_broadcast_recv_op) },
+		{ AK_OP_BROADCAST_CLOSED, sizeof(struct ak_broadcast_closed_op) },
+		{ AK_OP_WATCH_CHANGED, sizeof(struct ak_watch_changed_op) },
+		{ AK_OP_WATCH_WAIT_FOR, sizeof(struct ak_watch_wait_for_op) },
+		{ AK_OP_WATCH_CLOSED, sizeof(struct ak_watch_closed_op) },
+		{ AK_OP_SEMAPHORE_ACQUIRE, sizeof(struct ak_semaphore_acquire_op) },
+		{ AK_OP_MUTEX_LOCK, sizeof(struct ak_mutex_lock_op) },
+		{ AK_OP_RWLOCK, sizeof(struct ak_rwlock_op) },
+		{ AK_OP_NOTIFIED, sizeof(struct ak_notified_op) },
+		{ AK_OP_BARRIER_WAIT, sizeof(struct ak_barrier_wait_op) },
+		{ AK_OP_SELECT, sizeof(struct ak_select_op) },
+		{ AK_OP_JOIN, sizeof(struct ak_join_op) },
+		{ AK_OP_TRY_JOIN, sizeof(struct ak_try_join_op) },
+		{ AK_OP_TASK_JOIN, sizeof(struct ak_task_join_op) },
+		{ AK_OP_TIMEOUT, sizeof(struct ak_timeout_op) },
+		{ AK_OP_ONCE_CELL_GET_OR_INIT, sizeof(struct ak_once_cell_op) },
+		{ AK_OP_SET_ONCE_WAIT, sizeof(struct ak_set_once_wait_op) },
+	};
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		ck_assert_msg(ak_op_size(kinds[i].kind) == kinds[i].size, "kind %d: %zu, want %zu",
+		              kinds[i].kind, ak_op_size(kinds[i].kind), kinds[i].size);
+}
+END_TEST
+
 START_TEST(op_size_of_unknown_kind_is_zero)
 {
 	ck_assert_uint_eq(ak_op_size(0), 0);
@@ -546,6 +584,7 @@ Suite *future_suite(void)
 
 	tc = tk_tcase("yield");
 	tcase_add_test(tc, op_size_of_yield_is_its_struct_size);
+	tcase_add_test(tc, op_size_of_every_kind_is_its_struct_size);
 	tcase_add_test(tc, op_size_of_unknown_kind_is_zero);
 	tcase_add_test(tc, yield_init_of_null_returns_einval);
 	tcase_add_test(tc, yield_returns_pending_once_waking_its_task_then_done);

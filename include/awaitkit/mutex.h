@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <awaitkit/future.h>
+#include <awaitkit/lock_info.h>
 #include <awaitkit/waker.h>
 
 #ifdef __cplusplus
@@ -28,32 +29,10 @@ extern "C" {
 /* Operation kinds (ak_op_size). */
 #define AK_OP_MUTEX_LOCK 70
 
-/* Flags of ak_mutex_new and ak_rwlock_new. */
-#define AK_LOCK_NODIAG 0x1u   /* no holder records, no self-deadlock detection */
-#define AK_LOCK_STATS 0x2u    /* hold statistics: held_ns, pending_polls */
-/* Flag of ak_mutex_new only. */
+/* Flag of ak_mutex_new only (those it shares with ak_rwlock_new are in
+ * <awaitkit/lock_info.h>). */
 #define AK_MUTEX_BARGING 0x4u /* a newcomer may take a free lock before the
                                  waiters; a waiter starved 1 ms is handed it */
-
-/* Modes in struct ak_lock_info. */
-#define AK_LOCK_READ 0
-#define AK_LOCK_WRITE 1
-
-/* pending_polls when the query was not given the holder's own slot. */
-#define AK_LOCK_POLLS_UNKNOWN UINT64_MAX
-/* held_ns of a lock that keeps no hold statistics (no AK_LOCK_STATS). */
-#define AK_LOCK_HELD_UNKNOWN (-1)
-
-/* What a lock knows of one of its holders. */
-struct ak_lock_info {
-	uint64_t task;               /* the holder's task id; 0 when unknown */
-	struct ak_branch_path path;  /* its branch path at acquisition */
-	const char *file;            /* where it took the lock */
-	int line;
-	int mode;                    /* AK_LOCK_READ or AK_LOCK_WRITE */
-	int64_t held_ns;             /* since acquisition */
-	uint64_t pending_polls;      /* the holder's AK_PENDING polls since */
-};
 
 struct ak_mutex;
 

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <awaitkit/future.h>
-#include <awaitkit/mutex.h>
+#include <awaitkit/lock_info.h>
 #include <awaitkit/waker.h>
 
 #ifdef __cplusplus
