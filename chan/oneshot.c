@@ -2,27 +2,19 @@
  * chan/oneshot.c: the oneshot channel.  See ak_oneshot(3).
  *
  * One allocation per channel (through ak__alloc) holds one atomic state
- * word, two waker slots, the value and a few fields that only one side
- * touches.  No lock, as in tokio's oneshot: each waker slot is published
- * through a bit of the state word.
+ * word, two waker cells, the value and a few fields that only one side
+ * touches.  No lock, as in tokio's oneshot: each waker cell is published
+ * through a bit of the state word (core/waker_slot.h), so that a side
+ * registers and looks at the other's progress in one RMW, and the other
+ * side takes the waker in the very CAS that makes its progress.
  *
- *   RX_TASK_SET  rx_task holds the receiver's waker, and it is the
- *                receiver's.  The receiver writes the slot only while the
- *                bit is clear and sets it (with a generation bump) in a
- *                release RMW.  The completing sender takes the waker: it
- *                reads the slot after an acquire look at a state with the
- *                bit set, and its CAS clears the bit; the CAS succeeds only
- *                if the word (generation included) is unchanged, so the copy
- *                it made is the registered waker, now the sender's to wake.
- *                A receiver whose RMW clears the bit owns what the slot
- *                holds; one that finds it already clear lost it to the
- *                sender (COMPLETE is then set).
- *   TX_TASK_SET  tx_task holds the sender's closed() waker.  The sender
- *                writes it only while the bit is clear and sets it with a
- *                release RMW; the receiver reads it (wake_by_ref) only when
- *                its closing RMW saw the bit.  A sender that clears the bit
- *                and finds CLOSED sets it again and leaves the slot alone:
- *                the receiver may be reading it.
+ *   RX_TASK_SET  rx_task holds the receiver's waker.  The completing
+ *                sender takes it in the CAS that sets COMPLETE (and gives
+ *                up the sender's side): its copy is then its own to wake,
+ *                after the channel may be gone.
+ *   TX_TASK_SET  tx_task holds the sender's closed() waker.  The receiver
+ *                takes it in the CAS that sets CLOSED (and gives up the
+ *                receiver's side when it drops).
  *   COMPLETE     the sender is done: it sent (HAS_VALUE too) or was
  *                dropped.  Never set once CLOSED is.
  *   HAS_VALUE    value holds a sent value (set with COMPLETE).
@@ -32,10 +24,9 @@
  *                frees the channel, and a side that finishes after an
  *                acquire look saw the other's GONE bit frees it with no RMW
  *                (nobody else can touch the channel any more).
- *   GEN          the bits above: registrations of the receiver's waker,
- *                counted so that a waker replaced between the sender's look
- *                and its CAS fails the CAS (2^56 replacements inside that
- *                window would be needed to fool it).
+ *   GEN          the bits from AK__WAKER_GEN up: registrations of
+ *                either waker, counted so that a waker replaced between a
+ *                taker's look and its CAS fails the CAS.
  *
  * So a channel whose receiver parks costs two RMWs in all (the
  * registration, the send that also gives up the sender side); one whose
@@ -46,11 +37,9 @@
  * side sets its GONE bit.  So dropping either handle under a parked
  * operation is safe: the operation keeps its side alive.
  *
- * Every call of a waker in the channel happens after the RMW that decided
- * it and before the caller's own GONE bit is set, so the channel outlives
- * it; the sender's wake of the receiver uses the waker it took, after the
- * channel may be gone.  A value sent and never received is dropped (hook)
- * when the channel is freed.
+ * Every waker is woken from the copy its taker's CAS made its own, after
+ * the channel may be gone.  A value sent and never received is dropped
+ * (hook) when the channel is freed, with any waker still registered.
  *
  *   field                          written by
  *   state                          both sides (atomic)
@@ -67,6 +56,7 @@
 #include <awaitkit/oneshot.h>
 
 #include "../core/core.h"
+#include "../core/waker_slot.h"
 
 /* ak_op_size(): the kinds this file binds. */
 AK__OP_KIND(AK_OP_ONESHOT_RECV, struct ak_oneshot_recv_op);
@@ -81,15 +71,7 @@ enum {
 	RX_GONE = 1u << 5,
 	TX_GONE = 1u << 6,
 };
-#define GEN_ONE ((uint64_t)1 << 8)
-
-/* The receiver's waker slot: two atomic words, because the sender reads
- * them (relaxed) while the receiver may be replacing them; the sender's
- * CAS then fails and the torn copy is never used. */
-struct rx_slot {
-	ak__atomic(const void *) data;
-	ak__atomic(const struct ak_waker_vtable *) vtable;
-};
+_Static_assert(TX_GONE < AK__WAKER_GEN, "the flags live below the registration count");
 
 struct oneshot {
 	ak__atomic(uint64_t) state;
@@ -101,8 +83,8 @@ struct oneshot {
 	/* the sender's side */
 	uint8_t tx_alive;
 	uint32_t tx_count;          /* the handle while alive + a parked closed */
-	struct rx_slot rx_task;
-	struct ak_waker tx_task;
+	struct ak__waker_cell rx_task;
+	struct ak__waker_cell tx_task;
 	size_t elem_size;
 	void (*drop)(void *elem, void *arg);
 	void *drop_arg;
@@ -134,29 +116,6 @@ static struct oneshot *of_rx(const struct ak_oneshot_rx *rx)
 	return (struct oneshot *)(void *)rx;
 }
 
-static void waker_clear(struct ak_waker *w)
-{
-	w->data = NULL;
-	w->vtable = NULL;
-}
-
-/* The slot's words are only ever ordered by the state word's RMWs: relaxed
- * here, each caller says which acquire made them readable. */
-static struct ak_waker rx_slot_get(struct oneshot *b)
-{
-	struct ak_waker w = {
-		ak__load(&b->rx_task.data, AK__RELAXED),
-		ak__load(&b->rx_task.vtable, AK__RELAXED),
-	};
-	return w;
-}
-
-static void rx_slot_set(struct oneshot *b, struct ak_waker w)
-{
-	ak__store(&b->rx_task.data, w.data, AK__RELAXED);
-	ak__store(&b->rx_task.vtable, w.vtable, AK__RELAXED);
-}
-
 /* ---- lifetime ---------------------------------------------------------------- */
 
 /* Called by the side that finishes second: its RMW set the second GONE bit
@@ -167,12 +126,8 @@ static void chan_free(struct oneshot *b)
 {
 	uint64_t s = ak__load(&b->state, AK__RELAXED);
 
-	if (s & RX_TASK_SET) {
-		struct ak_waker w = rx_slot_get(b);
-		ak__waker_drop_kept(&w);
-	}
-	if (s & TX_TASK_SET)
-		ak__waker_drop_kept(&b->tx_task);
+	ak__waker_cell_free(&b->rx_task, s, RX_TASK_SET);
+	ak__waker_cell_free(&b->tx_task, s, TX_TASK_SET);
 	if ((s & HAS_VALUE) && !b->taken && b->drop)
 		b->drop((void *)b->value, b->drop_arg);
 	ak__free_sized(b, sizeof(*b) + b->elem_size);
@@ -236,33 +191,29 @@ static int tx_finish(struct oneshot *b, uint64_t s, uint64_t sent)
 	uint64_t want;
 
 	b->tx_alive = 0;
-	int last = --b->tx_count == 0;
+	uint64_t gone = --b->tx_count == 0 ? TX_GONE : 0u;
 	for (;;) {
 		if (s & CLOSED) {
-			if (last && (s & RX_GONE)) {
+			if (gone && (s & RX_GONE)) {
 				/* The receiver side is gone and so is ours:
 				 * nobody to tell (see chan_free). */
 				chan_free(b);
 				return AK_EPIPE;
 			}
-			want = s | (last ? TX_GONE : 0u);
+			want = s | gone;
 			if (want == s)
 				break;
 		} else {
-			want = s | COMPLETE | sent | (last ? TX_GONE : 0u);
-			if (s & RX_TASK_SET) {
-				/* Take the receiver's waker (the header): the
-				 * acquire that read s made the slot readable. */
-				w = rx_slot_get(b);
-				want &= ~(uint64_t)RX_TASK_SET;
-			}
+			want = s | COMPLETE | sent | gone;
 		}
-		/* acq_rel: the release publishes the value to the receiver's
-		 * acquire that sees COMPLETE (recv_poll, try_recv, rx_drop) and
-		 * to chan_free; the acquire (also on failure, which retries
-		 * with the new word) pairs with the receiver's release RMW that
-		 * set RX_TASK_SET, so the slot read above is its waker. */
-		if (ak__cas_weak(&b->state, &s, want, AK__ACQ_REL, AK__ACQUIRE))
+		/* Takes the receiver's waker unless it closed (it wakes nobody
+		 * then).  acq_rel: the release publishes the value to the
+		 * receiver's acquire that sees COMPLETE (recv_poll, try_recv,
+		 * rx_drop) and to chan_free; the acquire (also on failure,
+		 * which retries with the new word) pairs with the receiver's
+		 * registering RMW and its GONE bit. */
+		if (ak__waker_cell_take(&b->rx_task, &b->state, (s & CLOSED) ? 0 : RX_TASK_SET, &s,
+		                        want, &w))
 			break;
 	}
 	if (s & CLOSED) {
@@ -271,8 +222,7 @@ static int tx_finish(struct oneshot *b, uint64_t s, uint64_t sent)
 		return AK_EPIPE;
 	}
 	/* The channel may be gone already: w is the sender's own clone. */
-	if (s & RX_TASK_SET)
-		ak__waker_wake_kept(&w);
+	ak__waker_wake_kept(&w);
 	return 0;
 }
 
@@ -335,34 +285,14 @@ static int closed_poll(struct ak_future *f, struct ak_context *cx)
 
 	if (ak__coop_check(cx) == AK_PENDING)
 		return AK_PENDING;
-	/* acquire: pairs with the receiver's release RMW that set CLOSED. */
+	/* acquire: pairs with the receiver's release CAS that set CLOSED. */
 	uint64_t s = ak__load(&b->state, AK__ACQUIRE);
+	/* Registers, and looks at CLOSED in the registering RMW: a receiver
+	 * that closes after it takes the waker and wakes it. */
+	if (!(s & CLOSED) && ak__waker_cell_register(&b->tx_task, &b->state, TX_TASK_SET, &s, cx))
+		return closed_end(p, AK_ENOMEM, NULL);
 	if (s & CLOSED)
 		return closed_end(p, 0, cx);
-	if ((s & TX_TASK_SET) && !ak_waker_will_wake(&b->tx_task, &cx->waker)) {
-		/* acquire: pairs with the receiver's release RMW of CLOSED: if
-		 * set, the receiver may be reading tx_task — leave it. */
-		s = ak__fetch_and(&b->state, ~(uint64_t)TX_TASK_SET, AK__ACQ_REL);
-		if (s & CLOSED) {
-			ak__fetch_or(&b->state, TX_TASK_SET, AK__RELAXED);
-			return closed_end(p, 0, cx);
-		}
-		ak__waker_drop_kept(&b->tx_task);
-		waker_clear(&b->tx_task);
-		s &= ~(uint64_t)TX_TASK_SET;
-	}
-	if (!(s & TX_TASK_SET)) {
-		struct ak_waker w;
-		if (ak__waker_keep(&cx->waker, &w) != 0)
-			return closed_end(p, AK_ENOMEM, NULL);
-		b->tx_task = w;
-		/* release: publishes tx_task to the receiver's acquire RMW of
-		 * CLOSED (ak_oneshot_rx_close / rx_drop); acquire: pairs with that
-		 * RMW when it came first. */
-		s = ak__fetch_or(&b->state, TX_TASK_SET, AK__ACQ_REL);
-		if (s & CLOSED)
-			return closed_end(p, 0, cx);
-	}
 	if (!p->parked) {
 		p->parked = 1;
 		ak__count_parked(1);
@@ -374,22 +304,11 @@ static int closed_poll(struct ak_future *f, struct ak_context *cx)
 static void closed_cancel(struct ak_future *f)
 {
 	struct closed_priv *p = closed_priv_of(f);
-	struct oneshot *b = p->b;
 
 	if (!p->parked)
 		return;
-	/* acquire: pairs with the receiver's release RMW of CLOSED: once it
-	 * is set the receiver may be waking tx_task, so it stays (chan_free
-	 * drops it). */
-	uint64_t s = ak__fetch_and(&b->state, ~(uint64_t)TX_TASK_SET, AK__ACQ_REL);
-	if (s & TX_TASK_SET) {
-		if (s & CLOSED) {
-			ak__fetch_or(&b->state, TX_TASK_SET, AK__RELAXED);
-		} else {
-			ak__waker_drop_kept(&b->tx_task);
-			waker_clear(&b->tx_task);
-		}
-	}
+	/* A waker the receiver took is its to wake: a spurious wake. */
+	ak__waker_cell_unregister(&p->b->tx_task, &p->b->state, TX_TASK_SET);
 	(void)closed_end(p, AK_ECANCELED, NULL);
 }
 
@@ -464,18 +383,39 @@ AK_EXPORT int ak_oneshot_rx_is_empty(const struct ak_oneshot_rx *rx)
 	return (s & (COMPLETE | HAS_VALUE)) != (COMPLETE | HAS_VALUE);
 }
 
+/* Sets CLOSED, and RX_GONE with it when gone: in one CAS that takes the
+ * sender's closed() waker, which it then wakes (a waker registered after
+ * an earlier close is left for chan_free).  s is an acquire look at the
+ * state; returns the state the CAS replaced. */
+static uint64_t rx_set_closed(struct oneshot *b, uint64_t s, uint64_t gone)
+{
+	struct ak_waker w = { NULL, NULL };
+
+	for (;;) {
+		uint64_t want = s | CLOSED | gone;
+		if (want == s)
+			break;
+		/* acq_rel: the release pairs with the sender's acquire loads of
+		 * CLOSED (ak_oneshot_tx_is_closed, closed_poll, tx_finish) and
+		 * publishes this side's writes to whichever side frees; the
+		 * acquire pairs with the closed operation's registering RMW and
+		 * the sender's GONE bit (side_release). */
+		if (ak__waker_cell_take(&b->tx_task, &b->state, (s & CLOSED) ? 0 : TX_TASK_SET, &s,
+		                        want, &w))
+			break;
+	}
+	ak__waker_wake_kept(&w);
+	return s;
+}
+
 AK_EXPORT int ak_oneshot_rx_close(struct ak_oneshot_rx *rx)
 {
 	struct oneshot *b = of_rx(rx);
 
 	if (!b)
 		return AK_EINVAL;
-	/* acq_rel: the release pairs with the sender's acquire loads of
-	 * CLOSED (ak_oneshot_tx_is_closed, closed_poll); the acquire pairs with
-	 * the closed operation's release RMW of TX_TASK_SET. */
-	uint64_t s = ak__fetch_or(&b->state, CLOSED, AK__ACQ_REL);
-	if ((s & TX_TASK_SET) && !(s & CLOSED))
-		ak_waker_wake_by_ref(&b->tx_task);
+	/* acquire: as rx_set_closed's CAS. */
+	(void)rx_set_closed(b, ak__load(&b->state, AK__ACQUIRE), 0);
 	return 0;
 }
 
@@ -495,29 +435,10 @@ AK_EXPORT void ak_oneshot_rx_drop(struct ak_oneshot_rx *rx)
 		chan_free(b);
 		return;
 	}
-	uint64_t want;
-	int wake;
-	for (;;) {
-		wake = (s & TX_TASK_SET) && !(s & CLOSED);
-		want = s | CLOSED;
-		/* Nobody to wake: give the side up in the same RMW. */
-		if (last && !wake)
-			want |= RX_GONE;
-		if (want == s)
-			break;
-		/* acq_rel: as in ak_oneshot_rx_close, and the GONE pairing of
-		 * side_release(). */
-		if (ak__cas_weak(&b->state, &s, want, AK__ACQ_REL, AK__RELAXED))
-			break;
-	}
-	if (wake)
-		ak_waker_wake_by_ref(&b->tx_task);
-	if (want & RX_GONE) {
-		if ((s & TX_GONE) && !(s & RX_GONE))
-			chan_free(b);
-	} else if (last) {
-		side_release(b, RX_GONE, TX_GONE);
-	}
+	/* The last gives the side up in the same CAS. */
+	s = rx_set_closed(b, s, last ? RX_GONE : 0u);
+	if (last && (s & TX_GONE) && !(s & RX_GONE))
+		chan_free(b);
 }
 
 /* ---- the recv operation ---------------------------------------------------------- */
@@ -539,46 +460,6 @@ static int recv_end(struct recv_priv *p, int rc, struct ak_context *cx)
 	return rc;
 }
 
-/* Registers cx's waker in the receiver's slot, replacing a different one.
- * s is the receiver's latest look at the state (COMPLETE and CLOSED clear).
- * Returns AK_PENDING when registered, else the state with COMPLETE or
- * CLOSED that ended the wait in *sp, or AK_ENOMEM. */
-static int rx_register(struct oneshot *b, uint64_t *sp, struct ak_context *cx)
-{
-	uint64_t s = *sp;
-
-	if (s & RX_TASK_SET) {
-		struct ak_waker old = rx_slot_get(b);
-		if (ak__waker_same(&old, &cx->waker))
-			return AK_PENDING;
-		/* acquire: pairs with the sender's release CAS: if it came
-		 * first it took the waker (the bit is clear) and the value is
-		 * visible.  If this comes first, the sender's CAS fails and it
-		 * never uses what it may read of the slot rewritten below. */
-		s = ak__fetch_and(&b->state, ~(uint64_t)RX_TASK_SET, AK__ACQUIRE);
-		if (!(s & RX_TASK_SET)) {
-			*sp = s;
-			return 0;
-		}
-		ak__waker_drop_kept(&old);
-	}
-	struct ak_waker w;
-	if (ak__waker_keep(&cx->waker, &w) != 0)
-		return AK_ENOMEM;
-	rx_slot_set(b, w);
-	/* The bit is clear (only the receiver sets it): the add sets it and
-	 * bumps the generation.  release: publishes the slot to the sender's
-	 * acquire look at the state; acquire: pairs with the sender's CAS
-	 * when it came first (it did not see the bit: the slot stays ours,
-	 * chan_free drops it; the value is visible). */
-	s = ak__fetch_add(&b->state, RX_TASK_SET + GEN_ONE, AK__ACQ_REL);
-	if (s & (COMPLETE | CLOSED)) {
-		*sp = s;
-		return 0;
-	}
-	return AK_PENDING;
-}
-
 static int recv_poll(struct ak_future *f, struct ak_context *cx)
 {
 	struct recv_priv *p = recv_priv_of(f);
@@ -591,10 +472,11 @@ static int recv_poll(struct ak_future *f, struct ak_context *cx)
 	/* acquire: pairs with the sender's release CAS in tx_finish(). */
 	uint64_t s = ak__load(&b->state, AK__ACQUIRE);
 	if (!(s & (COMPLETE | CLOSED))) {
-		int rc = rx_register(b, &s, cx);
-		if (rc == AK_ENOMEM)
+		/* Registers, and looks at COMPLETE in the registering RMW: a
+		 * send that comes after it takes the waker and wakes it. */
+		if (ak__waker_cell_register(&b->rx_task, &b->state, RX_TASK_SET, &s, cx))
 			return recv_end(p, AK_ENOMEM, cx);
-		if (rc == AK_PENDING) {
+		if (!(s & (COMPLETE | CLOSED))) {
 			if (!p->parked) {
 				p->parked = 1;
 				ak__count_parked(1);
@@ -616,14 +498,9 @@ static void recv_cancel(struct ak_future *f)
 
 	if (!p->parked)
 		return;
-	/* acquire: as in rx_register: a bit found set is the receiver's
-	 * waker to drop; one found clear was taken by the sender, which
-	 * wakes it.  Nothing is consumed: the value stays for a later recv. */
-	uint64_t s = ak__fetch_and(&b->state, ~(uint64_t)RX_TASK_SET, AK__ACQUIRE);
-	if (s & RX_TASK_SET) {
-		struct ak_waker old = rx_slot_get(b);
-		ak__waker_drop_kept(&old);
-	}
+	/* A waker the sender took is its to wake: a spurious wake.  Nothing
+	 * is consumed: the value stays for a later recv. */
+	ak__waker_cell_unregister(&b->rx_task, &b->state, RX_TASK_SET);
 	p->parked = 0;
 	ak__count_parked(-1);
 	rx_put(b);

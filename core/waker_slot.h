@@ -1,50 +1,181 @@
 /*
  * core/waker_slot.h: one waiter's waker, registered and taken without a
  * lock, in the manner of tokio's AtomicWaker.  Internal; the mpsc
- * receiver uses it.
+ * receiver and both sides of oneshot (the receiver, the sender's closed())
+ * use it.
  *
- * A slot holds at most one kept clone (ak__waker_keep) and a state word:
- * 0, PARKED (the clone is stored) or WAKING (a waker won it and is copying
- * it out).  Only the registering side writes the clone, and only while the
- * state is 0 (seen with acquire) or after its own CAS took PARKED back; a
- * waker reads it only between its CAS from PARKED to WAKING and its release
- * store of 0.  Whoever moves PARKED away owns the clone: a waker wakes it,
- * the registering side drops it.  A clone a waker took leaves stale bits
- * that nothing drops (ak__waker_slot_free looks at the state).
+ * A waker cell holds at most one kept clone (ak__waker_keep); it is
+ * published through a bit of an atomic word that the caller owns (its
+ * flags in bits 0-7, the bits from AK__WAKER_GEN up counting
+ * registrations), so that a channel whose condition lives in the same word
+ * registers and looks at its condition in one RMW, and a notifier makes
+ * its condition true and takes the waker in one CAS (oneshot).  A waker
+ * slot is a cell with a word of its own, for a condition that lives
+ * elsewhere (mpsc).
  *
- * The handshake that makes it lossless is the caller's: the registering
- * side registers (a seq_cst store of PARKED) and then looks at its
- * condition again with seq_cst loads; a notifier makes its condition true
- * with a seq_cst RMW and then notifies (a seq_cst load of the state): of
- * the two looks, one sees the other's write.
+ *   bit set    the cell holds the registering side's clone, and it is
+ *              that side's.  Only the registering side sets the bit, with
+ *              an RMW that also counts a registration; it writes the cell
+ *              only while the bit is clear.
+ *   taking     a notifier reads the cell after an acquire look at the word
+ *              with the bit set, then clears the bit in a CAS from that
+ *              very word: the CAS succeeds only if nothing was registered
+ *              since (the count would have moved), so its copy is the
+ *              registered clone, now the notifier's to wake, even after
+ *              the word's owner is gone.  A torn copy (the registering
+ *              side rewriting the cell meanwhile) fails the CAS and is
+ *              never used; the cell's words are atomics for that reason.
+ *   bit clear  whoever's RMW cleared it owns what the cell held: the
+ *              registering side drops it (unregister, or a new
+ *              registration), a notifier wakes it.  What stays in the cell
+ *              then is stale: nothing drops it (ak__waker_cell_free looks
+ *              at the bit).
  *
- *   call                          thread
- *   ak__waker_slot_init, _free    one, nothing else running
- *   ak__waker_slot_register,      the registering side (one at a time)
- *   _unregister
- *   ak__waker_slot_notify         any
+ * The handshake that makes it lossless: the registering side's RMW that
+ * sets the bit is seq_cst, and it looks at its condition again after it
+ * (in that RMW's result when the condition lives in the word); a notifier
+ * makes its condition true first (a seq_cst RMW, or the CAS that takes)
+ * and then looks at the bit (a seq_cst load): of the two looks, one sees
+ * the other's write.  2^56 registrations inside one notifier's window
+ * between its look and its CAS would be needed to fool the count.
+ *
+ *   call                                 thread
+ *   ak__waker_slot_init, _free           one, nothing else running
+ *   ak__waker_cell_free
+ *   ak__waker_cell_register, _unregister the registering side (one at a
+ *   ak__waker_slot_register, _unregister time)
+ *   ak__waker_cell_take, _notify         any
+ *   ak__waker_slot_notify
  */
 #ifndef AK_CORE_WAKER_SLOT_H
 #define AK_CORE_WAKER_SLOT_H
 
 #include "core.h"
 
+/* One registration; the caller's flags live below it. */
+#define AK__WAKER_GEN ((uint64_t)1 << 8)
+
+struct ak__waker_cell {
+	ak__atomic(const void *) data;
+	ak__atomic(const struct ak_waker_vtable *) vtable;
+};
+
+/* The cell's words are ordered by the word's RMWs alone: relaxed here,
+ * each caller says which acquire made them readable. */
+static inline struct ak_waker ak__waker_cell_peek(struct ak__waker_cell *c)
+{
+	struct ak_waker w = {
+		ak__load(&c->data, AK__RELAXED),
+		ak__load(&c->vtable, AK__RELAXED),
+	};
+	return w;
+}
+
+/*
+ * Leaves a clone of cx's waker registered under bit, or keeps the one
+ * registered when it will_wake the same task (no clone, no RMW).  *sp is
+ * the caller's latest acquire look at the word; on return, the word as the
+ * registering RMW found it (bit clear), or unchanged when it kept the
+ * registration: the caller looks at its condition there, or after.  0, or
+ * AK_ENOMEM with nothing registered.
+ */
+static inline int ak__waker_cell_register(struct ak__waker_cell *c, ak__atomic(uint64_t) *word,
+                                          uint64_t bit, uint64_t *sp, struct ak_context *cx)
+{
+	uint64_t s = *sp;
+	if (s & bit) {
+		struct ak_waker old = ak__waker_cell_peek(c);
+		if (ak__waker_same(&old, &cx->waker))
+			return 0;
+		/* acquire: pairs with a notifier's release CAS: if it came
+		 * first, it took the clone (the bit is clear) and its condition
+		 * is visible; if this comes first, its CAS fails and it never
+		 * uses what it may read of the cell rewritten below. */
+		s = ak__fetch_and(word, ~bit, AK__ACQUIRE);
+		if (s & bit)
+			ak__waker_drop_kept(&old);
+	}
+	struct ak_waker w;
+	int rc = ak__waker_keep(&cx->waker, &w);
+	if (rc)
+		return rc;
+	ak__store(&c->data, w.data, AK__RELAXED);
+	ak__store(&c->vtable, w.vtable, AK__RELAXED);
+	/* The bit is clear (only this side sets it): the add sets it and
+	 * counts the registration.  seq_cst: the handshake (see the top);
+	 * release: publishes the cell to a notifier's acquire look at the
+	 * word; acquire: pairs with a notifier's CAS that came first. */
+	*sp = ak__fetch_add(word, bit + AK__WAKER_GEN, AK__SEQ_CST);
+	return 0;
+}
+
+/* Takes back the registered clone, unless a notifier took it (it wakes it
+ * then: a spurious wake at worst). */
+static inline void ak__waker_cell_unregister(struct ak__waker_cell *c, ak__atomic(uint64_t) *word,
+                                             uint64_t bit)
+{
+	/* relaxed: only this side sets the bit. */
+	if (!(ak__load(word, AK__RELAXED) & bit))
+		return;
+	/* acquire: as in ak__waker_cell_register(). */
+	if (ak__fetch_and(word, ~bit, AK__ACQUIRE) & bit) {
+		struct ak_waker old = ak__waker_cell_peek(c);
+		ak__waker_drop_kept(&old);
+	}
+}
+
+/*
+ * One try of a notifier's CAS from *sp (an acquire look at the word) to
+ * want, taking the waker registered under bit if *sp has it (want's bit is
+ * cleared).  1: done, and *w is the registered clone, now the caller's to
+ * wake (or empty); 0: *sp is the word as it is now (acquire), to compute
+ * want again.  acq_rel: the release publishes the caller's condition to
+ * the registering side's acquire RMWs.
+ */
+static inline int ak__waker_cell_take(struct ak__waker_cell *c, ak__atomic(uint64_t) *word,
+                                      uint64_t bit, uint64_t *sp, uint64_t want,
+                                      struct ak_waker *w)
+{
+	*w = (struct ak_waker){ NULL, NULL };
+	if (*sp & bit) {
+		*w = ak__waker_cell_peek(c);
+		want &= ~bit;
+	}
+	return ak__cas_weak(word, sp, want, AK__ACQ_REL, AK__ACQUIRE);
+}
+
+/* Wakes the clone registered under bit, if any: after the caller's seq_cst
+ * RMW that made its condition true. */
+void ak__waker_cell_notify(struct ak__waker_cell *c, ak__atomic(uint64_t) *word, uint64_t bit);
+
+/* Drops the clone if s, the word at the end, has the bit. */
+static inline void ak__waker_cell_free(struct ak__waker_cell *c, uint64_t s, uint64_t bit)
+{
+	if (s & bit) {
+		struct ak_waker old = ak__waker_cell_peek(c);
+		ak__waker_drop_kept(&old);
+	}
+}
+
+/* ---- a cell with a word of its own ----------------------------------------- */
+
 struct ak__waker_slot {
-	struct ak_waker waker;
-	ak__atomic(uint32_t) state;
+	struct ak__waker_cell cell;
+	ak__atomic(uint64_t) state;
 };
 
 void ak__waker_slot_init(struct ak__waker_slot *s);
-/* Drops the clone if one is still stored. */
+/* Drops the clone if one is still registered. */
 void ak__waker_slot_free(struct ak__waker_slot *s);
-/* Leaves a clone of cx's waker stored (or one that will_wake the same
- * task, kept with no clone and no RMW); 0 or AK_ENOMEM.  While a waker is
- * taking the previous clone, asks to be polled again instead. */
+/* Leaves a clone of cx's waker registered (or keeps one that will_wake
+ * the same task); the caller then looks at its condition again.  0 or
+ * AK_ENOMEM. */
 int ak__waker_slot_register(struct ak__waker_slot *s, struct ak_context *cx);
-/* Takes back the stored clone, unless a waker took it (it wakes it then:
- * a spurious wake at worst). */
+/* Takes back the registered clone, unless a waker took it (it wakes it
+ * then: a spurious wake at worst). */
 void ak__waker_slot_unregister(struct ak__waker_slot *s);
-/* Wakes the stored clone, if any; comes after the caller's seq_cst RMW. */
+/* Wakes the registered clone, if any; comes after the caller's seq_cst
+ * RMW. */
 void ak__waker_slot_notify(struct ak__waker_slot *s);
 
 #endif
