@@ -16,14 +16,15 @@
  * read, which costs more than all the rest, hence the switch.
  */
 #include <stdalign.h>
+#include <stddef.h>
 
 #include <awaitkit/block_on.h>
 #include <awaitkit/mutex.h>
 
 #include "../core/barge.h"
 #include "../core/sem.h"
-#include "lockdep.h"
 #include "lockdiag.h"
+#include "lockop.h"
 
 /* ak_op_size(): the kinds this file binds. */
 AK__OP_KIND(AK_OP_MUTEX_LOCK, struct ak_mutex_lock_op);
@@ -46,24 +47,30 @@ struct ak_mutex {
 };
 
 struct lock_priv {
+	struct ak__lockop l;         /* the skeleton's part (sync/lockop.h) */
 	union {
 		struct ak__sem_acquire sem;
 		struct ak__barge_acquire barge;
 	} acq;
-	struct ak_mutex *m;
-	const char *file;
-	int line;
-	int held;                    /* the guard's owner: 1 while it holds */
-	int parked;                  /* the owner: its acquire is queued */
-	struct ak__ld_op ld;         /* lockdep's part (sync/lockdep.h) */
 };
 _Static_assert(sizeof(struct lock_priv) <= sizeof(((struct ak_mutex_lock_op *)0)->private_),
                "mutex lock op storage too small");
 _Static_assert(alignof(struct lock_priv) <= alignof(max_align_t), "mutex op alignment");
+_Static_assert(offsetof(struct lock_priv, l) == 0, "the skeleton's part comes first");
 
-static struct lock_priv *priv(struct ak_mutex_lock_op *op)
+static struct lock_priv *priv(struct ak_future *f)
 {
-	return (struct lock_priv *)(void *)&op->private_;
+	return (struct lock_priv *)ak__op_private(f);
+}
+
+static struct lock_priv *of_l(struct ak__lockop *l)
+{
+	return (struct lock_priv *)(void *)l;
+}
+
+static struct ak_mutex *mutex_of(struct ak__lockop *l)
+{
+	return (struct ak_mutex *)l->lock;
 }
 
 static int diag(const struct ak_mutex *m)
@@ -101,18 +108,31 @@ static int k_locked(struct ak_mutex *m)
 	return barging(m) ? ak__barge_is_locked(&m->k.barge) : ak__sem_available(&m->k.sem) == 0;
 }
 
-static int k_poll(struct lock_priv *p, struct ak_context *cx)
+static inline __attribute__((always_inline)) int l_try(struct ak__lockop *l)
 {
-	return barging(p->m) ? ak__barge_acquire_poll(&p->acq.barge, cx)
-	                     : ak__sem_acquire_poll(&p->acq.sem, cx);
+	return k_try(mutex_of(l));
 }
 
-static void k_cancel(struct lock_priv *p)
+static int l_wait(struct ak__lockop *l, struct ak_context *cx)
 {
-	if (barging(p->m))
+	struct lock_priv *p = of_l(l);
+	return barging(mutex_of(l)) ? ak__barge_acquire_poll(&p->acq.barge, cx)
+	                            : ak__sem_acquire_poll(&p->acq.sem, cx);
+}
+
+static void l_cancel(struct ak__lockop *l)
+{
+	struct lock_priv *p = of_l(l);
+	if (barging(mutex_of(l)))
 		ak__barge_acquire_cancel(&p->acq.barge);
 	else
 		ak__sem_acquire_cancel(&p->acq.sem);
+}
+
+static int l_release(struct ak__lockop *l)
+{
+	k_unlock(mutex_of(l));
+	return 0;
 }
 
 AK_EXPORT int ak_mutex_new_class_at(struct ak_mutex **out, unsigned flags, const char *name,
@@ -158,22 +178,40 @@ AK_EXPORT int ak_mutex_free(struct ak_mutex *m)
 	return 0;
 }
 
-/* The guard is taken: records the holder (inside its own poll). */
-static void took(struct lock_priv *p, struct ak_context *cx, int64_t since)
+/* ---- the diagnostics ------------------------------------------------------ */
+
+static inline __attribute__((always_inline)) int64_t l_clock(struct ak__lockop *l)
 {
-	struct ak_mutex *m = p->m;
-	p->held = 1;
-	p->parked = 0;
+	return stats(mutex_of(l)) ? ak__lock_clock() : AK__NO_SINCE;
+}
+
+/* The guard is taken: records the holder (inside its own poll). */
+static inline __attribute__((always_inline)) void l_record(struct ak__lockop *l,
+                                                           struct ak_context *cx, int64_t since)
+{
+	struct ak_mutex *m = mutex_of(l);
 	if (diag(m)) {
 		uint64_t task = ak__requester_id(cx);
 		/* Relaxed: a filter for our own later polls (see the top). */
 		ak__store(&m->owner_task, task, AK__RELAXED);
-		ak__owner_publish(&m->owner, task, cx, p->file, p->line, AK_LOCK_WRITE, since);
+		ak__owner_publish(&m->owner, task, cx, l->file, l->line, AK_LOCK_WRITE, since);
 	}
 }
 
-static int waits_for_itself(struct ak_mutex *m, struct ak_context *cx)
+static void l_forget(struct ak__lockop *l)
 {
+	struct ak_mutex *m = mutex_of(l);
+	if (diag(m)) {
+		ak__store(&m->owner_task, 0, AK__RELAXED);
+		ak__owner_clear(&m->owner);
+	}
+}
+
+static int l_waits_for_itself(struct ak__lockop *l, struct ak_context *cx)
+{
+	struct ak_mutex *m = mutex_of(l);
+	if (!diag(m))
+		return 0;
 	uint64_t id = ak__requester_id(cx);
 	struct ak__holder h;
 	/* Relaxed: only our own id matters, which only we wrote (see the
@@ -183,77 +221,33 @@ static int waits_for_itself(struct ak_mutex *m, struct ak_context *cx)
 	       ak__path_is_prefix(&h.path, &cx->path);
 }
 
-/* Always inlined: the fast path stays one function, a call would cost
- * more than lockdep's branch. */
-static inline __attribute__((always_inline)) int
-lock_poll_plain(struct lock_priv *p, struct ak_context *cx)
+static struct ak__ld_class *l_ld_class(struct ak__lockop *l)
 {
-	struct ak_mutex *m = p->m;
-
-	if (!p->parked && ak__coop_check(cx) == AK_PENDING)
-		return AK_PENDING;
-	/* Read before the attempt, so that it does not lengthen the hold. */
-	int64_t since = stats(m) ? ak__lock_clock() : AK__NO_SINCE;
-	if (!p->parked) {
-		int rc = k_try(m);
-		if (rc == 0) {
-			ak__coop_spend(cx);
-			took(p, cx, since);
-			return 0;
-		}
-		if (rc != AK_EAGAIN)
-			return rc;
-		/* About to wait: for itself? */
-		if (diag(m) && waits_for_itself(m, cx))
-			return AK_EDEADLK;
-	}
-	int rc = k_poll(p, cx);
-	if (rc == AK_PENDING) {
-		p->parked = 1;
-		return AK_PENDING;
-	}
-	p->parked = 0;
-	if (rc == 0)
-		took(p, cx, since);
-	return rc;
+	return &mutex_of(l)->ld;
 }
 
-static struct ak__ld_acq ld_acq(struct lock_priv *p)
-{
-	return (struct ak__ld_acq){ &p->m->ld, p->m, p->file, p->line, AK_LOCK_WRITE };
-}
+static const struct ak__lockop_ops lock_ops = {
+	.try_lock = l_try,
+	.wait = l_wait,
+	.cancel = l_cancel,
+	.release = l_release,
+	.clock = l_clock,
+	.record = l_record,
+	.forget = l_forget,
+	.waits_for_itself = l_waits_for_itself,
+	.ld_class = l_ld_class,
+};
 
-/* Lockdep on (or its switch not yet read): the order is checked before
- * the first attempt, the lock recorded once taken. */
-static __attribute__((noinline)) int lock_poll_lockdep(struct lock_priv *p,
-                                                        struct ak_context *cx)
-{
-	if (!ak__lockdep_on())
-		return lock_poll_plain(p, cx);
-	struct ak__ld_acq a = ld_acq(p);
-	if (!p->parked && !p->ld.checked)
-		ak__lockdep_check(&p->ld, &a, cx);
-	int rc = lock_poll_plain(p, cx);
-	if (rc == 0)
-		ak__lockdep_took(&p->ld, &a, cx);
-	return rc;
-}
+/* ---- the operation -------------------------------------------------------- */
 
 static int lock_poll(struct ak_future *f, struct ak_context *cx)
 {
-	struct lock_priv *p = priv((struct ak_mutex_lock_op *)(void *)f);
-	/* Off, lockdep costs this one predictable branch. */
-	if (ak__lockdep_wanted())
-		return lock_poll_lockdep(p, cx);
-	return lock_poll_plain(p, cx);
+	return ak__lockop_poll(&priv(f)->l, cx, &lock_ops);
 }
 
 static void lock_cancel(struct ak_future *f)
 {
-	struct lock_priv *p = priv((struct ak_mutex_lock_op *)(void *)f);
-	/* Whatever was granted meanwhile goes to the next waiter. */
-	k_cancel(p);
-	p->parked = 0;
+	ak__lockop_cancel(&priv(f)->l, &lock_ops);
 }
 
 static const struct ak_future_vtable lock_vtable = { lock_poll, lock_cancel };
@@ -262,23 +256,14 @@ static int bind(struct ak_mutex_lock_op *op, struct ak_mutex *m, const char *fil
 {
 	if (!op || !m)
 		return AK_EINVAL;
-	if (ak__future_phase(&op->future) == AK_FUTURE_DONE && priv(op)->held)
-		return AK_EBUSY;                /* a guard: unlock it first */
-	int rc = ak_future_init(&op->future, &lock_vtable);
+	struct lock_priv *p = priv(&op->future);
+	int rc = ak__lockop_bind(&op->future, &p->l, &lock_vtable, m, AK_LOCK_WRITE, file, line);
 	if (rc)
 		return rc;
-	/* Field by field: the record is written when the lock is taken. */
-	struct lock_priv *p = priv(op);
 	if (barging(m))
 		ak__barge_acquire_init(&p->acq.barge, &m->k.barge);
 	else
 		ak__sem_acquire_init(&p->acq.sem, &m->k.sem, 1);
-	p->m = m;
-	p->file = file;
-	p->line = line;
-	p->held = 0;
-	p->parked = 0;
-	p->ld = (struct ak__ld_op){ 0 };
 	return 0;
 }
 
@@ -296,20 +281,7 @@ AK_EXPORT int ak_mutex_try_lock_at(struct ak_mutex_lock_op *op, struct ak_mutex 
 	int rc = bind(op, m, file, line);
 	if (rc)
 		return rc;
-	int64_t since = stats(m) ? ak__lock_clock() : AK__NO_SINCE;
-	rc = k_try(m);
-	if (rc) {
-		ak__future_finish(&op->future);
-		return rc;
-	}
-	took(priv(op), cx, since);
-	if (ak__lockdep_wanted() && ak__lockdep_on()) {
-		/* A try never waits: recorded as held, no order checked. */
-		struct ak__ld_acq a = ld_acq(priv(op));
-		ak__lockdep_took(&priv(op)->ld, &a, cx);
-	}
-	ak__future_finish(&op->future);  /* a guard is not pollable */
-	return 0;
+	return ak__lockop_try(&op->future, &priv(&op->future)->l, cx, &lock_ops);
 }
 
 AK_EXPORT int ak_mutex_lock_blocking_at(struct ak_mutex_lock_op *op, struct ak_mutex *m,
@@ -323,23 +295,9 @@ AK_EXPORT int ak_mutex_lock_blocking_at(struct ak_mutex_lock_op *op, struct ak_m
 
 AK_EXPORT int ak_mutex_unlock(struct ak_mutex_lock_op *op)
 {
-	/* Storage never bound as a lock (zeroed, or another operation's) is
-	 * no guard; a bound one is a guard while held is set. */
-	if (!op || op->future.vtable != &lock_vtable)
+	if (!op)
 		return AK_EINVAL;
-	struct lock_priv *p = priv(op);
-	struct ak_mutex *m = p->m;
-	if (!p->held || !m)
-		return AK_EINVAL;
-	p->held = 0;
-	if (__builtin_expect(p->ld.entry != 0, 0))
-		ak__lockdep_release(&p->ld);
-	if (diag(m)) {
-		ak__store(&m->owner_task, 0, AK__RELAXED);
-		ak__owner_clear(&m->owner);
-	}
-	k_unlock(m);
-	return 0;
+	return ak__lockop_unlock(&op->future, &priv(&op->future)->l, &lock_vtable, &lock_ops);
 }
 
 AK_EXPORT int ak_mutex_is_locked(struct ak_mutex *m)
@@ -365,6 +323,5 @@ struct ak__ld_op *ak__mutex_ld_op(struct ak_future *f)
 {
 	if (f->vtable != &lock_vtable)
 		return NULL;
-	struct lock_priv *p = priv((struct ak_mutex_lock_op *)(void *)f);
-	return p->held || p->parked || p->ld.checked ? NULL : &p->ld;
+	return ak__lockop_ld_op(&priv(f)->l);
 }

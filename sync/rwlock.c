@@ -18,13 +18,14 @@
  * cancelled; a reader-holder that sees it raised would queue behind it.
  */
 #include <stdalign.h>
+#include <stddef.h>
 
 #include <awaitkit/block_on.h>
 #include <awaitkit/rwlock.h>
 
 #include "../core/sem.h"
-#include "lockdep.h"
 #include "lockdiag.h"
+#include "lockop.h"
 
 /* ak_op_size(): the kinds this file binds. */
 AK__OP_KIND(AK_OP_RWLOCK, struct ak_rwlock_op);
@@ -39,24 +40,29 @@ struct ak_rwlock {
 };
 
 struct rw_priv {
+	struct ak__lockop l;         /* the skeleton's part (sync/lockop.h) */
 	struct ak__sem_acquire acq;
 	struct ak__holder rec;
-	struct ak_rwlock *rw;
-	const char *file;
-	int line;
-	int mode;                    /* AK_LOCK_READ / AK_LOCK_WRITE */
-	int held;                    /* the guard's owner: 1 while it holds */
-	int parked;                  /* the owner: its acquire is queued */
 	int counted;                 /* a write counted in writers_waiting */
-	struct ak__ld_op ld;         /* lockdep's part (sync/lockdep.h) */
 };
 _Static_assert(sizeof(struct rw_priv) <= sizeof(((struct ak_rwlock_op *)0)->private_),
                "rwlock op storage too small");
 _Static_assert(alignof(struct rw_priv) <= alignof(max_align_t), "rwlock op alignment");
+_Static_assert(offsetof(struct rw_priv, l) == 0, "the skeleton's part comes first");
 
-static struct rw_priv *priv(struct ak_rwlock_op *op)
+static struct rw_priv *priv(struct ak_future *f)
 {
-	return (struct rw_priv *)(void *)&op->private_;
+	return (struct rw_priv *)ak__op_private(f);
+}
+
+static struct rw_priv *of_l(struct ak__lockop *l)
+{
+	return (struct rw_priv *)(void *)l;
+}
+
+static struct ak_rwlock *rw_of(struct ak__lockop *l)
+{
+	return (struct ak_rwlock *)l->lock;
 }
 
 static int diag(const struct ak_rwlock *rw)
@@ -64,9 +70,9 @@ static int diag(const struct ak_rwlock *rw)
 	return !(rw->flags & AK_LOCK_NODIAG);
 }
 
-static uint64_t permits_of(const struct rw_priv *p)
+static uint64_t permits_of(struct ak__lockop *l)
 {
-	return p->mode == AK_LOCK_WRITE ? p->rw->max : 1;
+	return l->mode == AK_LOCK_WRITE ? rw_of(l)->max : 1;
 }
 
 AK_EXPORT int ak_rwlock_new_class_at(struct ak_rwlock **out, uint32_t max_readers,
@@ -108,32 +114,78 @@ AK_EXPORT int ak_rwlock_free(struct ak_rwlock *rw)
 	return 0;
 }
 
-static void took(struct rw_priv *p, struct ak_context *cx, int64_t since)
+/* ---- the kernel: the batch semaphore ---------------------------------------- */
+
+static inline __attribute__((always_inline)) int l_try(struct ak__lockop *l)
 {
-	p->held = 1;
-	p->parked = 0;
-	if (diag(p->rw)) {
-		ak__holder_record(&p->rec, cx, p->file, p->line, p->mode, since);
-		ak__holders_add(&p->rw->holders, &p->rec);
+	return ak__sem_try_acquire(&rw_of(l)->sem, permits_of(l));
+}
+
+static int l_wait(struct ak__lockop *l, struct ak_context *cx)
+{
+	return ak__sem_acquire_poll(&of_l(l)->acq, cx);
+}
+
+/* A writer's partial grant goes back: the readers behind it wake. */
+static void l_cancel(struct ak__lockop *l)
+{
+	ak__sem_acquire_cancel(&of_l(l)->acq);
+}
+
+static inline __attribute__((always_inline)) int l_release(struct ak__lockop *l)
+{
+	return ak__sem_release(&rw_of(l)->sem, permits_of(l));
+}
+
+/* The count of waiting writers, kept by the writers themselves. */
+static void l_will_wait(struct ak__lockop *l)
+{
+	struct rw_priv *p = of_l(l);
+	if (l->mode == AK_LOCK_WRITE && !p->counted) {
+		p->counted = 1;
+		ak__fetch_add(&rw_of(l)->writers_waiting, 1, AK__RELAXED);
 	}
 }
 
-static void uncount(struct rw_priv *p)
+static void l_waited(struct ak__lockop *l)
 {
+	struct rw_priv *p = of_l(l);
 	if (p->counted) {
 		p->counted = 0;
-		ak__fetch_sub(&p->rw->writers_waiting, 1, AK__RELAXED);
+		ak__fetch_sub(&rw_of(l)->writers_waiting, 1, AK__RELAXED);
 	}
+}
+
+/* ---- the diagnostics: every guard in the holder list ------------------------ */
+
+static inline __attribute__((always_inline)) int64_t l_clock(struct ak__lockop *l)
+{
+	return diag(rw_of(l)) ? ak__lock_clock() : 0;
+}
+
+static void l_record(struct ak__lockop *l, struct ak_context *cx, int64_t since)
+{
+	struct rw_priv *p = of_l(l);
+	if (diag(rw_of(l))) {
+		ak__holder_record(&p->rec, cx, l->file, l->line, l->mode, since);
+		ak__holders_add(&rw_of(l)->holders, &p->rec);
+	}
+}
+
+static inline __attribute__((always_inline)) void l_forget(struct ak__lockop *l)
+{
+	if (diag(rw_of(l)))
+		ak__holders_remove(&rw_of(l)->holders, &of_l(l)->rec);
 }
 
 /* 1 when waiting would mean waiting for a guard of our own. */
-static int waits_for_itself(struct rw_priv *p, struct ak_context *cx)
+static int l_waits_for_itself(struct ak__lockop *l, struct ak_context *cx)
 {
-	struct ak_rwlock *rw = p->rw;
+	struct ak_rwlock *rw = rw_of(l);
 	uint64_t id = ak__requester_id(cx);
 	if (!diag(rw) || id == 0)
 		return 0;
-	if (p->mode == AK_LOCK_WRITE)
+	if (l->mode == AK_LOCK_WRITE)
 		return ak__holders_find_self(&rw->holders, id, &cx->path,
 		                             (1u << AK_LOCK_READ) | (1u << AK_LOCK_WRITE));
 	if (ak__holders_find_self(&rw->holders, id, &cx->path, 1u << AK_LOCK_WRITE))
@@ -144,79 +196,35 @@ static int waits_for_itself(struct rw_priv *p, struct ak_context *cx)
 	       ak__holders_find_self(&rw->holders, id, &cx->path, 1u << AK_LOCK_READ);
 }
 
-/* Always inlined: the fast path stays one function, a call would cost
- * more than lockdep's branch. */
-static inline __attribute__((always_inline)) int
-rw_poll_plain(struct rw_priv *p, struct ak_context *cx)
+static struct ak__ld_class *l_ld_class(struct ak__lockop *l)
 {
-	struct ak_rwlock *rw = p->rw;
-
-	if (!p->parked && ak__coop_check(cx) == AK_PENDING)
-		return AK_PENDING;
-	int64_t since = diag(rw) ? ak__lock_clock() : 0;
-	if (!p->parked) {
-		int rc = ak__sem_try_acquire(&rw->sem, permits_of(p));
-		if (rc == 0) {
-			ak__coop_spend(cx);
-			took(p, cx, since);
-			return 0;
-		}
-		if (rc != AK_EAGAIN)
-			return rc;
-		if (waits_for_itself(p, cx))
-			return AK_EDEADLK;
-		if (p->mode == AK_LOCK_WRITE && !p->counted) {
-			p->counted = 1;
-			ak__fetch_add(&rw->writers_waiting, 1, AK__RELAXED);
-		}
-	}
-	int rc = ak__sem_acquire_poll(&p->acq, cx);
-	if (rc == AK_PENDING) {
-		p->parked = 1;
-		return AK_PENDING;
-	}
-	p->parked = 0;
-	uncount(p);
-	if (rc == 0)
-		took(p, cx, since);
-	return rc;
+	return &rw_of(l)->ld;
 }
 
-static struct ak__ld_acq ld_acq(struct rw_priv *p)
-{
-	return (struct ak__ld_acq){ &p->rw->ld, p->rw, p->file, p->line, p->mode };
-}
+static const struct ak__lockop_ops rw_ops = {
+	.try_lock = l_try,
+	.wait = l_wait,
+	.cancel = l_cancel,
+	.release = l_release,
+	.clock = l_clock,
+	.record = l_record,
+	.forget = l_forget,
+	.waits_for_itself = l_waits_for_itself,
+	.will_wait = l_will_wait,
+	.waited = l_waited,
+	.ld_class = l_ld_class,
+};
 
-/* Lockdep on (or its switch not yet read): as the Mutex's. */
-static __attribute__((noinline)) int rw_poll_lockdep(struct rw_priv *p, struct ak_context *cx)
-{
-	if (!ak__lockdep_on())
-		return rw_poll_plain(p, cx);
-	struct ak__ld_acq a = ld_acq(p);
-	if (!p->parked && !p->ld.checked)
-		ak__lockdep_check(&p->ld, &a, cx);
-	int rc = rw_poll_plain(p, cx);
-	if (rc == 0)
-		ak__lockdep_took(&p->ld, &a, cx);
-	return rc;
-}
+/* ---- the operation ------------------------------------------------------------ */
 
 static int rw_poll(struct ak_future *f, struct ak_context *cx)
 {
-	struct rw_priv *p = priv((struct ak_rwlock_op *)(void *)f);
-	/* Off, lockdep costs this one predictable branch. */
-	if (ak__lockdep_wanted())
-		return rw_poll_lockdep(p, cx);
-	return rw_poll_plain(p, cx);
+	return ak__lockop_poll(&priv(f)->l, cx, &rw_ops);
 }
 
 static void rw_cancel(struct ak_future *f)
 {
-	struct rw_priv *p = priv((struct ak_rwlock_op *)(void *)f);
-	/* A writer's partial grant goes back: the readers behind it wake. */
-	ak__sem_acquire_cancel(&p->acq);
-	p->parked = 0;
-	uncount(p);
+	ak__lockop_cancel(&priv(f)->l, &rw_ops);
 }
 
 static const struct ak_future_vtable rw_vtable = { rw_poll, rw_cancel };
@@ -226,23 +234,13 @@ static int bind(struct ak_rwlock_op *op, struct ak_rwlock *rw, int mode,
 {
 	if (!op || !rw)
 		return AK_EINVAL;
-	if (ak__future_phase(&op->future) == AK_FUTURE_DONE && priv(op)->held)
-		return AK_EBUSY;                /* a guard: unlock it first */
-	int rc = ak_future_init(&op->future, &rw_vtable);
+	struct rw_priv *p = priv(&op->future);
+	int rc = ak__lockop_bind(&op->future, &p->l, &rw_vtable, rw, mode, file, line);
 	if (rc)
 		return rc;
-	/* Field by field: the record is written when the lock is taken. */
-	struct rw_priv *p = priv(op);
-	p->held = 0;
-	p->parked = 0;
 	p->counted = 0;
-	p->ld = (struct ak__ld_op){ 0 };
 	p->rec.prev = p->rec.next = NULL;
-	p->rw = rw;
-	p->mode = mode;
-	p->file = file;
-	p->line = line;
-	ak__sem_acquire_init(&p->acq, &rw->sem, permits_of(p));
+	ak__sem_acquire_init(&p->acq, &rw->sem, permits_of(&p->l));
 	return 0;
 }
 
@@ -254,18 +252,7 @@ static int try_lock(struct ak_rwlock_op *op, struct ak_rwlock *rw, int mode,
 	int rc = bind(op, rw, mode, file, line);
 	if (rc)
 		return rc;
-	int64_t since = diag(rw) ? ak__lock_clock() : 0;
-	rc = ak__sem_try_acquire(&rw->sem, permits_of(priv(op)));
-	if (rc == 0) {
-		took(priv(op), cx, since);
-		if (ak__lockdep_wanted() && ak__lockdep_on()) {
-			/* A try never waits: recorded as held, no order checked. */
-			struct ak__ld_acq a = ld_acq(priv(op));
-			ak__lockdep_took(&priv(op)->ld, &a, cx);
-		}
-	}
-	ak__future_finish(&op->future);   /* a guard is not pollable */
-	return rc;
+	return ak__lockop_try(&op->future, &priv(&op->future)->l, cx, &rw_ops);
 }
 
 AK_EXPORT int ak_rwlock_read_init_at(struct ak_rwlock_op *op, struct ak_rwlock *rw,
@@ -308,19 +295,9 @@ AK_EXPORT int ak_rwlock_write_blocking_at(struct ak_rwlock_op *op, struct ak_rwl
 
 AK_EXPORT int ak_rwlock_unlock(struct ak_rwlock_op *op)
 {
-	/* Storage never bound as a lock (zeroed, or another operation's) is
-	 * no guard; a bound one is a guard while held is set. */
-	if (!op || op->future.vtable != &rw_vtable)
+	if (!op)
 		return AK_EINVAL;
-	struct rw_priv *p = priv(op);
-	if (!p->held || !p->rw)
-		return AK_EINVAL;
-	p->held = 0;
-	if (__builtin_expect(p->ld.entry != 0, 0))
-		ak__lockdep_release(&p->ld);
-	if (diag(p->rw))
-		ak__holders_remove(&p->rw->holders, &p->rec);
-	return ak__sem_release(&p->rw->sem, permits_of(p));
+	return ak__lockop_unlock(&op->future, &priv(&op->future)->l, &rw_vtable, &rw_ops);
 }
 
 AK_EXPORT int ak_rwlock_downgrade(struct ak_rwlock_op *op)
@@ -329,17 +306,18 @@ AK_EXPORT int ak_rwlock_downgrade(struct ak_rwlock_op *op)
 	 * no guard; a bound one is a guard while held is set. */
 	if (!op || op->future.vtable != &rw_vtable)
 		return AK_EINVAL;
-	struct rw_priv *p = priv(op);
-	if (!p->held || !p->rw || p->mode != AK_LOCK_WRITE)
+	struct rw_priv *p = priv(&op->future);
+	struct ak_rwlock *rw = rw_of(&p->l);
+	if (!p->l.held || !rw || p->l.mode != AK_LOCK_WRITE)
 		return AK_EINVAL;
 	/* Keep one permit: no writer can get in between. */
-	uint64_t give = p->rw->max - 1;
-	p->mode = AK_LOCK_READ;
-	if (p->ld.entry)
-		ak__lockdep_set_mode(&p->ld, AK_LOCK_READ);
-	if (diag(p->rw))
-		ak__holders_set_mode(&p->rw->holders, &p->rec, AK_LOCK_READ);
-	return ak__sem_release(&p->rw->sem, give);
+	uint64_t give = rw->max - 1;
+	p->l.mode = AK_LOCK_READ;
+	if (p->l.ld.entry)
+		ak__lockdep_set_mode(&p->l.ld, AK_LOCK_READ);
+	if (diag(rw))
+		ak__holders_set_mode(&rw->holders, &p->rec, AK_LOCK_READ);
+	return ak__sem_release(&rw->sem, give);
 }
 
 AK_EXPORT int ak_rwlock_holders(struct ak_rwlock *rw, struct ak_task_slot *slot,
@@ -354,6 +332,5 @@ struct ak__ld_op *ak__rwlock_ld_op(struct ak_future *f)
 {
 	if (f->vtable != &rw_vtable)
 		return NULL;
-	struct rw_priv *p = priv((struct ak_rwlock_op *)(void *)f);
-	return p->held || p->parked || p->ld.checked ? NULL : &p->ld;
+	return ak__lockop_ld_op(&priv(f)->l);
 }

@@ -1,0 +1,203 @@
+/*
+ * sync/lockop.h: the lock operation of Mutex and RwLock, written once: an
+ * acquire whose completion is the guard, its release, and around them the
+ * diagnostics (holder records, self-deadlock detection) and the lockdep
+ * hooks.  Internal.
+ *
+ * A lock supplies its own parts in a constant table (struct
+ * ak__lockop_ops): its kernel (try, wait, cancel, release) and its records.
+ * The skeleton's functions are inlined into the lock's own with that
+ * table, so that the lock's fast path stays one function with direct
+ * calls; only the lockdep path (off by default) is shared code, with
+ * indirect calls.
+ *
+ *   call                                   thread
+ *   ak__lockop_bind                        the operation's owner
+ *   ak__lockop_poll, _cancel, _try         the operation's owner, in its poll
+ *                                          (try: anywhere)
+ *   ak__lockop_unlock                      the guard's owner
+ *   ak__lockop_ld_op                       the operation's owner
+ */
+#ifndef AK_SYNC_LOCKOP_H
+#define AK_SYNC_LOCKOP_H
+
+#include <awaitkit/lock_info.h>
+
+#include "../core/core.h"
+#include "lockdep.h"
+
+struct ak__lockop {
+	void *lock;                  /* the Mutex or the RwLock */
+	const char *file;            /* the acquisition site */
+	int line;
+	int mode;                    /* AK_LOCK_READ or AK_LOCK_WRITE */
+	int held;                    /* the guard's owner: 1 while it holds */
+	int parked;                  /* the owner: its acquire is queued */
+	struct ak__ld_op ld;         /* lockdep's part (sync/lockdep.h) */
+};
+
+struct ak__lockop_ops {
+	/* The kernel: a try (0, AK_EAGAIN or an error), the queued acquire's
+	 * poll and cancel, the release of a guard. */
+	int (*try_lock)(struct ak__lockop *l);
+	int (*wait)(struct ak__lockop *l, struct ak_context *cx);
+	void (*cancel)(struct ak__lockop *l);
+	int (*release)(struct ak__lockop *l);
+	/* The diagnostics: the time an acquisition starts (read before the
+	 * try, so that it does not lengthen the hold), the holder's record
+	 * made and forgotten, and whether waiting would mean waiting for a
+	 * guard of one's own. */
+	int64_t (*clock)(struct ak__lockop *l);
+	void (*record)(struct ak__lockop *l, struct ak_context *cx, int64_t since);
+	void (*forget)(struct ak__lockop *l);
+	int (*waits_for_itself)(struct ak__lockop *l, struct ak_context *cx);
+	/* Optional: about to wait, done waiting (the RwLock's count of
+	 * waiting writers). */
+	void (*will_wait)(struct ak__lockop *l);
+	void (*waited)(struct ak__lockop *l);
+	/* The lock's lockdep class. */
+	struct ak__ld_class *(*ld_class)(struct ak__lockop *l);
+};
+
+static inline struct ak__ld_acq ak__lockop_ld_acq(struct ak__lockop *l,
+                                                  const struct ak__lockop_ops *ops)
+{
+	return (struct ak__ld_acq){ ops->ld_class(l), l->lock, l->file, l->line, l->mode };
+}
+
+/* The guard is taken: records the holder (inside its own poll). */
+static inline __attribute__((always_inline)) void
+ak__lockop_took(struct ak__lockop *l, struct ak_context *cx, int64_t since,
+                const struct ak__lockop_ops *ops)
+{
+	l->held = 1;
+	l->parked = 0;
+	ops->record(l, cx, since);
+}
+
+static inline __attribute__((always_inline)) int
+ak__lockop_poll_plain(struct ak__lockop *l, struct ak_context *cx,
+                      const struct ak__lockop_ops *ops)
+{
+	if (!l->parked && ak__coop_check(cx) == AK_PENDING)
+		return AK_PENDING;
+	int64_t since = ops->clock(l);
+	if (!l->parked) {
+		int rc = ops->try_lock(l);
+		if (rc == 0) {
+			ak__coop_spend(cx);
+			ak__lockop_took(l, cx, since, ops);
+			return 0;
+		}
+		if (rc != AK_EAGAIN)
+			return rc;
+		/* About to wait: for itself? */
+		if (ops->waits_for_itself(l, cx))
+			return AK_EDEADLK;
+		if (ops->will_wait)
+			ops->will_wait(l);
+	}
+	int rc = ops->wait(l, cx);
+	if (rc == AK_PENDING) {
+		l->parked = 1;
+		return AK_PENDING;
+	}
+	l->parked = 0;
+	if (ops->waited)
+		ops->waited(l);
+	if (rc == 0)
+		ak__lockop_took(l, cx, since, ops);
+	return rc;
+}
+
+/* Lockdep on (or its switch not yet read): the order is checked before
+ * the first attempt, the lock recorded once taken. */
+int ak__lockop_poll_lockdep(struct ak__lockop *l, struct ak_context *cx,
+                            const struct ak__lockop_ops *ops);
+
+/* The operation's poll. */
+static inline __attribute__((always_inline)) int
+ak__lockop_poll(struct ak__lockop *l, struct ak_context *cx, const struct ak__lockop_ops *ops)
+{
+	/* Off, lockdep costs this one predictable branch. */
+	if (ak__lockdep_wanted())
+		return ak__lockop_poll_lockdep(l, cx, ops);
+	return ak__lockop_poll_plain(l, cx, ops);
+}
+
+/* The operation's cancel: whatever was granted meanwhile goes to the next
+ * waiter. */
+static inline void ak__lockop_cancel(struct ak__lockop *l, const struct ak__lockop_ops *ops)
+{
+	ops->cancel(l);
+	l->parked = 0;
+	if (ops->waited)
+		ops->waited(l);
+}
+
+/*
+ * Binds f (an operation whose private storage starts with l) to the lock:
+ * AK_EBUSY while it is a guard still held.  The record is written when
+ * the lock is taken: the lock sets up its kernel's acquire after this.
+ */
+static inline int ak__lockop_bind(struct ak_future *f, struct ak__lockop *l,
+                                  const struct ak_future_vtable *vtable, void *lock, int mode,
+                                  const char *file, int line)
+{
+	if (ak__future_phase(f) == AK_FUTURE_DONE && f->vtable == vtable && l->held)
+		return AK_EBUSY;                /* a guard: unlock it first */
+	int rc = ak_future_init(f, vtable);
+	if (rc)
+		return rc;
+	l->lock = lock;
+	l->file = file;
+	l->line = line;
+	l->mode = mode;
+	l->held = 0;
+	l->parked = 0;
+	l->ld = (struct ak__ld_op){ 0 };
+	return 0;
+}
+
+/* The try-form of a bound operation: it never waits, and is finished
+ * either way (a guard is not pollable). */
+static inline __attribute__((always_inline)) int
+ak__lockop_try(struct ak_future *f, struct ak__lockop *l, struct ak_context *cx,
+               const struct ak__lockop_ops *ops)
+{
+	int64_t since = ops->clock(l);
+	int rc = ops->try_lock(l);
+	if (rc == 0) {
+		ak__lockop_took(l, cx, since, ops);
+		if (ak__lockdep_wanted() && ak__lockdep_on()) {
+			/* A try never waits: recorded as held, no order checked. */
+			struct ak__ld_acq a = ak__lockop_ld_acq(l, ops);
+			ak__lockdep_took(&l->ld, &a, cx);
+		}
+	}
+	ak__future_finish(f);
+	return rc;
+}
+
+/* Releases the guard l of f: AK_EINVAL for storage never bound as one of
+ * the lock's operations (zeroed, or another operation's) or no guard. */
+static inline __attribute__((always_inline)) int
+ak__lockop_unlock(struct ak_future *f, struct ak__lockop *l,
+                  const struct ak_future_vtable *vtable, const struct ak__lockop_ops *ops)
+{
+	if (f->vtable != vtable || !l->held || !l->lock)
+		return AK_EINVAL;
+	l->held = 0;
+	if (__builtin_expect(l->ld.entry != 0, 0))
+		ak__lockdep_release(&l->ld);
+	ops->forget(l);
+	return ops->release(l);
+}
+
+/* lockdep's part of an idle operation (ak_lockdep_nest), else NULL. */
+static inline struct ak__ld_op *ak__lockop_ld_op(struct ak__lockop *l)
+{
+	return l->held || l->parked || l->ld.checked ? NULL : &l->ld;
+}
+
+#endif
