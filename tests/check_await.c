@@ -17,8 +17,7 @@
 
 #include <awaitkit/await.h>
 
-#include "sem.h"
-#include "testkit.h"
+#include "testkit_core.h"
 
 Suite *await_suite(void);
 
@@ -392,35 +391,11 @@ END_TEST
  * Takes 2 permits, then 2 more, then gives all back and finishes.  Its
  * cleanup block returns the permits it holds when it is dropped.
  */
-struct acq {
-	struct ak_future future;
-	struct ak__sem_acquire a;
-};
-
-static int acq_poll(struct ak_future *f, struct ak_context *cx)
-{
-	return ak__sem_acquire_poll(&((struct acq *)f)->a, cx);
-}
-
-static void acq_cancel(struct ak_future *f)
-{
-	ak__sem_acquire_cancel(&((struct acq *)f)->a);
-}
-
-static const struct ak_future_vtable acq_vtable = { acq_poll, acq_cancel };
-
-static int acq_init(struct acq *op, struct ak__sem *s, uint64_t n)
-{
-	memset(op, 0, sizeof(*op));
-	int rc = ak_future_init(&op->future, &acq_vtable);
-	return rc ? rc : ak__sem_acquire_init(&op->a, s, n);
-}
-
 struct holder {
 	struct ak_future future;
 	struct ak_await aw;
 	struct ak__sem *sem;
-	struct acq first, second;
+	struct tk_sem_op first, second;
 	uint64_t held;
 	int rc;
 	int cleanups;
@@ -431,13 +406,13 @@ static int holder_poll(struct ak_future *f, struct ak_context *cx)
 	struct holder *h = (struct holder *)f;
 
 	AK_BEGIN(&h->aw, cx);
-	if ((h->rc = acq_init(&h->first, h->sem, 2)) != 0)
+	if ((h->rc = tk_sem_op_init(&h->first, h->sem, 2)) != 0)
 		AK_RETURN(&h->aw, h->rc);
 	AK_AWAIT(&h->aw, &h->first.future, h->rc);
 	if (h->rc != 0)
 		AK_RETURN(&h->aw, h->rc);
 	h->held += 2;
-	if ((h->rc = acq_init(&h->second, h->sem, 2)) != 0)
+	if ((h->rc = tk_sem_op_init(&h->second, h->sem, 2)) != 0)
 		AK_RETURN(&h->aw, h->rc);
 	AK_AWAIT(&h->aw, &h->second.future, h->rc);
 	if (h->rc != 0)
@@ -522,11 +497,11 @@ START_TEST(permits_returned_by_cleanup_reach_the_next_waiter)
 	struct ak_executor *ex = new_executor();
 	struct ak__sem s;
 	struct holder h;
-	struct acq all;
+	struct tk_sem_op all;
 	struct ak_task *handle = NULL, *waiter = NULL;
 
 	holder_start(ex, &s, &h, &handle);
-	ck_assert_int_eq(acq_init(&all, &s, 3), 0);
+	ck_assert_int_eq(tk_sem_op_init(&all, &s, 3), 0);
 	ck_assert_int_eq(ak_executor_spawn(ex, &all.future, &waiter), 0);
 	ak_executor_run(ex);
 	ck_assert_int_eq(ak_task_result(waiter), AK_PENDING);

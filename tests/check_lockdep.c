@@ -47,17 +47,6 @@ static void lockdep_off(void)
 	ak_lockdep_enable(0);
 }
 
-/* One poll of f by task t on the branch path given (len levels). */
-static int poll_path(struct tk_task *t, struct ak_future *f, int len, const uint16_t *idx)
-{
-	struct ak_context cx;
-	ck_assert_int_eq(ak_context_init(&cx, tk_counting_waker(t->cw), &t->slot), 0);
-	cx.path.len = (uint16_t)len;
-	for (int i = 0; i < len; i++)
-		cx.path.index[i] = idx[i];
-	return ak_context_done(&cx, ak_future_poll(f, &cx));
-}
-
 /* ---- AB / BA on two executors ------------------------------------------------ */
 
 struct pair {
@@ -344,9 +333,9 @@ START_TEST(a_lock_held_by_a_sibling_branch_makes_no_order)
 
 	/* join!(branch 0: holds a, branch 1: takes b): no a-then-b. */
 	ak_mutex_lock_init(&ga, a);
-	ck_assert_int_eq(poll_path(t, &ga.future, 1, left), 0);
+	ck_assert_int_eq(tk_poll_path(t, &ga.future, 1, left), 0);
 	ak_mutex_lock_init(&gb, b);
-	ck_assert_int_eq(poll_path(t, &gb.future, 1, right), 0);
+	ck_assert_int_eq(tk_poll_path(t, &gb.future, 1, right), 0);
 	ck_assert_int_eq(ak_mutex_unlock(&gb), 0);
 	ck_assert_int_eq(ak_mutex_unlock(&ga), 0);
 
@@ -380,9 +369,9 @@ START_TEST(a_lock_held_above_a_branch_orders_the_branch_locks)
 	const uint16_t root[] = { 0 }, under[] = { 0, 1, 2 };
 
 	ak_mutex_lock_init(&ga, a);
-	ck_assert_int_eq(poll_path(t, &ga.future, 1, root), 0);
+	ck_assert_int_eq(tk_poll_path(t, &ga.future, 1, root), 0);
 	ak_mutex_lock_init(&gb, b);
-	ck_assert_int_eq(poll_path(t, &gb.future, 3, under), 0);
+	ck_assert_int_eq(tk_poll_path(t, &gb.future, 3, under), 0);
 	ck_assert_int_eq(ak_mutex_unlock(&gb), 0);
 	ck_assert_int_eq(ak_mutex_unlock(&ga), 0);
 

@@ -8,9 +8,6 @@
 #pragma GCC diagnostic error "-Wimplicit-fallthrough"
 
 #include <check.h>
-#include <pthread.h>
-#include <sched.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <awaitkit.h>
@@ -26,25 +23,6 @@ static struct ak_mutex *new_mutex(unsigned flags)
 	struct ak_mutex *m = NULL;
 	ck_assert_int_eq(ak_mutex_new(&m, flags), 0);
 	return m;
-}
-
-/* One poll of f by task t on the branch path given (len levels). */
-static int poll_path(struct tk_task *t, struct ak_future *f, int len, const uint16_t *idx)
-{
-	struct ak_context cx;
-	ck_assert_int_eq(ak_context_init(&cx, tk_counting_waker(t->cw), &t->slot), 0);
-	cx.path.len = (uint16_t)len;
-	for (int i = 0; i < len; i++)
-		cx.path.index[i] = idx[i];
-	return ak_context_done(&cx, ak_future_poll(f, &cx));
-}
-
-/* One poll with a context that has no task slot. */
-static int poll_noslot(struct tk_task *t, struct ak_future *f)
-{
-	struct ak_context cx;
-	ck_assert_int_eq(ak_context_init(&cx, tk_counting_waker(t->cw), NULL), 0);
-	return ak_context_done(&cx, ak_future_poll(f, &cx));
 }
 
 START_TEST(lock_is_granted_in_fifo_order)
@@ -182,9 +160,9 @@ START_TEST(lock_awaited_by_a_branch_under_the_holder_is_edeadlk)
 	const uint16_t holder[] = { 1 }, child[] = { 1, 0, 2 };
 
 	ak_mutex_lock_init(&g, m);
-	ck_assert_int_eq(poll_path(t, &g.future, 1, holder), 0);
+	ck_assert_int_eq(tk_poll_path(t, &g.future, 1, holder), 0);
 	ak_mutex_lock_init(&again, m);
-	ck_assert_int_eq(poll_path(t, &again.future, 3, child), AK_EDEADLK);
+	ck_assert_int_eq(tk_poll_path(t, &again.future, 3, child), AK_EDEADLK);
 	ck_assert_int_eq(ak_mutex_unlock(&g), 0);
 	ck_assert_int_eq(ak_mutex_free(m), 0);
 }
@@ -200,11 +178,11 @@ START_TEST(sibling_branches_contending_are_not_reported)
 	const uint16_t left[] = { 0 }, right[] = { 1 };
 
 	ak_mutex_lock_init(&g, m);
-	ck_assert_int_eq(poll_path(t, &g.future, 1, left), 0);
+	ck_assert_int_eq(tk_poll_path(t, &g.future, 1, left), 0);
 	ak_mutex_lock_init(&sib, m);
-	ck_assert_int_eq(poll_path(t, &sib.future, 1, right), AK_PENDING);
+	ck_assert_int_eq(tk_poll_path(t, &sib.future, 1, right), AK_PENDING);
 	ck_assert_int_eq(ak_mutex_unlock(&g), 0);
-	ck_assert_int_eq(poll_path(t, &sib.future, 1, right), 0);
+	ck_assert_int_eq(tk_poll_path(t, &sib.future, 1, right), 0);
 	ck_assert_int_eq(ak_mutex_unlock(&sib), 0);
 	ck_assert_int_eq(ak_mutex_free(m), 0);
 }
@@ -219,10 +197,10 @@ START_TEST(executor_without_task_slot_gets_no_detection)
 	struct tk_task *t = tk_task_new();
 
 	ak_mutex_lock_init(&g, m);
-	ck_assert_int_eq(poll_noslot(t, &g.future), 0);
+	ck_assert_int_eq(tk_poll_noslot(t, &g.future), 0);
 	ak_mutex_lock_init(&again, m);
 	/* tokio's behaviour: it waits (for ever, were it not cancelled). */
-	ck_assert_int_eq(poll_noslot(t, &again.future), AK_PENDING);
+	ck_assert_int_eq(tk_poll_noslot(t, &again.future), AK_PENDING);
 	ak_future_cancel(&again.future);
 	ck_assert_int_eq(ak_mutex_unlock(&g), 0);
 	ck_assert_int_eq(ak_mutex_free(m), 0);
@@ -491,117 +469,22 @@ END_TEST
 #define THREADS 4
 #define THREAD_ITERS 2500
 
-struct counter_task {
-	struct ak_future future;
-	struct ak_await aw;
-	struct ak_mutex *m;
-	int *counter;
-	struct ak_mutex_lock_op op;
-	int i, saved, rc, errors;
-};
-
-static int counter_poll(struct ak_future *f, struct ak_context *cx)
-{
-	struct counter_task *c = (struct counter_task *)f;
-
-	AK_BEGIN(&c->aw, cx);
-	for (c->i = 0; c->i < POOL_ITERS; c->i++) {
-		ak_mutex_lock_init(&c->op, c->m);
-		AK_AWAIT(&c->aw, &c->op.future, c->rc);
-		if (c->rc != 0)
-			AK_RETURN(&c->aw, c->rc);
-		c->saved = *c->counter;
-		if (c->i % 4 == 0)
-			AK_YIELD(&c->aw);       /* held across an await */
-		*c->counter = c->saved + 1;
-		if (ak_mutex_unlock(&c->op) != 0)
-			c->errors++;
-	}
-	AK_CLEANUP(&c->aw);
-	ak_mutex_unlock(&c->op);
-	AK_END(&c->aw);
-}
-
-static void counter_cancel(struct ak_future *f)
-{
-	ak_await_cancel(&((struct counter_task *)f)->aw, f);
-}
-
-static const struct ak_future_vtable counter_vtable = { counter_poll, counter_cancel };
-
 START_TEST(mutual_exclusion_on_the_pool)
 {
 	struct ak_mutex *m = new_mutex(0);
-	struct ak_pool *p = NULL;
-	struct counter_task *tasks = calloc(POOL_TASKS, sizeof *tasks);
-	struct ak_task *h[POOL_TASKS];
-	int counter = 0;
+	struct tk_lock l = tk_lock_mutex(m);
 
-	ck_assert_int_eq(ak_pool_new(&p, 4), 0);
-	for (int i = 0; i < POOL_TASKS; i++) {
-		tasks[i].m = m;
-		tasks[i].counter = &counter;
-		ck_assert_int_eq(ak_future_init(&tasks[i].future, &counter_vtable), 0);
-		ck_assert_int_eq(ak_pool_spawn(p, &tasks[i].future, &h[i]), 0);
-	}
-	ck_assert_int_eq(ak_pool_wait_idle(p, ak_deadline_in(20000 * MS)), 0);
-	for (int i = 0; i < POOL_TASKS; i++) {
-		ck_assert_int_eq(ak_task_result(h[i]), 0);
-		ck_assert_int_eq(tasks[i].errors, 0);
-		ak_task_release(h[i]);
-	}
-	ck_assert_int_eq(ak_pool_free(p), 0);
-	ck_assert_int_eq(counter, POOL_TASKS * POOL_ITERS);
+	ck_assert_int_eq(tk_exclusion_on_pool(&l, POOL_TASKS, POOL_ITERS), POOL_TASKS * POOL_ITERS);
 	ck_assert_int_eq(ak_mutex_free(m), 0);
-	free(tasks);
 }
 END_TEST
-
-struct blocker {
-	pthread_t th;
-	struct ak_mutex *m;
-	int *counter;
-	int failures;
-};
-
-static void *blocker_main(void *arg)
-{
-	struct blocker *b = arg;
-	struct ak_mutex_lock_op op;
-	memset(&op, 0, sizeof op);
-
-	for (int i = 0; i < THREAD_ITERS; i++) {
-		if (ak_mutex_lock_blocking(&op, b->m, AK_DEADLINE_NEVER) != 0) {
-			b->failures++;
-			continue;
-		}
-		int v = *b->counter;
-		if (i % 64 == 0)
-			sched_yield();
-		*b->counter = v + 1;
-		if (ak_mutex_unlock(&op) != 0)
-			b->failures++;
-	}
-	return NULL;
-}
 
 START_TEST(mutual_exclusion_on_blocked_threads)
 {
 	struct ak_mutex *m = new_mutex(0);
-	struct blocker b[THREADS];
-	int counter = 0;
+	struct tk_lock l = tk_lock_mutex(m);
 
-	for (int i = 0; i < THREADS; i++) {
-		b[i].m = m;
-		b[i].counter = &counter;
-		b[i].failures = 0;
-		ck_assert_int_eq(pthread_create(&b[i].th, NULL, blocker_main, &b[i]), 0);
-	}
-	for (int i = 0; i < THREADS; i++) {
-		pthread_join(b[i].th, NULL);
-		ck_assert_int_eq(b[i].failures, 0);
-	}
-	ck_assert_int_eq(counter, THREADS * THREAD_ITERS);
+	ck_assert_int_eq(tk_exclusion_on_threads(&l, THREADS, THREAD_ITERS), THREADS * THREAD_ITERS);
 	ck_assert_int_eq(ak_mutex_free(m), 0);
 }
 END_TEST

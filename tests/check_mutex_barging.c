@@ -9,7 +9,6 @@
 #pragma GCC diagnostic error "-Wimplicit-fallthrough"
 
 #include <check.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <awaitkit.h>
@@ -255,69 +254,13 @@ END_TEST
 #define POOL_TASKS 8
 #define POOL_ITERS 1500
 
-struct counter_task {
-	struct ak_future future;
-	struct ak_await aw;
-	struct ak_mutex *m;
-	int *counter;
-	struct ak_mutex_lock_op op;
-	int i, saved, rc, errors;
-};
-
-static int counter_poll(struct ak_future *f, struct ak_context *cx)
-{
-	struct counter_task *c = (struct counter_task *)f;
-
-	AK_BEGIN(&c->aw, cx);
-	for (c->i = 0; c->i < POOL_ITERS; c->i++) {
-		ak_mutex_lock_init(&c->op, c->m);
-		AK_AWAIT(&c->aw, &c->op.future, c->rc);
-		if (c->rc != 0)
-			AK_RETURN(&c->aw, c->rc);
-		c->saved = *c->counter;
-		if (c->i % 4 == 0)
-			AK_YIELD(&c->aw);       /* held across an await */
-		*c->counter = c->saved + 1;
-		if (ak_mutex_unlock(&c->op) != 0)
-			c->errors++;
-	}
-	AK_CLEANUP(&c->aw);
-	ak_mutex_unlock(&c->op);
-	AK_END(&c->aw);
-}
-
-static void counter_cancel(struct ak_future *f)
-{
-	ak_await_cancel(&((struct counter_task *)f)->aw, f);
-}
-
-static const struct ak_future_vtable counter_vtable = { counter_poll, counter_cancel };
-
 START_TEST(mutual_exclusion_on_the_pool_in_barging_mode)
 {
 	struct ak_mutex *m = new_barging();
-	struct ak_pool *p = NULL;
-	struct counter_task *tasks = calloc(POOL_TASKS, sizeof *tasks);
-	struct ak_task *h[POOL_TASKS];
-	int counter = 0;
+	struct tk_lock l = tk_lock_mutex(m);
 
-	ck_assert_int_eq(ak_pool_new(&p, 4), 0);
-	for (int i = 0; i < POOL_TASKS; i++) {
-		tasks[i].m = m;
-		tasks[i].counter = &counter;
-		ck_assert_int_eq(ak_future_init(&tasks[i].future, &counter_vtable), 0);
-		ck_assert_int_eq(ak_pool_spawn(p, &tasks[i].future, &h[i]), 0);
-	}
-	ck_assert_int_eq(ak_pool_wait_idle(p, ak_deadline_in(20000 * MS)), 0);
-	for (int i = 0; i < POOL_TASKS; i++) {
-		ck_assert_int_eq(ak_task_result(h[i]), 0);
-		ck_assert_int_eq(tasks[i].errors, 0);
-		ak_task_release(h[i]);
-	}
-	ck_assert_int_eq(ak_pool_free(p), 0);
-	ck_assert_int_eq(counter, POOL_TASKS * POOL_ITERS);
+	ck_assert_int_eq(tk_exclusion_on_pool(&l, POOL_TASKS, POOL_ITERS), POOL_TASKS * POOL_ITERS);
 	ck_assert_int_eq(ak_mutex_free(m), 0);
-	free(tasks);
 }
 END_TEST
 

@@ -8,43 +8,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "notify.h"
-#include "testkit.h"
+#include "testkit_core.h"
 
 Suite *notify_suite(void);
-
-struct nop {
-	struct ak_future future;
-	struct ak__notified o;
-};
-
-static int nop_poll(struct ak_future *f, struct ak_context *cx)
-{
-	return ak__notified_poll(&((struct nop *)f)->o, cx);
-}
-
-static void nop_cancel(struct ak_future *f)
-{
-	ak__notified_cancel(&((struct nop *)f)->o);
-}
-
-static const struct ak_future_vtable nop_vtable = { nop_poll, nop_cancel };
-
-static void nop_init(struct nop *op, struct ak__notify *n)
-{
-	memset(op, 0, sizeof(*op));
-	ak_future_init(&op->future, &nop_vtable);
-	ak__notified_init(&op->o, n);
-}
 
 /* What an operation registered now gets at its first poll: 0 where a
  * notification is stored for it, else AK_PENDING (it is cancelled again). */
 static int poll_a_later_op(struct ak__notify *n)
 {
-	struct nop later;
+	struct tk_notified_op later;
 	struct tk_task *t = tk_task_new();
 
-	nop_init(&later, n);
+	tk_notified_op_init(&later, n);
 	int rc = tk_poll(t, &later.future);
 	if (rc == AK_PENDING)
 		ak_future_cancel(&later.future);
@@ -52,24 +27,24 @@ static int poll_a_later_op(struct ak__notify *n)
 }
 
 /* Inits n and parks a, its only waiter, in task t. */
-static void init_with_one_parked(struct ak__notify *n, struct nop *a, struct tk_task *t)
+static void init_with_one_parked(struct ak__notify *n, struct tk_notified_op *a, struct tk_task *t)
 {
 	ak__notify_init(n);
-	nop_init(a, n);
+	tk_notified_op_init(a, n);
 	ck_assert_int_eq(tk_poll(t, &a->future), AK_PENDING);
 }
 
 START_TEST(notify_one_without_waiters_stores_exactly_one_permit)
 {
 	struct ak__notify n;
-	struct nop a, b;
+	struct tk_notified_op a, b;
 	struct tk_task *t = tk_task_new();
 
 	ak__notify_init(&n);
 	ak__notify_one(&n);
 	ak__notify_one(&n);
-	nop_init(&a, &n);
-	nop_init(&b, &n);
+	tk_notified_op_init(&a, &n);
+	tk_notified_op_init(&b, &n);
 	ck_assert_int_eq(tk_poll(t, &a.future), 0);
 	ck_assert_int_eq(tk_poll(t, &b.future), AK_PENDING);
 	ak_future_cancel(&b.future);
@@ -80,13 +55,13 @@ END_TEST
 START_TEST(notify_one_wakes_the_oldest_waiter)
 {
 	struct ak__notify n;
-	struct nop op[3];
+	struct tk_notified_op op[3];
 	struct tk_task *t[3];
 
 	ak__notify_init(&n);
 	for (int i = 0; i < 3; i++) {
 		t[i] = tk_task_new();
-		nop_init(&op[i], &n);
+		tk_notified_op_init(&op[i], &n);
 		ck_assert_int_eq(tk_poll(t[i], &op[i].future), AK_PENDING);
 	}
 	for (int i = 0; i < 3; i++) {
@@ -102,13 +77,13 @@ END_TEST
 START_TEST(notify_waiters_wakes_every_waiter_and_stores_no_permit)
 {
 	struct ak__notify n;
-	struct nop op[3];
+	struct tk_notified_op op[3];
 	struct tk_task *t[3];
 
 	ak__notify_init(&n);
 	for (int i = 0; i < 3; i++) {
 		t[i] = tk_task_new();
-		nop_init(&op[i], &n);
+		tk_notified_op_init(&op[i], &n);
 		ck_assert_int_eq(tk_poll(t[i], &op[i].future), AK_PENDING);
 	}
 	ak__notify_waiters(&n);
@@ -124,13 +99,13 @@ END_TEST
 START_TEST(notify_waiters_reaches_an_initialised_but_unpolled_operation)
 {
 	struct ak__notify n;
-	struct nop before, after;
+	struct tk_notified_op before, after;
 	struct tk_task *t = tk_task_new();
 
 	ak__notify_init(&n);
-	nop_init(&before, &n);
+	tk_notified_op_init(&before, &n);
 	ak__notify_waiters(&n);
-	nop_init(&after, &n);
+	tk_notified_op_init(&after, &n);
 	ck_assert_int_eq(tk_poll(t, &before.future), 0);
 	ck_assert_int_eq(tk_poll(t, &after.future), AK_PENDING);
 	ak_future_cancel(&after.future);
@@ -141,12 +116,12 @@ END_TEST
 START_TEST(cancel_passes_a_received_notify_one_on)
 {
 	struct ak__notify n;
-	struct nop a, b;
+	struct tk_notified_op a, b;
 	struct tk_task *ta = tk_task_new(), *tb = tk_task_new();
 
 	ak__notify_init(&n);
-	nop_init(&a, &n);
-	nop_init(&b, &n);
+	tk_notified_op_init(&a, &n);
+	tk_notified_op_init(&b, &n);
 	ck_assert_int_eq(tk_poll(ta, &a.future), AK_PENDING);
 	ck_assert_int_eq(tk_poll(tb, &b.future), AK_PENDING);
 	ak__notify_one(&n);
@@ -160,7 +135,7 @@ END_TEST
 START_TEST(cancel_with_no_one_left_stores_the_received_notify_one)
 {
 	struct ak__notify n;
-	struct nop a;
+	struct tk_notified_op a;
 	struct tk_task *ta = tk_task_new();
 
 	init_with_one_parked(&n, &a, ta);
@@ -174,7 +149,7 @@ END_TEST
 START_TEST(cancel_after_notify_waiters_passes_nothing_on)
 {
 	struct ak__notify n;
-	struct nop a;
+	struct tk_notified_op a;
 	struct tk_task *ta = tk_task_new();
 
 	init_with_one_parked(&n, &a, ta);
@@ -188,7 +163,7 @@ END_TEST
 START_TEST(cancel_of_a_waiting_operation_stores_nothing)
 {
 	struct ak__notify n;
-	struct nop a;
+	struct tk_notified_op a;
 	struct tk_task *ta = tk_task_new();
 	int64_t parked = tk_counters().parked_ops;
 
@@ -206,11 +181,11 @@ END_TEST
 START_TEST(repoll_with_the_same_waker_does_not_clone)
 {
 	struct ak__notify n;
-	struct nop a;
+	struct tk_notified_op a;
 	struct tk_task *t = tk_task_new();
 
 	ak__notify_init(&n);
-	nop_init(&a, &n);
+	tk_notified_op_init(&a, &n);
 	for (int i = 0; i < 4; i++)
 		ck_assert_int_eq(tk_poll(t, &a.future), AK_PENDING);
 	ck_assert_int_eq(atomic_load(&t->cw->clones), 1);
@@ -223,11 +198,11 @@ END_TEST
 START_TEST(clone_failure_returns_enomem_and_registers_nothing)
 {
 	struct ak__notify n;
-	struct nop a;
+	struct tk_notified_op a;
 	struct tk_task *t = tk_task_new();
 
 	ak__notify_init(&n);
-	nop_init(&a, &n);
+	tk_notified_op_init(&a, &n);
 	atomic_store(&t->cw->fail_clone, 1);
 	ck_assert_int_eq(tk_poll(t, &a.future), AK_ENOMEM);
 	ak__notify_one(&n);                      /* nobody waits: stored */
@@ -239,14 +214,14 @@ END_TEST
 START_TEST(notify_waiters_wakes_more_waiters_than_one_wake_list)
 {
 	enum { N = AK__WAKELIST_CAP + 20 };
-	static struct nop op[N];
+	static struct tk_notified_op op[N];
 	static struct tk_task *t[N];
 	struct ak__notify n;
 
 	ak__notify_init(&n);
 	for (int i = 0; i < N; i++) {
 		t[i] = tk_task_new();
-		nop_init(&op[i], &n);
+		tk_notified_op_init(&op[i], &n);
 		ck_assert_int_eq(tk_poll(t[i], &op[i].future), AK_PENDING);
 	}
 	ak__notify_waiters(&n);
@@ -261,7 +236,7 @@ END_TEST
 START_TEST(destroy_with_waiters_is_ebusy)
 {
 	struct ak__notify n;
-	struct nop a;
+	struct tk_notified_op a;
 	struct tk_task *t = tk_task_new();
 
 	init_with_one_parked(&n, &a, t);
@@ -281,8 +256,8 @@ static atomic_int pp_errors;
 
 static int wait_on(struct ak__notify *n)
 {
-	struct nop op;
-	nop_init(&op, n);
+	struct tk_notified_op op;
+	tk_notified_op_init(&op, n);
 	return ak_block_on(&op.future, AK_DEADLINE_NEVER);
 }
 
@@ -330,17 +305,17 @@ END_TEST
  * All waiters share one counting waker (one clone each).
  */
 enum { SLOW_WAKE_NS = 100000, MANY = 1000 };
-static struct nop mid_ops[MANY];
+static struct tk_notified_op mid_ops[MANY];
 
 struct midway {
 	struct ak__notify *n;
-	struct nop *ops;
+	struct tk_notified_op *ops;
 	int nops;
 	struct tk_task *other;                  /* polls made from the hook */
 	void (*act)(struct midway *m);          /* run at the first wake */
 	atomic_int wakes;
 	int rc_first, rc_last, rc_fresh, rc_fresh_after, rc_destroy;
-	struct nop fresh;
+	struct tk_notified_op fresh;
 	pthread_t thread;
 	atomic_int go, sent;
 };
@@ -366,7 +341,7 @@ static void midway_setup(struct midway *m, struct ak__notify *n, int nops,
 	m->rc_first = m->rc_last = m->rc_fresh = m->rc_fresh_after = m->rc_destroy = TK_NOT_CALLED;
 	ak__notify_init(n);
 	for (int i = 0; i < nops; i++) {
-		nop_init(&m->ops[i], n);
+		tk_notified_op_init(&m->ops[i], n);
 		ck_assert_int_eq(tk_poll(t, &m->ops[i].future), AK_PENDING);
 	}
 	t->cw->hook = slow_wake_hook;
@@ -396,7 +371,7 @@ static void check_a_notify_one_inside_notify_waiters_is_kept(int nops)
 	midway_setup(&m, &n, nops, act_notify_one, t);
 	ak__notify_waiters(&n);
 	midway_all_complete(&m, t);
-	nop_init(&m.fresh, &n);
+	tk_notified_op_init(&m.fresh, &n);
 	ck_assert_msg(tk_poll(m.other, &m.fresh.future) == 0,
 	              "the notify_one made during notify_waiters was lost");
 	ck_assert_int_eq(ak__notify_destroy(&n), 0);
@@ -445,7 +420,7 @@ START_TEST(a_notify_one_from_another_thread_during_notify_waiters_is_not_lost)
 	pthread_join(m.thread, NULL);
 	ck_assert_int_eq(atomic_load(&m.sent), 1);
 	midway_all_complete(&m, t);
-	nop_init(&m.fresh, &n);
+	tk_notified_op_init(&m.fresh, &n);
 	ck_assert_msg(tk_poll(m.other, &m.fresh.future) == 0,
 	              "the notify_one made during notify_waiters was lost");
 	ck_assert_int_eq(ak__notify_destroy(&n), 0);
@@ -457,7 +432,7 @@ END_TEST
 static void act_complete_first_then_notify_a_newcomer(struct midway *m)
 {
 	m->rc_first = tk_poll(m->other, &m->ops[0].future);
-	nop_init(&m->fresh, m->n);
+	tk_notified_op_init(&m->fresh, m->n);
 	m->rc_fresh = tk_poll(m->other, &m->fresh.future);
 	ak__notify_one(m->n);
 	m->rc_fresh_after = tk_poll(m->other, &m->fresh.future);
@@ -507,7 +482,7 @@ END_TEST
 static void act_register_a_newcomer(struct midway *m)
 {
 	m->rc_first = tk_poll(m->other, &m->ops[0].future);
-	nop_init(&m->fresh, m->n);
+	tk_notified_op_init(&m->fresh, m->n);
 	m->rc_fresh = tk_poll(m->other, &m->fresh.future);
 }
 
@@ -532,7 +507,7 @@ END_TEST
 /* Cancelling a waiter that notify_waiters took but has not woken yet: its
  * storage is released at once (poisoned here; AddressSanitizer sees a
  * heap block freed), nothing is passed on, and the rest still complete. */
-static struct nop *cancelled;
+static struct tk_notified_op *cancelled;
 
 static void act_cancel_and_free_the_last(struct midway *m)
 {
@@ -551,13 +526,13 @@ START_TEST(cancelling_a_waiter_notify_waiters_has_not_woken_yet_is_safe)
 	midway_setup(&m, &n, AK__WAKELIST_CAP, act_cancel_and_free_the_last, t);
 	cancelled = malloc(sizeof(*cancelled));
 	ck_assert_ptr_nonnull(cancelled);
-	nop_init(cancelled, &n);
+	tk_notified_op_init(cancelled, &n);
 	ck_assert_int_eq(tk_poll(tc, &cancelled->future), AK_PENDING);
 	ak__notify_waiters(&n);
 	ck_assert_int_eq(m.rc_destroy, AK_EBUSY);
 	ck_assert(!tk_task_take_woken(tc));
 	midway_all_complete(&m, t);
-	nop_init(&m.fresh, &n);
+	tk_notified_op_init(&m.fresh, &n);
 	ck_assert_int_eq(tk_poll(m.other, &m.fresh.future), AK_PENDING);
 	ak_future_cancel(&m.fresh.future);
 	ck_assert_int_eq(ak__notify_destroy(&n), 0);
@@ -568,7 +543,7 @@ END_TEST
  * again from its wake; nothing deadlocks, and everyone completes. */
 static void act_notify_waiters_again(struct midway *m)
 {
-	nop_init(&m->fresh, m->n);
+	tk_notified_op_init(&m->fresh, m->n);
 	m->rc_fresh = tk_poll(m->other, &m->fresh.future);
 	ak__notify_waiters(m->n);
 	m->rc_fresh_after = tk_poll(m->other, &m->fresh.future);
@@ -593,7 +568,7 @@ END_TEST
 START_TEST(cancelling_a_waiter_completed_by_notify_waiters_keeps_a_later_permit)
 {
 	struct ak__notify n;
-	struct nop a;
+	struct tk_notified_op a;
 	struct tk_task *ta = tk_task_new();
 
 	init_with_one_parked(&n, &a, ta);
@@ -609,12 +584,12 @@ END_TEST
 START_TEST(a_repoll_with_another_waker_is_woken_through_the_new_one)
 {
 	struct ak__notify n;
-	struct nop a;
+	struct tk_notified_op a;
 	struct tk_task *t = tk_task_new();
 	struct ak_context cx;
 
 	ak__notify_init(&n);
-	nop_init(&a, &n);
+	tk_notified_op_init(&a, &n);
 	ak_context_init(&cx, ak_waker_noop(), NULL);
 	ck_assert_int_eq(ak_context_done(&cx, ak_future_poll(&a.future, &cx)), AK_PENDING);
 	ck_assert_int_eq(tk_poll(t, &a.future), AK_PENDING);
@@ -631,39 +606,20 @@ END_TEST
  * orphaning the notification it had been granted.  Here a thread re-polls a
  * queued op while another calls notify_one twice: one notification for the
  * op, one stored, which a fresh op must still find.  The re-poll loop is
- * the race; it gives up after RACE_REPOLLS polls (the notifier is not
+ * the race (tk_race_repolls); it gives up after 256 polls (the notifier is not
  * running) and waits for the round to be served instead.
  */
 #ifdef AK__TSAN
 /* Under TSan the rounds check the library's synchronization (the race
  * itself is caught natively, where both threads run at full speed): fewer
  * keep the test well under its limit beside busy loops. */
-enum { RACE_ROUNDS = 10000, RACE_REPOLLS = 256 };
+enum { RACE_ROUNDS = 10000 };
 #else
-enum { RACE_ROUNDS = 300000, RACE_REPOLLS = 256 };
+enum { RACE_ROUNDS = 300000 };
 #endif
-/* Beside busy loops the two threads rarely run at once and the rounds
- * exercise little: stop early rather than near the timeout (a bound on the
- * effort, never a verdict). */
-enum { RACE_SECONDS = 3 };
 
 static struct ak__notify race_n;
-static struct tk_baton race_baton;
-
-static void *race_notifier(void *arg)
-{
-	(void)arg;
-	for (int i = 1; i <= RACE_ROUNDS; i++) {
-		if (tk_baton_wait(&race_baton, i) == TK_BATON_STOP)
-			break;
-		for (volatile int spin = (i * 7) % 64; spin > 0; spin--)
-			;
-		ak__notify_one(&race_n);
-		ak__notify_one(&race_n);
-		tk_baton_pass(&race_baton, -i);         /* this round is served */
-	}
-	return NULL;
-}
+static struct ak__notified race_o;
 
 static int poll_noop(struct ak__notified *o)
 {
@@ -672,42 +628,44 @@ static int poll_noop(struct ak__notified *o)
 	return ak_context_done(&cx, ak__notified_poll(o, &cx));
 }
 
+static void race_arm(void *arg)
+{
+	(void)arg;
+	ak__notified_init(&race_o, &race_n);
+}
+
+static int race_poll(void *arg)
+{
+	(void)arg;
+	return poll_noop(&race_o);
+}
+
+static void race_notify_twice(void *arg)
+{
+	(void)arg;
+	ak__notify_one(&race_n);
+	ak__notify_one(&race_n);
+}
+
+/* The second notification is stored: a fresh operation finds it. */
+static int race_one_stored(void *arg)
+{
+	struct ak__notified fresh;
+	(void)arg;
+	ak__notified_init(&fresh, &race_n);
+	if (poll_noop(&fresh) == 0)
+		return 1;
+	ak__notified_cancel(&fresh);
+	return 0;
+}
+
 START_TEST(a_notify_during_a_repoll_never_also_takes_the_stored_permit)
 {
-	pthread_t th;
-	int lost = 0, errors = 0;
+	const struct tk_race r = { NULL, race_arm, race_poll, race_notify_twice, race_one_stored };
+	int errors;
 
 	ak__notify_init(&race_n);
-	atomic_store(&race_baton.turn, 0);
-	pthread_create(&th, NULL, race_notifier, NULL);
-	int64_t stop = ak_deadline_in((int64_t)RACE_SECONDS * 1000000000);
-	for (int i = 1; i <= RACE_ROUNDS; i++) {
-		struct ak__notified o, fresh;
-		int rc, polls = 0;
-
-		if (i % 1024 == 0 && ak_now() > stop)
-			break;
-		ak__notified_init(&o, &race_n);
-		if (poll_noop(&o) != AK_PENDING)
-			errors++;
-		tk_baton_pass(&race_baton, i);
-		while ((rc = poll_noop(&o)) == AK_PENDING && ++polls < RACE_REPOLLS)
-			;
-		tk_baton_wait(&race_baton, -i);
-		if (rc == AK_PENDING)
-			rc = poll_noop(&o);
-		if (rc != 0)
-			errors++;
-		ak__notified_init(&fresh, &race_n);
-		rc = poll_noop(&fresh);
-		if (rc != 0) {
-			lost++;
-			ak__notified_cancel(&fresh);
-			break;
-		}
-	}
-	tk_baton_pass(&race_baton, TK_BATON_STOP);
-	pthread_join(th, NULL);
+	int lost = tk_race_repolls(&r, RACE_ROUNDS, &errors);
 	ck_assert_int_eq(errors, 0);
 	ck_assert_msg(lost == 0, "a notification was lost: the fast path took the stored permit too");
 	ck_assert_int_eq(ak__notify_destroy(&race_n), 0);

@@ -37,23 +37,6 @@ static void zero(struct ak_rwlock_op *op)
 	memset(op, 0, sizeof *op);
 }
 
-static int poll_path(struct tk_task *t, struct ak_future *f, int len, const uint16_t *idx)
-{
-	struct ak_context cx;
-	ck_assert_int_eq(ak_context_init(&cx, tk_counting_waker(t->cw), &t->slot), 0);
-	cx.path.len = (uint16_t)len;
-	for (int i = 0; i < len; i++)
-		cx.path.index[i] = idx[i];
-	return ak_context_done(&cx, ak_future_poll(f, &cx));
-}
-
-static int poll_noslot(struct tk_task *t, struct ak_future *f)
-{
-	struct ak_context cx;
-	ck_assert_int_eq(ak_context_init(&cx, tk_counting_waker(t->cw), NULL), 0);
-	return ak_context_done(&cx, ak_future_poll(f, &cx));
-}
-
 static void read_init(struct ak_rwlock_op *op, struct ak_rwlock *rw)
 {
 	zero(op);
@@ -289,18 +272,18 @@ START_TEST(sibling_branches_are_not_reported)
 	const uint16_t left[] = { 0 }, right[] = { 1 };
 
 	read_init(&r, rw);
-	ck_assert_int_eq(poll_path(t, &r.future, 1, left), 0);
+	ck_assert_int_eq(tk_poll_path(t, &r.future, 1, left), 0);
 	write_init(&w, rw);
-	ck_assert_int_eq(poll_path(t, &w.future, 1, right), AK_PENDING);
+	ck_assert_int_eq(tk_poll_path(t, &w.future, 1, right), AK_PENDING);
 	ak_future_cancel(&w.future);
 	write_init(&w, rw);
 	ck_assert_int_eq(tk_poll(writer, &w.future), AK_PENDING);
 	read_init(&r2, rw);
-	ck_assert_int_eq(poll_path(t, &r2.future, 1, right), AK_PENDING);
+	ck_assert_int_eq(tk_poll_path(t, &r2.future, 1, right), AK_PENDING);
 	ck_assert_int_eq(ak_rwlock_unlock(&r), 0);
 	ck_assert_int_eq(tk_poll(writer, &w.future), 0);
 	ck_assert_int_eq(ak_rwlock_unlock(&w), 0);
-	ck_assert_int_eq(poll_path(t, &r2.future, 1, right), 0);
+	ck_assert_int_eq(tk_poll_path(t, &r2.future, 1, right), 0);
 	ck_assert_int_eq(ak_rwlock_unlock(&r2), 0);
 	ck_assert_int_eq(ak_rwlock_free(rw), 0);
 }
@@ -313,9 +296,9 @@ START_TEST(executor_without_task_slot_gets_no_detection)
 	struct tk_task *t = tk_task_new();
 
 	read_init(&r, rw);
-	ck_assert_int_eq(poll_noslot(t, &r.future), 0);
+	ck_assert_int_eq(tk_poll_noslot(t, &r.future), 0);
 	write_init(&w, rw);
-	ck_assert_int_eq(poll_noslot(t, &w.future), AK_PENDING);
+	ck_assert_int_eq(tk_poll_noslot(t, &w.future), AK_PENDING);
 	ak_future_cancel(&w.future);
 	ck_assert_int_eq(ak_rwlock_unlock(&r), 0);
 	ck_assert_int_eq(ak_rwlock_free(rw), 0);

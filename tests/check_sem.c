@@ -8,43 +8,18 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "sem.h"
-#include "testkit.h"
+#include "testkit_core.h"
 
 Suite *sem_suite(void);
-
-struct acq {
-	struct ak_future future;
-	struct ak__sem_acquire a;
-};
-
-static int acq_poll(struct ak_future *f, struct ak_context *cx)
-{
-	return ak__sem_acquire_poll(&((struct acq *)f)->a, cx);
-}
-
-static void acq_cancel(struct ak_future *f)
-{
-	ak__sem_acquire_cancel(&((struct acq *)f)->a);
-}
-
-static const struct ak_future_vtable acq_vtable = { acq_poll, acq_cancel };
-
-static void acq_init(struct acq *op, struct ak__sem *s, uint64_t n)
-{
-	memset(op, 0, sizeof(*op));
-	ak_future_init(&op->future, &acq_vtable);
-	ck_assert_int_eq(ak__sem_acquire_init(&op->a, s, n), 0);
-}
 
 START_TEST(acquire_takes_available_permits_at_once)
 {
 	struct ak__sem s;
-	struct acq op;
+	struct tk_sem_op op;
 	struct tk_task *t = tk_task_new();
 
 	ak__sem_init(&s, 3);
-	acq_init(&op, &s, 2);
+	ck_assert_int_eq(tk_sem_op_init(&op, &s, 2), 0);
 	ck_assert_int_eq(tk_poll(t, &op.future), 0);
 	ck_assert_uint_eq(ak__sem_available(&s), 1);
 	ck_assert_int_eq(atomic_load(&t->cw->clones), 0);
@@ -55,12 +30,12 @@ END_TEST
 START_TEST(waiters_get_permits_in_fifo_order_accumulating_partial_grants)
 {
 	struct ak__sem s;
-	struct acq big, small;
+	struct tk_sem_op big, small;
 	struct tk_task *tb = tk_task_new(), *ts = tk_task_new();
 
 	ak__sem_init(&s, 0);
-	acq_init(&big, &s, 2);
-	acq_init(&small, &s, 1);
+	ck_assert_int_eq(tk_sem_op_init(&big, &s, 2), 0);
+	ck_assert_int_eq(tk_sem_op_init(&small, &s, 1), 0);
 	ck_assert_int_eq(tk_poll(tb, &big.future), AK_PENDING);
 	ck_assert_int_eq(tk_poll(ts, &small.future), AK_PENDING);
 	ck_assert_int_eq(ak__sem_release(&s, 1), 0);
@@ -82,12 +57,12 @@ END_TEST
 START_TEST(partial_grants_are_returned_by_cancel)
 {
 	struct ak__sem s;
-	struct acq big, small;
+	struct tk_sem_op big, small;
 	struct tk_task *tb = tk_task_new(), *ts = tk_task_new();
 
 	ak__sem_init(&s, 0);
-	acq_init(&big, &s, 3);
-	acq_init(&small, &s, 1);
+	ck_assert_int_eq(tk_sem_op_init(&big, &s, 3), 0);
+	ck_assert_int_eq(tk_sem_op_init(&small, &s, 1), 0);
 	ck_assert_int_eq(tk_poll(tb, &big.future), AK_PENDING);
 	ck_assert_int_eq(tk_poll(ts, &small.future), AK_PENDING);
 	ck_assert_int_eq(ak__sem_release(&s, 2), 0);
@@ -102,11 +77,11 @@ END_TEST
 START_TEST(a_granted_but_unpolled_acquire_returns_its_permits_on_cancel)
 {
 	struct ak__sem s;
-	struct acq op;
+	struct tk_sem_op op;
 	struct tk_task *t = tk_task_new();
 
 	ak__sem_init(&s, 0);
-	acq_init(&op, &s, 2);
+	ck_assert_int_eq(tk_sem_op_init(&op, &s, 2), 0);
 	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
 	ck_assert_int_eq(ak__sem_release(&s, 2), 0);
 	ck_assert(tk_task_take_woken(t));
@@ -120,11 +95,11 @@ END_TEST
 START_TEST(try_acquire_fails_while_waiters_queue)
 {
 	struct ak__sem s;
-	struct acq op;
+	struct tk_sem_op op;
 	struct tk_task *t = tk_task_new();
 
 	ak__sem_init(&s, 1);
-	acq_init(&op, &s, 2);
+	ck_assert_int_eq(tk_sem_op_init(&op, &s, 2), 0);
 	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
 	/* One permit would do for a try_acquire(1), but it belongs to the
 	 * head of the queue. */
@@ -139,12 +114,12 @@ END_TEST
 START_TEST(close_wakes_every_waiter_with_epipe)
 {
 	struct ak__sem s;
-	struct acq a, b, later;
+	struct tk_sem_op a, b, later;
 	struct tk_task *ta = tk_task_new(), *tb = tk_task_new(), *tl = tk_task_new();
 
 	ak__sem_init(&s, 1);
-	acq_init(&a, &s, 2);
-	acq_init(&b, &s, 1);
+	ck_assert_int_eq(tk_sem_op_init(&a, &s, 2), 0);
+	ck_assert_int_eq(tk_sem_op_init(&b, &s, 1), 0);
 	ck_assert_int_eq(tk_poll(ta, &a.future), AK_PENDING);
 	ck_assert_int_eq(tk_poll(tb, &b.future), AK_PENDING);
 	ak__sem_close(&s);
@@ -153,7 +128,7 @@ START_TEST(close_wakes_every_waiter_with_epipe)
 	ck_assert(tk_task_take_woken(tb));
 	ck_assert_int_eq(tk_poll(ta, &a.future), AK_EPIPE);
 	ck_assert_int_eq(tk_poll(tb, &b.future), AK_EPIPE);
-	acq_init(&later, &s, 1);
+	ck_assert_int_eq(tk_sem_op_init(&later, &s, 1), 0);
 	ck_assert_int_eq(tk_poll(tl, &later.future), AK_EPIPE);
 	ck_assert_int_eq(ak__sem_try_acquire(&s, 1), AK_EPIPE);
 	ak__sem_close(&s);                      /* idempotent */
@@ -164,7 +139,7 @@ END_TEST
 START_TEST(the_maximum_is_reported_as_eoverflow_and_nothing_changes)
 {
 	struct ak__sem s;
-	struct acq op;
+	struct tk_sem_op op;
 
 	ck_assert_int_eq(ak__sem_init(&s, AK__SEM_MAX + 1), AK_EOVERFLOW);
 	ck_assert_int_eq(ak__sem_init(&s, AK__SEM_MAX - 1), 0);
@@ -183,11 +158,11 @@ END_TEST
 START_TEST(acquire_of_zero_completes_at_once)
 {
 	struct ak__sem s;
-	struct acq op;
+	struct tk_sem_op op;
 	struct tk_task *t = tk_task_new();
 
 	ak__sem_init(&s, 0);
-	acq_init(&op, &s, 0);
+	ck_assert_int_eq(tk_sem_op_init(&op, &s, 0), 0);
 	ck_assert_int_eq(tk_poll(t, &op.future), 0);
 	ck_assert_int_eq(ak__sem_destroy(&s), 0);
 }
@@ -196,11 +171,11 @@ END_TEST
 START_TEST(spent_budget_yields_without_touching_the_semaphore)
 {
 	struct ak__sem s;
-	struct acq op;
+	struct tk_sem_op op;
 	struct tk_task *t = tk_task_new();
 
 	ak__sem_init(&s, 1);
-	acq_init(&op, &s, 1);
+	ck_assert_int_eq(tk_sem_op_init(&op, &s, 1), 0);
 	ck_assert_int_eq(tk_poll_budget(t, &op.future, 0), AK_PENDING);
 	ck_assert_int_eq(atomic_load(&t->cw->wakes_by_ref), 1);
 	ck_assert_uint_eq(ak__sem_available(&s), 1);
@@ -225,11 +200,11 @@ END_TEST
 START_TEST(destroy_with_waiters_is_ebusy)
 {
 	struct ak__sem s;
-	struct acq op;
+	struct tk_sem_op op;
 	struct tk_task *t = tk_task_new();
 
 	ak__sem_init(&s, 0);
-	acq_init(&op, &s, 1);
+	ck_assert_int_eq(tk_sem_op_init(&op, &s, 1), 0);
 	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
 	ck_assert_int_eq(ak__sem_destroy(&s), AK_EBUSY);
 	ak_future_cancel(&op.future);
@@ -247,10 +222,10 @@ static void *sem_main(void *arg)
 {
 	unsigned seed = (unsigned)(uintptr_t)arg;
 	for (int i = 0; i < SEM_ROUNDS; i++) {
-		struct acq op;
+		struct tk_sem_op op;
 		uint64_t n = 1 + (seed = seed * 1103515245u + 12345u) % SEM_PERMITS;
-		acq_init(&op, &contended, n);
-		if (ak_block_on(&op.future, AK_DEADLINE_NEVER) != 0) {
+		if (tk_sem_op_init(&op, &contended, n) != 0 ||
+		    ak_block_on(&op.future, AK_DEADLINE_NEVER) != 0) {
 			atomic_fetch_add(&errors, 1);
 			continue;
 		}
@@ -290,81 +265,59 @@ END_TEST
  * never finished because one permit was gone).  Here a thread re-polls a
  * queued acquire of 1 in a tight loop while another releases 2 at once: 1
  * is granted, 1 goes back, and exactly 1 must be left afterwards.  The
- * re-poll loop is the race; it gives up after RACE_REPOLLS polls (the
+ * re-poll loop is the race (tk_race_repolls); it gives up after 256 polls (the
  * releaser is not running) and waits for the round to be served.
  */
 #ifdef AK__TSAN
 /* Under TSan the rounds check the library's synchronization (the race
  * itself is caught natively, where both threads run at full speed): fewer
  * keep the test well under its limit beside busy loops. */
-enum { RACE_ROUNDS = 10000, RACE_REPOLLS = 256 };
+enum { RACE_ROUNDS = 10000 };
 #else
-enum { RACE_ROUNDS = 100000, RACE_REPOLLS = 256 };
+enum { RACE_ROUNDS = 100000 };
 #endif
-/* Beside busy loops the two threads rarely run at once and the rounds
- * exercise little: stop early rather than near the timeout (a bound on the
- * effort, never a verdict). */
-enum { RACE_SECONDS = 3 };
 
 static struct ak__sem race_sem;
-static struct tk_baton race_baton;
+static struct ak__sem_acquire race_a;
 
-static void *race_releaser(void *arg)
+static void race_arm(void *arg)
 {
 	(void)arg;
-	for (int i = 1; i <= RACE_ROUNDS; i++) {
-		if (tk_baton_wait(&race_baton, i) == TK_BATON_STOP)
-			break;
-		for (volatile int spin = (i * 7) % 64; spin > 0; spin--)
-			;
-		ak__sem_release(&race_sem, 2);
-		tk_baton_pass(&race_baton, -i);         /* this round is served */
-	}
-	return NULL;
+	ak__sem_acquire_init(&race_a, &race_sem, 1);
 }
 
-static int poll_noop(struct ak__sem_acquire *a)
+static int race_poll(void *arg)
 {
 	struct ak_context cx;
+	(void)arg;
 	ak_context_init(&cx, ak_waker_noop(), NULL);
-	return ak_context_done(&cx, ak__sem_acquire_poll(a, &cx));
+	return ak_context_done(&cx, ak__sem_acquire_poll(&race_a, &cx));
+}
+
+static void race_release_two(void *arg)
+{
+	(void)arg;
+	ak__sem_release(&race_sem, 2);
+}
+
+/* One permit granted and taken, one back: exactly one left. */
+static int race_one_left(void *arg)
+{
+	(void)arg;
+	if (ak__sem_available(&race_sem) != 1 ||
+	    ak__load(&race_a.w.state, AK__RELAXED) != AK__W_IDLE)
+		return 0;
+	ak__sem_try_acquire(&race_sem, 1);      /* back to 0 */
+	return 1;
 }
 
 START_TEST(a_grant_during_a_repoll_is_never_doubled_by_the_fast_path)
 {
-	pthread_t th;
-	int wrong = 0, errors = 0;
+	const struct tk_race r = { NULL, race_arm, race_poll, race_release_two, race_one_left };
+	int errors;
 
 	ak__sem_init(&race_sem, 0);
-	atomic_store(&race_baton.turn, 0);
-	pthread_create(&th, NULL, race_releaser, NULL);
-	int64_t stop = ak_deadline_in((int64_t)RACE_SECONDS * 1000000000);
-	for (int i = 1; i <= RACE_ROUNDS; i++) {
-		struct ak__sem_acquire a;
-		int rc, polls = 0;
-
-		if (i % 1024 == 0 && ak_now() > stop)
-			break;
-		ak__sem_acquire_init(&a, &race_sem, 1);
-		if (poll_noop(&a) != AK_PENDING)
-			errors++;
-		tk_baton_pass(&race_baton, i);
-		while ((rc = poll_noop(&a)) == AK_PENDING && ++polls < RACE_REPOLLS)
-			;
-		tk_baton_wait(&race_baton, -i);
-		if (rc == AK_PENDING)
-			rc = poll_noop(&a);
-		if (rc != 0)
-			errors++;
-		if (ak__sem_available(&race_sem) != 1 ||
-		    ak__load(&a.w.state, AK__RELAXED) != AK__W_IDLE) {
-			wrong++;
-			break;
-		}
-		ak__sem_try_acquire(&race_sem, 1);      /* back to 0 */
-	}
-	tk_baton_pass(&race_baton, TK_BATON_STOP);
-	pthread_join(th, NULL);
+	int wrong = tk_race_repolls(&r, RACE_ROUNDS, &errors);
 	ck_assert_int_eq(errors, 0);
 	ck_assert_msg(wrong == 0, "a grant was orphaned: the fast path took a second permit");
 	ck_assert_int_eq(ak__sem_destroy(&race_sem), 0);

@@ -5,8 +5,6 @@
  * pool and on blocked threads, bad inputs.
  */
 #include <check.h>
-#include <pthread.h>
-#include <sched.h>
 #include <string.h>
 
 #include "testkit.h"
@@ -531,49 +529,12 @@ START_TEST(one_permit_excludes_four_tasks_on_the_pool)
 }
 END_TEST
 
-struct blocked {
-	pthread_t th;
-	struct ak_semaphore *sem;
-	int *counter;
-	int failures;
-};
-
-static void *blocked_main(void *arg)
-{
-	struct blocked *b = arg;
-	struct ak_semaphore_acquire_op op;
-
-	memset(&op, 0, sizeof(op));
-	for (int i = 0; i < PER; i++) {
-		if (ak_semaphore_acquire_blocking(&op, b->sem, 1, AK_DEADLINE_NEVER) != 0) {
-			b->failures++;
-			continue;
-		}
-		int v = *b->counter;
-		if ((i & 63) == 0)
-			sched_yield();
-		*b->counter = v + 1;
-		if (ak_semaphore_release(&op) != 0)
-			b->failures++;
-	}
-	return NULL;
-}
-
 START_TEST(one_permit_excludes_four_blocked_threads)
 {
 	struct ak_semaphore *s = new_sem(1);
-	struct blocked b[PAR];
-	int counter = 0;
+	struct tk_lock l = tk_lock_semaphore(s);
 
-	for (int i = 0; i < PAR; i++) {
-		b[i] = (struct blocked){ .sem = s, .counter = &counter };
-		ck_assert_int_eq(pthread_create(&b[i].th, NULL, blocked_main, &b[i]), 0);
-	}
-	for (int i = 0; i < PAR; i++)
-		pthread_join(b[i].th, NULL);
-	for (int i = 0; i < PAR; i++)
-		ck_assert_int_eq(b[i].failures, 0);
-	ck_assert_int_eq(counter, PAR * PER);
+	ck_assert_int_eq(tk_exclusion_on_threads(&l, PAR, PER), PAR * PER);
 	ck_assert_uint_eq(ak_semaphore_available_permits(s), 1);
 	ck_assert_int_eq(ak_semaphore_free(s), 0);
 }

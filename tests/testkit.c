@@ -284,6 +284,25 @@ int tk_poll(struct tk_task *t, struct ak_future *f)
 	return tk_poll_budget(t, f, AK_BUDGET_DEFAULT);
 }
 
+int tk_poll_path(struct tk_task *t, struct ak_future *f, int len, const uint16_t *idx)
+{
+	struct ak_context cx;
+
+	ck_assert_int_eq(ak_context_init(&cx, tk_counting_waker(t->cw), &t->slot), 0);
+	cx.path.len = (uint16_t)len;
+	for (int i = 0; i < len; i++)
+		cx.path.index[i] = idx[i];
+	return ak_context_done(&cx, ak_future_poll(f, &cx));
+}
+
+int tk_poll_noslot(struct tk_task *t, struct ak_future *f)
+{
+	struct ak_context cx;
+
+	ck_assert_int_eq(ak_context_init(&cx, tk_counting_waker(t->cw), NULL), 0);
+	return ak_context_done(&cx, ak_future_poll(f, &cx));
+}
+
 int tk_task_take_woken(struct tk_task *t)
 {
 	/* Pairs with the release stores in cw_wake / cw_wake_by_ref. */
@@ -758,4 +777,65 @@ void tk_tcase_add_test(TCase *tc, const TTest *ttest, int signal,
 	}
 	for (int i = 0; i < repeat; i++)
 		_tcase_add_test(tc, ttest, signal, allowed_exit_value, start, end);
+}
+
+/* ---- a partner's move racing re-polls ------------------------------------------ */
+
+#define RACE_REPOLLS 256
+#define RACE_SECONDS 3
+
+struct race {
+	const struct tk_race *r;
+	int rounds;
+	struct tk_baton baton;
+};
+
+static void *race_partner(void *arg)
+{
+	struct race *race = arg;
+
+	for (int i = 1; i <= race->rounds; i++) {
+		if (tk_baton_wait(&race->baton, i) == TK_BATON_STOP)
+			break;
+		for (volatile int spin = (i * 7) % 64; spin > 0; spin--)
+			;
+		race->r->act(race->r->arg);
+		tk_baton_pass(&race->baton, -i);        /* this round is served */
+	}
+	return NULL;
+}
+
+int tk_race_repolls(const struct tk_race *r, int rounds, int *errors)
+{
+	struct race race = { r, rounds, { 0, 0 } };
+	pthread_t th;
+	int wrong = 0;
+
+	*errors = 0;
+	ck_assert_int_eq(pthread_create(&th, NULL, race_partner, &race), 0);
+	int64_t stop = ak_deadline_in((int64_t)RACE_SECONDS * 1000000000);
+	for (int i = 1; i <= rounds; i++) {
+		int rc, polls = 0;
+
+		if (i % 1024 == 0 && ak_now() > stop)
+			break;
+		r->arm(r->arg);
+		if (r->poll(r->arg) != AK_PENDING)
+			(*errors)++;
+		tk_baton_pass(&race.baton, i);
+		while ((rc = r->poll(r->arg)) == AK_PENDING && ++polls < RACE_REPOLLS)
+			;
+		tk_baton_wait(&race.baton, -i);
+		if (rc == AK_PENDING)
+			rc = r->poll(r->arg);
+		if (rc != 0)
+			(*errors)++;
+		if (!r->holds(r->arg)) {
+			wrong = 1;
+			break;
+		}
+	}
+	tk_baton_pass(&race.baton, TK_BATON_STOP);
+	pthread_join(th, NULL);
+	return wrong;
 }

@@ -111,6 +111,11 @@ struct tk_task *tk_task_new(void);
 int tk_poll(struct tk_task *t, struct ak_future *f);
 /* The same with the context's budget set to budget before the poll. */
 int tk_poll_budget(struct tk_task *t, struct ak_future *f, int32_t budget);
+/* One poll by task t on the branch path given (len levels: what a
+ * combinator sets), and one with a context that has no task slot (no
+ * identity: no self-deadlock detection). */
+int tk_poll_path(struct tk_task *t, struct ak_future *f, int len, const uint16_t *idx);
+int tk_poll_noslot(struct tk_task *t, struct ak_future *f);
 /* 1 if the task was woken since the last call, and clears the flag. */
 int tk_task_take_woken(struct tk_task *t);
 /* Asserts that the task was woken (clearing the flag), then polls f once:
@@ -307,6 +312,61 @@ struct tk_baton {
 void tk_baton_pass(struct tk_baton *b, int turn);
 /* Waits until the turn is want, or TK_BATON_STOP; returns it. */
 int tk_baton_wait(struct tk_baton *b, int want);
+
+/* ---- Mutual exclusion workloads ---------------------------------------- */
+
+/*
+ * A lock as the exclusion workloads see it: an acquire operation bound to
+ * it (once complete, the guard), the same taken on a blocked thread, and
+ * the guard's release.  tk_lock_mutex() and tk_lock_semaphore() (one
+ * permit per acquire) fill one.
+ */
+union tk_guard {
+	struct ak_future future;
+	struct ak_mutex_lock_op mutex;
+	struct ak_semaphore_acquire_op sem;
+};
+struct tk_lock {
+	void *lock;
+	int (*bind)(union tk_guard *g, void *lock);
+	int (*blocking)(union tk_guard *g, void *lock);
+	int (*release)(union tk_guard *g);
+};
+struct tk_lock tk_lock_mutex(struct ak_mutex *m);
+struct tk_lock tk_lock_semaphore(struct ak_semaphore *s);
+
+/*
+ * `threads` blocked threads (or `tasks` tasks on a pool of 4 workers, each
+ * holding the lock across an await every fourth time) take the lock
+ * `iters` times each around a racy increment of a counter.  Returns the
+ * counter, threads * iters when the lock excluded, or -1 when an acquire,
+ * a release or a task failed.
+ */
+long tk_exclusion_on_threads(const struct tk_lock *l, int threads, int iters);
+long tk_exclusion_on_pool(const struct tk_lock *l, int tasks, int iters);
+
+/* ---- A partner's move racing re-polls ------------------------------------ */
+
+/*
+ * Round after round, a partner thread's move races this thread's re-polls
+ * of a queued operation (the twin regressions of the semaphore and notify
+ * cores).  Each round: arm(arg) binds the operation, whose first poll
+ * must park (AK_PENDING); the partner runs act(arg) while this thread
+ * re-polls it (up to 256 times, then it waits for the move), then the
+ * operation must complete (0), and holds(arg) must say the round left
+ * things right.  Stops after `rounds` rounds, 3 s (beside busy loops the
+ * two threads rarely run at once: a bound on the effort, never a
+ * verdict), or a round that went wrong.  Returns 1 when one did, 0
+ * otherwise; *errors counts the polls that did not return what they must.
+ */
+struct tk_race {
+	void *arg;
+	void (*arm)(void *arg);
+	int (*poll)(void *arg);       /* one poll with a noop waker */
+	void (*act)(void *arg);       /* on the partner thread */
+	int (*holds)(void *arg);
+};
+int tk_race_repolls(const struct tk_race *r, int rounds, int *errors);
 
 /* ---- Running one test by name ------------------------------------------- */
 
