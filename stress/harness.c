@@ -16,6 +16,15 @@
 
 static struct stress_opts opts;
 static const char *prog = "stress";
+/* The library's counters when the run began (stress_init), which every
+ * program's teardown must bring back (stress_finish). */
+static struct ak_debug_counts baseline;
+static struct stress_rng main_rng;
+
+struct stress_rng *stress_main_rng(void)
+{
+	return &main_rng;
+}
 static int64_t start_ns, end_ns;
 
 static struct stress_thread *threads;   /* list, newest first; main thread only */
@@ -206,6 +215,8 @@ void stress_init(int argc, char **argv, int default_threads)
 	       prog, opts.seed, opts.seed);
 	fflush(stdout);
 
+	stress_rng_seed(&main_rng, opts.seed, UINT64_MAX);
+	ak_debug_counters(&baseline);
 	start_ns = now_ns();
 	end_ns = start_ns + (int64_t)(opts.secs * 1e9);
 	atomic_store(&last_event_ns, start_ns);
@@ -372,8 +383,21 @@ static void write_counts(long passed, long failed)
 
 int stress_finish(void)
 {
+	struct ak_debug_counts end;
+
 	atomic_store(&watchdog_stop, 1);
 	pthread_join(watchdog, NULL);
+
+	ak_debug_counters(&end);
+	stress_check(end.waker_clones == baseline.waker_clones,
+	             "waker clones back to baseline (%" PRId64 " -> %" PRId64 ")",
+	             baseline.waker_clones, end.waker_clones);
+	stress_check(end.parked_ops == baseline.parked_ops,
+	             "parked ops back to baseline (%" PRId64 " -> %" PRId64 ")",
+	             baseline.parked_ops, end.parked_ops);
+	stress_check(end.live_objects == baseline.live_objects,
+	             "live objects back to baseline (%" PRId64 " -> %" PRId64 ")",
+	             baseline.live_objects, end.live_objects);
 
 	long v = atomic_load(&violations);
 	stress_check(v == 0, "no invariant broken during the run (%ld broken)", v);

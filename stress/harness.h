@@ -53,6 +53,9 @@ struct stress_rng {
 
 void stress_rng_seed(struct stress_rng *r, uint64_t seed, uint64_t stream);
 uint64_t stress_rand(struct stress_rng *r);
+/* The main thread's stream, seeded with (seed, UINT64_MAX): the run's
+ * random set-up.  Only the main thread uses it. */
+struct stress_rng *stress_main_rng(void);
 /* Uniform in [0, n); 0 when n is 0. */
 uint64_t stress_below(struct stress_rng *r, uint64_t n);
 /* True with the given chance in percent. */
@@ -87,8 +90,10 @@ struct stress_thread {
 	struct stress_thread *next;
 };
 
-/* Parses the options (default_threads for -t), prints the seed line and
- * starts the watchdog.  Exits with status 2 on a bad option. */
+/* Parses the options (default_threads for -t), prints the seed line,
+ * takes the library's counters as the baseline (ak_debug_counters: call
+ * it before making anything) and starts the watchdog.  Exits with status
+ * 2 on a bad option. */
 void stress_init(int argc, char **argv, int default_threads);
 const struct stress_opts *stress_opts(void);
 
@@ -117,9 +122,12 @@ void stress_check(int ok, const char *fmt, ...) __attribute__((format(printf, 2,
  * few), counted, and the run stops. */
 void stress_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Stops the watchdog, turns the hot-path failures into one check, prints
- * the dump if anything failed, prints "N passed, N failed" and writes the
- * counts file.  Returns the exit status for main. */
+/* Stops the watchdog, checks that the library's waker clones, parked
+ * operations and live objects are back to what they were at
+ * stress_init() (the program has freed what it made), turns the hot-path
+ * failures into one check, prints the dump if anything failed, prints
+ * "N passed, N failed" and writes the counts file.  Returns the exit
+ * status for main. */
 int stress_finish(void);
 
 #endif

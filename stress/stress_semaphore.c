@@ -232,18 +232,14 @@ static void dump(FILE *out, void *arg)
 
 int main(int argc, char **argv)
 {
-	struct ak_debug_counts base, end;
-
 	stress_init(argc, argv, 4);
 	const struct stress_opts *o = stress_opts();
-	struct stress_rng r;
-	stress_rng_seed(&r, o->seed, UINT64_MAX);
-	K = 1 + stress_below(&r, 8);
+	struct stress_rng *r = stress_main_rng();
+	K = 1 + stress_below(r, 8);
 	printf("stress_semaphore: K = %" PRIu64 " permits, %d threads blocking, a pool of %d "
 	       "workers, a barrier of %d threads\n", K, o->threads, POOL_WORKERS, BARRIER_PARTIES);
 	fflush(stdout);
 
-	ak_debug_counters(&base);
 	stress_check(ak_semaphore_new(&sem, K) == 0, "semaphore of %" PRIu64 " permits", K);
 	stress_check(ak_barrier_new(&barrier, BARRIER_PARTIES) == 0, "barrier of %d",
 	             BARRIER_PARTIES);
@@ -282,11 +278,5 @@ int main(int argc, char **argv)
 	             "one leader per barrier generation (%llu leaders, %d generations)",
 	             (unsigned long long)atomic_load(&leaders), phase);
 	stress_check(ak_barrier_free(barrier) == 0, "the barrier frees cleanly");
-
-	ak_debug_counters(&end);
-	stress_check(end.waker_clones == base.waker_clones && end.parked_ops == base.parked_ops &&
-	             end.live_objects == base.live_objects,
-	             "library counters back to baseline (clones %" PRId64 ", parked %" PRId64
-	             ", live %" PRId64 ")", end.waker_clones, end.parked_ops, end.live_objects);
 	return stress_finish();
 }
