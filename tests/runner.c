@@ -56,6 +56,7 @@ Suite *once_cell_suite(void);
 Suite *conform_suite(void);
 Suite *cross_suite(void);
 Suite *lockdep_suite(void);
+Suite *cancel_sweep_suite(void);
 
 int main(int argc, char **argv)
 {
@@ -106,6 +107,7 @@ int main(int argc, char **argv)
 	srunner_add_suite(sr, epoll_suite());
 	srunner_add_suite(sr, conform_suite());
 	srunner_add_suite(sr, cross_suite());
+	srunner_add_suite(sr, cancel_sweep_suite());
 	srunner_set_fork_status(sr, CK_FORK);
 
 	const char *filter = tk_test_filter();
