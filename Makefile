@@ -16,7 +16,8 @@
 #   make unit|tsan|asan SUITE=notify   one Check suite alone (CASE=: one tcase)
 #   make unit|tsan|asan TEST=name [REPEAT=n]   one test by name (a,b: several),
 #                   n times; the runner alone: AK_TEST=name build/tests/runner unit
-#   make stress     every stress/*.c program, STRESS_SECS (10) seconds each,
+#   make stress     ak-stress(1): its programs STRESS_SECS (10) seconds each,
+#                   its workloads on every executor STRESS_WORK_SECS (2) each,
 #                   natively and under TSan; STRESS_SEED=... replays a seed
 #   make lint       man pages, header self-containment, exported symbols,
 #                   the shim lint (scripts/lint-shim.sh), the layer lint
@@ -25,9 +26,9 @@
 #                   never part of make check
 #   make install    headers, both libraries with their SONAME links,
 #                   awaitkit.pc, the ThreadSanitizer build (libawaitkit-tsan.a
-#                   with awaitkit-tsan.pc) and the man pages; honours PREFIX
-#                   (/usr/local), DESTDIR, LIBDIR, INCLUDEDIR, MANDIR and
-#                   PKGCONFIGDIR
+#                   with awaitkit-tsan.pc), ak-stress and the man pages;
+#                   honours PREFIX (/usr/local), DESTDIR, BINDIR, LIBDIR,
+#                   INCLUDEDIR, MANDIR and PKGCONFIGDIR
 #   make uninstall  removes exactly what make install put there (same
 #                   variables)
 #   make check-examples  (part of make check) build and run every complete
@@ -132,38 +133,6 @@ ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 ASAN_OBJ := $(LIB_SRC:%.c=$(BUILD)/asan/obj/%.o) $(LIB_ASM:%.S=$(BUILD)/asan/obj/%.o)
 ASAN_ENV := ASAN_OPTIONS="detect_leaks=1 detect_stack_use_after_return=1" \
 	UBSAN_OPTIONS="print_stacktrace=1 halt_on_error=1" CK_TIMEOUT_MULTIPLIER=2
-
-# Stress programs: every stress/*.c but the harness, linked with the static
-# library (they may include core/ headers), plain in $(BUILD)/stress and
-# under TSan in $(BUILD)/tsan-stress.  make stress runs each STRESS_SECS
-# seconds per build; make check runs each STRESS_CHECK_SECS.
-STRESS_SECS ?= 10
-STRESS_CHECK_SECS ?= 2
-STRESS_PROGS := $(notdir $(basename $(filter-out stress/harness.c,$(wildcard stress/*.c))))
-STRESS_DEPS := stress/harness.c $(wildcard stress/*.h)
-STRESS_BIN := $(STRESS_PROGS:%=$(BUILD)/stress/%) $(STRESS_PROGS:%=$(BUILD)/tsan-stress/%)
-STRESS_COUNTS := $(STRESS_PROGS:%=$(BUILD)/stress/%.counts) \
-	$(STRESS_PROGS:%=$(BUILD)/tsan-stress/%.counts)
-TSAN_SYMBOLIZER := $(firstword $(wildcard /usr/lib/llvm-16/bin/llvm-symbolizer \
-	/usr/bin/llvm-symbolizer-16 /usr/bin/llvm-symbolizer-14))
-TSAN_STRESS_ENV := TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 history_size=4 atexit_sleep_ms=0 \
-	$(if $(TSAN_SYMBOLIZER),external_symbolizer_path=$(TSAN_SYMBOLIZER))"
-# $(call stress_native,SECONDS), $(call stress_tsan,SECONDS): each program
-# natively, or under TSan; each writes its "passed failed" counts next to
-# its binary.  stress_run: both.
-stress_native = rc=0; for p in $(STRESS_PROGS); do \
-	rm -f $(BUILD)/stress/$$p.counts; \
-	echo "== stress $$p ($(1) s) =="; \
-	$(BUILD)/stress/$$p -d $(1) -o $(BUILD)/stress/$$p.counts || rc=1; \
-	done; exit $$rc
-stress_tsan = rc=0; for p in $(STRESS_PROGS); do \
-	rm -f $(BUILD)/tsan-stress/$$p.counts; \
-	echo "== stress $$p under TSan ($(1) s) =="; \
-	$(TSAN_STRESS_ENV) $(BUILD)/tsan-stress/$$p -d $(1) \
-		-o $(BUILD)/tsan-stress/$$p.counts || rc=1; \
-	done; exit $$rc
-stress_run = rc=0; ($(call stress_native,$(1))) || rc=1; \
-	($(call stress_tsan,$(1))) || rc=1; exit $$rc
 
 .PHONY: all deps deps-check check unit tsan lint lint-man lint-headers \
 	lint-symbols demo clean asan stress stress-check lint-shim lint-layers \
@@ -398,31 +367,6 @@ $(BUILD)/asan/runner: $(TEST_SRC) $(TEST_HDR) $(BUILD)/asan/libawaitkit.a $(ADAP
 asan: $(BUILD)/asan/runner
 	@rm -f $(BUILD)/asan/counts
 	@$(ASAN_ENV) $(RUN_FILTER) $(BUILD)/asan/runner asan $(BUILD)/asan/counts
-
-# ---- stress ------------------------------------------------------------------
-
-$(BUILD)/stress/%: stress/%.c $(STRESS_DEPS) $(STATIC) $(INT_HDR) | deps
-	@mkdir -p $(dir $@)
-	$(call say,CC,$<)
-	$(Q)$(CC) $(AK_CFLAGS) $(CFLAGS) -Icore -o $@ $< stress/harness.c $(STATIC) $(LDLIBS)
-
-$(BUILD)/tsan-stress/%: stress/%.c $(STRESS_DEPS) $(BUILD)/tsan/libawaitkit.a $(INT_HDR) | deps-check
-	@mkdir -p $(dir $@)
-	$(call say,TSAN-CC,$<)
-	$(Q)$(TSAN_CC) $(AK_CFLAGS) $(TSAN_FLAGS) -Icore -o $@ $< stress/harness.c \
-		$(BUILD)/tsan/libawaitkit.a $(LDLIBS)
-
-stress: $(STRESS_BIN)
-	@$(call stress_run,$(STRESS_SECS))
-
-stress-check: $(STRESS_BIN)
-	@$(call stress_run,$(STRESS_CHECK_SECS))
-
-stress-check-native: $(STRESS_PROGS:%=$(BUILD)/stress/%)
-	@$(call stress_native,$(STRESS_CHECK_SECS))
-
-stress-check-tsan: $(STRESS_PROGS:%=$(BUILD)/tsan-stress/%)
-	@$(call stress_tsan,$(STRESS_CHECK_SECS))
 
 # Every pass runs even when an earlier one fails, so the summary is whole;
 # the target fails if any did.  The stress runs come first so that make
@@ -834,9 +778,98 @@ uninstall-conform:
 
 # ---- end of conform ---------------------------------------------------------
 
+# ---- ak-stress: the stress tool (issue 16; ak-stress(1)) -----------------------
+#
+# One program over the public API and the core's internals (-Icore):
+# stress/work*.c, the primitive workloads, whose producers and consumers
+# are tasks on any executor of conform/drivers.c; stress/stress_*.c, the
+# stress programs, each a scenario of its own threads and executors;
+# stress/harness.c (options, checks, the per-kind watchdog, progress);
+# stress/ak_stress.c (main, the scenario table).  $(BUILD)/ak-stress natively,
+# $(BUILD)/tsan/ak-stress under TSan.  make check's stress and stress-tsan
+# stages run the programs STRESS_CHECK_SECS seconds each and every workload
+# on every executor (under TSan: STRESS_TSAN_EXECUTORS) for
+# STRESS_CHECK_COUNT operations per task; each writes
+# its "passed failed" counts to $(BUILD)/stress or $(BUILD)/tsan-stress.
+# make install puts ak-stress in $(BINDIR), ak-stress(1) in man1.
+STRESS_SECS ?= 10
+STRESS_WORK_SECS ?= 2
+STRESS_CHECK_SECS ?= 2
+STRESS_CHECK_COUNT ?= 300
+STRESS_SRC := $(sort $(wildcard stress/*.c)) conform/drivers.c
+STRESS_DEPS := $(STRESS_SRC) $(wildcard stress/*.h) conform/drivers.h $(INT_HDR) $(LIB_HDR)
+STRESS_COUNTS := $(BUILD)/stress/programs.counts $(BUILD)/stress/workloads.counts \
+	$(BUILD)/tsan-stress/programs.counts $(BUILD)/tsan-stress/workloads.counts
+TSAN_SYMBOLIZER := $(firstword $(wildcard /usr/lib/llvm-16/bin/llvm-symbolizer \
+	/usr/bin/llvm-symbolizer-16 /usr/bin/llvm-symbolizer-14))
+TSAN_STRESS_ENV := TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 history_size=4 \
+	atexit_sleep_ms=0 die_after_fork=0 \
+	$(if $(TSAN_SYMBOLIZER),external_symbolizer_path=$(TSAN_SYMBOLIZER))"
+STRESS_LINK = $(ADAPTER_A) $(EPOLL_LIB) $(STATIC) $(ADAPTER_LIBS) $(LDLIBS)
+STRESS_TSAN_LINK = $(ADAPTER_TSAN_A) $(EPOLL_TSAN_LIB) $(BUILD)/tsan/libawaitkit.a \
+	$(ADAPTER_LIBS) $(LDLIBS)
+
+$(BUILD)/ak-stress: $(STRESS_DEPS) $(ADAPTER_A) $(EPOLL_LIB) $(STATIC) | deps
+	$(call say,LD,$@)
+	$(Q)$(CC) $(AK_CFLAGS) $(CFLAGS) $(UV_CFLAGS) $(EVENT_CFLAGS) -Icore -o $@ \
+		$(STRESS_SRC) $(STRESS_LINK)
+
+$(BUILD)/tsan/ak-stress: $(STRESS_DEPS) $(ADAPTER_TSAN_A) $(EPOLL_TSAN_LIB) \
+		$(BUILD)/tsan/libawaitkit.a | deps-check
+	@mkdir -p $(dir $@)
+	$(call say,TSAN-LD,$@)
+	$(Q)$(TSAN_CC) $(AK_CFLAGS) $(TSAN_FLAGS) $(UV_CFLAGS) $(EVENT_CFLAGS) -Icore -o $@ \
+		$(STRESS_SRC) $(STRESS_TSAN_LINK)
+
+all: $(BUILD)/ak-stress
+
+# $(call stress_run,BIN,DIR,ENV,PROGRAM-OPTIONS,WORKLOAD-OPTIONS,EXECUTORS):
+# the programs, then every workload on the executors (all, or a list); both
+# run even when the first fails.  Under TSan the workloads run on the pool
+# and libuv, as the executor matrix does (each run is a process, and a
+# TSan process costs 0.2 s to start).
+stress_run = rc=0; mkdir -p $(2); rm -f $(2)/programs.counts $(2)/workloads.counts; \
+	echo "== ak-stress programs ($(4))$(if $(3), under TSan) =="; \
+	$(3) $(1) -q $(4) -o $(2)/programs.counts programs || rc=1; \
+	echo "== ak-stress workloads on $(6) ($(5))$(if $(3), under TSan) =="; \
+	$(3) $(1) -q $(5) -e $(6) -o $(2)/workloads.counts workloads || rc=1; \
+	exit $$rc
+STRESS_TSAN_EXECUTORS := pool,uv
+
+.PHONY: stress stress-check stress-check-native stress-check-tsan install-stress \
+	uninstall-stress lint-stress
+stress: $(BUILD)/ak-stress $(BUILD)/tsan/ak-stress
+	@rc=0; ($(call stress_run,$(BUILD)/ak-stress,$(BUILD)/stress,,-d $(STRESS_SECS),-d $(STRESS_WORK_SECS),all)) || rc=1; \
+	($(call stress_run,$(BUILD)/tsan/ak-stress,$(BUILD)/tsan-stress,$(TSAN_STRESS_ENV),-d $(STRESS_SECS),-d $(STRESS_WORK_SECS),all)) || rc=1; \
+	exit $$rc
+
+stress-check: stress-check-native stress-check-tsan
+
+stress-check-native: $(BUILD)/ak-stress
+	@$(call stress_run,$(BUILD)/ak-stress,$(BUILD)/stress,,-d $(STRESS_CHECK_SECS),-n $(STRESS_CHECK_COUNT),all)
+
+stress-check-tsan: $(BUILD)/tsan/ak-stress
+	@$(call stress_run,$(BUILD)/tsan/ak-stress,$(BUILD)/tsan-stress,$(TSAN_STRESS_ENV),-d $(STRESS_CHECK_SECS),-n $(STRESS_CHECK_COUNT),$(STRESS_TSAN_EXECUTORS))
+
+lint: lint-stress
+lint-stress: | deps-check
+	@mandoc -Tlint -Wwarning man/man1/ak-stress.1 && echo "lint-stress: ak-stress(1) mandoc -Tlint clean"
+
+install: install-stress
+install-stress: $(BUILD)/ak-stress
+	$(INSTALL) -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)/man1"
+	$(INSTALL) -m 755 $(BUILD)/ak-stress "$(DESTDIR)$(BINDIR)/ak-stress"
+	$(INSTALL) -m 644 man/man1/ak-stress.1 "$(DESTDIR)$(MANDIR)/man1/ak-stress.1"
+uninstall: uninstall-stress
+uninstall-stress:
+	rm -f "$(DESTDIR)$(BINDIR)/ak-stress" "$(DESTDIR)$(MANDIR)/man1/ak-stress.1"
+
+# ---- end of ak-stress -----------------------------------------------------------
+
 # ---- install -----------------------------------------------------------------
 #
-# make install [PREFIX=/usr/local] [DESTDIR=] [LIBDIR=$(PREFIX)/lib]
+# make install [PREFIX=/usr/local] [DESTDIR=] [BINDIR=$(PREFIX)/bin]
+#   [LIBDIR=$(PREFIX)/lib]
 #   [INCLUDEDIR=$(PREFIX)/include] [MANDIR=$(PREFIX)/share/man]
 #   [PKGCONFIGDIR=$(LIBDIR)/pkgconfig]
 # DESTDIR stages the files only; awaitkit.pc names the final paths.  Man
@@ -845,6 +878,7 @@ uninstall-conform:
 # and the awaitkit/ header directory if it is left empty, nothing else.
 
 PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR ?= $(PREFIX)/share/man

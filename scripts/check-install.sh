@@ -25,16 +25,16 @@ die() {
 
 # make install/uninstall with every directory variable given, so that none
 # comes from the environment or from an outer make's command line.
-# mk TARGET DESTDIR PREFIX LIBDIR INCLUDEDIR MANDIR PKGCONFIGDIR
+# mk TARGET DESTDIR PREFIX LIBDIR INCLUDEDIR MANDIR PKGCONFIGDIR BINDIR
 mk() {
 	$make --no-print-directory "$1" BUILD="$build" DESTDIR="$2" PREFIX="$3" \
-		LIBDIR="$4" INCLUDEDIR="$5" MANDIR="$6" PKGCONFIGDIR="$7" >> "$log" 2>&1
+		LIBDIR="$4" INCLUDEDIR="$5" MANDIR="$6" PKGCONFIGDIR="$7" BINDIR="$8" >> "$log" 2>&1
 }
 
-# check_tree ROOT LIBDIR INCLUDEDIR MANDIR PKGCONFIGDIR (the last four
-# absolute, under ROOT): every file install should have put there.
+# check_tree ROOT LIBDIR INCLUDEDIR MANDIR PKGCONFIGDIR BINDIR (the last
+# five absolute, under ROOT): every file install should have put there.
 check_tree() {
-	lib=$1$2 inc=$1$3 man=$1$4 pc=$1$5
+	lib=$1$2 inc=$1$3 man=$1$4 pc=$1$5 bin=$1$6
 	for h in include/awaitkit.h include/awaitkit/*.h; do
 		cmp -s "$h" "$inc/${h#include/}" || die "header ${h#include/} not installed in $inc"
 	done
@@ -60,8 +60,10 @@ check_tree() {
 	[ -f "$lib/libawaitkit-tsan.a" ] && [ ! -L "$lib/libawaitkit-tsan.a" ] ||
 		die "$lib/libawaitkit-tsan.a missing"
 	[ -f "$pc/awaitkit-tsan.pc" ] || die "$pc/awaitkit-tsan.pc missing"
+	[ -f "$bin/ak-stress" ] && [ -x "$bin/ak-stress" ] || die "$bin/ak-stress missing"
+	"$bin/ak-stress" -l 2>>"$log" | grep -q '^mpsc ' || die "$bin/ak-stress -l lists no mpsc"
 	nman=0 nlink=0
-	for f in man/man3/*.3 man/man7/*.7; do
+	for f in man/man1/*.1 man/man3/*.3 man/man7/*.7; do
 		d=$man/$(basename "$(dirname "$f")")/$(basename "$f")
 		if [ -L "$f" ]; then
 			[ -L "$d" ] && [ "$(readlink "$d")" = "$(readlink "$f")" ] ||
@@ -82,9 +84,9 @@ leftovers() {
 
 # ---- 1. PREFIX=<tmp>/prefix, defaults for the rest -----------------------
 p=$tmp/prefix
-mk install "" "$p" "$p/lib" "$p/include" "$p/share/man" "$p/lib/pkgconfig" ||
+mk install "" "$p" "$p/lib" "$p/include" "$p/share/man" "$p/lib/pkgconfig" "$p/bin" ||
 	die "make install PREFIX=$p"
-check_tree "" "$p/lib" "$p/include" "$p/share/man" "$p/lib/pkgconfig"
+check_tree "" "$p/lib" "$p/include" "$p/share/man" "$p/lib/pkgconfig" "$p/bin"
 grep -q "^prefix=$p\$" "$p/lib/pkgconfig/awaitkit.pc" || die "awaitkit.pc: prefix is not $p"
 
 PKG_CONFIG_PATH=$p/lib/pkgconfig
@@ -173,7 +175,7 @@ cd "$src" || die "cd $src"
 
 # man finds the pages, and a function's symlink, under the installed MANDIR.
 if command -v man > /dev/null 2>&1; then
-	for page in awaitkit.7 ak_mpsc.3 ak_mpsc_send_init.3; do
+	for page in awaitkit.7 ak_mpsc.3 ak_mpsc_send_init.3 ak-stress.1; do
 		d=$p/share/man/man${page##*.}
 		w=$(man -M "$p/share/man" -w "${page##*.}" "${page%.*}" 2>>"$log")
 		# man-db answers a symlinked name with the page it points to.
@@ -185,7 +187,7 @@ fi
 
 # A file of someone else's next to ours survives the uninstall.
 touch "$p/include/other.h" "$p/lib/libother.so" "$p/share/man/man3/other.3"
-mk uninstall "" "$p" "$p/lib" "$p/include" "$p/share/man" "$p/lib/pkgconfig" ||
+mk uninstall "" "$p" "$p/lib" "$p/include" "$p/share/man" "$p/lib/pkgconfig" "$p/bin" ||
 	die "make uninstall PREFIX=$p"
 for f in include/other.h lib/libother.so share/man/man3/other.3; do
 	[ -f "$p/$f" ] || die "make uninstall removed $f, not installed by awaitkit"
@@ -198,18 +200,20 @@ left=$(leftovers "$p")
 # ---- 2. DESTDIR staging, every directory variable apart ------------------
 # The final prefix does not exist: if DESTDIR were ignored, it would appear.
 s=$tmp/stage fp=/nonexistent-awaitkit-check-$$
-mk install "$s" "$fp" "$fp/lib64" "$fp/inc" "$fp/man" "$fp/pc" || die "make install DESTDIR=$s PREFIX=$fp"
+mk install "$s" "$fp" "$fp/lib64" "$fp/inc" "$fp/man" "$fp/pc" "$fp/sbin" ||
+	die "make install DESTDIR=$s PREFIX=$fp"
 [ ! -e "$fp" ] || die "make install wrote outside DESTDIR ($fp)"
-check_tree "$s" "$fp/lib64" "$fp/inc" "$fp/man" "$fp/pc"
+check_tree "$s" "$fp/lib64" "$fp/inc" "$fp/man" "$fp/pc" "$fp/sbin"
 grep -q "^prefix=$fp\$" "$s$fp/pc/awaitkit.pc" && grep -q "^libdir=$fp/lib64\$" "$s$fp/pc/awaitkit.pc" &&
 	grep -q "^includedir=$fp/inc\$" "$s$fp/pc/awaitkit.pc" ||
 	die "awaitkit.pc under DESTDIR does not name the final directories"
-mk uninstall "$s" "$fp" "$fp/lib64" "$fp/inc" "$fp/man" "$fp/pc" || die "make uninstall DESTDIR=$s"
+mk uninstall "$s" "$fp" "$fp/lib64" "$fp/inc" "$fp/man" "$fp/pc" "$fp/sbin" ||
+	die "make uninstall DESTDIR=$s"
 left=$(leftovers "$s")
 [ -z "$left" ] || die "left after make uninstall DESTDIR=$s: $(echo "$left" | tr "\n" " ")"
 
 echo "check-install: ok (headers, libawaitkit.a, libawaitkit.so.$version + 2 links," \
 	"the uv and event adapters with their .pc files ($outuv)," \
-	"awaitkit.pc, $nman man pages + $nlink links; $out; static: ok$clang_ok;" \
+	"awaitkit.pc, ak-stress, $nman man pages + $nlink links; $out; static: ok$clang_ok;" \
 	"libawaitkit-epoll.a + awaitkit-epoll.pc: $oute;" \
 	"libawaitkit-tsan.a + awaitkit-tsan.pc: $outts, TSan clean; DESTDIR: ok; uninstall: clean)"

@@ -25,6 +25,8 @@
  *
  * -n N makes the sender send exactly N values (the other threads run until
  * it is done): -n 1000000 is a million-value run, about 7 s natively here.
+ *
+ * ak-stress(1) runs it as its scenario broadcast-lag (-t and -p are one option).
  */
 #include <inttypes.h>
 #include <sched.h>
@@ -35,6 +37,7 @@
 #include <awaitkit.h>
 
 #include "harness.h"
+#include "scenarios.h"
 
 #define POOL_WORKERS 2
 #define POOL_RECEIVERS 2
@@ -263,16 +266,16 @@ static void check_receiver(const char *what, int i, struct rstats *s, uint64_t n
 	             s->order_errors, s->final_rc, s->lags, s->timeouts, s->cancels);
 }
 
-int main(int argc, char **argv)
+int sc_broadcast_lag(void)
 {
 	struct ak_pool *pool = NULL;
 
-	stress_init(argc, argv, 4);
+	stress_start("broadcast-lag", 4);
 	const struct stress_opts *o = stress_opts();
 	struct stress_rng *r = stress_main_rng();
 	capacity = (size_t)2 << stress_below(r, 8);
 	nthreads = o->threads < MAX_THREADS ? o->threads : MAX_THREADS;
-	printf("stress_broadcast: capacity %zu, %d receiver threads, %d receiver tasks on a "
+	printf("broadcast-lag: capacity %zu, %d receiver threads, %d receiver tasks on a "
 	       "pool of %d workers, a churn thread\n", capacity, nthreads, POOL_RECEIVERS,
 	       POOL_WORKERS);
 	fflush(stdout);
@@ -318,7 +321,7 @@ int main(int argc, char **argv)
 		received += pool_rx[i].s.received;
 		missed += pool_rx[i].s.missed;
 	}
-	printf("stress_broadcast: %" PRIu64 " values sent, %" PRIu64 " delivered, %" PRIu64
+	printf("broadcast-lag: %" PRIu64 " values sent, %" PRIu64 " delivered, %" PRIu64
 	       " missed by lagging receivers; %llu churn subscriptions, %llu churn values\n",
 	       n, received, missed, (unsigned long long)atomic_load(&churn_subscriptions),
 	       (unsigned long long)atomic_load(&churn_received));

@@ -19,6 +19,8 @@
  * plain counters written under the locks equal the number of completed
  * critical sections (no lost update), nothing is held, both locks free
  * cleanly, and ak_debug_counters() is back to its baseline.
+ *
+ * ak-stress(1) runs it as its scenario locks-mixed (-t and -p are one option).
  */
 #pragma GCC diagnostic error "-Wimplicit-fallthrough"
 
@@ -30,6 +32,7 @@
 #include <awaitkit.h>
 
 #include "harness.h"
+#include "scenarios.h"
 
 #define POOL_WORKERS 2
 #define ROUND_MAX 16
@@ -340,14 +343,14 @@ static void dump(FILE *out, void *arg)
 	        (unsigned long long)atomic_load(&acquisitions));
 }
 
-int main(int argc, char **argv)
+int sc_locks_mixed(void)
 {
-	stress_init(argc, argv, 4);
+	stress_start("locks-mixed", 4);
 	const struct stress_opts *o = stress_opts();
 	struct stress_rng *r = stress_main_rng();
 	max_readers = stress_chance(r, 50) ? 1 + (uint32_t)stress_below(r, 8)
 	                                    : AK_RWLOCK_MAX_READERS;
-	printf("stress_locks: max readers %" PRIu32 ", %d threads under ak_block_on, "
+	printf("locks-mixed: max readers %" PRIu32 ", %d threads under ak_block_on, "
 	       "a pool of %d workers\n", max_readers, o->threads, POOL_WORKERS);
 	fflush(stdout);
 
@@ -377,7 +380,7 @@ int main(int argc, char **argv)
 		stats_merge(&total, all_stats[i]);
 		free(all_stats[i]);
 	}
-	printf("stress_locks: %llu acquisitions: %" PRIu64 " FIFO mutex, %" PRIu64
+	printf("locks-mixed: %llu acquisitions: %" PRIu64 " FIFO mutex, %" PRIu64
 	       " barging mutex, %" PRIu64 " write, %" PRIu64 " read sections; %" PRIu64
 	       " downgrades, %" PRIu64 " deadlines passed, %" PRIu64 " try refused, %" PRIu64
 	       " tasks dropped, %" PRIu64 " pool rounds\n",

@@ -42,6 +42,8 @@
  * are back to their baseline (clones, parked operations, allocations).
  * The watchdog dumps the round, its capacity, len and free capacity, and
  * each thread's position if nothing moves for 10 s.
+ *
+ * ak-stress(1) runs it as its scenario mpsc-mixed (-t and -p are one option).
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -52,6 +54,7 @@
 #include <awaitkit.h>
 
 #include "harness.h"
+#include "scenarios.h"
 
 #define MS 1000000LL
 #define MAX_PROD 64
@@ -364,15 +367,15 @@ static void dump(FILE *out, void *arg)
 	        (uint64_t)atomic_load(&cancels_recv), (uint64_t)atomic_load(&timeouts));
 }
 
-int main(int argc, char **argv)
+int sc_mpsc_mixed(void)
 {
-	stress_init(argc, argv, 3);
+	stress_start("mpsc-mixed", 3);
 	nprod = stress_opts()->threads;
 	if (nprod < 1)
 		nprod = 1;
 	if (nprod > MAX_PROD)
 		nprod = MAX_PROD;
-	printf("stress_mpsc: %d producers, 1 consumer, capacities 1, 2, 64, 1024, unbounded, "
+	printf("mpsc-mixed: %d producers, 1 consumer, capacities 1, 2, 64, 1024, unbounded, "
 	       "0 (rendezvous)\n", nprod);
 	fflush(stdout);
 	stress_on_dump(dump, NULL);
@@ -388,9 +391,9 @@ int main(int argc, char **argv)
 	pthread_barrier_destroy(&round_start);
 	pthread_barrier_destroy(&round_end);
 
-	printf("stress_mpsc: %" PRIu64 " rounds closed early by the receiver\n",
+	printf("mpsc-mixed: %" PRIu64 " rounds closed early by the receiver\n",
 	       (uint64_t)atomic_load(&rounds_closed));
-	printf("stress_mpsc: %" PRIu64 " rounds; cancelled %" PRIu64 " sends, %" PRIu64 " reserves, %"
+	printf("mpsc-mixed: %" PRIu64 " rounds; cancelled %" PRIu64 " sends, %" PRIu64 " reserves, %"
 	       PRIu64 " recvs; %" PRIu64 " timeouts; %" PRIu64 " permits dropped\n",
 	       (uint64_t)atomic_load(&rounds_done), (uint64_t)atomic_load(&cancels_send),
 	       (uint64_t)atomic_load(&cancels_reserve), (uint64_t)atomic_load(&cancels_recv),

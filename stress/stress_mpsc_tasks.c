@@ -24,6 +24,8 @@
  * 5 s is a lost wakeup: the run fails (the pool is freed, cancelling the
  * stuck tasks).  Checked per round: count and sum of what arrived equal
  * what was sent; at the end the debug counters are back to the baseline.
+ *
+ * ak-stress(1) runs it as its scenario mpsc-repoll (-t and -p are one option).
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -32,6 +34,7 @@
 #include <awaitkit.h>
 
 #include "harness.h"
+#include "scenarios.h"
 
 #define MAX_PROD 8
 #define ROUND_VALUES 200000
@@ -237,22 +240,22 @@ static void dump(FILE *out, void *arg)
 	        (uint64_t)atomic_load(&received_now));
 }
 
-int main(int argc, char **argv)
+int sc_mpsc_repoll(void)
 {
-	stress_init(argc, argv, 1);
+	stress_start("mpsc-repoll", 1);
 	nprod = stress_opts()->threads;
 	if (nprod < 1)
 		nprod = 1;
 	if (nprod > MAX_PROD)
 		nprod = MAX_PROD;
-	printf("stress_mpsc_tasks: 1 to %d producer tasks, 1 consumer task on a 2-worker pool, "
+	printf("mpsc-repoll: 1 to %d producer tasks, 1 consumer task on a 2-worker pool, "
 	       "capacities 1, 16, 1024, unbounded, 0 (rendezvous)\n", nprod);
 	fflush(stdout);
 	stress_on_dump(dump, NULL);
 	stress_spawn("driver", driver, NULL);
 	stress_join();
 
-	printf("stress_mpsc_tasks: %" PRIu64 " rounds, %" PRIu64 " spurious re-polls\n",
+	printf("mpsc-repoll: %" PRIu64 " rounds, %" PRIu64 " spurious re-polls\n",
 	       (uint64_t)atomic_load(&rounds_done), (uint64_t)atomic_load(&self_wakes));
 	stress_check(atomic_load(&rounds_done) > 0, "at least one round ran (%" PRIu64 ")",
 	             (uint64_t)atomic_load(&rounds_done));

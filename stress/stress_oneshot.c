@@ -36,6 +36,8 @@
  * sum).  A send that failed must leave the caller's buffer as it was.  At
  * the end: every task finished, ak_debug_counters() back to its baseline
  * (no waker clone, parked operation or channel left).
+ *
+ * ak-stress(1) runs it as its scenario oneshot-churn (-t and -p are one option).
  */
 #include <inttypes.h>
 #include <sched.h>
@@ -45,6 +47,7 @@
 #include <awaitkit.h>
 
 #include "harness.h"
+#include "scenarios.h"
 #include "shim.h"
 
 #define POOL_WORKERS 2
@@ -611,7 +614,7 @@ static void driver_main(struct stress_thread *t)
 static void dump(FILE *out, void *arg)
 {
 	(void)arg;
-	fprintf(out, "oneshot: sent %llu refused %llu received %llu epipe %llu hooked %llu "
+	fprintf(out, "oneshot-churn: sent %llu refused %llu received %llu epipe %llu hooked %llu "
 	        "cancels %llu timeouts %llu rounds %llu\n",
 	        (unsigned long long)atomic_load(&sent_n), (unsigned long long)atomic_load(&refused_n),
 	        (unsigned long long)atomic_load(&recv_n), (unsigned long long)atomic_load(&epipe_n),
@@ -619,11 +622,11 @@ static void dump(FILE *out, void *arg)
 	        (unsigned long long)atomic_load(&timeouts_n), (unsigned long long)atomic_load(&rounds_n));
 }
 
-int main(int argc, char **argv)
+int sc_oneshot_churn(void)
 {
-	stress_init(argc, argv, 2);
+	stress_start("oneshot-churn", 2);
 	const struct stress_opts *o = stress_opts();
-	printf("stress_oneshot: %d drivers, a pool of %d workers, a thread pair\n", o->threads,
+	printf("oneshot-churn: %d drivers, a pool of %d workers, a thread pair\n", o->threads,
 	       POOL_WORKERS);
 	fflush(stdout);
 

@@ -44,6 +44,8 @@
  * ak_debug_counters() is back to its baseline (waker clones, parked
  * operations, live objects).  The harness's watchdog dumps every driver's
  * unfinished operations (stage, polls, waiter state) if one stalls.
+ *
+ * ak-stress(1) runs it as its scenario sem-core (-t and -p are one option).
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -54,6 +56,7 @@
 #include <awaitkit/pool.h>
 
 #include "harness.h"
+#include "scenarios.h"
 #include "sem.h"
 
 #define EXECUTORS 2
@@ -675,13 +678,13 @@ static void dump(FILE *out, void *arg)
 
 /* ---- main -------------------------------------------------------------------- */
 
-int main(int argc, char **argv)
+int sc_sem_core(void)
 {
-	stress_init(argc, argv, 4);
+	stress_start("sem-core", 4);
 	const struct stress_opts *o = stress_opts();
 	struct stress_rng *r = stress_main_rng();
 	K = 1 + stress_below(r, 8);
-	printf("stress_sem: K = %" PRIu64 " permits, %d threads under ak_block_on, "
+	printf("sem-core: K = %" PRIu64 " permits, %d threads under ak_block_on, "
 	       "%d single-thread executors, a pool of %d workers\n", K, o->threads,
 	       EXECUTORS, POOL_WORKERS);
 	fflush(stdout);
@@ -715,7 +718,7 @@ int main(int argc, char **argv)
 		stats_merge(&total, all_stats[i]);
 		free(all_stats[i]);
 	}
-	printf("stress_sem: %" PRIu64 " ops: %" PRIu64 " done, %" PRIu64 " gave up, %" PRIu64
+	printf("sem-core: %" PRIu64 " ops: %" PRIu64 " done, %" PRIu64 " gave up, %" PRIu64
 	       " cancelled (%" PRIu64 " holding permits); %" PRIu64 " deadlines passed, %" PRIu64
 	       " tasks cancelled, %" PRIu64 " rounds; try_acquire %" PRIu64 " ok, %" PRIu64
 	       " refused; %" PRIu64 " kicks, %llu delivered\n",

@@ -21,6 +21,8 @@
  * to stop) while the others wait at the second.  Checked: each thread sees
  * the phase of its generation (the barrier orders the plain int), exactly
  * one leader per generation.
+ *
+ * ak-stress(1) runs it as its scenario semaphore-barrier (-t and -p are one option).
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -29,6 +31,7 @@
 #include <awaitkit.h>
 
 #include "harness.h"
+#include "scenarios.h"
 
 #define POOL_WORKERS 2
 #define ROUND_TASKS 16
@@ -225,18 +228,18 @@ static void barrier_worker(struct stress_thread *t)
 static void dump(FILE *out, void *arg)
 {
 	(void)arg;
-	fprintf(out, "stress_semaphore: held %lld, %llu acquisitions, %llu releases\n",
+	fprintf(out, "semaphore-barrier: held %lld, %llu acquisitions, %llu releases\n",
 	        atomic_load(&held), (unsigned long long)atomic_load(&acquisitions),
 	        (unsigned long long)atomic_load(&releases));
 }
 
-int main(int argc, char **argv)
+int sc_semaphore_barrier(void)
 {
-	stress_init(argc, argv, 4);
+	stress_start("semaphore-barrier", 4);
 	const struct stress_opts *o = stress_opts();
 	struct stress_rng *r = stress_main_rng();
 	K = 1 + stress_below(r, 8);
-	printf("stress_semaphore: K = %" PRIu64 " permits, %d threads blocking, a pool of %d "
+	printf("semaphore-barrier: K = %" PRIu64 " permits, %d threads blocking, a pool of %d "
 	       "workers, a barrier of %d threads\n", K, o->threads, POOL_WORKERS, BARRIER_PARTIES);
 	fflush(stdout);
 
@@ -258,7 +261,7 @@ int main(int argc, char **argv)
 	stress_join();
 
 	unsigned long long acq = atomic_load(&acquisitions);
-	printf("stress_semaphore: %llu acquisitions (%llu timed out, %llu try refused, "
+	printf("semaphore-barrier: %llu acquisitions (%llu timed out, %llu try refused, "
 	       "%llu given up by tasks), %llu pool rounds, %d barrier generations\n",
 	       acq, (unsigned long long)atomic_load(&timeouts),
 	       (unsigned long long)atomic_load(&try_refused),

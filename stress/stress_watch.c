@@ -21,6 +21,8 @@
  * equals the writer's count of publishes, every value created was dropped
  * exactly once (the drop hook counts, and checks the value), and after
  * the call_rcu frees are done ak_debug_counters() is back to its baseline.
+ *
+ * ak-stress(1) runs it as its scenario watch-borrows (-t and -p are one option).
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -29,6 +31,7 @@
 #include <awaitkit.h>
 
 #include "harness.h"
+#include "scenarios.h"
 
 void ak__watch_quiesce(void);
 
@@ -261,17 +264,17 @@ static void subscriber(struct stress_thread *t)
 static void dump(FILE *out, void *arg)
 {
 	(void)arg;
-	fprintf(out, "stress_watch: last published %" PRIu64 ", live values %lld, drops %lld\n",
+	fprintf(out, "watch-borrows: last published %" PRIu64 ", live values %lld, drops %lld\n",
 	        (uint64_t)atomic_load(&last_published), (long long)atomic_load(&live_values),
 	        (long long)atomic_load(&drops));
 }
 
-int main(int argc, char **argv)
+int sc_watch_borrows(void)
 {
-	stress_init(argc, argv, 4);
+	stress_start("watch-borrows", 4);
 	const struct stress_opts *o = stress_opts();
 	nreaders = o->threads < 1 ? 1 : o->threads > MAX_READERS ? MAX_READERS : o->threads;
-	printf("stress_watch: 1 writer, %d readers, 1 subscriber\n", nreaders);
+	printf("watch-borrows: 1 writer, %d readers, 1 subscriber\n", nreaders);
 	fflush(stdout);
 
 	struct ak_watch_hooks hooks = { sv_clone, sv_drop, NULL };
@@ -304,7 +307,7 @@ int main(int argc, char **argv)
 	stress_check(ak_watch_borrow(first, &r) == 0 && r.version == published && check_ref(&r),
 	             "the last version is the writer's count (%" PRIu64 ")", published);
 	ak_watch_ref_release(&r);
-	printf("stress_watch: %" PRIu64 " publishes\n", published);
+	printf("watch-borrows: %" PRIu64 " publishes\n", published);
 
 	for (int i = 0; i < nreaders; i++)
 		ak_watch_receiver_drop(rxs[i]);
