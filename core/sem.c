@@ -1,9 +1,9 @@
 /* core/sem.c: the fair batch semaphore.  See sem.h. */
 #include "sem.h"
 
-#define CLOSED ((uint64_t)1)
-#define WAITERS ((uint64_t)2)
-#define SHIFT 2
+#define CLOSED AK__SEM_CLOSED
+#define WAITERS AK__SEM_WAITERS
+#define SHIFT AK__SEM_SHIFT
 
 static uint64_t permits_of(uint64_t word)
 {
@@ -49,23 +49,6 @@ size_t ak__sem_waiting(struct ak__sem *s)
 	return n;
 }
 
-int ak__sem_try_acquire(struct ak__sem *s, uint64_t n)
-{
-	if (n > AK__SEM_MAX)
-		return AK_EINVAL;
-	/* acquire: pairs with the release CAS/add in ak__sem_release() and
-	 * give_locked(), so whatever the releaser did is visible to us. */
-	uint64_t w = ak__load(&s->word, AK__ACQUIRE);
-	for (;;) {
-		if (w & CLOSED)
-			return AK_EPIPE;
-		if ((w & WAITERS) || permits_of(w) < n)
-			return AK_EAGAIN;
-		if (ak__cas_weak(&s->word, &w, w - (n << SHIFT), AK__ACQUIRE, AK__ACQUIRE))
-			return 0;
-	}
-}
-
 /* Returns n permits to the word, clearing WAITERS when nobody waits. */
 static void put_back_locked(struct ak__sem *s, uint64_t n)
 {
@@ -101,20 +84,9 @@ static void give_locked(struct ak__sem *s, uint64_t n, struct ak__wakelist *wl)
 }
 
 
-int ak__sem_release(struct ak__sem *s, uint64_t n)
+/* The release's slow half: permits go to the waiters under the lock. */
+int ak__sem_release_waiters(struct ak__sem *s, uint64_t n)
 {
-	if (n == 0)
-		return 0;
-	if (n > AK__SEM_MAX)
-		return AK_EOVERFLOW;
-	uint64_t w = ak__load(&s->word, AK__RELAXED);
-	while (!(w & WAITERS)) {
-		if (permits_of(w) > AK__SEM_MAX - n)
-			return AK_EOVERFLOW;
-		/* release: pairs with the acquire in ak__sem_try_acquire(). */
-		if (ak__cas_weak(&s->word, &w, w + (n << SHIFT), AK__RELEASE, AK__RELAXED))
-			return 0;
-	}
 	struct ak__wakelist wl;
 	ak__wakelist_init(&wl);
 	ak__lock(&s->lock);
@@ -155,10 +127,8 @@ int ak__sem_acquire_init(struct ak__sem_acquire *a, struct ak__sem *s, uint64_t 
 {
 	if (n > AK__SEM_MAX)
 		return AK_EINVAL;
-	a->w.prev = a->w.next = NULL;
-	a->w.waker.data = a->w.seen.data = NULL;
-	a->w.waker.vtable = a->w.seen.vtable = NULL;
-	a->w.want = a->w.granted = 0;
+	/* An idle node's other fields are written when it parks: nothing reads
+	 * them before (stores saved here are the fast path's cost). */
 	ak__init(&a->w.state, AK__W_IDLE);
 	a->sem = s;
 	a->n = n;
@@ -207,25 +177,13 @@ static int park_recheck(struct ak__waiter *wt, void *arg, struct ak_waker *clone
 	return AK_PENDING;
 }
 
-int ak__sem_acquire_poll(struct ak__sem_acquire *a, struct ak_context *cx)
+int ak__sem_acquire_poll_slow(struct ak__sem_acquire *a, struct ak_context *cx, uint32_t st)
 {
 	struct ak__sem *s = a->sem;
 
-	uint32_t st = ak__waiter_state(&a->w);
 	if (st == AK__W_GRANTED)
 		return take_grant(a);
 	int queued = st == AK__W_QUEUED;
-	if (!queued) {
-		if (ak__coop_check(cx) == AK_PENDING)
-			return AK_PENDING;
-		int rc = ak__sem_try_acquire(s, a->n);
-		if (rc != AK_EAGAIN) {
-			if (rc == 0)
-				ak__coop_spend(cx);
-			return rc;
-		}
-	}
-
 	int rc = ak__waitq_wait(&s->waiters, &s->lock, &a->w, cx,
 	                        queued ? NULL : park_recheck, a);
 	if (rc == AK_ENOMEM) {

@@ -52,11 +52,56 @@ uint64_t ak__sem_available(struct ak__sem *s);
 int ak__sem_is_closed(struct ak__sem *s);
 size_t ak__sem_waiting(struct ak__sem *s);
 
+/* The word: permits << AK__SEM_SHIFT | WAITERS | CLOSED. */
+#define AK__SEM_CLOSED ((uint64_t)1)
+#define AK__SEM_WAITERS ((uint64_t)2)
+#define AK__SEM_SHIFT 2
+
+/* The fast paths below are inline: each is a load and a CAS, and a call
+ * with its frame and return address costs as much again.  Their slow
+ * halves are out of line in sem.c. */
+
 /* 0, AK_EAGAIN (too few, or others wait), AK_EPIPE (closed), AK_EINVAL
  * (n > AK__SEM_MAX). */
-int ak__sem_try_acquire(struct ak__sem *s, uint64_t n);
+static inline int ak__sem_try_acquire(struct ak__sem *s, uint64_t n)
+{
+	if (n > AK__SEM_MAX)
+		return AK_EINVAL;
+	/* acquire: pairs with the release CAS/add in ak__sem_release() and
+	 * give_locked(), so whatever the releaser did is visible to us. */
+	uint64_t w = ak__load(&s->word, AK__ACQUIRE);
+	/* With both flags clear, w < n << SHIFT is "fewer than n permits". */
+	while (!(w & (AK__SEM_CLOSED | AK__SEM_WAITERS)) && w >= n << AK__SEM_SHIFT) {
+		if (ak__cas_weak(&s->word, &w, w - (n << AK__SEM_SHIFT), AK__ACQUIRE, AK__ACQUIRE))
+			return 0;
+	}
+	return w & AK__SEM_CLOSED ? AK_EPIPE : AK_EAGAIN;
+}
+
+/* ak__sem_release() once WAITERS is seen set. */
+int ak__sem_release_waiters(struct ak__sem *s, uint64_t n);
+
 /* 0, or AK_EOVERFLOW with nothing changed. */
-int ak__sem_release(struct ak__sem *s, uint64_t n);
+static inline int ak__sem_release(struct ak__sem *s, uint64_t n)
+{
+	if (n == 0)
+		return 0;
+	if (n > AK__SEM_MAX)
+		return AK_EOVERFLOW;
+	uint64_t w = ak__load(&s->word, AK__RELAXED);
+	while (!(w & AK__SEM_WAITERS)) {
+		/* Both at most AK__SEM_MAX (2^61 - 1): the sum cannot wrap, and
+		 * it holds more than the maximum exactly when bit 63 is set. */
+		uint64_t next = w + (n << AK__SEM_SHIFT);
+		if (next >> 63)
+			return AK_EOVERFLOW;
+		/* release: pairs with the acquire in ak__sem_try_acquire(). */
+		if (ak__cas_weak(&s->word, &w, next, AK__RELEASE, AK__RELAXED))
+			return 0;
+	}
+	return ak__sem_release_waiters(s, n);
+}
+
 /* Removes up to n available permits; returns how many. */
 uint64_t ak__sem_forget(struct ak__sem *s, uint64_t n);
 /* Wakes every waiter with AK_EPIPE; later acquires fail.  Idempotent. */
@@ -64,8 +109,25 @@ void ak__sem_close(struct ak__sem *s);
 
 /* Binds an acquire of n permits; AK_EINVAL for n > AK__SEM_MAX. */
 int ak__sem_acquire_init(struct ak__sem_acquire *a, struct ak__sem *s, uint64_t n);
+/* ak__sem_acquire_poll() past its fast path (state st). */
+int ak__sem_acquire_poll_slow(struct ak__sem_acquire *a, struct ak_context *cx, uint32_t st);
+
 /* 0 with the permits held, AK_PENDING, AK_EPIPE, AK_ENOMEM. */
-int ak__sem_acquire_poll(struct ak__sem_acquire *a, struct ak_context *cx);
+static inline int ak__sem_acquire_poll(struct ak__sem_acquire *a, struct ak_context *cx)
+{
+	uint32_t st = ak__waiter_state(&a->w);
+	if (st == AK__W_IDLE) {
+		if (ak__coop_check(cx) == AK_PENDING)
+			return AK_PENDING;
+		int rc = ak__sem_try_acquire(a->sem, a->n);
+		if (rc != AK_EAGAIN) {
+			if (rc == 0)
+				ak__coop_spend(cx);
+			return rc;
+		}
+	}
+	return ak__sem_acquire_poll_slow(a, cx, st);
+}
 /* Gives back whatever was granted meanwhile; a no-op if never parked. */
 void ak__sem_acquire_cancel(struct ak__sem_acquire *a);
 
