@@ -222,10 +222,12 @@ static int chan_new(size_t cap, int rdv, size_t elem_size, const struct ak_mpsc_
 		    __builtin_add_overflow(bytes, ringbytes, &bytes))
 			return AK_EINVAL;
 	} else {
-		stride = round8(elem_size);
 		if (rdv) {
+			stride = round8(elem_size);
 			ring = 1;
 			bytes += stride;
+		} else {
+			stride = elem_size;    /* see chan/mpsc_list.c: slots of the size */
 		}
 	}
 	struct ak__chan *c = ak__alloc(bytes);

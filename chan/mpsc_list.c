@@ -7,7 +7,9 @@
  * which only the receiver writes, with a plain store: a receive makes no
  * read-modify-write, and no line goes back and forth with every value.
  * What is unreceived is sent - received.  Values live in linked blocks of
- * 32 slots.  A
+ * 32 slots of exactly the element's size (a type's size is a multiple of
+ * its alignment, and the slots start aligned for any type), so a block
+ * holds 32 values in 32 x size bytes plus a 32-byte header.  A
  * sender claims a slot with fetch_add on the tail block's claim counter;
  * the one that overflows a block links the next one (a recycled spare or a
  * new allocation) and every sender helps move tail_blk along.  Blocks the
@@ -28,9 +30,11 @@ struct ak__blk {
 	ak__atomic(uint32_t) claim;        /* slots claimed; may pass BLK_SLOTS */
 	ak__atomic(struct ak__blk *) next;
 	struct ak__blk *retired_next;      /* receiver only */
-	uint64_t pad_;
-	/* BLK_SLOTS * stride bytes of values follow */
+	/* BLK_SLOTS * stride bytes of values follow, aligned for any type */
+	_Alignas(max_align_t) unsigned char data[];
 };
+
+_Static_assert(sizeof(struct ak__blk) == 32, "the block header is the 32 bytes counted above");
 
 /* The size blocks are allocated with (ak__free_sized). */
 static size_t blk_bytes(const struct ak__chan *c)
@@ -40,7 +44,7 @@ static size_t blk_bytes(const struct ak__chan *c)
 
 static unsigned char *blk_data(struct ak__chan *c, struct ak__blk *b, uint32_t i)
 {
-	return (unsigned char *)(b + 1) + (size_t)i * c->stride;
+	return b->data + (size_t)i * c->stride;
 }
 
 static struct ak__blk *blk_new(struct ak__chan *c)

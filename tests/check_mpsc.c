@@ -6,7 +6,10 @@
  */
 #include <check.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "testkit.h"
@@ -1596,6 +1599,67 @@ START_TEST(unbounded_channel_returns_memory_after_a_burst)
 }
 END_TEST
 
+/* An allocator that counts the bytes it has out (issue 14: the unbounded
+ * channel's peak memory against its queued values' bytes). */
+static _Atomic size_t bytes_out;
+
+static void *bytes_alloc(size_t size, void *arg)
+{
+	(void)arg;
+	max_align_t *p = malloc(sizeof(max_align_t) + size);
+	if (!p)
+		return NULL;
+	memcpy(p, &size, sizeof size);
+	atomic_fetch_add(&bytes_out, size);
+	return p + 1;
+}
+
+static void bytes_free(void *q, void *arg)
+{
+	(void)arg;
+	max_align_t *p = (max_align_t *)q - 1;
+	size_t size;
+	memcpy(&size, p, sizeof size);
+	atomic_fetch_sub(&bytes_out, size);
+	free(p);
+}
+
+START_TEST(unbounded_channel_holds_queued_values_in_at_most_twice_their_bytes)
+{
+	static const struct ak_allocator counting = { bytes_alloc, bytes_free, NULL };
+	static const size_t sizes[] = { 2, 4, 8, 12, 16, 40 };
+	enum { N = 32000 };
+	static unsigned char value[64], out[64];
+
+	ck_assert_int_eq(ak_set_allocator(&counting), 0);
+	for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+		struct ak_mpsc_tx *tx;
+		struct ak_mpsc_rx *rx;
+		size_t e = sizes[k];
+
+		ck_assert_int_eq(ak_mpsc_unbounded_new(e, NULL, &tx, &rx), 0);
+		size_t empty = atomic_load(&bytes_out);
+		for (int i = 0; i < N; i++) {
+			for (size_t j = 0; j < e; j++)
+				value[j] = (unsigned char)(i + (int)j);
+			ck_assert_int_eq(ak_mpsc_try_send(tx, value), 0);
+		}
+		size_t held = atomic_load(&bytes_out) - empty;
+		ck_assert_uint_le(held, 2 * (size_t)N * e);
+		for (int i = 0; i < N; i++) {
+			ck_assert_int_eq(ak_mpsc_try_recv(rx, out), 0);
+			for (size_t j = 0; j < e; j++)
+				value[j] = (unsigned char)(i + (int)j);
+			ck_assert_int_eq(memcmp(out, value, e), 0);
+		}
+		ak_mpsc_tx_drop(tx);
+		ak_mpsc_rx_drop(rx);
+		ck_assert_uint_eq(atomic_load(&bytes_out), 0);
+	}
+	ck_assert_int_eq(ak_set_allocator(NULL), 0);
+}
+END_TEST
+
 /* ---- receiver queries (tokio's Receiver::is_empty, sender_*_count) --------------- */
 
 static void check_rx_is_empty(struct ak_mpsc_tx *tx, struct ak_mpsc_rx *rx)
@@ -1757,6 +1821,7 @@ Suite *mpsc_suite(void)
 	tcase_add_test(tc, unbounded_send_spends_budget_and_yields_when_it_is_spent);
 	tcase_add_test(tc, bounded_channel_allocates_nothing_per_message);
 	tcase_add_test(tc, unbounded_channel_returns_memory_after_a_burst);
+	tcase_add_test(tc, unbounded_channel_holds_queued_values_in_at_most_twice_their_bytes);
 	tcase_add_test(tc, cancelled_reserve_granted_before_close_wakes_the_parked_recv);
 	tcase_add_test(tc, reserve_many_failing_after_close_wakes_the_parked_recv);
 	tcase_add_test(tc, reserve_many_cancelled_after_close_wakes_the_parked_recv);
