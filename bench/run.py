@@ -86,8 +86,11 @@ BUILT_BY = {
     "tokio": "bench/rust/build.sh",
     "crossbeam": "bench/rust/build.sh",
 }
-# Extra keys: how several runs' values are summarised.
-EXTRA_SUMMARY = {"lagged": max}
+# Extra keys: how several runs' values are summarised (default: median).
+# spsc_unbounded's memory figures (bench/awaitkit/bench.h) are peaks: the
+# largest over the runs, the ratio from the worst run.
+EXTRA_SUMMARY = {"lagged": max, "peak_queued": max, "peak_mem_kib": max,
+                 "mem_per_queued": max}
 
 
 def env_int(name, default):

@@ -22,6 +22,7 @@
  * bench/awaitkit/.
  */
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,6 +128,32 @@ int64_t bk_rss_bytes(void)
 	if (n != 2)
 		return -1;
 	return (int64_t)resident * sysconf(_SC_PAGESIZE);
+}
+
+int64_t bk_mem_mark(void)
+{
+	malloc_trim(0);
+	FILE *f = fopen("/proc/self/clear_refs", "w");
+	if (!f)
+		return -1;
+	int ok = fputs("5", f) >= 0;
+	if (fclose(f) != 0 || !ok)
+		return -1;
+	return bk_rss_bytes();
+}
+
+int64_t bk_mem_peak(void)
+{
+	char line[128];
+	long kib = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib < 0 ? -1 : (int64_t)kib * 1024;
 }
 
 static int usage(void)

@@ -21,6 +21,7 @@ struct bk_producer {
 	int64_t value;
 	int active;
 	int rc;
+	struct bk_queue_probe *probe;  /* spsc_unbounded only */
 	struct ak_mpsc_send_op op;
 };
 
@@ -42,6 +43,8 @@ static int bk_producer_poll(struct ak_future *f, struct ak_context *cx)
 			break;
 		}
 		p->next++;
+		if (p->probe)
+			bk_probe_sent(p->probe, p->next);
 	}
 	ak_mpsc_tx_drop(p->tx);
 	p->tx = NULL;
@@ -75,6 +78,7 @@ struct bk_consumer {
 	int64_t sum;
 	uint64_t count;
 	int active;
+	struct bk_queue_probe *probe;  /* spsc_unbounded only */
 	struct ak_mpsc_recv_op op;
 };
 
@@ -94,6 +98,8 @@ static int bk_consumer_poll(struct ak_future *f, struct ak_context *cx)
 			return rc == AK_EPIPE ? 0 : rc;
 		c->sum += c->value;
 		c->count++;
+		if (c->probe)
+			bk_probe_received(c->probe, c->count);
 	}
 }
 
@@ -114,6 +120,10 @@ static void bk_consumer_init(struct bk_consumer *c, struct ak_mpsc_rx *rx)
 /*
  * One run: nprod producers (n / nprod values each) and one consumer as
  * tasks on a pool of two workers, over a channel of cap (0: unbounded).
+ * The unbounded run with one producer also reports its memory (bench.h):
+ * peak_queued (messages), peak_mem_kib (peak RSS over the RSS at the start
+ * of the run, freed memory handed back first) and mem_per_queued, the
+ * peak memory over peak_queued x the element's 8 bytes.
  */
 static int bk_mpsc_run(const char *name, size_t cap, int nprod, uint64_t n, struct bk_result *r)
 {
@@ -122,6 +132,8 @@ static int bk_mpsc_run(const char *name, size_t cap, int nprod, uint64_t n, stru
 	struct ak_mpsc_rx *rx;
 	struct bk_producer prod[8];
 	struct bk_consumer cons;
+	static struct bk_queue_probe probe;
+	int64_t mem0 = -1;
 	int rc;
 
 	n -= n % (uint64_t)nprod;
@@ -143,12 +155,24 @@ static int bk_mpsc_run(const char *name, size_t cap, int nprod, uint64_t n, stru
 		bk_producer_init(&prod[i], t, per * (uint64_t)i, per * (uint64_t)(i + 1));
 	}
 	ak_mpsc_tx_drop(tx);
+	if (cap == 0 && nprod == 1) {
+		memset(&probe, 0, sizeof probe);
+		prod[0].probe = cons.probe = &probe;
+		mem0 = bk_mem_mark();
+	}
 	bk_start(r);
 	ak_pool_spawn(pool, &cons.future, NULL);
 	for (int i = 0; i < nprod; i++)
 		ak_pool_spawn(pool, &prod[i].future, NULL);
 	rc = ak_pool_wait_idle(pool, AK_DEADLINE_NEVER);
 	bk_stop(r);
+	if (mem0 >= 0) {
+		int64_t grew = bk_mem_peak() - mem0;
+		uint64_t q = bk_probe_peak(&probe);
+		bk_extra(r, "peak_queued=%llu", (unsigned long long)q);
+		bk_extra(r, "peak_mem_kib=%lld", (long long)(grew / 1024));
+		bk_extra(r, "mem_per_queued=%.2f", q ? (double)grew / (double)(q * sizeof(int64_t)) : 0.0);
+	}
 	ak_pool_free(pool);
 	ak_mpsc_rx_drop(rx);
 	int64_t want = (int64_t)(n * (n - 1) / 2);

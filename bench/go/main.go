@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -165,21 +166,29 @@ func unbounded() (chan<- int64, <-chan int64) {
 }
 
 // spsc_unbounded: 1 producer, 1 consumer, an unbounded queue, 2 Ps.
+// Also reports its memory as the awaitkit and tokio programs do:
+// peak_queued, peak_mem_kib, mem_per_queued (bench/awaitkit/bench.h).
 func spscUnbounded(n int) result {
 	runtime.GOMAXPROCS(workers)
 	done := make(chan int64)
+	var probe queueProbe
+	mem0 := memMark()
 	sw := start()
 	in, out := unbounded()
 	go func() {
 		var s int64
+		var k uint64
 		for v := range out {
 			s += v
+			k++
+			probe.received(k)
 		}
 		done <- s
 	}()
 	go func() {
 		for i := 0; i < n; i++ {
 			in <- int64(i)
+			probe.sent(uint64(i + 1))
 		}
 		close(in)
 	}()
@@ -188,7 +197,100 @@ func spscUnbounded(n int) result {
 	if s != tri(n) {
 		fail("spsc_unbounded: sum %d, want %d", s, tri(n))
 	}
+	memExtras(&r, mem0, probe.peak(), 8)
 	return r
+}
+
+// queueProbe: peak queued messages of a producer and a consumer, as
+// bench/awaitkit/bench.h's bk_queue_probe: each side publishes its count
+// every probeEvery messages and reads the other's, keeping the largest
+// difference; the sender's view overstates the peak by less than
+// probeEvery, the receiver's understates it; peak() is the larger.
+const probeEvery = 1024
+
+type padWord struct {
+	v uint64
+	_ [120]byte
+}
+
+type queueProbe struct {
+	sentN, receivedN, peakSender, peakReceiver padWord
+}
+
+func (q *queueProbe) sent(sent uint64) {
+	if sent%probeEvery != 0 {
+		return
+	}
+	atomic.StoreUint64(&q.sentN.v, sent)
+	r := atomic.LoadUint64(&q.receivedN.v)
+	if sent > r && sent-r > q.peakSender.v {
+		q.peakSender.v = sent - r
+	}
+}
+
+func (q *queueProbe) received(received uint64) {
+	if received%probeEvery != 0 {
+		return
+	}
+	atomic.StoreUint64(&q.receivedN.v, received)
+	s := atomic.LoadUint64(&q.sentN.v)
+	if s > received && s-received > q.peakReceiver.v {
+		q.peakReceiver.v = s - received
+	}
+}
+
+// peak is read after both goroutines finished (done and close order it).
+func (q *queueProbe) peak() uint64 {
+	if q.peakSender.v > q.peakReceiver.v {
+		return q.peakSender.v
+	}
+	return q.peakReceiver.v
+}
+
+// memMark: as bench/awaitkit/bench.h's bk_mem_mark(): freed memory back to
+// the kernel (a collection, then debug.FreeOSMemory), the kernel's peak-RSS
+// mark reset, the RSS now (bytes).
+func memMark() int64 {
+	debug.FreeOSMemory()
+	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+		fail("clear_refs: %v", err)
+	}
+	return rssBytes()
+}
+
+// memPeak: the peak RSS since memMark (VmHWM), bytes.
+func memPeak() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		fail("status: %v", err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			f := strings.Fields(l)
+			kib, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil {
+				fail("VmHWM: %v", err)
+			}
+			return kib * 1024
+		}
+	}
+	fail("no VmHWM in /proc/self/status")
+	return 0
+}
+
+// memExtras: peak_queued, peak_mem_kib and mem_per_queued, as the awaitkit
+// program prints them.
+func memExtras(r *result, mem0 int64, peakQueued uint64, elem int) {
+	grew := memPeak() - mem0
+	if grew < 0 {
+		grew = 0
+	}
+	per := 0.0
+	if peakQueued > 0 {
+		per = float64(grew) / (float64(peakQueued) * float64(elem))
+	}
+	r.extra = append(r.extra, fmt.Sprintf("peak_queued=%d", peakQueued),
+		fmt.Sprintf("peak_mem_kib=%d", grew/1024), fmt.Sprintf("mem_per_queued=%.2f", per))
 }
 
 // hop is one message of pingpong_oneshot: the value, and the oneshot

@@ -219,10 +219,14 @@ fn mpsc_bounded_4p(rt: &Runtime, n: u64) -> Outcome {
 fn spsc_unbounded(rt: &Runtime, n: u64) -> Outcome {
     rt.block_on(async move {
         let (tx, mut rx) = mpsc::unbounded_channel::<u64>();
+        let probe = Arc::new(QueueProbe::new());
+        let (pp, cp) = (probe.clone(), probe.clone());
+        let mem0 = mem_mark();
         let m = Meter::start();
         let p = tokio::spawn(async move {
             for i in 0..n {
                 tx.send(i).expect("receiver alive");
+                pp.sent(i + 1);
             }
         });
         let c = tokio::spawn(async move {
@@ -230,15 +234,99 @@ fn spsc_unbounded(rt: &Runtime, n: u64) -> Outcome {
             while let Some(v) = rx.recv().await {
                 k += 1;
                 black_box(v);
+                cp.received(k);
             }
             k
         });
         p.await.unwrap();
         let k = c.await.unwrap();
-        let out = Outcome::new(n, &m);
+        let mut out = Outcome::new(n, &m);
         check(k == n, "spsc_unbounded count");
+        mem_extras(&mut out, mem0, probe.peak(), std::mem::size_of::<u64>());
         out
     })
+}
+
+/// Peak queued messages of a producer and a consumer (spsc_unbounded, issue
+/// 14), as bench/awaitkit/bench.h's bk_queue_probe: each side publishes its
+/// count every PROBE_EVERY messages and reads the other's, keeping the
+/// largest difference; the sender's view overstates the peak by less than
+/// PROBE_EVERY, the receiver's understates it; peak() is the larger.
+const PROBE_EVERY: u64 = 1024;
+
+struct QueueProbe {
+    sent: Padded,
+    received: Padded,
+    peak_sender: Padded,
+    peak_receiver: Padded,
+}
+
+impl QueueProbe {
+    fn new() -> QueueProbe {
+        let z = || Padded(AtomicU64::new(0));
+        QueueProbe { sent: z(), received: z(), peak_sender: z(), peak_receiver: z() }
+    }
+    #[inline]
+    fn sent(&self, sent: u64) {
+        if sent % PROBE_EVERY != 0 {
+            return;
+        }
+        self.sent.0.store(sent, Ordering::Relaxed);
+        let r = self.received.0.load(Ordering::Relaxed);
+        if sent > r && sent - r > self.peak_sender.0.load(Ordering::Relaxed) {
+            self.peak_sender.0.store(sent - r, Ordering::Relaxed);
+        }
+    }
+    #[inline]
+    fn received(&self, received: u64) {
+        if received % PROBE_EVERY != 0 {
+            return;
+        }
+        self.received.0.store(received, Ordering::Relaxed);
+        let s = self.sent.0.load(Ordering::Relaxed);
+        if s > received && s - received > self.peak_receiver.0.load(Ordering::Relaxed) {
+            self.peak_receiver.0.store(s - received, Ordering::Relaxed);
+        }
+    }
+    fn peak(&self) -> u64 {
+        self.peak_sender.0.load(Ordering::Relaxed).max(self.peak_receiver.0.load(Ordering::Relaxed))
+    }
+}
+
+extern "C" {
+    fn malloc_trim(pad: usize) -> i32;
+}
+
+/// As bench/awaitkit/bench.h's bk_mem_mark(): freed memory back to the
+/// kernel, the kernel's peak-RSS mark reset, the RSS now (bytes).
+fn mem_mark() -> u64 {
+    unsafe {
+        malloc_trim(0);
+    }
+    std::fs::write("/proc/self/clear_refs", "5").expect("/proc/self/clear_refs");
+    rss_bytes()
+}
+
+/// Peak RSS since mem_mark() (VmHWM), bytes.
+fn mem_peak() -> u64 {
+    let s = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let kib: u64 = s
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|f| f.parse().ok())
+        .expect("VmHWM");
+    kib * 1024
+}
+
+/// peak_queued, peak_mem_kib and mem_per_queued, as the awaitkit program
+/// prints them.
+fn mem_extras(out: &mut Outcome, mem0: u64, peak_queued: u64, elem: usize) {
+    let grew = mem_peak().saturating_sub(mem0);
+    out.extra.push(("peak_queued", format!("{}", peak_queued)));
+    out.extra.push(("peak_mem_kib", format!("{}", grew / 1024)));
+    let per = if peak_queued > 0 { grew as f64 / (peak_queued as f64 * elem as f64) } else { 0.0 };
+    out.extra.push(("mem_per_queued", format!("{:.2}", per)));
 }
 
 /// A hop carries the sender of the fresh oneshot the reply goes back on.
