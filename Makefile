@@ -35,6 +35,8 @@
 #                   program in the man pages' EXAMPLES, and check that every
 #                   fragment there is verbatim in the examples/ file it names
 #                   (scripts/man-examples.sh), which is built and run too
+#   make sim        the deterministic scheduler's scenarios (sim/,
+#                   awaitkit-sim(7)); SIM_SCHEDULES=N of each, SCENARIO=names
 #   make check-install  (part of make check) install into a temporary
 #                   prefix, build and run tests/install/hello.c against it
 #                   with pkg-config alone, uninstall
@@ -392,11 +394,12 @@ check: all deps-check
 	$(STAGE) alloc-sweep $(MAKE) --no-print-directory alloc-sweep || rc=1; \
 	$(STAGE) matrix $(MAKE) --no-print-directory check-matrix || rc=1; \
 	$(STAGE) fuzz $(MAKE) --no-print-directory fuzz-check || rc=1; \
+	$(STAGE) sim $(MAKE) --no-print-directory sim-check || rc=1; \
 	$(STAGE) --summary; \
 	echo "rerun one suite: make unit SUITE=notify (or tsan, asan);" \
 		"one test: make unit TEST=name [REPEAT=n]"; \
 	sh scripts/total.sh $(BUILD)/tests/counts $(BUILD)/tsan/counts \
-		$(STRESS_COUNTS) $(MATRIX_COUNTS) || rc=1; \
+		$(STRESS_COUNTS) $(MATRIX_COUNTS) $(BUILD)/sim/counts || rc=1; \
 	exit $$rc
 
 # ---- allocation-failure sweep (tests/alloc) ----------------------------------
@@ -469,7 +472,7 @@ $(BUILD)/examples/%: examples/%.c $(LIB_HDR) $(BUILD)/$(SONAME)
 # extracted, built with -Wall -Wextra -Werror and run; each fragment must
 # appear verbatim in the examples/ file it names, which is built and run.
 .PHONY: check-examples
-check-examples: all
+check-examples: all $(BUILD)/sim/libawaitkit-sim.a
 	@sh scripts/man-examples.sh "$(CC)" "$(BUILD)"
 
 # make demo opens with tokio's fetch_all in C (examples/tokio/b_fetch_all.c),
@@ -1012,3 +1015,58 @@ fuzz-corpus:
 	python3 scripts/fuzz-corpus.py fuzz/corpus
 
 # ---- end of fuzz ----------------------------------------------------------------
+
+# ---- sim: the deterministic scheduler (issue 16; awaitkit-sim(7)) ----------------
+#
+# The library and its scenario programs built with the shim in simulation
+# mode (-DAK_SIM, core/shim_sim.h) in $(BUILD)/sim: every atomic access,
+# futex wait and wake, internal lock, allocation and thread start or join of
+# the library is a scheduling point of sim/'s deterministic scheduler, which
+# runs one thread at a time.  -Isim/shadow puts the scheduler's stand-ins
+# for liburcu's RCU and wfcqueue before the system's headers.
+#   make sim [SIM_SCHEDULES=N] [SCENARIO="name..."]   N schedules (1000) of
+#                     every scenario (or those named) under each strategy
+#                     (random, PCT, bounded-preemption DFS); AK_SIM_* in the
+#                     environment as awaitkit-sim(7) says
+#   make sim-check    (part of make check) SIM_CHECK_SCHEDULES of each, from
+#                     the same seeds in every run
+SIM_SRC := $(sort $(wildcard sim/*.c))
+SIM_OBJ := $(LIB_SRC:%.c=$(BUILD)/sim/obj/%.o) $(LIB_ASM:%.S=$(BUILD)/sim/obj/%.o) \
+	$(SIM_SRC:%.c=$(BUILD)/sim/obj/%.o)
+SIM_LIB := $(BUILD)/sim/libawaitkit-sim.a
+SIM_SCEN := $(sort $(wildcard sim/scenarios/*.c))
+SIM_BIN := $(BUILD)/sim/scenarios
+SIM_SCHEDULES ?= 1000
+SIM_CHECK_SCHEDULES ?= 100
+SIM_FLAGS := -DAK_SIM -Isim/shadow
+.PHONY: sim sim-check
+
+$(BUILD)/sim/obj/%.o: %.c $(BUILD)/sim/obj/%.d | deps
+	@mkdir -p $(dir $@)
+	$(call say,SIM-CC,$<)
+	$(Q)$(CC) $(AK_CFLAGS) $(CFLAGS) $(SIM_FLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/sim/obj/%.o: %.S | deps
+	@mkdir -p $(dir $@)
+	$(call say,SIM-AS,$<)
+	$(Q)$(CC) $(AK_CFLAGS) -c $< -o $@
+SIM_DEP := $(filter %.d,$(SIM_OBJ:.o=.d))
+$(SIM_DEP): ;
+-include $(SIM_DEP)
+
+$(SIM_LIB): $(SIM_OBJ)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(SIM_BIN): $(SIM_SCEN) sim/scenarios/scen.h sim/ak_sim.h $(LIB_HDR) $(SIM_LIB) | deps
+	$(call say,SIM-LD,$@)
+	$(Q)$(CC) $(AK_CFLAGS) $(CFLAGS) -Isim -rdynamic -o $@ $(SIM_SCEN) $(SIM_LIB) -pthread
+
+sim: $(SIM_BIN)
+	@AK_SIM_SCHEDULES=$(SIM_SCHEDULES) $(SIM_BIN) $(SCENARIO)
+
+SIM_COUNTS := $(BUILD)/sim/counts
+sim-check: $(SIM_BIN)
+	@rm -f $(SIM_COUNTS)
+	@AK_SIM_SCHEDULES=$(SIM_CHECK_SCHEDULES) AK_SIM_COUNTS=$(SIM_COUNTS) $(SIM_BIN)
+
+# ---- end of sim -------------------------------------------------------------------

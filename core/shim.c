@@ -17,6 +17,10 @@
 #include <awaitkit/debug.h>
 #include <awaitkit/error.h>
 
+/* In the simulation build this file is the shim's own half: its counters
+ * and caches are per thread and are not scheduling points; the points of
+ * ak__alloc and the futex are at their callers (core/shim_sim.h). */
+#define AK__SIM_RAW 1
 #include "shim.h"
 
 int ak__futex_wait(ak__atomic(uint32_t) *addr, uint32_t expected, int64_t deadline)

@@ -1,8 +1,9 @@
 /*
  * core/shim.h: the one door through which the library touches atomics,
  * futexes, its internal locks and the allocator.  Nothing else in the tree
- * uses <stdatomic.h>, syscall(SYS_futex) or malloc directly; a later
- * deterministic-scheduler build turns each of these into a yield point.
+ * uses <stdatomic.h>, syscall(SYS_futex) or malloc directly; the
+ * deterministic-scheduler build (make sim, -DAK_SIM) turns each of these
+ * into a scheduling point (core/shim_sim.h).
  *
  * Also home of the build-wide helpers every file needs: symbol export, the
  * ThreadSanitizer annotations, and the debug counters.
@@ -29,6 +30,17 @@
 #define AK__ACQ_REL memory_order_acq_rel
 #define AK__SEQ_CST memory_order_seq_cst
 
+/* The simulation build (make sim) turns every operation below into a
+ * scheduling point: core/shim_sim.h.  sim/ and core/shim.c define
+ * AK__SIM_RAW to keep the plain operations. */
+#if defined(AK_SIM) && !defined(AK__SIM_RAW)
+#define AK__SIM_POINTS 1
+#endif
+#ifdef AK_SIM
+#include "shim_sim.h"
+#endif
+
+#ifndef AK__SIM_POINTS
 #define ak__init(p, v) atomic_init((p), (v))
 #define ak__load(p, mo) atomic_load_explicit((p), (mo))
 #define ak__store(p, v, mo) atomic_store_explicit((p), (v), (mo))
@@ -41,10 +53,12 @@
 	atomic_compare_exchange_strong_explicit((p), (expected), (desired), (mo_ok), (mo_fail))
 #define ak__cas_weak(p, expected, desired, mo_ok, mo_fail) \
 	atomic_compare_exchange_weak_explicit((p), (expected), (desired), (mo_ok), (mo_fail))
+#endif
 
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "awaitkit needs lock-free 64-bit atomics");
 _Static_assert(ATOMIC_POINTER_LOCK_FREE == 2, "awaitkit needs lock-free pointer atomics");
 
+#ifndef AK__SIM_POINTS
 /* A pause inside a bounded spin. */
 static inline void ak__cpu_relax(void)
 {
@@ -55,10 +69,13 @@ static inline void ak__cpu_relax(void)
 #endif
 }
 
+#endif
+
 /* Gives the CPU to another thread: where a bounded spin has run out and
  * another thread must make progress first (a liburcu enqueue half done). */
 void ak__yield(void);
 
+#ifndef AK__SIM_POINTS
 /* Reference counts: increments need no order; the last decrement must see
  * every write made before the other decrements (acq_rel). */
 static inline void ak__ref_get(ak__atomic(uint32_t) *refs)
@@ -71,6 +88,7 @@ static inline int ak__ref_put(ak__atomic(uint32_t) *refs)
 {
 	return ak__fetch_sub(refs, 1, AK__ACQ_REL) == 1;
 }
+#endif
 
 /* ---- futex -------------------------------------------------------------- */
 
@@ -132,6 +150,7 @@ static inline int ak__one_thread(void)
 #endif
 }
 
+#ifndef AK__SIM_POINTS
 static inline void ak__lock(struct ak__lock *l)
 {
 	if (ak__one_thread() && ak__load(&l->word, AK__RELAXED) == 0) {
@@ -155,6 +174,7 @@ static inline void ak__unlock(struct ak__lock *l)
 	if (ak__fetch_sub(&l->word, 1u, AK__RELEASE) != 1u)
 		ak__unlock_slow(l);
 }
+#endif
 
 /* ---- allocation --------------------------------------------------------- */
 
@@ -287,6 +307,26 @@ static inline void ak__stack_switch_finish(void *fake, const void **bottom, size
 {
 	(void)fake, (void)bottom, (void)size;
 }
+#endif
+
+#ifdef AK__SIM_POINTS
+/* The named operations as points of the simulation (core/shim_sim.h); the
+ * real ak__alloc/ak__free run after theirs (a macro does not expand
+ * itself again). */
+#define ak__yield() ak__sim_point(AK__SIM_YIELD, NULL, AK__SIM_SITE)
+#define ak__futex_wait(addr, expected, deadline) \
+	ak__sim_futex_wait((addr), (expected), (deadline), AK__SIM_SITE)
+#define ak__futex_wake(addr, nwake) ak__sim_futex_wake((addr), (nwake), AK__SIM_SITE)
+#define ak__lock(l) ak__sim_lock((l), AK__SIM_SITE)
+#define ak__unlock(l) ak__sim_unlock((l), AK__SIM_SITE)
+#define ak__alloc(size) (ak__sim_point(AK__SIM_ALLOC, NULL, AK__SIM_SITE), ak__alloc(size))
+#define ak__free(p) (ak__sim_point(AK__SIM_FREE, NULL, AK__SIM_SITE), ak__free(p))
+#define ak__free_sized(p, size) \
+	(ak__sim_point(AK__SIM_FREE, NULL, AK__SIM_SITE), ak__free_sized((p), (size)))
+#define pthread_create(t, attr, fn, arg) \
+	ak__sim_pthread_create((t), (attr), (fn), (arg), AK__SIM_SITE)
+#define pthread_join(t, ret) ak__sim_pthread_join((t), (ret), AK__SIM_SITE)
+#define pthread_detach(t) ak__sim_pthread_detach(t)
 #endif
 
 #endif

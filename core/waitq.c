@@ -1,10 +1,19 @@
 /* core/waitq.c: the intrusive FIFO waiter queue.  See waitq.h. */
 #include "waitq.h"
 
+/* The simulation's deadlock report prints every queue that holds waiters
+ * (core/shim_sim.h): it hears when one starts or stops holding any. */
+#ifdef AK_SIM
+#define SIM_NOTE(q) ak__sim_waitq_note((q), (q)->head != NULL)
+#else
+#define SIM_NOTE(q) ((void)0)
+#endif
+
 void ak__waitq_init(struct ak__waitq *q)
 {
 	q->head = q->tail = NULL;
 	q->len = 0;
+	SIM_NOTE(q);
 }
 
 int ak__waiter_prepare(const struct ak__waiter *w, const struct ak_context *cx,
@@ -44,6 +53,7 @@ static void unlink_waiter(struct ak__waitq *q, struct ak__waiter *w)
 	w->prev = w->next = NULL;
 	q->len--;
 	ak__count_parked(-1);
+	SIM_NOTE(q);
 }
 
 static void park(struct ak__waitq *q, struct ak__waiter *w, struct ak_waker *clone, int first)
@@ -86,6 +96,7 @@ static void park(struct ak__waitq *q, struct ak__waiter *w, struct ak_waker *clo
 	}
 	q->len++;
 	ak__count_parked(1);
+	SIM_NOTE(q);
 	ak__store(&w->state, AK__W_QUEUED, AK__RELAXED);
 }
 
@@ -212,6 +223,7 @@ void ak__waitq_detach(struct ak__waitq *q, struct ak__waiter *guard)
 	q->tail->next = guard;
 	q->head = q->tail = NULL;
 	q->len = 0;
+	SIM_NOTE(q);
 }
 
 uintptr_t ak__waiter_take(struct ak__waiter *w)

@@ -3,6 +3,10 @@
 #   core/                 includes only core/ and public headers
 #   runtime/              includes core/, runtime/ and public headers
 #   conform/              includes its own folder and public headers
+#   sim/                  includes core/ (it is the shim's other half in the
+#                         sim build), its own folder and public headers;
+#                         sim/scenarios/ its own folder, sim/ and public
+#                         headers
 #   chan/ sync/ select/   include core/, their own folder and public
 #                         headers; never runtime/ nor one another
 #   adapters/NAME/        include core/, runtime/, their own folder and
@@ -79,6 +83,8 @@ core_public() {
 out=$( { check core; core_public; check runtime core; check chan core; check sync core
 	check select core
 	check conform     # the conformance kit: public headers only
+	check sim core    # the deterministic scheduler: the shim's other half
+	check sim/scenarios sim
 	for a in adapters/*/; do [ -d "$a" ] && adapter "${a%/}"; done; } )
 if [ -n "$out" ]; then
 	printf '%s\n' "$out" | grep -v '^x$'

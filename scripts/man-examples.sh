@@ -104,12 +104,18 @@ adapter_libs() {
 	done
 }
 
-# libs_for SRC: how a program links.  One that includes an adapter's
+# libs_for SRC: how a program links.  One that includes "ak_sim.h" runs
+# under the deterministic scheduler: it links the sim build of the library
+# ($build/sim/libawaitkit-sim.a, awaitkit-sim(7)).  One that includes an adapter's
 # header (<awaitkit/NAME.h> with a $build/libawaitkit-NAME.a beside the
 # core) links that static library and the static core it stands on, plus
 # what adapters/NAME/ldlibs lists (its loop library); others link the
 # shared core.
 libs_for() {
+	if grep -q '#include "ak_sim.h"' "$1"; then
+		echo "-Isim $libdir/sim/libawaitkit-sim.a -pthread"
+		return
+	fi
 	adapters=""
 	for h in $(sed -n 's|^#include <awaitkit/\([a-z0-9_]*\)\.h>.*|\1|p' "$1"); do
 		# uv and event link their shared libraries (adapter_libs).
