@@ -84,6 +84,7 @@ static int run_one(const struct ak_sim_scenario *sc, int strategy, uint64_t seed
 		         (long long)(after.parked_ops - before.parked_ops));
 	int more = strategy_exec_end();
 	S.exec++;
+	S.points += S.step;
 	return more;
 }
 
@@ -109,7 +110,9 @@ static void warm_up(const struct ak_sim_scenario *sc)
 	S.dfs_prefix = 0;
 	S.replay = NULL;
 	S.pct_steps = 0;
+	S.warm = 1;
 	run_one(sc, S_DFS, 0, 0, 0);
+	S.warm = 0;
 	S.exec = 0;
 }
 
@@ -139,6 +142,7 @@ static int run_scenario(const struct ak_sim_scenario *sc, const struct options *
 	}
 	char line[256];
 	int len = snprintf(line, sizeof(line), "sim: %-34s", sc->name);
+	uint64_t points = S.points, execs = 0;
 	for (int s = 0; s < 3; s++) {
 		if (!(o->strategies & 1 << s))
 			continue;
@@ -155,10 +159,12 @@ static int run_scenario(const struct ak_sim_scenario *sc, const struct options *
 				break;
 		}
 		*total += (uint64_t)n;
+		execs += (uint64_t)n;
 		len += snprintf(line + len, sizeof(line) - (size_t)len, " %s %ld%s", names[s], n,
 		                s == S_DFS && S.dfs_exhausted ? " (all)" : "");
 	}
-	printf("%s  %.1f s\n", line, wall() - t0);
+	printf("%s  %.1f s, %llu points each\n", line, wall() - t0,
+	       (unsigned long long)(execs ? (S.points - points) / execs : 0));
 	fflush(stdout);
 	return 0;
 }

@@ -95,6 +95,8 @@ struct sim {
 	const struct ak_sim_scenario *sc;
 	const char *prog;               /* argv[0], for the replay lines */
 	uint64_t exec;                  /* executions run so far */
+	int warm;                       /* the warm-up execution runs */
+	uint64_t points;                /* points of every execution so far */
 	uint32_t done;                  /* futex word: the driver waits on it */
 	int spurious_left;
 	/* strategy */

@@ -138,7 +138,7 @@ static void print_thread(FILE *f, const struct sim_thread *t)
 static const char *strategy_name(void)
 {
 	static const char *const names[] = { "random", "pct", "dfs", "replay" };
-	return names[S.strategy];
+	return S.warm ? "warm-up, the schedule without preemptions" : names[S.strategy];
 }
 
 /* The replay lines, for the execution under way. */

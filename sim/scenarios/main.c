@@ -9,6 +9,8 @@
 static const struct ak_sim_scenario *const lists[] = {
 	sim_sync_scenarios,
 	sim_chan_scenarios,
+	sim_bw_scenarios,
+	sim_run_scenarios,
 };
 
 int main(int argc, char **argv)

@@ -40,5 +40,7 @@ static inline int poll_once(struct ak_future *f)
 /* Each file's list ends with a { NULL } entry. */
 extern const struct ak_sim_scenario sim_sync_scenarios[];
 extern const struct ak_sim_scenario sim_chan_scenarios[];
+extern const struct ak_sim_scenario sim_bw_scenarios[];
+extern const struct ak_sim_scenario sim_run_scenarios[];
 
 #endif

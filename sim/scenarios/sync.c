@@ -1,4 +1,6 @@
-/* sim/scenarios/sync.c: the semaphore and Notify under every schedule. */
+/* sim/scenarios/sync.c: the semaphore, Notify, Mutex, RwLock and Barrier. */
+#include <string.h>
+
 #include "scen.h"
 
 /* ---- semaphore --------------------------------------------------------------- */
@@ -131,6 +133,207 @@ static void notify_one_vs_cancel(void)
 	CHECK(ak_notify_free(notify) == 0);
 }
 
+static void *notify_waiters_then_one(void *arg)
+{
+	(void)arg;
+	CHECK(ak_notify_waiters(notify) == 0);
+	CHECK(ak_notify_one(notify) == 0);
+	return NULL;
+}
+
+/* notify_waiters is atomic: a waiter registered before it completes by
+ * it, so the notify_one after it is stored or goes to a later waiter, and
+ * the other thread's wait always ends. */
+static void notify_waiters_vs_notify_one(void)
+{
+	struct ak_notified_op early = { 0 };
+	CHECK(ak_notify_new(&notify) == 0);
+	CHECK(ak_notified_init(&early, notify) == 0);
+	CHECK(poll_once(&early.future) == AK_PENDING);
+	pthread_t a = spawn(wait_notified, NULL);
+	pthread_t b = spawn(notify_waiters_then_one, NULL);
+	join(b);
+	CHECK(poll_once(&early.future) == 0);
+	join(a);
+	CHECK(ak_notify_free(notify) == 0);
+}
+
+/* ---- Mutex -------------------------------------------------------------------------- */
+
+static struct ak_mutex *mutex;
+static int in_section;
+
+static void *lock_count_unlock(void *arg)
+{
+	(void)arg;
+	struct ak_mutex_lock_op op = { 0 };
+	CHECK(ak_mutex_lock_blocking(&op, mutex, AK_DEADLINE_NEVER) == 0);
+	CHECK(++in_section == 1);
+	ak_sim_yield();
+	in_section--;
+	CHECK(ak_mutex_unlock(&op) == 0);
+	return NULL;
+}
+
+static struct ak_mutex_lock_op held;
+
+static void *unlock_held(void *arg)
+{
+	(void)arg;
+	CHECK(ak_mutex_unlock(&held) == 0);
+	return NULL;
+}
+
+/* Two waiters queue in order while the lock is held; the unlock, racing
+ * with a third locker, hands the lock to the first (FIFO), then to the
+ * second; the third gets it last or before them, never between. */
+static void mutex_unlock_grants_in_order(void)
+{
+	struct ak_mutex_lock_op b = { 0 }, c = { 0 };
+	memset(&held, 0, sizeof(held));
+	in_section = 0;
+	CHECK(ak_mutex_new(&mutex, AK_LOCK_NODIAG) == 0);
+	CHECK(ak_mutex_lock_blocking(&held, mutex, AK_DEADLINE_NEVER) == 0);
+	CHECK(ak_mutex_lock_init(&b, mutex) == 0);
+	CHECK(ak_mutex_lock_init(&c, mutex) == 0);
+	CHECK(poll_once(&b.future) == AK_PENDING);
+	CHECK(poll_once(&c.future) == AK_PENDING);
+	pthread_t t = spawn(unlock_held, NULL);
+	pthread_t d = spawn(lock_count_unlock, NULL);
+	join(t);
+	CHECK(poll_once(&b.future) == 0);
+	CHECK(poll_once(&c.future) == AK_PENDING);
+	CHECK(ak_mutex_unlock(&b) == 0);
+	CHECK(poll_once(&c.future) == 0);
+	CHECK(ak_mutex_unlock(&c) == 0);
+	join(d);
+	CHECK(ak_mutex_free(mutex) == 0);
+}
+
+static void *lock_then_cancel(void *arg)
+{
+	(void)arg;
+	struct ak_mutex_lock_op op = { 0 };
+	CHECK(ak_mutex_lock_init(&op, mutex) == 0);
+	int rc = poll_once(&op.future);
+	if (rc == AK_PENDING)
+		ak_future_cancel(&op.future);
+	else
+		CHECK(rc == 0 && ak_mutex_unlock(&op) == 0);
+	return NULL;
+}
+
+/* A lock cancelled while the unlock grants it passes the lock on: the
+ * blocked locker always gets it. */
+static void mutex_cancel_vs_grant(void)
+{
+	memset(&held, 0, sizeof(held));
+	in_section = 0;
+	CHECK(ak_mutex_new(&mutex, AK_LOCK_NODIAG) == 0);
+	CHECK(ak_mutex_lock_blocking(&held, mutex, AK_DEADLINE_NEVER) == 0);
+	pthread_t a = spawn(lock_then_cancel, NULL);
+	pthread_t b = spawn(lock_count_unlock, NULL);
+	pthread_t c = spawn(unlock_held, NULL);
+	join(a);
+	join(b);
+	join(c);
+	CHECK(!ak_mutex_is_locked(mutex));
+	CHECK(ak_mutex_free(mutex) == 0);
+}
+
+/* ---- RwLock ------------------------------------------------------------------------ */
+
+static struct ak_rwlock *rwlock;
+static int readers, writers;
+
+static void *read_section(void *arg)
+{
+	(void)arg;
+	struct ak_rwlock_op op = { 0 };
+	CHECK(ak_rwlock_read_blocking(&op, rwlock, AK_DEADLINE_NEVER) == 0);
+	readers++;
+	CHECK(writers == 0);
+	ak_sim_yield();
+	readers--;
+	CHECK(ak_rwlock_unlock(&op) == 0);
+	return NULL;
+}
+
+static void *write_section(void *arg)
+{
+	(void)arg;
+	struct ak_rwlock_op op = { 0 };
+	CHECK(ak_rwlock_write_blocking(&op, rwlock, AK_DEADLINE_NEVER) == 0);
+	CHECK(++writers == 1 && readers == 0);
+	ak_sim_yield();
+	writers--;
+	CHECK(ak_rwlock_unlock(&op) == 0);
+	return NULL;
+}
+
+static void *write_then_cancel(void *arg)
+{
+	(void)arg;
+	struct ak_rwlock_op op = { 0 };
+	CHECK(ak_rwlock_write_init(&op, rwlock) == 0);
+	int rc = poll_once(&op.future);
+	if (rc == AK_PENDING) {
+		ak_future_cancel(&op.future);
+	} else {
+		CHECK(rc == 0 && ++writers == 1 && readers == 0);
+		writers--;
+		CHECK(ak_rwlock_unlock(&op) == 0);
+	}
+	return NULL;
+}
+
+/* A reader, a writer and a writer that cancels: exclusion holds, and
+ * the cancelled write never strands the reader queued behind it. */
+static void rwlock_cancel_vs_grant(void)
+{
+	readers = writers = 0;
+	CHECK(ak_rwlock_new(&rwlock, 4, AK_LOCK_NODIAG) == 0);
+	pthread_t a = spawn(read_section, NULL);
+	pthread_t b = spawn(write_then_cancel, NULL);
+	pthread_t c = spawn(write_section, NULL);
+	join(a);
+	join(b);
+	join(c);
+	CHECK(ak_rwlock_free(rwlock) == 0);
+}
+
+/* ---- Barrier ------------------------------------------------------------------------ */
+
+static struct ak_barrier *barrier;
+static int leaders;
+
+static void *wait_twice(void *arg)
+{
+	(void)arg;
+	for (int gen = 0; gen < 2; gen++) {
+		struct ak_barrier_wait_op op = { 0 };
+		int leader = 0;
+		CHECK(ak_barrier_wait_blocking(&op, barrier, &leader, AK_DEADLINE_NEVER) == 0);
+		leaders += leader;
+	}
+	return NULL;
+}
+
+/* Three parties, two generations: everyone is released each time, with
+ * exactly one leader per generation. */
+static void barrier_generations(void)
+{
+	leaders = 0;
+	CHECK(ak_barrier_new(&barrier, 3) == 0);
+	pthread_t a = spawn(wait_twice, NULL);
+	pthread_t b = spawn(wait_twice, NULL);
+	wait_twice(NULL);
+	join(a);
+	join(b);
+	CHECK(leaders == 2);
+	CHECK(ak_barrier_free(barrier) == 0);
+}
+
 const struct ak_sim_scenario sim_sync_scenarios[] = {
 	{ "sem_permit_return_vs_close", sem_permit_return_vs_close,
 	  "two acquirers, one holds the permit and gives it back, a close" },
@@ -140,5 +343,15 @@ const struct ak_sim_scenario sim_sync_scenarios[] = {
 	  "notify_one before, during or after a wait registers" },
 	{ "notify_one_vs_cancel", notify_one_vs_cancel,
 	  "notify_one granted to a waiter that cancels; another waits" },
+	{ "notify_waiters_vs_notify_one", notify_waiters_vs_notify_one,
+	  "notify_waiters then notify_one while a second waiter registers" },
+	{ "mutex_unlock_grants_in_order", mutex_unlock_grants_in_order,
+	  "an unlock grants the first of two queued waiters; a third races" },
+	{ "mutex_cancel_vs_grant", mutex_cancel_vs_grant,
+	  "a lock cancelled while the unlock grants it; another locker waits" },
+	{ "rwlock_cancel_vs_grant", rwlock_cancel_vs_grant,
+	  "a reader, a writer, a writer that cancels" },
+	{ "barrier_generations", barrier_generations,
+	  "three parties meet twice" },
 	{ NULL, NULL, NULL },
 };
