@@ -213,7 +213,7 @@ int ak_sim_main(int argc, char **argv, const struct ak_sim_scenario *list, size_
 	o.base = (uint64_t)env_long("AK_SIM_BASE_SEED", 1);
 	S.pct_depth = (int)env_long("AK_SIM_PCT_DEPTH", 3);
 	S.dfs_bound = (int)env_long("AK_SIM_BOUND", 2);
-	S.fair_k = (unsigned)env_long("AK_SIM_FAIR", 64);
+	S.fair_k = (unsigned)env_long("AK_SIM_FAIR", 4096);
 	S.max_steps = (uint64_t)env_long("AK_SIM_MAX_STEPS", 200000);
 	S.verbose = (int)env_long("AK_SIM_VERBOSE", 0);
 	if (S.pct_depth < 1 || S.pct_depth > 9) {

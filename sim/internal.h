@@ -61,7 +61,6 @@ struct sim_thread {
 	const volatile void *addr;
 	struct ak__sim_site site;
 	unsigned quiet;                 /* points in a row that wrote nothing */
-	int spin;                       /* it said it waits for another */
 	int64_t prio;                   /* PCT */
 	int rcu_nest;
 	uint64_t rcu_gen;

@@ -158,13 +158,16 @@ static void schedule(struct sim_thread *me)
 			sim_report_deadlock();
 		mask = runnable_mask();
 	}
-	int spun = me->state == T_RUNNABLE && (me->spin || me->quiet >= S.fair_k);
+	/* A thread that wrote nothing for fair_k points, or called
+	 * ak__yield(), waits for another: switch away.  ak__cpu_relax() is a
+	 * plain point, so a bounded spin shorter than fair_k may run to its
+	 * end, as it does when the thread it waits for is preempted. */
+	int spun = me->state == T_RUNNABLE && me->quiet >= S.fair_k;
 	int free_switch = me->state != T_RUNNABLE || spun;
 	if (spun && (mask & ~(1u << me->id))) {
 		mask &= ~(1u << me->id);
 		strategy_spun(me);
 	}
-	me->spin = 0;
 	if (spun)
 		me->quiet = 0;
 	int next = strategy_pick(mask, me->id, free_switch);
@@ -206,9 +209,9 @@ void ak__sim_point(int op, const volatile void *p, const struct ak__sim_site *si
 	}
 	note(me, op, p, site);
 	switch (op) {
-	case AK__SIM_SPIN:
 	case AK__SIM_YIELD:
-		me->spin = 1;
+		/* "another thread must make progress first": a fair switch */
+		me->quiet = S.fair_k;
 		break;
 	case AK__SIM_ALLOC:
 	case AK__SIM_FREE:

@@ -16,10 +16,11 @@
  *            prefix it backtracks to.  Sequentially consistent.
  *   replay   AK_SIM_TRACE: the choices of a choice string, exactly.
  *
- * A thread that spins (ak__cpu_relax, ak__yield, or fair_k points in a row
- * that wrote nothing) is switched away from by every strategy, and PCT
- * drops its priority below all others: a spin loop always lets the thread
- * it waits for run.
+ * A thread that spins (AK_SIM_FAIR, 4096, points in a row that wrote
+ * nothing, or an ak__yield) is switched away from by every strategy, and
+ * PCT drops its priority below all others: a spin loop always lets the
+ * thread it waits for run.  ak__cpu_relax is a plain point: a bounded spin
+ * may also run to its end first.
  *
  * The choice string records every decision: a lowercase letter per point
  * (the thread that ran: a is thread 0), run-length encoded ("a12b3");

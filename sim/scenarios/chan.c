@@ -87,7 +87,10 @@ static void mpsc_send_vs_close(void)
 	ak_mpsc_rx_drop(rx);
 }
 
-static struct ak_mpsc_reserve_op permit;
+static struct ak_mpsc_reserve_op permit, reserve;
+static struct ak_oneshot_tx *go_tx;
+static struct ak_oneshot_rx *go_rx;
+static size_t reserve_n;
 
 static void *drop_permit(void *arg)
 {
@@ -96,45 +99,49 @@ static void *drop_permit(void *arg)
 	return NULL;
 }
 
-static size_t reserve_n;
-
-static void *reserve_then_cancel(void *arg)
+/* Once the receiver has closed: the reserve is polled again (reserve_many:
+ * it fails, giving its slot back) or cancelled. */
+static void *finish_reserve(void *arg)
 {
 	(void)arg;
-	struct ak_mpsc_reserve_op op = { 0 };
-	CHECK(ak_mpsc_reserve_many_init(&op, tx, reserve_n) == 0);
-	int rc = poll_once(&op.future);
-	if (rc == AK_PENDING) {
-		ak_sim_yield();
-		/* Polled again after the close (it fails, giving its slots
-		 * back) or cancelled: the parked recv must be woken either
-		 * way. */
-		if (reserve_n > 1 && (rc = poll_once(&op.future)) == AK_PENDING)
-			ak_future_cancel(&op.future);
-		else if (reserve_n == 1)
-			ak_future_cancel(&op.future);
-	}
-	if (rc == 0)
-		CHECK(ak_mpsc_permit_drop(&op) == 0);
+	int go;
+	CHECK(ak_oneshot_recv_blocking(go_rx, &go, AK_DEADLINE_NEVER) == 0);
+	int rc = AK_PENDING;
+	if (reserve_n > 1)
+		rc = poll_once(&reserve.future);
+	if (rc == AK_PENDING)
+		ak_future_cancel(&reserve.future);
+	else if (rc == 0)
+		CHECK(ak_mpsc_permit_drop(&reserve) == 0);
 	else
-		CHECK(rc == AK_PENDING || rc == AK_EPIPE);
+		CHECK(rc == AK_EPIPE);
+	ak_oneshot_rx_drop(go_rx);
 	return NULL;
 }
 
-/* The lost wakeups of issue 11 as races: a permit is held, a reserve of
- * reserve_n slots parks, the permit is dropped (granting the reserve),
- * the receiver closes and parks in recv; the reserve is then cancelled or
- * fails.  Every slot comes back and the recv wakes with AK_EPIPE. */
+/*
+ * The lost wakeups of issue 11 as races.  A permit is held and a reserve
+ * of reserve_n slots parks (reserve_many(2) holding the one free slot);
+ * the permit's drop (granting the reserve) races with the receiver's
+ * close; then the reserve's last poll or cancel races with the receiver
+ * parking in recv.  Every slot comes back, and the recv wakes with
+ * AK_EPIPE.
+ */
 static void reserve_vs_close(size_t capacity, size_t n)
 {
 	memset(&permit, 0, sizeof(permit));
+	memset(&reserve, 0, sizeof(reserve));
 	reserve_n = n;
 	CHECK(ak_mpsc_new(capacity, sizeof(int), NULL, &tx, &rx) == 0);
-	CHECK(ak_mpsc_try_reserve_many(&permit, tx, capacity) == 0);
-	pthread_t a = spawn(reserve_then_cancel, NULL);
+	CHECK(ak_oneshot_new(sizeof(int), NULL, &go_tx, &go_rx) == 0);
+	CHECK(ak_mpsc_try_reserve(&permit, tx) == 0);
+	CHECK(ak_mpsc_reserve_many_init(&reserve, tx, n) == 0);
+	CHECK(poll_once(&reserve.future) == AK_PENDING);
+	pthread_t a = spawn(finish_reserve, NULL);
 	pthread_t b = spawn(drop_permit, NULL);
 	CHECK(ak_mpsc_rx_close(rx) == 0);
-	int v;
+	int v = 1;
+	CHECK(ak_oneshot_send(go_tx, &v) == 0);
 	CHECK(ak_mpsc_recv_blocking(rx, &v, AK_DEADLINE_NEVER) == AK_EPIPE);
 	join(a);
 	join(b);
@@ -239,9 +246,11 @@ const struct ak_sim_scenario sim_chan_scenarios[] = {
 	{ "mpsc_send_vs_close", mpsc_send_vs_close,
 	  "a sender parked on a full channel; the receiver closes" },
 	{ "mpsc_reserve_cancel_vs_close", mpsc_reserve_cancel_vs_close,
-	  "a granted reserve cancelled after close; recv parked (issue 11)" },
+	  "a reserve granted by a permit's drop as the receiver closes, then "
+	  "cancelled as recv parks (issue 11)" },
 	{ "mpsc_reserve_many_vs_close", mpsc_reserve_many_vs_close,
-	  "reserve_many holding 1 of 2 slots fails after close (issue 11)" },
+	  "reserve_many holding 1 of 2 slots polled (it fails) or cancelled "
+	  "as recv parks after close (issue 11)" },
 	{ "oneshot_send_vs_recv", oneshot_send_vs_recv,
 	  "a oneshot send while the receiver registers" },
 	{ "oneshot_repoll_new_waker", oneshot_repoll_new_waker,
