@@ -167,6 +167,39 @@ static void watch_update_vs_borrow(void)
 	CHECK(ak_watch_receiver_drop(wrx) == 0);
 }
 
+static void *watch_send_one(void *arg)
+{
+	(void)arg;
+	int v = 1;
+	CHECK(ak_watch_send(wtx, &v) == 0);
+	return NULL;
+}
+
+/* changed() cancelled as the send lands: the change is not consumed by
+ * the cancelled wait; the next changed() completes at once. */
+static void watch_changed_cancel_vs_send(void)
+{
+	struct ak_watch_changed_op op = { 0 };
+	int zero = 0;
+	CHECK(ak_watch_new(sizeof(int), &zero, NULL, &wtx, &wrx) == 0);
+	pthread_t a = spawn(watch_send_one, NULL);
+	CHECK(ak_watch_changed_init(&op, wrx) == 0);
+	int rc = poll_once(&op.future);
+	if (rc == AK_PENDING)
+		ak_future_cancel(&op.future);
+	else
+		CHECK(rc == 0);
+	join(a);
+	if (rc != 0)
+		CHECK(ak_watch_changed_blocking(wrx, AK_DEADLINE_NEVER) == 0);
+	struct ak_watch_ref ref;
+	CHECK(ak_watch_borrow_and_update(wrx, &ref) == 0);
+	CHECK(*(const int *)ref.value == 1 && ref.version == 1);
+	CHECK(ak_watch_ref_release(&ref) == 0);
+	CHECK(ak_watch_sender_drop(wtx) == 0);
+	CHECK(ak_watch_receiver_drop(wrx) == 0);
+}
+
 const struct ak_sim_scenario sim_bw_scenarios[] = {
 	{ "broadcast_lag_vs_subscribe", broadcast_lag_vs_subscribe,
 	  "capacity 1: two sends, a lagging receiver, a late subscriber" },
@@ -176,5 +209,7 @@ const struct ak_sim_scenario sim_bw_scenarios[] = {
 	  "a receive cancelled as the send lands" },
 	{ "watch_update_vs_borrow", watch_update_vs_borrow,
 	  "two sends and the drop; borrows and changed() (RCU)" },
+	{ "watch_changed_cancel_vs_send", watch_changed_cancel_vs_send,
+	  "changed() cancelled as the send lands" },
 	{ NULL, NULL, NULL },
 };

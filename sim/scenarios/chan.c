@@ -87,6 +87,74 @@ static void mpsc_send_vs_close(void)
 	ak_mpsc_rx_drop(rx);
 }
 
+static void *recv_one(void *arg)
+{
+	(void)arg;
+	int v = 0;
+	CHECK(ak_mpsc_recv_blocking(rx, &v, AK_DEADLINE_NEVER) == 0 && v == 1);
+	return NULL;
+}
+
+/* A send parked on a full channel is cancelled as the receiver frees the
+ * slot: the value is sent exactly once or not at all, and the slot is
+ * usable after. */
+static void mpsc_send_cancel_vs_grant(void)
+{
+	struct ak_mpsc_send_op op = { 0 };
+	int one = 1, two = 2, v = 0;
+	CHECK(ak_mpsc_new(1, sizeof(int), NULL, &tx, &rx) == 0);
+	CHECK(ak_mpsc_try_send(tx, &one) == 0);
+	CHECK(ak_mpsc_send_init(&op, tx, &two) == 0);
+	int rc = poll_once(&op.future);
+	pthread_t a = spawn(recv_one, NULL);
+	if (rc == AK_PENDING) {
+		ak_sim_yield();
+		ak_future_cancel(&op.future);
+	}
+	join(a);
+	int sent = rc == 0;
+	rc = ak_mpsc_try_recv(rx, &v);
+	if (rc == 0) {
+		CHECK(v == 2);
+		sent++;
+	}
+	CHECK(sent <= 1);
+	CHECK(ak_mpsc_try_send(tx, &one) == 0);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+
+static void *send_one(void *arg)
+{
+	(void)arg;
+	int v = 1;
+	CHECK(ak_mpsc_send_blocking(tx, &v, AK_DEADLINE_NEVER) == 0);
+	return NULL;
+}
+
+/* A receive cancelled as the value arrives: the value stays in the channel
+ * unless that receive completed with it. */
+static void mpsc_recv_cancel_vs_send(void)
+{
+	struct ak_mpsc_recv_op op = { 0 };
+	int v = 0, got = 0;
+	CHECK(ak_mpsc_new(1, sizeof(int), NULL, &tx, &rx) == 0);
+	pthread_t a = spawn(send_one, NULL);
+	CHECK(ak_mpsc_recv_init(&op, rx, &v) == 0);
+	int rc = poll_once(&op.future);
+	if (rc == AK_PENDING)
+		ak_future_cancel(&op.future);
+	else
+		CHECK(rc == 0 && v == 1 && ++got);
+	join(a);
+	v = 0;
+	if (ak_mpsc_try_recv(rx, &v) == 0)
+		CHECK(v == 1 && ++got);
+	CHECK(got == 1);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+
 static struct ak_mpsc_reserve_op permit, reserve;
 static struct ak_oneshot_tx *go_tx;
 static struct ak_oneshot_rx *go_rx;
@@ -245,6 +313,10 @@ const struct ak_sim_scenario sim_chan_scenarios[] = {
 	  "the unbounded channel: two sends and the drop, a parked receiver" },
 	{ "mpsc_send_vs_close", mpsc_send_vs_close,
 	  "a sender parked on a full channel; the receiver closes" },
+	{ "mpsc_send_cancel_vs_grant", mpsc_send_cancel_vs_grant,
+	  "a send parked on a full channel cancelled as the receiver frees it" },
+	{ "mpsc_recv_cancel_vs_send", mpsc_recv_cancel_vs_send,
+	  "a receive cancelled as the value arrives" },
 	{ "mpsc_reserve_cancel_vs_close", mpsc_reserve_cancel_vs_close,
 	  "a reserve granted by a permit's drop as the receiver closes, then "
 	  "cancelled as recv parks (issue 11)" },

@@ -1,4 +1,5 @@
-/* sim/scenarios/sync.c: the semaphore, Notify, Mutex, RwLock and Barrier. */
+/* sim/scenarios/sync.c: semaphore, Notify, Mutex, RwLock, Barrier, OnceCell, SetOnce. */
+#include <stdint.h>
 #include <string.h>
 
 #include "scen.h"
@@ -334,6 +335,101 @@ static void barrier_generations(void)
 	CHECK(ak_barrier_free(barrier) == 0);
 }
 
+static void *read_then_cancel(void *arg)
+{
+	(void)arg;
+	struct ak_rwlock_op op = { 0 };
+	CHECK(ak_rwlock_read_init(&op, rwlock) == 0);
+	int rc = poll_once(&op.future);
+	if (rc == AK_PENDING) {
+		ak_future_cancel(&op.future);
+	} else {
+		CHECK(rc == 0 && writers == 0);
+		CHECK(ak_rwlock_unlock(&op) == 0);
+	}
+	return NULL;
+}
+
+static struct ak_rwlock_op wheld;
+
+static void *write_unlock(void *arg)
+{
+	(void)arg;
+	writers--;
+	CHECK(ak_rwlock_unlock(&wheld) == 0);
+	return NULL;
+}
+
+/* A read cancelled as the writer's unlock grants it; another reader and a
+ * writer queued behind it still get the lock. */
+static void rwlock_read_cancel_vs_grant(void)
+{
+	readers = writers = 0;
+	memset(&wheld, 0, sizeof(wheld));
+	CHECK(ak_rwlock_new(&rwlock, 4, AK_LOCK_NODIAG) == 0);
+	CHECK(ak_rwlock_write_blocking(&wheld, rwlock, AK_DEADLINE_NEVER) == 0);
+	writers = 1;
+	pthread_t a = spawn(read_then_cancel, NULL);
+	pthread_t b = spawn(read_section, NULL);
+	pthread_t c = spawn(write_unlock, NULL);
+	join(a);
+	join(c);
+	write_section(NULL);
+	join(b);
+	CHECK(ak_rwlock_free(rwlock) == 0);
+}
+
+/* ---- OnceCell, SetOnce ---------------------------------------------------------------- */
+
+static struct ak_once_cell *cell;
+
+static void *get_or_init(void *arg)
+{
+	int mine = (int)(intptr_t)arg;
+	struct ak_once_cell_op op = { 0 };
+	const void *value = NULL;
+	CHECK(ak_once_cell_get_or_init_blocking(&op, cell, NULL, &mine, &value,
+	                                        AK_DEADLINE_NEVER) == 0);
+	const void *again = NULL;
+	CHECK(ak_once_cell_get(cell, &again) == 0 && again == value);
+	return (void *)(intptr_t)*(const int *)value;
+}
+
+/* Two initializers race: one value wins and both see it, at one address. */
+static void once_cell_init_race(void)
+{
+	void *r1, *r2;
+	CHECK(ak_once_cell_new(&cell, sizeof(int), NULL, NULL) == 0);
+	pthread_t a = spawn(get_or_init, (void *)(intptr_t)1);
+	r2 = get_or_init((void *)(intptr_t)2);
+	CHECK(ak_sim_thread_join(a, &r1) == 0);
+	CHECK(r1 == r2);
+	CHECK(ak_once_cell_free(cell) == 0);
+}
+
+static struct ak_set_once *set_once;
+
+static void *set_seven(void *arg)
+{
+	(void)arg;
+	int v = 7;
+	CHECK(ak_set_once_set(set_once, &v) == 0);
+	return NULL;
+}
+
+/* A wait registers as the value is set: it always sees the value. */
+static void set_once_set_vs_wait(void)
+{
+	struct ak_set_once_wait_op op = { 0 };
+	const void *value = NULL;
+	CHECK(ak_set_once_new(&set_once, sizeof(int), NULL, NULL) == 0);
+	pthread_t a = spawn(set_seven, NULL);
+	CHECK(ak_set_once_wait_blocking(&op, set_once, &value, AK_DEADLINE_NEVER) == 0);
+	CHECK(*(const int *)value == 7);
+	join(a);
+	CHECK(ak_set_once_free(set_once) == 0);
+}
+
 const struct ak_sim_scenario sim_sync_scenarios[] = {
 	{ "sem_permit_return_vs_close", sem_permit_return_vs_close,
 	  "two acquirers, one holds the permit and gives it back, a close" },
@@ -351,7 +447,13 @@ const struct ak_sim_scenario sim_sync_scenarios[] = {
 	  "a lock cancelled while the unlock grants it; another locker waits" },
 	{ "rwlock_cancel_vs_grant", rwlock_cancel_vs_grant,
 	  "a reader, a writer, a writer that cancels" },
+	{ "rwlock_read_cancel_vs_grant", rwlock_read_cancel_vs_grant,
+	  "a read cancelled as the writer's unlock grants it" },
 	{ "barrier_generations", barrier_generations,
 	  "three parties meet twice" },
+	{ "once_cell_init_race", once_cell_init_race,
+	  "two get_or_init race to initialise" },
+	{ "set_once_set_vs_wait", set_once_set_vs_wait,
+	  "a SetOnce wait registers as the value is set" },
 	{ NULL, NULL, NULL },
 };
