@@ -100,8 +100,10 @@ LIB_ASM := $(sort $(wildcard runtime/*.S))
 LIB_HDR := $(wildcard include/*.h include/awaitkit/*.h)
 INT_HDR := $(wildcard core/*.h runtime/*.h chan/*.h sync/*.h select/*.h)
 
-TEST_SRC := $(wildcard tests/*.c)
-TEST_HDR := $(wildcard tests/*.h)
+# conform/drivers.c: the executors that tk_exec (tests/tk_exec.c) runs a
+# test's tasks on, picked by AK_TEST_EXECUTOR (the executor matrix).
+TEST_SRC := $(wildcard tests/*.c) conform/drivers.c
+TEST_HDR := $(wildcard tests/*.h) conform/drivers.h
 # The adapters' libraries (and what they need) that the unit tests link,
 # before the core: each adapter's block below adds its own.
 TEST_ADAPTERS :=
@@ -295,7 +297,7 @@ uninstall-adapters:
 $(BUILD)/tests/runner: $(TEST_SRC) $(TEST_HDR) $(STATIC) $(ADAPTER_A) | deps-check
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(AK_CFLAGS) $(CFLAGS) $(CHECK_CFLAGS) -Icore -o $@ $(TEST_SRC) \
+	$(Q)$(CC) $(AK_CFLAGS) $(CFLAGS) $(CHECK_CFLAGS) $(UV_CFLAGS) $(EVENT_CFLAGS) -Icore -o $@ $(TEST_SRC) \
 		$(ADAPTER_A) $(TEST_ADAPTERS) $(STATIC) $(CHECK_LIBS) $(ADAPTER_LIBS) $(LDLIBS) $(TEST_ADAPTER_LDLIBS)
 
 $(BUILD)/tsan/obj/%.o: %.c $(BUILD)/tsan/obj/%.d | deps-check
@@ -317,7 +319,7 @@ $(BUILD)/tsan/libawaitkit.a: $(TSAN_OBJ)
 $(BUILD)/tsan/runner: $(TEST_SRC) $(TEST_HDR) $(BUILD)/tsan/libawaitkit.a $(ADAPTER_TSAN_A) | deps-check
 	@mkdir -p $(dir $@)
 	$(call say,TSAN-LD,$@)
-	$(Q)$(TSAN_CC) $(AK_CFLAGS) $(TSAN_FLAGS) $(CHECK_CFLAGS) -Icore -o $@ \
+	$(Q)$(TSAN_CC) $(AK_CFLAGS) $(TSAN_FLAGS) $(CHECK_CFLAGS) $(UV_CFLAGS) $(EVENT_CFLAGS) -Icore -o $@ \
 		$(TEST_SRC) $(ADAPTER_TSAN_A) $(TSAN_TEST_ADAPTERS) $(BUILD)/tsan/libawaitkit.a $(CHECK_LIBS) \
 		$(ADAPTER_LIBS) $(LDLIBS) $(TEST_ADAPTER_LDLIBS)
 
@@ -362,7 +364,7 @@ $(BUILD)/asan/libawaitkit.a: $(ASAN_OBJ)
 $(BUILD)/asan/runner: $(TEST_SRC) $(TEST_HDR) $(BUILD)/asan/libawaitkit.a $(ADAPTER_ASAN_A) | deps-check
 	@mkdir -p $(dir $@)
 	$(call say,ASAN-LD,$@)
-	$(Q)$(ASAN_CC) $(AK_CFLAGS) $(ASAN_FLAGS) $(CHECK_CFLAGS) -Icore -o $@ \
+	$(Q)$(ASAN_CC) $(AK_CFLAGS) $(ASAN_FLAGS) $(CHECK_CFLAGS) $(UV_CFLAGS) $(EVENT_CFLAGS) -Icore -o $@ \
 		$(TEST_SRC) $(ADAPTER_ASAN_A) $(ASAN_TEST_ADAPTERS) $(BUILD)/asan/libawaitkit.a $(CHECK_LIBS) \
 		$(ADAPTER_LIBS) $(LDLIBS) $(TEST_ADAPTER_LDLIBS)
 
@@ -397,6 +399,7 @@ check: all deps-check
 	$(STAGE) sim $(MAKE) --no-print-directory sim-check || rc=1; \
 	$(STAGE) --summary; \
 	echo "rerun one suite: make unit SUITE=notify (or tsan, asan);" \
+		"the executor matrix: make matrix EXECUTORS=uv,epoll;" \
 		"one test: make unit TEST=name [REPEAT=n]"; \
 	sh scripts/total.sh $(BUILD)/tests/counts $(BUILD)/tsan/counts \
 		$(STRESS_COUNTS) $(MATRIX_COUNTS) $(BUILD)/sim/counts || rc=1; \
@@ -663,9 +666,11 @@ uninstall-epoll:
 # executor, the pool, block_on threads, libuv, libevent, epoll).
 # tests/check_conform.c, in the unit runner, shows it failing the broken
 # executors of tests/conform_broken.c.  check-matrix, a make check stage:
-# ak-conform on every executor, then the executor matrix (tests/matrix/:
-# one source of channel, sync and select scenarios, each run on all six
-# executors) natively, and both under TSan on the pool and libuv.
+# ak-conform on every executor, then the executor matrix (the unit
+# runner's --executors mode: the "as_tasks" tcase of the channel, sync and
+# select suites, whose tests run their futures as tasks through the
+# testkit's tk_exec, once per executor) natively on all six, and both
+# under TSan on the pool and libuv.
 
 CONFORM_LIB := $(BUILD)/libawaitkit-conform.a
 CONFORM_TSAN_LIB := $(BUILD)/tsan/libawaitkit-conform.a
@@ -724,23 +729,15 @@ $(BUILD)/tsan/ak-conform: conform/main.c $(CONFORM_DRIVERS) $(CONFORM_HDR) \
 conform: $(BUILD)/ak-conform
 	@$(BUILD)/ak-conform
 
-# The executor matrix: tests/matrix/*.c with the drivers and the testkit.
-MATRIX_SRC := $(wildcard tests/matrix/*.c) conform/drivers.c tests/testkit.c
-MATRIX_DEPS := $(MATRIX_SRC) $(wildcard tests/matrix/*.h) conform/drivers.h \
-	tests/testkit.h $(CONFORM_HDR)
-MATRIX_TSAN_EXECUTORS := pool uv
-$(BUILD)/tests/matrix: $(MATRIX_DEPS) $(ADAPTER_A) $(EPOLL_LIB) $(STATIC) | deps-check
-	@mkdir -p $(dir $@)
-	$(call say,LD,$@)
-	$(Q)$(CC) $(AK_CFLAGS) $(CFLAGS) $(CHECK_CFLAGS) $(UV_CFLAGS) $(EVENT_CFLAGS) -o $@ \
-		$(MATRIX_SRC) $(ADAPTER_A) $(EPOLL_LIB) $(STATIC) $(CHECK_LIBS) $(ADAPTER_LIBS) $(LDLIBS)
-$(BUILD)/tsan/matrix: $(MATRIX_DEPS) $(ADAPTER_TSAN_A) $(EPOLL_TSAN_LIB) \
-		$(BUILD)/tsan/libawaitkit.a | deps-check
-	@mkdir -p $(dir $@)
-	$(call say,TSAN-LD,$@)
-	$(Q)$(TSAN_CC) $(AK_CFLAGS) $(TSAN_FLAGS) $(CHECK_CFLAGS) $(UV_CFLAGS) $(EVENT_CFLAGS) -o $@ \
-		$(MATRIX_SRC) $(ADAPTER_TSAN_A) $(EPOLL_TSAN_LIB) $(BUILD)/tsan/libawaitkit.a \
-		$(CHECK_LIBS) $(ADAPTER_LIBS) $(LDLIBS)
+# The executor matrix: the unit runner in --executors mode.
+# make matrix [EXECUTORS=pool,uv] [TEST=name]: the same by hand.
+comma := ,
+MATRIX_EXECUTORS := executor,pool,block_on,uv,event,epoll
+MATRIX_TSAN_EXECUTORS := pool,uv
+EXECUTORS ?= $(MATRIX_EXECUTORS)
+.PHONY: matrix
+matrix: $(BUILD)/tests/runner
+	@$(RUN_FILTER) $(BUILD)/tests/runner --executors $(EXECUTORS) matrix
 
 # Across runtimes (tests/check_cross.c is its test, in the unit runner).
 $(BUILD)/examples/cross_runtime: examples/cross_runtime.c $(LIB_HDR) $(ADAPTER_A) $(STATIC)
@@ -754,15 +751,17 @@ $(BUILD)/examples/cross_runtime: examples/cross_runtime.c $(LIB_HDR) $(ADAPTER_A
 # and libuv; and examples/cross_runtime.  Every part runs even when one
 # fails.
 MATRIX_COUNTS := $(BUILD)/tests/matrix.counts $(BUILD)/tsan/matrix.counts
-check-matrix: $(BUILD)/ak-conform $(BUILD)/tsan/ak-conform $(BUILD)/tests/matrix \
-		$(BUILD)/tsan/matrix $(BUILD)/examples/cross_runtime
+check-matrix: $(BUILD)/ak-conform $(BUILD)/tsan/ak-conform $(BUILD)/tests/runner \
+		$(BUILD)/tsan/runner $(BUILD)/examples/cross_runtime
 	@rc=0; rm -f $(MATRIX_COUNTS); \
 	$(BUILD)/examples/cross_runtime || rc=1; \
 	$(BUILD)/ak-conform | grep -v ': ok$$' || rc=1; \
-	$(TSAN_ENV) $(BUILD)/tsan/ak-conform $(MATRIX_TSAN_EXECUTORS) | grep -v ': ok$$' || rc=1; \
-	$(BUILD)/tests/matrix matrix $(BUILD)/tests/matrix.counts || rc=1; \
-	$(TSAN_ENV) $(BUILD)/tsan/matrix tsan-matrix $(BUILD)/tsan/matrix.counts \
-		$(MATRIX_TSAN_EXECUTORS) || rc=1; \
+	$(TSAN_ENV) $(BUILD)/tsan/ak-conform $(subst $(comma), ,$(MATRIX_TSAN_EXECUTORS)) \
+		| grep -v ': ok$$' || rc=1; \
+	$(BUILD)/tests/runner --executors $(MATRIX_EXECUTORS) matrix \
+		$(BUILD)/tests/matrix.counts || rc=1; \
+	$(TSAN_ENV) $(BUILD)/tsan/runner --executors $(MATRIX_TSAN_EXECUTORS) tsan-matrix \
+		$(BUILD)/tsan/matrix.counts || rc=1; \
 	exit $$rc
 
 # ak-conform(1): make lint's man check covers man3 and man7.

@@ -55,12 +55,12 @@ const struct ak_conform_executor conform_executor = {
 	"executor", ex_new, ex_spawn, ex_run, ex_free, NULL
 };
 
-/* ---- the pool (two workers) -------------------------------------------- */
+/* ---- the pool (two workers, or as many as *(int *)arg says) ------------- */
 
 static int pool_new(void *arg, void **out)
 {
-	(void)arg;
-	return ak_pool_new((struct ak_pool **)out, 2);
+	int workers = arg ? *(const int *)arg : 2;
+	return ak_pool_new((struct ak_pool **)out, workers);
 }
 
 static int pool_spawn(void *p, struct ak_future *body)

@@ -2,7 +2,9 @@
  * conform/drivers.h: the shipped executors described for the conformance
  * kit and the executor matrix (struct ak_conform_executor, ak_conform(3)):
  * the single-thread executor, the pool, block_on threads, libuv, libevent
- * and epoll.  Used by ak-conform and tests/matrix; not installed.
+ * and epoll.  Used by ak-conform and the tests (tests/tk_exec.c, the
+ * executor matrix); not installed.  The pool has two workers, or as many
+ * as *(int *)arg says when its arg is set.
  */
 #ifndef CONFORM_DRIVERS_H
 #define CONFORM_DRIVERS_H

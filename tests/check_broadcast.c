@@ -817,16 +817,15 @@ static void fan_tx_cancel(struct ak_future *f)
 
 static const struct ak_future_vtable fan_tx_vtable = { fan_tx_poll, fan_tx_cancel };
 
-START_TEST(one_sender_eight_receivers_on_the_pool_each_get_all_in_order)
+START_TEST(one_sender_task_eight_receiver_tasks_each_get_all_in_order)
 {
 	static struct fan_rx rx[FAN_RECEIVERS];
 	static struct fan_tx tx;
-	struct ak_pool *pool = NULL;
+	struct tk_exec *x = tk_exec_new("pool", 2);
 	struct ak_broadcast_tx *ch = new_chan(FAN_CAP, NULL);
 
 	memset(rx, 0, sizeof rx);
 	memset(&tx, 0, sizeof tx);
-	ck_assert_int_eq(ak_pool_new(&pool, 2), 0);
 	for (int i = 0; i < FAN_RECEIVERS; i++) {
 		ck_assert_int_eq(ak_broadcast_subscribe(ch, &rx[i].rx), 0);
 		ak_future_init(&rx[i].future, &fan_rx_vtable);
@@ -835,10 +834,12 @@ START_TEST(one_sender_eight_receivers_on_the_pool_each_get_all_in_order)
 	tx.rx = rx;
 	ak_future_init(&tx.future, &fan_tx_vtable);
 	for (int i = 0; i < FAN_RECEIVERS; i++)
-		ck_assert_int_eq(ak_pool_spawn(pool, &rx[i].future, NULL), 0);
-	ck_assert_int_eq(ak_pool_spawn(pool, &tx.future, NULL), 0);
-	ck_assert_int_eq(ak_pool_wait_idle(pool, ak_deadline_in(20000 * MS)), 0);
-	ck_assert_int_eq(ak_pool_free(pool), 0);
+		tk_exec_spawn(x, &rx[i].future);
+	tk_exec_spawn(x, &tx.future);
+	ck_assert_int_eq(tk_exec_run(x, ak_deadline_in(20000 * MS)), 0);
+	for (int i = 0; i <= FAN_RECEIVERS; i++)
+		ck_assert_int_eq(tk_exec_result(x, i), 0);
+	tk_exec_free(x);
 	ck_assert_int_eq(tx.send_errors, 0);
 	for (int i = 0; i < FAN_RECEIVERS; i++) {
 		ck_assert_int_eq(rx[i].final_rc, AK_EPIPE);
@@ -1202,6 +1203,7 @@ Suite *broadcast_suite(void)
 {
 	Suite *s = suite_create("broadcast");
 	TCase *tc = tk_tcase("broadcast");
+	TCase *tt = tk_tasks_tcase();
 
 	tcase_add_test(tc, every_receiver_gets_every_value_in_order);
 	tcase_add_test(tc, capacity_is_rounded_up_to_a_power_of_two);
@@ -1231,7 +1233,7 @@ Suite *broadcast_suite(void)
 	tcase_add_test(tc, blocking_recv_times_out_then_receives);
 	tcase_add_test(tc, threads_overwriting_under_readers_account_every_value);
 	tcase_add_test(tc, receivers_dropped_under_parked_recv_while_another_thread_sends);
-	tcase_add_test(tc, one_sender_eight_receivers_on_the_pool_each_get_all_in_order);
+	tcase_add_test(tt, one_sender_task_eight_receiver_tasks_each_get_all_in_order);
 	tcase_add_test(tc, closed_completes_when_the_last_receiver_drops);
 	tcase_add_test(tc, closed_rearms_when_a_receiver_subscribes_before_its_poll);
 	tcase_add_test(tc, closed_on_a_channel_made_without_a_receiver_is_ready_until_a_subscribe);
@@ -1246,5 +1248,6 @@ Suite *broadcast_suite(void)
 	tcase_add_test(tc, upgrades_racing_the_last_drop_never_revive_a_closed_channel);
 	tcase_add_test(tc, blocking_closed_wakes_when_another_thread_drops_the_last_receiver);
 	suite_add_tcase(s, tc);
+	suite_add_tcase(s, tt);
 	return s;
 }

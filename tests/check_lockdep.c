@@ -75,32 +75,17 @@ static int ordered_body(struct ak_co *co, void *arg)
 	return 0;
 }
 
-struct runner {
-	pthread_t th;
-	struct ak_executor *ex;
-	int rc;
-};
-
-static void *run_executor(void *arg)
-{
-	struct runner *r = arg;
-	r->rc = ak_executor_run_all(r->ex, ak_deadline_in(20000 * MS));
-	return NULL;
-}
-
-/* Spawns body on a fresh executor and runs it on a thread of its own. */
+/* Runs body as a coroutine task on a fresh executor of the run's kind. */
 static void run_on_own_executor(ak_co_fn body, void *arg)
 {
-	struct runner r = { 0 };
-	struct ak_task *task = NULL;
-	ck_assert_int_eq(ak_executor_new(&r.ex), 0);
-	ck_assert_int_eq(ak_co_spawn(r.ex, body, arg, &task), 0);
-	ck_assert_int_eq(pthread_create(&r.th, NULL, run_executor, &r), 0);
-	pthread_join(r.th, NULL);
-	ck_assert_int_eq(r.rc, 0);
-	ck_assert_int_eq(ak_task_result(task), 0);
-	ak_task_release(task);
-	ck_assert_int_eq(ak_executor_free(r.ex), 0);
+	struct ak_co *co = NULL;
+	struct tk_exec *x = tk_exec_new("executor", 0);
+	ck_assert_int_eq(ak_co_new(body, arg, 0, &co), 0);
+	tk_exec_spawn(x, ak_co_future(co));
+	ck_assert_int_eq(tk_exec_run(x, ak_deadline_in(20000 * MS)), 0);
+	ck_assert_int_eq(tk_exec_result(x, 0), 0);
+	tk_exec_free(x);
+	ck_assert_int_eq(ak_co_free(co), 0);
 }
 
 START_TEST(ab_then_ba_on_two_executors_is_reported_once)
@@ -443,23 +428,24 @@ START_TEST(many_acquisitions_in_one_order_report_nothing)
 	for (int i = 0; i < NLOCKS; i++)
 		ck_assert_int_eq(ak_mutex_new_class(&m[i], 0, names[i]), 0);
 	lockdep_on();
-	struct ak_pool *p = NULL;
-	ck_assert_int_eq(ak_pool_new(&p, 2), 0);
+	struct tk_exec *x = tk_exec_new("pool", 2);
 	struct random_walker w[WORKERS];
-	struct ak_task *h[WORKERS];
+	struct ak_co *co[WORKERS];
 	for (int i = 0; i < WORKERS; i++) {
 		w[i] = (struct random_walker){ m, 12345u + (unsigned)i, 0, 0 };
-		ck_assert_int_eq(ak_co_spawn(p, walker_body, &w[i], &h[i]), 0);
+		ck_assert_int_eq(ak_co_new(walker_body, &w[i], 0, &co[i]), 0);
+		tk_exec_spawn(x, ak_co_future(co[i]));
 	}
-	ck_assert_int_eq(ak_pool_wait_idle(p, ak_deadline_in(60000 * MS)), 0);
+	ck_assert_int_eq(tk_exec_run(x, ak_deadline_in(60000 * MS)), 0);
 	int taken = 0;
 	for (int i = 0; i < WORKERS; i++) {
-		ck_assert_int_eq(ak_task_result(h[i]), 0);
+		ck_assert_int_eq(tk_exec_result(x, i), 0);
 		ck_assert_int_eq(w[i].failures, 0);
 		taken += w[i].taken;
-		ak_task_release(h[i]);
 	}
-	ck_assert_int_eq(ak_pool_free(p), 0);
+	tk_exec_free(x);
+	for (int i = 0; i < WORKERS; i++)
+		ck_assert_int_eq(ak_co_free(co[i]), 0);
 	ck_assert_int_ge(taken, ACQUISITIONS);
 	ck_assert_uint_eq(ak_lockdep_count(), 0);
 	lockdep_off();
@@ -517,7 +503,8 @@ Suite *lockdep_suite(void)
 {
 	Suite *s = suite_create("lockdep");
 	TCase *tc = tk_tcase("lockdep");
-	tcase_add_test(tc, ab_then_ba_on_two_executors_is_reported_once);
+	TCase *tt = tk_tasks_tcase();
+	tcase_add_test(tt, ab_then_ba_on_two_executors_is_reported_once);
 	tcase_add_test(tc, rwlock_read_then_mutex_against_mutex_then_write_is_reported);
 	tcase_add_test(tc, semaphore_with_a_class_inverted_with_a_mutex_is_reported);
 	tcase_add_test(tc, two_locks_of_one_class_nested_are_reported);
@@ -525,10 +512,11 @@ Suite *lockdep_suite(void)
 	tcase_add_test(tc, nesting_annotation_refuses_what_is_no_idle_lock_op);
 	tcase_add_test(tc, a_lock_held_by_a_sibling_branch_makes_no_order);
 	tcase_add_test(tc, a_lock_held_above_a_branch_orders_the_branch_locks);
-	tcase_add_test(tc, many_acquisitions_in_one_order_report_nothing);
+	tcase_add_test(tt, many_acquisitions_in_one_order_report_nothing);
 	tcase_add_test(tc, environment_turns_it_on_and_the_function_wins);
-	tcase_add_test(tc, off_it_records_nothing);
+	tcase_add_test(tt, off_it_records_nothing);
 	tcase_add_test(tc, reset_is_ebusy_while_a_recorded_lock_is_held);
 	suite_add_tcase(s, tc);
+	suite_add_tcase(s, tt);
 	return s;
 }

@@ -1148,58 +1148,81 @@ static void producer_cancel(struct ak_future *f)
 
 static const struct ak_future_vtable producer_vtable = { producer_poll, producer_cancel };
 
-/* Receives until closed; checks per-producer order, count and sum. */
-static void consume_all(struct ak_mpsc_rx *rx, long *count, long long *sum, int *order_ok)
+/* What a consumer of every producer's values saw. */
+struct consumed {
+	pthread_t th;
+	struct ak_mpsc_rx *rx;
+	long count;
+	long long sum;
+	int order_ok;
+	int rc;                 /* the receive that ended it: AK_EPIPE */
+};
+
+/* Receives until closed; records per-producer order, count and sum.
+ * Asserts nothing: it also runs on a thread of the test's. */
+static void consume_all(struct consumed *c)
 {
 	int last[NPROD];
 	int v, rc;
 	for (int i = 0; i < NPROD; i++)
 		last[i] = -1;
-	*count = 0;
-	*sum = 0;
-	*order_ok = 1;
-	while ((rc = ak_mpsc_recv_blocking(rx, &v, ak_deadline_in(5000 * MS))) == 0) {
+	c->count = 0;
+	c->sum = 0;
+	c->order_ok = 1;
+	while ((rc = ak_mpsc_recv_blocking(c->rx, &v, ak_deadline_in(5000 * MS))) == 0) {
 		int id = v / PER_PROD, seq = v % PER_PROD;
 		if (id < 0 || id >= NPROD || seq != last[id] + 1)
-			*order_ok = 0;
+			c->order_ok = 0;
 		else
 			last[id] = seq;
-		(*count)++;
-		*sum += v;
+		c->count++;
+		c->sum += v;
 	}
-	ck_assert_int_eq(rc, AK_EPIPE);
+	c->rc = rc;
+}
+
+static void *consumer_main(void *arg)
+{
+	consume_all(arg);
+	return NULL;
 }
 
 static const long long expected_sum =
 	(long long)NPROD * PER_PROD * (NPROD * PER_PROD - 1) / 2;
 
-START_TEST(producers_on_the_pool_deliver_every_value_in_order)
+static void assert_consumed_all(const struct consumed *c)
 {
-	struct ak_pool *pool;
-	struct ak_mpsc_tx *tx;
-	struct ak_mpsc_rx *rx;
-	static struct producer prods[NPROD];
-	long count;
-	long long sum;
-	int order_ok;
+	ck_assert_int_eq(c->rc, AK_EPIPE);
+	ck_assert_int_eq(c->count, NPROD * PER_PROD);
+	ck_assert(c->sum == expected_sum);
+	ck_assert(c->order_ok);
+}
 
-	new_bounded(16, &tx, &rx);
-	ck_assert_int_eq(ak_pool_new(&pool, 2), 0);
+START_TEST(producer_tasks_deliver_every_value_in_order_to_a_thread)
+{
+	struct ak_mpsc_tx *tx;
+	static struct producer prods[NPROD];
+	struct consumed c;
+	struct tk_exec *x = tk_exec_new("pool", 2);
+
+	memset(&c, 0, sizeof c);
+	new_bounded(16, &tx, &c.rx);
 	for (int i = 0; i < NPROD; i++) {
 		memset(&prods[i], 0, sizeof(prods[i]));
 		ck_assert_int_eq(ak_future_init(&prods[i].future, &producer_vtable), 0);
 		ck_assert_int_eq(ak_mpsc_tx_clone(tx, &prods[i].tx), 0);
 		prods[i].id = i;
-		ck_assert_int_eq(ak_pool_spawn(pool, &prods[i].future, NULL), 0);
+		tk_exec_spawn(x, &prods[i].future);
 	}
 	ak_mpsc_tx_drop(tx);
-	consume_all(rx, &count, &sum, &order_ok);
-	ck_assert_int_eq(ak_pool_wait_idle(pool, ak_deadline_in(5000 * MS)), 0);
-	ck_assert_int_eq(ak_pool_free(pool), 0);
-	ck_assert_int_eq(count, NPROD * PER_PROD);
-	ck_assert(sum == expected_sum);
-	ck_assert(order_ok);
-	ak_mpsc_rx_drop(rx);
+	ck_assert_int_eq(pthread_create(&c.th, NULL, consumer_main, &c), 0);
+	ck_assert_int_eq(tk_exec_run(x, ak_deadline_in(5000 * MS)), 0);
+	pthread_join(c.th, NULL);
+	for (int i = 0; i < NPROD; i++)
+		ck_assert_int_eq(tk_exec_result(x, i), 0);
+	tk_exec_free(x);
+	assert_consumed_all(&c);
+	ak_mpsc_rx_drop(c.rx);
 }
 END_TEST
 
@@ -1225,9 +1248,7 @@ static void *thread_producer(void *arg)
 static void run_thread_producers(struct ak_mpsc_tx *tx, struct ak_mpsc_rx *rx)
 {
 	struct thread_prod prods[NPROD];
-	long count;
-	long long sum;
-	int order_ok;
+	struct consumed c;
 
 	for (int i = 0; i < NPROD; i++) {
 		memset(&prods[i], 0, sizeof(prods[i]));
@@ -1236,14 +1257,14 @@ static void run_thread_producers(struct ak_mpsc_tx *tx, struct ak_mpsc_rx *rx)
 		pthread_create(&prods[i].th, NULL, thread_producer, &prods[i]);
 	}
 	ak_mpsc_tx_drop(tx);
-	consume_all(rx, &count, &sum, &order_ok);
+	memset(&c, 0, sizeof c);
+	c.rx = rx;
+	consume_all(&c);
 	for (int i = 0; i < NPROD; i++) {
 		pthread_join(prods[i].th, NULL);
 		ck_assert_int_eq(prods[i].failures, 0);
 	}
-	ck_assert_int_eq(count, NPROD * PER_PROD);
-	ck_assert(sum == expected_sum);
-	ck_assert(order_ok);
+	assert_consumed_all(&c);
 	ak_mpsc_rx_drop(rx);
 }
 
@@ -1786,6 +1807,7 @@ Suite *mpsc_suite(void)
 {
 	Suite *s = suite_create("mpsc");
 	TCase *tc = tk_tcase("mpsc");
+	TCase *tt = tk_tasks_tcase();
 	tcase_add_test(tc, values_arrive_in_send_order_per_sender_bounded);
 	tcase_add_test(tc, values_arrive_in_send_order_per_sender_unbounded);
 	tcase_add_test(tc, send_waits_when_full_and_resumes_when_a_slot_frees);
@@ -1809,7 +1831,7 @@ Suite *mpsc_suite(void)
 	tcase_add_test(tc, a_wake_that_sends_on_the_same_channel_does_not_deadlock);
 	tcase_add_test(tc, dropping_every_handle_under_a_parked_recv_is_safe);
 	tcase_add_test(tc, dropping_every_handle_under_a_parked_send_is_safe);
-	tcase_add_test(tc, producers_on_the_pool_deliver_every_value_in_order);
+	tcase_add_test(tt, producer_tasks_deliver_every_value_in_order_to_a_thread);
 	tcase_add_test(tc, producers_on_blocked_threads_deliver_every_value_bounded);
 	tcase_add_test(tc, producers_on_blocked_threads_deliver_every_value_unbounded);
 	tcase_add_test(tc, blocking_send_times_out_and_keeps_the_value);
@@ -1852,6 +1874,7 @@ Suite *mpsc_suite(void)
 	tcase_add_test(tc, send_timeout_on_a_full_channel_times_out_and_the_value_stays_with_the_caller);
 	tcase_add_test(tc, send_timeout_whose_deadline_passed_still_sends_into_a_free_slot);
 	suite_add_tcase(s, tc);
+	suite_add_tcase(s, tt);
 	suite_add_tcase(s, mpsc_bounded_tcase());
 	suite_add_tcase(s, mpsc_rendezvous_tcase());
 	return s;

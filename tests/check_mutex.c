@@ -469,7 +469,7 @@ END_TEST
 #define THREADS 4
 #define THREAD_ITERS 2500
 
-START_TEST(mutual_exclusion_on_the_pool)
+START_TEST(mutual_exclusion_of_tasks)
 {
 	struct ak_mutex *m = new_mutex(0);
 	struct tk_lock l = tk_lock_mutex(m);
@@ -493,6 +493,7 @@ Suite *mutex_suite(void)
 {
 	Suite *s = suite_create("mutex");
 	TCase *tc = tk_tcase("mutex");
+	TCase *tt = tk_tasks_tcase();
 
 	tcase_add_test(tc, lock_is_granted_in_fifo_order);
 	tcase_add_test(tc, try_lock_fails_while_waiters_queue);
@@ -511,8 +512,9 @@ Suite *mutex_suite(void)
 	tcase_add_test(tc, unlocking_a_parked_or_failed_lock_is_einval_and_changes_nothing);
 	tcase_add_test(tc, bad_inputs_are_einval);
 	tcase_add_test(tc, blocking_lock_times_out_at_its_deadline);
-	tcase_add_test(tc, mutual_exclusion_on_the_pool);
+	tcase_add_test(tt, mutual_exclusion_of_tasks);
 	tcase_add_test(tc, mutual_exclusion_on_blocked_threads);
 	suite_add_tcase(s, tc);
+	suite_add_tcase(s, tt);
 	return s;
 }

@@ -254,7 +254,7 @@ END_TEST
 #define POOL_TASKS 8
 #define POOL_ITERS 1500
 
-START_TEST(mutual_exclusion_on_the_pool_in_barging_mode)
+START_TEST(mutual_exclusion_of_tasks_in_barging_mode)
 {
 	struct ak_mutex *m = new_barging();
 	struct tk_lock l = tk_lock_mutex(m);
@@ -268,6 +268,7 @@ Suite *mutex_barging_suite(void)
 {
 	Suite *s = suite_create("mutex_barging");
 	TCase *tc = tk_tcase("mutex_barging");
+	TCase *tt = tk_tasks_tcase();
 
 	tcase_add_test(tc, unlock_lets_a_newcomer_take_the_lock_before_the_woken_waiter);
 	tcase_add_test(tc, woken_waiter_that_lost_keeps_its_place_at_the_head);
@@ -278,7 +279,8 @@ Suite *mutex_barging_suite(void)
 	tcase_add_test(tc, cancelled_waiter_handed_the_lock_passes_it_on);
 	tcase_add_test(tc, lock_awaited_by_its_holder_is_edeadlk_in_barging_mode);
 	tcase_add_test(tc, destroying_a_mutex_with_a_woken_waiter_is_ebusy);
-	tcase_add_test(tc, mutual_exclusion_on_the_pool_in_barging_mode);
+	tcase_add_test(tt, mutual_exclusion_of_tasks_in_barging_mode);
 	suite_add_tcase(s, tc);
+	suite_add_tcase(s, tt);
 	return s;
 }

@@ -547,27 +547,24 @@ static void rw_task_cancel(struct ak_future *f)
 
 static const struct ak_future_vtable rw_task_vtable = { rw_task_poll, rw_task_cancel };
 
-START_TEST(writers_exclude_everyone_on_the_pool)
+START_TEST(writers_exclude_every_task)
 {
 	struct shared s = { new_rw(3, 0), 0, 0 };
 	struct rw_task *tasks = calloc(8, sizeof *tasks);
-	struct ak_task *h[8];
-	struct ak_pool *p = NULL;
+	struct tk_exec *x = tk_exec_new("pool", 4);
 
-	ck_assert_int_eq(ak_pool_new(&p, 4), 0);
 	for (int i = 0; i < 8; i++) {
 		tasks[i].s = &s;
 		tasks[i].writer = i % 4 == 0;
 		ck_assert_int_eq(ak_future_init(&tasks[i].future, &rw_task_vtable), 0);
-		ck_assert_int_eq(ak_pool_spawn(p, &tasks[i].future, &h[i]), 0);
+		tk_exec_spawn(x, &tasks[i].future);
 	}
-	ck_assert_int_eq(ak_pool_wait_idle(p, ak_deadline_in(20000 * MS)), 0);
+	ck_assert_int_eq(tk_exec_run(x, ak_deadline_in(20000 * MS)), 0);
 	for (int i = 0; i < 8; i++) {
-		ck_assert_int_eq(ak_task_result(h[i]), 0);
+		ck_assert_int_eq(tk_exec_result(x, i), 0);
 		ck_assert_int_eq(tasks[i].torn, 0);
-		ak_task_release(h[i]);
 	}
-	ck_assert_int_eq(ak_pool_free(p), 0);
+	tk_exec_free(x);
 	ck_assert_int_eq(s.a, 2000);
 	ck_assert_int_eq(s.b, 2000);
 	ck_assert_int_eq(ak_rwlock_free(s.rw), 0);
@@ -579,6 +576,7 @@ Suite *rwlock_suite(void)
 {
 	Suite *s = suite_create("rwlock");
 	TCase *tc = tk_tcase("rwlock");
+	TCase *tt = tk_tasks_tcase();
 
 	tcase_add_test(tc, grants_follow_fifo_order_of_readers_and_writers);
 	tcase_add_test(tc, waiting_writer_blocks_later_readers);
@@ -597,7 +595,8 @@ Suite *rwlock_suite(void)
 	tcase_add_test(tc, free_while_a_lock_is_parked_or_granted_unpolled_is_ebusy);
 	tcase_add_test(tc, blocking_write_times_out_while_a_read_is_held);
 	tcase_add_test(tc, writers_exclude_everyone_on_blocked_threads);
-	tcase_add_test(tc, writers_exclude_everyone_on_the_pool);
+	tcase_add_test(tt, writers_exclude_every_task);
 	suite_add_tcase(s, tc);
+	suite_add_tcase(s, tt);
 	return s;
 }

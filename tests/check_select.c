@@ -846,7 +846,7 @@ static const struct ak_future_vtable select_task_vtable = { select_task_poll, se
 START_TEST(select_and_join_are_awaited_like_any_operation)
 {
 	static struct select_task t;
-	struct ak_executor *ex = NULL;
+	struct tk_exec *x = tk_exec_new("executor", 0);
 	struct ak_mpsc_tx *tx;
 	int v;
 
@@ -857,8 +857,9 @@ START_TEST(select_and_join_are_awaited_like_any_operation)
 	v = 11;
 	ck_assert_int_eq(ak_mpsc_try_send(tx, &v), 0);
 	ck_assert_int_eq(ak_future_init(&t.future, &select_task_vtable), 0);
-	ck_assert_int_eq(ak_executor_new(&ex), 0);
-	ck_assert_int_eq(ak_executor_run_until(ex, &t.future, ak_deadline_in(5000 * MS)), 0);
+	tk_exec_spawn(x, &t.future);
+	ck_assert_int_eq(tk_exec_run(x, ak_deadline_in(5000 * MS)), 0);
+	ck_assert_int_eq(tk_exec_result(x, 0), 0);
 	ck_assert_int_eq(t.won[0], 0);
 	ck_assert_int_eq(t.got[0], 10);
 	ck_assert_int_eq(t.won[1], 0);
@@ -868,7 +869,7 @@ START_TEST(select_and_join_are_awaited_like_any_operation)
 	ck_assert_int_eq(t.join_rc, 0);
 	ck_assert_int_eq(t.jb[0].status, 0);
 	ck_assert_int_eq(t.jb[1].status, 0);
-	ck_assert_int_eq(ak_executor_free(ex), 0);
+	tk_exec_free(x);
 	ak_mpsc_tx_drop(tx);
 	ak_mpsc_rx_drop(t.rx);
 }
@@ -993,6 +994,7 @@ Suite *select_suite(void)
 {
 	Suite *s = suite_create("select");
 	TCase *tc = tk_tcase("select");
+	TCase *tt = tk_tasks_tcase();
 
 	tcase_add_test(tc, a_seeded_select_starts_at_the_same_branches_for_the_same_seed);
 	tcase_add_test(tc, select_seed_needs_the_flag_and_an_unpolled_op);
@@ -1019,8 +1021,9 @@ Suite *select_suite(void)
 	tcase_add_test(tc, nested_combinators_give_branch_paths_in_place);
 	tcase_add_test(tc, paths_past_the_maximum_are_marked_overflowed);
 	tcase_add_test(tc, sibling_branches_contending_for_one_mutex_are_not_self_deadlock);
-	tcase_add_test(tc, select_and_join_are_awaited_like_any_operation);
+	tcase_add_test(tt, select_and_join_are_awaited_like_any_operation);
 	tcase_add_test(tc, bad_inputs_are_einval);
 	suite_add_tcase(s, tc);
+	suite_add_tcase(s, tt);
 	return s;
 }

@@ -504,25 +504,21 @@ END_TEST
 #define PAR 4
 #define PER 2000
 
-START_TEST(one_permit_excludes_four_tasks_on_the_pool)
+START_TEST(one_permit_excludes_four_tasks)
 {
-	struct ak_pool *pool = NULL;
 	struct ak_semaphore *s = new_sem(1);
 	struct worker w[PAR];
-	struct ak_task *h[PAR];
+	struct tk_exec *x = tk_exec_new("pool", PAR);
 	int counter = 0;
 
-	ck_assert_int_eq(ak_pool_new(&pool, PAR), 0);
 	for (int i = 0; i < PAR; i++) {
 		worker_init(&w[i], s, PER, &counter);
-		ck_assert_int_eq(ak_pool_spawn(pool, &w[i].future, &h[i]), 0);
+		tk_exec_spawn(x, &w[i].future);
 	}
-	ck_assert_int_eq(ak_pool_wait_idle(pool, AK_DEADLINE_NEVER), 0);
-	for (int i = 0; i < PAR; i++) {
-		ck_assert_int_eq(ak_task_result(h[i]), 0);
-		ak_task_release(h[i]);
-	}
-	ck_assert_int_eq(ak_pool_free(pool), 0);
+	ck_assert_int_eq(tk_exec_run(x, ak_deadline_in(20LL * 1000 * 1000 * 1000)), 0);
+	for (int i = 0; i < PAR; i++)
+		ck_assert_int_eq(tk_exec_result(x, i), 0);
+	tk_exec_free(x);
 	ck_assert_int_eq(counter, PAR * PER);
 	ck_assert_uint_eq(ak_semaphore_available_permits(s), 1);
 	ck_assert_int_eq(ak_semaphore_free(s), 0);
@@ -627,6 +623,7 @@ Suite *semaphore_suite(void)
 {
 	Suite *s = suite_create("semaphore");
 	TCase *tc = tk_tcase("semaphore");
+	TCase *tt = tk_tasks_tcase();
 
 	tcase_add_test(tc, waiters_are_granted_in_fifo_order);
 	tcase_add_test(tc, split_moves_permits_to_another_op_and_each_releases_its_own);
@@ -652,8 +649,9 @@ Suite *semaphore_suite(void)
 	tcase_add_test(tc, an_acquire_with_its_budget_spent_yields_without_taking_permits);
 	tcase_add_test(tc, bad_inputs_are_einval_and_change_nothing);
 	tcase_add_test(tc, a_task_dropped_while_holding_returns_its_permits_through_cleanup);
-	tcase_add_test(tc, one_permit_excludes_four_tasks_on_the_pool);
+	tcase_add_test(tt, one_permit_excludes_four_tasks);
 	tcase_add_test(tc, one_permit_excludes_four_blocked_threads);
 	suite_add_tcase(s, tc);
+	suite_add_tcase(s, tt);
 	return s;
 }

@@ -336,14 +336,15 @@ struct tk_lock tk_lock_mutex(struct ak_mutex *m);
 struct tk_lock tk_lock_semaphore(struct ak_semaphore *s);
 
 /*
- * `threads` blocked threads (or `tasks` tasks on a pool of 4 workers, each
- * holding the lock across an await every fourth time) take the lock
+ * `threads` blocked threads (or `tasks` tasks on the run's executor,
+ * tk_exec's, by default a pool of 4 workers, each holding the lock across
+ * an await every fourth time) take the lock
  * `iters` times each around a racy increment of a counter.  Returns the
  * counter, threads * iters when the lock excluded, or -1 when an acquire,
  * a release or a task failed.
  */
 long tk_exclusion_on_threads(const struct tk_lock *l, int threads, int iters);
-long tk_exclusion_on_pool(const struct tk_lock *l, int tasks, int iters);
+long tk_exclusion_on_pool(const struct tk_lock *l, int tasks, int iters);  /* on tk_exec */
 
 /* ---- A partner's move racing re-polls ------------------------------------ */
 
@@ -367,6 +368,49 @@ struct tk_race {
 	int (*holds)(void *arg);
 };
 int tk_race_repolls(const struct tk_race *r, int rounds, int *errors);
+/* ---- Tasks on the run's executor ---------------------------------------- */
+
+/*
+ * A test whose futures run as tasks is written once against tk_exec and
+ * runs on whichever executor the run names: AK_TEST_EXECUTOR=executor,
+ * pool, block_on, uv, event or epoll (conform/drivers.c: the single-thread
+ * executor, the pool, one ak_block_on thread per task, a libuv loop, a
+ * libevent base, the epoll executor); unset, on the test's own default.
+ * Such tests go in their suite's tk_tasks_tcase(), the tcase that the
+ * runner's executor matrix (runner --executors, make check's matrix
+ * stage) runs once per executor.
+ *
+ * The test's thread is the executor's: it spawns every task, then
+ * tk_exec_run() runs the loop there (the pool's workers run them on their
+ * own; the block_on threads start there) until every task finished.  Work
+ * the test does beside its tasks, a blocking receive say, goes on a thread
+ * of its own.
+ *
+ *	struct tk_exec *x = tk_exec_new("pool", 4);
+ *	for (i = 0; i < N; i++)
+ *		tk_exec_spawn(x, &tasks[i].future);
+ *	ck_assert_int_eq(tk_exec_run(x, ak_deadline_in(...)), 0);
+ *	ck_assert_int_eq(tk_exec_result(x, i), 0);
+ *	tk_exec_free(x);
+ */
+#define TK_TASKS_CASE "as_tasks"
+struct tk_exec;
+/* The executor the run names, or dflt; 1 if name is one of the six. */
+const char *tk_exec_pick(const char *dflt);
+int tk_exec_known(const char *name);
+/* workers: the pool's (0: 2); the other executors have their own. */
+struct tk_exec *tk_exec_new(const char *dflt, int workers);
+const char *tk_exec_name(const struct tk_exec *x);
+/* Spawns body (initialised, never polled) before tk_exec_run; its index. */
+int tk_exec_spawn(struct tk_exec *x, struct ak_future *body);
+/* Until every task finished: 0, or AK_ETIMEDOUT at deadline. */
+int tk_exec_run(struct tk_exec *x, int64_t deadline);
+/* Task i's result: its body's, AK_ECANCELED, or AK_PENDING if unfinished. */
+int tk_exec_result(const struct tk_exec *x, int i);
+/* Frees the executor (unfinished tasks are cancelled) and the records. */
+void tk_exec_free(struct tk_exec *x);
+/* tk_tcase(TK_TASKS_CASE). */
+TCase *tk_tasks_tcase(void);
 
 /* ---- Running one test by name ------------------------------------------- */
 

@@ -141,28 +141,23 @@ static const struct ak_future_vtable counter_vtable = { counter_poll, counter_ca
 long tk_exclusion_on_pool(const struct tk_lock *l, int tasks, int iters)
 {
 	struct counter_task *c = calloc((size_t)tasks, sizeof *c);
-	struct ak_task **h = calloc((size_t)tasks, sizeof *h);
-	struct ak_pool *p = NULL;
+	/* The run's executor (AK_TEST_EXECUTOR; by default a pool of 4). */
+	struct tk_exec *x = tk_exec_new("pool", 4);
 	long counter = 0;
 	int failures = 0;
 
 	ck_assert_ptr_nonnull(c);
-	ck_assert_ptr_nonnull(h);
-	ck_assert_int_eq(ak_pool_new(&p, 4), 0);
 	for (int i = 0; i < tasks; i++) {
 		c[i].l = l;
 		c[i].iters = iters;
 		c[i].counter = &counter;
 		ck_assert_int_eq(ak_future_init(&c[i].future, &counter_vtable), 0);
-		ck_assert_int_eq(ak_pool_spawn(p, &c[i].future, &h[i]), 0);
+		tk_exec_spawn(x, &c[i].future);
 	}
-	ck_assert_int_eq(ak_pool_wait_idle(p, ak_deadline_in(20000000000LL)), 0);
-	for (int i = 0; i < tasks; i++) {
-		failures += ak_task_result(h[i]) != 0 || c[i].errors != 0;
-		ak_task_release(h[i]);
-	}
-	ck_assert_int_eq(ak_pool_free(p), 0);
-	free(h);
+	ck_assert_int_eq(tk_exec_run(x, ak_deadline_in(20000000000LL)), 0);
+	for (int i = 0; i < tasks; i++)
+		failures += tk_exec_result(x, i) != 0 || c[i].errors != 0;
+	tk_exec_free(x);
 	free(c);
 	return failures ? -1 : counter;
 }

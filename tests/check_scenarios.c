@@ -1,21 +1,44 @@
 /*
- * tests/matrix/scenarios.c: channel, sync and select scenarios whose
- * futures all run as tasks, written once against the executor driver
- * (matrix.h) and run on every executor.  Each checks exact results (count,
- * sum, order, the most holders at once), never a time; the testkit's
- * fixture checks that no waker clone or allocation is left.
+ * tests/check_scenarios.c: channel, sync and select scenarios whose
+ * futures all run as tasks, written once against the testkit's tk_exec
+ * and run on every executor by the executor matrix (runner --executors).
+ * Each checks exact results (count, sum, order, the most holders at once),
+ * never a time; the testkit's fixture checks that no waker clone or
+ * allocation is left.
  */
 #include <stdatomic.h>
 #include <string.h>
 #include <check.h>
 
-#include "../testkit.h"
-#include "matrix.h"
+#include "testkit.h"
+
+Suite *scenarios_suite(void);
+
+#define MS 1000000LL
+
+/* The cancel of a task written with the await macros, whose struct starts
+ * with its future and then its struct ak_await. */
+struct task_head {
+	struct ak_future future;
+	struct ak_await aw;
+};
+
+static void await_cancel(struct ak_future *f)
+{
+	ak_await_cancel(&((struct task_head *)(void *)f)->aw, f);
+}
+
+/* Until every spawned task finished (fails the test at 8 s). */
+static void run_all(struct tk_exec *x)
+{
+	int rc = tk_exec_run(x, ak_deadline_in(8000 * MS));
+	ck_assert_msg(rc == 0, "%s: run: %s", tk_exec_name(x), ak_strerror(rc));
+}
 
 #define TASK_VTABLE(type)                                                   \
 	static int type##_poll(struct ak_future *f, struct ak_context *cx);  \
 	static const struct ak_future_vtable type##_vt = { type##_poll,      \
-	                                                   mx_await_cancel }
+	                                                   await_cancel }
 
 /* ---- mpsc: producers to one consumer, bounded ------------------------ */
 
@@ -84,32 +107,32 @@ static int consumer_poll(struct ak_future *f, struct ak_context *cx)
 
 START_TEST(mpsc_values_from_every_producer_arrive_once_in_order)
 {
-	struct mx m;
+	struct tk_exec *x;
 	struct producer p[PRODUCERS];
 	struct consumer c;
 	struct ak_mpsc_tx *tx;
 
-	mx_open(&m);
+	x = tk_exec_new("pool", 2);
 	memset(&c, 0, sizeof(c));
 	ck_assert_int_eq(ak_mpsc_new(4, sizeof(long), NULL, &tx, &c.rx), 0);
 	ak_future_init(&c.future, &consumer_vt);
-	mx_spawn(&m, &c.future);
+	tk_exec_spawn(x, &c.future);
 	for (int i = 0; i < PRODUCERS; i++) {
 		memset(&p[i], 0, sizeof(p[i]));
 		p[i].id = i;
 		ck_assert_int_eq(ak_mpsc_tx_clone(tx, &p[i].tx), 0);
 		ak_future_init(&p[i].future, &producer_vt);
-		mx_spawn(&m, &p[i].future);
+		tk_exec_spawn(x, &p[i].future);
 	}
 	ak_mpsc_tx_drop(tx);
-	mx_run(&m);
+	run_all(x);
 	ck_assert_int_eq(c.count, PRODUCERS * PER_PRODUCER);
 	ck_assert_int_eq(c.sum, (long)PRODUCERS * PER_PRODUCER * (PER_PRODUCER + 1) / 2);
 	ck_assert_int_eq(c.out_of_order, 0);
 	for (int i = 0; i < PRODUCERS; i++)
 		ck_assert_int_eq(p[i].rc, 0);
 	ak_mpsc_rx_drop(c.rx);
-	mx_close(&m);
+	tk_exec_free(x);
 }
 END_TEST
 
@@ -197,24 +220,24 @@ static int server_poll(struct ak_future *f, struct ak_context *cx)
 
 START_TEST(oneshot_replies_answer_every_request_between_tasks)
 {
-	struct mx m;
+	struct tk_exec *x;
 	struct client c;
 	struct server s;
 
-	mx_open(&m);
+	x = tk_exec_new("pool", 2);
 	memset(&c, 0, sizeof(c));
 	memset(&s, 0, sizeof(s));
 	ck_assert_int_eq(ak_mpsc_unbounded_new(sizeof(struct request), NULL, &c.tx, &s.rx), 0);
 	ak_future_init(&c.future, &client_vt);
 	ak_future_init(&s.future, &server_vt);
-	mx_spawn(&m, &s.future);
-	mx_spawn(&m, &c.future);
-	mx_run(&m);
+	tk_exec_spawn(x, &s.future);
+	tk_exec_spawn(x, &c.future);
+	run_all(x);
 	ck_assert_int_eq(c.rc, 0);
 	ck_assert_int_eq(s.served, ROUNDS);
 	ck_assert_int_eq(c.sum, (long)ROUNDS * (ROUNDS + 1));
 	ak_mpsc_rx_drop(s.rx);
-	mx_close(&m);
+	tk_exec_free(x);
 }
 END_TEST
 
@@ -281,11 +304,11 @@ static int listener_poll(struct ak_future *f, struct ak_context *cx)
 
 START_TEST(broadcast_every_receiver_task_sees_every_value)
 {
-	struct mx m;
+	struct tk_exec *x;
 	struct caster b;
 	struct listener l[RECEIVERS];
 
-	mx_open(&m);
+	x = tk_exec_new("pool", 2);
 	memset(&b, 0, sizeof(b));
 	memset(l, 0, sizeof(l));
 	ck_assert_int_eq(ak_broadcast_new(&b.tx, &l[0].rx, VALUES, sizeof(long), NULL), 0);
@@ -293,11 +316,11 @@ START_TEST(broadcast_every_receiver_task_sees_every_value)
 		ck_assert_int_eq(ak_broadcast_subscribe(b.tx, &l[i].rx), 0);
 	for (int i = 0; i < RECEIVERS; i++) {
 		ak_future_init(&l[i].future, &listener_vt);
-		mx_spawn(&m, &l[i].future);
+		tk_exec_spawn(x, &l[i].future);
 	}
 	ak_future_init(&b.future, &caster_vt);
-	mx_spawn(&m, &b.future);
-	mx_run(&m);
+	tk_exec_spawn(x, &b.future);
+	run_all(x);
 	ck_assert_int_eq(b.rc, 0);
 	for (int i = 0; i < RECEIVERS; i++) {
 		ck_assert_int_eq(l[i].rc, AK_EPIPE);       /* closed, after all */
@@ -305,7 +328,7 @@ START_TEST(broadcast_every_receiver_task_sees_every_value)
 		ck_assert_int_eq(l[i].sum, (long)VALUES * (VALUES + 1) / 2);
 		ak_broadcast_rx_drop(l[i].rx);
 	}
-	mx_close(&m);
+	tk_exec_free(x);
 }
 END_TEST
 
@@ -368,13 +391,13 @@ static int locker_poll(struct ak_future *f, struct ak_context *cx)
 
 START_TEST(mutex_guard_held_across_an_await_keeps_the_count_exact)
 {
-	struct mx m;
+	struct tk_exec *x;
 	struct locker k[LOCKERS];
 	struct ak_mutex *mutex;
 	long counter = 0;
 	atomic_int holders = 0, most = 0;
 
-	mx_open(&m);
+	x = tk_exec_new("pool", 2);
 	ck_assert_int_eq(ak_mutex_new(&mutex, 0), 0);
 	for (int i = 0; i < LOCKERS; i++) {
 		memset(&k[i], 0, sizeof(k[i]));
@@ -383,15 +406,15 @@ START_TEST(mutex_guard_held_across_an_await_keeps_the_count_exact)
 		k[i].holders = &holders;
 		k[i].most = &most;
 		ak_future_init(&k[i].future, &locker_vt);
-		mx_spawn(&m, &k[i].future);
+		tk_exec_spawn(x, &k[i].future);
 	}
-	mx_run(&m);
+	run_all(x);
 	for (int i = 0; i < LOCKERS; i++)
 		ck_assert_int_eq(k[i].rc, 0);
 	ck_assert_int_eq(counter, LOCKERS * LOCKS);
 	ck_assert_int_eq(atomic_load(&most), 1);
 	ck_assert_int_eq(ak_mutex_free(mutex), 0);
-	mx_close(&m);
+	tk_exec_free(x);
 }
 END_TEST
 
@@ -400,12 +423,12 @@ END_TEST
 
 START_TEST(semaphore_never_has_more_holders_than_permits)
 {
-	struct mx m;
+	struct tk_exec *x;
 	struct locker k[SEM_TASKS];
 	struct ak_semaphore *sem;
 	atomic_int holders = 0, most = 0;
 
-	mx_open(&m);
+	x = tk_exec_new("pool", 2);
 	ck_assert_int_eq(ak_semaphore_new(&sem, PERMITS), 0);
 	for (int i = 0; i < SEM_TASKS; i++) {
 		memset(&k[i], 0, sizeof(k[i]));
@@ -414,15 +437,15 @@ START_TEST(semaphore_never_has_more_holders_than_permits)
 		k[i].holders = &holders;
 		k[i].most = &most;
 		ak_future_init(&k[i].future, &locker_vt);
-		mx_spawn(&m, &k[i].future);
+		tk_exec_spawn(x, &k[i].future);
 	}
-	mx_run(&m);
+	run_all(x);
 	for (int i = 0; i < SEM_TASKS; i++)
 		ck_assert_int_eq(k[i].rc, 0);
 	ck_assert_int_le(atomic_load(&most), PERMITS);
 	ck_assert_int_ge(atomic_load(&most), 1);
 	ck_assert_int_eq(ak_semaphore_free(sem), 0);
-	mx_close(&m);
+	tk_exec_free(x);
 }
 END_TEST
 
@@ -458,27 +481,27 @@ static int party_poll(struct ak_future *f, struct ak_context *cx)
 
 START_TEST(barrier_releases_every_generation_with_one_leader)
 {
-	struct mx m;
+	struct tk_exec *x;
 	struct party p[PARTIES];
 	struct ak_barrier *barrier;
 	int leads = 0;
 
-	mx_open(&m);
+	x = tk_exec_new("pool", 2);
 	ck_assert_int_eq(ak_barrier_new(&barrier, PARTIES), 0);
 	for (int i = 0; i < PARTIES; i++) {
 		memset(&p[i], 0, sizeof(p[i]));
 		p[i].barrier = barrier;
 		ak_future_init(&p[i].future, &party_vt);
-		mx_spawn(&m, &p[i].future);
+		tk_exec_spawn(x, &p[i].future);
 	}
-	mx_run(&m);
+	run_all(x);
 	for (int i = 0; i < PARTIES; i++) {
 		ck_assert_int_eq(p[i].rc, 0);
 		leads += p[i].leads;
 	}
 	ck_assert_int_eq(leads, GENERATIONS);
 	ck_assert_int_eq(ak_barrier_free(barrier), 0);
-	mx_close(&m);
+	tk_exec_free(x);
 }
 END_TEST
 
@@ -527,21 +550,21 @@ static int chooser_poll(struct ak_future *f, struct ak_context *cx)
 
 START_TEST(select_takes_every_value_from_two_channels_until_both_close)
 {
-	struct mx m;
+	struct tk_exec *x;
 	struct chooser c;
 	struct producer p[2];
 
-	mx_open(&m);
+	x = tk_exec_new("pool", 2);
 	memset(&c, 0, sizeof(c));
 	for (int i = 0; i < 2; i++) {
 		memset(&p[i], 0, sizeof(p[i]));
 		ck_assert_int_eq(ak_mpsc_new(2, sizeof(long), NULL, &p[i].tx, &c.rx[i]), 0);
 		ak_future_init(&p[i].future, &producer_vt);
-		mx_spawn(&m, &p[i].future);
+		tk_exec_spawn(x, &p[i].future);
 	}
 	ak_future_init(&c.future, &chooser_vt);
-	mx_spawn(&m, &c.future);
-	mx_run(&m);
+	tk_exec_spawn(x, &c.future);
+	run_all(x);
 	ck_assert_int_eq(c.rc, 0);
 	ck_assert_int_eq(c.count[0], PER_PRODUCER);
 	ck_assert_int_eq(c.count[1], PER_PRODUCER);
@@ -549,7 +572,7 @@ START_TEST(select_takes_every_value_from_two_channels_until_both_close)
 	ck_assert_int_eq(c.sum, (long)PER_PRODUCER * (PER_PRODUCER + 1));
 	for (int i = 0; i < 2; i++)
 		ak_mpsc_rx_drop(c.rx[i]);
-	mx_close(&m);
+	tk_exec_free(x);
 }
 END_TEST
 
@@ -584,18 +607,18 @@ static int waiter_poll(struct ak_future *f, struct ak_context *cx)
 
 START_TEST(select_with_a_timeout_takes_the_timer_when_nothing_is_sent)
 {
-	struct mx m;
+	struct tk_exec *x;
 	struct waiter w[2];
 	struct ak_mpsc_tx *tx[2];
 
-	mx_open(&m);
+	x = tk_exec_new("pool", 2);
 	for (int i = 0; i < 2; i++) {
 		memset(&w[i], 0, sizeof(w[i]));
 		ck_assert_int_eq(ak_mpsc_new(1, sizeof(long), NULL, &tx[i], &w[i].rx), 0);
 		ak_future_init(&w[i].future, &waiter_vt);
-		mx_spawn(&m, &w[i].future);
+		tk_exec_spawn(x, &w[i].future);
 	}
-	mx_run(&m);
+	run_all(x);
 	for (int i = 0; i < 2; i++) {
 		ck_assert_int_eq(w[i].rc, 0);
 		ck_assert_int_eq(w[i].index, 1);
@@ -603,7 +626,7 @@ START_TEST(select_with_a_timeout_takes_the_timer_when_nothing_is_sent)
 		ak_mpsc_tx_drop(tx[i]);
 		ak_mpsc_rx_drop(w[i].rx);
 	}
-	mx_close(&m);
+	tk_exec_free(x);
 }
 END_TEST
 
@@ -662,11 +685,11 @@ static int joiner_poll(struct ak_future *f, struct ak_context *cx)
 
 START_TEST(join_completes_when_every_task_has_replied)
 {
-	struct mx m;
+	struct tk_exec *x;
 	struct teller t[3];
 	struct joiner j;
 
-	mx_open(&m);
+	x = tk_exec_new("pool", 2);
 	memset(&j, 0, sizeof(j));
 	for (int i = 0; i < 3; i++) {
 		memset(&t[i], 0, sizeof(t[i]));
@@ -676,10 +699,10 @@ START_TEST(join_completes_when_every_task_has_replied)
 	}
 	/* The pool may start a task as it is spawned: everything first. */
 	ak_future_init(&j.future, &joiner_vt);
-	mx_spawn(&m, &j.future);
+	tk_exec_spawn(x, &j.future);
 	for (int i = 0; i < 3; i++)
-		mx_spawn(&m, &t[i].future);
-	mx_run(&m);
+		tk_exec_spawn(x, &t[i].future);
+	run_all(x);
 	ck_assert_int_eq(j.rc, 0);
 	for (int i = 0; i < 3; i++) {
 		ck_assert_int_eq(t[i].rc, 0);
@@ -687,12 +710,15 @@ START_TEST(join_completes_when_every_task_has_replied)
 		ck_assert_int_eq(j.v[i], 10 * (i + 1));
 		ak_oneshot_rx_drop(j.rx[i]);
 	}
-	mx_close(&m);
+	tk_exec_free(x);
 }
 END_TEST
 
-void mx_add_scenarios(TCase *tc)
+Suite *scenarios_suite(void)
 {
+	Suite *s = suite_create("scenarios");
+	TCase *tc = tk_tasks_tcase();
+
 	tcase_add_test(tc, mpsc_values_from_every_producer_arrive_once_in_order);
 	tcase_add_test(tc, oneshot_replies_answer_every_request_between_tasks);
 	tcase_add_test(tc, broadcast_every_receiver_task_sees_every_value);
@@ -702,4 +728,6 @@ void mx_add_scenarios(TCase *tc)
 	tcase_add_test(tc, select_takes_every_value_from_two_channels_until_both_close);
 	tcase_add_test(tc, select_with_a_timeout_takes_the_timer_when_nothing_is_sent);
 	tcase_add_test(tc, join_completes_when_every_task_has_replied);
+	suite_add_tcase(s, tc);
+	return s;
 }
