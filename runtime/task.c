@@ -20,6 +20,9 @@ struct ak_task *ak__task_current(void)
 	return tls_polling;
 }
 
+/* A byte per thread: its address names the thread a task is bound to. */
+static _Thread_local char tls_home;
+
 /* The owner key this thread acts as (see "Owned tasks" in task.h). */
 static _Thread_local const void *tls_owner;
 
@@ -326,9 +329,13 @@ static void cancel_claimed(struct ak_task *t, int rc)
 	finish(t, rc);
 }
 
-/* Takes the entry for a poll: 0, AK__RUN_STALE when the task finished or
- * is being cancelled (the entry's reference was dropped), or AK_EINVAL
- * when there is no entry. */
+/* begin(): the entry carries a cancel requested away from the task's
+ * thread (ak_task_bind); RUNNING is taken for it. */
+#define BEGIN_CANCEL 3
+
+/* Takes the entry for a poll: 0, BEGIN_CANCEL, AK__RUN_STALE when the task
+ * finished or is being cancelled (the entry's reference was dropped), or
+ * AK_EINVAL when there is no entry. */
 static int begin(struct ak_task *t)
 {
 	/* acquire: pairs with the release in ak__task_wake() and with the
@@ -350,7 +357,7 @@ static int begin(struct ak_task *t)
 		}
 		uint32_t next = (s & ~(uint32_t)AK__T_SCHEDULED) | AK__T_RUNNING;
 		if (ak__cas_weak(&t->state, &s, next, AK__ACQUIRE, AK__ACQUIRE))
-			return 0;
+			return (s & AK__T_CANCEL) ? BEGIN_CANCEL : 0;
 	}
 }
 
@@ -427,6 +434,13 @@ int ak__task_run(struct ak_task *t)
 	if (t->owner)
 		return run_owned(t);
 	int rc = begin(t);
+	if (rc == BEGIN_CANCEL) {
+		/* A cancel made away from the task's thread: performed here,
+		 * on it, instead of a poll. */
+		cancel_claimed(t, AK_ECANCELED);
+		put2(t);                /* the life reference and the entry's */
+		return AK__RUN_DONE;
+	}
 	if (rc != 0)
 		return rc;
 	rc = poll_once(t);
@@ -467,6 +481,38 @@ out:
 	return ret;
 }
 
+/*
+ * A cancel of a bound task made away from its thread, found neither
+ * running nor finished (s): marks CANCEL and gives the task an entry, as
+ * a wake would, so that the run of that entry, on the task's thread,
+ * performs the cancel (begin() sees CANCEL).  A poll that starts first
+ * sees CANCEL only when it ends (end_pending()), and cancels then unless
+ * it completed the task.
+ */
+static int request_cancel(struct ak_task *t, uint32_t s)
+{
+	uint32_t next;
+	do {
+		if (s & AK__T_DONE)
+			return 0;
+		if (s & AK__T_RUNNING)
+			next = s | AK__T_CANCEL;
+		else if (s & AK__T_CANCEL)
+			return 0;               /* requested already */
+		else
+			next = s | AK__T_CANCEL | AK__T_SCHEDULED;
+		/* release: what this thread wrote before the cancel is seen
+		 * by the body's cancel, after the acquire in begin() or
+		 * end_pending().  acquire: as in ak__task_wake(), the run
+		 * queue's last use of the task happens before the push. */
+	} while (!ak__cas_weak(&t->state, &s, next, AK__ACQ_REL, AK__ACQUIRE));
+	if (s & (AK__T_SCHEDULED | AK__T_RUNNING))
+		return 0;               /* that entry, or that poll, carries it */
+	ak__ref_get(&t->refs);          /* the entry's */
+	t->schedule(t, t->arg);
+	return 0;
+}
+
 int ak__task_abort(struct ak_task *t, int rc)
 {
 	if (t->owner) {
@@ -478,6 +524,8 @@ int ak__task_abort(struct ak_task *t, int rc)
 			signal_remote(t, AK__R_QUEUED | AK__R_CANCEL);
 		return 0;
 	}
+	/* A bound task is cancelled on its own thread only. */
+	int away = t->home && t->home != &tls_home;
 	/* acquire: pairs with the release in finish() (DONE) and in
 	 * end_pending() (the last poll's writes, which the cancel reads). */
 	uint32_t s = ak__load(&t->state, AK__ACQUIRE);
@@ -495,6 +543,8 @@ int ak__task_abort(struct ak_task *t, int rc)
 				return 0;
 			continue;
 		}
+		if (away)
+			return request_cancel(t, s);
 		if (ak__cas_weak(&t->state, &s, s | AK__T_RUNNING, AK__ACQUIRE,
 		                 AK__ACQUIRE))
 			break;
@@ -535,6 +585,17 @@ AK_EXPORT int ak_task_new_with_drop(struct ak_future *body,
 	ak__task_init(t, body, schedule, arg, NULL, 2, 0, NULL);
 	t->drop = drop;
 	*out = t;
+	return 0;
+}
+
+AK_EXPORT int ak_task_bind(struct ak_task *task)
+{
+	if (!task || task->hooks)
+		return AK_EINVAL;
+	/* Relaxed: a check of the caller's order of calls, not a sync. */
+	if (ak__load(&task->state, AK__RELAXED) != 0 || task->home)
+		return AK_EBUSY;
+	task->home = &tls_home;
 	return 0;
 }
 

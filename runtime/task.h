@@ -12,7 +12,10 @@
  *   RUNNING    a thread is polling the task, or cancelling it
  *   NOTIFIED   woken while RUNNING: queued when the poll ends
  *   DONE       finished; the future is never touched again
- *   CANCEL     a cancel arrived from another thread during a poll
+ *   CANCEL     a cancel arrived from another thread during a poll; or,
+ *              with SCHEDULED, a cancel of a bound task (ak_task_bind)
+ *              made away from its thread: the run of that entry performs
+ *              it instead of a poll
  *   JOIN_CLAIMED  a join operation owns the join slot
  *   JOIN_WAKER    join_waker holds its clone; the finisher takes it
  *
@@ -111,6 +114,9 @@ struct ak_task {
 	ak_task_drop_fn drop;          /* public tasks: drop(arg) at the free */
 	const struct ak__task_hooks *hooks;   /* NULL: made by ak_task_new */
 	const void *owner;             /* NULL: every operation atomic */
+	/* NULL, or the thread a public task is bound to (ak_task_bind): a
+	 * cancel made on any other thread is carried out by the next run. */
+	const void *home;
 	ak__atomic(uint32_t) remote;   /* owned: AK__R_*, any thread sets */
 	int32_t lrefs;                 /* owned: the owner's count */
 	uint8_t local;                 /* owned: lrefs counts (not settled) */

@@ -18,6 +18,7 @@
 
 #include <awaitkit/epoll.h>
 
+#include "loops.h"
 #include "testkit.h"
 
 static struct ak_epoll *ep_new(void)
@@ -479,7 +480,7 @@ START_TEST(wake_from_another_thread_during_the_poll_polls_again)
 }
 END_TEST
 
-START_TEST(cancel_from_another_thread_of_an_idle_task_ends_the_run)
+START_TEST(cancel_on_the_owner_outside_a_run_is_carried_out_at_once)
 {
 	struct ak_epoll *ep = ep_new();
 	struct tk_flag_future f;
@@ -488,8 +489,8 @@ START_TEST(cancel_from_another_thread_of_an_idle_task_ends_the_run)
 	tk_flag_init(&f, 0);
 	ck_assert_int_eq(ak_epoll_spawn(ep, &f.future, &t), 0);
 	ck_assert_int_eq(ak_epoll_run(ep, 0), AK_ETIMEDOUT);
-	/* From this thread, which is not running the loop: a cancel as
-	 * another thread makes it (the task layer runs it here). */
+	/* On the owner's thread, which is not running the loop now: the
+	 * task is bound to it, so the cancel runs here at once. */
 	ck_assert_int_eq(ak_task_cancel(t), 0);
 	ck_assert_int_eq(ak_task_result(t), AK_ECANCELED);
 	ck_assert_int_eq(atomic_load(&f.cancels), 1);
@@ -1099,6 +1100,88 @@ START_TEST(blocking_call_from_a_cancel_during_free_returns_edeadlk)
 }
 END_TEST
 
+/* ---- cancels from other threads (tests/loops_cancel.c) ---------------------------- */
+
+static void lp_ep_open(struct lp *l)
+{
+	l->ad = ep_new();
+}
+
+static int lp_ep_spawn(struct lp *l, struct ak_future *f, struct ak_task **h)
+{
+	return ak_epoll_spawn(l->ad, f, h);
+}
+
+static size_t lp_ep_count(struct lp *l)
+{
+	return ak_epoll_task_count(l->ad);
+}
+
+static void lp_ep_run(struct lp *l)
+{
+	ck_assert_int_eq(ak_epoll_run(l->ad, AK_DEADLINE_NEVER), 0);
+}
+
+/* One turn: what is ready runs, then it returns. */
+static void lp_ep_run_once(struct lp *l)
+{
+	int rc = ak_epoll_run(l->ad, 0);
+	ck_assert(rc == 0 || rc == AK_ETIMEDOUT);
+}
+
+static int lp_ep_close(struct lp *l)
+{
+	return ak_epoll_free(l->ad);
+}
+
+static void lp_ep_finish(struct lp *l)
+{
+	(void)l;                /* ak_epoll_free freed it all */
+}
+
+static int lp_ep_sleep(void *op, struct lp *l, int64_t deadline)
+{
+	return ak_epoll_sleep_init(op, l->ad, deadline);
+}
+
+static const struct lp_ops lp_epoll_ops = {
+	.open = lp_ep_open, .spawn = lp_ep_spawn, .count = lp_ep_count,
+	.run = lp_ep_run, .run_once = lp_ep_run_once, .close = lp_ep_close,
+	.finish = lp_ep_finish, .sleep_size = sizeof(struct ak_epoll_sleep_op),
+	.sleep_init = lp_ep_sleep,
+};
+
+START_TEST(cancel_from_another_thread_while_parked_is_carried_out_by_the_loop)
+{
+	lp_cancel_from_another_thread_while_parked(&lp_epoll_ops);
+}
+END_TEST
+START_TEST(cancel_from_another_thread_during_the_poll_is_carried_out_when_it_ends)
+{
+	lp_cancel_from_another_thread_during_the_poll(&lp_epoll_ops);
+}
+END_TEST
+START_TEST(cancel_during_a_poll_that_completes_leaves_the_result)
+{
+	lp_cancel_during_a_poll_that_completes(&lp_epoll_ops);
+}
+END_TEST
+START_TEST(cancel_from_another_thread_after_completion_changes_nothing)
+{
+	lp_cancel_from_another_thread_after_completion(&lp_epoll_ops);
+}
+END_TEST
+START_TEST(cancel_from_another_thread_while_the_loop_runs_its_timers)
+{
+	lp_cancel_from_another_thread_while_the_loop_runs(&lp_epoll_ops);
+}
+END_TEST
+START_TEST(cancel_from_other_threads_racing_the_close_cancels_each_once)
+{
+	lp_cancel_from_other_threads_racing_the_close(&lp_epoll_ops);
+}
+END_TEST
+
 Suite *epoll_suite(void)
 {
 	Suite *s = suite_create("epoll");
@@ -1119,7 +1202,16 @@ Suite *epoll_suite(void)
 	tcase_add_test(tc, wakes_from_many_threads_coalesce_into_one_poll);
 	tcase_add_test(tc, wake_from_another_thread_wakes_the_sleeping_loop);
 	tcase_add_test(tc, wake_from_another_thread_during_the_poll_polls_again);
-	tcase_add_test(tc, cancel_from_another_thread_of_an_idle_task_ends_the_run);
+	tcase_add_test(tc, cancel_on_the_owner_outside_a_run_is_carried_out_at_once);
+	suite_add_tcase(s, tc);
+
+	tc = tk_tcase("cancels");
+	tcase_add_test(tc, cancel_from_another_thread_while_parked_is_carried_out_by_the_loop);
+	tcase_add_test(tc, cancel_from_another_thread_during_the_poll_is_carried_out_when_it_ends);
+	tcase_add_test(tc, cancel_during_a_poll_that_completes_leaves_the_result);
+	tcase_add_test(tc, cancel_from_another_thread_after_completion_changes_nothing);
+	tcase_add_test(tc, cancel_from_another_thread_while_the_loop_runs_its_timers);
+	tcase_add_test(tc, cancel_from_other_threads_racing_the_close_cancels_each_once);
 	suite_add_tcase(s, tc);
 
 	tc = tk_tcase("close");

@@ -131,6 +131,18 @@ START_TEST(event_close_cancels_unfinished_tasks) { lp_close_cancels(&ev_ops); }
 END_TEST
 START_TEST(event_blocking_call_in_a_loop_callback_fails_edeadlk) { lp_blocking_in_callback(&ev_ops); }
 END_TEST
+START_TEST(event_cancel_from_another_thread_while_parked_is_carried_out_by_the_loop) { lp_cancel_from_another_thread_while_parked(&ev_ops); }
+END_TEST
+START_TEST(event_cancel_from_another_thread_during_the_poll_is_carried_out_when_it_ends) { lp_cancel_from_another_thread_during_the_poll(&ev_ops); }
+END_TEST
+START_TEST(event_cancel_during_a_poll_that_completes_leaves_the_result) { lp_cancel_during_a_poll_that_completes(&ev_ops); }
+END_TEST
+START_TEST(event_cancel_from_another_thread_after_completion_changes_nothing) { lp_cancel_from_another_thread_after_completion(&ev_ops); }
+END_TEST
+START_TEST(event_cancel_from_another_thread_while_the_loop_runs_its_timers) { lp_cancel_from_another_thread_while_the_loop_runs(&ev_ops); }
+END_TEST
+START_TEST(event_cancel_from_other_threads_racing_the_close_cancels_each_once) { lp_cancel_from_other_threads_racing_the_close(&ev_ops); }
+END_TEST
 
 Suite *event_suite(void)
 {
@@ -145,6 +157,12 @@ Suite *event_suite(void)
 	tcase_add_test(tc, event_close_while_other_threads_wake_is_safe);
 	tcase_add_test(tc, event_close_cancels_unfinished_tasks);
 	tcase_add_test(tc, event_blocking_call_in_a_loop_callback_fails_edeadlk);
+	tcase_add_test(tc, event_cancel_from_another_thread_while_parked_is_carried_out_by_the_loop);
+	tcase_add_test(tc, event_cancel_from_another_thread_during_the_poll_is_carried_out_when_it_ends);
+	tcase_add_test(tc, event_cancel_during_a_poll_that_completes_leaves_the_result);
+	tcase_add_test(tc, event_cancel_from_another_thread_after_completion_changes_nothing);
+	tcase_add_test(tc, event_cancel_from_another_thread_while_the_loop_runs_its_timers);
+	tcase_add_test(tc, event_cancel_from_other_threads_racing_the_close_cancels_each_once);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -589,6 +589,155 @@ START_TEST(cancel_during_a_poll_that_completes_keeps_the_result)
 }
 END_TEST
 
+/* ---- bound tasks (ak_task_bind): cancelled on their own thread only ----------- */
+
+struct remote_cancel {
+	pthread_t th;
+	struct ak_task *task;
+	int times;
+	int rc;
+};
+
+static void *remote_cancel_main(void *arg)
+{
+	struct remote_cancel *c = arg;
+	for (int i = 0; i < c->times; i++)
+		c->rc |= ak_task_cancel(c->task);
+	return NULL;
+}
+
+/* ak_task_cancel(t), times times, from a thread of its own. */
+static int cancel_elsewhere(struct ak_task *t, int times)
+{
+	struct remote_cancel c = { .task = t, .times = times };
+	ck_assert_int_eq(pthread_create(&c.th, NULL, remote_cancel_main, &c), 0);
+	pthread_join(c.th, NULL);
+	return c.rc;
+}
+
+START_TEST(bound_task_cancelled_elsewhere_is_cancelled_by_the_run_of_one_entry)
+{
+	struct tq q;
+	struct forever p;
+
+	tq_init(&q);
+	forever_init(&p);
+	struct ak_task *t = new_task(&q, &p.future);
+	ck_assert_int_eq(ak_task_bind(t), 0);
+	ak_task_schedule(t);
+	ck_assert_int_eq(tq_drain(&q), 0);      /* parked */
+	ck_assert_int_eq(cancel_elsewhere(t, 2), 0);
+	/* Recorded, not performed: one entry for both calls. */
+	ck_assert_int_eq(atomic_load(&p.cancels), 0);
+	ck_assert_int_eq(ak_task_result(t), AK_PENDING);
+	ck_assert_int_eq(atomic_load(&q.schedules), 2);
+	ck_assert_uint_eq(tq_len(&q), 1);
+	ak_waker_wake_by_ref(&p.clone);         /* queued already: nothing */
+	ck_assert_int_eq(atomic_load(&q.schedules), 2);
+	/* The run of that entry, on this thread, cancels instead of polling. */
+	ck_assert_int_eq(ak_task_run(tq_pop(&q)), 1);
+	ck_assert_int_eq(atomic_load(&p.cancels), 1);
+	ck_assert_int_eq(atomic_load(&p.polls), 1);
+	ck_assert_int_eq(ak_task_result(t), AK_ECANCELED);
+	ak_waker_wake(&p.clone);                /* finished: nothing */
+	ck_assert_int_eq(atomic_load(&q.schedules), 2);
+	ak_task_release(t);
+}
+END_TEST
+
+START_TEST(bound_task_queued_when_cancelled_elsewhere_keeps_its_one_entry)
+{
+	struct tq q;
+	struct tk_count_future f;
+
+	tq_init(&q);
+	tk_ready_init(&f, 0);
+	struct ak_task *t = new_task(&q, &f.future);
+	ck_assert_int_eq(ak_task_bind(t), 0);
+	ak_task_schedule(t);
+	ck_assert_int_eq(cancel_elsewhere(t, 1), 0);
+	ck_assert_int_eq(atomic_load(&q.schedules), 1);
+	ck_assert_int_eq(ak_task_result(t), AK_PENDING);
+	ck_assert_int_eq(ak_task_run(tq_pop(&q)), 1);
+	ck_assert_int_eq(atomic_load(&f.polls), 0);     /* never polled */
+	ck_assert_int_eq(atomic_load(&f.cancels), 1);
+	ck_assert_int_eq(ak_task_result(t), AK_ECANCELED);
+	ak_task_release(t);
+}
+END_TEST
+
+START_TEST(bound_task_cancelled_on_its_thread_is_cancelled_at_once)
+{
+	struct tq q;
+	struct forever p;
+
+	tq_init(&q);
+	forever_init(&p);
+	struct ak_task *t = new_task(&q, &p.future);
+	ck_assert_int_eq(ak_task_bind(t), 0);
+	ak_task_schedule(t);
+	ck_assert_int_eq(tq_drain(&q), 0);
+	ck_assert_int_eq(ak_task_cancel(t), 0);
+	ck_assert_int_eq(atomic_load(&p.cancels), 1);
+	ck_assert_int_eq(ak_task_result(t), AK_ECANCELED);
+	ck_assert_int_eq(atomic_load(&q.schedules), 1);
+	ak_waker_drop(&p.clone);
+	ak_task_release(t);
+}
+END_TEST
+
+START_TEST(bound_task_cancelled_elsewhere_during_its_poll_is_cancelled_as_it_ends)
+{
+	struct tq q;
+	struct mid_poll m;
+
+	tq_init(&q);
+	mid_poll_start(&m, ACT_CANCEL, AK_PENDING);
+	struct ak_task *t = new_task(&q, &m.future);
+	m.task = t;
+	ck_assert_int_eq(ak_task_bind(t), 0);
+	ak_task_schedule(t);
+	ck_assert_int_eq(ak_task_run(tq_pop(&q)), 1);
+	pthread_join(m.thread, NULL);
+	ck_assert_int_eq(m.rc_cancel, 0);
+	ck_assert_int_eq(atomic_load(&m.cancels), 1);
+	ck_assert_int_eq(ak_task_result(t), AK_ECANCELED);
+	ck_assert_uint_eq(tq_len(&q), 0);
+	ak_task_release(t);
+}
+END_TEST
+
+START_TEST(bind_refuses_a_scheduled_or_bound_task_and_an_executors_task)
+{
+	struct tq q;
+	struct tk_count_future f, g;
+	struct ak_executor *ex;
+	struct ak_task *e = NULL;
+
+	tq_init(&q);
+	tk_ready_init(&f, 0);
+	ck_assert_int_eq(ak_task_bind(NULL), AK_EINVAL);
+	struct ak_task *t = new_task(&q, &f.future);
+	ck_assert_int_eq(ak_task_bind(t), 0);
+	ck_assert_int_eq(ak_task_bind(t), AK_EBUSY);
+	ck_assert_int_eq(ak_task_cancel(t), 0);        /* never scheduled */
+	ak_task_release(t);
+	tk_ready_init(&f, 0);
+	t = new_task(&q, &f.future);
+	ak_task_schedule(t);
+	ck_assert_int_eq(ak_task_bind(t), AK_EBUSY);
+	ck_assert_int_eq(tq_drain(&q), 1);
+	ak_task_release(t);
+	tk_ready_init(&g, 0);
+	ck_assert_int_eq(ak_executor_new(&ex), 0);
+	ck_assert_int_eq(ak_executor_spawn(ex, &g.future, &e), 0);
+	ck_assert_int_eq(ak_task_bind(e), AK_EINVAL);
+	ck_assert_int_eq(ak_executor_run(ex), 1);
+	ak_task_release(e);
+	ck_assert_int_eq(ak_executor_free(ex), 0);
+}
+END_TEST
+
 START_TEST(task_cancelling_itself_returns_ebusy)
 {
 	struct tq q;
@@ -1269,6 +1418,11 @@ Suite *task_suite(void)
 	tcase_add_test(tc, cancel_of_a_queued_task_leaves_an_entry_that_run_consumes);
 	tcase_add_test(tc, cancel_from_another_thread_during_the_poll_runs_when_it_ends);
 	tcase_add_test(tc, cancel_during_a_poll_that_completes_keeps_the_result);
+	tcase_add_test(tc, bound_task_cancelled_elsewhere_is_cancelled_by_the_run_of_one_entry);
+	tcase_add_test(tc, bound_task_queued_when_cancelled_elsewhere_keeps_its_one_entry);
+	tcase_add_test(tc, bound_task_cancelled_on_its_thread_is_cancelled_at_once);
+	tcase_add_test(tc, bound_task_cancelled_elsewhere_during_its_poll_is_cancelled_as_it_ends);
+	tcase_add_test(tc, bind_refuses_a_scheduled_or_bound_task_and_an_executors_task);
 	tcase_add_test(tc, task_cancelling_itself_returns_ebusy);
 	tcase_add_test(tc, released_unfinished_task_lives_until_it_finishes);
 	tcase_add_test(tc, drop_runs_once_when_the_last_reference_goes);

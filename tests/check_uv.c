@@ -122,6 +122,18 @@ START_TEST(uv_close_cancels_unfinished_tasks) { lp_close_cancels(&uv_ops); }
 END_TEST
 START_TEST(uv_blocking_call_in_a_loop_callback_fails_edeadlk) { lp_blocking_in_callback(&uv_ops); }
 END_TEST
+START_TEST(uv_cancel_from_another_thread_while_parked_is_carried_out_by_the_loop) { lp_cancel_from_another_thread_while_parked(&uv_ops); }
+END_TEST
+START_TEST(uv_cancel_from_another_thread_during_the_poll_is_carried_out_when_it_ends) { lp_cancel_from_another_thread_during_the_poll(&uv_ops); }
+END_TEST
+START_TEST(uv_cancel_during_a_poll_that_completes_leaves_the_result) { lp_cancel_during_a_poll_that_completes(&uv_ops); }
+END_TEST
+START_TEST(uv_cancel_from_another_thread_after_completion_changes_nothing) { lp_cancel_from_another_thread_after_completion(&uv_ops); }
+END_TEST
+START_TEST(uv_cancel_from_another_thread_while_the_loop_runs_its_timers) { lp_cancel_from_another_thread_while_the_loop_runs(&uv_ops); }
+END_TEST
+START_TEST(uv_cancel_from_other_threads_racing_the_close_cancels_each_once) { lp_cancel_from_other_threads_racing_the_close(&uv_ops); }
+END_TEST
 
 Suite *uv_suite(void)
 {
@@ -136,6 +148,12 @@ Suite *uv_suite(void)
 	tcase_add_test(tc, uv_close_while_other_threads_wake_is_safe);
 	tcase_add_test(tc, uv_close_cancels_unfinished_tasks);
 	tcase_add_test(tc, uv_blocking_call_in_a_loop_callback_fails_edeadlk);
+	tcase_add_test(tc, uv_cancel_from_another_thread_while_parked_is_carried_out_by_the_loop);
+	tcase_add_test(tc, uv_cancel_from_another_thread_during_the_poll_is_carried_out_when_it_ends);
+	tcase_add_test(tc, uv_cancel_during_a_poll_that_completes_leaves_the_result);
+	tcase_add_test(tc, uv_cancel_from_another_thread_after_completion_changes_nothing);
+	tcase_add_test(tc, uv_cancel_from_another_thread_while_the_loop_runs_its_timers);
+	tcase_add_test(tc, uv_cancel_from_other_threads_racing_the_close_cancels_each_once);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,7 +1,8 @@
 /*
  * tests/loops.h: the host-loop adapters' tests (tests/loops.c), written
  * once and run on each real loop: check_uv.c (libuv), check_event.c
- * (libevent) say how to make, run and close theirs.
+ * (libevent) say how to make, run and close theirs; check_epoll.c runs
+ * the cancel tests of tests/loops_cancel.c on the epoll executor.
  */
 #ifndef TESTS_LOOPS_H
 #define TESTS_LOOPS_H
@@ -47,6 +48,16 @@ void lp_close_while_waking(const struct lp_ops *ops);
 void lp_close_cancels(const struct lp_ops *ops);
 void lp_blocking_in_callback(const struct lp_ops *ops);
 void lp_spawn_refused(const struct lp_ops *ops);
+
+/* tests/loops_cancel.c: ak_task_cancel() from a thread not the loop's.
+ * These need open, spawn, count, run, run_once, close, finish and
+ * sleep_init only (the epoll executor runs them too). */
+void lp_cancel_from_another_thread_while_parked(const struct lp_ops *ops);
+void lp_cancel_from_another_thread_during_the_poll(const struct lp_ops *ops);
+void lp_cancel_during_a_poll_that_completes(const struct lp_ops *ops);
+void lp_cancel_from_another_thread_after_completion(const struct lp_ops *ops);
+void lp_cancel_from_another_thread_while_the_loop_runs(const struct lp_ops *ops);
+void lp_cancel_from_other_threads_racing_the_close(const struct lp_ops *ops);
 
 /* The adapters' own records outstanding (adapters/uv/loopq.c). */
 long ak__lq_allocated(void);

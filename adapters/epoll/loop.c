@@ -8,9 +8,10 @@
  * others go to the remote FIFO under sh->lock and make the eventfd
  * readable once per drain, so any number of wakes from any number of
  * threads cost the loop one wake-up.  A task's finish (its body completed,
- * or was cancelled from any thread) leaves one note for the loop, which
- * then forgets the task: the only way the loop learns of a cancel made on
- * another thread while the task was idle.
+ * or was cancelled) leaves one note for the loop, which then forgets the
+ * task.  Tasks are bound to the owner's thread (ak_task_bind): a cancel
+ * made on another thread queues the task like a wake, and the run of that
+ * entry performs it there, where the timer heap and the fd table live.
  *
  * Closing: ak_epoll_free() cancels every unfinished task on the owner's
  * thread, then closes the gate (sh->closed, under the lock, with the
@@ -157,7 +158,7 @@ static int body_poll(struct ak_future *f, struct ak_context *cx)
 	return rc;
 }
 
-/* Runs on whichever thread cancelled the task (ak_task_cancel). */
+/* Runs on the owner's thread, in or out of a run (the task is bound). */
 static void body_cancel(struct ak_future *f)
 {
 	struct ep_task *w = task_of(f);
@@ -343,6 +344,7 @@ AK_EXPORT int ak_epoll_spawn(struct ak_epoll *ep, struct ak_future *body,
 		ak__free_sized(w, sizeof(*w));
 		return rc;
 	}
+	ak_task_bind(w->task);          /* cancelled on this thread only */
 	/* From here w is freed by the record's drop, which puts this. */
 	ak__ref_get(&ep->sh->refs);
 	w->live_next = ep->live_head;
@@ -421,8 +423,8 @@ AK_EXPORT int ak_epoll_free(struct ak_epoll *ep)
 	/* A blocking call from a cancel hook fails instead of hanging the
 	 * thread that closes. */
 	ak_loop_enter();
-	/* Every cancel leaves a note; a cancel that another thread is
-	 * performing right now finishes there (ak_task(3)). */
+	/* Every cancel leaves a note.  A cancel another thread requested
+	 * and this thread has not carried out yet is done here. */
 	for (struct ep_task *w = ep->live_head; w; w = w->live_next)
 		ak_task_cancel(w->task);
 	struct ep_shared *sh = ep->sh;

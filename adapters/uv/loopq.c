@@ -165,8 +165,9 @@ static int wrap_poll(struct ak_future *f, struct ak_context *cx)
 	return rc;
 }
 
-/* Runs inside the task layer's cancel, on the loop thread (ak_uv(3) says
- * a task of an adapter is cancelled there). */
+/* Runs inside the task layer's cancel, on the loop thread: the task is
+ * bound there (ak_task_bind), so a cancel made on another thread is
+ * carried out by the run of the entry it queues (run_entry). */
 static void wrap_cancel(struct ak_future *f)
 {
 	struct ak__lq_task *t = (struct ak__lq_task *)(void *)f;
@@ -238,6 +239,7 @@ int ak__lq_spawn(struct ak__lq *q, struct ak_future *body,
 		ak__lq_free(t);
 		return rc;
 	}
+	ak_task_bind(t->task);          /* cancelled on this thread only */
 	body->state |= AK_FUTURE_OWNED;
 	list_add(&q->live, t);
 	if (q->nlive++ == 0)
@@ -316,7 +318,8 @@ static void run_entry(struct ak__lq *q, struct ak__lq_task *t)
 	}
 	int rc = ak_task_run(t->task);
 	if (t->finished) {
-		/* Cancelled, during this poll or while queued: the entry was
+		/* Cancelled, during this poll, while queued, or by this run
+		 * (a cancel requested from another thread): the entry was
 		 * the last one a finished task can have. */
 		list_del(&q->zombies, t);
 		retire(t);

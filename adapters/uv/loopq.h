@@ -19,6 +19,10 @@
  *   ops->keep                     the loop thread
  *   ops->release                  whoever drops the last reference: the
  *                                 loop thread, or a late waker's thread
+ *   ak_task_cancel on a task      any thread: the tasks are bound to the
+ *                                 loop thread (ak_task_bind), so the
+ *                                 cancel is carried out there, by the
+ *                                 drain that runs the entry it queues
  *
  * Why a lock and not the loop's wake-up for ordering: the queue must be
  * correct whatever the wake-up promises (Debian's libuv 1.44 gives
@@ -27,10 +31,11 @@
  * the close can free the loop's wake-up handle.
  *
  * A task finishes on the loop thread (a run that completes it, or a cancel
- * made there).  A task cancelled while a wake from another thread was
- * between setting its entry and pushing it will still be pushed once: such
- * a task waits as a "zombie" until the loop has seen that push, or has
- * taken the entry itself (see lq_probe in loopq.c).
+ * made or carried out there).  A task cancelled while a wake (or a cancel
+ * request) from another thread was between setting its entry and pushing
+ * it will still be pushed once: such a task waits as a "zombie" until the
+ * loop has seen that push, or has taken the entry itself (see lq_probe in
+ * loopq.c).
  */
 #ifndef AK_ADAPTERS_LOOPQ_H
 #define AK_ADAPTERS_LOOPQ_H

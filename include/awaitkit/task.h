@@ -11,6 +11,8 @@
  *   call                     thread            concurrently with
  *   ak_task_new              any               anything (the body is the
  *                                              caller's until it returns)
+ *   ak_task_bind             the thread that   nothing: before the task is
+ *                            runs the task     first scheduled
  *   ak_task_schedule         any               anything, itself included
  *   schedule (executor's)    any; called by    anything; it only pushes:
  *                            the library       never polls, never waits on
@@ -19,10 +21,11 @@
  *                            popped the entry  the same task (one entry
  *                                              exists at a time, so this
  *                                              holds by construction)
- *   ak_task_cancel           any (an           anything; from the task's
- *                            ak_executor's     own poll it is AK_EBUSY
- *                            task: performed
- *                            on its thread)
+ *   ak_task_cancel           any (a bound      anything; from the task's
+ *                            task, or an       own poll it is AK_EBUSY
+ *                            ak_executor's:
+ *                            performed on its
+ *                            thread)
  *   ak_task_result           any               anything
  *   ak_task_release          any, once per     anything
  *                            handle
@@ -77,6 +80,10 @@ int ak_task_new(struct ak_future *body, ak_task_schedule_fn schedule,
 int ak_task_new_with_drop(struct ak_future *body, ak_task_schedule_fn schedule,
                           ak_task_drop_fn drop, void *arg,
                           struct ak_task **out);
+/* The calling thread, which runs the task, becomes the one thread its body
+ * is cancelled on: a cancel made elsewhere is carried out by the run of
+ * the entry it queues.  Before the first ak_task_schedule(). */
+int ak_task_bind(struct ak_task *task);
 int ak_task_schedule(struct ak_task *task);
 /* 1: this call finished the task; 0: it did not; AK_EINVAL: no entry. */
 int ak_task_run(struct ak_task *task);
