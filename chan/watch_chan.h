@@ -1,8 +1,8 @@
 /*
  * chan/watch_chan.h: the watch channel's records, shared by chan/watch.c
- * (blocks, publishing, borrowing, the handles) and chan/watch_wait.c (the
- * waits on the version and the senders' closed()).  Internal; see
- * chan/watch.c for the design.
+ * (the handles and the publishing forms), chan/watch_slot.c (value slots,
+ * pins, reclaiming) and chan/watch_wait.c (the waits on the version and
+ * the senders' closed()).  Internal; see chan/watch_slot.c for the design.
  */
 #ifndef AK_CHAN_WATCH_CHAN_H
 #define AK_CHAN_WATCH_CHAN_H
@@ -14,59 +14,112 @@
 #include "../core/core.h"
 #include "../core/notify.h"
 
-struct block {
-	struct block *next_retired;         /* limbo, a batch, the spares */
-	struct watch *w;                    /* its channel: holds a mem_refs */
-	ak__atomic(uint32_t) refs;          /* the channel's + one per borrow */
+/* A cache line: what each receiver's pins, each slot and the channel's
+ * hot words are aligned to, so that no two writers share one. */
+#define WATCH_LINE 64
+
+/* Borrows a receiver holds through its own pins; more at once are counted
+ * on their slot.  Pin WATCH_PINS is the receiver's internal one (a look
+ * at the version, a counted borrow being taken). */
+#define WATCH_PINS 2
+
+/* A pin word: 0 (free), a slot's address, and these flags. */
+#define PIN_ORPHAN ((uintptr_t)1)      /* a scan counted it in the slot's refs */
+#define PIN_DETACHED ((uintptr_t)2)    /* the receiver went: counted, and holds the record */
+#define PIN_FLAGS (PIN_ORPHAN | PIN_DETACHED)
+
+/* One value.  A slot is free (the senders' list), current, retired (the
+ * senders' list, not yet scanned) or counted (retired while pinned or
+ * borrowed: its last reference gives it back through `returned`). */
+struct slot {
+	struct slot *next;                  /* send_lock, or the returner's */
+	struct watch *w;                    /* holds a mem_refs */
+	ak__atomic(uint32_t) refs;          /* 1 until scanned + counted borrows */
+	uint32_t orphans;                   /* send_lock: pins the scan counted */
 	uint64_t version;                   /* written before publication */
-	void (*drop)(void *value, void *arg);
-	void *arg;
 	max_align_t value[];                /* elem_size bytes */
 };
 
+/* The channel.  Readers read `current` and the lines of their own
+ * receivers; every other word is written by senders, waiters or handle
+ * changes only. */
 struct watch {
-	ak__atomic(struct block *) current;
-	ak__atomic(uint32_t) refs;          /* handles and parked closed() ops */
-	ak__atomic(uint32_t) mem_refs;      /* 1 while refs > 0, + 1 per block */
+	/* What a borrow reads: the current slot (written once per publish). */
+	_Alignas(WATCH_LINE) ak__atomic(struct slot *) current;
+	size_t elem_size;
+	struct ak_watch_hooks hooks;
+	uint32_t eager;                     /* a drop hook: scan at every publish */
+
+	/* The senders'. */
+	_Alignas(WATCH_LINE) struct ak__lock send_lock;
+	uint32_t batch;                     /* retired slots per scan */
+	uint64_t version;                   /* send_lock: the last published */
+	struct slot *free;                  /* send_lock: ready for a value */
+	struct slot *retired;               /* send_lock: replaced, not yet scanned */
+	uint32_t free_n;                    /* send_lock */
+	uint32_t retired_n;                 /* send_lock */
+	struct ak_watch_receiver *rxs;      /* send_lock: whose pins a scan reads */
+	/* Counted slots given back by their last reference (a stack, pushed
+	 * by any thread, rarely); RETURNED_DEAD once the channel is gone. */
+	ak__atomic(struct slot *) returned;
+
+	_Alignas(WATCH_LINE) ak__atomic(uint32_t) waiting;  /* changed() and wait_for() looking */
+	ak__atomic(uint32_t) refs;          /* handles and parked operations */
+	ak__atomic(uint32_t) mem_refs;      /* 1 while refs > 0, + 1 per slot */
 	ak__atomic(uint32_t) senders;
 	ak__atomic(uint32_t) receivers;
 	ak__atomic(uint32_t) closed;        /* every sender has dropped */
-	struct ak__lock send_lock;          /* serializes publishes */
-	uint64_t version;                   /* send_lock: the last published */
-	struct block *limbo;                /* send_lock: unreferenced, before a grace period */
-	size_t limbo_n;                     /* send_lock */
-	size_t retire_batch;                /* a grace period per this many */
-	struct block *spare;                /* send_lock: past a grace period, reusable */
-	size_t spare_n;                     /* send_lock */
-	size_t spare_max;
-	uint32_t dead;                      /* send_lock: refs reached 0, no reader left */
 	struct ak__notify changed;          /* receivers wait here */
 	struct ak__notify rx_gone;          /* closed() waits here */
-	size_t elem_size;
-	struct ak_watch_hooks hooks;
 };
 
 struct ak_watch_sender {
 	struct watch *w;
 };
 
-/* The receiver's fields are its owner's alone (plain): refs counts the
- * handle until it is dropped and a parked changed() or wait_for(), so
- * dropping the handle under a parked operation is safe (DESIGN.md section
- * 2); the last reference frees the receiver and its channel reference. */
+/* A receiver, on a line of its own: its pins are written by its owner's
+ * borrows (and cleared by releases, on any thread), read by scans.  Its
+ * other fields are its owner's (plain): refs counts the handle until it is
+ * dropped and a parked changed() or wait_for(), so dropping the handle
+ * under a parked operation is safe (DESIGN.md section 2).  When refs goes
+ * the receiver leaves the channel; its memory stays while borrows made
+ * through its pins are held (held). */
 struct ak_watch_receiver {
+	ak__atomic(uintptr_t) pins[WATCH_PINS + 1];
 	struct watch *w;
 	uint64_t seen;                      /* the version last marked seen */
+	struct ak_watch_receiver *next;     /* send_lock: the channel's list */
+	ak__atomic(uint32_t) held;          /* 1 + pins borrowed when it left */
 	uint32_t refs;                      /* the handle + a parked operation */
 	uint32_t dropped;                   /* the handle is gone: ops fail */
 };
 
+/* watch_slot.c */
+struct watch *ak__watch_alloc(void);
+int ak__watch_init(struct watch *w, size_t elem_size, const void *init,
+                   const struct ak_watch_hooks *hooks);
+void ak__watch_abandon(struct watch *w);
+void ak__watch_destroy(struct watch *w);
+struct slot *ak__watch_slot_get(struct watch *w);
+void ak__watch_slot_unget(struct watch *w, struct slot *s);
+void ak__watch_slot_discard(struct slot *s);
+void ak__watch_slot_put(struct slot *s);
+struct slot *ak__watch_publish(struct watch *w, struct slot *s);
+void ak__watch_published(struct watch *w, struct slot *idle);
+struct slot *ak__watch_pin(struct watch *w, ak__atomic(uintptr_t) *pin);
+void ak__watch_unpin(ak__atomic(uintptr_t) *pin);
+struct slot *ak__watch_borrow(struct ak_watch_receiver *rx, uintptr_t *token);
+struct slot *ak__watch_sender_borrow(struct watch *w, uintptr_t *token);
+void ak__watch_release(uintptr_t token);
+uint64_t ak__watch_peek_version(struct ak_watch_receiver *rx);
+void ak__watch_fill_ref(struct ak_watch_ref *ref, struct slot *s, uintptr_t token,
+                        int has_changed);
+struct ak_watch_receiver *ak__watch_receiver_new(struct watch *w, const uint64_t *seen);
+void ak__watch_receiver_leave(struct ak_watch_receiver *rx);
+
+/* watch.c */
 int ak__watch_senders_gone(struct watch *w);
 void ak__watch_put(struct watch *w);
 void ak__watch_receiver_put(struct ak_watch_receiver *rx);
-void ak__watch_fill_ref(struct ak_watch_ref *ref, struct block *b, int has_changed);
-uint64_t ak__watch_current_version(struct watch *w);
-void ak__watch_block_put(struct block *b);
-struct block *ak__watch_acquire_current(struct watch *w);
 
 #endif

@@ -1,7 +1,7 @@
 /*
- * chan/watch_wait.c: waiting on a watch channel: changed(), wait_for()
- * and the senders' closed().  See chan/watch.c for the design (Waiting)
- * and ak_watch(3).
+ * chan/watch_wait.c: waiting on a watch channel: changed() and wait_for()
+ * (one wait) and the senders' closed().  See ak_watch(3) and
+ * chan/watch_slot.c (Waiting).
  */
 #include <string.h>
 
@@ -17,51 +17,46 @@ AK__OP_KIND(AK_OP_WATCH_CLOSED, struct ak_watch_closed_op);
 
 /* ---- waiting on the version -------------------------------------------------- */
 
-/* The wait part shared by changed() and wait_for(). */
+/*
+ * changed() and wait_for() are one wait: look at the current value, and
+ * until there is something to see, park on the notify core `changed`.
+ * The poll captures the notify generation (arms) before it looks, so a
+ * publish after the look notifies after it.  Publishes notify only while
+ * `waiting` is not 0 (chan/watch_slot.c): an operation counts itself in
+ * before it parks and looks once more after counting, so a publish that
+ * read `waiting` before the count is one that look sees.
+ */
 struct version_wait {
 	struct ak__notified n;
 	struct ak_watch_receiver *rx;
-	uint32_t armed;             /* n initialised and not consumed */
-	uint32_t holds_rx;          /* parked: a reference on rx */
+	uint8_t armed;              /* n initialised and not consumed */
+	uint8_t holds_rx;           /* parked: a reference on rx */
+	uint8_t counted;            /* in the channel's waiting count */
+	uint8_t has_checked;        /* wait_for: `checked` is set */
 };
 
-/* Captures the notify generation: must come before looking at the version. */
-static void vw_arm(struct version_wait *vw)
-{
-	if (!vw->armed) {
-		ak__notified_init(&vw->n, &vw->rx->w->changed);
-		vw->armed = 1;
-	}
-}
+/* What wait_for() adds: the predicate, where the borrow goes, and the
+ * last version the predicate refused (not asked again). */
+struct wait_for_args {
+	int (*pred)(const void *value, void *arg);
+	void *arg;
+	struct ak_watch_ref *ref;
+	uint64_t checked;
+};
 
-static void vw_disarm(struct version_wait *vw)
+/* The operation is done (completed, failed or cancelled): leaves the
+ * count and the notify core and gives the receiver back, maybe freeing it
+ * and the channel; the last thing it does. */
+static int vw_finish(struct version_wait *vw, int rc)
 {
 	if (vw->armed) {
 		ak__notified_cancel(&vw->n);
 		vw->armed = 0;
 	}
-}
-
-/* 0: a publish (or the close) happened since vw_arm: look again.  A wait
- * that parks holds a reference on its receiver until vw_finish(). */
-static int vw_wait(struct version_wait *vw, struct ak_context *cx)
-{
-	int rc = ak__notified_poll(&vw->n, cx);
-	if (rc != AK_PENDING)
-		vw->armed = 0;       /* consumed, or cancelled on error */
-	else if (!vw->holds_rx) {
-		vw->rx->refs++;
-		vw->holds_rx = 1;
+	if (vw->counted) {
+		vw->counted = 0;
+		ak__fetch_sub(&vw->rx->w->waiting, 1u, AK__RELAXED);
 	}
-	return rc;
-}
-
-/* The operation is done (completed, failed or cancelled): leaves the
- * notify core and gives the receiver back, maybe freeing it and the
- * channel; the last thing it does. */
-static int vw_finish(struct version_wait *vw, int rc)
-{
-	vw_disarm(vw);
 	if (vw->holds_rx) {
 		vw->holds_rx = 0;
 		ak__watch_receiver_put(vw->rx);
@@ -69,49 +64,96 @@ static int vw_finish(struct version_wait *vw, int rc)
 	return rc;
 }
 
-struct changed_priv {
-	struct version_wait vw;
-};
-_Static_assert(sizeof(struct changed_priv) <= sizeof(((struct ak_watch_changed_op *)0)->private_),
-               "watch changed op storage too small");
-
-static struct changed_priv *changed_priv(struct ak_future *f)
+/* changed(): a version the receiver has not seen, marked seen. */
+static int look_changed(struct version_wait *vw)
 {
-	return (struct changed_priv *)(void *)&((struct ak_watch_changed_op *)(void *)f)->private_;
+	struct ak_watch_receiver *rx = vw->rx;
+	uint64_t v = ak__watch_peek_version(rx);
+	if (v == rx->seen)
+		return 0;
+	rx->seen = v;
+	return 1;
 }
 
-static int changed_poll(struct ak_future *f, struct ak_context *cx)
+/* wait_for(): a value the predicate accepts (asked once per version),
+ * borrowed into *ref and marked seen. */
+static int look_for(struct version_wait *vw, struct wait_for_args *a)
 {
-	struct changed_priv *p = changed_priv(f);
-	struct ak_watch_receiver *rx = p->vw.rx;
+	struct ak_watch_receiver *rx = vw->rx;
+	uintptr_t token;
+	struct slot *s = ak__watch_borrow(rx, &token);
+	if (!vw->has_checked || s->version != a->checked) {
+		vw->has_checked = 1;
+		a->checked = s->version;
+		if (a->pred(s->value, a->arg)) {
+			ak__watch_fill_ref(a->ref, s, token, s->version != rx->seen);
+			rx->seen = s->version;
+			return 1;
+		}
+	}
+	ak__watch_release(token);
+	return 0;
+}
+
+/* The poll of both: a is NULL for changed(). */
+static int version_poll(struct version_wait *vw, struct wait_for_args *a, struct ak_context *cx)
+{
+	struct ak_watch_receiver *rx = vw->rx;
 	int rc = ak__coop_check(cx);
 	if (rc)
 		return rc;
 	for (;;) {
 		if (rx->dropped)
-			return vw_finish(&p->vw, AK_EPIPE);
-		vw_arm(&p->vw);
-		/* Closed first: then the version read after it is the last. */
+			return vw_finish(vw, AK_EPIPE);
+		if (!vw->armed) {
+			ak__notified_init(&vw->n, &rx->w->changed);
+			vw->armed = 1;
+		}
+		/* Closed first: then the version looked at after it is the last. */
 		int closed = ak__watch_senders_gone(rx->w);
-		uint64_t v = ak__watch_current_version(rx->w);
-		if (v != rx->seen) {
-			rx->seen = v;
+		if (a ? look_for(vw, a) : look_changed(vw)) {
 			ak__coop_spend(cx);
-			return vw_finish(&p->vw, 0);
+			return vw_finish(vw, 0);
 		}
 		if (closed)
-			return vw_finish(&p->vw, AK_EPIPE);
-		rc = vw_wait(&p->vw, cx);
-		if (rc == AK_PENDING)
+			return vw_finish(vw, AK_EPIPE);
+		if (!vw->counted) {
+			/* seq_cst: pairs with the load after every publish in
+			 * ak__watch_published(); look again. */
+			ak__fetch_add(&rx->w->waiting, 1u, AK__SEQ_CST);
+			vw->counted = 1;
+			continue;
+		}
+		rc = ak__notified_poll(&vw->n, cx);
+		if (rc == AK_PENDING) {
+			if (!vw->holds_rx) {
+				rx->refs++;
+				vw->holds_rx = 1;
+			}
 			return rc;
+		}
+		vw->armed = 0;          /* consumed, or cancelled on error */
 		if (rc)
-			return vw_finish(&p->vw, rc);
+			return vw_finish(vw, rc);
 	}
+}
+
+_Static_assert(sizeof(struct version_wait) <= sizeof(((struct ak_watch_changed_op *)0)->private_),
+               "watch changed op storage too small");
+
+static struct version_wait *changed_priv(struct ak_future *f)
+{
+	return (struct version_wait *)(void *)&((struct ak_watch_changed_op *)(void *)f)->private_;
+}
+
+static int changed_poll(struct ak_future *f, struct ak_context *cx)
+{
+	return version_poll(changed_priv(f), NULL, cx);
 }
 
 static void changed_cancel(struct ak_future *f)
 {
-	(void)vw_finish(&changed_priv(f)->vw, 0);
+	(void)vw_finish(changed_priv(f), 0);
 }
 
 static const struct ak_future_vtable changed_vtable = { changed_poll, changed_cancel };
@@ -123,9 +165,9 @@ AK_EXPORT int ak_watch_changed_init(struct ak_watch_changed_op *op, struct ak_wa
 	int rc = ak_future_init(&op->future, &changed_vtable);
 	if (rc)
 		return rc;
-	struct changed_priv *p = changed_priv(&op->future);
-	memset(p, 0, sizeof(*p));
-	p->vw.rx = rx;
+	struct version_wait *vw = changed_priv(&op->future);
+	memset(vw, 0, sizeof(*vw));
+	vw->rx = rx;
 	return 0;
 }
 
@@ -139,11 +181,7 @@ AK_EXPORT int ak_watch_changed_blocking(struct ak_watch_receiver *rx, int64_t de
 
 struct wait_for_priv {
 	struct version_wait vw;
-	int (*pred)(const void *value, void *arg);
-	void *arg;
-	struct ak_watch_ref *ref;
-	uint64_t checked;           /* the last version pred rejected */
-	uint32_t has_checked;
+	struct wait_for_args a;
 };
 _Static_assert(sizeof(struct wait_for_priv) <= sizeof(((struct ak_watch_wait_for_op *)0)->private_),
                "watch wait_for op storage too small");
@@ -156,35 +194,7 @@ static struct wait_for_priv *wait_for_priv(struct ak_future *f)
 static int wait_for_poll(struct ak_future *f, struct ak_context *cx)
 {
 	struct wait_for_priv *p = wait_for_priv(f);
-	struct ak_watch_receiver *rx = p->vw.rx;
-	int rc = ak__coop_check(cx);
-	if (rc)
-		return rc;
-	for (;;) {
-		if (rx->dropped)
-			return vw_finish(&p->vw, AK_EPIPE);
-		vw_arm(&p->vw);
-		int closed = ak__watch_senders_gone(rx->w);
-		struct block *b = ak__watch_acquire_current(rx->w);
-		if (!p->has_checked || b->version != p->checked) {
-			p->has_checked = 1;
-			p->checked = b->version;
-			if (p->pred(b->value, p->arg)) {
-				ak__watch_fill_ref(p->ref, b, b->version != rx->seen);
-				rx->seen = b->version;
-				ak__coop_spend(cx);
-				return vw_finish(&p->vw, 0);
-			}
-		}
-		ak__watch_block_put(b);
-		if (closed)
-			return vw_finish(&p->vw, AK_EPIPE);
-		rc = vw_wait(&p->vw, cx);
-		if (rc == AK_PENDING)
-			return rc;
-		if (rc)
-			return vw_finish(&p->vw, rc);
-	}
+	return version_poll(&p->vw, &p->a, cx);
 }
 
 static void wait_for_cancel(struct ak_future *f)
@@ -206,9 +216,9 @@ AK_EXPORT int ak_watch_wait_for_init(struct ak_watch_wait_for_op *op, struct ak_
 	struct wait_for_priv *p = wait_for_priv(&op->future);
 	memset(p, 0, sizeof(*p));
 	p->vw.rx = rx;
-	p->pred = pred;
-	p->arg = arg;
-	p->ref = ref;
+	p->a.pred = pred;
+	p->a.arg = arg;
+	p->a.ref = ref;
 	return 0;
 }
 

@@ -145,9 +145,9 @@ void scene_watch_config(void)
 	ak_watch_receiver_drop(t.rx);
 	CHECK(drops == CONFIGS + 1, "dropping the last handle dropped the current value");
 	ak_executor_free(ex);
-	/* The channel's last handle is gone: its blocks were freed at once,
-	 * without waiting for a grace period or a helper thread. */
+	/* The channel's last handle is gone: its slots were freed at once,
+	 * without waiting for a helper thread. */
 	ak_debug_counters(&now);
 	CHECK(now.live_objects <= before.live_objects,
-	      "the channel's blocks were freed with its last handle");
+	      "the channel's slots were freed with its last handle");
 }

@@ -3,8 +3,8 @@
  * cancel-safety, borrows that outlive sends and travel between threads,
  * drop hooks, closing from either side, readers racing a writer.
  *
- * Every test ends with ak__watch_quiesce(): blocks are freed by call_rcu's
- * thread, and the fixture counts live allocations.
+ * Every test ends with ak__watch_quiesce() (a no-op since slots are
+ * reclaimed synchronously), and the fixture counts live allocations.
  */
 #include <check.h>
 #include <pthread.h>
@@ -1019,6 +1019,279 @@ START_TEST(same_channel_tells_receivers_of_one_channel_from_another)
 }
 END_TEST
 
+/* ---- borrows never hold the writer up; steady sends allocate nothing ------- */
+
+struct holder {
+	struct ak_watch_receiver *rx;
+	struct tk_baton baton;
+	uint64_t value;             /* what the held borrow showed at the end */
+	uint64_t version;
+	int rc;
+};
+
+/* Borrows, lets the main thread send (turn 1), waits until it is done
+ * (turn 2), reads its borrow again and releases it. */
+static void *holder_main(void *arg)
+{
+	struct holder *h = arg;
+	struct ak_watch_ref r;
+
+	h->rc = ak_watch_borrow(h->rx, &r);
+	tk_baton_pass(&h->baton, 1);
+	tk_baton_wait(&h->baton, 2);
+	h->value = ref_u64(&r);
+	h->version = r.version;
+	if (h->rc == 0)
+		h->rc = ak_watch_ref_release(&r);
+	return NULL;
+}
+
+START_TEST(a_borrow_held_on_another_thread_never_holds_up_the_sender)
+{
+	struct ak_watch_sender *tx;
+	struct ak_watch_receiver *rx;
+	struct holder h;
+	struct ak_watch_ref r;
+	pthread_t th;
+
+	memset(&h, 0, sizeof h);
+	new_u64(7, &tx, &rx);
+	ck_assert_int_eq(ak_watch_receiver_clone(rx, &h.rx), 0);
+	ck_assert_int_eq(pthread_create(&th, NULL, holder_main, &h), 0);
+	tk_baton_wait(&h.baton, 1);
+	/* Every send returns while the other thread holds its borrow. */
+	for (uint64_t v = 1; v <= 10000; v++)
+		ck_assert_int_eq(ak_watch_send(tx, &v), 0);
+	ck_assert_int_eq(ak_watch_borrow(rx, &r), 0);
+	ck_assert_uint_eq(ref_u64(&r), 10000);
+	ck_assert_uint_eq(r.version, 10000);
+	ak_watch_ref_release(&r);
+	tk_baton_pass(&h.baton, 2);
+	pthread_join(th, NULL);
+	ck_assert_int_eq(h.rc, 0);
+	ck_assert_uint_eq(h.value, 7);           /* still the value it borrowed */
+	ck_assert_uint_eq(h.version, 0);
+	ak_watch_receiver_drop(h.rx);
+	ak_watch_receiver_drop(rx);
+	ak_watch_sender_drop(tx);
+	end_test();
+}
+END_TEST
+
+/* n sends, each followed by a borrow through both receivers (one
+ * released at once, one held across the next send). */
+static void send_and_borrow(struct ak_watch_sender *tx, struct ak_watch_receiver *a,
+                            struct ak_watch_receiver *b, struct ak_watch_ref *held,
+                            uint64_t from, uint64_t n)
+{
+	struct ak_watch_ref r;
+
+	for (uint64_t v = from; v < from + n; v++) {
+		ck_assert_int_eq(ak_watch_send(tx, &v), 0);
+		ck_assert_int_eq(ak_watch_borrow_and_update(a, &r), 0);
+		ck_assert_uint_eq(ref_u64(&r), v);
+		ak_watch_ref_release(&r);
+		ak_watch_ref_release(held);
+		ck_assert_int_eq(ak_watch_borrow(b, held), 0);
+		ck_assert_uint_eq(ref_u64(held), v);
+	}
+}
+
+START_TEST(sends_and_borrows_in_steady_state_allocate_nothing)
+{
+	struct ak_watch_sender *tx;
+	struct ak_watch_receiver *a, *b;
+	struct ak_watch_ref held;
+
+	new_u64(0, &tx, &a);
+	ck_assert_int_eq(ak_watch_receiver_clone(a, &b), 0);
+	ck_assert_int_eq(ak_watch_borrow(b, &held), 0);
+	send_and_borrow(tx, a, b, &held, 1, 1000);          /* the slots it needs */
+	struct ak_debug_counts before = tk_counters();
+	send_and_borrow(tx, a, b, &held, 1001, 10000);
+	struct ak_debug_counts after = tk_counters();
+	ck_assert_int_eq(after.allocations, before.allocations);
+	ak_watch_ref_release(&held);
+	ak_watch_receiver_drop(b);
+	ak_watch_receiver_drop(a);
+	ak_watch_sender_drop(tx);
+	end_test();
+}
+END_TEST
+
+START_TEST(a_receiver_may_hold_many_borrows_of_different_values_at_once)
+{
+	struct ak_watch_sender *tx;
+	struct ak_watch_receiver *rx;
+	struct ak_watch_ref r[8];
+	uint64_t v;
+
+	new_u64(0, &tx, &rx);
+	for (v = 0; v < 8; v++) {
+		ck_assert_int_eq(ak_watch_borrow(rx, &r[v]), 0);
+		uint64_t next = v + 1;
+		for (int i = 0; i < 100; i++)   /* past many reuses of free slots */
+			ck_assert_int_eq(ak_watch_send(tx, &next), 0);
+	}
+	for (v = 0; v < 8; v++) {
+		ck_assert_uint_eq(ref_u64(&r[v]), v);
+		ck_assert_uint_eq(r[v].version, v * 100);
+	}
+	for (v = 0; v < 8; v += 2)               /* out of order */
+		ck_assert_int_eq(ak_watch_ref_release(&r[v]), 0);
+	for (v = 1; v < 8; v += 2)
+		ck_assert_int_eq(ak_watch_ref_release(&r[v]), 0);
+	ak_watch_receiver_drop(rx);
+	ak_watch_sender_drop(tx);
+	end_test();
+}
+END_TEST
+
+START_TEST(borrows_outlive_their_receiver_and_the_channel_with_their_values)
+{
+	struct vals vs;
+	struct ak_watch_hooks h = { val_clone, val_drop, &vs };
+	struct ak_watch_sender *tx;
+	struct ak_watch_receiver *rx, *gone;
+	struct ak_watch_ref old, cur;
+	uint64_t v;
+
+	memset(&vs, 0, sizeof vs);
+	v = val_make(&vs, 1);
+	ck_assert_int_eq(ak_watch_new(sizeof v, &v, &h, &tx, &rx), 0);
+	ck_assert_int_eq(ak_watch_receiver_clone(rx, &gone), 0);
+	ck_assert_int_eq(ak_watch_borrow(gone, &old), 0);
+	ck_assert_int_eq(ak_watch_receiver_drop(gone), 0);   /* the borrow stays */
+	for (uint64_t n = 2; n <= 200; n++) {
+		v = val_make(&vs, n);
+		ck_assert_int_eq(ak_watch_send(tx, &v), 0);
+	}
+	ck_assert_int_eq(ak_watch_borrow(rx, &cur), 0);
+	ck_assert_int_eq(ak_watch_receiver_drop(rx), 0);
+	ck_assert_int_eq(ak_watch_sender_drop(tx), 0);
+	ck_assert_int_eq(atomic_load(&vs.live), 2);          /* 1 and 200 */
+	ck_assert_uint_eq(ref_u64(&old), 1);
+	ck_assert_int_eq(ak_watch_ref_release(&old), 0);
+	ck_assert_uint_eq(atomic_load(&vs.last_dropped), 1);
+	ck_assert_uint_eq(ref_u64(&cur), 200);
+	ck_assert_int_eq(ak_watch_ref_release(&cur), 0);
+	ck_assert_int_eq(atomic_load(&vs.live), 0);
+	end_test();
+}
+END_TEST
+
+/* ---- readers of a channel without hooks (slots reused in batches) ------------ */
+
+/* A value whose words must agree: version, version * 3 + 1, ~version. */
+struct triple {
+	uint64_t n, m, inv;
+};
+
+struct plain_race {
+	struct ak_watch_receiver *rx[RACE_READERS];
+	atomic_int stop;
+	atomic_int started;
+	long borrows[RACE_READERS];
+	int bad[RACE_READERS];
+};
+
+struct plain_reader {
+	struct plain_race *race;
+	int i;
+};
+
+static int triple_ok(const struct ak_watch_ref *r)
+{
+	struct triple t;
+	memcpy(&t, r->value, sizeof t);
+	return t.n == r->version && t.m == t.n * 3 + 1 && t.inv == ~t.n;
+}
+
+/* Borrows in a loop, holding up to 3 at once (more than a receiver's pins)
+ * across the writer's sends, each checked again at its release. */
+static void *plain_reader_main(void *arg)
+{
+	struct plain_reader *pr = arg;
+	struct plain_race *rc = pr->race;
+	struct ak_watch_ref held[3];
+	int nheld = 0;
+	uint64_t last = 0;
+
+	atomic_fetch_add(&rc->started, 1);
+	do {
+		struct ak_watch_ref r;
+		long n = ++rc->borrows[pr->i];
+		if (ak_watch_borrow_and_update(rc->rx[pr->i], &r) != 0) {
+			rc->bad[pr->i]++;
+			break;
+		}
+		if (r.version < last || !triple_ok(&r))
+			rc->bad[pr->i]++;
+		last = r.version;
+		if (n % 7 == 0 && nheld < 3) {
+			held[nheld++] = r;
+		} else {
+			ak_watch_ref_release(&r);
+		}
+		if (nheld && n % 5 == 0) {
+			if (!triple_ok(&held[--nheld]))
+				rc->bad[pr->i]++;
+			ak_watch_ref_release(&held[nheld]);
+		}
+		if ((n & 63) == 0)
+			sched_yield();
+	} while (!atomic_load_explicit(&rc->stop, memory_order_acquire));
+	while (nheld) {
+		if (!triple_ok(&held[--nheld]))
+			rc->bad[pr->i]++;
+		ak_watch_ref_release(&held[nheld]);
+	}
+	return NULL;
+}
+
+START_TEST(readers_of_a_channel_without_hooks_see_whole_values_while_the_writer_sends)
+{
+	struct ak_watch_sender *tx;
+	struct plain_race rc;
+	struct plain_reader pr[RACE_READERS];
+	pthread_t th[RACE_READERS];
+	struct triple t = { 0, 1, ~(uint64_t)0 };
+
+	memset(&rc, 0, sizeof rc);
+	ck_assert_int_eq(ak_watch_new(sizeof t, &t, NULL, &tx, &rc.rx[0]), 0);
+	for (int i = 1; i < RACE_READERS; i++)
+		ck_assert_int_eq(ak_watch_receiver_clone(rc.rx[0], &rc.rx[i]), 0);
+	for (int i = 0; i < RACE_READERS; i++) {
+		pr[i].race = &rc;
+		pr[i].i = i;
+		ck_assert_int_eq(pthread_create(&th[i], NULL, plain_reader_main, &pr[i]), 0);
+	}
+	while (atomic_load(&rc.started) < RACE_READERS)
+		sched_yield();
+	int send_errors = 0;
+	for (uint64_t n = 1; n <= RACE_SENDS; n++) {
+		t.n = n;
+		t.m = n * 3 + 1;
+		t.inv = ~n;
+		if (ak_watch_send(tx, &t) != 0)
+			send_errors++;
+		if ((n & 255) == 0)
+			sched_yield();
+	}
+	atomic_store_explicit(&rc.stop, 1, memory_order_release);
+	for (int i = 0; i < RACE_READERS; i++)
+		pthread_join(th[i], NULL);
+	ck_assert_int_eq(send_errors, 0);
+	for (int i = 0; i < RACE_READERS; i++) {
+		ck_assert_int_eq(rc.bad[i], 0);
+		ck_assert_int_gt(rc.borrows[i], 0);
+		ak_watch_receiver_drop(rc.rx[i]);
+	}
+	ak_watch_sender_drop(tx);
+	end_test();
+}
+END_TEST
+
 Suite *watch_suite(void)
 {
 	Suite *s = suite_create("watch");
@@ -1055,6 +1328,11 @@ Suite *watch_suite(void)
 	tcase_add_test(tc, zero_sized_values_carry_only_versions);
 	tcase_add_test(tc, four_readers_borrow_while_the_writer_sends);
 	tcase_add_test(tc, receivers_dropped_under_parked_changed_while_another_thread_sends);
+	tcase_add_test(tc, a_borrow_held_on_another_thread_never_holds_up_the_sender);
+	tcase_add_test(tc, sends_and_borrows_in_steady_state_allocate_nothing);
+	tcase_add_test(tc, a_receiver_may_hold_many_borrows_of_different_values_at_once);
+	tcase_add_test(tc, borrows_outlive_their_receiver_and_the_channel_with_their_values);
+	tcase_add_test(tc, readers_of_a_channel_without_hooks_see_whole_values_while_the_writer_sends);
 	suite_add_tcase(s, tc);
 	return s;
 }
