@@ -7,7 +7,7 @@
  *   send, send_replace, send_modify   senders'             any sender
  *   sender_borrow                     senders'             any sender
  *   subscribe, receiver_clone, _drop  senders', briefly    any
- *   borrow*, has_changed, mark_*      none (a pin)         the receiver's
+ *   borrow*, has_changed, mark_*      none                 the receiver's
  *   changed / wait_for poll           notify core's        the receiver's
  *   ak_watch_ref_release              none                 any
  */
@@ -109,31 +109,46 @@ AK_EXPORT int ak_watch_sender_drop(struct ak_watch_sender *tx)
 	return 0;
 }
 
-/* Publishes a copy of value's bytes (the value moves into the channel). */
-static int publish_bytes(struct watch *w, const void *value, void *old)
+/* send_lock, slot mode: publishes a copy of value's bytes into a slot,
+ * first cloning the current value into old (if not NULL). */
+static int publish_slot(struct watch *w, const void *value, void *old, struct slot **idle)
 {
-	ak__lock(&w->send_lock);
 	struct slot *s = ak__watch_slot_get(w);
-	if (!s) {
-		ak__unlock(&w->send_lock);
+	if (!s)
 		return AK_ENOMEM;
-	}
 	if (old) {
 		/* Cloned before anything changes, so a failure changes nothing.
 		 * Only publishers change current, under this lock. */
 		int rc = clone_value(w, old, ak__load(&w->current, AK__RELAXED)->value);
 		if (rc) {
 			ak__watch_slot_unget(w, s);
-			ak__unlock(&w->send_lock);
 			return rc;
 		}
 	}
 	if (w->elem_size)
 		memcpy(s->value, value, w->elem_size);
-	struct slot *idle = ak__watch_publish(w, s);
-	ak__unlock(&w->send_lock);
-	ak__watch_published(w, idle);
+	*idle = ak__watch_publish(w, s);
 	return 0;
+}
+
+/* Publishes a copy of value's bytes (the value moves into the channel). */
+static int publish_bytes(struct watch *w, const void *value, void *old)
+{
+	struct slot *idle = NULL;
+	int rc = 0;
+
+	ak__lock(&w->send_lock);
+	if (w->copy_mode) {
+		if (old)                        /* no hooks: a byte copy */
+			ak__watch_latch_current(w, old);
+		ak__watch_latch_publish(w, value);
+	} else {
+		rc = publish_slot(w, value, old, &idle);
+	}
+	ak__unlock(&w->send_lock);
+	if (rc == 0)
+		ak__watch_published(w, idle);
+	return rc;
 }
 
 AK_EXPORT int ak_watch_send(struct ak_watch_sender *tx, const void *value)
@@ -157,31 +172,43 @@ AK_EXPORT int ak_watch_send_replace(struct ak_watch_sender *tx, const void *valu
 static int modify_and_publish(struct watch *w, void (*modify)(void *, void *),
                               int (*modify_if)(void *, void *), void *arg, int *modified)
 {
+	max_align_t scratch[(COPY_BYTES + sizeof(max_align_t) - 1) / sizeof(max_align_t)];
+	struct slot *s = NULL, *idle = NULL;
+	void *value = scratch;
+
 	ak__lock(&w->send_lock);
-	struct slot *s = ak__watch_slot_get(w);
-	if (!s) {
-		ak__unlock(&w->send_lock);
-		return AK_ENOMEM;
-	}
-	/* Only publishers change current, under this lock. */
-	int rc = clone_value(w, s->value, ak__load(&w->current, AK__RELAXED)->value);
-	if (rc) {
-		ak__watch_slot_unget(w, s);
-		ak__unlock(&w->send_lock);
-		return rc;
+	if (w->copy_mode) {
+		ak__watch_latch_current(w, scratch);
+	} else {
+		s = ak__watch_slot_get(w);
+		if (!s) {
+			ak__unlock(&w->send_lock);
+			return AK_ENOMEM;
+		}
+		/* Only publishers change current, under this lock. */
+		int rc = clone_value(w, s->value, ak__load(&w->current, AK__RELAXED)->value);
+		if (rc) {
+			ak__watch_slot_unget(w, s);
+			ak__unlock(&w->send_lock);
+			return rc;
+		}
+		value = s->value;
 	}
 	int changed = 1;
 	if (modify)
-		modify(s->value, arg);
+		modify(value, arg);
 	else
-		changed = modify_if(s->value, arg) != 0;
-	struct slot *idle = changed ? ak__watch_publish(w, s) : NULL;
+		changed = modify_if(value, arg) != 0;
+	if (changed && w->copy_mode)
+		ak__watch_latch_publish(w, scratch);
+	else if (changed)
+		idle = ak__watch_publish(w, s);
 	ak__unlock(&w->send_lock);
 	if (modified)
 		*modified = changed;
 	if (changed)
 		ak__watch_published(w, idle);
-	else
+	else if (s)
 		ak__watch_slot_discard(s);      /* never published */
 	return 0;
 }
@@ -207,10 +234,11 @@ AK_EXPORT int ak_watch_sender_borrow(struct ak_watch_sender *tx, struct ak_watch
 {
 	if (!tx || !ref)
 		return AK_EINVAL;
-	uintptr_t token;
-	struct slot *s = ak__watch_sender_borrow(tx->w, &token);
-	ak__watch_fill_ref(ref, s, token, 0);
-	return 0;
+	struct borrowed b;
+	int rc = ak__watch_sender_borrow(tx->w, &b);
+	if (rc == 0)
+		ak__watch_fill_ref(ref, &b, 0);
+	return rc;
 }
 
 /* A receiver counted on w, having seen *seen (NULL: the current value). */
@@ -310,11 +338,13 @@ static int borrow(struct ak_watch_receiver *rx, struct ak_watch_ref *ref, int up
 {
 	if (!rx || !ref)
 		return AK_EINVAL;
-	uintptr_t token;
-	struct slot *s = ak__watch_borrow(rx, &token);
-	ak__watch_fill_ref(ref, s, token, s->version != rx->seen);
+	struct borrowed b;
+	int rc = ak__watch_borrow(rx, &b);
+	if (rc)
+		return rc;
+	ak__watch_fill_ref(ref, &b, b.version != rx->seen);
 	if (update)
-		rx->seen = s->version;
+		rx->seen = b.version;
 	return 0;
 }
 

@@ -1,8 +1,10 @@
 /*
  * chan/watch_chan.h: the watch channel's records, shared by chan/watch.c
- * (the handles and the publishing forms), chan/watch_slot.c (value slots,
- * pins, reclaiming) and chan/watch_wait.c (the waits on the version and
- * the senders' closed()).  Internal; see chan/watch_slot.c for the design.
+ * (the handles and the publishing forms), chan/watch_slot.c (the slot
+ * mode: value slots, pins, reclaiming), chan/watch_copy.c (the copy mode
+ * of small values) and chan/watch_wait.c (the waits on the version and
+ * the senders' closed()).  Internal; see chan/watch_slot.c and
+ * chan/watch_copy.c for the design.
  */
 #ifndef AK_CHAN_WATCH_CHAN_H
 #define AK_CHAN_WATCH_CHAN_H
@@ -23,10 +25,24 @@
  * at the version, a counted borrow being taken). */
 #define WATCH_PINS 2
 
-/* A pin word: 0 (free), a slot's address, and these flags. */
+/* A pin word: 0 (free), a slot's address or PIN_COPY (copy mode: the
+ * pin's buffer is borrowed), and these flags. */
 #define PIN_ORPHAN ((uintptr_t)1)      /* a scan counted it in the slot's refs */
 #define PIN_DETACHED ((uintptr_t)2)    /* the receiver went: counted, and holds the record */
 #define PIN_FLAGS (PIN_ORPHAN | PIN_DETACHED)
+#define PIN_COPY ((uintptr_t)4)
+
+/* Copy mode: values of up to COPY_BYTES without hooks; a receiver's
+ * buffers are COPY_STRIDE apart (max_align_t's alignment). */
+#define COPY_WORDS 3
+#define COPY_BYTES (COPY_WORDS * 8)
+#define COPY_STRIDE 32
+
+/* A borrow's token (ak_watch_ref's block_): a pin's address, or one of
+ * these tagged addresses. */
+#define TOKEN_COUNTED ((uintptr_t)1)   /* a slot's: a counted reference */
+#define TOKEN_SPILL ((uintptr_t)2)     /* a struct spill's (copy mode) */
+#define TOKEN_TAGS (TOKEN_COUNTED | TOKEN_SPILL)
 
 /* One value.  A slot is free (the senders' list), current, retired (the
  * senders' list, not yet scanned) or counted (retired while pinned or
@@ -44,10 +60,15 @@ struct slot {
  * receivers; every other word is written by senders, waiters or handle
  * changes only. */
 struct watch {
-	/* What a borrow reads: the current slot (written once per publish). */
+	/* What a borrow reads, written by publishes: the current slot (slot
+	 * mode), or the latch and its two copies (copy mode). */
 	_Alignas(WATCH_LINE) ak__atomic(struct slot *) current;
-	size_t elem_size;
+	ak__atomic(uint64_t) latch;
+	ak__atomic(uint64_t) copy[2][COPY_WORDS];
+
+	_Alignas(WATCH_LINE) size_t elem_size;
 	struct ak_watch_hooks hooks;
+	uint32_t copy_mode;                 /* no hooks, elem_size <= COPY_BYTES */
 	uint32_t eager;                     /* a drop hook: scan at every publish */
 
 	/* The senders'. */
@@ -91,7 +112,16 @@ struct ak_watch_receiver {
 	struct ak_watch_receiver *next;     /* send_lock: the channel's list */
 	ak__atomic(uint32_t) held;          /* 1 + pins borrowed when it left */
 	uint32_t refs;                      /* the handle + a parked operation */
-	uint32_t dropped;                   /* the handle is gone: ops fail */
+	uint8_t dropped;                    /* the handle is gone: ops fail */
+	uint8_t lines;                      /* allocated: 2 with copy buffers */
+	/* Copy mode: a buffer per pin on the next line, COPY_STRIDE apart. */
+};
+
+/* A borrowed value, before it goes into a struct ak_watch_ref. */
+struct borrowed {
+	const void *value;
+	uint64_t version;
+	uintptr_t token;
 };
 
 /* watch_slot.c */
@@ -108,14 +138,22 @@ struct slot *ak__watch_publish(struct watch *w, struct slot *s);
 void ak__watch_published(struct watch *w, struct slot *idle);
 struct slot *ak__watch_pin(struct watch *w, ak__atomic(uintptr_t) *pin);
 void ak__watch_unpin(ak__atomic(uintptr_t) *pin);
-struct slot *ak__watch_borrow(struct ak_watch_receiver *rx, uintptr_t *token);
-struct slot *ak__watch_sender_borrow(struct watch *w, uintptr_t *token);
+int ak__watch_borrow(struct ak_watch_receiver *rx, struct borrowed *b);
+int ak__watch_sender_borrow(struct watch *w, struct borrowed *b);
 void ak__watch_release(uintptr_t token);
 uint64_t ak__watch_peek_version(struct ak_watch_receiver *rx);
-void ak__watch_fill_ref(struct ak_watch_ref *ref, struct slot *s, uintptr_t token,
-                        int has_changed);
+void ak__watch_fill_ref(struct ak_watch_ref *ref, const struct borrowed *b, int has_changed);
 struct ak_watch_receiver *ak__watch_receiver_new(struct watch *w, const uint64_t *seen);
 void ak__watch_receiver_leave(struct ak_watch_receiver *rx);
+
+/* watch_copy.c */
+void ak__watch_latch_init(struct watch *w, const void *init);
+uint64_t ak__watch_latch_version(struct watch *w);
+void ak__watch_latch_current(struct watch *w, void *dst);
+void ak__watch_latch_publish(struct watch *w, const void *src);
+int ak__watch_copy_borrow(struct ak_watch_receiver *rx, struct borrowed *b);
+int ak__watch_spill_borrow(struct watch *w, struct borrowed *b);
+void ak__watch_spill_release(uintptr_t token);
 
 /* watch.c */
 int ak__watch_senders_gone(struct watch *w);

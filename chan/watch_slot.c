@@ -1,6 +1,9 @@
 /*
- * chan/watch_slot.c: the watch channel's values, how readers borrow them
- * and how senders reuse them.  See ak_watch(3) and DESIGN.md section 8.
+ * chan/watch_slot.c: the watch channel's slot mode (values with hooks or
+ * of more than COPY_BYTES; chan/watch_copy.c has the copy mode of the
+ * others), what both modes share (pins, receivers, the channel's memory),
+ * and how the senders reuse slots.  See ak_watch(3) and DESIGN.md
+ * section 8.
  *
  * Each value lives in a slot of its own cache line; `current` points at
  * the current one.  A send writes the new value into a free slot under the
@@ -70,12 +73,10 @@
 
 #define RETURNED_DEAD ((struct slot *)1)
 
-/* A borrow's token (ak_watch_ref's block_): a pin's address, or a slot's
- * with this bit for a counted borrow. */
-#define TOKEN_COUNTED ((uintptr_t)1)
-
 _Static_assert(sizeof(struct ak_watch_receiver) <= WATCH_LINE,
                "a receiver's pins must lie on its own line");
+_Static_assert(offsetof(struct watch, copy) + sizeof(((struct watch *)0)->copy) <= WATCH_LINE,
+               "what a borrow reads is one line");
 
 /* ---- line-aligned memory --------------------------------------------------- */
 
@@ -417,7 +418,7 @@ struct slot *ak__watch_pin(struct watch *w, ak__atomic(uintptr_t) *pin)
 static void receiver_mem_put(struct ak_watch_receiver *rx, uint32_t n)
 {
 	if (ak__fetch_sub(&rx->held, n, AK__ACQ_REL) == n)
-		line_free(rx, sizeof(*rx));
+		line_free(rx, (size_t)rx->lines * WATCH_LINE);
 }
 
 void ak__watch_unpin(ak__atomic(uintptr_t) *pin)
@@ -428,7 +429,8 @@ void ak__watch_unpin(ak__atomic(uintptr_t) *pin)
 	uintptr_t old = ak__xchg(pin, 0, AK__ACQ_REL);
 	if (!(old & PIN_FLAGS))
 		return;
-	ak__watch_slot_put((struct slot *)(old & ~PIN_FLAGS));
+	if ((old & ~PIN_FLAGS) != PIN_COPY)
+		ak__watch_slot_put((struct slot *)(old & ~PIN_FLAGS));
 	if (old & PIN_DETACHED)
 		receiver_mem_put((struct ak_watch_receiver *)((uintptr_t)pin &
 		                                              ~(uintptr_t)(WATCH_LINE - 1)), 1);
@@ -436,42 +438,62 @@ void ak__watch_unpin(ak__atomic(uintptr_t) *pin)
 
 /* A borrow of the current slot for rx's owner: through one of rx's pins,
  * else a counted reference. */
-struct slot *ak__watch_borrow(struct ak_watch_receiver *rx, uintptr_t *token)
+static void slot_borrow(struct ak_watch_receiver *rx, struct borrowed *b)
 {
+	struct slot *s;
 	for (int i = 0; i < WATCH_PINS; i++) {
 		/* relaxed: only this thread makes a pin non-zero; a release
 		 * made elsewhere and not seen yet costs a counted borrow. */
 		if (ak__load(&rx->pins[i], AK__RELAXED) == 0) {
-			*token = (uintptr_t)&rx->pins[i];
-			return ak__watch_pin(rx->w, &rx->pins[i]);
+			s = ak__watch_pin(rx->w, &rx->pins[i]);
+			b->token = (uintptr_t)&rx->pins[i];
+			goto out;
 		}
 	}
 	ak__atomic(uintptr_t) *t = &rx->pins[WATCH_PINS];
-	struct slot *s = ak__watch_pin(rx->w, t);
+	s = ak__watch_pin(rx->w, t);
 	/* The pin keeps s from being settled while the count goes up; the
 	 * unpin's release shows the count to the scan that sees it gone. */
 	ak__ref_get(&s->refs);
 	ak__watch_unpin(t);
-	*token = (uintptr_t)s | TOKEN_COUNTED;
-	return s;
+	b->token = (uintptr_t)s | TOKEN_COUNTED;
+out:
+	b->value = s->value;
+	b->version = s->version;
 }
 
-/* A counted borrow of the current slot, for a sender. */
-struct slot *ak__watch_sender_borrow(struct watch *w, uintptr_t *token)
+/* A borrow of the current value for rx's owner: 0, or AK_ENOMEM (copy
+ * mode, beyond rx's buffers). */
+int ak__watch_borrow(struct ak_watch_receiver *rx, struct borrowed *b)
 {
+	if (rx->w->copy_mode)
+		return ak__watch_copy_borrow(rx, b);
+	slot_borrow(rx, b);
+	return 0;
+}
+
+/* A borrow for a sender: a counted reference, or a spill. */
+int ak__watch_sender_borrow(struct watch *w, struct borrowed *b)
+{
+	if (w->copy_mode)
+		return ak__watch_spill_borrow(w, b);
 	ak__lock(&w->send_lock);
 	/* Current under the lock: it keeps the channel's reference. */
 	struct slot *s = ak__load(&w->current, AK__RELAXED);
 	ak__ref_get(&s->refs);
 	ak__unlock(&w->send_lock);
-	*token = (uintptr_t)s | TOKEN_COUNTED;
-	return s;
+	b->value = s->value;
+	b->version = s->version;
+	b->token = (uintptr_t)s | TOKEN_COUNTED;
+	return 0;
 }
 
 void ak__watch_release(uintptr_t token)
 {
 	if (token & TOKEN_COUNTED)
-		ak__watch_slot_put((struct slot *)(token & ~TOKEN_COUNTED));
+		ak__watch_slot_put((struct slot *)(token & ~TOKEN_TAGS));
+	else if (token & TOKEN_SPILL)
+		ak__watch_spill_release(token);
 	else
 		ak__watch_unpin((ak__atomic(uintptr_t) *)token);
 }
@@ -479,19 +501,20 @@ void ak__watch_release(uintptr_t token)
 /* The current version, for rx's owner. */
 uint64_t ak__watch_peek_version(struct ak_watch_receiver *rx)
 {
+	if (rx->w->copy_mode)
+		return ak__watch_latch_version(rx->w);
 	ak__atomic(uintptr_t) *t = &rx->pins[WATCH_PINS];
 	uint64_t v = ak__watch_pin(rx->w, t)->version;
 	ak__watch_unpin(t);
 	return v;
 }
 
-void ak__watch_fill_ref(struct ak_watch_ref *ref, struct slot *s, uintptr_t token,
-                        int has_changed)
+void ak__watch_fill_ref(struct ak_watch_ref *ref, const struct borrowed *b, int has_changed)
 {
-	ref->value = s->value;
-	ref->version = s->version;
+	ref->value = b->value;
+	ref->version = b->version;
 	ref->has_changed = has_changed;
-	ref->block_ = (void *)token;
+	ref->block_ = (void *)b->token;
 }
 
 /* ---- receivers --------------------------------------------------------------- */
@@ -499,12 +522,14 @@ void ak__watch_fill_ref(struct ak_watch_ref *ref, struct slot *s, uintptr_t toke
 /* A receiver in w's list, having seen *seen (NULL: the current version). */
 struct ak_watch_receiver *ak__watch_receiver_new(struct watch *w, const uint64_t *seen)
 {
-	struct ak_watch_receiver *r = line_alloc(sizeof(*r));
+	uint8_t lines = w->copy_mode ? 2 : 1;      /* the copy buffers */
+	struct ak_watch_receiver *r = line_alloc((size_t)lines * WATCH_LINE);
 	if (!r)
 		return NULL;
 	for (int i = 0; i <= WATCH_PINS; i++)
 		ak__init(&r->pins[i], (uintptr_t)0);
 	ak__init(&r->held, 1u);
+	r->lines = lines;
 	r->w = w;
 	r->refs = 1;
 	r->dropped = 0;
@@ -524,7 +549,7 @@ static uint32_t detach_pin(ak__atomic(uintptr_t) *pin)
 	uintptr_t v = ak__load(pin, AK__ACQUIRE);
 	while (v != 0) {
 		struct slot *s = (struct slot *)(v & ~PIN_FLAGS);
-		int count = !(v & PIN_ORPHAN);
+		int count = !(v & PIN_ORPHAN) && (v & ~PIN_FLAGS) != PIN_COPY;
 		/* Current or retired and not yet scanned: the channel's
 		 * reference keeps refs above 0. */
 		if (count)
@@ -569,19 +594,23 @@ int ak__watch_init(struct watch *w, size_t elem_size, const void *init,
 	if (hooks)
 		w->hooks = *hooks;
 	w->eager = w->hooks.drop != NULL;
+	w->copy_mode = !w->hooks.clone && !w->hooks.drop && elem_size <= COPY_BYTES;
 	size_t lines = (slot_bytes(w) + WATCH_LINE - 1) / WATCH_LINE;
 	size_t batch = BATCH_BYTES / WATCH_LINE / lines;
 	w->batch = batch < 1 ? 1 : batch > BATCH_MAX ? BATCH_MAX : (uint32_t)batch;
 	ak__init(&w->mem_refs, 1u);
 	ak__init(&w->current, (struct slot *)NULL);
-	struct slot *s = slot_new(w);
-	if (!s)
-		return AK_ENOMEM;
-	if (elem_size)
-		memcpy(s->value, init, elem_size);
-	s->version = 0;
-	ak__store(&s->refs, 1u, AK__RELAXED);
-	ak__store(&w->current, s, AK__RELAXED);
+	ak__watch_latch_init(w, w->copy_mode ? init : NULL);
+	if (!w->copy_mode) {
+		struct slot *s = slot_new(w);
+		if (!s)
+			return AK_ENOMEM;
+		if (elem_size)
+			memcpy(s->value, init, elem_size);
+		s->version = 0;
+		ak__store(&s->refs, 1u, AK__RELAXED);
+		ak__store(&w->current, s, AK__RELAXED);
+	}
 	ak__init(&w->returned, (struct slot *)NULL);
 	ak__init(&w->waiting, 0u);
 	ak__init(&w->closed, 0u);
@@ -618,7 +647,9 @@ void ak__watch_destroy(struct watch *w)
 		next = s->next;
 		ak__watch_slot_put(s);
 	}
-	ak__watch_slot_put(ak__load(&w->current, AK__RELAXED));
+	s = ak__load(&w->current, AK__RELAXED);
+	if (s)                              /* none in copy mode */
+		ak__watch_slot_put(s);
 	ak__notify_destroy(&w->changed);
 	ak__notify_destroy(&w->rx_gone);
 	mem_put(w);

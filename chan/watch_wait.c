@@ -76,22 +76,24 @@ static int look_changed(struct version_wait *vw)
 }
 
 /* wait_for(): a value the predicate accepts (asked once per version),
- * borrowed into *ref and marked seen. */
+ * borrowed into *ref and marked seen: 1, 0 (not yet) or an error. */
 static int look_for(struct version_wait *vw, struct wait_for_args *a)
 {
 	struct ak_watch_receiver *rx = vw->rx;
-	uintptr_t token;
-	struct slot *s = ak__watch_borrow(rx, &token);
-	if (!vw->has_checked || s->version != a->checked) {
+	struct borrowed b;
+	int rc = ak__watch_borrow(rx, &b);
+	if (rc)
+		return rc;
+	if (!vw->has_checked || b.version != a->checked) {
 		vw->has_checked = 1;
-		a->checked = s->version;
-		if (a->pred(s->value, a->arg)) {
-			ak__watch_fill_ref(a->ref, s, token, s->version != rx->seen);
-			rx->seen = s->version;
+		a->checked = b.version;
+		if (a->pred(b.value, a->arg)) {
+			ak__watch_fill_ref(a->ref, &b, b.version != rx->seen);
+			rx->seen = b.version;
 			return 1;
 		}
 	}
-	ak__watch_release(token);
+	ak__watch_release(b.token);
 	return 0;
 }
 
@@ -111,7 +113,10 @@ static int version_poll(struct version_wait *vw, struct wait_for_args *a, struct
 		}
 		/* Closed first: then the version looked at after it is the last. */
 		int closed = ak__watch_senders_gone(rx->w);
-		if (a ? look_for(vw, a) : look_changed(vw)) {
+		rc = a ? look_for(vw, a) : look_changed(vw);
+		if (rc < 0)
+			return vw_finish(vw, rc);
+		if (rc) {
 			ak__coop_spend(cx);
 			return vw_finish(vw, 0);
 		}

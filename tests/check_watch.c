@@ -47,6 +47,15 @@ static void val_drop(void *value, void *arg)
 	atomic_fetch_sub(&v->live, 1);
 }
 
+/* A clone hook alone: a plain copy, but the channel keeps its values in
+ * slots (ak_watch(3): the slot mode). */
+static int plain_clone(void *dst, const void *src, void *arg)
+{
+	(void)arg;
+	memcpy(dst, src, sizeof(uint64_t));
+	return 0;
+}
+
 /* A value handed to the channel: counted live until its drop. */
 static uint64_t val_make(struct vals *v, uint64_t n)
 {
@@ -752,14 +761,18 @@ START_TEST(op_sizes_are_reported)
 }
 END_TEST
 
+/* A clone hook puts the channel in the slot mode, whose sends allocate
+ * while the channel has fewer slots than it needs. */
 START_TEST(a_failed_allocation_changes_nothing)
 {
+	struct ak_watch_hooks h = { plain_clone, NULL, NULL };
 	struct ak_watch_sender *tx;
 	struct ak_watch_receiver *rx;
 	struct ak_watch_ref r;
-	uint64_t v = 8;
+	uint64_t v = 7;
 
-	new_u64(7, &tx, &rx);
+	ck_assert_int_eq(ak_watch_new(sizeof v, &v, &h, &tx, &rx), 0);
+	v = 8;
 	ak__alloc_fail_after(1);
 	ck_assert_int_eq(ak_watch_send(tx, &v), AK_ENOMEM);
 	ak__alloc_fail_after(0);
@@ -768,6 +781,30 @@ START_TEST(a_failed_allocation_changes_nothing)
 	ck_assert_uint_eq(ref_u64(&r), 7);
 	ck_assert_uint_eq(r.version, 0);
 	ak_watch_ref_release(&r);
+	ak_watch_receiver_drop(rx);
+	ak_watch_sender_drop(tx);
+	end_test();
+}
+END_TEST
+
+START_TEST(small_values_without_hooks_are_sent_and_borrowed_without_allocating)
+{
+	struct ak_watch_sender *tx;
+	struct ak_watch_receiver *rx;
+	struct ak_watch_ref r, s;
+	uint64_t v = 8;
+
+	new_u64(7, &tx, &rx);
+	ak__alloc_fail_after(1);                 /* the next allocation fails */
+	ck_assert_int_eq(ak_watch_send(tx, &v), 0);
+	ck_assert_int_eq(ak_watch_borrow(rx, &r), 0);
+	ck_assert_int_eq(ak_watch_borrow(rx, &s), 0);
+	ak__alloc_fail_after(0);
+	ck_assert_uint_eq(ref_u64(&r), 8);
+	ck_assert_uint_eq(ref_u64(&s), 8);
+	ck_assert_uint_eq(r.version, 1);
+	ak_watch_ref_release(&r);
+	ak_watch_ref_release(&s);
 	ak_watch_receiver_drop(rx);
 	ak_watch_sender_drop(tx);
 	end_test();
@@ -1119,6 +1156,31 @@ START_TEST(sends_and_borrows_in_steady_state_allocate_nothing)
 }
 END_TEST
 
+/* The same through slots: a clone hook puts the channel in the slot mode. */
+START_TEST(sends_and_borrows_of_slots_in_steady_state_allocate_nothing)
+{
+	struct ak_watch_hooks h = { plain_clone, NULL, NULL };
+	struct ak_watch_sender *tx;
+	struct ak_watch_receiver *a, *b;
+	struct ak_watch_ref held;
+	uint64_t v = 0;
+
+	ck_assert_int_eq(ak_watch_new(sizeof v, &v, &h, &tx, &a), 0);
+	ck_assert_int_eq(ak_watch_receiver_clone(a, &b), 0);
+	ck_assert_int_eq(ak_watch_borrow(b, &held), 0);
+	send_and_borrow(tx, a, b, &held, 1, 1000);          /* the slots it needs */
+	struct ak_debug_counts before = tk_counters();
+	send_and_borrow(tx, a, b, &held, 1001, 10000);
+	struct ak_debug_counts after = tk_counters();
+	ck_assert_int_eq(after.allocations, before.allocations);
+	ak_watch_ref_release(&held);
+	ak_watch_receiver_drop(b);
+	ak_watch_receiver_drop(a);
+	ak_watch_sender_drop(tx);
+	end_test();
+}
+END_TEST
+
 START_TEST(a_receiver_may_hold_many_borrows_of_different_values_at_once)
 {
 	struct ak_watch_sender *tx;
@@ -1180,15 +1242,16 @@ START_TEST(borrows_outlive_their_receiver_and_the_channel_with_their_values)
 }
 END_TEST
 
-/* ---- readers of a channel without hooks (slots reused in batches) ------------ */
+/* ---- readers of channels without hooks ------------------------------------ */
 
-/* A value whose words must agree: version, version * 3 + 1, ~version. */
-struct triple {
-	uint64_t n, m, inv;
-};
+/* Values whose words must agree: version, version * 3 + 1, ~version, then
+ * version ^ i.  24 bytes are copied (copy mode), 64 live in slots reused
+ * in batches (slot mode). */
+#define WORDS_MAX 8
 
 struct plain_race {
 	struct ak_watch_receiver *rx[RACE_READERS];
+	size_t words;
 	atomic_int stop;
 	atomic_int started;
 	long borrows[RACE_READERS];
@@ -1200,11 +1263,21 @@ struct plain_reader {
 	int i;
 };
 
-static int triple_ok(const struct ak_watch_ref *r)
+static void words_make(uint64_t *w, size_t n, uint64_t v)
 {
-	struct triple t;
-	memcpy(&t, r->value, sizeof t);
-	return t.n == r->version && t.m == t.n * 3 + 1 && t.inv == ~t.n;
+	w[0] = v;
+	w[1] = v * 3 + 1;
+	w[2] = ~v;
+	for (size_t i = 3; i < n; i++)
+		w[i] = v ^ i;
+}
+
+static int words_ok(const struct ak_watch_ref *r, size_t n)
+{
+	uint64_t got[WORDS_MAX], want[WORDS_MAX];
+	memcpy(got, r->value, n * sizeof(uint64_t));
+	words_make(want, n, r->version);
+	return memcmp(got, want, n * sizeof(uint64_t)) == 0;
 }
 
 /* Borrows in a loop, holding up to 3 at once (more than a receiver's pins)
@@ -1225,16 +1298,15 @@ static void *plain_reader_main(void *arg)
 			rc->bad[pr->i]++;
 			break;
 		}
-		if (r.version < last || !triple_ok(&r))
+		if (r.version < last || !words_ok(&r, rc->words))
 			rc->bad[pr->i]++;
 		last = r.version;
-		if (n % 7 == 0 && nheld < 3) {
+		if (n % 7 == 0 && nheld < 3)
 			held[nheld++] = r;
-		} else {
+		else
 			ak_watch_ref_release(&r);
-		}
 		if (nheld && n % 5 == 0) {
-			if (!triple_ok(&held[--nheld]))
+			if (!words_ok(&held[--nheld], rc->words))
 				rc->bad[pr->i]++;
 			ak_watch_ref_release(&held[nheld]);
 		}
@@ -1242,23 +1314,27 @@ static void *plain_reader_main(void *arg)
 			sched_yield();
 	} while (!atomic_load_explicit(&rc->stop, memory_order_acquire));
 	while (nheld) {
-		if (!triple_ok(&held[--nheld]))
+		if (!words_ok(&held[--nheld], rc->words))
 			rc->bad[pr->i]++;
 		ak_watch_ref_release(&held[nheld]);
 	}
 	return NULL;
 }
 
-START_TEST(readers_of_a_channel_without_hooks_see_whole_values_while_the_writer_sends)
+/* RACE_READERS threads borrow values of `words` words while this one sends
+ * RACE_SENDS of them. */
+static void race_plain_values(size_t words)
 {
 	struct ak_watch_sender *tx;
 	struct plain_race rc;
 	struct plain_reader pr[RACE_READERS];
 	pthread_t th[RACE_READERS];
-	struct triple t = { 0, 1, ~(uint64_t)0 };
+	uint64_t v[WORDS_MAX];
 
 	memset(&rc, 0, sizeof rc);
-	ck_assert_int_eq(ak_watch_new(sizeof t, &t, NULL, &tx, &rc.rx[0]), 0);
+	rc.words = words;
+	words_make(v, words, 0);
+	ck_assert_int_eq(ak_watch_new(words * sizeof(uint64_t), v, NULL, &tx, &rc.rx[0]), 0);
 	for (int i = 1; i < RACE_READERS; i++)
 		ck_assert_int_eq(ak_watch_receiver_clone(rc.rx[0], &rc.rx[i]), 0);
 	for (int i = 0; i < RACE_READERS; i++) {
@@ -1270,10 +1346,8 @@ START_TEST(readers_of_a_channel_without_hooks_see_whole_values_while_the_writer_
 		sched_yield();
 	int send_errors = 0;
 	for (uint64_t n = 1; n <= RACE_SENDS; n++) {
-		t.n = n;
-		t.m = n * 3 + 1;
-		t.inv = ~n;
-		if (ak_watch_send(tx, &t) != 0)
+		words_make(v, words, n);
+		if (ak_watch_send(tx, v) != 0)
 			send_errors++;
 		if ((n & 255) == 0)
 			sched_yield();
@@ -1289,6 +1363,17 @@ START_TEST(readers_of_a_channel_without_hooks_see_whole_values_while_the_writer_
 	}
 	ak_watch_sender_drop(tx);
 	end_test();
+}
+
+START_TEST(readers_of_small_values_see_whole_values_while_the_writer_sends)
+{
+	race_plain_values(3);
+}
+END_TEST
+
+START_TEST(readers_of_large_values_see_whole_values_while_the_writer_sends)
+{
+	race_plain_values(WORDS_MAX);
 }
 END_TEST
 
@@ -1326,13 +1411,16 @@ Suite *watch_suite(void)
 	tcase_add_test(tc, op_sizes_are_reported);
 	tcase_add_test(tc, a_failed_allocation_changes_nothing);
 	tcase_add_test(tc, zero_sized_values_carry_only_versions);
+	tcase_add_test(tc, small_values_without_hooks_are_sent_and_borrowed_without_allocating);
 	tcase_add_test(tc, four_readers_borrow_while_the_writer_sends);
 	tcase_add_test(tc, receivers_dropped_under_parked_changed_while_another_thread_sends);
 	tcase_add_test(tc, a_borrow_held_on_another_thread_never_holds_up_the_sender);
 	tcase_add_test(tc, sends_and_borrows_in_steady_state_allocate_nothing);
 	tcase_add_test(tc, a_receiver_may_hold_many_borrows_of_different_values_at_once);
 	tcase_add_test(tc, borrows_outlive_their_receiver_and_the_channel_with_their_values);
-	tcase_add_test(tc, readers_of_a_channel_without_hooks_see_whole_values_while_the_writer_sends);
+	tcase_add_test(tc, readers_of_small_values_see_whole_values_while_the_writer_sends);
+	tcase_add_test(tc, readers_of_large_values_see_whole_values_while_the_writer_sends);
+	tcase_add_test(tc, sends_and_borrows_of_slots_in_steady_state_allocate_nothing);
 	suite_add_tcase(s, tc);
 	return s;
 }

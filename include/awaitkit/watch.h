@@ -13,9 +13,11 @@
  *     receiver_clone/drop)
  *   ak_watch_ref_release                   any thread, once per borrow
  *
- * A borrow (struct ak_watch_ref) is a reference to an immutable block that
- * holds one value: it may be held across awaits and released on another
- * thread, and it never makes a sender wait.
+ * A borrow (struct ak_watch_ref) gives a value that stays as it is until
+ * the borrow is released (a copy in the receiver's buffer for values of up
+ * to 24 bytes without hooks, else the slot holding it): it may be held
+ * across awaits and released on another thread, and it never makes a
+ * sender wait.
  */
 #ifndef AK_WATCH_H
 #define AK_WATCH_H

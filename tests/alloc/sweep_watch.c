@@ -1,8 +1,9 @@
 /*
  * tests/alloc/sweep_watch.c: every watch operation under the
- * allocation-failure sweep (issue 11 item 6: liburcu's call_rcu aborted
- * the process when its first allocation failed, reached from
- * ak_watch_sender_drop when a value was retired).
+ * allocation-failure sweep, in both of its modes (issue 11 item 6:
+ * liburcu's call_rcu, which watch used then, aborted the process when its
+ * first allocation failed, reached from ak_watch_sender_drop when a value
+ * was retired).
  */
 #include <stdint.h>
 #include <string.h>
@@ -131,16 +132,25 @@ out:
 	ak_watch_sender_drop(tx);
 }
 
-/* More sends than a retire batch, borrows outliving sends, the spares
- * coming back, and the channel dropped with blocks in limbo. */
-static void watch_many_sends(void)
+/* A clone hook alone: values in slots (ak_watch(3): the slot mode). */
+static int plain_clone(void *dst, const void *src, void *arg)
+{
+	(void)arg;
+	memcpy(dst, src, sizeof(uint64_t));
+	return 0;
+}
+
+/* More sends than a batch of slots (or copies), borrows outliving sends
+ * (one beyond the receiver's two pins or buffers), the slots coming back,
+ * and the channel dropped with slots waiting to be scanned. */
+static void many_sends(const struct ak_watch_hooks *hooks)
 {
 	struct ak_watch_sender *tx = NULL;
 	struct ak_watch_receiver *rx = NULL;
 	struct ak_watch_ref held[3] = { { 0 }, { 0 }, { 0 } };
 	uint64_t v = 0;
 
-	if (ak_watch_new(sizeof v, &v, NULL, &tx, &rx) != 0)
+	if (ak_watch_new(sizeof v, &v, hooks, &tx, &rx) != 0)
 		return;
 	for (v = 1; v <= 150; v++) {
 		if (v % 50 == 0)
@@ -158,6 +168,17 @@ out:
 	if (tx)
 		ak_watch_sender_drop(tx);
 	ak_watch_receiver_drop(rx);
+}
+
+static void watch_many_sends(void)
+{
+	many_sends(NULL);
+}
+
+static void watch_many_sends_slots(void)
+{
+	struct ak_watch_hooks hooks = { plain_clone, NULL, NULL };
+	many_sends(&hooks);
 }
 
 /* Borrows that outlive the whole channel: one of a replaced value, one of
@@ -303,6 +324,7 @@ out:
 const struct sw_scenario sw_watch_scenarios[] = {
 	{ "watch_every_call", watch_every_call },
 	{ "watch_many_sends", watch_many_sends },
+	{ "watch_many_sends_slots", watch_many_sends_slots },
 	{ "watch_borrow_outlives_channel", watch_borrow_outlives_channel },
 	{ "watch_parked_on_executor", watch_parked_on_executor },
 	{ "watch_drop_under_parked_ops", watch_drop_under_parked_ops },

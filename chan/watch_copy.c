@@ -1,0 +1,186 @@
+/*
+ * chan/watch_copy.c: the watch channel's copy mode, for values of up to
+ * COPY_BYTES (24) without hooks: a counter, a flag, a small struct, which
+ * are most watch values.  chan/watch_slot.c has the slot mode of the
+ * others; ak_watch(3) says which is which.
+ *
+ * The value lives on the channel's first cache line, twice: a seqcount
+ * latch (Linux's latch_tree; a double-buffered seqlock).  `latch` is 2v
+ * while version v is whole in copy[v & 1], and 2v + 1 while a send writes
+ * version v + 1 into the other copy.  A borrow reads latch, copies
+ * copy[v & 1] into a buffer of its receiver's and reads latch again.  Only
+ * the send of v + 2 rewrites that copy, and it stores 2v + 3 first: a
+ * borrow that finds latch still below 2v + 3 copied a whole value (else
+ * two sends landed during its copy of three words, and it copies again).
+ *
+ * So a borrow reads one line that senders write, writes only its own
+ * receiver's lines, takes no lock and makes no atomic read-modify-write; a
+ * send never waits for a borrow nor a borrow for a send.  A release clears
+ * the buffer's pin word with one exchange, as in the slot mode, whose
+ * flags say whether the receiver left the channel meanwhile (then the last
+ * release frees the receiver).  A receiver has a buffer per pin; a borrow
+ * beyond them, and a sender's borrow, copy into an allocation of their own
+ * (a spill), freed by the release.
+ *
+ * Every word of the copies is an atomic: a copy read while a send rewrites
+ * it is no data race (C11, ThreadSanitizer).  Orderings:
+ *
+ *   send (send_lock)                     borrow
+ *   latch = 2v + 1         relaxed       s = latch              acquire
+ *   copy[(v+1) & 1][i] = x release       x = copy[(s/2) & 1][i] acquire
+ *   latch = 2v + 2         seq_cst       latch < s/2 * 2 + 3 ?  relaxed
+ *
+ * A word of the copy written by the send of v + 2 is a release store made
+ * after that send stored 2v + 3: a borrow that read it (acquire) reads
+ * latch >= 2v + 3 after it, and copies again.  The last store is seq_cst
+ * for the waiting count (chan/watch_slot.c, Waiting).
+ *
+ *   call                              lock            thread
+ *   ak__watch_latch_publish, _current senders'        a sender
+ *   ak__watch_copy_borrow             none            the receiver's owner
+ *   ak__watch_spill_borrow            none            any
+ *   ak__watch_latch_version           none            any
+ */
+#include <string.h>
+
+#include "watch_chan.h"
+
+_Static_assert(COPY_STRIDE >= COPY_BYTES && COPY_STRIDE % _Alignof(max_align_t) == 0,
+               "a receiver's copy buffers hold any value, aligned");
+_Static_assert(WATCH_LINE + WATCH_PINS * COPY_STRIDE <= 2 * WATCH_LINE,
+               "a receiver with copy buffers is two lines");
+
+/* A borrow's copy of its own, when its receiver's buffers are taken or a
+ * sender borrows. */
+struct spill {
+	union {
+		max_align_t align_;
+		uint64_t words[COPY_WORDS];
+	} value;
+};
+
+/* size bytes from src into words (the common sizes without a call). */
+static void bytes_to_words(uint64_t *words, const void *src, size_t size)
+{
+	if (size == sizeof(uint64_t))
+		memcpy(words, src, sizeof(uint64_t));
+	else if (size == sizeof(uint32_t))
+		memcpy(words, src, sizeof(uint32_t));
+	else if (size)
+		memcpy(words, src, size);
+}
+
+static size_t words_of(const struct watch *w)
+{
+	return (w->elem_size + 7) / 8;
+}
+
+/* Copies the current value's words into dst (8-byte aligned, room for
+ * COPY_WORDS), returns its version; any thread, no lock. */
+static uint64_t latch_read(struct watch *w, uint64_t *dst)
+{
+	size_t n = words_of(w);
+	for (;;) {
+		/* acquire: pairs with the release stores of a publish: the
+		 * copy of version v, and every write before its send. */
+		uint64_t s = ak__load(&w->latch, AK__ACQUIRE);
+		uint64_t v = s >> 1;
+		ak__atomic(uint64_t) *c = w->copy[v & 1];
+		/* acquire: a word the send of v + 2 wrote shows its latch
+		 * store to the check below (see the top of the file). */
+		for (size_t i = 0; i < n; i++)
+			dst[i] = ak__load(&c[i], AK__ACQUIRE);
+		if (ak__load(&w->latch, AK__RELAXED) < 2 * v + 3)
+			return v;
+	}
+}
+
+/* The initial value, version 0, before the channel is shared. */
+void ak__watch_latch_init(struct watch *w, const void *init)
+{
+	uint64_t words[COPY_WORDS] = { 0 };
+	if (init)                           /* slot mode: NULL, unused */
+		bytes_to_words(words, init, w->elem_size);
+	ak__init(&w->latch, (uint64_t)0);
+	for (int c = 0; c < 2; c++)
+		for (int i = 0; i < COPY_WORDS; i++)
+			ak__init(&w->copy[c][i], c == 0 ? words[i] : 0);
+}
+
+uint64_t ak__watch_latch_version(struct watch *w)
+{
+	/* seq_cst: the waiter's load of the pair with a publish's last
+	 * store (chan/watch_wait.c counts itself first); an acquire. */
+	return ak__load(&w->latch, AK__SEQ_CST) >> 1;
+}
+
+/* send_lock: the current value's bytes, into dst (elem_size bytes). */
+void ak__watch_latch_current(struct watch *w, void *dst)
+{
+	uint64_t words[COPY_WORDS];
+	ak__atomic(uint64_t) *c = w->copy[w->version & 1];
+	/* relaxed: written by publishes under this lock. */
+	for (size_t i = 0; i < words_of(w); i++)
+		words[i] = ak__load(&c[i], AK__RELAXED);
+	if (w->elem_size)
+		memcpy(dst, words, w->elem_size);
+}
+
+/* send_lock: publishes the elem_size bytes at src as the next version. */
+void ak__watch_latch_publish(struct watch *w, const void *src)
+{
+	uint64_t words[COPY_WORDS] = { 0 };
+	uint64_t v = ++w->version;
+	ak__atomic(uint64_t) *c = w->copy[v & 1];
+
+	bytes_to_words(words, src, w->elem_size);
+	/* relaxed: ordered before the word stores by their release. */
+	ak__store(&w->latch, 2 * v - 1, AK__RELAXED);
+	for (size_t i = 0; i < words_of(w); i++)
+		ak__store(&c[i], words[i], AK__RELEASE);
+	/* seq_cst: a release of the copy (pairs with the acquire in
+	 * latch_read()), and the publish of the waiting pair. */
+	ak__store(&w->latch, 2 * v, AK__SEQ_CST);
+}
+
+static uint64_t *buffer(struct ak_watch_receiver *rx, int i)
+{
+	return (uint64_t *)(void *)((unsigned char *)rx + WATCH_LINE + (size_t)i * COPY_STRIDE);
+}
+
+/* A copy of the current value for rx's owner, in a free buffer of rx's or
+ * a spill. */
+int ak__watch_copy_borrow(struct ak_watch_receiver *rx, struct borrowed *b)
+{
+	for (int i = 0; i < WATCH_PINS; i++) {
+		/* acquire: pairs with the exchange in ak__watch_unpin(): the
+		 * last borrower's reads of the buffer came before this copy. */
+		if (ak__load(&rx->pins[i], AK__ACQUIRE) == 0) {
+			uint64_t *buf = buffer(rx, i);
+			b->version = latch_read(rx->w, buf);
+			/* relaxed: a releaser learns of the borrow from its
+			 * owner, after this. */
+			ak__store(&rx->pins[i], PIN_COPY, AK__RELAXED);
+			b->value = buf;
+			b->token = (uintptr_t)&rx->pins[i];
+			return 0;
+		}
+	}
+	return ak__watch_spill_borrow(rx->w, b);
+}
+
+int ak__watch_spill_borrow(struct watch *w, struct borrowed *b)
+{
+	struct spill *sp = ak__alloc(sizeof(*sp));
+	if (!sp)
+		return AK_ENOMEM;
+	b->version = latch_read(w, sp->value.words);
+	b->value = sp->value.words;
+	b->token = (uintptr_t)sp | TOKEN_SPILL;
+	return 0;
+}
+
+void ak__watch_spill_release(uintptr_t token)
+{
+	ak__free_sized((void *)(token & ~TOKEN_TAGS), sizeof(struct spill));
+}
