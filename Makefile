@@ -81,12 +81,11 @@ ifeq ($(origin LTO),undefined)
 LTO := $(if $(shell $(CC) -v 2>&1 | grep '^gcc version'),-flto=auto -ffat-lto-objects)
 endif
 
-# liburcu-bp: watch's read side and grace periods (never call_rcu, which
-# aborts on ENOMEM); the fork hooks (runtime/fork.c) quiesce its registry.
 # liburcu-common: the pool's injection queue (wfcqueue lives there in 0.13,
-# not in liburcu-cds; the liburcu-cds.pc says -lurcu-common -lurcu-cds).
-# Linked shared, never _LGPL_SOURCE.
-LDLIBS := -pthread -lurcu-bp -lurcu-common
+# not in liburcu-cds; the liburcu-cds.pc says -lurcu-common -lurcu-cds),
+# the only part of liburcu the library uses (watch stopped using
+# liburcu-bp in issue 17).  Linked shared, never _LGPL_SOURCE.
+LDLIBS := -pthread -lurcu-common
 
 # The coroutine switch (runtime/co.c): assembly on x86-64; CO_SWITCH=ucontext
 # builds the portable ucontext switch instead (what other architectures

@@ -5,22 +5,15 @@
  * fork+exec of a program that never uses awaitkit in the child, and the
  * order among the program's handlers is the program's to choose).
  *
- * Covered: the timer (its lock, its thread, the sleeps pending at the fork)
- * and liburcu.  The library links liburcu-bp for watch's values (urcu-bp
- * read side and grace periods): its registry and grace-period locks must be
- * quiesced around a fork like the timer.  The library never calls call_rcu
- * (it aborts on ENOMEM; chan/watch.c waits for grace periods itself), but a
- * program linking the same liburcu-bp may: its worker threads are paused
- * too, which costs nothing when none was started.
- * liburcu-cds (wfcqueue) keeps no process-wide state and needs nothing.
+ * Covered: the timer (its lock, its thread, the sleeps pending at the
+ * fork), the blocking pool and the debug counters.  liburcu's wfcqueue
+ * (the pool's injection queue) keeps no process-wide state and needs
+ * nothing; the library uses no other part of liburcu (watch keeps its
+ * values without RCU since issue 17).
  *
- * Order: prepare takes liburcu's state before the timer lock; parent and
- * child release in the reverse order.  call_rcu's worker is paused before
- * urcu_bp_before_fork takes the grace-period lock, because the worker may be
- * waiting for a grace period itself.
+ * Order: parent and child release in the reverse order of prepare.
  */
 #include <errno.h>
-#include <urcu-bp.h>
 
 #include <awaitkit/fork.h>
 
@@ -32,8 +25,6 @@ AK_EXPORT void ak_atfork_prepare(void)
 {
 	int saved = errno;
 
-	call_rcu_before_fork();
-	urcu_bp_before_fork();
 	ak__timer_before_fork();
 	ak__blocking_before_fork();
 	ak__counts_before_fork();      /* last: any thread may count */
@@ -47,8 +38,6 @@ AK_EXPORT void ak_atfork_parent(void)
 	ak__counts_after_fork_parent();
 	ak__blocking_after_fork_parent();
 	ak__timer_after_fork_parent();
-	urcu_bp_after_fork_parent();
-	call_rcu_after_fork_parent();
 	errno = saved;
 }
 
@@ -59,7 +48,5 @@ AK_EXPORT void ak_atfork_child(void)
 	ak__counts_after_fork_child();
 	ak__blocking_after_fork_child();
 	ak__timer_after_fork_child();
-	urcu_bp_after_fork_child();
-	call_rcu_after_fork_child();
 	errno = saved;
 }

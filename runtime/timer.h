@@ -1,6 +1,6 @@
 /*
  * runtime/timer.h: the timer's side of the fork hooks.  Internal; the public
- * ak_atfork_*() in runtime/fork.c call these around liburcu's own hooks.
+ * ak_atfork_*() in runtime/fork.c call these.
  *
  *   call                          thread
  *   ak__timer_before_fork         the forking thread; returns with the

@@ -30,14 +30,12 @@
 #   allocation the shim accounts for.  In the sim build (make sim) core/shim.h
 #   renames pthread_create, pthread_join and pthread_detach to the
 #   scheduler's, so that these threads are simulated too.
-#   liburcu's data-structure API (cds_wfcq_*, call_rcu, rcu_read_lock,
-#   rcu_dereference, rcu_xchg_pointer, urcu_bp_*...): DESIGN.md section 13
-#   puts liburcu exactly there (the pool's injection queue, watch values);
-#   its internal atomics live in liburcu, not in our text, and the places
-#   that use it carry AK__HB_* annotations for TSan.  The sim build replaces
-#   the calls the library makes with shim-visible stand-ins (sim/shadow/:
-#   the wfcqueue written with the shim's atomics, RCU sections and grace
-#   periods kept by the scheduler).
+#   liburcu's data-structure API (cds_wfcq_*): DESIGN.md section 13 puts
+#   liburcu exactly there (the pool's injection queue; watch stopped using
+#   RCU in issue 17); its internal atomics live in liburcu, not in our
+#   text, and the place that uses it carries AK__HB_* annotations for TSan.
+#   The sim build replaces the calls the library makes with shim-visible
+#   stand-ins (sim/shadow/: the wfcqueue written with the shim's atomics).
 #   Member calls through a pointer or a struct (ops->free(...)) are not the
 #   allocator and are not flagged.
 #

@@ -125,7 +125,7 @@ libs_for() {
 		[ -f "adapters/$h/ldlibs" ] && adapters="$adapters $(cat "adapters/$h/ldlibs")"
 	done
 	if [ -n "$adapters" ]; then
-		echo "$adapters $libdir/libawaitkit.a -pthread -lurcu-bp -lurcu-common"
+		echo "$adapters $libdir/libawaitkit.a -pthread -lurcu-common"
 	else
 		echo "$LIBS_EX"
 	fi

@@ -17,7 +17,6 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <urcu-bp.h>
 
 #include <awaitkit/fork.h>
 #include <awaitkit/pool.h>
@@ -1313,61 +1312,6 @@ START_TEST(fork_while_the_timer_thread_starts_leaves_the_child_a_working_timer)
 }
 END_TEST
 
-static atomic_int rcu_done;
-static struct rcu_head rcu_head;
-
-static void rcu_cb(struct rcu_head *head)
-{
-	(void)head;
-	atomic_fetch_add(&rcu_done, 1);
-}
-
-static int rcu_reached(void *arg)
-{
-	return atomic_load(&rcu_done) >= *(int *)arg;
-}
-
-/*
- * Waits for the callback by polling its flag, not with rcu_barrier():
- * liburcu 0.13 is invisible to TSan, which reports rcu_barrier's own
- * completion record (allocated by the caller, freed by the worker) as a
- * race.
- */
-static int rcu_call_and_wait(int goal)
-{
-	call_rcu(&rcu_head, rcu_cb);
-	return wait_for(rcu_reached, &goal, 5 * SEC);
-}
-
-START_TEST(fork_with_a_live_call_rcu_thread_completes_in_both)
-{
-	ck_assert_int_eq(pthread_atfork(ak_atfork_prepare, ak_atfork_parent,
-	                                ak_atfork_child), 0);
-	/* The first call_rcu starts liburcu's worker thread. */
-	urcu_bp_read_lock();
-	urcu_bp_read_unlock();
-	ck_assert(rcu_call_and_wait(1));
-
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		struct ak_sleep_op op;
-
-		/* The parent's worker is gone; call_rcu starts a new one. */
-		if (!rcu_call_and_wait(2))
-			_exit(1);
-		memset(&op, 0, sizeof op);
-		ak_sleep_until(&op, ak_deadline_in(1 * MS));
-		if (ak_block_on(&op.future, ak_deadline_in(5 * SEC)) != 0)
-			_exit(2);
-		_exit(0);
-	}
-	ck_assert_int_eq(child_status(pid), 0);
-	/* The parent's worker was paused for the fork and runs again. */
-	ck_assert(rcu_call_and_wait(2));
-}
-END_TEST
-
 Suite *timer_suite(void)
 {
 	Suite *s = suite_create("timer");
@@ -1405,7 +1349,6 @@ Suite *timer_suite(void)
 	tcase_add_test(tc, child_forked_with_the_hooks_can_sleep);
 	tcase_add_test(tc, fork_while_the_timer_fires_leaves_both_sides_working);
 	tcase_add_test(tc, fork_while_the_timer_thread_starts_leaves_the_child_a_working_timer);
-	tcase_add_test(tc, fork_with_a_live_call_rcu_thread_completes_in_both);
 	suite_add_tcase(s, tc);
 	return s;
 }

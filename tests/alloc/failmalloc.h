@@ -6,8 +6,8 @@
  * interposition (the executable comes first in every lookup, as an
  * LD_PRELOAD object would), every call in the process goes through them:
  * the library's own ak__alloc (core/shim.c), liburcu's direct mallocs
- * (call_rcu's per-process data, urcu-bp), glibc's (pthread_create's thread
- * descriptors) and, under AddressSanitizer, they forward to ASan's
+ * (none since watch stopped using liburcu-bp in issue 17), glibc's
+ * (pthread_create's thread descriptors) and, under AddressSanitizer, they forward to ASan's
  * allocator, so ASan still sees every block.  While armed, the n-th counted
  * allocation fails with ENOMEM; everything else is forwarded unchanged.
  */
