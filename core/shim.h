@@ -277,7 +277,14 @@ void __tsan_switch_to_fiber(void *fiber, unsigned flags);
 static inline void *ak__fiber_current(void) { return __tsan_get_current_fiber(); }
 static inline void *ak__fiber_create(void) { return __tsan_create_fiber(0); }
 static inline void ak__fiber_destroy(void *f) { __tsan_destroy_fiber(f); }
-static inline void ak__fiber_switch(void *f) { __tsan_switch_to_fiber(f, 0); }
+/* Always inlined: a function of its own would be entered on one fiber
+ * and left on the other, and TSan's shadow call stacks (one per fiber)
+ * would drift by a frame whenever the two ends of a switch were not
+ * inlined alike. */
+static inline __attribute__((always_inline)) void ak__fiber_switch(void *f)
+{
+	__tsan_switch_to_fiber(f, 0);
+}
 #else
 static inline void *ak__fiber_current(void) { return NULL; }
 static inline void *ak__fiber_create(void) { return (void *)1; }
@@ -290,11 +297,15 @@ void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom,
                                     size_t size);
 void __sanitizer_finish_switch_fiber(void *fake_stack_save, const void **bottom_old,
                                      size_t *size_old);
-static inline void ak__stack_switch_start(void **fake, const void *bottom, size_t size)
+/* Inlined, as ak__fiber_switch() is: each call belongs to the frame that
+ * switches. */
+static inline __attribute__((always_inline)) void
+ak__stack_switch_start(void **fake, const void *bottom, size_t size)
 {
 	__sanitizer_start_switch_fiber(fake, bottom, size);
 }
-static inline void ak__stack_switch_finish(void *fake, const void **bottom, size_t *size)
+static inline __attribute__((always_inline)) void
+ak__stack_switch_finish(void *fake, const void **bottom, size_t *size)
 {
 	__sanitizer_finish_switch_fiber(fake, bottom, size);
 }

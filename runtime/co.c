@@ -14,16 +14,27 @@
  *
  * A poll switches in (resume), the body runs until ak_co_await() finds its
  * future pending and switches out (suspend), or until it returns (the last
- * switch, which never comes back).  Every switch goes through switch_to():
- * the sanitizers are told first (core/shim.h, "fibers"), then the stack
- * pointer moves (runtime/co_switch_x86_64.S, or ucontext).
+ * switch, which never comes back).  The sanitizers are told of every
+ * switch first (core/shim.h, "fibers"), then the stack pointer moves
+ * (ak__co_switch() of co.h, or ucontext).  A suspended body's next poll
+ * polls the awaited future first, from here: a wake that finds it still
+ * pending costs no switch, and one that finds it done switches in with its
+ * result (await_rc).
+ *
+ * The inline switch.  Where co.h switches inline (x86-64, this file built
+ * without a sanitizer and without ucontext: CO_INLINE), the body's
+ * ak_co_await() is co.h's loop over ak_co_await_step(): the step polls and
+ * returns AK_PENDING to the body, which switches out itself, so no return
+ * crosses a switch (co.h says why that matters).  Elsewhere the step
+ * suspends here, with the sanitizers' hooks, and never answers AK_PENDING.
  *
  * Threads.  A suspended body may be resumed by another thread (a pool's
  * worker, a canceller): every function whose frame spans a switch
- * (ak_co_await, suspend, ak__co_main) touches no thread-local storage, so
- * no thread-local address computed before a switch is used after it.  The
- * polls of a future are serialized by whoever drives it, which orders the
- * record's plain fields between threads.
+ * (ak_co_await, ak_co_await_step, suspend, ak__co_main) touches no
+ * thread-local storage, so no thread-local address computed before a
+ * switch is used after it.  The polls of a future are serialized by
+ * whoever drives it, which orders the record's plain fields between
+ * threads.
  *
  * Cancel.  A SUSPENDED coroutine's cancel cancels the future it awaits,
  * then resumes the body once on the canceller's thread, in a context of
@@ -40,6 +51,8 @@
 #if !defined(__x86_64__) || defined(AK_CO_UCONTEXT)
 #define CO_UCONTEXT 1
 #include <ucontext.h>
+#elif !defined(AK__TSAN) && !defined(AK__ASAN)
+#define CO_INLINE 1
 #endif
 
 enum { CO_NEW, CO_RUNNING, CO_SUSPENDED, CO_DONE };
@@ -53,6 +66,7 @@ struct ak_co {
 	size_t stack_bytes;             /* as mapped */
 	struct ak_context *cx;          /* the poll in progress */
 	struct ak_future *awaiting;     /* SUSPENDED: what the body waits on */
+	int await_rc;                   /* awaiting's result, polled from here */
 	int phase;
 	int cancelled;                  /* the body runs its cancel phase */
 	int spawned;                    /* its task frees it (ak_co_spawn) */
@@ -66,7 +80,7 @@ struct ak_co {
 #ifdef CO_UCONTEXT
 	ucontext_t uc, caller_uc;
 #else
-	void *sp, *caller_sp;           /* saved stack pointers */
+	void *sp, *caller_sp;           /* saved stack pointers; co.h's sw */
 #endif
 };
 
@@ -96,39 +110,38 @@ static void frame_init(struct ak_co *co)
 	            (unsigned)(p >> 32));
 }
 
-static void raw_in(struct ak_co *co)
+static inline __attribute__((always_inline)) void raw_in(struct ak_co *co)
 {
 	swapcontext(&co->caller_uc, &co->uc);
 }
 
-static void raw_out(struct ak_co *co)
+static inline __attribute__((always_inline)) void raw_out(struct ak_co *co)
 {
 	swapcontext(&co->uc, &co->caller_uc);
 }
 #else
-void ak__co_switch(void **save_sp, void *to_sp);
 void ak__co_boot(void);
 
-/* The frame ak__co_switch() pops: r15 r14 r13 r12 rbx rbp, then the
- * return address, ak__co_boot, which finds the coroutine in r12.  After
- * the ret the stack is 16-byte aligned for boot's call. */
+/* The frame a fresh stack starts with, for ak__co_switch() (co.h) to pop:
+ * the resume address, ak__co_boot (runtime/co_switch_x86_64.S), then the
+ * coroutine, which boot reads; the stack is 16-byte aligned after the
+ * pop, for boot's call. */
 static void frame_init(struct ak_co *co)
 {
 	uintptr_t top = ((uintptr_t)co->stack + co->stack_bytes) & ~(uintptr_t)15;
-	void **sp = (void **)(top - 72);
-	for (int i = 0; i < 9; i++)
-		sp[i] = NULL;
-	sp[3] = co;
-	sp[6] = (void *)(uintptr_t)ak__co_boot;
+	void **sp = (void **)(top - 24);
+	sp[0] = (void *)(uintptr_t)ak__co_boot;
+	sp[1] = co;
+	sp[2] = NULL;
 	co->sp = sp;
 }
 
-static void raw_in(struct ak_co *co)
+static inline __attribute__((always_inline)) void raw_in(struct ak_co *co)
 {
 	ak__co_switch(&co->caller_sp, co->sp);
 }
 
-static void raw_out(struct ak_co *co)
+static inline __attribute__((always_inline)) void raw_out(struct ak_co *co)
 {
 	ak__co_switch(&co->sp, co->caller_sp);
 }
@@ -206,6 +219,12 @@ static int co_poll(struct ak_future *f, struct ak_context *cx)
 			co->phase = CO_DONE;
 			return co->result = rc;
 		}
+	} else if (co->awaiting) {
+		/* Suspended: only a result is worth a switch. */
+		int rc = ak_future_poll(co->awaiting, cx);
+		if (rc == AK_PENDING)
+			return AK_PENDING;
+		co->await_rc = rc;
 	}
 	co->cx = cx;
 	resume(co);
@@ -258,24 +277,57 @@ static int on_own_stack(const struct ak_co *co)
 	return co->phase == CO_RUNNING && here >= lo && here < lo + co->stack_bytes;
 }
 
-AK_EXPORT int ak_co_await(struct ak_co *co, struct ak_future *f)
+/* The first half of an await: the result, or AK_PENDING with the body to
+ * suspend on f. */
+static int await_begin(struct ak_co *co, struct ak_future *f)
 {
-	if (!co || !f || !on_own_stack(co))
-		return AK_EINVAL;
 	if (co->cancelled) {
 		ak_future_cancel(f);
 		return AK_ECANCELED;
 	}
-	for (;;) {
-		int rc = poll_on(f, co->cx);
-		if (rc != AK_PENDING)
-			return rc;
+	int rc = poll_on(f, co->cx);
+	if (rc == AK_PENDING)
 		co->awaiting = f;
-		suspend(co);
-		co->awaiting = NULL;
-		if (co->cancelled)
-			return AK_ECANCELED;    /* co_cancel() cancelled f */
-	}
+	return rc;
+}
+
+/* The second, once resumed: co_poll() polled the future to its result,
+ * or co_cancel() cancelled it. */
+static int await_end(struct ak_co *co)
+{
+	co->awaiting = NULL;
+	return co->cancelled ? AK_ECANCELED : co->await_rc;
+}
+
+AK_EXPORT int ak_co_await_step(struct ak_co *co, struct ak_future *f, void ***sw)
+{
+	if (!co || !f || !sw || !on_own_stack(co))
+		return AK_EINVAL;
+	if (co->awaiting)
+		return await_end(co);   /* back from the body's own switch */
+	int rc = await_begin(co, f);
+	if (rc != AK_PENDING)
+		return rc;
+#ifdef CO_INLINE
+	co->phase = CO_SUSPENDED;
+	*sw = &co->sp;
+	return AK_PENDING;
+#else
+	suspend(co);
+	return await_end(co);
+#endif
+}
+
+/* Parenthesized: co.h may make ak_co_await() a macro over the step. */
+AK_EXPORT int(ak_co_await)(struct ak_co *co, struct ak_future *f)
+{
+	if (!co || !f || !on_own_stack(co))
+		return AK_EINVAL;
+	int rc = await_begin(co, f);
+	if (rc != AK_PENDING)
+		return rc;
+	suspend(co);
+	return await_end(co);
 }
 
 AK_EXPORT int ak_co_cancelled(const struct ak_co *co)

@@ -96,6 +96,79 @@ START_TEST(a_positive_return_is_reported_as_einval)
 }
 END_TEST
 
+/* Counts the polls of a future pending `pending` times, then AK_EPIPE;
+ * the body records what its await returned and that it went on. */
+struct patient {
+	struct tk_count_future f;
+	int rc, went_on;
+};
+
+static int patient_body(struct ak_co *co, void *arg)
+{
+	struct patient *p = arg;
+	p->rc = ak_co_await(co, &p->f.future);
+	p->went_on++;
+	return 0;
+}
+
+START_TEST(each_poll_polls_the_awaited_future_once_and_the_body_goes_on_when_it_is_ready)
+{
+	struct tk_task *tt = tk_task_new();
+	struct patient p;
+	struct ak_co *co;
+
+	memset(&p, 0, sizeof p);
+	tk_count_init(&p.f, 5, 0, AK_EPIPE);
+	ck_assert_int_eq(ak_co_new(patient_body, &p, AK_CO_STACK_MIN, &co), 0);
+	/* Polls without a wake (spurious, as an executor may make). */
+	for (int i = 1; i <= 5; i++) {
+		ck_assert_int_eq(tk_poll(tt, ak_co_future(co)), AK_PENDING);
+		ck_assert_int_eq(atomic_load(&p.f.polls), i);
+		ck_assert_int_eq(p.went_on, 0);
+	}
+	ck_assert_int_eq(tk_poll(tt, ak_co_future(co)), 0);
+	ck_assert_int_eq(atomic_load(&p.f.polls), 6);
+	ck_assert_int_eq(p.rc, AK_EPIPE);
+	ck_assert_int_eq(p.went_on, 1);
+	ck_assert_int_eq(ak_co_free(co), 0);
+}
+END_TEST
+
+/* The same sum as sum_body, awaiting through the function ak_co_await()
+ * itself rather than co.h's inline form of it (where there is one). */
+static int function_form_body(struct ak_co *co, void *arg)
+{
+	struct sum_args *a = arg;
+	long sum = 0;
+
+	for (int i = 1; i <= a->n; i++) {
+		struct ak_yield_op op;
+		memset(&op, 0, sizeof op);
+		if (ak_yield_init(&op) != 0 || (ak_co_await)(co, &op.future) != 0)
+			return AK_EINVAL;
+		a->yields++;
+		sum += i;
+	}
+	a->sum = sum;
+	return 0;
+}
+
+START_TEST(the_function_form_of_ak_co_await_waits_as_the_inline_one)
+{
+	struct ak_executor *ex = new_executor();
+	struct sum_args a = { .n = 100 };
+	struct ak_task *t = NULL;
+
+	ck_assert_int_eq(ak_co_spawn(ex, function_form_body, &a, &t), 0);
+	ck_assert_int_eq(ak_executor_run_all(ex, ak_deadline_in(5000 * MS)), 0);
+	ck_assert_int_eq(ak_task_result(t), 0);
+	ck_assert_int_eq(a.yields, 100);
+	ck_assert_int_eq(a.sum, 5050);
+	ak_task_release(t);
+	ck_assert_int_eq(ak_executor_free(ex), 0);
+}
+END_TEST
+
 /* ---- every executor ---------------------------------------------------------------- */
 
 /* Producer and consumer coroutines over a bounded mpsc of 2. */
@@ -539,6 +612,10 @@ START_TEST(bad_inputs_return_einval)
 	ck_assert_uint_eq(ak_co_stack_size(co), AK_CO_STACK_MIN);
 	/* Outside its body. */
 	ck_assert_int_eq(ak_co_await(co, &y.future), AK_EINVAL);
+	ck_assert_int_eq((ak_co_await)(co, &y.future), AK_EINVAL);
+	void **sw = NULL;
+	ck_assert_int_eq(ak_co_await_step(co, &y.future, &sw), AK_EINVAL);
+	ck_assert_ptr_null(sw);
 	ck_assert_int_eq(ak_co_free(co), 0);
 }
 END_TEST
@@ -648,6 +725,8 @@ Suite *co_suite(void)
 	tcase_add_test(body, locals_survive_awaits_and_loops);
 	tcase_add_test(body, an_early_return_is_the_task_result);
 	tcase_add_test(body, a_positive_return_is_reported_as_einval);
+	tcase_add_test(body, each_poll_polls_the_awaited_future_once_and_the_body_goes_on_when_it_is_ready);
+	tcase_add_test(body, the_function_form_of_ak_co_await_waits_as_the_inline_one);
 	tcase_add_test(exec, spawned_coroutines_pass_values_and_join_on_the_executor);
 	tcase_add_test(exec, block_on_runs_a_coroutine_that_sleeps);
 	tcase_add_test(exec, spawned_coroutines_pass_values_and_join_on_the_pool);

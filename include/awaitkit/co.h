@@ -23,8 +23,9 @@
  *   ak_co_spawn_executor,    ak_pool_spawn accepts
  *   ak_co_spawn_pool
  *   ak_co_block_on           a thread outside any poll
- *   ak_co_await and every    inside the coroutine's own body, with the
- *   ak_co_<op> wrapper       co it was given
+ *   ak_co_await,             inside the coroutine's own body, with the
+ *   ak_co_await_step and     co it was given
+ *   every ak_co_<op> wrapper
  *   ak_co_cancelled          inside the body
  *   ak_co_stack_size         any
  *
@@ -75,12 +76,96 @@ size_t ak_co_stack_size(const struct ak_co *co);
 
 int ak_co_await(struct ak_co *co, struct ak_future *f);
 int ak_co_cancelled(const struct ak_co *co);
+/* ak_co_await() a step at a time, for its inline form below: the result,
+ * or AK_PENDING when the body is to switch out itself through *sw (then
+ * step again once it is back). */
+int ak_co_await_step(struct ak_co *co, struct ak_future *f, void ***sw);
 
 int ak_co_spawn_executor(struct ak_executor *ex, ak_co_fn fn, void *arg,
                          struct ak_task **task);
 int ak_co_spawn_pool(struct ak_pool *pool, ak_co_fn fn, void *arg,
                      struct ak_task **task);
 int ak_co_block_on(ak_co_fn fn, void *arg, int64_t deadline);
+
+/* ---- the inline switch -------------------------------------------------------
+ * A return whose call was made on the other stack is mispredicted by the
+ * processor's return-address predictor: with the switch in a function of
+ * the library, each poll of a coroutine paid four such returns, and a
+ * coroutine task took twice the time of the same task written as a state
+ * machine (issue 19).  So on x86-64 with GCC or clang the switch is inline
+ * asm, and a body's ak_co_await() switches out in the body itself, once
+ * ak_co_await_step() has returned: no return crosses a switch, and the two
+ * indirect jumps that do are learned by the branch-target predictor.  The
+ * library answers AK_PENDING from the step only when it was built to
+ * switch this way (not with a sanitizer, not with CO_SWITCH=ucontext);
+ * otherwise the step waits inside the library.  A translation unit built
+ * with a sanitizer, or with AK_CO_NO_INLINE_SWITCH defined, calls the
+ * function ak_co_await() instead.
+ *
+ * The switch: steps over the red zone, pushes rbp and its resume address,
+ * stores the stack pointer in *save (sw[0]), loads `to` (sw[1]), pops the
+ * other side's resume address and jumps to it.  Every other register is
+ * clobbered: the compiler keeps nothing in one across the switch, and the
+ * other side may use them all.  The floating-point control words are the
+ * thread's (ak_co(3)).  Part of the ABI between this header and the
+ * library, as is a fresh stack's first frame (runtime/co.c).
+ */
+#if defined(__x86_64__) && defined(__LP64__) && defined(__GNUC__)
+#if defined(__AVX512F__)
+#define AK__CO_CLOBBER_AVX512 , "xmm16", "xmm17", "xmm18", "xmm19", "xmm20",  \
+	"xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27",        \
+	"xmm28", "xmm29", "xmm30", "xmm31", "k1", "k2", "k3", "k4", "k5",     \
+	"k6", "k7"
+#else
+#define AK__CO_CLOBBER_AVX512
+#endif
+static inline __attribute__((always_inline)) void ak__co_switch(void **save, void *to)
+{
+	__asm__ volatile(
+		"leaq -128(%%rsp), %%rsp\n\t"
+		"pushq %%rbp\n\t"
+		"leaq 1f(%%rip), %%rax\n\t"
+		"pushq %%rax\n\t"
+		"movq %%rsp, (%%rdi)\n\t"
+		"movq %%rsi, %%rsp\n\t"
+		"popq %%rax\n\t"
+		"jmpq *%%rax\n"
+		"1:\n\t"
+		"popq %%rbp\n\t"
+		"leaq 128(%%rsp), %%rsp"
+		: "+D"(save), "+S"(to)
+		:
+		: "rax", "rbx", "rcx", "rdx", "r8", "r9", "r10", "r11", "r12",
+		  "r13", "r14", "r15", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4",
+		  "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",
+		  "xmm12", "xmm13", "xmm14", "xmm15", "st", "st(1)", "st(2)",
+		  "st(3)", "st(4)", "st(5)", "st(6)", "st(7)", "fpsr", "memory",
+		  "cc" AK__CO_CLOBBER_AVX512);
+}
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define AK__CO_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+	__has_feature(memory_sanitizer)
+#define AK__CO_SANITIZED 1
+#endif
+#endif
+
+#if !defined(AK__CO_SANITIZED) && !defined(AK_CO_NO_INLINE_SWITCH)
+static inline __attribute__((always_inline)) int
+ak__co_await_inline(struct ak_co *co, struct ak_future *f)
+{
+	void **sw = 0;
+	int rc;
+
+	while ((rc = ak_co_await_step(co, f, &sw)) == AK_PENDING)
+		ak__co_switch(&sw[0], sw[1]);
+	return rc;
+}
+#define ak_co_await(co, f) ak__co_await_inline((co), (f))
+#endif
+#endif
 
 /* ---- awaiting the common operations --------------------------------------
  * Each binds an operation on the body's stack (a local: it survives the
