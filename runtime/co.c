@@ -335,6 +335,22 @@ AK_EXPORT int ak_co_cancelled(const struct ak_co *co)
 	return co ? co->cancelled : AK_EINVAL;
 }
 
+AK_EXPORT int ak_co_pin(struct ak_co *co)
+{
+	if (!co || !on_own_stack(co))
+		return AK_EINVAL;
+	if (co->cancelled)
+		return 0;       /* the cancel phase is no poll: nothing to pin */
+	/* A task of a pool is pinned.  Any other poll runs on one thread
+	 * already (the single-thread executor, the adapters' loops,
+	 * block_on), or on an executor of the user's, which decides itself
+	 * where its tasks run. */
+	struct ak_task *t = ak__task_current();
+	if (t)
+		ak__pool_pin(t);
+	return 0;
+}
+
 /* ---- making, freeing, spawning ------------------------------------------------- */
 
 AK_EXPORT int ak_co_new(ak_co_fn fn, void *arg, size_t stack_size,

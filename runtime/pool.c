@@ -28,33 +28,33 @@
  *     task it displaces goes to the tail of the worker's local queue;
  *   - queued again at the end of its own poll (it was woken during the
  *     poll: a yield), or spawned by a worker: the tail of the local queue;
- *   - from any other thread: the injection queue.
+ *   - from any other thread: the injection queue;
+ *   - a pinned task (ak_co_pin(3)), from anywhere: its worker's pinned
+ *     queue, never a queue or slot other workers take from.
  * A full local queue (pool_queue.c, 256 entries) moves half of itself to
  * the injection queue.  A worker takes work in this order (next_task):
  * the LIFO slot, at most LIFO_MAX times in a row (then the slot's task goes
  * to the tail of the local queue, so two tasks waking each other cannot
  * starve the rest); the local queue, except that every INJECT_EVERY-th
- * task comes from the injection queue first; the injection queue; then
- * half of another worker's local queue (search).  A task held in a LIFO
+ * task comes from the injection queue first and every other one from the
+ * pinned queue first; the pinned queue; the injection queue; then half of
+ * another worker's local queue (search).  A task held in a LIFO
  * slot while its worker stays in one poll for a whole idle spin of another
  * worker is taken by that worker (spin_for_work): a poll that does not
  * yield cannot hold it hostage while a worker is awake.
  *
- * The injection queue is liburcu's wfcqueue.  Why it, here: its enqueue is
- * wait-free (one exchange, no lock, from any thread: wakers run on threads
- * the pool does not own, possibly inside a primitive's hot path), and it
- * reports whether the queue was empty, which is exactly when a parked
- * worker must be woken; a busy queue costs producers no wake-up traffic.
- * Dequeues are mutually excluded by the pool's own consumer lock (liburcu's
- * synchronization table requires it) and are always non-blocking: the
- * blocking dequeue may sleep 10 ms waiting for a half-done enqueue, which
- * would stall a worker, so on CDS_WFCQ_WOULDBLOCK we spin, then yield.
- * Debian's liburcu 0.13 is invisible to ThreadSanitizer (its atomics are
- * inline asm): every enqueue is annotated with AK__HB_RELEASE on the node and
- * every dequeue with AK__HB_ACQUIRE, which tells TSan that the enqueue
- * happens-before the dequeue that returns the node.  We link the shared
- * liburcu-cds and never define _LGPL_SOURCE, so its internals stay
- * uninstrumented.
+ * The injection queue and the gate that keeps late wakes out of a freed
+ * pool: see pool_inject.h.
+ *
+ * Pinned tasks.  ak_co_pin() (through ak__pool_pin()) sets a task's home,
+ * the worker polling it, from inside that poll.  From then on every entry
+ * of the task goes to its home's pinned queue (pool_queue.h), which only
+ * that worker pops, so every later poll runs there.  A push from anywhere
+ * but the home kicks it (pool_idle.h): the home, if parked, is woken, and
+ * one about to park does not.  The home is written during a poll and read
+ * by whoever queues the task next: the poller itself, or a waker whose
+ * wake read the end of that poll (task.c: acquire, paired with the
+ * release that ends the poll).
  *
  * Idle and searching workers: see pool_idle.h.  Work that other workers
  * should see (an injection into an empty queue, a spawn, a task pushed out
@@ -68,41 +68,38 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include <urcu/wfcqueue.h>
-
 #include <awaitkit/block_on.h>
 #include <awaitkit/pool.h>
 
 #include "pool_idle.h"
+#include "pool_inject.h"
 #include "pool_queue.h"
 #include "task.h"
 
-#define CACHELINE 64
+#define CACHELINE AK__CACHELINE
 
 /* Checks of the queues before a worker goes idle (the default of
  * ak_pool_options.idle_spins): a futex wake costs about 10 us on this
  * machine, a spin of this length a few. */
 #define IDLE_SPINS 128
-/* Relaxed retries of a dequeue that would block, before yielding. */
-#define DEQUEUE_SPINS 64
 /* LIFO slot polls in a row (the default of ak_pool_options.lifo_max), and
  * the period of the injection queue's turn before the local queue (tokio's
  * figures). */
 #define LIFO_MAX 3
 #define INJECT_EVERY 61
 
-#define GATE_CLOSED 1u
-#define GATE_ONE 2u
-
 struct pool_task {
 	struct ak_task base;
 	struct cds_wfcq_node qnode;
+	struct ak__pinq_link pin;       /* in its home's pinned queue */
+	struct worker *home;            /* pinned there; NULL: not pinned */
 	struct ak_pool *pool;
 };
 
 struct worker {
 	/* Shared with stealers. */
 	struct ak__runq runq;
+	struct ak__pinq pinq;           /* pinned here; any thread pushes */
 	ak__atomic(struct ak_task *) lifo;
 	ak__atomic(uint32_t) ticks;     /* polls begun; the owner writes */
 	char pad0_[CACHELINE];
@@ -120,14 +117,7 @@ struct worker {
 };
 
 struct ak_pool {
-	/* Consumers' side of the queue. */
-	struct __cds_wfcq_head head;
-	struct ak__lock consumer;       /* exclusion among dequeuers */
-	char pad0_[CACHELINE];
-	/* Producers' side. */
-	struct cds_wfcq_tail tail;
-	char pad1_[CACHELINE];
-	ak__atomic(uint32_t) gate;      /* foreign enqueues * GATE_ONE | CLOSED */
+	struct ak__injq inject;         /* and its gate */
 	ak__atomic(uint32_t) stopping;  /* workers exit */
 	ak__atomic(uint32_t) refs;      /* the pool's own, one per task record */
 	ak__atomic(uint32_t) live;      /* unfinished tasks; wait_idle's futex */
@@ -162,92 +152,37 @@ static void pool_put(struct ak_pool *p)
 		ak__free(p);
 }
 
-/* ---- the injection queue ------------------------------------------------------ */
+/* ---- the queues ---------------------------------------------------------------- */
+
+static struct pool_task *task_of_pin(struct ak__pinq_link *l)
+{
+	return (struct pool_task *)(void *)((char *)l - offsetof(struct pool_task, pin));
+}
 
 static int queue_empty(struct ak_pool *p)
 {
-	return cds_wfcq_empty(&p->head, &p->tail);
+	return ak__injq_empty(&p->inject);
 }
 
-static void backoff(unsigned attempt)
-{
-	if (attempt < DEQUEUE_SPINS)
-		ak__cpu_relax();
-	else
-		ak__yield();
-}
-
-/* The head of the queue or NULL; *more says whether others follow it. */
+/* The head of the injection queue or NULL; *more: others follow it. */
 static struct pool_task *pop(struct ak_pool *p, int *more)
 {
-	struct cds_wfcq_node *node;
-	int state = 0;
-
-	*more = 0;
-	if (queue_empty(p))
-		return NULL;
-	for (unsigned attempt = 0;; attempt++) {
-		ak__lock(&p->consumer);
-		node = __cds_wfcq_dequeue_with_state_nonblocking(&p->head, &p->tail,
-		                                                  &state);
-		ak__unlock(&p->consumer);
-		if (node != CDS_WFCQ_WOULDBLOCK)
-			break;
-		/* An enqueue is half done: its producer finishes in a few
-		 * instructions unless it was preempted. */
-		backoff(attempt);
-	}
-	if (!node)
-		return NULL;
-	/* Pairs with the AK__HB_RELEASE in pool_enqueue(). */
-	AK__HB_ACQUIRE(node);
-	*more = !(state & CDS_WFCQ_STATE_LAST);
-	return task_of_node(node);
-}
-
-/* Admits an enqueue from a thread that is not one of the pool's workers;
- * 0 when the pool has been freed (the gate is closed). */
-static int gate_enter(struct ak_pool *p)
-{
-	/* acquire: keeps the enqueue below the check.  The release it may
-	 * read from is close_gate()'s, which publishes nothing we use. */
-	uint32_t g = ak__fetch_add(&p->gate, GATE_ONE, AK__ACQUIRE);
-	if (g & GATE_CLOSED) {
-		ak__fetch_sub(&p->gate, GATE_ONE, AK__RELAXED);
-		return 0;
-	}
-	return 1;
-}
-
-static void gate_leave(struct ak_pool *p)
-{
-	/* release: pairs with the acquire load in close_gate(), so the
-	 * enqueue is complete before the pool drains its queue. */
-	ak__fetch_sub(&p->gate, GATE_ONE, AK__RELEASE);
-}
-
-/* Waits for the foreign enqueues in flight; later ones are refused. */
-static void close_gate(struct ak_pool *p)
-{
-	/* acq_rel: keeps the close between what free did before it (the
-	 * workers' stop) and after it (the cancels, the drain); pairs with
-	 * the acquire in gate_enter() that reads it. */
-	ak__fetch_or(&p->gate, GATE_CLOSED, AK__ACQ_REL);
-	/* acquire: pairs with the release in gate_leave(). */
-	while (ak__load(&p->gate, AK__ACQUIRE) >= GATE_ONE)
-		ak__yield();
+	struct cds_wfcq_node *node = ak__injq_pop(&p->inject, more);
+	return node ? task_of_node(node) : NULL;
 }
 
 /* Pushes t on the injection queue; the caller gave the queue a reference
  * (and passed the gate, or is a worker).  1 if the queue was empty. */
 static int inject(struct ak_pool *p, struct ak_task *base)
 {
-	struct pool_task *t = pool_task_of(base);
+	return ak__injq_push(&p->inject, &pool_task_of(base)->qnode);
+}
 
-	cds_wfcq_node_init(&t->qnode);
-	/* Pairs with the AK__HB_ACQUIRE in pop(). */
-	AK__HB_RELEASE(&t->qnode);
-	return !cds_wfcq_enqueue(&p->head, &p->tail, &t->qnode);
+/* The head of w's pinned queue (w is this thread's worker), or NULL. */
+static struct ak_task *pop_pinned(struct worker *w)
+{
+	struct ak__pinq_link *l = ak__pinq_pop(&w->pinq);
+	return l ? &task_of_pin(l)->base : NULL;
 }
 
 /* Queues t at the tail of w's local queue (w is this thread's worker); a
@@ -274,14 +209,29 @@ static void push_local(struct worker *w, struct ak_task *t, int notify)
 
 enum { FROM_WAKE, FROM_SPAWN };
 
+/* Queues a pinned task on its home's pinned queue, and kicks the home
+ * unless it is the caller (which comes back to its queues anyway). */
+static void schedule_pinned(struct worker *home, struct ak_task *t,
+                            struct worker *self)
+{
+	ak__pinq_push(&home->pinq, &pool_task_of(t)->pin);
+	if (home != self)
+		ak__idle_kick(&home->pool->idle, &home->parker);
+}
+
 /* Queues t, whose entry reference the caller gave; see the top of this
  * file for where it goes.  Workers of this pool skip the gate:
  * ak_pool_free joins them before it drains. */
 static void schedule(struct ak_pool *p, struct ak_task *t, int from)
 {
 	struct worker *self = tls_worker;
+	struct worker *home = pool_task_of(t)->home;
 
 	if (self && self->pool == p) {
+		if (home) {
+			schedule_pinned(home, t, self);
+			return;
+		}
 		if (from == FROM_SPAWN || !self->current ||
 		    &self->current->base == t || p->lifo_max == 0) {
 			/* A spawn, or a task queued again at the end of its
@@ -301,13 +251,15 @@ static void schedule(struct ak_pool *p, struct ak_task *t, int from)
 			push_local(self, prev, 1);
 		return;
 	}
-	if (!gate_enter(p)) {
+	if (!ak__injq_enter(&p->inject)) {
 		ak__task_put(t);        /* freed pool: every task is done */
 		return;
 	}
-	if (inject(p, t))
+	if (home)
+		schedule_pinned(home, t, NULL);
+	else if (inject(p, t))
 		ak__idle_notify(&p->idle);
-	gate_leave(p);
+	ak__injq_leave(&p->inject);
 }
 
 static void pool_enqueue(struct ak_task *base, void *arg)
@@ -386,7 +338,11 @@ static struct ak_task *next_task(struct worker *w)
 	w->lifo_streak = 0;
 	if (++w->tick % INJECT_EVERY == 0 && (t = pop_inject(p)) != NULL)
 		return t;
+	if ((w->tick & 1) && (t = pop_pinned(w)) != NULL)
+		return t;
 	if ((t = ak__runq_pop(&w->runq)) != NULL)
+		return t;
+	if ((t = pop_pinned(w)) != NULL)
 		return t;
 	return pop_inject(p);
 }
@@ -470,6 +426,7 @@ static int spin_for_work(struct worker *w, struct ak_task **t)
 	for (int i = 0; i < p->idle_spins; i++) {
 		struct worker *v = spin_victim(w, i);
 		if (!queue_empty(p) || (v && ak__runq_len(&v->runq) > 0) ||
+		    ak__pinq_len(&w->pinq) > 0 ||
 		    ak__load(&p->stopping, AK__RELAXED))
 			return 1;
 		/* A slot taken during the spin gets a whole spin too.
@@ -571,6 +528,7 @@ static int start_workers(struct ak_pool *p)
 		w->index = i;
 		w->rng = 0x9e3779b9u * (uint32_t)(i + 1);
 		ak__runq_init(&w->runq);
+		ak__pinq_init(&w->pinq);
 		ak__init(&w->lifo, (struct ak_task *)NULL);
 		ak__init(&w->ticks, 0u);
 		ak__parker_init(&w->parker);
@@ -591,10 +549,12 @@ static int start_workers(struct ak_pool *p)
 
 static void pool_release_parts(struct ak_pool *p)
 {
+	for (int i = 0; i < p->nworkers; i++)
+		ak__pinq_destroy(&p->workers[i].pinq);
 	ak__free(p->workers);
 	p->workers = NULL;
 	ak__idle_destroy(&p->idle);
-	ak__lock_destroy(&p->consumer);
+	ak__injq_destroy(&p->inject);
 	ak__lock_destroy(&p->lock);
 }
 
@@ -636,8 +596,7 @@ AK_EXPORT int ak_pool_new_with(struct ak_pool **out, const struct ak_pool_option
 		ak__free(workers);
 		return AK_ENOMEM;
 	}
-	__cds_wfcq_init(&p->head, &p->tail);
-	ak__lock_init(&p->consumer);
+	ak__injq_init(&p->inject);
 	ak__lock_init(&p->lock);
 	ak__init(&p->refs, 1);
 	p->workers = workers;
@@ -692,6 +651,14 @@ int ak__pool_spawn(struct ak_pool *p, struct ak_future *task,
 		*handle = &t->base;
 	schedule(p, &t->base, FROM_SPAWN);
 	return 0;
+}
+
+void ak__pool_pin(struct ak_task *t)
+{
+	struct worker *w = tls_worker;
+
+	if (w && w->current && &w->current->base == t)
+		w->current->home = w;
 }
 
 /* Blocking calls refuse inside a poll and on a worker (a cancel running
@@ -761,7 +728,7 @@ AK_EXPORT int ak_pool_free(struct ak_pool *p)
 	if (!may_block())
 		return AK_EDEADLK;
 	stop_workers(p, p->nworkers);
-	close_gate(p);
+	ak__injq_close(&p->inject);
 	cancel_unfinished(p);
 	/* Stale entries of cancelled tasks, in every queue and slot: running
 	 * one finds it done and drops the queue's reference.  The workers
@@ -772,6 +739,8 @@ AK_EXPORT int ak_pool_free(struct ak_pool *p)
 		if (t)
 			ak__task_run(t);
 		while ((t = ak__runq_pop(&w->runq)) != NULL)
+			ak__task_run(t);
+		while ((t = pop_pinned(w)) != NULL)
 			ak__task_run(t);
 	}
 	int more;

@@ -12,8 +12,13 @@
 int ak__idle_init(struct ak__idle *p, int nworkers)
 {
 	p->stack = ak__alloc((size_t)nworkers * sizeof(*p->stack));
-	if (!p->stack)
+	p->kicked = ak__alloc((size_t)nworkers * sizeof(*p->kicked));
+	if (!p->stack || !p->kicked) {
+		ak__free(p->stack);
+		ak__free(p->kicked);
 		return AK_ENOMEM;
+	}
+	p->nkicked = 0;
 	ak__init(&p->word, (uint64_t)0);
 	ak__lock_init(&p->lock);
 	p->nidle = 0;
@@ -25,6 +30,8 @@ void ak__idle_destroy(struct ak__idle *p)
 {
 	ak__free(p->stack);
 	p->stack = NULL;
+	ak__free(p->kicked);
+	p->kicked = NULL;
 	ak__lock_destroy(&p->lock);
 }
 
@@ -76,6 +83,50 @@ void ak__idle_notify_local(struct ak__idle *p)
 		ak__idle_notify(p);
 }
 
+/* The index of parker in list[0..n), or -1. */
+static int find(struct ak__parker **list, int n, const struct ak__parker *parker)
+{
+	for (int i = 0; i < n; i++)
+		if (list[i] == parker)
+			return i;
+	return -1;
+}
+
+static void remove_at(struct ak__parker **list, int *n, int i)
+{
+	for (--*n; i < *n; i++)
+		list[i] = list[i + 1];
+}
+
+void ak__idle_kick(struct ak__idle *p, struct ak__parker *parker)
+{
+	int wake = 0;
+
+	ak__lock(&p->lock);
+	int i = find(p->stack, p->nidle, parker);
+	if (i < 0) {
+		if (find(p->kicked, p->nkicked, parker) < 0)
+			p->kicked[p->nkicked++] = parker;
+	} else {
+		/* Registered: claim it, as ak__idle_notify() claims one, but
+		 * this one; with no unclaimed registration left every entry of
+		 * the stack is about to be woken, this one included. */
+		uint64_t s = ak__load(&p->word, AK__RELAXED);
+		while (s >= IDLE_ONE) {
+			/* acq_rel: as the claim of ak__idle_notify(). */
+			if (ak__cas_weak(&p->word, &s, s - IDLE_ONE + SEARCH_ONE,
+			                 AK__ACQ_REL, AK__RELAXED)) {
+				remove_at(p->stack, &p->nidle, i);
+				wake = 1;
+				break;
+			}
+		}
+	}
+	ak__unlock(&p->lock);
+	if (wake)
+		ak__unpark(parker);
+}
+
 int ak__idle_start_search(struct ak__idle *p, int *searching)
 {
 	if (*searching)
@@ -124,9 +175,20 @@ int ak__idle_go(struct ak__idle *p, struct ak__parker *parker, int *searching)
 	uint64_t mine = *searching ? SEARCH_ONE : 0;
 
 	ak__lock(&p->lock);
+	int kick = p->nkicked ? find(p->kicked, p->nkicked, parker) : -1;
+	if (kick >= 0)
+		remove_at(p->kicked, &p->nkicked, kick);
 	uint64_t s = ak__load(&p->word, AK__RELAXED);
 	for (;;) {
-		if (s & IDLE_NOTIFIED) {
+		if (kick >= 0) {
+			/* A kick: search again, as with a token.  Relaxed: the
+			 * lock orders us after the kick and the push before it. */
+			if (ak__cas_weak(&p->word, &s, s + SEARCH_ONE - mine,
+			                 AK__RELAXED, AK__RELAXED)) {
+				*searching = 1;
+				break;
+			}
+		} else if (s & IDLE_NOTIFIED) {
 			uint64_t next = (s & ~(uint64_t)IDLE_NOTIFIED) + SEARCH_ONE - mine;
 			/* acquire: pairs with the release in ak__idle_notify(). */
 			if (ak__cas_weak(&p->word, &s, next, AK__ACQ_REL, AK__RELAXED)) {

@@ -23,11 +23,20 @@
  * that start a search on their own; a claimed worker, or one that consumed
  * the token, searches anyway (there is work to find).
  *
+ * Work that only one worker may run (a task pinned to it) kicks that
+ * worker: under the lock, if it is registered idle, the kick claims it
+ * (unless every registration left is claimed already, and so will wake it)
+ * and wakes it; if not, it marks it kicked, and its next ak__idle_go()
+ * consumes the mark as it would a token and returns 0.  The lock orders
+ * the kick with the registration, so a worker that checked its pinned
+ * queue before another thread pushed on it does not park past the push.
+ *
  * Synchronization contract:
  *
  *   call                          thread
  *   ak__idle_init, _destroy       one thread, no other call running
- *   ak__idle_notify, _local       any
+ *   ak__idle_notify, _local,      any
+ *   ak__idle_kick
  *   ak__idle_start_search,        the worker whose *searching it is
  *   _end_search, ak__idle_go
  */
@@ -41,6 +50,8 @@ struct ak__idle {
 	struct ak__lock lock;           /* guards stack, nidle */
 	struct ak__parker **stack;
 	int nidle;
+	struct ak__parker **kicked;     /* guarded by lock: ak__idle_kick() */
+	int nkicked;
 	int nworkers;
 };
 
@@ -54,13 +65,18 @@ void ak__idle_notify(struct ak__idle *p);
  * when no idle worker would be woken. */
 void ak__idle_notify_local(struct ak__idle *p);
 
+/* Work that only the worker of `parker` may run: wakes that worker if it
+ * is registered idle (it wakes as a searcher), or keeps it from parking at
+ * its next ak__idle_go(). */
+void ak__idle_kick(struct ak__idle *p, struct ak__parker *parker);
+
 /* 1: the caller searches (counted); 0: half of the awake workers already
  * search, and the caller should go idle without stealing. */
 int ak__idle_start_search(struct ak__idle *p, int *searching);
 /* A searcher found work; more: work remains behind what it took. */
 void ak__idle_end_search(struct ak__idle *p, int *searching, int more);
-/* 1 when registered idle (the caller parks), 0 when a token was consumed
- * (the caller searches again, counted as searching). */
+/* 1 when registered idle (the caller parks), 0 when a token or a kick was
+ * consumed (the caller searches again, counted as searching). */
 int ak__idle_go(struct ak__idle *p, struct ak__parker *parker, int *searching);
 
 #endif

@@ -169,3 +169,55 @@ uint32_t ak__runq_len(struct ak__runq *q)
 	uint32_t n = tail - real_of(h);
 	return n > AK__RUNQ_CAP ? 0 : n;
 }
+
+/* ---- the pinned queue ------------------------------------------------------------ */
+
+void ak__pinq_init(struct ak__pinq *q)
+{
+	ak__lock_init(&q->lock);
+	q->head = q->tail = NULL;
+	ak__init(&q->len, 0u);
+}
+
+void ak__pinq_destroy(struct ak__pinq *q)
+{
+	ak__lock_destroy(&q->lock);
+}
+
+void ak__pinq_push(struct ak__pinq *q, struct ak__pinq_link *l)
+{
+	l->next = NULL;
+	ak__lock(&q->lock);
+	if (q->tail)
+		q->tail->next = l;
+	else
+		q->head = l;
+	q->tail = l;
+	/* Relaxed: a count for peeks; the lock orders the links. */
+	ak__store(&q->len, ak__load(&q->len, AK__RELAXED) + 1, AK__RELAXED);
+	ak__unlock(&q->lock);
+}
+
+struct ak__pinq_link *ak__pinq_pop(struct ak__pinq *q)
+{
+	/* Relaxed: a peek.  A push it misses is found later: its pusher
+	 * kicks the owner (pool_idle.h), whose lock orders it. */
+	if (ak__load(&q->len, AK__RELAXED) == 0)
+		return NULL;
+	ak__lock(&q->lock);
+	struct ak__pinq_link *l = q->head;
+	if (l) {
+		q->head = l->next;
+		if (!q->head)
+			q->tail = NULL;
+		ak__store(&q->len, ak__load(&q->len, AK__RELAXED) - 1, AK__RELAXED);
+	}
+	ak__unlock(&q->lock);
+	return l;
+}
+
+uint32_t ak__pinq_len(struct ak__pinq *q)
+{
+	/* Relaxed: a snapshot, ordered with nothing. */
+	return ak__load(&q->len, AK__RELAXED);
+}

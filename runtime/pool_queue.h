@@ -1,6 +1,7 @@
 /*
  * runtime/pool_queue.h: a worker's bounded local run queue (the pool's,
- * runtime/pool.c), after the design of tokio's queue::Local / queue::Steal.
+ * runtime/pool.c), after the design of tokio's queue::Local / queue::Steal;
+ * and its queue of pinned tasks (at the end).
  *
  * A ring of AK__RUNQ_CAP task pointers with one producer, the worker that
  * owns it, and any number of stealers.  The owner pushes at the tail and
@@ -60,5 +61,35 @@ unsigned ak__runq_take_half(struct ak__runq *q, struct ak_task **out, int *busy)
 struct ak_task *ak__runq_steal(struct ak__runq *src, struct ak__runq *dst);
 
 uint32_t ak__runq_len(struct ak__runq *q);
+
+/*
+ * A worker's pinned queue: the tasks pinned to it (ak_co_pin(3)), which
+ * only it runs.  Any thread pushes (the wake of a pinned task comes from
+ * anywhere), only the owner pops.  A FIFO of links embedded in the task
+ * records, under a lock; `len` lets the owner peek without it.
+ *
+ *   call                       thread
+ *   ak__pinq_init, _destroy    one thread, no other call running
+ *   ak__pinq_push              any
+ *   ak__pinq_pop               the owner (the pool's free, once the owner
+ *                              is joined)
+ *   ak__pinq_len               any thread (a snapshot)
+ */
+struct ak__pinq_link {
+	struct ak__pinq_link *next;
+};
+
+struct ak__pinq {
+	struct ak__lock lock;
+	struct ak__pinq_link *head, *tail;     /* under lock */
+	ak__atomic(uint32_t) len;               /* written under lock */
+};
+
+void ak__pinq_init(struct ak__pinq *q);
+void ak__pinq_destroy(struct ak__pinq *q);
+void ak__pinq_push(struct ak__pinq *q, struct ak__pinq_link *l);
+/* The head link, or NULL when the queue is empty. */
+struct ak__pinq_link *ak__pinq_pop(struct ak__pinq *q);
+uint32_t ak__pinq_len(struct ak__pinq *q);
 
 #endif

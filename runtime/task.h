@@ -207,6 +207,10 @@ int ak__pool_spawn(struct ak_pool *pool, struct ak_future *body,
                    struct ak_task **handle,
                    void (*body_free)(struct ak_future *body));
 
+/* Pins t to this worker if t is the task this worker of a pool is
+ * polling (ak_co_pin(3)); otherwise does nothing. */
+void ak__pool_pin(struct ak_task *t);
+
 /* The task the calling thread is polling, or NULL. */
 struct ak_task *ak__task_current(void);
 

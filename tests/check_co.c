@@ -369,6 +369,247 @@ START_TEST(a_body_resumes_on_another_worker_of_the_pool)
 }
 END_TEST
 
+/* ---- pinning ------------------------------------------------------------------------- */
+
+/*
+ * Pinning, made certain as migration is above: the body (pinned or not)
+ * parks on a flag on worker T1; hogs hold T1 and leave the other worker
+ * T2 free; this thread sets the flag, then spawns a marker task, which T2
+ * runs.  Both went to the injection queue in that order, so T2 takes the
+ * woken task first unless it is pinned; pinned, it waits for T1, and runs
+ * there once the hog lets go.
+ */
+struct pin_probe {
+	struct migrate m;
+	int pin;                /* the body pins itself first */
+	int pin_rc;
+	atomic_int resumed;
+	atomic_int resumed_at_marker;
+	pthread_t marker_thread;
+	atomic_int marker_ran;
+};
+
+static int probe_body(struct ak_co *co, void *arg)
+{
+	struct pin_probe *p = arg;
+	if (p->pin)
+		p->pin_rc = ak_co_pin(co);
+	int rc = migrating_body(co, &p->m);
+	atomic_store(&p->resumed, 1);
+	return rc;
+}
+
+struct marker {
+	struct ak_future future;
+	struct pin_probe *p;
+};
+
+static int marker_poll(struct ak_future *f, struct ak_context *cx)
+{
+	struct pin_probe *p = ((struct marker *)f)->p;
+	(void)cx;
+	p->marker_thread = pthread_self();
+	atomic_store(&p->resumed_at_marker, atomic_load(&p->resumed));
+	atomic_store(&p->marker_ran, 1);
+	return 0;
+}
+
+static const struct ak_future_vtable marker_vtable = { marker_poll, hog_cancel };
+
+static void run_pin_probe(struct pin_probe *p)
+{
+	struct ak_pool *pool = NULL;
+	struct hog hogs[2];
+	struct marker mk;
+	struct ak_task *t = NULL;
+
+	tk_flag_init(&p->m.flag, 0);
+	ck_assert_int_eq(ak_pool_new(&pool, 2), 0);
+	ck_assert_int_eq(ak_co_spawn(pool, probe_body, p, &t), 0);
+	TK_WAIT_UNTIL(tk_flag_holds_waker(&p->m.flag));
+	memset(hogs, 0, sizeof hogs);
+	memset(&mk, 0, sizeof mk);
+	for (int i = 0; i < 2; i++) {
+		hogs[i].m = &p->m;
+		ck_assert_int_eq(ak_future_init(&hogs[i].future, &hog_vtable), 0);
+	}
+	mk.p = p;
+	ck_assert_int_eq(ak_future_init(&mk.future, &marker_vtable), 0);
+	ck_assert_int_eq(ak_pool_spawn(pool, &hogs[0].future, NULL), 0);
+	TK_WAIT_UNTIL(atomic_load(&p->m.on_t1) || atomic_load(&p->m.on_other));
+	if (!atomic_load(&p->m.on_t1)) {
+		ck_assert_int_eq(ak_pool_spawn(pool, &hogs[1].future, NULL), 0);
+		TK_WAIT_UNTIL(atomic_load(&p->m.on_t1));
+		atomic_store(&p->m.release_other, 1);
+	}
+	tk_flag_set(&p->m.flag);
+	ck_assert_int_eq(ak_pool_spawn(pool, &mk.future, NULL), 0);
+	TK_WAIT_UNTIL(atomic_load(&p->marker_ran));
+	atomic_store(&p->m.release_t1, 1);
+	atomic_store(&p->m.release_other, 1);
+	ck_assert_int_eq(ak_task_join_blocking(t, ak_deadline_in(5000 * MS)), 0);
+	ck_assert(!pthread_equal(p->marker_thread, p->m.before));
+	ak_task_release(t);
+	ck_assert_int_eq(ak_pool_free(pool), 0);
+}
+
+START_TEST(a_pinned_coroutine_woken_from_another_thread_waits_for_its_worker)
+{
+	struct pin_probe p;
+
+	memset(&p, 0, sizeof p);
+	p.pin = 1;
+	run_pin_probe(&p);
+	ck_assert_int_eq(p.pin_rc, 0);
+	ck_assert_int_eq(atomic_load(&p.resumed_at_marker), 0);
+	ck_assert(pthread_equal(p.m.after, p.m.before));
+}
+END_TEST
+
+START_TEST(an_unpinned_coroutine_is_taken_by_the_free_worker)
+{
+	struct pin_probe p;
+
+	memset(&p, 0, sizeof p);
+	run_pin_probe(&p);
+	ck_assert_int_eq(atomic_load(&p.resumed_at_marker), 1);
+	ck_assert(!pthread_equal(p.m.after, p.m.before));
+}
+END_TEST
+
+/*
+ * Under load: a pinned body awaits, PIN_ROUNDS times, a value a plain
+ * thread sends (a foreign wake), a yield (its own), and now and then the
+ * join of a coroutine it spawned (a wake from either worker), while
+ * CHURN coroutines yield and spawn short tasks on both workers (stealing
+ * traffic).  After every await it looks at the thread it runs on.
+ */
+enum { PIN_ROUNDS = 600, CHURN = 4 };
+
+struct pin_load {
+	struct ak_pool *pool;
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	atomic_int stop;
+	int pin_rc, rounds, moved;
+	long sum;
+};
+
+static int short_body(struct ak_co *co, void *arg)
+{
+	(void)arg;
+	return ak_co_yield(co);
+}
+
+static int churn_body(struct ak_co *co, void *arg)
+{
+	struct pin_load *l = arg;
+	while (!atomic_load(&l->stop)) {
+		for (int i = 0; i < 4; i++)
+			if (ak_co_spawn(l->pool, short_body, NULL, NULL) != 0)
+				return AK_ENOMEM;
+		if (ak_co_yield(co) != 0)
+			return AK_EINVAL;
+	}
+	return 0;
+}
+
+static int pinned_load_body(struct ak_co *co, void *arg)
+{
+	struct pin_load *l = arg;
+	l->pin_rc = ak_co_pin(co);
+	pthread_t home = thread_self();
+	int rc = 0;
+
+	for (int i = 0; i < PIN_ROUNDS && rc == 0; i++) {
+		int v;
+		if ((rc = ak_co_recv(co, l->rx, &v)) != 0)
+			break;
+		l->sum += v;
+		l->moved += !pthread_equal(thread_self(), home);
+		if ((rc = ak_co_yield(co)) != 0)
+			break;
+		l->moved += !pthread_equal(thread_self(), home);
+		if (i % 16 == 0) {
+			struct ak_task *t;
+			if ((rc = ak_co_spawn(l->pool, short_body, NULL, &t)) != 0 ||
+			    (rc = ak_co_join(co, t)) != 0)
+				break;
+			l->moved += !pthread_equal(thread_self(), home);
+		}
+		l->rounds++;
+	}
+	ak_mpsc_rx_drop(l->rx);
+	atomic_store(&l->stop, 1);
+	return rc;
+}
+
+static void *feeder(void *arg)
+{
+	struct pin_load *l = arg;
+	for (int i = 1; i <= PIN_ROUNDS; i++)
+		if (ak_mpsc_send_blocking(l->tx, &i, ak_deadline_in(10000 * MS)) != 0)
+			break;
+	ak_mpsc_tx_drop(l->tx);
+	return NULL;
+}
+
+START_TEST(a_pinned_coroutine_stays_on_its_worker_under_stealing_and_foreign_wakes)
+{
+	struct pin_load l;
+	struct ak_task *t = NULL, *churn[CHURN];
+	pthread_t th;
+
+	memset(&l, 0, sizeof l);
+	ck_assert_int_eq(ak_pool_new(&l.pool, 2), 0);
+	ck_assert_int_eq(ak_mpsc_new(1, sizeof(int), NULL, &l.tx, &l.rx), 0);
+	for (int i = 0; i < CHURN; i++)
+		ck_assert_int_eq(ak_co_spawn(l.pool, churn_body, &l, &churn[i]), 0);
+	ck_assert_int_eq(ak_co_spawn(l.pool, pinned_load_body, &l, &t), 0);
+	ck_assert_int_eq(pthread_create(&th, NULL, feeder, &l), 0);
+	ck_assert_int_eq(ak_task_join_blocking(t, ak_deadline_in(20000 * MS)), 0);
+	pthread_join(th, NULL);
+	for (int i = 0; i < CHURN; i++) {
+		ck_assert_int_eq(ak_task_join_blocking(churn[i], ak_deadline_in(5000 * MS)), 0);
+		ak_task_release(churn[i]);
+	}
+	ak_task_release(t);
+	ck_assert_int_eq(ak_pool_free(l.pool), 0);
+	ck_assert_int_eq(l.pin_rc, 0);
+	ck_assert_int_eq(l.rounds, PIN_ROUNDS);
+	ck_assert_int_eq(l.sum, (long)PIN_ROUNDS * (PIN_ROUNDS + 1) / 2);
+	ck_assert_int_eq(l.moved, 0);
+}
+END_TEST
+
+static int pin_elsewhere_body(struct ak_co *co, void *arg)
+{
+	int *rc = arg;
+	*rc = ak_co_pin(co);
+	pthread_t before = thread_self();
+	if (ak_co_yield(co) != 0)
+		return AK_EINVAL;
+	return pthread_equal(before, thread_self()) ? 0 : AK_EINVAL;
+}
+
+START_TEST(pinning_on_the_executor_or_under_block_on_changes_nothing)
+{
+	struct ak_executor *ex = new_executor();
+	struct ak_task *t = NULL;
+	int on_ex = 1, on_block = 1;
+
+	ck_assert_int_eq(ak_co_spawn(ex, pin_elsewhere_body, &on_ex, &t), 0);
+	ck_assert_int_eq(ak_executor_run_all(ex, ak_deadline_in(5000 * MS)), 0);
+	ck_assert_int_eq(ak_task_result(t), 0);
+	ck_assert_int_eq(on_ex, 0);
+	ak_task_release(t);
+	ck_assert_int_eq(ak_executor_free(ex), 0);
+	ck_assert_int_eq(ak_co_block_on(pin_elsewhere_body, &on_block,
+	                                ak_deadline_in(5000 * MS)), 0);
+	ck_assert_int_eq(on_block, 0);
+}
+END_TEST
+
 /* ---- cancel -------------------------------------------------------------------------- */
 
 struct holder {
@@ -613,6 +854,8 @@ START_TEST(bad_inputs_return_einval)
 	/* Outside its body. */
 	ck_assert_int_eq(ak_co_await(co, &y.future), AK_EINVAL);
 	ck_assert_int_eq((ak_co_await)(co, &y.future), AK_EINVAL);
+	ck_assert_int_eq(ak_co_pin(co), AK_EINVAL);
+	ck_assert_int_eq(ak_co_pin(NULL), AK_EINVAL);
 	void **sw = NULL;
 	ck_assert_int_eq(ak_co_await_step(co, &y.future, &sw), AK_EINVAL);
 	ck_assert_ptr_null(sw);
@@ -721,6 +964,7 @@ Suite *co_suite(void)
 	TCase *cancel = tk_tcase("cancel");
 	TCase *ops = tk_tcase("ops");
 	TCase *stacks = tk_tcase("stacks");
+	TCase *pin = tk_tcase("pin");
 
 	tcase_add_test(body, locals_survive_awaits_and_loops);
 	tcase_add_test(body, an_early_return_is_the_task_result);
@@ -746,6 +990,11 @@ Suite *co_suite(void)
 	suite_add_tcase(s, exec);
 	suite_add_tcase(s, cancel);
 	suite_add_tcase(s, ops);
+	tcase_add_test(pin, a_pinned_coroutine_woken_from_another_thread_waits_for_its_worker);
+	tcase_add_test(pin, an_unpinned_coroutine_is_taken_by_the_free_worker);
+	tcase_add_test(pin, a_pinned_coroutine_stays_on_its_worker_under_stealing_and_foreign_wakes);
+	tcase_add_test(pin, pinning_on_the_executor_or_under_block_on_changes_nothing);
 	suite_add_tcase(s, stacks);
+	suite_add_tcase(s, pin);
 	return s;
 }

@@ -112,6 +112,45 @@ START_TEST(a_notify_with_nobody_searching_wakes_an_idle_worker)
 }
 END_TEST
 
+/* A kick wakes the kicked worker if it is parked, as a searcher. */
+START_TEST(a_kick_wakes_that_idle_worker_as_a_searcher)
+{
+	struct fleet f;
+	fleet_init(&f, 3);
+	ck_assert_int_eq(ak__idle_go(&f.idle, &f.parker[1], &f.searching[1]), 1);
+	ck_assert_int_eq(ak__idle_go(&f.idle, &f.parker[2], &f.searching[2]), 1);
+	/* Worker 1 is not the top of the idle stack: the kick finds it. */
+	ak__idle_kick(&f.idle, &f.parker[1]);
+	ck_assert_int_eq(ak__park(&f.parker[1], AK_DEADLINE_NEVER), 0);
+	/* Counted as searching from the kick: worker 0 is now capped (2
+	 * awake, 1 searching). */
+	ck_assert_int_eq(start(&f, 0), 0);
+	/* A notify now finds a searcher and wakes nobody; worker 2 stays
+	 * registered. */
+	ak__idle_notify(&f.idle);
+	ck_assert_int_eq(ak__park(&f.parker[2], ak_deadline_in(0)), AK_ETIMEDOUT);
+	ak__idle_destroy(&f.idle);
+}
+END_TEST
+
+/* A kick of a worker that is not registered idle keeps it from parking
+ * at its next try, once. */
+START_TEST(a_kick_before_a_worker_goes_idle_keeps_it_awake_once)
+{
+	struct fleet f;
+	fleet_init(&f, 2);
+	ak__idle_kick(&f.idle, &f.parker[1]);
+	ck_assert_int_eq(ak__idle_go(&f.idle, &f.parker[1], &f.searching[1]), 0);
+	ck_assert_int_eq(f.searching[1], 1);
+	ak__idle_end_search(&f.idle, &f.searching[1], 0);
+	ck_assert_int_eq(ak__idle_go(&f.idle, &f.parker[1], &f.searching[1]), 1);
+	/* The kick was for worker 1: worker 0 parks. */
+	ak__idle_kick(&f.idle, &f.parker[1]);
+	ck_assert_int_eq(ak__idle_go(&f.idle, &f.parker[0], &f.searching[0]), 1);
+	ak__idle_destroy(&f.idle);
+}
+END_TEST
+
 Suite *pool_idle_suite(void)
 {
 	Suite *s = suite_create("pool_idle");
@@ -123,6 +162,8 @@ Suite *pool_idle_suite(void)
 	tcase_add_test(tc, a_searcher_ending_its_search_lets_a_capped_worker_search);
 	tcase_add_test(tc, a_capped_worker_going_idle_takes_the_token_left_for_the_searchers);
 	tcase_add_test(tc, a_notify_with_nobody_searching_wakes_an_idle_worker);
+	tcase_add_test(tc, a_kick_wakes_that_idle_worker_as_a_searcher);
+	tcase_add_test(tc, a_kick_before_a_worker_goes_idle_keeps_it_awake_once);
 	suite_add_tcase(s, tc);
 	return s;
 }

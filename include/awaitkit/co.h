@@ -9,7 +9,7 @@
  * Locals, loops and early returns work as in any function; the function's
  * return value is the coroutine's result.  It runs on every executor
  * (ak_executor, ak_pool, ak_block_on, a user's own), and may resume on
- * another thread than the one it left.
+ * another thread than the one it left, unless it pins itself (ak_co_pin).
  *
  * Synchronization contract:
  *
@@ -26,7 +26,8 @@
  *   ak_co_await,             inside the coroutine's own body, with the
  *   ak_co_await_step and     co it was given
  *   every ak_co_<op> wrapper
- *   ak_co_cancelled          inside the body
+ *   ak_co_cancelled,         inside the body
+ *   ak_co_pin
  *   ak_co_stack_size         any
  *
  * Ordering: what a thread did before a poll of the coroutine happens-before
@@ -76,6 +77,10 @@ size_t ak_co_stack_size(const struct ak_co *co);
 
 int ak_co_await(struct ak_co *co, struct ak_future *f);
 int ak_co_cancelled(const struct ak_co *co);
+/* Keeps the rest of the body on the thread running it now: on a pool, the
+ * task it runs in is polled on this worker only; elsewhere nothing to do.
+ * 0, or AK_EINVAL outside the body. */
+int ak_co_pin(struct ak_co *co);
 /* ak_co_await() a step at a time, for its inline form below: the result,
  * or AK_PENDING when the body is to switch out itself through *sw (then
  * step again once it is back). */
