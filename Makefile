@@ -1067,4 +1067,55 @@ sim-check: $(SIM_BIN)
 	@rm -f $(SIM_COUNTS)
 	@AK_SIM_SCHEDULES=$(SIM_CHECK_SCHEDULES) AK_SIM_COUNTS=$(SIM_COUNTS) $(SIM_BIN)
 
+# make sim-tsan: the same scenarios with the library under ThreadSanitizer
+# (clang), the scheduler (sim/*.c) and the scenarios left uninstrumented, so
+# that the baton is invisible to it and the happens-before it checks is the
+# program's own (sim/sched.c): a plain access published by a store that
+# should be a release is a race it reports, under every schedule sim makes.
+# Sequentially consistent (the store buffers' values would contradict it).
+SIM_TSAN_OBJ := $(LIB_SRC:%.c=$(BUILD)/sim-tsan/obj/%.o) $(LIB_ASM:%.S=$(BUILD)/sim-tsan/obj/%.o) \
+	$(SIM_SRC:%.c=$(BUILD)/sim-tsan/obj/%.o)
+SIM_TSAN_LIB := $(BUILD)/sim-tsan/libawaitkit-sim.a
+SIM_TSAN_BIN := $(BUILD)/sim-tsan/scenarios
+SIM_TSAN_SCHEDULES ?= 200
+SIM_TSAN_ENV := TSAN_OPTIONS="halt_on_error=1 abort_on_error=1 history_size=4 atexit_sleep_ms=0 \
+	$(if $(TSAN_SYMBOLIZER),external_symbolizer_path=$(TSAN_SYMBOLIZER))" AK_SIM_WEAK=0
+.PHONY: sim-tsan
+
+$(BUILD)/sim-tsan/obj/sim/%.o: sim/%.c $(wildcard sim/*.h) core/shim.h core/shim_sim.h | deps-check
+	@mkdir -p $(dir $@)
+	$(call say,SIM-CC,$<)
+	$(Q)$(TSAN_CC) $(AK_CFLAGS) -g -O1 $(SIM_FLAGS) -DAK_SIM_TSAN -c $< -o $@
+$(BUILD)/sim-tsan/obj/%.o: %.c $(BUILD)/sim-tsan/obj/%.d | deps-check
+	@mkdir -p $(dir $@)
+	$(call say,SIM-TSAN,$<)
+	$(Q)$(TSAN_CC) $(AK_CFLAGS) $(TSAN_FLAGS) $(SIM_FLAGS) -MMD -MP -c $< -o $@
+	@touch $@     # clang writes the .d after the .o
+$(BUILD)/sim-tsan/obj/%.o: %.S | deps-check
+	@mkdir -p $(dir $@)
+	$(call say,SIM-AS,$<)
+	$(Q)$(TSAN_CC) $(AK_CFLAGS) -c $< -o $@
+SIM_TSAN_DEP := $(filter-out $(BUILD)/sim-tsan/obj/sim/%,$(filter %.d,$(SIM_TSAN_OBJ:.o=.d)))
+$(SIM_TSAN_DEP): ;
+-include $(SIM_TSAN_DEP)
+
+$(SIM_TSAN_LIB): $(SIM_TSAN_OBJ)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+# The scenarios' own bookkeeping is serialized by the scheduler, not
+# synchronized: they are not instrumented either.
+SIM_TSAN_SCEN_OBJ := $(SIM_SCEN:%.c=$(BUILD)/sim-tsan/obj/%.o)
+$(BUILD)/sim-tsan/obj/sim/scenarios/%.o: sim/scenarios/%.c sim/scenarios/scen.h sim/ak_sim.h \
+		$(LIB_HDR) | deps-check
+	@mkdir -p $(dir $@)
+	$(call say,SIM-CC,$<)
+	$(Q)$(TSAN_CC) $(AK_CFLAGS) -g -O1 -Isim -c $< -o $@
+$(SIM_TSAN_BIN): $(SIM_TSAN_SCEN_OBJ) $(SIM_TSAN_LIB) | deps-check
+	$(call say,SIM-LD,$@)
+	$(Q)$(TSAN_CC) -rdynamic -fsanitize=thread -o $@ $(SIM_TSAN_SCEN_OBJ) $(SIM_TSAN_LIB) -pthread
+
+sim-tsan: $(SIM_TSAN_BIN)
+	@$(SIM_TSAN_ENV) AK_SIM_SCHEDULES=$(SIM_TSAN_SCHEDULES) $(SIM_TSAN_BIN) $(SCENARIO)
+
 # ---- end of sim -------------------------------------------------------------------

@@ -110,6 +110,7 @@ static void warm_up(const struct ak_sim_scenario *sc)
 	S.dfs_prefix = 0;
 	S.replay = NULL;
 	S.pct_steps = 0;
+	S.exec = 0;
 	S.warm = 1;
 	run_one(sc, S_DFS, 0, 0, 0);
 	S.warm = 0;
@@ -203,6 +204,10 @@ static void pin_cpu(void)
 int ak_sim_main(int argc, char **argv, const struct ak_sim_scenario *list, size_t n)
 {
 	struct options o;
+	/* A buffer that is there before a crash's handler prints into it
+	 * (stdio would allocate one there: not in a signal handler). */
+	static char outbuf[1 << 16];
+	setvbuf(stdout, outbuf, _IOLBF, sizeof(outbuf));
 	S.prog = argc > 0 ? argv[0] : "sim";
 	o.schedules = env_long("AK_SIM_SCHEDULES", 100);
 	o.strategies = parse_strategies(getenv("AK_SIM_SCHED"));

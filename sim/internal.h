@@ -102,6 +102,7 @@ struct sim {
 	int strategy;                   /* S_* */
 	uint64_t seed, rng;
 	int pct_depth;
+	uint64_t pct_step;              /* PCT's steps: points not deep in a spin */
 	uint64_t pct_steps;             /* the estimate of an execution's length */
 	uint64_t pct_steps_used;        /* ... this execution's change points used */
 	uint64_t pct_change[8];

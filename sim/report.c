@@ -72,6 +72,10 @@ static void print_queues(FILE *f)
 
 /* ---- positions ---------------------------------------------------------------------- */
 
+/* In a crash's handler: no addr2line (popen allocates, which a signal
+ * handler must not, and ThreadSanitizer hangs on). */
+static volatile sig_atomic_t in_signal;
+
 /*
  * Where a blocked thread's call came from: its stack at the block, past
  * the scheduler's own two frames, each frame of the program as file:line
@@ -127,7 +131,7 @@ static void print_thread(FILE *f, const struct sim_thread *t)
 		fprintf(f, " %p", (const void *)t->addr);
 	fprintf(f, ", %s:%d %s()\n", t->site.file ? t->site.file : "?", t->site.line,
 	        t->site.func ? t->site.func : "?");
-	if (t->state == T_BLOCKED)
+	if (t->state == T_BLOCKED && !in_signal)
 		print_stack(f, t);
 	for (int i = 0; i < t->nsb; i++)
 		fprintf(f, "      store buffer %d: %p (others still see %#llx)%s\n", i,
@@ -210,6 +214,7 @@ void ak_sim_fail_at(const char *file, int line, const char *fmt, ...)
 static void on_signal(int sig)
 {
 	char what[64];
+	in_signal = 1;
 	snprintf(what, sizeof(what), "signal %d (%s)", sig, strsignal(sig));
 	print_failure(stdout, what);
 	signal(sig, SIG_DFL);

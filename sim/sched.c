@@ -31,6 +31,35 @@
 struct sim S;
 _Thread_local struct sim_thread *ak__sim_me;
 
+/*
+ * make sim-tsan: the library is built with ThreadSanitizer, this file
+ * without.  The baton, the scheduler's records and the loads and stores
+ * done here are invisible to it (raw futexes, uninstrumented code), so
+ * the happens-before it sees is the program's own: what the orders
+ * written on the library's atomics give (told here, as its annotations
+ * do), the read-modify-writes (instrumented where the library's macros
+ * expand), the locks, thread start and join.  A plain access published by
+ * a store that should be a release is then a race it reports.
+ */
+#ifdef AK_SIM_TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define HB_ACQUIRE(p, mo) \
+	do { \
+		if ((mo) != memory_order_relaxed && (mo) != memory_order_release) \
+			__tsan_acquire((void *)(uintptr_t)(p)); \
+	} while (0)
+#define HB_RELEASE(p, mo) \
+	do { \
+		if ((mo) != memory_order_relaxed && (mo) != memory_order_acquire && \
+		    (mo) != memory_order_consume) \
+			__tsan_release((void *)(uintptr_t)(p)); \
+	} while (0)
+#else
+#define HB_ACQUIRE(p, mo) ((void)(p), (void)(mo))
+#define HB_RELEASE(p, mo) ((void)(p), (void)(mo))
+#endif
+
 static const char *const op_names[AK__SIM_OP_N] = {
 	"load", "store", "read-modify-write", "compare-exchange", "lock", "unlock",
 	"futex wait", "futex wake", "alloc", "free", "spin", "yield", "thread start",
@@ -84,6 +113,9 @@ static void switch_to(struct sim_thread *me, struct sim_thread *to)
 	baton_give(to);
 	baton_wait(me);
 }
+
+/* Points in a row that wrote nothing, past which PCT stops counting. */
+#define PCT_QUIET 4
 
 /* ---- who can run ---------------------------------------------------------------- */
 
@@ -163,6 +195,10 @@ static void schedule(struct sim_thread *me)
 	 * plain point, so a bounded spin shorter than fair_k may run to its
 	 * end, as it does when the thread it waits for is preempted. */
 	int spun = me->state == T_RUNNABLE && me->quiet >= S.fair_k;
+	/* PCT counts the steps where something may happen: a spin's length
+	 * would spread its change points over points where nothing does. */
+	if (me->quiet < PCT_QUIET)
+		S.pct_step++;
 	int free_switch = me->state != T_RUNNABLE || spun;
 	if (spun && (mask & ~(1u << me->id))) {
 		mask &= ~(1u << me->id);
@@ -229,16 +265,17 @@ void ak__sim_point(int op, const volatile void *p, const struct ak__sim_site *si
 void ak__sim_load(const volatile void *p, void *out, size_t size, int mo,
                   const struct ak__sim_site *site)
 {
-	(void)mo;
 	struct sim_thread *me = ak__sim_me;
 	if (!me) {
 		sb_copy(out, p, size);
+		HB_ACQUIRE(p, mo);
 		return;
 	}
 	note(me, AK__SIM_LOAD, p, site);
 	me->quiet++;
 	schedule(me);
 	sb_load_view(p, out, size);
+	HB_ACQUIRE(p, mo);
 }
 
 void ak__sim_store(volatile void *p, const void *v, size_t size, int mo,
@@ -246,12 +283,14 @@ void ak__sim_store(volatile void *p, const void *v, size_t size, int mo,
 {
 	struct sim_thread *me = ak__sim_me;
 	if (!me) {
+		HB_RELEASE(p, mo);
 		sb_write(p, v, size);
 		return;
 	}
 	note(me, AK__SIM_STORE, p, site);
 	schedule(me);
 	sb_before_store(p, size, mo);
+	HB_RELEASE(p, mo);
 	sb_write(p, v, size);
 	me->quiet = 0;
 	schedule(me);           /* the point after: before the plain code that follows */
@@ -310,6 +349,7 @@ void ak__sim_lock(struct ak__lock *l, const struct ak__sim_site *site)
 			free_ = 0;
 			sched_yield();
 		}
+		HB_ACQUIRE(l, memory_order_acquire);
 		return;
 	}
 	note(me, AK__SIM_LOCK, l, site);
@@ -322,6 +362,7 @@ void ak__sim_lock(struct ak__lock *l, const struct ak__sim_site *site)
 	}
 	*w = (uint32_t)me->id + 1;
 	sb_drain_all(me);
+	HB_ACQUIRE(l, memory_order_acquire);
 	me->quiet = 0;
 }
 
@@ -329,6 +370,7 @@ void ak__sim_unlock(struct ak__lock *l, const struct ak__sim_site *site)
 {
 	struct sim_thread *me = ak__sim_me;
 	uint32_t *w = lock_word(l);
+	HB_RELEASE(l, memory_order_release);
 	if (!me) {
 		__atomic_store_n(w, 0, __ATOMIC_RELEASE);
 		return;
@@ -529,6 +571,7 @@ void sim_exec_begin(void)
 	S.nthreads = 0;
 	S.live = 0;
 	S.step = 0;
+	S.pct_step = 0;
 	S.now = 1000000000;
 	S.arrivals = 0;
 	S.done = 0;

@@ -5,8 +5,10 @@
  *            buffers drain at random (1 point in 4 drains one entry)
  *   pct      Probabilistic Concurrency Testing (Burckhardt et al., 2010):
  *            every thread gets a random priority, the highest runnable one
- *            runs; at d-1 random points (of the k an execution is expected
- *            to have) the running thread drops below all others.  A bug of
+ *            runs; at d-1 random steps (of the k an execution is expected
+ *            to have) the running thread drops below all others.  A step
+ *            is a point not deep in a spin (fewer than PCT_QUIET quiet
+ *            points in a row).  A bug of
  *            depth d is found with probability at least 1/(n k^(d-1)).
  *   dfs      every schedule with at most AK_SIM_BOUND (2) preemptions,
  *            depth first (CHESS's iterative context bounding): a switch
@@ -182,10 +184,11 @@ void strategy_spun(struct sim_thread *t)
 static int pick_pct(uint32_t mask, int cur)
 {
 	for (int i = 0; i < S.pct_depth - 1 && i < 8; i++) {
-		if (S.pct_change[i] == S.step && (mask >> cur) & 1u) {
+		if (S.pct_change[i] == S.pct_step && (mask >> cur) & 1u) {
 			/* Priorities 1..d-1 are below every thread's first one;
 			 * later change points rank lower (the paper's d-i). */
 			S.t[cur].prio = (int64_t)(S.pct_depth - 1 - i);
+			S.pct_change[i] = 0;
 		}
 	}
 	int best = -1;
@@ -340,8 +343,8 @@ static int dfs_next(void)
 
 int strategy_exec_end(void)
 {
-	if (S.step > S.pct_steps)
-		S.pct_steps = S.step;
+	if (S.pct_step > S.pct_steps)
+		S.pct_steps = S.pct_step;
 	if (S.strategy == S_DFS && !S.replay)
 		return dfs_next();
 	return 1;
