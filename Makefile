@@ -1062,9 +1062,15 @@ $(SIM_BIN): $(SIM_SCEN) sim/scenarios/scen.h sim/ak_sim.h $(LIB_HDR) $(SIM_LIB) 
 sim: $(SIM_BIN)
 	@AK_SIM_SCHEDULES=$(SIM_SCHEDULES) $(SIM_BIN) $(SCENARIO)
 
+# The scheduler's own test: the litmus tests of its weak memory model.
+$(BUILD)/sim/litmus: sim/selftest/litmus.c sim/ak_sim.h core/shim.h core/shim_sim.h $(SIM_LIB)
+	$(call say,SIM-LD,$@)
+	$(Q)$(CC) $(AK_CFLAGS) $(CFLAGS) $(SIM_FLAGS) -Isim -o $@ $< $(SIM_LIB) -pthread
+
 SIM_COUNTS := $(BUILD)/sim/counts
-sim-check: $(SIM_BIN)
+sim-check: $(SIM_BIN) $(BUILD)/sim/litmus
 	@rm -f $(SIM_COUNTS)
+	@$(BUILD)/sim/litmus | grep '^litmus:'
 	@AK_SIM_SCHEDULES=$(SIM_CHECK_SCHEDULES) AK_SIM_COUNTS=$(SIM_COUNTS) $(SIM_BIN)
 
 # make sim-tsan: the same scenarios with the library under ThreadSanitizer

@@ -61,6 +61,7 @@ struct sim_thread {
 	const volatile void *addr;
 	struct ak__sim_site site;
 	unsigned quiet;                 /* points in a row that wrote nothing */
+	unsigned run;                   /* points in a row since it got the baton */
 	int64_t prio;                   /* PCT */
 	int rcu_nest;
 	uint64_t rcu_gen;
@@ -107,7 +108,7 @@ struct sim {
 	uint64_t pct_steps_used;        /* ... this execution's change points used */
 	uint64_t pct_change[8];
 	int64_t pct_low;                /* the last priority given below every other */
-	unsigned fair_k;                /* quiet points before a fair switch */
+	unsigned fair_k;                /* points in a row before a fair switch */
 	int weak;                       /* store buffers on */
 	int spurious;                   /* spurious futex wakes on */
 	int verbose;

@@ -99,6 +99,8 @@ static void baton_wait(struct sim_thread *me)
 
 static void baton_give(struct sim_thread *to)
 {
+	if (S.cur != to->id)
+		to->run = 0;
 	S.cur = to->id;
 	__atomic_store_n(&to->turn, 1, __ATOMIC_RELEASE);
 	futex(&to->turn, FUTEX_WAKE_PRIVATE, 1);
@@ -190,11 +192,15 @@ static void schedule(struct sim_thread *me)
 			sim_report_deadlock();
 		mask = runnable_mask();
 	}
-	/* A thread that wrote nothing for fair_k points, or called
-	 * ak__yield(), waits for another: switch away.  ak__cpu_relax() is a
-	 * plain point, so a bounded spin shorter than fair_k may run to its
-	 * end, as it does when the thread it waits for is preempted. */
-	int spun = me->state == T_RUNNABLE && me->quiet >= S.fair_k;
+	/* A thread that ran fair_k points in a row while another could run,
+	 * or called ak__yield(), may be waiting for another (a spin, or a
+	 * loop that writes, such as a poll that wakes itself): switch away,
+	 * as a time slice ends.  ak__cpu_relax() is a plain point, so a
+	 * bounded spin shorter than that may run to its end, as it does when
+	 * the thread it waits for is preempted. */
+	if (me->state == T_RUNNABLE && me->run < S.fair_k)
+		me->run++;
+	int spun = me->state == T_RUNNABLE && me->run >= S.fair_k;
 	/* PCT counts the steps where something may happen: a spin's length
 	 * would spread its change points over points where nothing does. */
 	if (me->quiet < PCT_QUIET)
@@ -205,7 +211,7 @@ static void schedule(struct sim_thread *me)
 		strategy_spun(me);
 	}
 	if (spun)
-		me->quiet = 0;
+		me->quiet = me->run = 0;
 	int next = strategy_pick(mask, me->id, free_switch);
 	if (me->state == T_EXITED) {
 		baton_give(&S.t[next]);
@@ -247,7 +253,8 @@ void ak__sim_point(int op, const volatile void *p, const struct ak__sim_site *si
 	switch (op) {
 	case AK__SIM_YIELD:
 		/* "another thread must make progress first": a fair switch */
-		me->quiet = S.fair_k;
+		me->run = S.fair_k;
+		me->quiet++;
 		break;
 	case AK__SIM_ALLOC:
 	case AK__SIM_FREE:
@@ -453,8 +460,11 @@ int64_t ak__sim_now(void)
 
 static void thread_exit(struct sim_thread *me)
 {
+	/* A point before the exit's drain: what the thread did last may stay
+	 * unseen for a while (a store buffering test needs it). */
 	me->op = AK__SIM_EXIT;
 	me->addr = NULL;
+	schedule(me);
 	sb_drain_all(me);
 	me->state = T_EXITED;
 	S.live--;

@@ -61,6 +61,31 @@ static void mpsc_unbounded_send_vs_recv(void)
 	ak_mpsc_rx_drop(rx);
 }
 
+static void *try_send_one(void *arg)
+{
+	(void)arg;
+	int v = 1;
+	CHECK(ak_mpsc_try_send(tx, &v) == 0);
+	return NULL;
+}
+
+/* The receiver registers its waker (no spin first: ak_block_on on the
+ * receive) as the value is sent: it sees the value, or the sender sees it
+ * registered and wakes it (the seq_cst store-then-load handshake of the
+ * receiver's waker slot). */
+static void mpsc_recv_registration_vs_send(void)
+{
+	struct ak_mpsc_recv_op op = { 0 };
+	int v = 0;
+	CHECK(ak_mpsc_new(1, sizeof(int), NULL, &tx, &rx) == 0);
+	pthread_t a = spawn(try_send_one, NULL);
+	CHECK(ak_mpsc_recv_init(&op, rx, &v) == 0);
+	CHECK(ak_block_on(&op.future, AK_DEADLINE_NEVER) == 0 && v == 1);
+	join(a);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+
 static void *send_until_closed(void *arg)
 {
 	(void)arg;
@@ -311,6 +336,8 @@ const struct ak_sim_scenario sim_chan_scenarios[] = {
 	  "a one-slot channel: two sends, the receiver, the sender's drop" },
 	{ "mpsc_unbounded_send_vs_recv", mpsc_unbounded_send_vs_recv,
 	  "the unbounded channel: two sends and the drop, a parked receiver" },
+	{ "mpsc_recv_registration_vs_send", mpsc_recv_registration_vs_send,
+	  "the receiver registers its waker (no spin) as the value is sent" },
 	{ "mpsc_send_vs_close", mpsc_send_vs_close,
 	  "a sender parked on a full channel; the receiver closes" },
 	{ "mpsc_send_cancel_vs_grant", mpsc_send_cancel_vs_grant,
