@@ -1035,7 +1035,7 @@ SIM_LIB := $(BUILD)/sim/libawaitkit-sim.a
 SIM_SCEN := $(sort $(wildcard sim/scenarios/*.c))
 SIM_BIN := $(BUILD)/sim/scenarios
 SIM_SCHEDULES ?= 1000
-SIM_CHECK_SCHEDULES ?= 100
+SIM_CHECK_SCHEDULES ?= 500
 SIM_FLAGS := -DAK_SIM -Isim/shadow
 .PHONY: sim sim-check
 

@@ -61,12 +61,14 @@ struct options {
 };
 
 /* One execution; 0 when the DFS has no schedule left. */
-static int run_one(const struct ak_sim_scenario *sc, int strategy, uint64_t seed, int weak,
+static int run_one(const struct ak_sim_scenario *sc, int strategy_id, uint64_t seed, int weak,
                    int spurious)
 {
+	static const char *const snames[] = { "random", "pct", "dfs", "replay" };
+	const char *strategy = snames[strategy_id];
 	struct ak_debug_counts before, after;
 	S.sc = sc;
-	S.strategy = strategy;
+	S.strategy = strategy_id;
 	S.seed = seed;
 	S.weak = weak;
 	S.spurious = spurious;
@@ -82,6 +84,11 @@ static int run_one(const struct ak_sim_scenario *sc, int strategy, uint64_t seed
 		         "outlive the execution", (long long)(after.live_objects - before.live_objects),
 		         (long long)(after.waker_clones - before.waker_clones),
 		         (long long)(after.parked_ops - before.parked_ops));
+	if (S.verbose)
+		printf("sim:   %s schedule %llu: %llu points, choices %.100s%s\n",
+		       S.warm ? "warm-up" : strategy, (unsigned long long)S.exec + 1,
+		       (unsigned long long)S.step, S.trace ? S.trace : "",
+		       S.trace && strlen(S.trace) > 100 ? "..." : "");
 	int more = strategy_exec_end();
 	S.exec++;
 	S.points += S.step;

@@ -99,6 +99,7 @@ struct sim {
 	uint64_t points;                /* points of every execution so far */
 	uint32_t done;                  /* futex word: the driver waits on it */
 	int spurious_left;
+	int timeouts_left;
 	/* strategy */
 	int strategy;                   /* S_* */
 	uint64_t seed, rng;
@@ -148,6 +149,7 @@ int strategy_pick(uint32_t runnable, int cur, int free_switch);
 /* A drain to make now: 1 with *thread and *entry set. */
 int strategy_drain(int *thread, int *entry);
 int strategy_spurious(uint32_t futex_waiters, int *thread);
+int strategy_timeout(uint32_t timed_waiters, int *thread);
 void strategy_spun(struct sim_thread *t);
 /* After an execution: 0 when the DFS has no schedule left. */
 int strategy_exec_end(void);

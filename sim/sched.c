@@ -139,6 +139,30 @@ static uint32_t runnable_mask(void)
 	return m;
 }
 
+/* Virtual time jumps to `to`: every timed futex wait due by then expires. */
+static void advance_to(int64_t to)
+{
+	if (to > S.now)
+		S.now = to;
+	for (int i = 0; i < S.nthreads; i++) {
+		struct sim_thread *t = &S.t[i];
+		if (t->state == T_BLOCKED && t->why == B_FUTEX && t->deadline <= S.now) {
+			t->woken = 0;
+			t->state = T_RUNNABLE;
+		}
+	}
+}
+
+static uint32_t timed_waiters(void)
+{
+	uint32_t m = 0;
+	for (int i = 0; i < S.nthreads; i++)
+		if (S.t[i].state == T_BLOCKED && S.t[i].why == B_FUTEX &&
+		    S.t[i].deadline != INT64_MAX)
+			m |= 1u << i;
+	return m;
+}
+
 /* Nothing can run: the earliest timed futex wait expires.  0 if none. */
 static int expire_one(void)
 {
@@ -151,10 +175,7 @@ static int expire_one(void)
 	}
 	if (!first)
 		return 0;
-	if (first->deadline > S.now)
-		S.now = first->deadline;
-	first->woken = 0;
-	first->state = T_RUNNABLE;
+	advance_to(first->deadline);
 	return 1;
 }
 
@@ -186,6 +207,10 @@ static void schedule(struct sim_thread *me)
 		S.t[t].woken = 1;
 		S.t[t].state = T_RUNNABLE;
 		mask |= 1u << t;
+	}
+	if (strategy_timeout(timed_waiters(), &t)) {
+		advance_to(S.t[t].deadline);
+		mask = runnable_mask();
 	}
 	while (!mask) {
 		if (!expire_one())

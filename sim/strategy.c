@@ -30,7 +30,8 @@
  * The choice string records every decision: a lowercase letter per point
  * (the thread that ran: a is thread 0), run-length encoded ("a12b3");
  * 'A'+t then a digit: entry N of thread t's store buffer drained; '!'+
- * letter: a spurious futex wake of that thread.
+ * letter: a spurious futex wake of that thread; '@'+letter: its timed
+ * wait expired early (virtual time jumped to its deadline).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,7 +107,7 @@ void trace_put(int token, int count)
 	}
 	run_flush();
 	trace_putc((char)token);
-	trace_putc(token == '!' ? (char)('a' + count) : (char)('0' + count));
+	trace_putc(token == '!' || token == '@' ? (char)('a' + count) : (char)('0' + count));
 }
 
 void trace_finish(void)
@@ -134,7 +135,7 @@ static int replay_peek(void)
 		return 'a';
 	if (c >= 'A' && c <= 'Z')
 		return 'A';
-	return c == '!' ? '!' : 0;
+	return c == '!' || c == '@' ? c : 0;
 }
 
 static int replay_run(void)
@@ -160,6 +161,7 @@ void strategy_exec_begin(void)
 {
 	S.rng = S.seed;
 	S.spurious_left = S.spurious ? 3 : 0;
+	S.timeouts_left = S.spurious ? 3 : 0;
 	S.pct_low = 0;
 	S.pct_steps_used = S.pct_steps;
 	if (S.strategy == S_PCT) {
@@ -300,25 +302,39 @@ int strategy_drain(int *thread, int *entry)
 	return 0;
 }
 
-int strategy_spurious(uint32_t waiters, int *thread)
+/* A thread of waiters woken (token '!') or timed out early ('@'), at
+ * most *left times an execution, one point in `one_in`. */
+static int pick_waiter(uint32_t waiters, int *thread, int token, int *left, unsigned one_in)
 {
 	if (S.replay) {
-		if (replay_peek() != '!')
+		if (replay_peek() != token)
 			return 0;
 		*thread = S.replay[S.replay_pos + 1] - 'a';
 		S.replay_pos += 2;
 		if (!((waiters >> *thread) & 1u))
 			sim_fail("the choice string does not fit: thread %d is not in a futex wait",
 			         *thread);
-		trace_put('!', *thread);
+		trace_put(token, *thread);
 		return 1;
 	}
-	if (!waiters || S.spurious_left == 0 || sim_rand() % 64 != 0)
+	if (!waiters || *left == 0 || sim_rand() % one_in != 0)
 		return 0;
-	S.spurious_left--;
+	(*left)--;
 	*thread = nth_bit(waiters, (int)(sim_rand() % (uint64_t)popcount(waiters)));
-	trace_put('!', *thread);
+	trace_put(token, *thread);
 	return 1;
+}
+
+int strategy_spurious(uint32_t waiters, int *thread)
+{
+	return pick_waiter(waiters, thread, '!', &S.spurious_left, 64);
+}
+
+/* A timed wait expires while other threads could still run (the thread
+ * it waits for is slow): virtual time jumps to its deadline. */
+int strategy_timeout(uint32_t timed, int *thread)
+{
+	return pick_waiter(timed, thread, '@', &S.timeouts_left, 32);
 }
 
 /* The DFS's next schedule: the deepest decision with an alternative left

@@ -86,6 +86,24 @@ static void mpsc_recv_registration_vs_send(void)
 	ak_mpsc_rx_drop(rx);
 }
 
+/* A receive with a deadline (virtual time: it expires only when nothing
+ * else can run) as the value is sent: the value is received, or the
+ * receive times out and the value stays in the channel. */
+static void mpsc_recv_deadline_vs_send(void)
+{
+	int v = 0;
+	CHECK(ak_mpsc_new(1, sizeof(int), NULL, &tx, &rx) == 0);
+	pthread_t a = spawn(try_send_one, NULL);
+	int rc = ak_mpsc_recv_blocking(rx, &v, ak_deadline_in(1000000));
+	CHECK(rc == 0 || rc == AK_ETIMEDOUT);
+	join(a);
+	if (rc == AK_ETIMEDOUT)
+		CHECK(ak_mpsc_try_recv(rx, &v) == 0);
+	CHECK(v == 1);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+
 static void *send_until_closed(void *arg)
 {
 	(void)arg;
@@ -338,6 +356,8 @@ const struct ak_sim_scenario sim_chan_scenarios[] = {
 	  "the unbounded channel: two sends and the drop, a parked receiver" },
 	{ "mpsc_recv_registration_vs_send", mpsc_recv_registration_vs_send,
 	  "the receiver registers its waker (no spin) as the value is sent" },
+	{ "mpsc_recv_deadline_vs_send", mpsc_recv_deadline_vs_send,
+	  "a receive with a deadline (virtual time) as the value is sent" },
 	{ "mpsc_send_vs_close", mpsc_send_vs_close,
 	  "a sender parked on a full channel; the receiver closes" },
 	{ "mpsc_send_cancel_vs_grant", mpsc_send_cancel_vs_grant,
