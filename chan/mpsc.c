@@ -465,7 +465,7 @@ static size_t pop_many(struct ak__chan *c, void *buf, size_t limit)
  * same task finds it there (will_wake: no clone, no RMW), which is what a
  * select re-made every round costs most; a send meanwhile wakes the task
  * spuriously at worst.  ak_mpsc_rx_drop() drops it. */
-static int recv_finish(struct recv_priv *p, int rc)
+static __attribute__((noinline, cold)) void recv_release(struct recv_priv *p)
 {
 	struct ak__chan *c = p->c;
 	if (p->flags & F_WANT)
@@ -476,6 +476,15 @@ static int recv_finish(struct recv_priv *p, int rc)
 		c->rx_holds--;
 		rx_put(c);
 	}
+}
+
+/* A receive that never waited holds nothing: it ends in a test (a select
+ * re-made every round ends one won and one cancelled receive per
+ * message). */
+static inline int recv_finish(struct recv_priv *p, int rc)
+{
+	if (p->flags)
+		recv_release(p);
 	return rc;
 }
 

@@ -5,8 +5,9 @@
  * pending is cancelled in the same poll, which by the commit rule loses
  * nothing (a cancelled receive took no value, a cancelled lock or reserve
  * hands a provisional grant on).  Fair by default: each poll starts at a
- * random branch (a per-operation xorshift) and wraps around, as tokio's
- * select! does; AK_SELECT_BIASED polls in array order.
+ * random branch and wraps around, as tokio's select! does, drawn from the
+ * thread's xorshift generator (tokio's thread-local FastRand), or from the
+ * operation's own when seeded; AK_SELECT_BIASED polls in array order.
  */
 #include <awaitkit/block_on.h>
 #include <awaitkit/select.h>
@@ -22,7 +23,7 @@ struct select_priv {
 	size_t enabled;
 	unsigned flags;
 	int winner;          /* the index that won, or -1 */
-	uint64_t rng;
+	uint64_t rng;        /* AK_SELECT_SEEDED: the operation's generator */
 };
 _Static_assert(sizeof(struct select_priv) <= sizeof(((struct ak_select_op *)0)->private_),
                "select op storage too small");
@@ -44,10 +45,26 @@ static uint64_t seeded(uint64_t seed)
 	return z ? z : 1;
 }
 
+/* The generator of the unseeded selects polled on this thread: seeded on
+ * its first draw, then one xorshift step a poll.  A select re-made for
+ * every message (as select! is) so pays no seeding per operation. */
+static _Thread_local uint64_t thread_rng;
+
+static uint64_t *thread_gen(void)
+{
+	uint64_t *g = &thread_rng;
+	if (*g == 0)
+		*g = ak__branch_seed(g);
+	return g;
+}
+
+/* rng: a seeded select's own generator, or NULL for the thread's. */
 static size_t start_of(unsigned flags, uint64_t *rng, size_t n)
 {
 	if (flags & AK_SELECT_BIASED)
 		return 0;
+	if (!rng)
+		rng = thread_gen();
 	/* The high 32 bits scaled to [0, n) by a multiply, not a division
 	 * (n <= AK__BRANCH_MAX): a 64-bit divide costs 30-40 cycles here,
 	 * paid on every poll of a select re-made for every message. */
@@ -82,7 +99,8 @@ static int select_poll(struct ak_future *f, struct ak_context *cx)
 	 * winning (tokio #7164). */
 	if (ak__coop_check(cx) == AK_PENDING)
 		return AK_PENDING;
-	int w = round_robin(s->b, s->n, start_of(s->flags, &s->rng, s->n), cx);
+	uint64_t *rng = s->flags & AK_SELECT_SEEDED ? &s->rng : NULL;
+	int w = round_robin(s->b, s->n, start_of(s->flags, rng, s->n), cx);
 	if (w < 0)
 		return AK_PENDING;
 	s->winner = w;
@@ -118,7 +136,7 @@ AK_EXPORT int ak_select_init(struct ak_select_op *op, struct ak_branch *branches
 	s->enabled = enabled;
 	s->flags = flags;
 	s->winner = -1;
-	s->rng = flags & AK_SELECT_SEEDED ? seeded(0) : ak__branch_seed(op);
+	s->rng = flags & AK_SELECT_SEEDED ? seeded(0) : 0;
 	return 0;
 }
 
@@ -164,8 +182,7 @@ AK_EXPORT int ak_select_try(struct ak_branch *branches, size_t n, unsigned flags
 	if (cx)
 		tcx.path = cx->path;
 	tcx.budget = AK_BUDGET_UNCONSTRAINED;
-	uint64_t rng = ak__branch_seed(branches);
-	int w = round_robin(branches, n, start_of(flags, &rng, n), &tcx);
+	int w = round_robin(branches, n, start_of(flags, NULL, n), &tcx);
 	/* Every other branch, polled or not, is cancelled: nothing stays
 	 * registered, nothing granted stays with a loser. */
 	ak__branches_cancel(branches, n);

@@ -964,6 +964,77 @@ START_TEST(a_seeded_select_starts_at_the_same_branches_for_the_same_seed)
 }
 END_TEST
 
+/* Unseeded selects draw their starts from the thread's generator: those
+ * polled between two seeded sequences do not move a seeded one. */
+START_TEST(unseeded_selects_between_do_not_change_a_seeded_sequence)
+{
+	struct tk_task *t = tk_task_new();
+	int first[16];
+
+	for (uint64_t seed = 0; seed < 16; seed++)
+		first[seed] = seeded_winner(seed, t);
+	for (uint64_t seed = 0; seed < 16; seed++) {
+		struct tk_count_future r[4];
+		struct ak_branch b[4];
+		struct ak_select_op op;
+		memset(&op, 0, sizeof op);
+		for (int i = 0; i < 4; i++) {
+			tk_ready_init(&r[i], 0);
+			b[i].future = &r[i].future;
+			b[i].flags = 0;
+		}
+		ck_assert_int_eq(ak_select_init(&op, b, 4, 0), 0);
+		ck_assert_int_eq(tk_poll(t, &op.future), 0);
+		ck_assert_int_eq(seeded_winner(seed, t), first[seed]);
+	}
+}
+END_TEST
+
+/* A select waiting on two receives, polled again with nothing changed (a
+ * spurious wake), keeps both registrations: no clone, no drop; a send on
+ * either channel still wakes it, and that branch wins. */
+START_TEST(pending_select_repolled_without_change_keeps_its_registrations_and_is_woken)
+{
+	struct tk_task *t = tk_task_new();
+	struct ak_mpsc_tx *tx[2];
+	struct ak_mpsc_rx *rx[2];
+	struct ak_mpsc_recv_op r[2];
+	int v[2] = { -1, -1 };
+	struct ak_branch b[2];
+	struct ak_select_op op;
+
+	memset(&op, 0, sizeof op);
+	memset(r, 0, sizeof r);
+	for (int k = 0; k < 2; k++) {
+		ck_assert_int_eq(ak_mpsc_new(4, sizeof(int), NULL, &tx[k], &rx[k]), 0);
+		ck_assert_int_eq(ak_mpsc_recv_init(&r[k], rx[k], &v[k]), 0);
+	}
+	branches_set(b, 2, (struct ak_future *[]){ &r[0].future, &r[1].future });
+	ck_assert_int_eq(ak_select_init(&op, b, 2, 0), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(atomic_load(&t->cw->clones), 2);        /* one a receiver */
+	for (int i = 0; i < 8; i++)
+		ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(atomic_load(&t->cw->clones), 2);
+	ck_assert_int_eq(atomic_load(&t->cw->drops), 0);
+	ck_assert_int_eq(atomic_load(&t->cw->live), 2);
+	ck_assert(!tk_task_take_woken(t));
+	int x = 7;
+	ck_assert_int_eq(ak_mpsc_try_send(tx[1], &x), 0);
+	ck_assert_int_eq(tk_poll_woken(t, &op.future), 0);
+	ck_assert_int_eq(ak_select_index(&op), 1);
+	ck_assert_int_eq(b[1].status, 0);
+	ck_assert_int_eq(v[1], 7);
+	ck_assert_int_eq(b[0].status, AK_ECANCELED);
+	ck_assert_int_eq(v[0], -1);
+	for (int k = 0; k < 2; k++) {
+		ak_mpsc_tx_drop(tx[k]);
+		ak_mpsc_rx_drop(rx[k]);
+	}
+	ck_assert_int_eq(atomic_load(&t->cw->live), 0);
+}
+END_TEST
+
 START_TEST(select_seed_needs_the_flag_and_an_unpolled_op)
 {
 	struct tk_task *t = tk_task_new();
@@ -998,6 +1069,8 @@ Suite *select_suite(void)
 
 	tcase_add_test(tc, a_seeded_select_starts_at_the_same_branches_for_the_same_seed);
 	tcase_add_test(tc, select_seed_needs_the_flag_and_an_unpolled_op);
+	tcase_add_test(tc, unseeded_selects_between_do_not_change_a_seeded_sequence);
+	tcase_add_test(tc, pending_select_repolled_without_change_keeps_its_registrations_and_is_woken);
 	tcase_add_test(tc, select_picks_the_ready_branch);
 	tcase_add_test(tc, select_waits_then_wins_with_the_branch_that_became_ready);
 	tcase_add_test(tc, select_is_fair_between_two_ready_branches);
