@@ -874,6 +874,50 @@ START_TEST(a_task_that_yields_forever_cannot_starve_a_task_queued_from_outside)
 }
 END_TEST
 
+/* Spawns a flagger and does not return from that poll until the flagger
+ * ran (or 5 s passed): the flagger sits in the local queue of a worker
+ * that stays in one poll. */
+struct sitter {
+	struct ak_future future;
+	struct ak_pool *pool;
+	struct flagger child;
+	atomic_int flag;
+	int saw_it;
+};
+
+static int sitter_poll(struct ak_future *base, struct ak_context *cx)
+{
+	struct sitter *f = (struct sitter *)base;
+
+	(void)cx;
+	ck_assert_int_eq(ak_pool_spawn(f->pool, &f->child.future, NULL), 0);
+	f->saw_it = await_count(&f->flag, 1);
+	return 0;
+}
+
+static const struct ak_future_vtable sitter_vtable = { sitter_poll, no_cancel };
+
+/* A worker idle or spinning takes a task from a worker held by one poll:
+ * at once from a queue of several tasks, a single one once that worker has
+ * begun no poll for a quarter of the spin, and at the latest before it
+ * would park (ak_pool(3), SCHEDULING). */
+START_TEST(a_task_queued_behind_a_poll_that_does_not_return_runs_on_the_other_worker)
+{
+	struct ak_pool *p = new_pool(2);
+	struct sitter s;
+
+	memset(&s, 0, sizeof s);
+	s.pool = p;
+	s.child.flag = &s.flag;
+	ck_assert_int_eq(ak_future_init(&s.future, &sitter_vtable), 0);
+	ck_assert_int_eq(ak_future_init(&s.child.future, &flagger_vtable), 0);
+	ck_assert_int_eq(ak_pool_spawn(p, &s.future, NULL), 0);
+	wait_idle(p);
+	ck_assert_int_eq(s.saw_it, 1);
+	ck_assert_int_eq(ak_pool_free(p), 0);
+}
+END_TEST
+
 /* Two tasks that wake each other and return AK_PENDING, until *stop. */
 struct pinger {
 	struct ak_future future;
@@ -1108,6 +1152,7 @@ Suite *pool_suite(void)
 	tcase_add_test(cancel, pool_free_cancels_a_task_waiting_in_a_lifo_slot);
 	tcase_add_test(fair, a_task_that_yields_forever_cannot_starve_a_task_queued_from_outside);
 	tcase_add_test(fair, two_tasks_waking_each_other_let_a_third_run);
+	tcase_add_test(fair, a_task_queued_behind_a_poll_that_does_not_return_runs_on_the_other_worker);
 	tcase_add_test(misuse, bad_inputs_return_einval_and_change_nothing);
 	tcase_add_test(misuse, spawn_of_a_bad_or_already_spawned_future_returns_einval);
 	tcase_add_test(misuse, spawn_without_memory_returns_enomem_and_leaves_the_future);
