@@ -50,6 +50,7 @@ AK_EXPORT int ak_watch_new(size_t elem_size, const void *init, const struct ak_w
 	if (!tx || elem_size > MAX_ELEM || (elem_size && !init) ||
 	    (hooks && hooks->drop && !hooks->clone))
 		return AK_EINVAL;
+	ak__watch_zombies_sweep();
 	struct ak_watch_sender *s = ak__alloc(sizeof(*s));
 	struct watch *w = s ? ak__watch_alloc() : NULL;
 	if (!w || ak__watch_init(w, elem_size, init, hooks) != 0) {
@@ -399,10 +400,11 @@ AK_EXPORT int ak_watch_mark_unchanged(struct ak_watch_receiver *rx)
 
 void ak__watch_quiesce(void);
 
-/* Every slot is reused or freed synchronously: nothing is left in flight
- * once the calls that dropped the references have returned.  Kept for the
- * tests and stress programs, which call it before they read the
- * allocation counters. */
+/* Frees the receivers of the copy mode that left with borrows held, now
+ * released (slots are reused or freed synchronously).  For the tests and
+ * stress programs, which call it before they read the allocation
+ * counters. */
 void ak__watch_quiesce(void)
 {
+	ak__watch_zombies_sweep();
 }

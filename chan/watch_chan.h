@@ -38,11 +38,12 @@
 #define COPY_BYTES (COPY_WORDS * 8)
 #define COPY_STRIDE 32
 
-/* A borrow's token (ak_watch_ref's block_): a pin's address, or one of
- * these tagged addresses. */
+/* A borrow's token (ak_watch_ref's block_): a slot-mode pin's address, or
+ * one of these tagged addresses. */
 #define TOKEN_COUNTED ((uintptr_t)1)   /* a slot's: a counted reference */
 #define TOKEN_SPILL ((uintptr_t)2)     /* a struct spill's (copy mode) */
-#define TOKEN_TAGS (TOKEN_COUNTED | TOKEN_SPILL)
+#define TOKEN_COPY ((uintptr_t)3)      /* a copy-mode pin's: its buffer */
+#define TOKEN_TAGS ((uintptr_t)3)
 
 /* One value.  A slot is free (the senders' list), current, retired (the
  * senders' list, not yet scanned) or counted (retired while pinned or
@@ -104,12 +105,14 @@ struct ak_watch_sender {
  * dropped and a parked changed() or wait_for(), so dropping the handle
  * under a parked operation is safe (DESIGN.md section 2).  When refs goes
  * the receiver leaves the channel; its memory stays while borrows made
- * through its pins are held (held). */
+ * through its pins are held (slot mode: held counts them; copy mode: a
+ * sweep frees it once they are released, chan/watch_copy.c). */
 struct ak_watch_receiver {
 	ak__atomic(uintptr_t) pins[WATCH_PINS + 1];
 	struct watch *w;
 	uint64_t seen;                      /* the version last marked seen */
-	struct ak_watch_receiver *next;     /* send_lock: the channel's list */
+	struct ak_watch_receiver *next;     /* send_lock: the channel's list;
+	                                       then the zombies' (copy mode) */
 	ak__atomic(uint32_t) held;          /* 1 + pins borrowed when it left */
 	uint32_t refs;                      /* the handle + a parked operation */
 	uint8_t dropped;                    /* the handle is gone: ops fail */
@@ -145,6 +148,7 @@ uint64_t ak__watch_peek_version(struct ak_watch_receiver *rx);
 void ak__watch_fill_ref(struct ak_watch_ref *ref, const struct borrowed *b, int has_changed);
 struct ak_watch_receiver *ak__watch_receiver_new(struct watch *w, const uint64_t *seen);
 void ak__watch_receiver_leave(struct ak_watch_receiver *rx);
+void ak__watch_receiver_free(struct ak_watch_receiver *rx);
 
 /* watch_copy.c */
 void ak__watch_latch_init(struct watch *w, const void *init);
@@ -152,6 +156,9 @@ uint64_t ak__watch_latch_version(struct watch *w);
 void ak__watch_latch_current(struct watch *w, void *dst);
 void ak__watch_latch_publish(struct watch *w, const void *src);
 int ak__watch_copy_borrow(struct ak_watch_receiver *rx, struct borrowed *b);
+void ak__watch_copy_release(uintptr_t token);
+void ak__watch_copy_leave(struct ak_watch_receiver *rx);
+void ak__watch_zombies_sweep(void);
 int ak__watch_spill_borrow(struct watch *w, struct borrowed *b);
 void ak__watch_spill_release(uintptr_t token);
 

@@ -16,11 +16,13 @@
  * So a borrow reads one line that senders write, writes only its own
  * receiver's lines, takes no lock and makes no atomic read-modify-write; a
  * send never waits for a borrow nor a borrow for a send.  A release clears
- * the buffer's pin word with one exchange, as in the slot mode, whose
- * flags say whether the receiver left the channel meanwhile (then the last
- * release frees the receiver).  A receiver has a buffer per pin; a borrow
- * beyond them, and a sender's borrow, copy into an allocation of their own
- * (a spill), freed by the release.
+ * the buffer's pin word with a plain store (release), and touches nothing
+ * after it.  So it cannot free a receiver that left its channel while the
+ * borrow was held: such a receiver waits on a process-wide stack, and the
+ * first sweep (a channel made or destroyed, a receiver leaving, tests'
+ * quiesce) that finds its buffers released frees it.  A receiver has a
+ * buffer per pin; a borrow beyond them, and a sender's borrow, copy into an
+ * allocation of their own (a spill), freed by the release.
  *
  * Every word of the copies is an atomic: a copy read while a send rewrites
  * it is no data race (C11, ThreadSanitizer).  Orderings:
@@ -148,6 +150,70 @@ static uint64_t *buffer(struct ak_watch_receiver *rx, int i)
 	return (uint64_t *)(void *)((unsigned char *)rx + WATCH_LINE + (size_t)i * COPY_STRIDE);
 }
 
+void ak__watch_copy_release(uintptr_t token)
+{
+	ak__atomic(uintptr_t) *pin = (ak__atomic(uintptr_t) *)(token & ~TOKEN_TAGS);
+	/* release: the borrower's reads of the buffer happen before its
+	 * reuse (pairs with the acquire load in ak__watch_copy_borrow()) or
+	 * its receiver's free (all_released()).  The last access to the
+	 * receiver: it may be freed as soon as this store is seen. */
+	ak__store(pin, (uintptr_t)0, AK__RELEASE);
+}
+
+/* ---- receivers that left with borrows held ----------------------------- */
+
+/* A stack of them, process-wide (their channels may be gone): each is
+ * freed by the first sweep that finds its buffers released. */
+static ak__atomic(struct ak_watch_receiver *) zombies;
+
+static int all_released(struct ak_watch_receiver *rx)
+{
+	for (int i = 0; i < WATCH_PINS; i++)
+		/* acquire: pairs with the release in ak__watch_copy_release(). */
+		if (ak__load(&rx->pins[i], AK__ACQUIRE) != 0)
+			return 0;
+	return 1;
+}
+
+static void zombie_push(struct ak_watch_receiver *rx)
+{
+	struct ak_watch_receiver *head = ak__load(&zombies, AK__RELAXED);
+	do
+		rx->next = head;
+	/* release: pairs with the acquire exchange in the sweep. */
+	while (!ak__cas_weak(&zombies, &head, rx, AK__RELEASE, AK__RELAXED));
+}
+
+/* A receiver of the copy mode left its channel: freed now, or by a sweep
+ * once the borrows made through it are released (their releases are
+ * plain stores, which cannot free it). */
+void ak__watch_copy_leave(struct ak_watch_receiver *rx)
+{
+	if (all_released(rx))
+		ak__watch_receiver_free(rx);
+	else
+		zombie_push(rx);
+}
+
+/* Frees the receivers whose borrows are all released; called when a
+ * channel is made or destroyed and when a receiver leaves. */
+void ak__watch_zombies_sweep(void)
+{
+	if (ak__load(&zombies, AK__RELAXED) == NULL)
+		return;
+	/* acquire: pairs with the release in zombie_push(). */
+	struct ak_watch_receiver *rx = ak__xchg(&zombies, NULL, AK__ACQUIRE), *next;
+	for (; rx; rx = next) {
+		next = rx->next;
+		if (all_released(rx))
+			ak__watch_receiver_free(rx);
+		else
+			zombie_push(rx);
+	}
+}
+
+/* ---- borrows -------------------------------------------------------------- */
+
 /* A copy of the current value for rx's owner, in a free buffer of rx's or
  * a spill. */
 int ak__watch_copy_borrow(struct ak_watch_receiver *rx, struct borrowed *b)
@@ -162,7 +228,7 @@ int ak__watch_copy_borrow(struct ak_watch_receiver *rx, struct borrowed *b)
 			 * owner, after this. */
 			ak__store(&rx->pins[i], PIN_COPY, AK__RELAXED);
 			b->value = buf;
-			b->token = (uintptr_t)&rx->pins[i];
+			b->token = (uintptr_t)&rx->pins[i] | TOKEN_COPY;
 			return 0;
 		}
 	}

@@ -415,10 +415,15 @@ struct slot *ak__watch_pin(struct watch *w, ak__atomic(uintptr_t) *pin)
 }
 
 /* The pin's receiver drops one of what it holds; the last frees it. */
+void ak__watch_receiver_free(struct ak_watch_receiver *rx)
+{
+	line_free(rx, (size_t)rx->lines * WATCH_LINE);
+}
+
 static void receiver_mem_put(struct ak_watch_receiver *rx, uint32_t n)
 {
 	if (ak__fetch_sub(&rx->held, n, AK__ACQ_REL) == n)
-		line_free(rx, (size_t)rx->lines * WATCH_LINE);
+		ak__watch_receiver_free(rx);
 }
 
 void ak__watch_unpin(ak__atomic(uintptr_t) *pin)
@@ -429,8 +434,7 @@ void ak__watch_unpin(ak__atomic(uintptr_t) *pin)
 	uintptr_t old = ak__xchg(pin, 0, AK__ACQ_REL);
 	if (!(old & PIN_FLAGS))
 		return;
-	if ((old & ~PIN_FLAGS) != PIN_COPY)
-		ak__watch_slot_put((struct slot *)(old & ~PIN_FLAGS));
+	ak__watch_slot_put((struct slot *)(old & ~PIN_FLAGS));
 	if (old & PIN_DETACHED)
 		receiver_mem_put((struct ak_watch_receiver *)((uintptr_t)pin &
 		                                              ~(uintptr_t)(WATCH_LINE - 1)), 1);
@@ -490,12 +494,19 @@ int ak__watch_sender_borrow(struct watch *w, struct borrowed *b)
 
 void ak__watch_release(uintptr_t token)
 {
-	if (token & TOKEN_COUNTED)
+	switch (token & TOKEN_TAGS) {
+	case TOKEN_COPY:
+		ak__watch_copy_release(token);
+		break;
+	case TOKEN_COUNTED:
 		ak__watch_slot_put((struct slot *)(token & ~TOKEN_TAGS));
-	else if (token & TOKEN_SPILL)
+		break;
+	case TOKEN_SPILL:
 		ak__watch_spill_release(token);
-	else
+		break;
+	default:
 		ak__watch_unpin((ak__atomic(uintptr_t) *)token);
+	}
 }
 
 /* The current version, for rx's owner. */
@@ -549,7 +560,7 @@ static uint32_t detach_pin(ak__atomic(uintptr_t) *pin)
 	uintptr_t v = ak__load(pin, AK__ACQUIRE);
 	while (v != 0) {
 		struct slot *s = (struct slot *)(v & ~PIN_FLAGS);
-		int count = !(v & PIN_ORPHAN) && (v & ~PIN_FLAGS) != PIN_COPY;
+		int count = !(v & PIN_ORPHAN);
 		/* Current or retired and not yet scanned: the channel's
 		 * reference keeps refs above 0. */
 		if (count)
@@ -569,18 +580,24 @@ void ak__watch_receiver_leave(struct ak_watch_receiver *rx)
 {
 	struct watch *w = rx->w;
 	uint32_t borrowed = 0;
+	int copy_mode = w->copy_mode;
 
 	/* First: a release that sees PIN_DETACHED may come at once. */
-	ak__fetch_add(&rx->held, WATCH_PINS, AK__RELAXED);
+	if (!copy_mode)
+		ak__fetch_add(&rx->held, WATCH_PINS, AK__RELAXED);
 	ak__lock(&w->send_lock);
 	struct ak_watch_receiver **p = &w->rxs;
 	while (*p != rx)
 		p = &(*p)->next;
 	*p = rx->next;
-	for (int i = 0; i < WATCH_PINS; i++)
+	for (int i = 0; !copy_mode && i < WATCH_PINS; i++)
 		borrowed += detach_pin(&rx->pins[i]);
 	ak__unlock(&w->send_lock);
-	receiver_mem_put(rx, WATCH_PINS + 1 - borrowed);
+	if (copy_mode)
+		ak__watch_copy_leave(rx);
+	else
+		receiver_mem_put(rx, WATCH_PINS + 1 - borrowed);
+	ak__watch_zombies_sweep();
 }
 
 /* ---- the channel ------------------------------------------------------------- */
@@ -637,6 +654,7 @@ void ak__watch_abandon(struct watch *w)
  * their givers. */
 void ak__watch_destroy(struct watch *w)
 {
+	ak__watch_zombies_sweep();
 	/* acquire: pairs with the release in slot_return(). */
 	free_chain(ak__xchg(&w->returned, RETURNED_DEAD, AK__ACQUIRE));
 	free_chain(w->free);

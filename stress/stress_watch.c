@@ -11,7 +11,9 @@
  * ak_watch_send, sometimes send_replace (checking the old value it gets
  * back), send_modify (n + 1 from a clone of the current) and
  * send_if_modified (refusing a third of the time: nothing published).
- * A subscriber thread subscribes and drops extra receivers meanwhile.
+ * A subscriber thread subscribes and drops extra receivers meanwhile,
+ * sometimes handing a borrow made through one to a reader, which releases
+ * it after the receiver is gone.
  *
  * Each reader, in a loop, on a channel picked at random: borrow or
  * borrow_and_update; changed() under ak_block_on with a short deadline;
@@ -302,7 +304,8 @@ static void reader(struct stress_thread *t)
 static void subscriber(struct stress_thread *t)
 {
 	while (stress_continue(t)) {
-		struct ak_watch_sender *tx = chans[stress_below(&t->rng, CHANNELS)].tx;
+		int c = (int)stress_below(&t->rng, CHANNELS);
+		struct ak_watch_sender *tx = chans[c].tx;
 		struct ak_watch_receiver *extra;
 		if (ak_watch_subscribe(tx, &extra) != 0) {
 			stress_fail("subscribe");
@@ -310,6 +313,17 @@ static void subscriber(struct stress_thread *t)
 		}
 		if (ak_watch_has_changed(extra) < 0)
 			stress_fail("has_changed on a fresh receiver");
+		struct handed *out = stress_chance(&t->rng, 25) ? malloc(sizeof(*out)) : NULL;
+		if (out && ak_watch_borrow(extra, &out->ref) == 0) {
+			/* Held past the receiver's drop, released by a reader. */
+			out->c = c;
+			struct handed *prev = atomic_exchange(
+				&mailbox[stress_below(&t->rng, (uint64_t)nreaders)], out);
+			if (prev)
+				release_handed(prev);
+		} else {
+			free(out);
+		}
 		ak_watch_receiver_drop(extra);
 		if (ak_watch_receiver_count(tx) < (size_t)nreaders)
 			stress_fail("receiver_count below the readers");

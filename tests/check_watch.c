@@ -1242,6 +1242,54 @@ START_TEST(borrows_outlive_their_receiver_and_the_channel_with_their_values)
 }
 END_TEST
 
+START_TEST(a_copied_borrow_outlives_its_receiver_and_the_channel)
+{
+	struct ak_watch_sender *tx;
+	struct ak_watch_receiver *rx, *gone;
+	struct ak_watch_ref r;
+	struct releaser rl = { &r, 0, -1 };
+	pthread_t th;
+
+	new_u64(5, &tx, &rx);
+	ck_assert_int_eq(ak_watch_receiver_clone(rx, &gone), 0);
+	ck_assert_int_eq(ak_watch_borrow(gone, &r), 0);
+	ck_assert_int_eq(ak_watch_receiver_drop(gone), 0);   /* the borrow stays */
+	for (uint64_t v = 6; v <= 100; v++)
+		ck_assert_int_eq(ak_watch_send(tx, &v), 0);
+	ck_assert_int_eq(ak_watch_receiver_drop(rx), 0);
+	ck_assert_int_eq(ak_watch_sender_drop(tx), 0);
+	ck_assert_uint_eq(ref_u64(&r), 5);
+	ck_assert_uint_eq(r.version, 0);
+	ck_assert_int_eq(pthread_create(&th, NULL, release_thread, &rl), 0);
+	pthread_join(th, NULL);
+	ck_assert_int_eq(rl.rc, 0);
+	end_test();                 /* frees the receiver: the fixture checks */
+}
+END_TEST
+
+START_TEST(a_receiver_left_with_a_copied_borrow_is_freed_by_a_later_channel)
+{
+	struct ak_watch_sender *tx;
+	struct ak_watch_receiver *rx;
+	struct ak_watch_ref r;
+
+	int64_t live = tk_counters().live_objects;
+	new_u64(5, &tx, &rx);
+	ck_assert_int_eq(ak_watch_borrow(rx, &r), 0);
+	ck_assert_int_eq(ak_watch_receiver_drop(rx), 0);
+	ck_assert_int_eq(ak_watch_sender_drop(tx), 0);
+	ck_assert_int_eq(ak_watch_ref_release(&r), 0);
+	/* The release is a plain store: the receiver (one allocation) waits
+	 * for a sweep. */
+	ck_assert_int_eq(tk_counters().live_objects, live + 1);
+	new_u64(0, &tx, &rx);                    /* sweeps */
+	ak_watch_receiver_drop(rx);
+	ak_watch_sender_drop(tx);
+	ck_assert_int_eq(tk_counters().live_objects, live);
+	end_test();
+}
+END_TEST
+
 /* ---- readers of channels without hooks ------------------------------------ */
 
 /* Values whose words must agree: version, version * 3 + 1, ~version, then
@@ -1418,6 +1466,8 @@ Suite *watch_suite(void)
 	tcase_add_test(tc, sends_and_borrows_in_steady_state_allocate_nothing);
 	tcase_add_test(tc, a_receiver_may_hold_many_borrows_of_different_values_at_once);
 	tcase_add_test(tc, borrows_outlive_their_receiver_and_the_channel_with_their_values);
+	tcase_add_test(tc, a_copied_borrow_outlives_its_receiver_and_the_channel);
+	tcase_add_test(tc, a_receiver_left_with_a_copied_borrow_is_freed_by_a_later_channel);
 	tcase_add_test(tc, readers_of_small_values_see_whole_values_while_the_writer_sends);
 	tcase_add_test(tc, readers_of_large_values_see_whole_values_while_the_writer_sends);
 	tcase_add_test(tc, sends_and_borrows_of_slots_in_steady_state_allocate_nothing);
