@@ -4,7 +4,7 @@
  * chan/watch_wait.c the waits.
  *
  *   call                              lock                 thread
- *   send, send_replace, send_modify   senders'             any sender
+ *   send, send_replace, send_modify   senders' (the latch) any sender
  *   sender_borrow                     senders'             any sender
  *   subscribe, receiver_clone, _drop  senders', briefly    any
  *   borrow*, has_changed, mark_*      none                 the receiver's
@@ -138,15 +138,16 @@ static int publish_bytes(struct watch *w, const void *value, void *old)
 	struct slot *idle = NULL;
 	int rc = 0;
 
-	ak__lock(&w->send_lock);
 	if (w->copy_mode) {
+		ak__watch_latch_acquire(w);
 		if (old)                        /* no hooks: a byte copy */
 			ak__watch_latch_current(w, old);
-		ak__watch_latch_publish(w, value);
+		ak__watch_latch_release(w, value, 1);
 	} else {
+		ak__lock(&w->send_lock);
 		rc = publish_slot(w, value, old, &idle);
+		ak__unlock(&w->send_lock);
 	}
-	ak__unlock(&w->send_lock);
 	if (rc == 0)
 		ak__watch_published(w, idle);
 	return rc;
@@ -177,10 +178,11 @@ static int modify_and_publish(struct watch *w, void (*modify)(void *, void *),
 	struct slot *s = NULL, *idle = NULL;
 	void *value = scratch;
 
-	ak__lock(&w->send_lock);
 	if (w->copy_mode) {
+		ak__watch_latch_acquire(w);
 		ak__watch_latch_current(w, scratch);
 	} else {
+		ak__lock(&w->send_lock);
 		s = ak__watch_slot_get(w);
 		if (!s) {
 			ak__unlock(&w->send_lock);
@@ -200,11 +202,13 @@ static int modify_and_publish(struct watch *w, void (*modify)(void *, void *),
 		modify(value, arg);
 	else
 		changed = modify_if(value, arg) != 0;
-	if (changed && w->copy_mode)
-		ak__watch_latch_publish(w, scratch);
-	else if (changed)
-		idle = ak__watch_publish(w, s);
-	ak__unlock(&w->send_lock);
+	if (w->copy_mode) {
+		ak__watch_latch_release(w, scratch, changed);
+	} else {
+		if (changed)
+			idle = ak__watch_publish(w, s);
+		ak__unlock(&w->send_lock);
+	}
 	if (modified)
 		*modified = changed;
 	if (changed)

@@ -62,7 +62,8 @@ struct slot {
  * changes only. */
 struct watch {
 	/* What a borrow reads, written by publishes: the current slot (slot
-	 * mode), or the latch and its two copies (copy mode). */
+	 * mode), or the latch (its sequence, and the copy mode's senders'
+	 * lock) and its two copies (copy mode). */
 	_Alignas(WATCH_LINE) ak__atomic(struct slot *) current;
 	ak__atomic(uint64_t) latch;
 	ak__atomic(uint64_t) copy[2][COPY_WORDS];
@@ -74,8 +75,9 @@ struct watch {
 
 	/* The senders'. */
 	_Alignas(WATCH_LINE) struct ak__lock send_lock;
+	ak__atomic(uint32_t) send_wake;     /* copy mode: senders sleep here */
 	uint32_t batch;                     /* retired slots per scan */
-	uint64_t version;                   /* send_lock: the last published */
+	uint64_t version;                   /* send_lock: the last published (slot mode) */
 	struct slot *free;                  /* send_lock: ready for a value */
 	struct slot *retired;               /* send_lock: replaced, not yet scanned */
 	uint32_t free_n;                    /* send_lock */
@@ -153,8 +155,9 @@ void ak__watch_receiver_free(struct ak_watch_receiver *rx);
 /* watch_copy.c */
 void ak__watch_latch_init(struct watch *w, const void *init);
 uint64_t ak__watch_latch_version(struct watch *w);
+void ak__watch_latch_acquire(struct watch *w);
 void ak__watch_latch_current(struct watch *w, void *dst);
-void ak__watch_latch_publish(struct watch *w, const void *src);
+void ak__watch_latch_release(struct watch *w, const void *src, int publish);
 int ak__watch_copy_borrow(struct ak_watch_receiver *rx, struct borrowed *b);
 void ak__watch_copy_release(uintptr_t token);
 void ak__watch_copy_leave(struct ak_watch_receiver *rx);

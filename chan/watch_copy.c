@@ -5,13 +5,23 @@
  * others; ak_watch(3) says which is which.
  *
  * The value lives on the channel's first cache line, twice: a seqcount
- * latch (Linux's latch_tree; a double-buffered seqlock).  `latch` is 2v
- * while version v is whole in copy[v & 1], and 2v + 1 while a send writes
- * version v + 1 into the other copy.  A borrow reads latch, copies
- * copy[v & 1] into a buffer of its receiver's and reads latch again.  Only
- * the send of v + 2 rewrites that copy, and it stores 2v + 3 first: a
- * borrow that finds latch still below 2v + 3 copied a whole value (else
- * two sends landed during its copy of three words, and it copies again).
+ * latch (Linux's latch_tree; a double-buffered seqlock).  Its sequence is
+ * 2v while version v is whole in copy[v & 1], and 2v + 1 while a send
+ * writes version v + 1 into the other copy.  A borrow reads the sequence,
+ * copies copy[v & 1] into a buffer of its receiver's and reads it again.
+ * Only the send of v + 2 rewrites that copy, and it makes the sequence
+ * 2v + 3 first: a borrow that finds it still below 2v + 3 copied a whole
+ * value (else two sends landed during its copy of three words, and it
+ * copies again).
+ *
+ * The odd sequence is also the senders' lock: a send takes the latch with
+ * one CAS (2v to 2v + 1), writes the copy and publishes it with the
+ * exchange that releases the latch (to 2v + 2): two atomic
+ * read-modify-writes.  A sender that finds the latch taken spins a
+ * little, then sets LATCH_CONTENDED and sleeps on the futex word
+ * send_wake, which the release that sees the bit increments and wakes.
+ * send_modify's callback runs with the latch held, as under a lock;
+ * readers are not held up, since they read the other copy.
  *
  * So a borrow reads one line that senders write, writes only its own
  * receiver's lines, takes no lock and makes no atomic read-modify-write; a
@@ -27,18 +37,19 @@
  * Every word of the copies is an atomic: a copy read while a send rewrites
  * it is no data race (C11, ThreadSanitizer).  Orderings:
  *
- *   send (send_lock)                     borrow
- *   latch = 2v + 1         relaxed       s = latch              acquire
- *   copy[(v+1) & 1][i] = x release       x = copy[(s/2) & 1][i] acquire
- *   latch = 2v + 2         seq_cst       latch < s/2 * 2 + 3 ?  relaxed
+ *   send                                 borrow
+ *   seq 2v -> 2v + 1 (CAS)  acquire      v = seq / 2             acquire
+ *   copy[(v+1) & 1][i] = x  release      x = copy[v & 1][i]      acquire
+ *   seq = 2v + 2 (exchange) seq_cst      seq < 2v + 3 ?          relaxed
  *
  * A word of the copy written by the send of v + 2 is a release store made
- * after that send stored 2v + 3: a borrow that read it (acquire) reads
- * latch >= 2v + 3 after it, and copies again.  The last store is seq_cst
- * for the waiting count (chan/watch_slot.c, Waiting).
+ * after that send's CAS to 2v + 3: a borrow that read it (acquire) reads
+ * a sequence >= 2v + 3 after it, and copies again.  The exchange is
+ * seq_cst for the waiting count (chan/watch_slot.c, Waiting).
  *
  *   call                              lock            thread
- *   ak__watch_latch_publish, _current senders'        a sender
+ *   ak__watch_latch_acquire, _release the latch       a sender
+ *   ak__watch_latch_current           the latch       its holder
  *   ak__watch_copy_borrow             none            the receiver's owner
  *   ak__watch_spill_borrow            none            any
  *   ak__watch_latch_version           none            any
@@ -77,6 +88,12 @@ static size_t words_of(const struct watch *w)
 	return (w->elem_size + 7) / 8;
 }
 
+/* The latch word: seq << 1 | LATCH_CONTENDED, seq 2v while version v is
+ * whole in copy[v & 1], 2v + 1 while a sender holds the latch (it writes
+ * version v + 1 into the other copy, if anything). */
+#define LATCH_CONTENDED ((uint64_t)1)
+#define LATCH_SEQ_ONE ((uint64_t)2)
+
 /* Copies the current value's words into dst (8-byte aligned, room for
  * COPY_WORDS), returns its version; any thread, no lock. */
 static uint64_t latch_read(struct watch *w, uint64_t *dst)
@@ -85,14 +102,13 @@ static uint64_t latch_read(struct watch *w, uint64_t *dst)
 	for (;;) {
 		/* acquire: pairs with the release stores of a publish: the
 		 * copy of version v, and every write before its send. */
-		uint64_t s = ak__load(&w->latch, AK__ACQUIRE);
-		uint64_t v = s >> 1;
+		uint64_t v = ak__load(&w->latch, AK__ACQUIRE) >> 2;
 		ak__atomic(uint64_t) *c = w->copy[v & 1];
 		/* acquire: a word the send of v + 2 wrote shows its latch
 		 * store to the check below (see the top of the file). */
 		for (size_t i = 0; i < n; i++)
 			dst[i] = ak__load(&c[i], AK__ACQUIRE);
-		if (ak__load(&w->latch, AK__RELAXED) < 2 * v + 3)
+		if ((ak__load(&w->latch, AK__RELAXED) >> 1) < 2 * v + 3)
 			return v;
 	}
 }
@@ -104,6 +120,7 @@ void ak__watch_latch_init(struct watch *w, const void *init)
 	if (init)                           /* slot mode: NULL, unused */
 		bytes_to_words(words, init, w->elem_size);
 	ak__init(&w->latch, (uint64_t)0);
+	ak__init(&w->send_wake, 0u);
 	for (int c = 0; c < 2; c++)
 		for (int i = 0; i < COPY_WORDS; i++)
 			ak__init(&w->copy[c][i], c == 0 ? words[i] : 0);
@@ -113,36 +130,90 @@ uint64_t ak__watch_latch_version(struct watch *w)
 {
 	/* seq_cst: the waiter's load of the pair with a publish's last
 	 * store (chan/watch_wait.c counts itself first); an acquire. */
-	return ak__load(&w->latch, AK__SEQ_CST) >> 1;
+	return ak__load(&w->latch, AK__SEQ_CST) >> 2;
 }
 
-/* send_lock: the current value's bytes, into dst (elem_size bytes). */
+/* The latch held by another sender: sleep until its release, marking the
+ * latch contended first (a sender that took it after sleeping keeps the
+ * mark: others may sleep still). */
+static void latch_acquire_slow(struct watch *w)
+{
+	int spins = 0;
+	for (;;) {
+		uint64_t s = ak__load(&w->latch, AK__RELAXED);
+		if (!(s & LATCH_SEQ_ONE)) {
+			/* acquire: pairs with the releasing exchange. */
+			if (ak__cas(&w->latch, &s, (s + LATCH_SEQ_ONE) | LATCH_CONTENDED,
+			            AK__ACQUIRE, AK__RELAXED))
+				return;
+			continue;
+		}
+		if (spins++ < 64) {
+			ak__cpu_relax();
+			continue;
+		}
+		/* acquire: pairs with the release increment in
+		 * ak__watch_latch_release(); read before the mark, so a
+		 * release after the mark changes it. */
+		uint32_t gen = ak__load(&w->send_wake, AK__ACQUIRE);
+		if (!(s & LATCH_CONTENDED) &&
+		    !ak__cas(&w->latch, &s, s | LATCH_CONTENDED, AK__RELAXED, AK__RELAXED))
+			continue;
+		(void)ak__futex_wait(&w->send_wake, gen, INT64_MAX);
+	}
+}
+
+/* Takes the latch (the senders' lock of the copy mode): seq goes odd.
+ * Readers go on reading the current copy meanwhile. */
+void ak__watch_latch_acquire(struct watch *w)
+{
+	uint64_t s = ak__load(&w->latch, AK__RELAXED);
+	/* acquire: pairs with the releasing exchange of the last holder.
+	 * Its store of the odd seq comes before the copy's word stores of
+	 * ak__watch_latch_release(), by their release. */
+	if ((s & (LATCH_SEQ_ONE | LATCH_CONTENDED)) ||
+	    !ak__cas(&w->latch, &s, s + LATCH_SEQ_ONE, AK__ACQUIRE, AK__RELAXED))
+		latch_acquire_slow(w);
+}
+
+/* Latch held: the current value's bytes, into dst (elem_size bytes). */
 void ak__watch_latch_current(struct watch *w, void *dst)
 {
 	uint64_t words[COPY_WORDS];
-	ak__atomic(uint64_t) *c = w->copy[w->version & 1];
-	/* relaxed: written by publishes under this lock. */
+	/* relaxed: the holder's own word, and copies written by holders. */
+	ak__atomic(uint64_t) *c = w->copy[(ak__load(&w->latch, AK__RELAXED) >> 2) & 1];
 	for (size_t i = 0; i < words_of(w); i++)
 		words[i] = ak__load(&c[i], AK__RELAXED);
 	if (w->elem_size)
 		memcpy(dst, words, w->elem_size);
 }
 
-/* send_lock: publishes the elem_size bytes at src as the next version. */
-void ak__watch_latch_publish(struct watch *w, const void *src)
+/* Latch held: publishes the elem_size bytes at src as the next version
+ * (if publish), and releases the latch. */
+void ak__watch_latch_release(struct watch *w, const void *src, int publish)
 {
-	uint64_t words[COPY_WORDS] = { 0 };
-	uint64_t v = ++w->version;
-	ak__atomic(uint64_t) *c = w->copy[v & 1];
-
-	bytes_to_words(words, src, w->elem_size);
-	/* relaxed: ordered before the word stores by their release. */
-	ak__store(&w->latch, 2 * v - 1, AK__RELAXED);
-	for (size_t i = 0; i < words_of(w); i++)
-		ak__store(&c[i], words[i], AK__RELEASE);
-	/* seq_cst: a release of the copy (pairs with the acquire in
-	 * latch_read()), and the publish of the waiting pair. */
-	ak__store(&w->latch, 2 * v, AK__SEQ_CST);
+	uint64_t s = ak__load(&w->latch, AK__RELAXED), seq = s >> 1;  /* 2v + 1 */
+	if (publish) {
+		uint64_t words[COPY_WORDS] = { 0 };
+		ak__atomic(uint64_t) *c = w->copy[((seq >> 1) + 1) & 1];
+		bytes_to_words(words, src, w->elem_size);
+		for (size_t i = 0; i < words_of(w); i++)
+			ak__store(&c[i], words[i], AK__RELEASE);
+		seq++;
+	} else {
+		seq--;
+	}
+	/* seq_cst: a release of the copy (pairs with the acquire loads of
+	 * latch_read()) and of the latch (the next holder's acquire), and
+	 * the publish of the waiting pair (ak__watch_published() loads the
+	 * count after it). */
+	uint64_t old = ak__xchg(&w->latch, seq << 1, AK__SEQ_CST);
+	if (old & LATCH_CONTENDED) {
+		/* release: pairs with the acquire load in
+		 * latch_acquire_slow(). */
+		ak__fetch_add(&w->send_wake, 1u, AK__RELEASE);
+		ak__futex_wake(&w->send_wake, 1);
+	}
 }
 
 static uint64_t *buffer(struct ak_watch_receiver *rx, int i)

@@ -545,7 +545,7 @@ struct ak_watch_receiver *ak__watch_receiver_new(struct watch *w, const uint64_t
 	r->refs = 1;
 	r->dropped = 0;
 	ak__lock(&w->send_lock);
-	r->seen = seen ? *seen : w->version;
+	r->seen = seen ? *seen : w->copy_mode ? ak__watch_latch_version(w) : w->version;
 	r->next = w->rxs;
 	w->rxs = r;
 	ak__unlock(&w->send_lock);

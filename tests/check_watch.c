@@ -1290,6 +1290,166 @@ START_TEST(a_receiver_left_with_a_copied_borrow_is_freed_by_a_later_channel)
 }
 END_TEST
 
+/* ---- senders racing each other ---------------------------------------------- */
+
+#define RACING_SENDERS 4
+#define RACING_MODIFIES 5000
+
+struct racing {
+	struct ak_watch_sender *tx;
+	int errors;
+};
+
+static void add_one_u64(void *value, void *arg)
+{
+	(void)arg;
+	uint64_t n;
+	memcpy(&n, value, sizeof n);
+	n++;
+	memcpy(value, &n, sizeof n);
+}
+
+static void *racing_sender(void *arg)
+{
+	struct racing *rs = arg;
+	for (int i = 0; i < RACING_MODIFIES; i++) {
+		if (ak_watch_send_modify(rs->tx, add_one_u64, NULL) != 0)
+			rs->errors++;
+		if ((i & 63) == 0)
+			sched_yield();
+	}
+	return NULL;
+}
+
+/* Each send_modify reads the value and publishes it plus one: none is
+ * lost only if the senders exclude each other (the copy mode's latch, the
+ * slot mode's lock). */
+static void race_senders(const struct ak_watch_hooks *hooks)
+{
+	struct racing rs[RACING_SENDERS];
+	pthread_t th[RACING_SENDERS];
+	struct ak_watch_sender *tx;
+	struct ak_watch_receiver *rx;
+	struct ak_watch_ref r;
+	uint64_t v = 0;
+
+	ck_assert_int_eq(ak_watch_new(sizeof v, &v, hooks, &tx, &rx), 0);
+	for (int i = 0; i < RACING_SENDERS; i++) {
+		rs[i].errors = 0;
+		ck_assert_int_eq(ak_watch_sender_clone(tx, &rs[i].tx), 0);
+		ck_assert_int_eq(pthread_create(&th[i], NULL, racing_sender, &rs[i]), 0);
+	}
+	for (int i = 0; i < RACING_SENDERS; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_int_eq(rs[i].errors, 0);
+		ak_watch_sender_drop(rs[i].tx);
+	}
+	ck_assert_int_eq(ak_watch_borrow(rx, &r), 0);
+	ck_assert_uint_eq(ref_u64(&r), RACING_SENDERS * RACING_MODIFIES);
+	ck_assert_uint_eq(r.version, RACING_SENDERS * RACING_MODIFIES);
+	ak_watch_ref_release(&r);
+	ak_watch_receiver_drop(rx);
+	ak_watch_sender_drop(tx);
+	end_test();
+}
+
+START_TEST(racing_senders_of_small_values_lose_no_modification)
+{
+	race_senders(NULL);
+}
+END_TEST
+
+START_TEST(racing_senders_of_slots_lose_no_modification)
+{
+	struct ak_watch_hooks h = { plain_clone, NULL, NULL };
+	race_senders(&h);
+}
+END_TEST
+
+/* A send_modify whose callback waits (holding the senders' exclusion),
+ * and a plain send that has to wait for it on another thread. */
+struct held_modify {
+	struct ak_watch_sender *tx;
+	struct tk_baton baton;
+	int rc;
+};
+
+static void wait_in_modify(void *value, void *arg)
+{
+	struct held_modify *hm = arg;
+	add_one_u64(value, NULL);
+	tk_baton_pass(&hm->baton, 1);
+	tk_baton_wait(&hm->baton, 2);
+}
+
+static void *modify_main(void *arg)
+{
+	struct held_modify *hm = arg;
+	hm->rc = ak_watch_send_modify(hm->tx, wait_in_modify, hm);
+	return NULL;
+}
+
+struct late_send {
+	struct ak_watch_sender *tx;
+	int rc;
+};
+
+static void *late_send_main(void *arg)
+{
+	struct late_send *ls = arg;
+	uint64_t v = 100;
+	ls->rc = ak_watch_send(ls->tx, &v);
+	return NULL;
+}
+
+static void send_waits_for_a_modify_in_progress(const struct ak_watch_hooks *hooks)
+{
+	struct held_modify hm;
+	struct late_send ls = { NULL, -1 };
+	struct ak_watch_receiver *rx;
+	struct ak_watch_ref r;
+	pthread_t a, b;
+	uint64_t v = 0;
+
+	memset(&hm, 0, sizeof hm);
+	ck_assert_int_eq(ak_watch_new(sizeof v, &v, hooks, &hm.tx, &rx), 0);
+	ck_assert_int_eq(ak_watch_sender_clone(hm.tx, &ls.tx), 0);
+	ck_assert_int_eq(pthread_create(&a, NULL, modify_main, &hm), 0);
+	tk_baton_wait(&hm.baton, 1);            /* the callback runs */
+	ck_assert_int_eq(pthread_create(&b, NULL, late_send_main, &ls), 0);
+	tk_sleep_ns(20 * 1000 * 1000);          /* b most likely asleep by now */
+	/* Readers are not held up by a sender's callback. */
+	ck_assert_int_eq(ak_watch_borrow(rx, &r), 0);
+	ck_assert_uint_eq(ref_u64(&r), 0);
+	ak_watch_ref_release(&r);
+	tk_baton_pass(&hm.baton, 2);
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);                  /* woken by the modify's end */
+	ck_assert_int_eq(hm.rc, 0);
+	ck_assert_int_eq(ls.rc, 0);
+	ck_assert_int_eq(ak_watch_borrow(rx, &r), 0);
+	ck_assert_uint_eq(ref_u64(&r), 100);    /* after the modify's 1 */
+	ck_assert_uint_eq(r.version, 2);
+	ak_watch_ref_release(&r);
+	ak_watch_sender_drop(ls.tx);
+	ak_watch_sender_drop(hm.tx);
+	ak_watch_receiver_drop(rx);
+	end_test();
+}
+
+START_TEST(a_small_value_send_waits_for_a_modify_in_progress_and_readers_do_not)
+{
+	send_waits_for_a_modify_in_progress(NULL);
+}
+END_TEST
+
+START_TEST(a_slot_send_waits_for_a_modify_in_progress_and_readers_do_not)
+{
+	struct ak_watch_hooks h = { plain_clone, NULL, NULL };
+	send_waits_for_a_modify_in_progress(&h);
+}
+END_TEST
+
 /* ---- readers of channels without hooks ------------------------------------ */
 
 /* Values whose words must agree: version, version * 3 + 1, ~version, then
@@ -1469,6 +1629,10 @@ Suite *watch_suite(void)
 	tcase_add_test(tc, a_copied_borrow_outlives_its_receiver_and_the_channel);
 	tcase_add_test(tc, a_receiver_left_with_a_copied_borrow_is_freed_by_a_later_channel);
 	tcase_add_test(tc, readers_of_small_values_see_whole_values_while_the_writer_sends);
+	tcase_add_test(tc, racing_senders_of_small_values_lose_no_modification);
+	tcase_add_test(tc, racing_senders_of_slots_lose_no_modification);
+	tcase_add_test(tc, a_small_value_send_waits_for_a_modify_in_progress_and_readers_do_not);
+	tcase_add_test(tc, a_slot_send_waits_for_a_modify_in_progress_and_readers_do_not);
 	tcase_add_test(tc, readers_of_large_values_see_whole_values_while_the_writer_sends);
 	tcase_add_test(tc, sends_and_borrows_of_slots_in_steady_state_allocate_nothing);
 	suite_add_tcase(s, tc);
