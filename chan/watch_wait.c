@@ -238,19 +238,11 @@ AK_EXPORT int ak_watch_wait_for_blocking(struct ak_watch_receiver *rx,
 }
 
 /* ---- the senders' closed() ---------------------------------------------------- */
-/* To become ak__until_op_init(&op->future, &closed_ops, w, &w->rx_gone), as in mpsc and broadcast. */
 
-struct closed_priv {
-	struct ak__until u;
-	struct watch *w;
-};
-_Static_assert(sizeof(struct closed_priv) <= sizeof(((struct ak_watch_closed_op *)0)->private_),
+/* core/until.c's operation (as mpsc's and broadcast's): this file supplies
+ * only the condition and the channel's references. */
+_Static_assert(sizeof(struct ak__until_op) <= sizeof(((struct ak_watch_closed_op *)0)->private_),
                "watch closed op storage too small");
-
-static struct closed_priv *closed_priv(struct ak_future *f)
-{
-	return (struct closed_priv *)(void *)&((struct ak_watch_closed_op *)(void *)f)->private_;
-}
 
 static int no_receiver(void *obj)
 {
@@ -271,31 +263,11 @@ static void w_put(void *obj)
 
 static const struct ak__until_ops closed_ops = { no_receiver, w_get, w_put };
 
-static int closed_poll(struct ak_future *f, struct ak_context *cx)
-{
-	struct closed_priv *p = closed_priv(f);
-	return ak__until_poll(&p->u, &p->w->rx_gone, &closed_ops, p->w, cx);
-}
-
-static void closed_cancel(struct ak_future *f)
-{
-	struct closed_priv *p = closed_priv(f);
-	ak__until_cancel(&p->u, &closed_ops, p->w);
-}
-
-static const struct ak_future_vtable closed_vtable = { closed_poll, closed_cancel };
-
 AK_EXPORT int ak_watch_closed_init(struct ak_watch_closed_op *op, struct ak_watch_sender *tx)
 {
 	if (!op || !tx)
 		return AK_EINVAL;
-	int rc = ak_future_init(&op->future, &closed_vtable);
-	if (rc)
-		return rc;
-	struct closed_priv *p = closed_priv(&op->future);
-	memset(p, 0, sizeof(*p));
-	p->w = tx->w;
-	return 0;
+	return ak__until_op_init(&op->future, &closed_ops, tx->w, &tx->w->rx_gone);
 }
 
 AK_EXPORT int ak_watch_closed_blocking(struct ak_watch_sender *tx, int64_t deadline)

@@ -1554,6 +1554,25 @@ START_TEST(recv_spends_budget_and_yields_when_it_is_spent)
 }
 END_TEST
 
+/* closed() spends budget as every operation does (core/until.c, shared
+ * with watch's and broadcast's): with the budget spent it yields even on a
+ * closed channel, and the next poll completes. */
+START_TEST(closed_with_a_spent_budget_yields_and_then_completes)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_closed_op op = {0};
+	struct tk_task *t = tk_task_new();
+
+	new_bounded(2, &tx, &rx);
+	ak_mpsc_rx_drop(rx);
+	ck_assert_int_eq(ak_mpsc_closed_init(&op, tx), 0);
+	ck_assert_int_eq(tk_poll_budget(t, &op.future, 0), AK_PENDING);
+	ck_assert_int_eq(tk_poll_woken(t, &op.future), 0);
+	ak_mpsc_tx_drop(tx);
+}
+END_TEST
+
 /* ak_mpsc(3): "Send, reserve and receive spend one unit of the cooperative
  * budget when they complete".  The unbounded send never waits, and once
  * spent no budget: a task looping on it never gave its executor back. */
@@ -1840,6 +1859,7 @@ Suite *mpsc_suite(void)
 	tcase_add_test(tc, op_sizes_are_reported);
 	tcase_add_test(tc, zero_sized_elements_are_signals);
 	tcase_add_test(tc, recv_spends_budget_and_yields_when_it_is_spent);
+	tcase_add_test(tc, closed_with_a_spent_budget_yields_and_then_completes);
 	tcase_add_test(tc, unbounded_send_spends_budget_and_yields_when_it_is_spent);
 	tcase_add_test(tc, bounded_channel_allocates_nothing_per_message);
 	tcase_add_test(tc, unbounded_channel_returns_memory_after_a_burst);

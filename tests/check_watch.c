@@ -532,6 +532,72 @@ START_TEST(a_parked_closed_op_outlives_the_sender_handle)
 }
 END_TEST
 
+/* ak_watch(3): "completes with 0 when no receiver is left (at once if
+ * none is)"; a subscribe reopens the channel. */
+START_TEST(closed_completes_at_once_without_a_receiver_and_waits_again_after_a_subscribe)
+{
+	struct ak_watch_sender *tx;
+	struct ak_watch_receiver *rx;
+	struct ak_watch_closed_op op = { 0 }, again = { 0 };
+	struct tk_task *t = tk_task_new();
+	uint64_t v = 0;
+
+	ck_assert_int_eq(ak_watch_new(sizeof v, &v, NULL, &tx, NULL), 0);
+	ck_assert_int_eq(ak_watch_closed_init(&op, tx), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(ak_watch_subscribe(tx, &rx), 0);
+	ck_assert_int_eq(ak_watch_closed_init(&again, tx), 0);
+	ck_assert_int_eq(tk_poll(t, &again.future), AK_PENDING);
+	ak_watch_receiver_drop(rx);
+	ck_assert_int_eq(tk_poll_woken(t, &again.future), 0);
+	ak_watch_sender_drop(tx);
+	end_test();
+}
+END_TEST
+
+/* As mpsc's closed() (tests/check_mpsc.c): a poll with the budget spent
+ * yields (woken at once) even though the channel is closed, and the next
+ * completes. */
+START_TEST(closed_with_a_spent_budget_yields_and_then_completes)
+{
+	struct ak_watch_sender *tx;
+	struct ak_watch_closed_op op = { 0 };
+	struct tk_task *t = tk_task_new();
+	uint64_t v = 0;
+
+	ck_assert_int_eq(ak_watch_new(sizeof v, &v, NULL, &tx, NULL), 0);
+	ck_assert_int_eq(ak_watch_closed_init(&op, tx), 0);
+	ck_assert_int_eq(tk_poll_budget(t, &op.future, 0), AK_PENDING);
+	ck_assert_int_eq(tk_poll_woken(t, &op.future), 0);
+	ak_watch_sender_drop(tx);
+	end_test();
+}
+END_TEST
+
+/* ak_watch(3): "closed is cancel-safe: it takes nothing".  A cancelled
+ * parked closed() gives its channel reference back (the fixture checks
+ * the channel is freed) and does not stop another from completing. */
+START_TEST(a_cancelled_closed_op_takes_nothing)
+{
+	struct ak_watch_sender *tx;
+	struct ak_watch_receiver *rx;
+	struct ak_watch_closed_op a = { 0 }, b = { 0 };
+	struct tk_task *ta = tk_task_new(), *tb = tk_task_new();
+
+	new_u64(0, &tx, &rx);
+	ck_assert_int_eq(ak_watch_closed_init(&a, tx), 0);
+	ck_assert_int_eq(ak_watch_closed_init(&b, tx), 0);
+	ck_assert_int_eq(tk_poll(ta, &a.future), AK_PENDING);
+	ck_assert_int_eq(tk_poll(tb, &b.future), AK_PENDING);
+	ak_future_cancel(&a.future);
+	ak_watch_receiver_drop(rx);
+	ck_assert(!tk_task_take_woken(ta));
+	ck_assert_int_eq(tk_poll_woken(tb, &b.future), 0);
+	ak_watch_sender_drop(tx);
+	end_test();
+}
+END_TEST
+
 START_TEST(blocking_changed_times_out_and_then_sees_a_send)
 {
 	struct ak_watch_sender *tx;
@@ -1608,6 +1674,9 @@ Suite *watch_suite(void)
 	tcase_add_test(tc, send_modify_publishes_a_modified_clone_and_send_if_modified_may_not);
 	tcase_add_test(tc, closed_resolves_when_the_last_receiver_drops);
 	tcase_add_test(tc, a_parked_closed_op_outlives_the_sender_handle);
+	tcase_add_test(tc, closed_completes_at_once_without_a_receiver_and_waits_again_after_a_subscribe);
+	tcase_add_test(tc, closed_with_a_spent_budget_yields_and_then_completes);
+	tcase_add_test(tc, a_cancelled_closed_op_takes_nothing);
 	tcase_add_test(tc, blocking_changed_times_out_and_then_sees_a_send);
 	tcase_add_test(tc, dropping_every_handle_under_a_parked_changed_then_polling_it_is_epipe);
 	tcase_add_test(tc, dropping_the_receiver_under_a_parked_changed_then_a_send_is_epipe);
