@@ -56,26 +56,10 @@ static void unlink_waiter(struct ak__waitq *q, struct ak__waiter *w)
 	SIM_NOTE(q);
 }
 
-static void park(struct ak__waitq *q, struct ak__waiter *w, struct ak_waker *clone, int first)
+/* Queues w (first: at the head) with nothing granted yet: the owner's
+ * parking, or a grant taken back. */
+static void link_waiter(struct ak__waitq *q, struct ak__waiter *w, int first)
 {
-	uint32_t st = ak__load(&w->state, AK__RELAXED);
-
-	if (st == AK__W_GRANTED)
-		return;
-	if (st == AK__W_QUEUED || st == AK__W_DETACHED) {
-		if (!ak__waker_empty(clone)) {
-			/* A new waker: keep it, hand the old one back to drop. */
-			struct ak_waker old = w->waker;
-			w->waker = *clone;
-			w->seen = *clone;
-			*clone = old;
-		}
-		return;
-	}
-	w->waker = *clone;
-	w->seen = *clone;
-	clone->data = NULL;
-	clone->vtable = NULL;
 	w->granted = 0;
 	if (first) {
 		w->prev = NULL;
@@ -98,6 +82,29 @@ static void park(struct ak__waitq *q, struct ak__waiter *w, struct ak_waker *clo
 	ak__count_parked(1);
 	SIM_NOTE(q);
 	ak__store(&w->state, AK__W_QUEUED, AK__RELAXED);
+}
+
+static void park(struct ak__waitq *q, struct ak__waiter *w, struct ak_waker *clone, int first)
+{
+	uint32_t st = ak__load(&w->state, AK__RELAXED);
+
+	if (st == AK__W_GRANTED)
+		return;
+	if (st == AK__W_QUEUED || st == AK__W_DETACHED) {
+		if (!ak__waker_empty(clone)) {
+			/* A new waker: keep it, hand the old one back to drop. */
+			struct ak_waker old = w->waker;
+			w->waker = *clone;
+			w->seen = *clone;
+			*clone = old;
+		}
+		return;
+	}
+	w->waker = *clone;
+	w->seen = *clone;
+	clone->data = NULL;
+	clone->vtable = NULL;
+	link_waiter(q, w, first);
 }
 
 void ak__waitq_park(struct ak__waitq *q, struct ak__waiter *w, struct ak_waker *clone)
@@ -197,17 +204,7 @@ uintptr_t ak__waitq_cancel(struct ak__waitq *q, struct ak__waiter *w, struct ak_
 
 void ak__waitq_ungrant(struct ak__waitq *q, struct ak__waiter *w)
 {
-	w->granted = 0;
-	w->prev = NULL;
-	w->next = q->head;
-	if (q->head)
-		q->head->prev = w;
-	else
-		q->tail = w;
-	q->head = w;
-	q->len++;
-	ak__count_parked(1);
-	ak__store(&w->state, AK__W_QUEUED, AK__RELAXED);
+	link_waiter(q, w, 1);
 }
 
 void ak__waitq_detach(struct ak__waitq *q, struct ak__waiter *guard)
