@@ -194,6 +194,40 @@ ak__lockop_unlock(struct ak_future *f, struct ak__lockop *l,
 	return ops->release(l);
 }
 
+/*
+ * A lock's constant table and its operation's vtable, written once for
+ * Mutex and RwLock: defines `static const struct ak__lockop_ops ops` from
+ * the lock's parts, which it names l_try, l_wait, l_cancel, l_release,
+ * l_clock, l_record, l_forget, l_waits_for_itself and l_ld_class (and
+ * will_wait and waited, optional: NULL for none), and `static const
+ * struct ak_future_vtable vtable` whose poll and cancel are
+ * ak__lockop_poll and ak__lockop_cancel inlined with that table.  The
+ * operation's private storage starts with its struct ak__lockop.
+ */
+#define AK__LOCKOP_DEFINE(ops, vtable, will_wait_fn, waited_fn)                       \
+	static const struct ak__lockop_ops ops = {                                     \
+		.try_lock = l_try,                                                     \
+		.wait = l_wait,                                                        \
+		.cancel = l_cancel,                                                    \
+		.release = l_release,                                                  \
+		.clock = l_clock,                                                      \
+		.record = l_record,                                                    \
+		.forget = l_forget,                                                    \
+		.waits_for_itself = l_waits_for_itself,                                \
+		.will_wait = will_wait_fn,                                             \
+		.waited = waited_fn,                                                   \
+		.ld_class = l_ld_class,                                                \
+	};                                                                             \
+	static int ops##_poll(struct ak_future *f, struct ak_context *cx)              \
+	{                                                                              \
+		return ak__lockop_poll((struct ak__lockop *)ak__op_private(f), cx, &ops); \
+	}                                                                              \
+	static void ops##_cancel(struct ak_future *f)                                  \
+	{                                                                              \
+		ak__lockop_cancel((struct ak__lockop *)ak__op_private(f), &ops);      \
+	}                                                                              \
+	static const struct ak_future_vtable vtable = { ops##_poll, ops##_cancel }
+
 /* lockdep's part of an idle operation (ak_lockdep_nest), else NULL. */
 static inline struct ak__ld_op *ak__lockop_ld_op(struct ak__lockop *l)
 {

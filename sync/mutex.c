@@ -226,31 +226,9 @@ static struct ak__ld_class *l_ld_class(struct ak__lockop *l)
 	return &mutex_of(l)->ld;
 }
 
-static const struct ak__lockop_ops lock_ops = {
-	.try_lock = l_try,
-	.wait = l_wait,
-	.cancel = l_cancel,
-	.release = l_release,
-	.clock = l_clock,
-	.record = l_record,
-	.forget = l_forget,
-	.waits_for_itself = l_waits_for_itself,
-	.ld_class = l_ld_class,
-};
+AK__LOCKOP_DEFINE(lock_ops, lock_vtable, NULL, NULL);
 
 /* ---- the operation -------------------------------------------------------- */
-
-static int lock_poll(struct ak_future *f, struct ak_context *cx)
-{
-	return ak__lockop_poll(&priv(f)->l, cx, &lock_ops);
-}
-
-static void lock_cancel(struct ak_future *f)
-{
-	ak__lockop_cancel(&priv(f)->l, &lock_ops);
-}
-
-static const struct ak_future_vtable lock_vtable = { lock_poll, lock_cancel };
 
 static int bind(struct ak_mutex_lock_op *op, struct ak_mutex *m, const char *file, int line)
 {

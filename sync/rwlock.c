@@ -201,33 +201,9 @@ static struct ak__ld_class *l_ld_class(struct ak__lockop *l)
 	return &rw_of(l)->ld;
 }
 
-static const struct ak__lockop_ops rw_ops = {
-	.try_lock = l_try,
-	.wait = l_wait,
-	.cancel = l_cancel,
-	.release = l_release,
-	.clock = l_clock,
-	.record = l_record,
-	.forget = l_forget,
-	.waits_for_itself = l_waits_for_itself,
-	.will_wait = l_will_wait,
-	.waited = l_waited,
-	.ld_class = l_ld_class,
-};
+AK__LOCKOP_DEFINE(rw_ops, rw_vtable, l_will_wait, l_waited);
 
 /* ---- the operation ------------------------------------------------------------ */
-
-static int rw_poll(struct ak_future *f, struct ak_context *cx)
-{
-	return ak__lockop_poll(&priv(f)->l, cx, &rw_ops);
-}
-
-static void rw_cancel(struct ak_future *f)
-{
-	ak__lockop_cancel(&priv(f)->l, &rw_ops);
-}
-
-static const struct ak_future_vtable rw_vtable = { rw_poll, rw_cancel };
 
 static int bind(struct ak_rwlock_op *op, struct ak_rwlock *rw, int mode,
                 const char *file, int line)
