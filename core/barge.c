@@ -134,11 +134,7 @@ static void pass_wake_locked(struct ak__barge *b, struct ak__wakelist *wl)
 
 void ak__barge_acquire_init(struct ak__barge_acquire *a, struct ak__barge *b)
 {
-	a->w.prev = a->w.next = NULL;
-	a->w.waker.data = a->w.seen.data = NULL;
-	a->w.waker.vtable = a->w.seen.vtable = NULL;
-	a->w.want = a->w.granted = 0;
-	ak__init(&a->w.state, AK__W_IDLE);
+	ak__waiter_init(&a->w);
 	a->b = b;
 	a->since = 0;
 	a->woken = 0;

@@ -21,11 +21,7 @@ int ak__gate_destroy(struct ak__gate *g)
 
 void ak__gate_wait_init(struct ak__gate_wait *a, uint64_t n)
 {
-	a->w.prev = a->w.next = NULL;
-	a->w.waker.data = a->w.seen.data = NULL;
-	a->w.waker.vtable = a->w.seen.vtable = NULL;
-	a->w.want = a->w.granted = 0;
-	ak__init(&a->w.state, AK__W_IDLE);
+	ak__waiter_init(&a->w);
 	a->n = n;
 }
 

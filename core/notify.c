@@ -1,5 +1,4 @@
 /* core/notify.c: the notify core.  See notify.h. */
-#include <string.h>
 
 #include "notify.h"
 
@@ -128,8 +127,7 @@ void ak__notify_waiters(struct ak__notify *n)
 
 void ak__notified_init(struct ak__notified *o, struct ak__notify *n)
 {
-	memset(&o->w, 0, sizeof(o->w));
-	ak__init(&o->w.state, AK__W_IDLE);
+	ak__waiter_init(&o->w);
 	o->notify = n;
 	/* acquire: pairs with the release in ak__notify_waiters(). */
 	o->gen = ak__load(&n->word, AK__ACQUIRE) & ~(uint64_t)LOW;

@@ -83,6 +83,16 @@ struct ak__wakelist {
 
 void ak__waitq_init(struct ak__waitq *q);
 
+/* An idle node: unlinked, no waker, nothing wanted or granted. */
+static inline void ak__waiter_init(struct ak__waiter *w)
+{
+	w->prev = w->next = NULL;
+	w->waker.data = w->seen.data = NULL;
+	w->waker.vtable = w->seen.vtable = NULL;
+	w->want = w->granted = 0;
+	ak__init(&w->state, AK__W_IDLE);
+}
+
 static inline int ak__waitq_empty(const struct ak__waitq *q)
 {
 	return q->head == NULL;
