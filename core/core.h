@@ -31,6 +31,10 @@ static inline int ak__waker_same(const struct ak_waker *a, const struct ak_waker
 /* Clone a valid context's waker (cx->waker, already checked) for keeping:
  * 0, or AK_ENOMEM with *out empty. */
 int ak__waker_keep(const struct ak_waker *w, struct ak_waker *out);
+/* A later poll of a parked operation: keeps in *kept a clone of cx's
+ * waker w (the old one dropped), unless *kept will wake the same task.
+ * 0, or AK_ENOMEM with *kept unchanged. */
+int ak__waker_rekeep(struct ak_waker *kept, const struct ak_waker *w);
 /* Wake and consume a kept clone (no-op when empty). */
 void ak__waker_wake_kept(struct ak_waker *w);
 /* Drop a kept clone (no-op when empty). */

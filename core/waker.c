@@ -99,6 +99,18 @@ int ak__waker_keep(const struct ak_waker *w, struct ak_waker *out)
 	return 0;
 }
 
+int ak__waker_rekeep(struct ak_waker *kept, const struct ak_waker *w)
+{
+	if (ak__waker_same(kept, w))
+		return 0;
+	struct ak_waker nw;
+	if (ak__waker_keep(w, &nw) != 0)
+		return AK_ENOMEM;
+	ak__waker_drop_kept(kept);
+	*kept = nw;
+	return 0;
+}
+
 void ak__waker_wake_kept(struct ak_waker *w)
 {
 	if (ak__waker_empty(w))

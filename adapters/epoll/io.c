@@ -198,14 +198,8 @@ static int io_poll(struct ak_future *f, struct ak_context *cx)
 	}
 	if (io->state == IO_IDLE)
 		return park(io, cx);
-	if (!ak_waker_will_wake(&io->waker, &cx->waker)) {
-		struct ak_waker w;
-		if (ak__waker_keep(&cx->waker, &w) != 0)
-			return AK_ENOMEM;
-		ak__waker_drop_kept(&io->waker);
-		io->waker = w;
-	}
-	return AK_PENDING;
+	int rc = ak__waker_rekeep(&io->waker, &cx->waker);
+	return rc ? rc : AK_PENDING;
 }
 
 static void io_cancel(struct ak_future *f)

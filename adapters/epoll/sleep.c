@@ -199,14 +199,8 @@ static int sleep_poll(struct ak_future *f, struct ak_context *cx)
 	if (s->state == S_FIRED || ak_now() >= s->deadline)
 		return complete(s, cx);
 	if (s->state == S_QUEUED) {
-		if (ak_waker_will_wake(&s->waker, &cx->waker))
-			return AK_PENDING;
-		struct ak_waker w;
-		if (ak__waker_keep(&cx->waker, &w) != 0)
-			return AK_ENOMEM;
-		ak__waker_drop_kept(&s->waker);
-		s->waker = w;
-		return AK_PENDING;
+		int rc = ak__waker_rekeep(&s->waker, &cx->waker);
+		return rc ? rc : AK_PENDING;
 	}
 	if (ak__waker_keep(&cx->waker, &s->waker) != 0)
 		return AK_ENOMEM;

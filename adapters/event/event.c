@@ -199,14 +199,8 @@ static int wait_start(struct ak_future *f, struct ak_context *cx,
 
 static int wait_rearm(struct ev_wait *w, struct ak_context *cx)
 {
-	if (ak_waker_will_wake(&w->waker, &cx->waker))
-		return AK_PENDING;
-	struct ak_waker nw;
-	if (ak_waker_clone(&cx->waker, &nw) != 0)
-		return AK_ENOMEM;
-	ak_waker_drop(&w->waker);
-	w->waker = nw;
-	return AK_PENDING;
+	int rc = ak__lq_rekeep(&w->waker, &cx->waker);
+	return rc ? rc : AK_PENDING;
 }
 
 static void wait_cancel(struct ak_future *f)

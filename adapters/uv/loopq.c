@@ -86,6 +86,18 @@ int ak__lq_on_loop(const struct ak__lq *q)
 	return pthread_equal(q->thread, pthread_self());
 }
 
+int ak__lq_rekeep(struct ak_waker *kept, const struct ak_waker *now)
+{
+	if (ak_waker_will_wake(kept, now))
+		return 0;
+	struct ak_waker nw;
+	if (ak_waker_clone(now, &nw) != 0)
+		return AK_ENOMEM;
+	ak_waker_drop(kept);
+	*kept = nw;
+	return 0;
+}
+
 int ak__lq_init(struct ak__lq *q, const struct ak__lq_ops *ops)
 {
 	int rc = pthread_mutex_init(&q->lock, NULL);

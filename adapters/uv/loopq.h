@@ -95,6 +95,11 @@ void ak__lq_put(struct ak__lq *q);
 /* Undoes ak__lq_init when the adapter could not be made. */
 void ak__lq_fini(struct ak__lq *q);
 
+/* A later poll of a parked wait: keeps in *kept the waker of the task
+ * that polls now (a clone, the old one dropped), unless *kept will wake
+ * it already.  0, or AK_ENOMEM with *kept unchanged. */
+int ak__lq_rekeep(struct ak_waker *kept, const struct ak_waker *now);
+
 /* Adapter records the loop thread allocates: counted, for the tests. */
 void *ak__lq_alloc(size_t size);
 void ak__lq_free(void *p);

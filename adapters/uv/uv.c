@@ -164,14 +164,8 @@ static struct uv_wait *wait_new(struct ak_uv *uv, struct ak_context *cx,
 /* A later poll: keep the waker of the task that polls now. */
 static int wait_rearm(struct uv_wait *w, struct ak_context *cx)
 {
-	if (ak_waker_will_wake(&w->waker, &cx->waker))
-		return AK_PENDING;
-	struct ak_waker nw;
-	if (ak_waker_clone(&cx->waker, &nw) != 0)
-		return AK_ENOMEM;
-	ak_waker_drop(&w->waker);
-	w->waker = nw;
-	return AK_PENDING;
+	int rc = ak__lq_rekeep(&w->waker, &cx->waker);
+	return rc ? rc : AK_PENDING;
 }
 
 struct sleep_priv {
