@@ -69,10 +69,15 @@ static struct ak__chan *weak_chan(const struct ak_mpsc_weak *w)
 unsigned char ak__mpsc_drop_mark;
 static unsigned char void_mark;
 
-static size_t chan_bytes(const struct ak__chan *c)
+/* The record and what follows it: the list's words, or the rendezvous's
+ * and its cell (the ring has a block of its own). */
+static size_t chan_bytes(size_t cap, int rdv, size_t stride)
 {
-	/* ring: 0 unbounded, 1 rendezvous (the cell) */
-	return sizeof(struct ak__chan) + c->ring * c->stride;
+	if (cap)
+		return sizeof(struct ak__chan);
+	if (rdv)
+		return sizeof(struct ak__chan) + sizeof(struct ak__rdv) + stride;
+	return sizeof(struct ak__chan) + sizeof(struct ak__list);
 }
 
 /* ---- the two queues (and the rendezvous), behind one branch ------------------- */
@@ -114,14 +119,18 @@ static void chan_free(struct ak__chan *c)
 	while (pop(c, AK__MPSC_DROP) == 0)
 		;
 	ak__waker_slot_free(&c->rx_waker);
-	ak__notify_destroy(&c->closed);
+	struct ak__notify *n = ak__load(&c->closed, AK__ACQUIRE);
+	if (n) {
+		ak__notify_destroy(n);
+		ak__free_sized(n, sizeof(*n));
+	}
 	if (ak__chan_bounded(c))
 		ak__ring_destroy(c);
 	else if (ak__chan_rdv(c))
 		ak__rdv_destroy(c);
 	else
 		ak__list_destroy(c);
-	ak__free_sized(c, chan_bytes(c));
+	ak__free_sized(c, chan_bytes(c->cap, ak__chan_rdv(c), c->stride));
 }
 
 void ak__chan_get(struct ak__chan *c)
@@ -169,12 +178,15 @@ static void close_side(struct ak__chan *c, uint32_t bit)
 	}
 	/* seq_cst: pairs with the loads in finished() and the queries (and
 	 * comes before rx_notify's look at rx_state and the look at
-	 * closed_used below). */
+	 * closed below). */
 	uint32_t old = ak__fetch_or(&c->state, bit, AK__SEQ_CST);
-	/* seq_cst: pairs with the store in ak_mpsc_closed_init(): an
-	 * operation bound after this load sees the state at its poll. */
-	if ((bit & AK__MPSC_CLOSED_RX) && !(old & AK__MPSC_CLOSED_RX) && ak__load(&c->closed_used, AK__SEQ_CST))
-		ak__notify_waiters(&c->closed);
+	if ((bit & AK__MPSC_CLOSED_RX) && !(old & AK__MPSC_CLOSED_RX)) {
+		/* seq_cst: pairs with the CAS in ak_mpsc_closed_init(): an
+		 * operation bound after this load sees the state at its poll. */
+		struct ak__notify *n = ak__load(&c->closed, AK__SEQ_CST);
+		if (n)
+			ak__notify_waiters(n);
+	}
 	ak__waker_slot_notify(&c->rx_waker);
 }
 
@@ -209,7 +221,7 @@ static int chan_new(size_t cap, int rdv, size_t elem_size, const struct ak_mpsc_
 {
 	if (!tx || !rx || elem_size > ((size_t)1 << 40))
 		return AK_EINVAL;
-	size_t ring = 0, stride, bytes = sizeof(struct ak__chan);
+	size_t ring = 0, stride;
 	if (cap) {
 		if (cap > AK_MPSC_MAX_CAPACITY)
 			return AK_EINVAL;
@@ -217,24 +229,21 @@ static int chan_new(size_t cap, int rdv, size_t elem_size, const struct ak_mpsc_
 		while (ring < cap)
 			ring <<= 1;
 		stride = sizeof(uint64_t) + round8(elem_size);
-		size_t ringbytes;
+		size_t ringbytes;   /* the ring's block: see ak__ring_bytes() */
 		if (__builtin_mul_overflow(ring, stride, &ringbytes) ||
-		    __builtin_add_overflow(bytes, ringbytes, &bytes))
+		    __builtin_add_overflow(sizeof(struct ak__ring), ringbytes, &ringbytes))
 			return AK_EINVAL;
+	} else if (rdv) {
+		stride = round8(elem_size);
+		ring = 1;
 	} else {
-		if (rdv) {
-			stride = round8(elem_size);
-			ring = 1;
-			bytes += stride;
-		} else {
-			stride = elem_size;    /* see chan/mpsc_list.c: slots of the size */
-		}
+		stride = elem_size;    /* see chan/mpsc_list.c: slots of the size */
 	}
+	size_t bytes = chan_bytes(cap, rdv, stride);
 	struct ak__chan *c = ak__alloc(bytes);
 	if (!c)
 		return AK_ENOMEM;
 	c->cap = cap;
-	c->rendezvous = (uint32_t)rdv;
 	c->ring = ring;
 	c->elem_size = elem_size;
 	c->stride = stride;
@@ -243,18 +252,15 @@ static int chan_new(size_t cap, int rdv, size_t elem_size, const struct ak_mpsc_
 	ak__init(&c->state, 0);
 	ak__init(&c->refs, 2);           /* the sender group and the receiver */
 	ak__init(&c->senders, 1);
-	ak__notify_init(&c->closed);
 	ak__waker_slot_init(&c->rx_waker);
-	ak__init(&c->closed_used, 0);
+	ak__init(&c->closed, NULL);
+	ak__init(&c->rb, NULL);
 	ak__init(&c->weaks, 0);
-	ak__init(&c->tail, 0);
-	ak__init(&c->head, 0);
 	if (cap) {
 		ak__ring_init(c);
 	} else if (rdv) {
 		ak__rdv_init(c);
 	} else if (ak__list_init(c) != 0) {
-		ak__notify_destroy(&c->closed);
 		ak__free_sized(c, bytes);
 		return AK_ENOMEM;
 	}

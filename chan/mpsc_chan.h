@@ -39,10 +39,11 @@ struct ak_mpsc_weak {
 #define AK__MPSC_BLOCK_SPINS 256
 
 struct ak__blk;
+struct ak__ring;
 
-/* The rendezvous (capacity 0): see chan/mpsc_rdv.c.  It lives where a
- * bounded channel keeps its gate; the cell, the one value handed over and
- * not yet taken, is the channel's only slot. */
+/* The rendezvous (capacity 0): see chan/mpsc_rdv.c.  It follows the
+ * channel's record (ak__chan_rdv_of()), and the cell, the one value handed
+ * over and not yet taken, follows it. */
 struct ak__rdv {
 	struct ak__lock lock;          /* guards all but full */
 	ak__atomic(uint32_t) full;     /* the cell holds a value (see mpsc_rdv.c) */
@@ -52,50 +53,72 @@ struct ak__rdv {
 	uint32_t flags;                /* PERMIT, CLOSED (mpsc_rdv.c) */
 };
 
+/* The unbounded list's words: see chan/mpsc_list.c.  They follow the
+ * channel's record (ak__chan_list_of()), the senders' and the receiver's
+ * each 64 bytes away from what comes before them, so that neither side's
+ * writes take the other's line (nor the record's, which both read). */
+struct ak__list {
+	char pad0_[64];
+	/* senders' line */
+	ak__atomic(struct ak__blk *) tail_blk;
+	ak__atomic(uint64_t) sent;         /* values counted << 1 | CLOSED */
+	ak__atomic(uint64_t) active;       /* senders in the block list */
+	ak__atomic(struct ak__blk *) spare; /* one recycled block */
+	char pad1_[64];
+	/* receiver's line */
+	ak__atomic(uint64_t) received;     /* only the receiver writes */
+	struct ak__blk *head_blk;          /* receiver only */
+	uint32_t head_i;
+	struct ak__blk *retired;
+};
+
+/*
+ * The channel's record: what every kind needs, read-mostly (the fast
+ * paths of both sides read it, only rare events write it).  An idle
+ * bounded channel is this record alone: its ring (struct ak__ring in
+ * chan/mpsc_ring.c, with the senders' and the receiver's lines) is
+ * allocated by the first send or reserve; the unbounded list and the
+ * rendezvous follow the record in the same allocation.  The closed()
+ * notification is allocated by the first ak_mpsc_closed_init().
+ */
 struct ak__chan {
-	/* read-mostly */
+	ak__atomic(uint32_t) state;        /* AK__MPSC_CLOSED_* */
+	struct ak_mpsc_tx tx_h;            /* the handles' markers */
+	struct ak_mpsc_rx rx_h;
+	struct ak_mpsc_weak weak_h;
+	uint8_t ishift;                    /* bounded: where the index sits in tail;
+	                                    * indices are taken mod 2^(64 - ishift) */
 	size_t cap;                        /* 0: unbounded, or a rendezvous */
 	size_t ring;                       /* bounded: a power of two >= cap, >= 2; rendezvous: 1 */
-	uint64_t imask;                    /* bounded: indices are taken mod imask + 1 */
 	uint64_t rmax;                     /* bounded: most units reserved at once */
-	unsigned ishift;                   /* bounded: where the index sits in tail */
-	uint32_t rendezvous;               /* capacity 0 (chan/mpsc_rdv.c) */
 	size_t elem_size;
 	size_t stride;                     /* bytes per slot */
 	struct ak_mpsc_hooks hooks;
-	unsigned char *slots;              /* bounded ring; rendezvous: the cell */
-	ak__atomic(uint32_t) state;        /* AK__MPSC_CLOSED_* */
 	ak__atomic(uint64_t) refs;
 	ak__atomic(uint64_t) senders;
-	union {
-		struct ak__gate gate;      /* bounded: senders waiting for room */
-		struct ak__rdv rdv;        /* rendezvous */
-	};
-	struct ak__notify closed;          /* senders' closed() */
-	struct ak__waker_slot rx_waker;    /* the receiver's */
-	ak__atomic(uint32_t) closed_used;  /* a closed() op was ever bound */
 	ak__atomic(uint64_t) weaks;        /* weak handles, for the count */
-	struct ak_mpsc_tx tx_h;
-	struct ak_mpsc_rx rx_h;
-	struct ak_mpsc_weak weak_h;
-	char pad0_[64];
-	/* senders' line */
-	ak__atomic(uint64_t) tail;         /* bounded: index | reserved | flags */
-	ak__atomic(struct ak__blk *) tail_blk; /* unbounded */
-	ak__atomic(uint64_t) sent;         /* unbounded: values counted << 1 | CLOSED */
-	ak__atomic(uint64_t) active;       /* unbounded: senders in the block list */
-	ak__atomic(struct ak__blk *) spare; /* unbounded: one recycled block */
-	char pad1_[64];
-	/* receiver's line */
-	ak__atomic(uint64_t) head;         /* bounded: next index to read; only the receiver writes */
-	ak__atomic(uint64_t) received;     /* unbounded: only the receiver writes */
-	struct ak__blk *head_blk;          /* unbounded, receiver only */
-	uint32_t head_i;
-	struct ak__blk *retired;
-	uint64_t rx_holds;                 /* pending receive ops (recv_pending) */
+	struct ak__waker_slot rx_waker;    /* the receiver's */
+	ak__atomic(struct ak__notify *) closed; /* senders' closed(); NULL: never bound */
+	ak__atomic(struct ak__ring *) rb;  /* bounded: the ring, NULL before the first use */
+	uint32_t rx_holds;                 /* pending receive ops (recv_pending) */
 	uint32_t rx_gone;                  /* ak_mpsc_rx_drop ran */
-	char pad2_[64];
 };
+
+static inline struct ak__list *ak__chan_list_of(struct ak__chan *c)
+{
+	return (struct ak__list *)(void *)(c + 1);
+}
+
+static inline struct ak__rdv *ak__chan_rdv_of(struct ak__chan *c)
+{
+	return (struct ak__rdv *)(void *)(c + 1);
+}
+
+/* The rendezvous's cell, after its words. */
+static inline unsigned char *ak__chan_cell(struct ak__chan *c)
+{
+	return (unsigned char *)(ak__chan_rdv_of(c) + 1);
+}
 
 #define AK__CHAN_OF(h, field) \
 	((struct ak__chan *)(void *)((char *)(h) - offsetof(struct ak__chan, field)))
@@ -113,7 +136,7 @@ static inline int ak__chan_bounded(const struct ak__chan *c)
 /* Capacity 0 (cap is 0 too: not bounded, not a list either). */
 static inline int ak__chan_rdv(const struct ak__chan *c)
 {
-	return c->rendezvous != 0;
+	return c->cap == 0 && c->ring == 1;
 }
 
 /* Where a pop puts a value it discards (with the drop hook). */
@@ -144,13 +167,16 @@ int ak__chan_sender_get_if_live(struct ak__chan *c);
 void ak__chan_slots_back(struct ak__chan *c);
 
 /* ---- the bounded ring (chan/mpsc_ring.c) ---- */
+/* The geometry; the ring itself comes with the first send or reserve. */
 void ak__ring_init(struct ak__chan *c);
+/* The bytes of the ring's block (see ak_mpsc(3)). */
+size_t ak__ring_bytes(const struct ak__chan *c);
 void ak__ring_destroy(struct ak__chan *c);
 /* Without a permit: 0 (sent), AK_EAGAIN (full, or senders wait),
- * AK_EPIPE (closed). */
+ * AK_EPIPE (closed), AK_ENOMEM (the first use could not make the ring). */
 int ak__ring_try_send(struct ak__chan *c, const void *value);
 /* n units of capacity held for later ak__ring_permit_send() calls: 0,
- * AK_EAGAIN, AK_EPIPE. */
+ * AK_EAGAIN, AK_EPIPE, AK_ENOMEM (as above). */
 int ak__ring_try_reserve(struct ak__chan *c, uint64_t n);
 /* Sends through one unit held (reserved or granted); never waits. */
 void ak__ring_permit_send(struct ak__chan *c, const void *value);
@@ -179,9 +205,43 @@ size_t ak__ring_len(struct ak__chan *c);
 /* Free capacity: not in use, not reserved. */
 size_t ak__ring_capacity(struct ak__chan *c);
 
-static inline ak__atomic(uint64_t) *ak__ring_seq(struct ak__chan *c, uint64_t i)
+/*
+ * The ring's block, allocated by the first send or reserve (chan/mpsc_ring.c):
+ * the senders' word, the receiver's 64 bytes on (the two never share a
+ * line, whatever the block's alignment), then the slots.  c->rb is NULL
+ * before it, or &ak__ring_none if the channel closed before it.
+ */
+struct ak__ring {
+	/* senders' line */
+	ak__atomic(uint64_t) tail;         /* index | reserved | flags */
+	char pad_[56];
+	/* receiver's line */
+	ak__atomic(uint64_t) head;         /* next index to read; only the receiver writes */
+	struct ak__gate gate;              /* senders waiting for room */
+	/* ring slots of stride bytes follow: a stamp and the value */
+};
+
+extern struct ak__ring ak__ring_none;
+
+/* The ring, or NULL before the first send (or after a close that came
+ * before it). */
+static inline struct ak__ring *ak__ring_get(struct ak__chan *c)
 {
-	return (ak__atomic(uint64_t) *)(void *)(c->slots + (i & (c->ring - 1)) * c->stride);
+	/* acquire: pairs with the release CAS that installed it. */
+	struct ak__ring *r = ak__load(&c->rb, AK__ACQUIRE);
+	return r == &ak__ring_none ? NULL : r;
+}
+
+/* Indices are taken mod imask + 1. */
+static inline uint64_t ak__ring_imask(const struct ak__chan *c)
+{
+	return UINT64_MAX >> c->ishift;
+}
+
+static inline ak__atomic(uint64_t) *ak__ring_seq(struct ak__chan *c, struct ak__ring *r, uint64_t i)
+{
+	return (ak__atomic(uint64_t) *)(void *)((unsigned char *)(r + 1) +
+	                                        (i & (c->ring - 1)) * c->stride);
 }
 
 /* Whether the head value is ready: the first look ak__ring_pop_many()
@@ -189,9 +249,12 @@ static inline ak__atomic(uint64_t) *ak__ring_seq(struct ak__chan *c, uint64_t i)
  * parks). */
 static inline int ak__ring_head_ready(struct ak__chan *c)
 {
-	uint64_t h = ak__load(&c->head, AK__RELAXED);
+	struct ak__ring *r = ak__ring_get(c);
+	if (!r)
+		return 0;
+	uint64_t h = ak__load(&r->head, AK__RELAXED);
 	/* acquire: pairs with the release store in publish(). */
-	return ak__load(ak__ring_seq(c, h), AK__ACQUIRE) == ((h + 1) & c->imask);
+	return ak__load(ak__ring_seq(c, r, h), AK__ACQUIRE) == ((h + 1) & ak__ring_imask(c));
 }
 
 /* ---- the unbounded list (chan/mpsc_list.c) ---- */

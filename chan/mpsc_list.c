@@ -49,8 +49,9 @@ static unsigned char *blk_data(struct ak__chan *c, struct ak__blk *b, uint32_t i
 
 static struct ak__blk *blk_new(struct ak__chan *c)
 {
+	struct ak__list *l = ak__chan_list_of(c);
 	/* acquire: pairs with the release store in reclaim(). */
-	struct ak__blk *b = ak__xchg(&c->spare, NULL, AK__ACQUIRE);
+	struct ak__blk *b = ak__xchg(&l->spare, NULL, AK__ACQUIRE);
 	if (!b) {
 		b = ak__alloc(blk_bytes(c));
 		if (!b)
@@ -65,49 +66,52 @@ static struct ak__blk *blk_new(struct ak__chan *c)
 
 int ak__list_init(struct ak__chan *c)
 {
-	ak__init(&c->sent, 0);
-	ak__init(&c->received, 0);
-	ak__init(&c->active, 0);
-	ak__init(&c->spare, NULL);
+	struct ak__list *l = ak__chan_list_of(c);
+	ak__init(&l->sent, 0);
+	ak__init(&l->received, 0);
+	ak__init(&l->active, 0);
+	ak__init(&l->spare, NULL);
 	struct ak__blk *b = blk_new(c);
 	if (!b)
 		return AK_ENOMEM;
-	ak__init(&c->tail_blk, b);
-	c->head_blk = b;
-	c->head_i = 0;
+	ak__init(&l->tail_blk, b);
+	l->head_blk = b;
+	l->head_i = 0;
 	return 0;
 }
 
 void ak__list_destroy(struct ak__chan *c)
 {
-	struct ak__blk *b = c->head_blk, *n;
+	struct ak__list *l = ak__chan_list_of(c);
+	struct ak__blk *b = l->head_blk, *n;
 	for (; b; b = n) {
 		n = ak__load(&b->next, AK__RELAXED);
 		ak__free_sized(b, blk_bytes(c));
 	}
-	for (b = c->retired; b; b = n) {
+	for (b = l->retired; b; b = n) {
 		n = b->retired_next;
 		ak__free_sized(b, blk_bytes(c));
 	}
-	ak__free_sized(ak__load(&c->spare, AK__RELAXED), blk_bytes(c));
+	ak__free_sized(ak__load(&l->spare, AK__RELAXED), blk_bytes(c));
 }
 
 /* The receiver: recycle or free the retired blocks once no sender can
  * still reach them. */
 static void reclaim(struct ak__chan *c)
 {
-	if (!c->retired)
+	struct ak__list *l = ak__chan_list_of(c);
+	if (!l->retired)
 		return;
 	/* seq_cst: pairs with the seq_cst increment in push(); our seq_cst
 	 * CAS on tail_blk came before (see the top of the file). */
-	if (ak__load(&c->active, AK__SEQ_CST) != 0)
+	if (ak__load(&l->active, AK__SEQ_CST) != 0)
 		return;
-	while (c->retired) {
-		struct ak__blk *b = c->retired;
-		c->retired = b->retired_next;
-		if (ak__load(&c->spare, AK__RELAXED) == NULL) {
+	while (l->retired) {
+		struct ak__blk *b = l->retired;
+		l->retired = b->retired_next;
+		if (ak__load(&l->spare, AK__RELAXED) == NULL) {
 			/* release: pairs with the acquire exchange in blk_new(). */
-			ak__store(&c->spare, b, AK__RELEASE);
+			ak__store(&l->spare, b, AK__RELEASE);
 		} else {
 			ak__free_sized(b, blk_bytes(c));
 		}
@@ -117,12 +121,13 @@ static void reclaim(struct ak__chan *c)
 /* The count is already taken; 0, or AK_ENOMEM with the count given back. */
 static int push(struct ak__chan *c, const void *value)
 {
+	struct ak__list *l = ak__chan_list_of(c);
 	int rc = 0;
 	/* seq_cst: pairs with the seq_cst load in reclaim(). */
-	ak__fetch_add(&c->active, 1, AK__SEQ_CST);
+	ak__fetch_add(&l->active, 1, AK__SEQ_CST);
 	for (;;) {
 		/* seq_cst: after the increment of active (see reclaim()). */
-		struct ak__blk *b = ak__load(&c->tail_blk, AK__SEQ_CST);
+		struct ak__blk *b = ak__load(&l->tail_blk, AK__SEQ_CST);
 		uint32_t i = ak__fetch_add(&b->claim, 1, AK__RELAXED);
 		if (i < BLK_SLOTS) {
 			ak__copy_value(blk_data(c, b, i), value, c->elem_size);
@@ -152,14 +157,14 @@ static int push(struct ak__chan *c, const void *value)
 		struct ak__blk *cur = b;
 		/* seq_cst: tail_blk only moves forward; pairs with the seq_cst
 		 * loads of tail_blk (senders) and reclaim()'s argument. */
-		ak__cas(&c->tail_blk, &cur, nx, AK__SEQ_CST, AK__SEQ_CST);
+		ak__cas(&l->tail_blk, &cur, nx, AK__SEQ_CST, AK__SEQ_CST);
 	}
 	/* release: our accesses to blocks come before the receiver's seq_cst
 	 * load that sees the count back at zero. */
-	ak__fetch_sub(&c->active, 1, AK__RELEASE);
+	ak__fetch_sub(&l->active, 1, AK__RELEASE);
 	if (rc) {
 		/* release: pairs with the receiver's acquire load of sent. */
-		ak__fetch_sub(&c->sent, S_ONE, AK__RELEASE);
+		ak__fetch_sub(&l->sent, S_ONE, AK__RELEASE);
 	}
 	ak__waker_slot_notify(&c->rx_waker);
 	return rc;
@@ -167,12 +172,13 @@ static int push(struct ak__chan *c, const void *value)
 
 int ak__list_send(struct ak__chan *c, const void *value)
 {
+	struct ak__list *l = ak__chan_list_of(c);
 	/* The "permit": one more unreceived value unless closed. */
-	uint64_t w = ak__load(&c->sent, AK__RELAXED);
+	uint64_t w = ak__load(&l->sent, AK__RELAXED);
 	for (;;) {
 		if (w & S_CLOSED)
 			return AK_EPIPE;
-		if (ak__cas_weak(&c->sent, &w, w + S_ONE, AK__RELAXED, AK__RELAXED))
+		if (ak__cas_weak(&l->sent, &w, w + S_ONE, AK__RELAXED, AK__RELAXED))
 			break;
 	}
 	return push(c, value);
@@ -180,8 +186,9 @@ int ak__list_send(struct ak__chan *c, const void *value)
 
 int ak__list_pop(struct ak__chan *c, void *out)
 {
-	struct ak__blk *b = c->head_blk;
-	if (c->head_i == BLK_SLOTS) {
+	struct ak__list *l = ak__chan_list_of(c);
+	struct ak__blk *b = l->head_blk;
+	if (l->head_i == BLK_SLOTS) {
 		/* seq_cst: pairs with the release CAS that linked it. */
 		struct ak__blk *nx = ak__load(&b->next, AK__SEQ_CST);
 		if (!nx) {
@@ -192,23 +199,23 @@ int ak__list_pop(struct ak__chan *c, void *out)
 		 * moved past it before it is retired (see reclaim()). */
 		struct ak__blk *cur = b;
 		/* seq_cst: before reclaim()'s seq_cst load of active. */
-		ak__cas(&c->tail_blk, &cur, nx, AK__SEQ_CST, AK__SEQ_CST);
-		b->retired_next = c->retired;
-		c->retired = b;
-		c->head_blk = b = nx;
-		c->head_i = 0;
+		ak__cas(&l->tail_blk, &cur, nx, AK__SEQ_CST, AK__SEQ_CST);
+		b->retired_next = l->retired;
+		l->retired = b;
+		l->head_blk = b = nx;
+		l->head_i = 0;
 		reclaim(c);
 	}
 	/* seq_cst: pairs with the seq_cst fetch_or in push(). */
 	uint64_t ready = ak__load(&b->ready, AK__SEQ_CST);
-	if (!(ready & ((uint64_t)1 << c->head_i))) {
+	if (!(ready & ((uint64_t)1 << l->head_i))) {
 		reclaim(c);    /* blocks retired while a sender was inside */
 		return AK_EAGAIN;
 	}
-	ak__chan_copy_out(c, out, blk_data(c, b, c->head_i));
-	c->head_i++;
+	ak__chan_copy_out(c, out, blk_data(c, b, l->head_i));
+	l->head_i++;
 	/* Relaxed: only the receiver writes it; len() only estimates. */
-	ak__store(&c->received, ak__load(&c->received, AK__RELAXED) + 1, AK__RELAXED);
+	ak__store(&l->received, ak__load(&l->received, AK__RELAXED) + 1, AK__RELAXED);
 	return 0;
 }
 
@@ -216,29 +223,33 @@ int ak__list_pop(struct ak__chan *c, void *out)
  * view: received is its own). */
 int ak__list_in_flight(struct ak__chan *c)
 {
+	struct ak__list *l = ak__chan_list_of(c);
 	/* acquire: pairs with the release decrement of a failed push. */
-	return (ak__load(&c->sent, AK__ACQUIRE) >> 1) != ak__load(&c->received, AK__RELAXED);
+	return (ak__load(&l->sent, AK__ACQUIRE) >> 1) != ak__load(&l->received, AK__RELAXED);
 }
 
 int ak__list_finished(struct ak__chan *c)
 {
+	struct ak__list *l = ak__chan_list_of(c);
 	/* seq_cst: pairs with the seq_cst fetch_or in ak__list_close() and
 	 * the release decrement of a failed push. */
-	uint64_t w = ak__load(&c->sent, AK__SEQ_CST);
-	return (w & S_CLOSED) && (w >> 1) == ak__load(&c->received, AK__RELAXED);
+	uint64_t w = ak__load(&l->sent, AK__SEQ_CST);
+	return (w & S_CLOSED) && (w >> 1) == ak__load(&l->received, AK__RELAXED);
 }
 
 size_t ak__list_len(struct ak__chan *c)
 {
+	struct ak__list *l = ak__chan_list_of(c);
 	/* Relaxed, received first: sent only grows past it (a failed push
 	 * takes back a value never received). */
-	uint64_t r = ak__load(&c->received, AK__RELAXED);
-	uint64_t s = ak__load(&c->sent, AK__RELAXED) >> 1;
+	uint64_t r = ak__load(&l->received, AK__RELAXED);
+	uint64_t s = ak__load(&l->sent, AK__RELAXED) >> 1;
 	return s > r ? (size_t)(s - r) : 0;
 }
 
 void ak__list_close(struct ak__chan *c)
 {
+	struct ak__list *l = ak__chan_list_of(c);
 	/* seq_cst: pairs with the seq_cst load in ak__list_finished(). */
-	ak__fetch_or(&c->sent, S_CLOSED, AK__SEQ_CST);
+	ak__fetch_or(&l->sent, S_CLOSED, AK__SEQ_CST);
 }

@@ -71,26 +71,25 @@
 
 void ak__rdv_init(struct ak__chan *c)
 {
-	struct ak__rdv *r = &c->rdv;
+	struct ak__rdv *r = ak__chan_rdv_of(c);
 	ak__lock_init(&r->lock);
 	ak__init(&r->full, 0u);
 	ak__waitq_init(&r->q);
 	r->asked = NULL;
 	ak__init(&r->wants, 0u);
 	r->flags = 0;
-	c->slots = (unsigned char *)(c + 1);
 }
 
 void ak__rdv_destroy(struct ak__chan *c)
 {
-	ak__lock_destroy(&c->rdv.lock);
+	ak__lock_destroy(&ak__chan_rdv_of(c)->lock);
 }
 
 /* Under the lock: the value goes to the cell and the hand-off is used. */
 static void hand_over(struct ak__chan *c, const void *value)
 {
-	struct ak__rdv *r = &c->rdv;
-	ak__copy_value(c->slots, value, c->elem_size);
+	struct ak__rdv *r = ak__chan_rdv_of(c);
+	ak__copy_value(ak__chan_cell(c), value, c->elem_size);
 	r->asked = NULL;
 	r->flags &= ~PERMIT;
 	ak__store(&r->wants, 0u, AK__RELAXED);
@@ -126,7 +125,7 @@ static int receive_waits(struct ak__rdv *r)
 int ak__rdv_offer(struct ak__chan *c, struct ak__waiter *w, const void *value,
                   struct ak_context *cx)
 {
-	struct ak__rdv *r = &c->rdv;
+	struct ak__rdv *r = ak__chan_rdv_of(c);
 	struct ak_waker clone = { NULL, NULL };
 	int rc;
 	/* relaxed, both: a guess.  A first poll that finds a receive waiting
@@ -192,7 +191,7 @@ int ak__rdv_offer(struct ak__chan *c, struct ak__waiter *w, const void *value,
 
 void ak__rdv_withdraw(struct ak__chan *c, struct ak__waiter *w)
 {
-	struct ak__rdv *r = &c->rdv;
+	struct ak__rdv *r = ak__chan_rdv_of(c);
 	/* relaxed: only the owner makes its node idle, or leaves idle. */
 	if (ak__load(&w->state, AK__RELAXED) == AK__W_IDLE)
 		return;
@@ -211,7 +210,7 @@ void ak__rdv_withdraw(struct ak__chan *c, struct ak__waiter *w)
 
 int ak__rdv_try_send(struct ak__chan *c, const void *value)
 {
-	struct ak__rdv *r = &c->rdv;
+	struct ak__rdv *r = ak__chan_rdv_of(c);
 	/* relaxed: a look without the lock, which decides (the blocking
 	 * send spins on this). */
 	if (!ak__load(&r->wants, AK__RELAXED))
@@ -232,7 +231,7 @@ int ak__rdv_try_send(struct ak__chan *c, const void *value)
 
 int ak__rdv_try_reserve(struct ak__chan *c)
 {
-	struct ak__rdv *r = &c->rdv;
+	struct ak__rdv *r = ak__chan_rdv_of(c);
 	int rc = AK_EAGAIN;
 	ak__lock(&r->lock);
 	if (r->flags & CLOSED) {
@@ -247,7 +246,7 @@ int ak__rdv_try_reserve(struct ak__chan *c)
 
 void ak__rdv_permit_send(struct ak__chan *c, const void *value)
 {
-	struct ak__rdv *r = &c->rdv;
+	struct ak__rdv *r = ak__chan_rdv_of(c);
 	ak__lock(&r->lock);
 	hand_over(c, value);
 	ak__unlock(&r->lock);
@@ -256,7 +255,7 @@ void ak__rdv_permit_send(struct ak__chan *c, const void *value)
 
 void ak__rdv_permit_drop(struct ak__chan *c)
 {
-	struct ak__rdv *r = &c->rdv;
+	struct ak__rdv *r = ak__chan_rdv_of(c);
 	struct ak__wakelist wl;
 	ak__wakelist_init(&wl);
 	ak__lock(&r->lock);
@@ -268,7 +267,7 @@ void ak__rdv_permit_drop(struct ak__chan *c)
 
 void ak__rdv_close(struct ak__chan *c)
 {
-	struct ak__rdv *r = &c->rdv;
+	struct ak__rdv *r = ak__chan_rdv_of(c);
 	struct ak__wakelist wl;
 	ak__wakelist_init(&wl);
 	ak__lock(&r->lock);
@@ -290,18 +289,18 @@ int ak__rdv_is_closed(struct ak__chan *c)
 int ak__rdv_pop(struct ak__chan *c, void *out)
 {
 	/* acquire: pairs with the release store in hand_over(). */
-	if (!ak__load(&c->rdv.full, AK__ACQUIRE))
+	if (!ak__load(&ak__chan_rdv_of(c)->full, AK__ACQUIRE))
 		return AK_EAGAIN;
-	ak__chan_copy_out(c, out, c->slots);
+	ak__chan_copy_out(c, out, ak__chan_cell(c));
 	/* release: the next hand-over writes the cell after this read (it
 	 * is granted under the lock, which the receiver takes after). */
-	ak__store(&c->rdv.full, 0u, AK__RELEASE);
+	ak__store(&ak__chan_rdv_of(c)->full, 0u, AK__RELEASE);
 	return 0;
 }
 
 int ak__rdv_want(struct ak__chan *c, void *out, int wait)
 {
-	struct ak__rdv *r = &c->rdv;
+	struct ak__rdv *r = ak__chan_rdv_of(c);
 	struct ak__wakelist wl;
 	int rc;
 	ak__wakelist_init(&wl);
@@ -324,7 +323,7 @@ int ak__rdv_want(struct ak__chan *c, void *out, int wait)
 
 void ak__rdv_unwant(struct ak__chan *c)
 {
-	struct ak__rdv *r = &c->rdv;
+	struct ak__rdv *r = ak__chan_rdv_of(c);
 	ak__lock(&r->lock);
 	ak__store(&r->wants, 0u, AK__RELAXED);
 	if (r->asked) {
@@ -337,5 +336,5 @@ void ak__rdv_unwant(struct ak__chan *c)
 size_t ak__rdv_len(struct ak__chan *c)
 {
 	/* acquire: as in ak__rdv_pop(). */
-	return ak__load(&c->rdv.full, AK__ACQUIRE) ? 1 : 0;
+	return ak__load(&ak__chan_rdv_of(c)->full, AK__ACQUIRE) ? 1 : 0;
 }

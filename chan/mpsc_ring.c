@@ -48,6 +48,16 @@
  * Close sets CLOSED (sends and reserves without units fail) and fails the
  * waiters; permits still send.  The channel is finished once nothing is
  * in use or reserved.
+ *
+ * The ring's block (struct ak__ring: tail, head, the gate, the slots) is
+ * allocated by the first send or reserve, so that an idle channel is its
+ * record alone.  The first user CASes it into c->rb (release; a loser
+ * frees its own); a close before it CASes &ak__ring_none there instead, so
+ * that a send racing with that close either installed the ring (and the
+ * close sets CLOSED in it) or fails with AK_EPIPE.  The receiver finds
+ * nothing while rb holds no ring; its look after registering its waker
+ * (ak__ring_in_flight()) loads rb seq_cst, against the installer's seq_cst
+ * CAS: if it saw no ring, the sender's later notify sees the waker.
  */
 #include "mpsc_chan.h"
 
@@ -65,10 +75,12 @@ static uint64_t resv_of(const struct ak__chan *c, uint64_t t)
 	return (t >> RSHIFT) & c->rmax;
 }
 
-static unsigned char *slot_data(struct ak__chan *c, uint64_t i)
+static unsigned char *slot_data(struct ak__chan *c, struct ak__ring *r, uint64_t i)
 {
-	return c->slots + (i & (c->ring - 1)) * c->stride + sizeof(uint64_t);
+	return (unsigned char *)ak__ring_seq(c, r, i) + sizeof(uint64_t);
 }
+
+struct ak__ring ak__ring_none;
 
 static unsigned bits_of(uint64_t v)
 {
@@ -85,20 +97,64 @@ void ak__ring_init(struct ak__chan *c)
 		rb = 60 - lr;
 	c->rmax = ((uint64_t)1 << rb) - 1;
 	c->ishift = rb + RSHIFT;
-	c->imask = UINT64_MAX >> c->ishift;
-	c->slots = (unsigned char *)(c + 1);
+}
+
+size_t ak__ring_bytes(const struct ak__chan *c)
+{
+	return sizeof(struct ak__ring) + c->ring * c->stride;
+}
+
+/* The ring for a send or reserve, made by the first: 0, AK_EPIPE (closed
+ * before any use), AK_ENOMEM. */
+static int ring_make(struct ak__chan *c, struct ak__ring **rp)
+{
+	struct ak__ring *r = ak__alloc(ak__ring_bytes(c));
+	if (!r)
+		return AK_ENOMEM;
 	/* The first index is ring: every slot reads as read for the lap
 	 * before, which is what the room look wants. */
 	for (size_t i = 0; i < c->ring; i++)
-		ak__init(ak__ring_seq(c, i), (uint64_t)(c->ring + i));
-	ak__init(&c->head, (uint64_t)c->ring);
-	ak__init(&c->tail, (uint64_t)c->ring << c->ishift);
-	ak__gate_init(&c->gate);
+		ak__init(ak__ring_seq(c, r, i), (uint64_t)(c->ring + i));
+	ak__init(&r->head, (uint64_t)c->ring);
+	ak__init(&r->tail, (uint64_t)c->ring << c->ishift);
+	ak__gate_init(&r->gate);
+	struct ak__ring *cur = NULL;
+	/* seq_cst: the receiver's handshake (see the top); release: the
+	 * ring's init is visible to the acquire loads of rb. */
+	if (ak__cas(&c->rb, &cur, r, AK__SEQ_CST, AK__ACQUIRE)) {
+		*rp = r;
+		return 0;
+	}
+	ak__gate_destroy(&r->gate);
+	ak__free_sized(r, ak__ring_bytes(c));
+	*rp = cur;
+	return cur == &ak__ring_none ? AK_EPIPE : 0;
+}
+
+static int ring_for_send(struct ak__chan *c, struct ak__ring **rp)
+{
+	/* acquire: pairs with the release CAS in ring_make(). */
+	struct ak__ring *r = ak__load(&c->rb, AK__ACQUIRE);
+	*rp = r;
+	if (r && r != &ak__ring_none)
+		return 0;
+	return r ? AK_EPIPE : ring_make(c, rp);
+}
+
+/* The ring of a channel that has one: units are held, or a send waits. */
+static struct ak__ring *ring_of(struct ak__chan *c)
+{
+	/* acquire: pairs with the release CAS in ring_make(). */
+	return ak__load(&c->rb, AK__ACQUIRE);
 }
 
 void ak__ring_destroy(struct ak__chan *c)
 {
-	ak__gate_destroy(&c->gate);
+	struct ak__ring *r = ak__ring_get(c);
+	if (!r)
+		return;
+	ak__gate_destroy(&r->gate);
+	ak__free_sized(r, ak__ring_bytes(c));
 }
 
 uint64_t ak__ring_max_reserve(struct ak__chan *c)
@@ -108,34 +164,34 @@ uint64_t ak__ring_max_reserve(struct ak__chan *c)
 
 /* Whether n more units fit beside tail word t: the slot n - 1 places past
  * the end of the capacity was read. */
-static int has_room(struct ak__chan *c, uint64_t t, uint64_t n)
+static int has_room(struct ak__chan *c, struct ak__ring *r, uint64_t t, uint64_t n)
 {
-	uint64_t r = resv_of(c, t);
-	if (r + n > c->cap)
+	uint64_t u = resv_of(c, t);
+	if (u + n > c->cap)
 		return 0;
-	uint64_t j = (idx_of(c, t) + r + n - 1 - c->cap) & c->imask;
+	uint64_t j = (idx_of(c, t) + u + n - 1 - c->cap) & ak__ring_imask(c);
 	/* acquire: pairs with the receiver's release store of j's stamp in
 	 * ak__ring_pop_many(): the room we claim comes after its copy out.  The tail
 	 * load before (acquire) saw the claim of j, which came after the
 	 * claimer's look at the lap before: the stamp read here is at least
 	 * j (free for j), so 0 and 1 mean "not read", anything else "read". */
-	uint64_t d = (ak__load(ak__ring_seq(c, j), AK__ACQUIRE) - j) & c->imask;
+	uint64_t d = (ak__load(ak__ring_seq(c, r, j), AK__ACQUIRE) - j) & ak__ring_imask(c);
 	return d >= 2;
 }
 
 /* Writes the value of index i, claimed, and tells the receiver. */
-static void publish(struct ak__chan *c, uint64_t i, const void *value)
+static void publish(struct ak__chan *c, struct ak__ring *r, uint64_t i, const void *value)
 {
-	ak__atomic(uint64_t) *seq = ak__ring_seq(c, i);
+	ak__atomic(uint64_t) *seq = ak__ring_seq(c, r, i);
 	/* acquire: pairs with the receiver's release store of i (the lap
 	 * before read); the capacity we hold means it was read, so this does
 	 * not loop. */
 	while (ak__load(seq, AK__ACQUIRE) != i)
 		ak__cpu_relax();
-	ak__copy_value(slot_data(c, i), value, c->elem_size);
+	ak__copy_value(slot_data(c, r, i), value, c->elem_size);
 	/* release: publishes the value to the acquire load in
 	 * ak__ring_pop_many(). */
-	ak__store(seq, (i + 1) & c->imask, AK__RELEASE);
+	ak__store(seq, (i + 1) & ak__ring_imask(c), AK__RELEASE);
 	/* After the claim's seq_cst RMW: a receiver that registered before
 	 * its look at tail (ak__ring_in_flight()) is seen here. */
 	ak__waker_slot_notify(&c->rx_waker);
@@ -143,18 +199,22 @@ static void publish(struct ak__chan *c, uint64_t i, const void *value)
 
 int ak__ring_try_send(struct ak__chan *c, const void *value)
 {
+	struct ak__ring *r;
+	int rc = ring_for_send(c, &r);
+	if (rc)
+		return rc;
 	/* acquire: pairs with the CASes on tail (a release sequence): see
 	 * has_room(). */
-	uint64_t t = ak__load(&c->tail, AK__ACQUIRE);
+	uint64_t t = ak__load(&r->tail, AK__ACQUIRE);
 	do {
 		if (t & CLOSED)
 			return AK_EPIPE;
-		if ((t & WAITERS) || !has_room(c, t, 1))
+		if ((t & WAITERS) || !has_room(c, r, t, 1))
 			return AK_EAGAIN;
 		/* seq_cst: the receiver's handshake is on tail (see publish()). */
-	} while (!ak__cas_weak(&c->tail, &t, t + ((uint64_t)1 << c->ishift), AK__SEQ_CST,
+	} while (!ak__cas_weak(&r->tail, &t, t + ((uint64_t)1 << c->ishift), AK__SEQ_CST,
 	                       AK__ACQUIRE));
-	publish(c, idx_of(c, t), value);
+	publish(c, r, idx_of(c, t), value);
 	return 0;
 }
 
@@ -162,26 +222,31 @@ int ak__ring_try_reserve(struct ak__chan *c, uint64_t n)
 {
 	if (n > ak__ring_max_reserve(c))
 		return AK_EAGAIN;
+	struct ak__ring *r;
+	int rc = ring_for_send(c, &r);
+	if (rc)
+		return rc;
 	/* acquire: as in ak__ring_try_send(). */
-	uint64_t t = ak__load(&c->tail, AK__ACQUIRE);
+	uint64_t t = ak__load(&r->tail, AK__ACQUIRE);
 	do {
 		if (t & CLOSED)
 			return AK_EPIPE;
-		if ((t & WAITERS) || resv_of(c, t) + n > c->rmax || !has_room(c, t, n))
+		if ((t & WAITERS) || resv_of(c, t) + n > c->rmax || !has_room(c, r, t, n))
 			return AK_EAGAIN;
-	} while (!ak__cas_weak(&c->tail, &t, t + (n << RSHIFT), AK__SEQ_CST, AK__ACQUIRE));
+	} while (!ak__cas_weak(&r->tail, &t, t + (n << RSHIFT), AK__SEQ_CST, AK__ACQUIRE));
 	return 0;
 }
 
 void ak__ring_permit_send(struct ak__chan *c, const void *value)
 {
-	uint64_t t = ak__load(&c->tail, AK__RELAXED);
+	struct ak__ring *r = ring_of(c);
+	uint64_t t = ak__load(&r->tail, AK__RELAXED);
 	/* seq_cst: as in ak__ring_try_send().  The unit we hold needs no
 	 * look: publish() waits for the slot with acquire. */
-	while (!ak__cas_weak(&c->tail, &t, t + ((uint64_t)1 << c->ishift) - ((uint64_t)1 << RSHIFT),
+	while (!ak__cas_weak(&r->tail, &t, t + ((uint64_t)1 << c->ishift) - ((uint64_t)1 << RSHIFT),
 	                     AK__SEQ_CST, AK__RELAXED))
 		;
-	publish(c, idx_of(c, t), value);
+	publish(c, r, idx_of(c, t), value);
 }
 
 /* ---- waiting: the gate's source (core/gate.h) ---------------------------------- */
@@ -191,28 +256,29 @@ static int src_mark(void *src)
 	struct ak__chan *c = src;
 	/* seq_cst: ordered with every claim, reservation and give-back on
 	 * tail; a give-back after it sees WAITERS and grants. */
-	return (ak__fetch_or(&c->tail, WAITERS, AK__SEQ_CST) & CLOSED) != 0;
+	return (ak__fetch_or(&ring_of(c)->tail, WAITERS, AK__SEQ_CST) & CLOSED) != 0;
 }
 
 static uint64_t src_take(void *src, uint64_t n)
 {
 	struct ak__chan *c = src;
+	struct ak__ring *r = ring_of(c);
 	/* seq_cst: the waiter's half of the handshake (gate.h), after the
 	 * store of `waiting`; pairs with the store in store_head().  Loaded
 	 * before tail, so that the index read below is not older than it. */
-	uint64_t h = ak__load(&c->head, AK__SEQ_CST);
-	uint64_t t = ak__load(&c->tail, AK__SEQ_CST);
+	uint64_t h = ak__load(&r->head, AK__SEQ_CST);
+	uint64_t t = ak__load(&r->tail, AK__SEQ_CST);
 	for (;;) {
-		uint64_t r = resv_of(c, t);
-		uint64_t used = ((idx_of(c, t) - h) & c->imask) + r;
-		if (used >= c->cap || r >= c->rmax)
+		uint64_t u = resv_of(c, t);
+		uint64_t used = ((idx_of(c, t) - h) & ak__ring_imask(c)) + u;
+		if (used >= c->cap || u >= c->rmax)
 			return 0;
 		uint64_t g = c->cap - used;
 		if (g > n)
 			g = n;
-		if (g > c->rmax - r)
-			g = c->rmax - r;
-		if (ak__cas_weak(&c->tail, &t, t + (g << RSHIFT), AK__SEQ_CST, AK__SEQ_CST))
+		if (g > c->rmax - u)
+			g = c->rmax - u;
+		if (ak__cas_weak(&r->tail, &t, t + (g << RSHIFT), AK__SEQ_CST, AK__SEQ_CST))
 			return g;
 	}
 }
@@ -220,7 +286,7 @@ static uint64_t src_take(void *src, uint64_t n)
 static void src_give(void *src, uint64_t n)
 {
 	struct ak__chan *c = src;
-	ak__fetch_sub(&c->tail, n << RSHIFT, AK__SEQ_CST);
+	ak__fetch_sub(&ring_of(c)->tail, n << RSHIFT, AK__SEQ_CST);
 }
 
 static void src_idle(void *src)
@@ -228,41 +294,49 @@ static void src_idle(void *src)
 	struct ak__chan *c = src;
 	/* release: what the last grant did comes before the fast paths'
 	 * acquire loads of tail that see WAITERS clear. */
-	ak__fetch_and(&c->tail, ~WAITERS, AK__RELEASE);
+	ak__fetch_and(&ring_of(c)->tail, ~WAITERS, AK__RELEASE);
 }
 
 static const struct ak__gate_source ring_source = { src_mark, src_take, src_give, src_idle };
 
 int ak__ring_park(struct ak__chan *c, struct ak__gate_wait *a, struct ak_context *cx, uint32_t st)
 {
-	return ak__gate_park(&c->gate, &ring_source, c, a, cx, st);
+	return ak__gate_park(&ring_of(c)->gate, &ring_source, c, a, cx, st);
 }
 
 void ak__ring_cancel(struct ak__chan *c, struct ak__gate_wait *a)
 {
-	ak__gate_cancel(&c->gate, &ring_source, c, a);
+	ak__gate_cancel(&ring_of(c)->gate, &ring_source, c, a);
 }
 
 void ak__ring_give_back(struct ak__chan *c, uint64_t n)
 {
 	if (n == 0)
 		return;
+	struct ak__ring *r = ring_of(c);
 	/* seq_cst: ordered with src_mark() on tail: a waiter that marked
 	 * before us is seen here; one after sees the units in take(). */
-	if (ak__fetch_sub(&c->tail, n << RSHIFT, AK__SEQ_CST) & WAITERS)
-		ak__gate_grant(&c->gate, &ring_source, c);
+	if (ak__fetch_sub(&r->tail, n << RSHIFT, AK__SEQ_CST) & WAITERS)
+		ak__gate_grant(&r->gate, &ring_source, c);
 }
 
 int ak__ring_is_closed(struct ak__chan *c)
 {
+	struct ak__ring *r = ring_of(c);
+	if (!r || r == &ak__ring_none)
+		return r != NULL;
 	/* acquire: pairs with the seq_cst fetch_or in ak__ring_close(). */
-	return (ak__load(&c->tail, AK__ACQUIRE) & CLOSED) != 0;
+	return (ak__load(&r->tail, AK__ACQUIRE) & CLOSED) != 0;
 }
 
 void ak__ring_close(struct ak__chan *c)
 {
-	ak__fetch_or(&c->tail, CLOSED, AK__SEQ_CST);
-	ak__gate_close(&c->gate, &ring_source, c);
+	struct ak__ring *r = NULL;
+	/* seq_cst: against ring_make()'s CAS: one of the two comes first. */
+	if (ak__cas(&c->rb, &r, &ak__ring_none, AK__SEQ_CST, AK__ACQUIRE) || r == &ak__ring_none)
+		return;
+	ak__fetch_or(&r->tail, CLOSED, AK__SEQ_CST);
+	ak__gate_close(&r->gate, &ring_source, c);
 }
 
 /* ---- the receiver ------------------------------------------------------------------ */
@@ -270,30 +344,33 @@ void ak__ring_close(struct ak__chan *c)
 /* The receiver's half of the handshake in core/gate.h: head is published
  * (seq_cst; pairs with the seq_cst load in src_take()) before the look at
  * `waiting`; a waiter gets the units freed. */
-static void store_head(struct ak__chan *c, uint64_t h)
+static void store_head(struct ak__chan *c, struct ak__ring *r, uint64_t h)
 {
-	ak__store(&c->head, h, AK__SEQ_CST);
-	if (ak__gate_waiting(&c->gate))
-		ak__gate_grant(&c->gate, &ring_source, c);
+	ak__store(&r->head, h, AK__SEQ_CST);
+	if (ak__gate_waiting(&r->gate))
+		ak__gate_grant(&r->gate, &ring_source, c);
 }
 
 size_t ak__ring_pop_many(struct ak__chan *c, unsigned char *buf, size_t limit, size_t step)
 {
-	uint64_t h = ak__load(&c->head, AK__RELAXED);
+	struct ak__ring *r = ak__ring_get(c);
+	if (!r)
+		return 0;
+	uint64_t h = ak__load(&r->head, AK__RELAXED);
 	size_t n = 0;
 	for (; n < limit; n++) {
-		ak__atomic(uint64_t) *seq = ak__ring_seq(c, h);
+		ak__atomic(uint64_t) *seq = ak__ring_seq(c, r, h);
 		/* acquire: pairs with the release store in publish(). */
-		if (ak__load(seq, AK__ACQUIRE) != ((h + 1) & c->imask))
+		if (ak__load(seq, AK__ACQUIRE) != ((h + 1) & ak__ring_imask(c)))
 			break;
-		ak__chan_copy_out(c, buf + n * step, slot_data(c, h));
+		ak__chan_copy_out(c, buf + n * step, slot_data(c, r, h));
 		/* release: pairs with the acquire loads in has_room() and
 		 * publish(): the slot's next writer copies in after this. */
-		ak__store(seq, (h + c->ring) & c->imask, AK__RELEASE);
-		h = (h + 1) & c->imask;
+		ak__store(seq, (h + c->ring) & ak__ring_imask(c), AK__RELEASE);
+		h = (h + 1) & ak__ring_imask(c);
 	}
 	if (n > 0)
-		store_head(c, h);
+		store_head(c, r, h);
 	return n;
 }
 
@@ -308,9 +385,13 @@ int ak__ring_pop(struct ak__chan *c, void *out)
 /* A value is claimed but not yet readable at the head. */
 int ak__ring_in_flight(struct ak__chan *c)
 {
+	/* seq_cst: the receiver's look after registering (see the top). */
+	struct ak__ring *r = ak__load(&c->rb, AK__SEQ_CST);
+	if (!r || r == &ak__ring_none)
+		return 0;
 	/* seq_cst: pairs with the seq_cst claim (the receiver's half of the
 	 * handshake in publish()). */
-	return idx_of(c, ak__load(&c->tail, AK__SEQ_CST)) != ak__load(&c->head, AK__RELAXED);
+	return idx_of(c, ak__load(&r->tail, AK__SEQ_CST)) != ak__load(&r->head, AK__RELAXED);
 }
 
 /* Closed, drained and no unit reserved: recv reports AK_EPIPE. */
@@ -322,23 +403,32 @@ int ak__ring_finished(struct ak__chan *c)
 	 * only falls and the index only moves for a permit's send. */
 	if (!(ak__load(&c->state, AK__SEQ_CST) & (AK__MPSC_CLOSED_TX | AK__MPSC_CLOSED_RX)))
 		return 0;
-	uint64_t t = ak__load(&c->tail, AK__SEQ_CST);
-	return resv_of(c, t) == 0 && idx_of(c, t) == ak__load(&c->head, AK__RELAXED);
+	struct ak__ring *r = ak__ring_get(c);
+	if (!r)
+		return 1;
+	uint64_t t = ak__load(&r->tail, AK__SEQ_CST);
+	return resv_of(c, t) == 0 && idx_of(c, t) == ak__load(&r->head, AK__RELAXED);
 }
 
 /* The queries read head first, so that the index read after is not older
  * (a snapshot, no order needed beyond that of the two loads). */
 size_t ak__ring_len(struct ak__chan *c)
 {
-	uint64_t h = ak__load(&c->head, AK__SEQ_CST);
-	uint64_t t = ak__load(&c->tail, AK__SEQ_CST);
-	return (size_t)((idx_of(c, t) - h) & c->imask);
+	struct ak__ring *r = ak__ring_get(c);
+	if (!r)
+		return 0;
+	uint64_t h = ak__load(&r->head, AK__SEQ_CST);
+	uint64_t t = ak__load(&r->tail, AK__SEQ_CST);
+	return (size_t)((idx_of(c, t) - h) & ak__ring_imask(c));
 }
 
 size_t ak__ring_capacity(struct ak__chan *c)
 {
-	uint64_t h = ak__load(&c->head, AK__SEQ_CST);
-	uint64_t t = ak__load(&c->tail, AK__SEQ_CST);
-	uint64_t used = ((idx_of(c, t) - h) & c->imask) + resv_of(c, t);
+	struct ak__ring *r = ak__ring_get(c);
+	if (!r)
+		return c->cap;
+	uint64_t h = ak__load(&r->head, AK__SEQ_CST);
+	uint64_t t = ak__load(&r->tail, AK__SEQ_CST);
+	uint64_t used = ((idx_of(c, t) - h) & ak__ring_imask(c)) + resv_of(c, t);
 	return used >= c->cap ? 0 : (size_t)(c->cap - used);
 }

@@ -456,11 +456,24 @@ AK_EXPORT int ak_mpsc_closed_init(struct ak_mpsc_closed_op *op, struct ak_mpsc_t
 	if (!op || !tx)
 		return AK_EINVAL;
 	struct ak__chan *c = ak__tx_chan(tx);
-	int rc = ak__until_op_init(&op->future, &closed_ops, c, &c->closed);
-	if (rc)
-		return rc;
-	/* seq_cst: pairs with the load in close_side(): an operation bound
-	 * after its load sees the state at its poll (which arms, then looks). */
-	ak__store(&c->closed_used, 1, AK__SEQ_CST);
-	return 0;
+	/* acquire: pairs with the CAS below (another binder's). */
+	struct ak__notify *n = ak__load(&c->closed, AK__ACQUIRE);
+	if (!n) {
+		/* The first closed() makes the notification (an idle channel
+		 * keeps none). */
+		n = ak__alloc(sizeof(*n));
+		if (!n)
+			return AK_ENOMEM;
+		ak__notify_init(n);
+		struct ak__notify *cur = NULL;
+		/* seq_cst: pairs with the load in close_side(): an operation
+		 * bound after its load sees the state at its poll (which arms,
+		 * then looks); release: n's init. */
+		if (!ak__cas(&c->closed, &cur, n, AK__SEQ_CST, AK__ACQUIRE)) {
+			ak__notify_destroy(n);
+			ak__free_sized(n, sizeof(*n));
+			n = cur;
+		}
+	}
+	return ak__until_op_init(&op->future, &closed_ops, c, n);
 }

@@ -1598,13 +1598,15 @@ END_TEST
 
 /* ---- memory ------------------------------------------------------------------------------------------ */
 
-START_TEST(bounded_channel_allocates_nothing_per_message)
+START_TEST(bounded_channel_allocates_nothing_per_message_after_the_first)
 {
 	struct ak_mpsc_tx *tx;
 	struct ak_mpsc_rx *rx;
 	struct ak_debug_counts before, after;
 
 	new_bounded(8, &tx, &rx);
+	ck_assert_int_eq(send_now(tx, -1), 0);    /* makes the ring */
+	ck_assert_int_eq(recv_now(rx), -1);
 	ak_debug_counters(&before);
 	for (int i = 0; i < 1000; i++) {
 		ck_assert_int_eq(send_now(tx, i), 0);
@@ -1697,6 +1699,83 @@ START_TEST(unbounded_channel_holds_queued_values_in_at_most_twice_their_bytes)
 		ck_assert_uint_eq(atomic_load(&bytes_out), 0);
 	}
 	ck_assert_int_eq(ak_set_allocator(NULL), 0);
+}
+END_TEST
+
+/* ak_mpsc(3): an idle bounded channel is one block of at most 160 bytes,
+ * whatever its capacity and element size. */
+START_TEST(idle_bounded_channel_takes_at_most_160_bytes)
+{
+	static const struct ak_allocator counting = { bytes_alloc, bytes_free, NULL };
+	static const size_t caps[] = { 1, 16, 1024, AK_MPSC_MAX_CAPACITY };
+	static const size_t sizes[] = { 0, 8, 64, 4096 };
+
+	ck_assert_int_eq(ak_set_allocator(&counting), 0);
+	for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
+		for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+			struct ak_mpsc_tx *tx;
+			struct ak_mpsc_rx *rx;
+			ck_assert_int_eq(ak_mpsc_new(caps[i], sizes[k], NULL, &tx, &rx), 0);
+			ck_assert_uint_le(atomic_load(&bytes_out), 160);
+			ak_mpsc_tx_drop(tx);
+			ak_mpsc_rx_drop(rx);
+			ck_assert_uint_eq(atomic_load(&bytes_out), 0);
+		}
+	}
+	ck_assert_int_eq(ak_set_allocator(NULL), 0);
+}
+END_TEST
+
+/* ak_mpsc(3): the first send allocates the ring: at most 128 bytes and,
+ * per slot (the capacity rounded up to a power of two, at least 2), 8
+ * bytes and the element's rounded up to a multiple of 8. */
+START_TEST(bounded_channel_ring_comes_with_the_first_send_in_its_documented_bytes)
+{
+	static const struct ak_allocator counting = { bytes_alloc, bytes_free, NULL };
+	static const size_t caps[] = { 1, 3, 16, 100 }, slots[] = { 2, 4, 16, 128 };
+	static const size_t sizes[] = { 0, 1, 8, 12 };
+	static unsigned char value[16];
+
+	ck_assert_int_eq(ak_set_allocator(&counting), 0);
+	for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
+		for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+			struct ak_mpsc_tx *tx;
+			struct ak_mpsc_rx *rx;
+			ck_assert_int_eq(ak_mpsc_new(caps[i], sizes[k], NULL, &tx, &rx), 0);
+			size_t idle = atomic_load(&bytes_out);
+			ck_assert_int_eq(ak_mpsc_try_send(tx, value), 0);
+			size_t ring = atomic_load(&bytes_out) - idle;
+			ck_assert_uint_gt(ring, 0);
+			ck_assert_uint_le(ring, 128 + slots[i] * (8 + (sizes[k] + 7) / 8 * 8));
+			ck_assert_int_eq(ak_mpsc_try_send(tx, value), caps[i] > 1 ? 0 : AK_EAGAIN);
+			ck_assert_uint_eq(atomic_load(&bytes_out) - idle, ring);
+			ak_mpsc_tx_drop(tx);
+			ak_mpsc_rx_drop(rx);
+			ck_assert_uint_eq(atomic_load(&bytes_out), 0);
+		}
+	}
+	ck_assert_int_eq(ak_set_allocator(NULL), 0);
+}
+END_TEST
+
+START_TEST(bounded_channel_ring_comes_with_the_first_reserve_too)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_debug_counts before, after;
+	struct ak_mpsc_reserve_op permit;
+
+	new_bounded(2, &tx, &rx);
+	ak_debug_counters(&before);
+	ck_assert_int_eq(ak_mpsc_try_reserve(&permit, tx), 0);
+	ak_debug_counters(&after);
+	ck_assert_int_eq(after.allocations, before.allocations + 1);
+	ck_assert_uint_eq(ak_mpsc_capacity(tx), 1);
+	int v = 7;
+	ck_assert_int_eq(ak_mpsc_permit_send(&permit, &v), 0);
+	ck_assert_int_eq(recv_now(rx), 7);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
 }
 END_TEST
 
@@ -1861,7 +1940,10 @@ Suite *mpsc_suite(void)
 	tcase_add_test(tc, recv_spends_budget_and_yields_when_it_is_spent);
 	tcase_add_test(tc, closed_with_a_spent_budget_yields_and_then_completes);
 	tcase_add_test(tc, unbounded_send_spends_budget_and_yields_when_it_is_spent);
-	tcase_add_test(tc, bounded_channel_allocates_nothing_per_message);
+	tcase_add_test(tc, bounded_channel_allocates_nothing_per_message_after_the_first);
+	tcase_add_test(tc, idle_bounded_channel_takes_at_most_160_bytes);
+	tcase_add_test(tc, bounded_channel_ring_comes_with_the_first_send_in_its_documented_bytes);
+	tcase_add_test(tc, bounded_channel_ring_comes_with_the_first_reserve_too);
 	tcase_add_test(tc, unbounded_channel_returns_memory_after_a_burst);
 	tcase_add_test(tc, unbounded_channel_holds_queued_values_in_at_most_twice_their_bytes);
 	tcase_add_test(tc, cancelled_reserve_granted_before_close_wakes_the_parked_recv);
