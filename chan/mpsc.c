@@ -247,8 +247,10 @@ static int chan_new(size_t cap, int rdv, size_t elem_size, const struct ak_mpsc_
 	c->ring = ring;
 	c->elem_size = elem_size;
 	c->stride = stride;
-	if (hooks)
-		c->hooks = *hooks;
+	if (hooks) {
+		c->drop = hooks->drop;
+		c->drop_arg = hooks->arg;
+	}
 	ak__init(&c->state, 0);
 	ak__init(&c->refs, 2);           /* the sender group and the receiver */
 	ak__init(&c->senders, 1);
@@ -454,9 +456,11 @@ static size_t pop_many(struct ak__chan *c, void *buf, size_t limit)
 {
 	size_t n = 0;
 	if (ak__chan_bounded(c)) {
-		if (!ak__ring_head_ready(c))
+		struct ak__ring *r = ak__ring_ready(c);
+		if (!r)
 			return 0;
-		return ak__ring_pop_many(c, c->elem_size ? buf : (void *)&void_mark, limit, c->elem_size);
+		return ak__ring_pop_many(c, r, c->elem_size ? buf : (void *)&void_mark, limit,
+		                         c->elem_size);
 	}
 	for (; n < limit; n++) {
 		void *dst = c->elem_size ? (unsigned char *)buf + n * c->elem_size : (void *)&void_mark;

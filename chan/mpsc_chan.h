@@ -82,24 +82,28 @@ struct ak__list {
  * notification is allocated by the first ak_mpsc_closed_init().
  */
 struct ak__chan {
+	/* what the senders' fast path reads first */
 	ak__atomic(uint32_t) state;        /* AK__MPSC_CLOSED_* */
 	struct ak_mpsc_tx tx_h;            /* the handles' markers */
 	struct ak_mpsc_rx rx_h;
 	struct ak_mpsc_weak weak_h;
-	uint8_t ishift;                    /* bounded: where the index sits in tail;
-	                                    * indices are taken mod 2^(64 - ishift) */
+	uint8_t ishift;                    /* bounded: where the index sits in tail */
+	ak__atomic(struct ak__ring *) rb;  /* bounded: the ring, NULL before the first use */
 	size_t cap;                        /* 0: unbounded, or a rendezvous */
 	size_t ring;                       /* bounded: a power of two >= cap, >= 2; rendezvous: 1 */
+	uint64_t imask;                    /* bounded: indices are taken mod imask + 1 */
 	uint64_t rmax;                     /* bounded: most units reserved at once */
 	size_t elem_size;
 	size_t stride;                     /* bytes per slot */
-	struct ak_mpsc_hooks hooks;
+	void (*drop)(void *elem, void *arg); /* the hooks' (clone is never called) */
+	void *drop_arg;
 	ak__atomic(uint64_t) refs;
 	ak__atomic(uint64_t) senders;
 	ak__atomic(uint64_t) weaks;        /* weak handles, for the count */
-	struct ak__waker_slot rx_waker;    /* the receiver's */
 	ak__atomic(struct ak__notify *) closed; /* senders' closed(); NULL: never bound */
-	ak__atomic(struct ak__ring *) rb;  /* bounded: the ring, NULL before the first use */
+	/* last, what the receiver writes when it parks (a sender's notify
+	 * reads the slot's word) */
+	struct ak__waker_slot rx_waker;    /* the receiver's */
 	uint32_t rx_holds;                 /* pending receive ops (recv_pending) */
 	uint32_t rx_gone;                  /* ak_mpsc_rx_drop ran */
 };
@@ -148,8 +152,8 @@ extern unsigned char ak__mpsc_drop_mark;
 static inline void ak__chan_copy_out(struct ak__chan *c, void *out, void *src)
 {
 	if (out == AK__MPSC_DROP) {
-		if (c->hooks.drop)
-			c->hooks.drop(src, c->hooks.arg);
+		if (c->drop)
+			c->drop(src, c->drop_arg);
 	} else {
 		ak__copy_value(out, src, c->elem_size);
 	}
@@ -198,7 +202,8 @@ void ak__ring_cancel(struct ak__chan *c, struct ak__gate_wait *a);
 int ak__ring_pop(struct ak__chan *c, void *out);
 /* Takes up to limit values into buf, step bytes apart (0: every value to
  * buf); how many. */
-size_t ak__ring_pop_many(struct ak__chan *c, unsigned char *buf, size_t limit, size_t step);
+size_t ak__ring_pop_many(struct ak__chan *c, struct ak__ring *r, unsigned char *buf, size_t limit,
+                         size_t step);
 int ak__ring_in_flight(struct ak__chan *c);
 int ak__ring_finished(struct ak__chan *c);
 size_t ak__ring_len(struct ak__chan *c);
@@ -209,7 +214,7 @@ size_t ak__ring_capacity(struct ak__chan *c);
  * The ring's block, allocated by the first send or reserve (chan/mpsc_ring.c):
  * the senders' word, the receiver's 64 bytes on (the two never share a
  * line, whatever the block's alignment), then the slots.  c->rb is NULL
- * before it, or &ak__ring_none if the channel closed before it.
+ * before it, or AK__RING_NONE if the channel closed before it.
  */
 struct ak__ring {
 	/* senders' line */
@@ -221,21 +226,23 @@ struct ak__ring {
 	/* ring slots of stride bytes follow: a stamp and the value */
 };
 
-extern struct ak__ring ak__ring_none;
+/* c->rb after a close that came before the first send or reserve: a ring
+ * that reads as closed (tail) and empty (head 0, and slot 0's stamp, 0, is
+ * not ready), so that only its absence needs a test on the fast paths.
+ * Never written (chan/mpsc_ring.c). */
+struct ak__ring_closed {
+	struct ak__ring ring;
+	ak__atomic(uint64_t) stamp0;
+};
+extern struct ak__ring_closed ak__ring_none;
+#define AK__RING_NONE (&ak__ring_none.ring)
 
-/* The ring, or NULL before the first send (or after a close that came
- * before it). */
+/* The ring (maybe AK__RING_NONE), or NULL before the first send or
+ * reserve. */
 static inline struct ak__ring *ak__ring_get(struct ak__chan *c)
 {
 	/* acquire: pairs with the release CAS that installed it. */
-	struct ak__ring *r = ak__load(&c->rb, AK__ACQUIRE);
-	return r == &ak__ring_none ? NULL : r;
-}
-
-/* Indices are taken mod imask + 1. */
-static inline uint64_t ak__ring_imask(const struct ak__chan *c)
-{
-	return UINT64_MAX >> c->ishift;
+	return ak__load(&c->rb, AK__ACQUIRE);
 }
 
 static inline ak__atomic(uint64_t) *ak__ring_seq(struct ak__chan *c, struct ak__ring *r, uint64_t i)
@@ -244,17 +251,19 @@ static inline ak__atomic(uint64_t) *ak__ring_seq(struct ak__chan *c, struct ak__
 	                                        (i & (c->ring - 1)) * c->stride);
 }
 
-/* Whether the head value is ready: the first look ak__ring_pop_many()
- * makes, inline (a receive looks at an empty channel twice before it
- * parks). */
-static inline int ak__ring_head_ready(struct ak__chan *c)
+/* The ring if its head value is ready, else NULL: the first look
+ * ak__ring_pop_many() makes, inline (a receive looks at an empty channel
+ * twice before it parks). */
+static inline struct ak__ring *ak__ring_ready(struct ak__chan *c)
 {
 	struct ak__ring *r = ak__ring_get(c);
 	if (!r)
-		return 0;
+		return NULL;
 	uint64_t h = ak__load(&r->head, AK__RELAXED);
 	/* acquire: pairs with the release store in publish(). */
-	return ak__load(ak__ring_seq(c, r, h), AK__ACQUIRE) == ((h + 1) & ak__ring_imask(c));
+	if (ak__load(ak__ring_seq(c, r, h), AK__ACQUIRE) != ((h + 1) & c->imask))
+		return NULL;
+	return r;
 }
 
 /* ---- the unbounded list (chan/mpsc_list.c) ---- */

@@ -52,10 +52,11 @@
  * The ring's block (struct ak__ring: tail, head, the gate, the slots) is
  * allocated by the first send or reserve, so that an idle channel is its
  * record alone.  The first user CASes it into c->rb (release; a loser
- * frees its own); a close before it CASes &ak__ring_none there instead, so
+ * frees its own); a close before it CASes AK__RING_NONE there instead, so
  * that a send racing with that close either installed the ring (and the
- * close sets CLOSED in it) or fails with AK_EPIPE.  The receiver finds
- * nothing while rb holds no ring; its look after registering its waker
+ * close sets CLOSED in it) or fails with AK_EPIPE (AK__RING_NONE reads as
+ * a closed, empty ring: the fast paths test rb for NULL only).  The
+ * receiver finds nothing while rb is NULL; its look after registering its waker
  * (ak__ring_in_flight()) loads rb seq_cst, against the installer's seq_cst
  * CAS: if it saw no ring, the sender's later notify sees the waker.
  */
@@ -80,7 +81,7 @@ static unsigned char *slot_data(struct ak__chan *c, struct ak__ring *r, uint64_t
 	return (unsigned char *)ak__ring_seq(c, r, i) + sizeof(uint64_t);
 }
 
-struct ak__ring ak__ring_none;
+struct ak__ring_closed ak__ring_none = { .ring = { .tail = CLOSED } };
 
 static unsigned bits_of(uint64_t v)
 {
@@ -97,6 +98,7 @@ void ak__ring_init(struct ak__chan *c)
 		rb = 60 - lr;
 	c->rmax = ((uint64_t)1 << rb) - 1;
 	c->ishift = rb + RSHIFT;
+	c->imask = UINT64_MAX >> c->ishift;
 }
 
 size_t ak__ring_bytes(const struct ak__chan *c)
@@ -104,9 +106,9 @@ size_t ak__ring_bytes(const struct ak__chan *c)
 	return sizeof(struct ak__ring) + c->ring * c->stride;
 }
 
-/* The ring for a send or reserve, made by the first: 0, AK_EPIPE (closed
- * before any use), AK_ENOMEM. */
-static int ring_make(struct ak__chan *c, struct ak__ring **rp)
+/* The first send or reserve makes the ring: 0 (made, here or by another
+ * sender), AK_EPIPE (closed before any use), AK_ENOMEM. */
+static int ring_make(struct ak__chan *c)
 {
 	struct ak__ring *r = ak__alloc(ak__ring_bytes(c));
 	if (!r)
@@ -121,37 +123,24 @@ static int ring_make(struct ak__chan *c, struct ak__ring **rp)
 	struct ak__ring *cur = NULL;
 	/* seq_cst: the receiver's handshake (see the top); release: the
 	 * ring's init is visible to the acquire loads of rb. */
-	if (ak__cas(&c->rb, &cur, r, AK__SEQ_CST, AK__ACQUIRE)) {
-		*rp = r;
+	if (ak__cas(&c->rb, &cur, r, AK__SEQ_CST, AK__ACQUIRE))
 		return 0;
-	}
 	ak__gate_destroy(&r->gate);
 	ak__free_sized(r, ak__ring_bytes(c));
-	*rp = cur;
-	return cur == &ak__ring_none ? AK_EPIPE : 0;
+	return 0;     /* another's ring, or AK__RING_NONE: its tail says closed */
 }
 
-static int ring_for_send(struct ak__chan *c, struct ak__ring **rp)
+/* A send or reserve found no ring: 0 once there is one.  Out of line, so
+ * that the fast paths keep their short frames. */
+__attribute__((noinline, cold)) static int ring_first(struct ak__chan *c)
 {
-	/* acquire: pairs with the release CAS in ring_make(). */
-	struct ak__ring *r = ak__load(&c->rb, AK__ACQUIRE);
-	*rp = r;
-	if (r && r != &ak__ring_none)
-		return 0;
-	return r ? AK_EPIPE : ring_make(c, rp);
-}
-
-/* The ring of a channel that has one: units are held, or a send waits. */
-static struct ak__ring *ring_of(struct ak__chan *c)
-{
-	/* acquire: pairs with the release CAS in ring_make(). */
-	return ak__load(&c->rb, AK__ACQUIRE);
+	return ak__ring_get(c) ? 0 : ring_make(c);
 }
 
 void ak__ring_destroy(struct ak__chan *c)
 {
 	struct ak__ring *r = ak__ring_get(c);
-	if (!r)
+	if (!r || r == AK__RING_NONE)
 		return;
 	ak__gate_destroy(&r->gate);
 	ak__free_sized(r, ak__ring_bytes(c));
@@ -169,13 +158,13 @@ static int has_room(struct ak__chan *c, struct ak__ring *r, uint64_t t, uint64_t
 	uint64_t u = resv_of(c, t);
 	if (u + n > c->cap)
 		return 0;
-	uint64_t j = (idx_of(c, t) + u + n - 1 - c->cap) & ak__ring_imask(c);
+	uint64_t j = (idx_of(c, t) + u + n - 1 - c->cap) & c->imask;
 	/* acquire: pairs with the receiver's release store of j's stamp in
 	 * ak__ring_pop_many(): the room we claim comes after its copy out.  The tail
 	 * load before (acquire) saw the claim of j, which came after the
 	 * claimer's look at the lap before: the stamp read here is at least
 	 * j (free for j), so 0 and 1 mean "not read", anything else "read". */
-	uint64_t d = (ak__load(ak__ring_seq(c, r, j), AK__ACQUIRE) - j) & ak__ring_imask(c);
+	uint64_t d = (ak__load(ak__ring_seq(c, r, j), AK__ACQUIRE) - j) & c->imask;
 	return d >= 2;
 }
 
@@ -191,7 +180,7 @@ static void publish(struct ak__chan *c, struct ak__ring *r, uint64_t i, const vo
 	ak__copy_value(slot_data(c, r, i), value, c->elem_size);
 	/* release: publishes the value to the acquire load in
 	 * ak__ring_pop_many(). */
-	ak__store(seq, (i + 1) & ak__ring_imask(c), AK__RELEASE);
+	ak__store(seq, (i + 1) & c->imask, AK__RELEASE);
 	/* After the claim's seq_cst RMW: a receiver that registered before
 	 * its look at tail (ak__ring_in_flight()) is seen here. */
 	ak__waker_slot_notify(&c->rx_waker);
@@ -199,10 +188,11 @@ static void publish(struct ak__chan *c, struct ak__ring *r, uint64_t i, const vo
 
 int ak__ring_try_send(struct ak__chan *c, const void *value)
 {
-	struct ak__ring *r;
-	int rc = ring_for_send(c, &r);
-	if (rc)
-		return rc;
+	struct ak__ring *r = ak__ring_get(c);
+	if (!r) {
+		int rc = ring_first(c);
+		return rc ? rc : ak__ring_try_send(c, value);
+	}
 	/* acquire: pairs with the CASes on tail (a release sequence): see
 	 * has_room(). */
 	uint64_t t = ak__load(&r->tail, AK__ACQUIRE);
@@ -222,10 +212,11 @@ int ak__ring_try_reserve(struct ak__chan *c, uint64_t n)
 {
 	if (n > ak__ring_max_reserve(c))
 		return AK_EAGAIN;
-	struct ak__ring *r;
-	int rc = ring_for_send(c, &r);
-	if (rc)
-		return rc;
+	struct ak__ring *r = ak__ring_get(c);
+	if (!r) {
+		int rc = ring_first(c);
+		return rc ? rc : ak__ring_try_reserve(c, n);
+	}
 	/* acquire: as in ak__ring_try_send(). */
 	uint64_t t = ak__load(&r->tail, AK__ACQUIRE);
 	do {
@@ -239,7 +230,7 @@ int ak__ring_try_reserve(struct ak__chan *c, uint64_t n)
 
 void ak__ring_permit_send(struct ak__chan *c, const void *value)
 {
-	struct ak__ring *r = ring_of(c);
+	struct ak__ring *r = ak__ring_get(c);
 	uint64_t t = ak__load(&r->tail, AK__RELAXED);
 	/* seq_cst: as in ak__ring_try_send().  The unit we hold needs no
 	 * look: publish() waits for the slot with acquire. */
@@ -256,13 +247,13 @@ static int src_mark(void *src)
 	struct ak__chan *c = src;
 	/* seq_cst: ordered with every claim, reservation and give-back on
 	 * tail; a give-back after it sees WAITERS and grants. */
-	return (ak__fetch_or(&ring_of(c)->tail, WAITERS, AK__SEQ_CST) & CLOSED) != 0;
+	return (ak__fetch_or(&ak__ring_get(c)->tail, WAITERS, AK__SEQ_CST) & CLOSED) != 0;
 }
 
 static uint64_t src_take(void *src, uint64_t n)
 {
 	struct ak__chan *c = src;
-	struct ak__ring *r = ring_of(c);
+	struct ak__ring *r = ak__ring_get(c);
 	/* seq_cst: the waiter's half of the handshake (gate.h), after the
 	 * store of `waiting`; pairs with the store in store_head().  Loaded
 	 * before tail, so that the index read below is not older than it. */
@@ -270,7 +261,7 @@ static uint64_t src_take(void *src, uint64_t n)
 	uint64_t t = ak__load(&r->tail, AK__SEQ_CST);
 	for (;;) {
 		uint64_t u = resv_of(c, t);
-		uint64_t used = ((idx_of(c, t) - h) & ak__ring_imask(c)) + u;
+		uint64_t used = ((idx_of(c, t) - h) & c->imask) + u;
 		if (used >= c->cap || u >= c->rmax)
 			return 0;
 		uint64_t g = c->cap - used;
@@ -286,7 +277,7 @@ static uint64_t src_take(void *src, uint64_t n)
 static void src_give(void *src, uint64_t n)
 {
 	struct ak__chan *c = src;
-	ak__fetch_sub(&ring_of(c)->tail, n << RSHIFT, AK__SEQ_CST);
+	ak__fetch_sub(&ak__ring_get(c)->tail, n << RSHIFT, AK__SEQ_CST);
 }
 
 static void src_idle(void *src)
@@ -294,26 +285,26 @@ static void src_idle(void *src)
 	struct ak__chan *c = src;
 	/* release: what the last grant did comes before the fast paths'
 	 * acquire loads of tail that see WAITERS clear. */
-	ak__fetch_and(&ring_of(c)->tail, ~WAITERS, AK__RELEASE);
+	ak__fetch_and(&ak__ring_get(c)->tail, ~WAITERS, AK__RELEASE);
 }
 
 static const struct ak__gate_source ring_source = { src_mark, src_take, src_give, src_idle };
 
 int ak__ring_park(struct ak__chan *c, struct ak__gate_wait *a, struct ak_context *cx, uint32_t st)
 {
-	return ak__gate_park(&ring_of(c)->gate, &ring_source, c, a, cx, st);
+	return ak__gate_park(&ak__ring_get(c)->gate, &ring_source, c, a, cx, st);
 }
 
 void ak__ring_cancel(struct ak__chan *c, struct ak__gate_wait *a)
 {
-	ak__gate_cancel(&ring_of(c)->gate, &ring_source, c, a);
+	ak__gate_cancel(&ak__ring_get(c)->gate, &ring_source, c, a);
 }
 
 void ak__ring_give_back(struct ak__chan *c, uint64_t n)
 {
 	if (n == 0)
 		return;
-	struct ak__ring *r = ring_of(c);
+	struct ak__ring *r = ak__ring_get(c);
 	/* seq_cst: ordered with src_mark() on tail: a waiter that marked
 	 * before us is seen here; one after sees the units in take(). */
 	if (ak__fetch_sub(&r->tail, n << RSHIFT, AK__SEQ_CST) & WAITERS)
@@ -322,9 +313,9 @@ void ak__ring_give_back(struct ak__chan *c, uint64_t n)
 
 int ak__ring_is_closed(struct ak__chan *c)
 {
-	struct ak__ring *r = ring_of(c);
-	if (!r || r == &ak__ring_none)
-		return r != NULL;
+	struct ak__ring *r = ak__ring_get(c);
+	if (!r)
+		return 0;
 	/* acquire: pairs with the seq_cst fetch_or in ak__ring_close(). */
 	return (ak__load(&r->tail, AK__ACQUIRE) & CLOSED) != 0;
 }
@@ -333,7 +324,7 @@ void ak__ring_close(struct ak__chan *c)
 {
 	struct ak__ring *r = NULL;
 	/* seq_cst: against ring_make()'s CAS: one of the two comes first. */
-	if (ak__cas(&c->rb, &r, &ak__ring_none, AK__SEQ_CST, AK__ACQUIRE) || r == &ak__ring_none)
+	if (ak__cas(&c->rb, &r, AK__RING_NONE, AK__SEQ_CST, AK__ACQUIRE) || r == AK__RING_NONE)
 		return;
 	ak__fetch_or(&r->tail, CLOSED, AK__SEQ_CST);
 	ak__gate_close(&r->gate, &ring_source, c);
@@ -351,23 +342,21 @@ static void store_head(struct ak__chan *c, struct ak__ring *r, uint64_t h)
 		ak__gate_grant(&r->gate, &ring_source, c);
 }
 
-size_t ak__ring_pop_many(struct ak__chan *c, unsigned char *buf, size_t limit, size_t step)
+size_t ak__ring_pop_many(struct ak__chan *c, struct ak__ring *r, unsigned char *buf, size_t limit,
+                         size_t step)
 {
-	struct ak__ring *r = ak__ring_get(c);
-	if (!r)
-		return 0;
 	uint64_t h = ak__load(&r->head, AK__RELAXED);
 	size_t n = 0;
 	for (; n < limit; n++) {
 		ak__atomic(uint64_t) *seq = ak__ring_seq(c, r, h);
 		/* acquire: pairs with the release store in publish(). */
-		if (ak__load(seq, AK__ACQUIRE) != ((h + 1) & ak__ring_imask(c)))
+		if (ak__load(seq, AK__ACQUIRE) != ((h + 1) & c->imask))
 			break;
 		ak__chan_copy_out(c, buf + n * step, slot_data(c, r, h));
 		/* release: pairs with the acquire loads in has_room() and
 		 * publish(): the slot's next writer copies in after this. */
-		ak__store(seq, (h + c->ring) & ak__ring_imask(c), AK__RELEASE);
-		h = (h + 1) & ak__ring_imask(c);
+		ak__store(seq, (h + c->ring) & c->imask, AK__RELEASE);
+		h = (h + 1) & c->imask;
 	}
 	if (n > 0)
 		store_head(c, r, h);
@@ -377,9 +366,10 @@ size_t ak__ring_pop_many(struct ak__chan *c, unsigned char *buf, size_t limit, s
 int ak__ring_pop(struct ak__chan *c, void *out)
 {
 	/* An empty look stays cheap: try_recv spins on it. */
-	if (!ak__ring_head_ready(c))
+	struct ak__ring *r = ak__ring_ready(c);
+	if (!r)
 		return AK_EAGAIN;
-	return ak__ring_pop_many(c, out, 1, 0) ? 0 : AK_EAGAIN;
+	return ak__ring_pop_many(c, r, out, 1, 0) ? 0 : AK_EAGAIN;
 }
 
 /* A value is claimed but not yet readable at the head. */
@@ -387,7 +377,7 @@ int ak__ring_in_flight(struct ak__chan *c)
 {
 	/* seq_cst: the receiver's look after registering (see the top). */
 	struct ak__ring *r = ak__load(&c->rb, AK__SEQ_CST);
-	if (!r || r == &ak__ring_none)
+	if (!r)
 		return 0;
 	/* seq_cst: pairs with the seq_cst claim (the receiver's half of the
 	 * handshake in publish()). */
@@ -419,7 +409,7 @@ size_t ak__ring_len(struct ak__chan *c)
 		return 0;
 	uint64_t h = ak__load(&r->head, AK__SEQ_CST);
 	uint64_t t = ak__load(&r->tail, AK__SEQ_CST);
-	return (size_t)((idx_of(c, t) - h) & ak__ring_imask(c));
+	return (size_t)((idx_of(c, t) - h) & c->imask);
 }
 
 size_t ak__ring_capacity(struct ak__chan *c)
@@ -429,6 +419,6 @@ size_t ak__ring_capacity(struct ak__chan *c)
 		return c->cap;
 	uint64_t h = ak__load(&r->head, AK__SEQ_CST);
 	uint64_t t = ak__load(&r->tail, AK__SEQ_CST);
-	uint64_t used = ((idx_of(c, t) - h) & ak__ring_imask(c)) + resv_of(c, t);
+	uint64_t used = ((idx_of(c, t) - h) & c->imask) + resv_of(c, t);
 	return used >= c->cap ? 0 : (size_t)(c->cap - used);
 }
