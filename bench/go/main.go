@@ -749,7 +749,9 @@ func rssBytes() int64 {
 
 // idle_channels: n channels of capacity 16 alive at once; bytes per
 // channel from the growth of RSS.  The slice that holds them is made and
-// touched before the first RSS reading.  ns_per_op is per creation.
+// touched before the first RSS reading.  ns_per_op is per creation.  Then
+// one message passes through each channel (untimed) and the growth is
+// read again: bytes_per_channel_after_one.
 func idleChannels(n int) result {
 	chans := make([]chan int64, n)
 	dummy := make(chan int64)
@@ -767,6 +769,16 @@ func idleChannels(n int) result {
 	runtime.KeepAlive(chans)
 	r.extra = append(r.extra, fmt.Sprintf("bytes_per_channel=%.1f",
 		float64(after-before)/float64(n)))
+	for i, ch := range chans {
+		ch <- int64(i)
+		if v := <-ch; v != int64(i) {
+			fail("idle_channels: message %d lost", i)
+		}
+	}
+	used := rssBytes()
+	runtime.KeepAlive(chans)
+	r.extra = append(r.extra, fmt.Sprintf("bytes_per_channel_after_one=%.1f",
+		float64(used-before)/float64(n)))
 	return r
 }
 

@@ -777,6 +777,8 @@ unsafe fn libc_sysconf_pagesize() -> u64 {
 /// receiver of each kept).  bytes_per_channel = RSS growth / n, where the
 /// vector holding the handles is allocated and touched before the first RSS
 /// reading, so the figure is the channels' own memory.  ns per creation.
+/// Then one message passes through each channel (untimed) and the growth is
+/// read again: bytes_per_channel_after_one.
 fn idle_channels(n: u64) -> Outcome {
     type Pair = (mpsc::Sender<u64>, mpsc::Receiver<u64>);
     let mut held: Vec<Pair> = Vec::with_capacity(n as usize);
@@ -797,6 +799,14 @@ fn idle_channels(n: u64) -> Outcome {
     let per = after.saturating_sub(before) as f64 / n as f64;
     let mut out = Outcome { ops: n, ns, allocs, extra: Vec::new() };
     out.extra.push(("bytes_per_channel", format!("{:.1}", per)));
+    for (i, (tx, rx)) in held.iter_mut().enumerate() {
+        check(tx.try_send(i as u64).is_ok(), "idle_channels send");
+        check(rx.try_recv() == Ok(i as u64), "idle_channels receive");
+    }
+    let used = rss_bytes();
+    black_box(&held);
+    let per_used = used.saturating_sub(before) as f64 / n as f64;
+    out.extra.push(("bytes_per_channel_after_one", format!("{:.1}", per_used)));
     // Dropping a million channels is not part of the figure: leave it to exit.
     std::mem::forget(held);
     out
