@@ -49,10 +49,14 @@ size_t ak__sem_waiting(struct ak__sem *s)
 	return n;
 }
 
-/* Returns n permits to the word, clearing WAITERS when nobody waits. */
+/* Returns n permits to the word, clearing WAITERS when nobody waits.  With
+ * nothing to return and the queue still holding waiters the word stays as
+ * it is: no read-modify-write (a hand-off to the head, the lock's case). */
 static void put_back_locked(struct ak__sem *s, uint64_t n)
 {
 	int none = ak__waitq_empty(&s->waiters);
+	if (n == 0 && !none)
+		return;
 	uint64_t w = ak__load(&s->word, AK__RELAXED);
 	uint64_t next;
 	do {
@@ -149,7 +153,15 @@ static int take_grant(struct ak__sem_acquire *a)
 /* Under the lock, for an acquire neither queued nor granted: raise WAITERS
  * (from here on releases take the lock), fail on a closed semaphore, and
  * queue behind whoever waits, with the permits released before WAITERS was
- * set serving the queue in order, this acquire last. */
+ * set serving the queue in order, this acquire last.
+ *
+ * CLOSED is set under the lock, so the load sees it exactly.  While WAITERS
+ * is set the word holds no permits (a release gives them to the queue, and
+ * put_back_locked() returns some only with the queue empty, clearing
+ * WAITERS in the same CAS), and nobody adds any without the lock: a park
+ * behind other waiters, a lock's convoy, changes nothing in the word and
+ * costs no read-modify-write.  Otherwise one CAS raises WAITERS and takes
+ * the permits. */
 static int park_recheck(struct ak__waiter *wt, void *arg, struct ak_waker *clone,
                         struct ak_waker *drop, struct ak__wakelist *wl)
 {
@@ -159,21 +171,23 @@ static int park_recheck(struct ak__waiter *wt, void *arg, struct ak_waker *clone
 	(void)drop;
 	if (ak__waiter_granted(wt))
 		return AK__WAIT_PARK;   /* a no-op park: the caller takes the grant */
-	/* acquire: pairs with the release in put_back_locked() and in
-	 * ak__sem_release(). */
-	uint64_t w = ak__fetch_or(&s->word, WAITERS, AK__ACQUIRE);
-	if (w & CLOSED) {
-		if (ak__waitq_empty(&s->waiters))
-			ak__fetch_and(&s->word, ~WAITERS, AK__RELAXED);
+	uint64_t w = ak__load(&s->word, AK__RELAXED);
+	if (w & CLOSED)
 		return AK_EPIPE;
-	}
-	uint64_t have;
-	do {
+	uint64_t have = 0;
+	if (!(w & WAITERS) || permits_of(w) != 0) {
+		/* acquire: pairs with the release in put_back_locked() and in
+		 * ak__sem_release(): the permits taken come with what their
+		 * releasers wrote. */
+		while (!ak__cas_weak(&s->word, &w, (w & CLOSED) | WAITERS, AK__ACQUIRE,
+		                     AK__RELAXED))
+			;
 		have = permits_of(w);
-	} while (!ak__cas_weak(&s->word, &w, w & (CLOSED | WAITERS), AK__ACQUIRE, AK__RELAXED));
+	}
 	wt->want = a->n;
 	ak__waitq_park(&s->waiters, wt, clone);
-	give_locked(s, have, wl);
+	if (have > 0)
+		give_locked(s, have, wl);
 	return AK_PENDING;
 }
 

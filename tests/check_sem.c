@@ -54,6 +54,38 @@ START_TEST(waiters_get_permits_in_fifo_order_accumulating_partial_grants)
 }
 END_TEST
 
+/* The lock's convoy: acquires that park behind others leave the word as it
+ * is, each release goes to the head, and the last hand-off clears WAITERS
+ * so that the word serves tries again. */
+START_TEST(acquires_parked_behind_waiters_are_handed_one_release_each_in_order)
+{
+	struct ak__sem s;
+	struct tk_sem_op op[3], late;
+	struct tk_task *t[3], *tl = tk_task_new();
+
+	ak__sem_init(&s, 0);
+	for (int i = 0; i < 3; i++) {
+		t[i] = tk_task_new();
+		ck_assert_int_eq(tk_sem_op_init(&op[i], &s, 1), 0);
+		ck_assert_int_eq(tk_poll(t[i], &op[i].future), AK_PENDING);
+	}
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(ak__sem_release(&s, 1), 0);
+		for (int j = 0; j < 3; j++)
+			ck_assert_int_eq(tk_task_take_woken(t[j]), j == i);
+		ck_assert_uint_eq(ak__sem_available(&s), 0);
+		ck_assert_int_eq(ak__sem_try_acquire(&s, 1), AK_EAGAIN);
+		ck_assert_int_eq(tk_poll(t[i], &op[i].future), 0);
+	}
+	ck_assert_uint_eq(ak__sem_waiting(&s), 0);
+	ck_assert_int_eq(ak__sem_release(&s, 1), 0);    /* the fast path again */
+	ck_assert_uint_eq(ak__sem_available(&s), 1);
+	ck_assert_int_eq(tk_sem_op_init(&late, &s, 1), 0);
+	ck_assert_int_eq(tk_poll(tl, &late.future), 0);
+	ck_assert_int_eq(ak__sem_destroy(&s), 0);
+}
+END_TEST
+
 START_TEST(partial_grants_are_returned_by_cancel)
 {
 	struct ak__sem s;
@@ -331,6 +363,7 @@ Suite *sem_suite(void)
 
 	tcase_add_test(tc, acquire_takes_available_permits_at_once);
 	tcase_add_test(tc, waiters_get_permits_in_fifo_order_accumulating_partial_grants);
+	tcase_add_test(tc, acquires_parked_behind_waiters_are_handed_one_release_each_in_order);
 	tcase_add_test(tc, partial_grants_are_returned_by_cancel);
 	tcase_add_test(tc, a_granted_but_unpolled_acquire_returns_its_permits_on_cancel);
 	tcase_add_test(tc, try_acquire_fails_while_waiters_queue);
