@@ -193,20 +193,16 @@ static void signal_remote(struct ak_task *t, uint32_t bits)
 	t->schedule(t, t->arg);
 }
 
-void ak__task_wake(struct ak_task *t)
+/* The state change of a wake of a task without an owner: 1 when the
+ * caller must queue it (with an entry reference), 0 when it is queued,
+ * notified or done already, or running (its poller queues it). */
+static int wake_state(struct ak_task *t)
 {
-	if (t->owner) {
-		if (owned_here(t))
-			wake_owned(t, 0);
-		else
-			signal_remote(t, AK__R_QUEUED);
-		return;
-	}
 	uint32_t s = ak__load(&t->state, AK__RELAXED);
 	uint32_t next;
 	do {
 		if (s & (AK__T_SCHEDULED | AK__T_NOTIFIED | AK__T_DONE))
-			return;
+			return 0;
 		next = s | ((s & AK__T_RUNNING) ? AK__T_NOTIFIED : AK__T_SCHEDULED);
 		/* release: what the waker wrote before waking is visible to
 		 * the poll that consumes the wake (the acquire in begin(), or
@@ -218,10 +214,22 @@ void ak__task_wake(struct ak_task *t)
 		 * TSan: a kicker thread waking a task whose latest poll it
 		 * never synchronised with except through this word. */
 	} while (!ak__cas_weak(&t->state, &s, next, AK__ACQ_REL, AK__RELAXED));
-	if (s & AK__T_RUNNING)
-		return;         /* the poller queues it when its poll ends */
-	ak__ref_get(&t->refs);
-	t->schedule(t, t->arg);
+	return !(s & AK__T_RUNNING);    /* running: the poller queues it */
+}
+
+void ak__task_wake(struct ak_task *t)
+{
+	if (t->owner) {
+		if (owned_here(t))
+			wake_owned(t, 0);
+		else
+			signal_remote(t, AK__R_QUEUED);
+		return;
+	}
+	if (wake_state(t)) {
+		ak__ref_get(&t->refs);
+		t->schedule(t, t->arg);
+	}
 }
 
 int ak__task_adopt(struct ak_task *t)
@@ -266,8 +274,17 @@ static void task_wake(const void *data)
 		wake_owned(t, 1);       /* the reference becomes the entry's */
 		return;
 	}
-	task_wake_by_ref(data);
-	task_drop(data);
+	if (t->owner) {
+		signal_remote(t, AK__R_QUEUED);
+		ak__task_put(t);
+		return;
+	}
+	/* The waker's reference becomes the entry's: a wake by value costs
+	 * one read-modify-write (the state's) instead of three. */
+	if (wake_state(t))
+		t->schedule(t, t->arg);
+	else
+		ak__task_put(t);
 }
 
 const struct ak_waker_vtable ak__task_waker_vtable = {
