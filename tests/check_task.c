@@ -818,6 +818,59 @@ START_TEST(drop_runs_once_when_the_last_reference_goes)
 }
 END_TEST
 
+/* A wake by value of an idle task: the waker's reference becomes the
+ * entry's, so the task lives until that entry ran, and goes then. */
+START_TEST(wake_by_value_of_an_idle_task_hands_its_reference_to_the_entry)
+{
+	struct drop_probe p;
+	struct forever f;
+	struct ak_task *t = NULL;
+
+	memset(&p, 0, sizeof p);
+	tq_init(&p.q);
+	forever_init(&f);
+	ck_assert_int_eq(ak_task_new_with_drop(&f.future, probe_schedule, probe_drop,
+	                                       &p, &t), 0);
+	ak_task_schedule(t);
+	ck_assert_int_eq(tq_drain(&p.q), 0);   /* parked, holding a clone */
+	ak_waker_wake(&f.clone);                /* queues it: one entry */
+	ck_assert_int_eq(atomic_load(&p.q.schedules), 2);
+	ck_assert_int_eq(ak_task_cancel(t), 0);
+	ck_assert_int_eq(atomic_load(&f.cancels), 1);
+	ak_task_release(t);
+	ck_assert_int_eq(atomic_load(&p.drops), 0);     /* the entry keeps it */
+	ck_assert_int_eq(tq_drain(&p.q), 0);            /* a stale entry */
+	ck_assert_int_eq(atomic_load(&p.drops), 1);
+}
+END_TEST
+
+/* A wake by value of a task already queued: no second entry, and the
+ * waker's reference is dropped. */
+START_TEST(wake_by_value_of_a_queued_task_drops_its_reference)
+{
+	struct drop_probe p;
+	struct forever f;
+	struct ak_task *t = NULL;
+
+	memset(&p, 0, sizeof p);
+	tq_init(&p.q);
+	forever_init(&f);
+	ck_assert_int_eq(ak_task_new_with_drop(&f.future, probe_schedule, probe_drop,
+	                                       &p, &t), 0);
+	ak_task_schedule(t);
+	ck_assert_int_eq(tq_drain(&p.q), 0);   /* parked, holding a clone */
+	ak_task_schedule(t);
+	ak_waker_wake(&f.clone);                /* queued already */
+	ck_assert_int_eq(atomic_load(&p.q.schedules), 2);
+	ck_assert_int_eq(ak_task_cancel(t), 0);
+	ak_task_release(t);
+	ck_assert_int_eq(atomic_load(&p.drops), 0);     /* the entry keeps it */
+	ck_assert_int_eq(tq_drain(&p.q), 0);            /* a stale entry */
+	ck_assert_int_eq(atomic_load(&p.drops), 1);
+	ck_assert_int_eq(atomic_load(&p.schedules_after_drop), 0);
+}
+END_TEST
+
 static void *wake_and_drop(void *arg)
 {
 	ak_waker_wake((struct ak_waker *)arg);
@@ -1426,6 +1479,8 @@ Suite *task_suite(void)
 	tcase_add_test(tc, task_cancelling_itself_returns_ebusy);
 	tcase_add_test(tc, released_unfinished_task_lives_until_it_finishes);
 	tcase_add_test(tc, drop_runs_once_when_the_last_reference_goes);
+	tcase_add_test(tc, wake_by_value_of_an_idle_task_hands_its_reference_to_the_entry);
+	tcase_add_test(tc, wake_by_value_of_a_queued_task_drops_its_reference);
 	tcase_add_test(tc, drop_comes_after_every_schedule_of_a_wake_racing_the_cancel);
 	suite_add_tcase(s, tc);
 
