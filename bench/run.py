@@ -77,6 +77,14 @@ CORE_IMPLS = ["awaitkit", "tokio", "go"]
 EXTRA_IMPLS = {
     "thread_blocking_spsc": ["crossbeam"],
     "spsc_bounded": ["ring"],
+    "mutex_contended": ["awaitkit-barging", "awaitkit-nodiag"],
+}
+# Rows of the awaitkit program run with an environment of its own: the
+# mutex's opt-in modes (bench/awaitkit/mutex_contended.c).  Each is an
+# awaitkit row, with its own ratios to tokio and Go.
+VARIANTS = {
+    "awaitkit-barging": ("awaitkit", {"BK_MUTEX_BARGING": "1"}),
+    "awaitkit-nodiag": ("awaitkit", {"BK_MUTEX_NODIAG": "1"}),
 }
 # Where a missing binary comes from, for the note under the table.
 BUILT_BY = {
@@ -126,7 +134,7 @@ class Run:
         self.timed_out = False
 
 
-def run_one(binary, workload, size, cpus, timeout, launcher):
+def run_one(binary, workload, size, cpus, timeout, launcher, env=None):
     """Runs `taskset -c CPUS binary workload --size N` once.
 
     Peak RSS: Linux keeps a process's peak RSS across execve(), and a child
@@ -148,6 +156,7 @@ def run_one(binary, workload, size, cpus, timeout, launcher):
         try:
             p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errf,
                                  stdin=subprocess.DEVNULL,
+                                 env=dict(os.environ, **env) if env else None,
                                  pass_fds=(wfd,) if launcher else (),
                                  start_new_session=True)
         finally:
@@ -218,9 +227,10 @@ def parse_result(r, workload):
 class Impl:
     """What one implementation did on one workload."""
 
-    def __init__(self, name, binary):
+    def __init__(self, name, binary, env=None):
         self.name = name
         self.binary = binary
+        self.env = env       # VARIANTS: the program's extra environment
         self.state = "run"   # run | missing | absent | failed
         self.note = ""
         self.ns = []
@@ -269,7 +279,7 @@ def bench_workload(workload, size, sizes, size_all, impls, runs, cpus, timeout,
 
     def one(im, label):
         sz = size_all or sizes.get(im.name, size)
-        r = run_one(im.binary, workload, sz, cpus, timeout, launcher)
+        r = run_one(im.binary, workload, sz, cpus, timeout, launcher, im.env)
         if r.code == 3 and not r.timed_out:
             im.state = "absent"
             im.note = "no program yet"
@@ -329,17 +339,19 @@ def table_rows(workload, impls):
             row["min"] = "FAIL" if im.state == "failed" else DASH
             row["median"] = row["allocs"] = row["rss"] = DASH
         notes = summarise_extras(im) if ok else [im.note]
-        if ok and im.reported and im.reported != im.name:
+        if ok and im.reported and im.reported != VARIANTS.get(im.name, (im.name,))[0]:
             notes.append(f"reported impl={im.reported}")
         row["tokio"] = row["go"] = ""
-        if im.name == "awaitkit":
+        if im.name == "awaitkit" or im.name in VARIANTS:
             for col, peer in (("tokio", "tokio"), ("go", "go")):
                 p = by.get(peer)
                 if ok and p and p.state == "run" and p.ns:
                     row[col] = ratio_cell(im, p)
                 else:
                     row[col] = DASH
-            for extra in EXTRA_IMPLS.get(workload, []):
+            for extra in EXTRA_IMPLS.get(workload, []) if im.name == "awaitkit" else []:
+                if extra in VARIANTS:
+                    continue
                 p = by.get(extra)
                 if ok and p and p.state == "run" and p.ns:
                     notes.append(f"awaitkit/{extra}={ratio_cell(im, p)}")
@@ -431,7 +443,7 @@ def main():
                                      for i in v})
     missing = {}
     for name in all_impls:
-        b = os.path.join(bindir, "peer-" + name)
+        b = os.path.join(bindir, "peer-" + VARIANTS.get(name, (name,))[0])
         if not os.access(b, os.X_OK):
             missing[name] = b
 
@@ -445,7 +457,7 @@ def main():
         f"pinned to CPUs {cpus}, {os.cpu_count()} online")
     for name, b in missing.items():
         log(f"bench: no {b}: the {name} rows show {DASH} "
-            f"(built by {BUILT_BY[name]})")
+            f"(built by {BUILT_BY[VARIANTS.get(name, (name,))[0]]})")
 
     rows, done, failed = [], [], False
     with open(os.path.join(OUT, "runs.tsv"), "w") as runs_tsv:
@@ -456,7 +468,8 @@ def main():
                 continue
             impls = []
             for name in CORE_IMPLS + EXTRA_IMPLS.get(workload, []):
-                im = Impl(name, os.path.join(bindir, "peer-" + name))
+                base, env = VARIANTS.get(name, (name, None))
+                im = Impl(name, os.path.join(bindir, "peer-" + base), env)
                 if name in missing:
                     im.state = "missing"
                     im.note = "not built"
@@ -478,7 +491,7 @@ def main():
     unbuilt = [n for n in missing if any(im.name == n for _, im in done)]
     if unbuilt:
         print("not built: " + ", ".join(
-            f"{n} ({BUILT_BY[n]})" for n in unbuilt))
+            f"{n} ({BUILT_BY[VARIANTS.get(n, (n,))[0]]})" for n in unbuilt))
     with open(os.path.join(OUT, "results.txt"), "w") as f:
         f.write(head + "\n" + table + "\n")
     return 1 if failed else 0
