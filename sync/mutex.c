@@ -113,11 +113,15 @@ static inline __attribute__((always_inline)) int l_try(struct ak__lockop *l)
 	return k_try(mutex_of(l));
 }
 
+/* Called once the skeleton's try failed, or with the acquire queued: the
+ * semaphore's own fast path (a budget check and the same try again) would
+ * only repeat the skeleton's, so its slow half is called straight away. */
 static int l_wait(struct ak__lockop *l, struct ak_context *cx)
 {
 	struct lock_priv *p = of_l(l);
-	return barging(mutex_of(l)) ? ak__barge_acquire_poll(&p->acq.barge, cx)
-	                            : ak__sem_acquire_poll(&p->acq.sem, cx);
+	if (barging(mutex_of(l)))
+		return ak__barge_acquire_poll(&p->acq.barge, cx);
+	return ak__sem_acquire_poll_slow(&p->acq.sem, cx, ak__waiter_state(&p->acq.sem.w));
 }
 
 static void l_cancel(struct ak__lockop *l)

@@ -58,6 +58,56 @@ START_TEST(lock_is_granted_in_fifo_order)
 }
 END_TEST
 
+START_TEST(lock_with_its_budget_spent_yields_without_taking_the_mutex)
+{
+	struct ak_mutex *m = new_mutex(0);
+	struct ak_mutex_lock_op op;
+	memset(&op, 0, sizeof op);
+	struct tk_task *t = tk_task_new();
+
+	ak_mutex_lock_init(&op, m);
+	ck_assert_int_eq(tk_poll_budget(t, &op.future, 0), AK_PENDING);
+	ck_assert_int_eq(atomic_load(&t->cw->wakes_by_ref), 1);
+	ck_assert_int_eq(atomic_load(&t->cw->clones), 0);
+	ck_assert_int_eq(ak_mutex_is_locked(m), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(ak_mutex_is_locked(m), 1);
+	ck_assert_int_eq(ak_mutex_unlock(&op), 0);
+	ck_assert_int_eq(ak_mutex_free(m), 0);
+}
+END_TEST
+
+/* A lock whose first try fails parks in that same poll, keeping one clone
+ * of its waker, which the unlock's hand-off consumes: nothing is taken
+ * twice and nothing is left to drop. */
+START_TEST(lock_that_finds_the_mutex_held_parks_with_one_waker_clone)
+{
+	struct ak_mutex *m = new_mutex(0);
+	struct ak_mutex_lock_op g, w;
+	memset(&g, 0, sizeof g);
+	memset(&w, 0, sizeof w);
+	struct tk_task *holder = tk_task_new(), *t = tk_task_new();
+
+	ak_mutex_lock_init(&g, m);
+	ck_assert_int_eq(tk_poll(holder, &g.future), 0);
+	ak_mutex_lock_init(&w, m);
+	ck_assert_int_eq(tk_poll(t, &w.future), AK_PENDING);
+	ck_assert_int_eq(atomic_load(&t->cw->clones), 1);
+	ck_assert_int_eq(atomic_load(&t->cw->live), 1);
+	ck_assert_int_eq(tk_poll(t, &w.future), AK_PENDING);    /* same waker: kept */
+	ck_assert_int_eq(atomic_load(&t->cw->clones), 1);
+	ck_assert_int_eq(ak_mutex_unlock(&g), 0);
+	ck_assert(tk_task_take_woken(t));
+	ck_assert_int_eq(atomic_load(&t->cw->wakes), 1);
+	ck_assert_int_eq(atomic_load(&t->cw->live), 0);
+	ck_assert_int_eq(ak_mutex_is_locked(m), 1);             /* reserved for w */
+	ck_assert_int_eq(tk_poll(t, &w.future), 0);
+	ck_assert_int_eq(ak_mutex_unlock(&w), 0);
+	ck_assert_int_eq(ak_mutex_is_locked(m), 0);
+	ck_assert_int_eq(ak_mutex_free(m), 0);
+}
+END_TEST
+
 START_TEST(try_lock_fails_while_waiters_queue)
 {
 	struct ak_mutex *m = new_mutex(0);
@@ -496,6 +546,8 @@ Suite *mutex_suite(void)
 	TCase *tt = tk_tasks_tcase();
 
 	tcase_add_test(tc, lock_is_granted_in_fifo_order);
+	tcase_add_test(tc, lock_with_its_budget_spent_yields_without_taking_the_mutex);
+	tcase_add_test(tc, lock_that_finds_the_mutex_held_parks_with_one_waker_clone);
 	tcase_add_test(tc, try_lock_fails_while_waiters_queue);
 	tcase_add_test(tc, cancelled_granted_lock_passes_it_on);
 	tcase_add_test(tc, cancelled_queued_lock_loses_only_its_place);
