@@ -9,6 +9,8 @@
  * measure what the diagnostics cost; the line says diag=on or diag=off.
  * BK_MUTEX_BARGING=1 creates it with AK_MUTEX_BARGING (Go's semantics:
  * compare with peer-go); the line says mode=fifo or mode=barging.
+ * waits_per_lock: the share of lock operations that waited (returned
+ * AK_PENDING at least once; a FIFO convoy makes it near 1).
  *
  * Memory as the tokio peer lays it out (see semaphore_contended.c): a
  * 128-byte-aligned cell per task holding its own mutex pointer (the Arc
@@ -32,6 +34,7 @@ struct task {
 	struct ak_mutex_lock_op op;
 	struct ak_mutex *mutex;
 	uint64_t left;
+	uint64_t waits;         /* lock polls that returned AK_PENDING */
 	int locking;
 };
 
@@ -45,8 +48,10 @@ static int task_poll(struct ak_future *f, struct ak_context *cx)
 			t->locking = 1;
 		}
 		int rc = ak_future_poll(&t->op.future, cx);
-		if (rc == AK_PENDING)
+		if (rc == AK_PENDING) {
+			t->waits++;
 			return AK_PENDING;
+		}
 		t->locking = 0;
 		if (rc != 0) {
 			atomic_store(&failed, rc);
@@ -97,8 +102,12 @@ int bk_mutex_contended(uint64_t size, struct bk_result *r)
 	int ok = atomic_load(&failed) == 0 && counter == r->ops && !ak_mutex_is_locked(mutex);
 	ak_pool_free(pool);
 	ak_mutex_free(mutex);
-	bk_extra(r, "diag=%s mode=%s", (flags & AK_LOCK_NODIAG) ? "off" : "on",
-	         (flags & AK_MUTEX_BARGING) ? "barging" : "fifo");
+	uint64_t waits = 0;
+	for (int i = 0; i < TASKS; i++)
+		waits += tasks[i].waits;
+	bk_extra(r, "diag=%s mode=%s waits_per_lock=%.2f", (flags & AK_LOCK_NODIAG) ? "off" : "on",
+	         (flags & AK_MUTEX_BARGING) ? "barging" : "fifo",
+	         r->ops ? (double)waits / (double)r->ops : 0.0);
 	if (!ok) {
 		fprintf(stderr, "mutex_contended: counter %llu, want %llu\n",
 		        (unsigned long long)counter, (unsigned long long)r->ops);
