@@ -30,11 +30,6 @@ void ak__holders_destroy(struct ak__holders *hs)
 	ak__lock_destroy(&hs->lock);
 }
 
-uint64_t ak__requester_id(struct ak_context *cx)
-{
-	return cx && cx->slot ? ak_task_slot_id(cx->slot) : 0;
-}
-
 void ak__holder_record(struct ak__holder *h, struct ak_context *cx,
                        const char *file, int line, int mode, int64_t since)
 {
@@ -136,17 +131,6 @@ void ak__owner_init(struct ak__owner *o)
 	ak__init(&o->seq, 0);
 	for (int i = 0; i < AK__OWNER_WORDS; i++)
 		ak__init(&o->w[i], 0);
-}
-
-void ak__owner_clear(struct ak__owner *o)
-{
-	/* Only the PRESENT bit matters to readers of a cleared record (the
-	 * requesters' filter is the lock's own owner word, cleared apart). */
-	uint64_t s = ak__load(&o->seq, AK__RELAXED);
-	ak__store(&o->seq, s + 1, AK__RELAXED);
-	/* release: as in ak__owner_publish(). */
-	ak__store(&o->w[6], 0, AK__RELEASE);
-	ak__store(&o->seq, s + 2, AK__RELEASE);
 }
 
 int ak__owner_read(struct ak__owner *o, struct ak__holder *h)

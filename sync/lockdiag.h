@@ -62,8 +62,17 @@ void ak__holders_remove(struct ak__holders *hs, struct ak__holder *h);
 /* Changes a linked holder's mode (downgrade). */
 void ak__holders_set_mode(struct ak__holders *hs, struct ak__holder *h, int mode);
 
-/* The requester's identity: 0 when cx has no slot (no detection). */
-uint64_t ak__requester_id(struct ak_context *cx);
+/* The requester's identity: 0 when cx has no slot (no detection).  Inline:
+ * every lock's record reads it; a slot not yet named gets its id from
+ * ak_task_slot_id(), once. */
+static inline uint64_t ak__requester_id(struct ak_context *cx)
+{
+	if (!cx || !cx->slot)
+		return 0;
+	/* Relaxed: the id is a name, it publishes nothing. */
+	uint64_t id = ak__load(&((struct ak__slot_view *)(void *)cx->slot)->id, AK__RELAXED);
+	return id ? id : ak_task_slot_id(cx->slot);
+}
 
 /*
  * 1 when a holder of one of the modes in mode_mask (1 << AK_LOCK_READ,
@@ -148,8 +157,24 @@ static inline void ak__owner_publish(struct ak__owner *o, uint64_t task,
 	ak__store(&o->seq, s + 2, AK__RELEASE);
 }
 
-/* The holder, unlocking: no holder any more. */
-void ak__owner_clear(struct ak__owner *o);
+/* The holder's task id, the word a requester filters on before it reads
+ * a snapshot (relaxed: see sync/mutex.c). */
+static inline uint64_t ak__owner_task(struct ak__owner *o)
+{
+	return ak__load(&o->w[0], AK__RELAXED);
+}
+
+/* The holder, unlocking: no holder any more (the task word and PRESENT
+ * are what readers look at; the rest stays until the next record). */
+static inline void ak__owner_clear(struct ak__owner *o)
+{
+	uint64_t s = ak__load(&o->seq, AK__RELAXED);
+	ak__store(&o->seq, s + 1, AK__RELAXED);
+	/* release: as in ak__owner_publish(). */
+	ak__store(&o->w[0], 0, AK__RELEASE);
+	ak__store(&o->w[6], 0, AK__RELEASE);
+	ak__store(&o->seq, s + 2, AK__RELEASE);
+}
 /* A consistent snapshot: 1 with *h filled while held, 0 when not held. */
 int ak__owner_read(struct ak__owner *o, struct ak__holder *h);
 /* Fills *info from a snapshot, with pending polls through slot. */

@@ -4,16 +4,16 @@
  * barging lock (core/barge.h: AK_MUTEX_BARGING, Go's sync.Mutex).  Around
  * either, the diagnostics of lockdiag.h.
  *
- * Self-deadlock detection costs a lock one store and an unlock another:
- * the holder's task id, written into the owner word beside the record,
- * read by a requester only once its try failed.  A requester that finds its own id there wrote
- * it itself in an earlier poll (ordered before this one by the executor)
- * and nobody rewrote it since: it holds the mutex on some path, and only
- * then reads the full record for the branch path.  The record (task,
- * path, site, and with AK_LOCK_STATS the hold statistics) is written by
- * the holder into a seqlock (struct ak__owner) on the same line, with
- * plain stores and no locked instruction; the statistics add the clock
- * read, which costs more than all the rest, hence the switch.
+ * Self-deadlock detection costs the holder plain stores and no locked
+ * instruction: the record (task, path, site, and with AK_LOCK_STATS the
+ * hold statistics) is written by the holder into a seqlock (struct
+ * ak__owner) and cleared at the unlock.  Its task word is the requesters'
+ * filter, read (relaxed) only once a try failed: a requester that finds
+ * its own id there wrote it itself in an earlier poll (ordered before this
+ * one by the executor) and nobody rewrote it since, so it holds the mutex
+ * on some path, and only then reads the full record for the branch path.
+ * The statistics add the clock read, which costs more than all the rest,
+ * hence the switch.
  */
 #include <stdalign.h>
 #include <stddef.h>
@@ -41,9 +41,8 @@ struct ak_mutex {
 	 * never touches the kernel's word, so a store there would pull that
 	 * contended line to the new holder once more per lock. */
 	char pad_[64];
-	/* The holder's task id (0: none, or unknown): the requesters' filter. */
-	ak__atomic(uint64_t) owner_task;
-	struct ak__owner owner;          /* the holder's record */
+	struct ak__owner owner;          /* the holder's record; its task word
+	                                    (0: none, or unknown) the filter */
 };
 
 struct lock_priv {
@@ -152,7 +151,6 @@ AK_EXPORT int ak_mutex_new_class_at(struct ak_mutex **out, unsigned flags, const
 		ak__barge_init(&m->k.barge);
 	else
 		ak__sem_init(&m->k.sem, 1);
-	ak__init(&m->owner_task, 0);
 	ak__owner_init(&m->owner);
 	ak__ld_class_init(&m->ld, name, file, line);
 	*out = m;
@@ -195,20 +193,16 @@ static inline __attribute__((always_inline)) void l_record(struct ak__lockop *l,
 {
 	struct ak_mutex *m = mutex_of(l);
 	if (diag(m)) {
-		uint64_t task = ak__requester_id(cx);
-		/* Relaxed: a filter for our own later polls (see the top). */
-		ak__store(&m->owner_task, task, AK__RELAXED);
-		ak__owner_publish(&m->owner, task, cx, l->file, l->line, AK_LOCK_WRITE, since);
+		ak__owner_publish(&m->owner, ak__requester_id(cx), cx, l->file, l->line,
+		                  AK_LOCK_WRITE, since);
 	}
 }
 
 static void l_forget(struct ak__lockop *l)
 {
 	struct ak_mutex *m = mutex_of(l);
-	if (diag(m)) {
-		ak__store(&m->owner_task, 0, AK__RELAXED);
+	if (diag(m))
 		ak__owner_clear(&m->owner);
-	}
 }
 
 static int l_waits_for_itself(struct ak__lockop *l, struct ak_context *cx)
@@ -220,7 +214,7 @@ static int l_waits_for_itself(struct ak__lockop *l, struct ak_context *cx)
 	struct ak__holder h;
 	/* Relaxed: only our own id matters, which only we wrote (see the
 	 * top); the snapshot then confirms it with the path. */
-	return id != 0 && ak__load(&m->owner_task, AK__RELAXED) == id &&
+	return id != 0 && ak__owner_task(&m->owner) == id &&
 	       ak__owner_read(&m->owner, &h) && h.task == id &&
 	       ak__path_is_prefix(&h.path, &cx->path);
 }

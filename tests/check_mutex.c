@@ -200,6 +200,39 @@ START_TEST(lock_awaited_by_its_holder_is_edeadlk)
 }
 END_TEST
 
+/* The unlock clears the holder's record, its task word included: a task
+ * that held the mutex before and now waits behind another holder is a
+ * plain waiter, and the query names the new holder. */
+START_TEST(former_holder_waiting_behind_a_new_holder_is_not_reported)
+{
+	struct ak_mutex *m = new_mutex(0);
+	struct ak_mutex_lock_op a1, b, a2;
+	memset(&a1, 0, sizeof a1);
+	memset(&b, 0, sizeof b);
+	memset(&a2, 0, sizeof a2);
+	struct tk_task *ta = tk_task_new(), *tb = tk_task_new();
+	struct ak_lock_info info;
+
+	ak_mutex_lock_init(&a1, m);
+	ck_assert_int_eq(tk_poll(ta, &a1.future), 0);
+	ck_assert_int_eq(ak_mutex_unlock(&a1), 0);
+	ck_assert_int_eq(ak_mutex_holder(m, NULL, &info), AK_ENOENT);
+	ak_mutex_lock_init(&b, m);
+	ck_assert_int_eq(tk_poll(tb, &b.future), 0);
+	ak_mutex_lock_init(&a2, m);
+	ck_assert_int_eq(tk_poll(ta, &a2.future), AK_PENDING);
+	ck_assert_int_eq(ak_mutex_holder(m, NULL, &info), 0);
+	ck_assert_uint_eq(info.task, ak_task_slot_id(&tb->slot));
+	ck_assert_int_eq(ak_mutex_unlock(&b), 0);
+	ck_assert(tk_task_take_woken(ta));
+	ck_assert_int_eq(tk_poll(ta, &a2.future), 0);
+	ck_assert_int_eq(ak_mutex_holder(m, NULL, &info), 0);
+	ck_assert_uint_eq(info.task, ak_task_slot_id(&ta->slot));
+	ck_assert_int_eq(ak_mutex_unlock(&a2), 0);
+	ck_assert_int_eq(ak_mutex_free(m), 0);
+}
+END_TEST
+
 START_TEST(lock_awaited_by_a_branch_under_the_holder_is_edeadlk)
 {
 	struct ak_mutex *m = new_mutex(0);
@@ -552,6 +585,7 @@ Suite *mutex_suite(void)
 	tcase_add_test(tc, cancelled_granted_lock_passes_it_on);
 	tcase_add_test(tc, cancelled_queued_lock_loses_only_its_place);
 	tcase_add_test(tc, lock_awaited_by_its_holder_is_edeadlk);
+	tcase_add_test(tc, former_holder_waiting_behind_a_new_holder_is_not_reported);
 	tcase_add_test(tc, lock_awaited_by_a_branch_under_the_holder_is_edeadlk);
 	tcase_add_test(tc, sibling_branches_contending_are_not_reported);
 	tcase_add_test(tc, executor_without_task_slot_gets_no_detection);
