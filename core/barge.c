@@ -134,7 +134,9 @@ static void pass_wake_locked(struct ak__barge *b, struct ak__wakelist *wl)
 
 void ak__barge_acquire_init(struct ak__barge_acquire *a, struct ak__barge *b)
 {
-	ak__waiter_init(&a->w);
+	/* An idle node's other fields are written when it parks: nothing reads
+	 * them before (as the semaphore's; stores saved at every lock). */
+	ak__init(&a->w.state, AK__W_IDLE);
 	a->b = b;
 	a->since = 0;
 	a->woken = 0;

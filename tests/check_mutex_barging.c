@@ -149,6 +149,38 @@ START_TEST(in_starvation_mode_newcomers_queue_behind_the_waiters)
 }
 END_TEST
 
+/* A lock's init writes only what an idle acquire needs: storage never
+ * cleared, or an operation cancelled while queued and bound again, parks
+ * and is woken like a fresh one, at the tail. */
+START_TEST(lock_op_on_uncleared_or_reused_storage_queues_at_the_tail)
+{
+	struct ak_mutex *m = new_barging();
+	struct ak_mutex_lock_op g, w1, w2;
+	memset(&g, 0, sizeof g);
+	memset(&w1, 0xa5, sizeof w1);
+	memset(&w2, 0, sizeof w2);
+	struct tk_task *t1 = tk_task_new(), *t2 = tk_task_new();
+
+	ck_assert_int_eq(ak_mutex_try_lock(&g, m, NULL), 0);
+	ak_mutex_lock_init(&w1, m);
+	ck_assert_int_eq(tk_poll(t1, &w1.future), AK_PENDING);
+	ak_mutex_lock_init(&w2, m);
+	ck_assert_int_eq(tk_poll(t2, &w2.future), AK_PENDING);
+	ak_future_cancel(&w1.future);
+	ak_mutex_lock_init(&w1, m);                     /* behind w2 now */
+	ck_assert_int_eq(tk_poll(t1, &w1.future), AK_PENDING);
+	ck_assert_int_eq(ak_mutex_unlock(&g), 0);
+	ck_assert(!tk_task_take_woken(t1));
+	ck_assert(tk_task_take_woken(t2));
+	ck_assert_int_eq(tk_poll(t2, &w2.future), 0);
+	ck_assert_int_eq(ak_mutex_unlock(&w2), 0);
+	ck_assert(tk_task_take_woken(t1));
+	ck_assert_int_eq(tk_poll(t1, &w1.future), 0);
+	ck_assert_int_eq(ak_mutex_unlock(&w1), 0);
+	ck_assert_int_eq(ak_mutex_free(m), 0);
+}
+END_TEST
+
 START_TEST(cancelled_queued_waiter_loses_only_its_place)
 {
 	struct ak_mutex *m = new_barging();
@@ -275,6 +307,7 @@ Suite *mutex_barging_suite(void)
 	tcase_add_test(tc, waiter_starved_over_1ms_is_handed_the_lock_before_a_newcomer);
 	tcase_add_test(tc, in_starvation_mode_newcomers_queue_behind_the_waiters);
 	tcase_add_test(tc, cancelled_queued_waiter_loses_only_its_place);
+	tcase_add_test(tc, lock_op_on_uncleared_or_reused_storage_queues_at_the_tail);
 	tcase_add_test(tc, cancelled_woken_waiter_passes_the_wake_on);
 	tcase_add_test(tc, cancelled_waiter_handed_the_lock_passes_it_on);
 	tcase_add_test(tc, lock_awaited_by_its_holder_is_edeadlk_in_barging_mode);
