@@ -796,19 +796,28 @@ static void probe_drop(void *arg)
 	atomic_fetch_add(&((struct drop_probe *)arg)->drops, 1);
 }
 
+/* A task with a drop probe, polled once: parked, its waker cloned into
+ * f->clone. */
+static struct ak_task *probe_parked(struct drop_probe *p, struct forever *f)
+{
+	struct ak_task *t = NULL;
+
+	memset(p, 0, sizeof *p);
+	tq_init(&p->q);
+	forever_init(f);
+	ck_assert_int_eq(ak_task_new_with_drop(&f->future, probe_schedule, probe_drop,
+	                                       p, &t), 0);
+	ak_task_schedule(t);
+	ck_assert_int_eq(tq_drain(&p->q), 0);   /* parked, holding a clone */
+	return t;
+}
+
 START_TEST(drop_runs_once_when_the_last_reference_goes)
 {
 	struct drop_probe p;
 	struct forever f;
-	struct ak_task *t = NULL;
+	struct ak_task *t = probe_parked(&p, &f);
 
-	memset(&p, 0, sizeof p);
-	tq_init(&p.q);
-	forever_init(&f);
-	ck_assert_int_eq(ak_task_new_with_drop(&f.future, probe_schedule, probe_drop,
-	                                       &p, &t), 0);
-	ak_task_schedule(t);
-	ck_assert_int_eq(tq_drain(&p.q), 0);   /* parked, holding a clone */
 	ck_assert_int_eq(ak_task_cancel(t), 0);
 	ak_task_release(t);
 	ck_assert_int_eq(atomic_load(&p.drops), 0);     /* the clone keeps it */
@@ -824,15 +833,8 @@ START_TEST(wake_by_value_of_an_idle_task_hands_its_reference_to_the_entry)
 {
 	struct drop_probe p;
 	struct forever f;
-	struct ak_task *t = NULL;
+	struct ak_task *t = probe_parked(&p, &f);
 
-	memset(&p, 0, sizeof p);
-	tq_init(&p.q);
-	forever_init(&f);
-	ck_assert_int_eq(ak_task_new_with_drop(&f.future, probe_schedule, probe_drop,
-	                                       &p, &t), 0);
-	ak_task_schedule(t);
-	ck_assert_int_eq(tq_drain(&p.q), 0);   /* parked, holding a clone */
 	ak_waker_wake(&f.clone);                /* queues it: one entry */
 	ck_assert_int_eq(atomic_load(&p.q.schedules), 2);
 	ck_assert_int_eq(ak_task_cancel(t), 0);
@@ -850,15 +852,8 @@ START_TEST(wake_by_value_of_a_queued_task_drops_its_reference)
 {
 	struct drop_probe p;
 	struct forever f;
-	struct ak_task *t = NULL;
+	struct ak_task *t = probe_parked(&p, &f);
 
-	memset(&p, 0, sizeof p);
-	tq_init(&p.q);
-	forever_init(&f);
-	ck_assert_int_eq(ak_task_new_with_drop(&f.future, probe_schedule, probe_drop,
-	                                       &p, &t), 0);
-	ak_task_schedule(t);
-	ck_assert_int_eq(tq_drain(&p.q), 0);   /* parked, holding a clone */
 	ak_task_schedule(t);
 	ak_waker_wake(&f.clone);                /* queued already */
 	ck_assert_int_eq(atomic_load(&p.q.schedules), 2);
