@@ -249,11 +249,14 @@ static void schedule(struct ak_pool *p, struct ak_task *t, int from)
 			                    (self->current && &self->current->base != t));
 			return;
 		}
-		/* release: pairs with the acquire exchanges that take the
-		 * slot (next_task(), spin_for_work()): t's queueing happens
-		 * before its poll on a stealer. */
-		struct ak_task *prev = ak__xchg(&self->lifo, t, AK__RELEASE);
-		if (prev)
+		/* Only this worker fills its slot, others empty it: a store
+		 * fills an empty one.  release: pairs with the acquire
+		 * exchanges that take it (next_task(), spin_for_work()): t's
+		 * queueing happens before its poll on a stealer. */
+		struct ak_task *prev;
+		if (!ak__load(&self->lifo, AK__RELAXED))
+			ak__store(&self->lifo, t, AK__RELEASE);
+		else if ((prev = ak__xchg(&self->lifo, t, AK__RELEASE)) != NULL)
 			push_local(self, prev, 1);
 		return;
 	}
