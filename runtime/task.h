@@ -121,6 +121,9 @@ struct ak_task {
 	int32_t lrefs;                 /* owned: the owner's count */
 	uint8_t local;                 /* owned: lrefs counts (not settled) */
 	uint8_t lstate;                /* owned: AK__L_*, owner only */
+	/* Not owned: the entry's reference went to a waker cloned by the
+	 * poll itself (task.c, task_clone()); the poller only. */
+	uint8_t lent;
 	struct ak_future *fut;         /* NULL once DONE */
 	/* NULL, or frees the body once the task is done with it (a coroutine
 	 * spawned by ak_co_spawn); set before the task is first queued. */

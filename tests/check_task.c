@@ -900,6 +900,56 @@ START_TEST(drop_comes_after_every_schedule_of_a_wake_racing_the_cancel)
 }
 END_TEST
 
+/* A body whose only poll clones its waker twice and completes with rc. */
+struct two_clones {
+	struct ak_future future;
+	struct ak_waker clone[2];
+	int rc;
+};
+
+static int two_clones_poll(struct ak_future *f, struct ak_context *cx)
+{
+	struct two_clones *b = (struct two_clones *)f;
+
+	for (int i = 0; i < 2; i++) {
+		if (ak_waker_clone(&cx->waker, &b->clone[i]) != 0)
+			return AK_ENOMEM;
+	}
+	return b->rc;
+}
+
+static void two_clones_cancel(struct ak_future *f)
+{
+	(void)f;
+}
+
+static const struct ak_future_vtable two_clones_vtable = { two_clones_poll, two_clones_cancel };
+
+/* Clones made by a task's own poll (the first one takes the reference of
+ * the entry being run, task.c) each keep the record alive: it goes with
+ * the last of them, after the task finished and its handle was released. */
+START_TEST(clones_made_by_the_poll_that_completes_keep_the_task_until_dropped)
+{
+	struct drop_probe p;
+	struct two_clones b = { .rc = 0 };
+	struct ak_task *t = NULL;
+
+	memset(&p, 0, sizeof p);
+	tq_init(&p.q);
+	ck_assert_int_eq(ak_future_init(&b.future, &two_clones_vtable), 0);
+	ck_assert_int_eq(ak_task_new_with_drop(&b.future, probe_schedule, probe_drop, &p, &t), 0);
+	ak_task_schedule(t);
+	ck_assert_int_eq(tq_drain(&p.q), 1);
+	ak_task_release(t);
+	ck_assert_int_eq(atomic_load(&p.drops), 0);
+	ak_waker_drop(&b.clone[0]);
+	ck_assert_int_eq(atomic_load(&p.drops), 0);     /* the other keeps it */
+	ak_waker_wake(&b.clone[1]);                     /* done: no entry */
+	ck_assert_int_eq(atomic_load(&p.drops), 1);
+	ck_assert_int_eq(atomic_load(&p.q.schedules), 1);
+}
+END_TEST
+
 START_TEST(new_claims_the_body_against_every_other_poller)
 {
 	struct tq q;
@@ -1477,6 +1527,7 @@ Suite *task_suite(void)
 	tcase_add_test(tc, wake_by_value_of_an_idle_task_hands_its_reference_to_the_entry);
 	tcase_add_test(tc, wake_by_value_of_a_queued_task_drops_its_reference);
 	tcase_add_test(tc, drop_comes_after_every_schedule_of_a_wake_racing_the_cancel);
+	tcase_add_test(tc, clones_made_by_the_poll_that_completes_keep_the_task_until_dropped);
 	suite_add_tcase(s, tc);
 
 	tc = tk_tcase("claim");
