@@ -37,8 +37,14 @@ int ak__waker_keep(const struct ak_waker *w, struct ak_waker *out);
 int ak__waker_rekeep(struct ak_waker *kept, const struct ak_waker *w);
 /* Wake and consume a kept clone (no-op when empty). */
 void ak__waker_wake_kept(struct ak_waker *w);
-/* Drop a kept clone (no-op when empty). */
-void ak__waker_drop_kept(struct ak_waker *w);
+/* Drop a kept clone (no-op when empty: inline, a waiting kernel drops an
+ * unused clone slot at every park). */
+void ak__waker_drop_nonempty(struct ak_waker *w);
+static inline void ak__waker_drop_kept(struct ak_waker *w)
+{
+	if (!ak__waker_empty(w))
+		ak__waker_drop_nonempty(w);
+}
 
 /* ---- values ------------------------------------------------------------------
  * A channel's element copy: the common sizes with a constant length (a few

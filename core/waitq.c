@@ -231,7 +231,7 @@ uintptr_t ak__waiter_take(struct ak__waiter *w)
 	return given;
 }
 
-void ak__wakelist_wake(struct ak__wakelist *wl)
+void ak__wakelist_wake_some(struct ak__wakelist *wl)
 {
 	for (unsigned i = 0; i < wl->n; i++)
 		ak__waker_wake_kept(&wl->w[i]);

@@ -200,6 +200,13 @@ static inline int ak__wakelist_full(const struct ak__wakelist *wl)
 	return wl->n == AK__WAKELIST_CAP;
 }
 
-void ak__wakelist_wake(struct ak__wakelist *wl);
+/* Wakes and empties a list of at least one (inline: most lists a park or
+ * a release fills are empty). */
+void ak__wakelist_wake_some(struct ak__wakelist *wl);
+static inline void ak__wakelist_wake(struct ak__wakelist *wl)
+{
+	if (wl->n)
+		ak__wakelist_wake_some(wl);
+}
 
 #endif

@@ -119,10 +119,8 @@ void ak__waker_wake_kept(struct ak_waker *w)
 	ak_waker_wake(w);
 }
 
-void ak__waker_drop_kept(struct ak_waker *w)
+void ak__waker_drop_nonempty(struct ak_waker *w)
 {
-	if (ak__waker_empty(w))
-		return;
 	ak__count_clones(-1);
 	ak_waker_drop(w);
 }
