@@ -98,7 +98,16 @@ int ak__sem_release_waiters(struct ak__sem *s, uint64_t n)
 		ak__unlock(&s->lock);
 		return AK_EOVERFLOW;
 	}
-	give_locked(s, n, &wl);
+	struct ak__waiter *h = ak__waitq_head(&s->waiters);
+	if (h && h->want - h->granted == n) {
+		/* The head needs exactly these (a lock's hand-off): it takes
+		 * them all, and a queue left holding waiters leaves the word
+		 * as it is; give_locked() would come to the same. */
+		ak__waitq_grant(&s->waiters, h, n, &wl);
+		put_back_locked(s, 0);
+	} else {
+		give_locked(s, n, &wl);
+	}
 	ak__unlock(&s->lock);
 	ak__wakelist_wake(&wl);
 	return 0;
