@@ -59,15 +59,15 @@
  *
  * Idle and searching workers: see pool_idle.h.  Work that other workers
  * should see (an injection into an empty queue, a spawn, a task pushed out
- * of the LIFO slot, an overflow) notifies; a LIFO wake does not, and a
- * task queued again at the end of its own poll does not.
+ * of the LIFO slot onto a queue it makes steal-worthy, an overflow)
+ * notifies; a LIFO wake, a lone task pushed out (pushed_out_notifies())
+ * and a task queued again at the end of its own poll do not.
  */
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
-#include <unistd.h>
 
 #include <awaitkit/block_on.h>
 #include <awaitkit/pool.h>
@@ -76,6 +76,7 @@
 #include "pool_inject.h"
 #include "pool_queue.h"
 #include "task.h"
+#include "thread.h"
 
 #define CACHELINE AK__CACHELINE
 
@@ -215,6 +216,18 @@ static void push_local(struct worker *w, struct ak_task *t, int notify)
 
 enum { FROM_WAKE, FROM_SPAWN };
 
+/* Whether a task a LIFO wake pushes out onto w's local queue is announced
+ * (a parked worker woken for it): only when the queue then holds
+ * STEAL_AT_ONCE tasks, what a spinner steals at once.  A lone one is left
+ * to w, as a spinner leaves it (worth_stealing()): w runs it in a moment,
+ * on the core where its data is.  select_2chan: the woken worker stole the
+ * producer the consumer's wakes pushed out, and the two then filled and
+ * drained one ring on two cores, each slot's line crossing twice. */
+static int pushed_out_notifies(struct worker *w)
+{
+	return ak__runq_len(&w->runq) + 1 >= STEAL_AT_ONCE;
+}
+
 /* Queues a pinned task on its home's pinned queue, and kicks the home
  * unless it is the caller (which comes back to its queues anyway). */
 static void schedule_pinned(struct worker *home, struct ak_task *t,
@@ -257,7 +270,7 @@ static void schedule(struct ak_pool *p, struct ak_task *t, int from)
 		if (!ak__load(&self->lifo, AK__RELAXED))
 			ak__store(&self->lifo, t, AK__RELEASE);
 		else if ((prev = ak__xchg(&self->lifo, t, AK__RELEASE)) != NULL)
-			push_local(self, prev, 1);
+			push_local(self, prev, pushed_out_notifies(self));
 		return;
 	}
 	if (!ak__injq_enter(&p->inject)) {
@@ -532,16 +545,6 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static int online_cpus(void)
-{
-	int saved = errno;
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	errno = saved;
-	if (n < 1)
-		return 1;
-	return n > AK_POOL_MAX_WORKERS ? AK_POOL_MAX_WORKERS : (int)n;
-}
-
 /* Stops and joins the first n workers. */
 static void stop_workers(struct ak_pool *p, int n)
 {
@@ -635,7 +638,7 @@ AK_EXPORT int ak_pool_new_with(struct ak_pool **out, const struct ak_pool_option
 {
 	if (!out || !o || !options_valid(o))
 		return AK_EINVAL;
-	int n = o->nworkers ? o->nworkers : online_cpus();
+	int n = o->nworkers ? o->nworkers : ak__online_cpus(AK_POOL_MAX_WORKERS);
 	struct ak_pool *p = ak__alloc(sizeof(*p));
 	struct worker *workers = ak__alloc((size_t)n * sizeof(*workers));
 	if (!p || !workers || ak__idle_init(&p->idle, n) != 0) {

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <awaitkit/error.h>
 
@@ -34,4 +35,14 @@ int ak__thread_start(void *(*fn)(void *), const char *name,
 		pthread_setname_np(tid, name);  /* it waits for the caller's lock */
 	errno = saved;
 	return rc == 0 ? 0 : AK_ENOMEM;
+}
+
+int ak__online_cpus(int max)
+{
+	int saved = errno;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	errno = saved;
+	if (n < 1)
+		return 1;
+	return n > max ? max : (int)n;
 }

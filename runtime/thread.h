@@ -17,4 +17,7 @@
 int ak__thread_start(void *(*fn)(void *), const char *name,
                      void (*before)(void), void (*undo)(void));
 
+/* The CPUs online, from 1 to max; leaves errno as it was. */
+int ak__online_cpus(int max);
+
 #endif

@@ -918,6 +918,59 @@ START_TEST(a_task_queued_behind_a_poll_that_does_not_return_runs_on_the_other_wo
 }
 END_TEST
 
+/* Wakes three parked tasks from its poll (the first two are pushed out of
+ * the LIFO slot by the next, onto the local queue) and does not return
+ * until both pushed out ran (or 5 s passed). */
+struct waking_sitter {
+	struct ak_future future;
+	struct tk_flag_future woken[3];
+	int saw_it;
+};
+
+static int waking_sitter_poll(struct ak_future *base, struct ak_context *cx)
+{
+	struct waking_sitter *f = (struct waking_sitter *)base;
+	int64_t end = ak_deadline_in(5000 * MS);
+
+	(void)cx;
+	for (int i = 0; i < 3; i++)
+		tk_flag_set(&f->woken[i]);
+	while (atomic_load(&f->woken[0].polls) < 2 || atomic_load(&f->woken[1].polls) < 2) {
+		if (ak_now() > end)
+			return 0;
+		tk_sleep_ns(50000);
+	}
+	f->saw_it = 1;
+	return 0;
+}
+
+static const struct ak_future_vtable waking_sitter_vtable = { waking_sitter_poll, no_cancel };
+
+/* The second task pushed out of the LIFO slot makes a local queue of two,
+ * which wakes the parked worker (ak_pool(3), SCHEDULING): tasks woken from
+ * a poll that does not return are not all held behind it. */
+START_TEST(tasks_pushed_out_of_the_lifo_slot_behind_a_poll_that_does_not_return_run_on_the_other_worker)
+{
+	struct ak_pool *p = new_pool(2);
+	struct waking_sitter s;
+
+	memset(&s, 0, sizeof s);
+	for (int i = 0; i < 3; i++) {
+		tk_flag_init(&s.woken[i], 0);
+		ck_assert_int_eq(ak_pool_spawn(p, &s.woken[i].future, NULL), 0);
+	}
+	for (int i = 0; i < 3; i++)
+		ck_assert(await_parked(&s.woken[i]));
+	ck_assert_int_eq(ak_future_init(&s.future, &waking_sitter_vtable), 0);
+	ck_assert_int_eq(ak_pool_spawn(p, &s.future, NULL), 0);
+	wait_idle(p);
+	ck_assert_int_eq(s.saw_it, 1);
+	ck_assert_int_eq(ak_pool_free(p), 0);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(atomic_load(&s.woken[i].clones), atomic_load(&s.woken[i].released));
+}
+END_TEST
+
 /* Two tasks that wake each other and return AK_PENDING, until *stop. */
 struct pinger {
 	struct ak_future future;
@@ -1153,6 +1206,7 @@ Suite *pool_suite(void)
 	tcase_add_test(fair, a_task_that_yields_forever_cannot_starve_a_task_queued_from_outside);
 	tcase_add_test(fair, two_tasks_waking_each_other_let_a_third_run);
 	tcase_add_test(fair, a_task_queued_behind_a_poll_that_does_not_return_runs_on_the_other_worker);
+	tcase_add_test(fair, tasks_pushed_out_of_the_lifo_slot_behind_a_poll_that_does_not_return_run_on_the_other_worker);
 	tcase_add_test(misuse, bad_inputs_return_einval_and_change_nothing);
 	tcase_add_test(misuse, spawn_of_a_bad_or_already_spawned_future_returns_einval);
 	tcase_add_test(misuse, spawn_without_memory_returns_enomem_and_leaves_the_future);
