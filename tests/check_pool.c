@@ -897,6 +897,17 @@ static int sitter_poll(struct ak_future *base, struct ak_context *cx)
 
 static const struct ak_future_vtable sitter_vtable = { sitter_poll, no_cancel };
 
+/* Runs f (a sitter of either kind) on p, then frees p: *saw_it must be set. */
+static void sit(struct ak_pool *p, struct ak_future *f, const struct ak_future_vtable *vtable,
+                const int *saw_it)
+{
+	ck_assert_int_eq(ak_future_init(f, vtable), 0);
+	ck_assert_int_eq(ak_pool_spawn(p, f, NULL), 0);
+	wait_idle(p);
+	ck_assert_int_eq(*saw_it, 1);
+	ck_assert_int_eq(ak_pool_free(p), 0);
+}
+
 /* A worker idle or spinning takes a task from a worker held by one poll:
  * at once from a queue of several tasks, a single one once that worker has
  * begun no poll for a quarter of the spin, and at the latest before it
@@ -909,12 +920,8 @@ START_TEST(a_task_queued_behind_a_poll_that_does_not_return_runs_on_the_other_wo
 	memset(&s, 0, sizeof s);
 	s.pool = p;
 	s.child.flag = &s.flag;
-	ck_assert_int_eq(ak_future_init(&s.future, &sitter_vtable), 0);
 	ck_assert_int_eq(ak_future_init(&s.child.future, &flagger_vtable), 0);
-	ck_assert_int_eq(ak_pool_spawn(p, &s.future, NULL), 0);
-	wait_idle(p);
-	ck_assert_int_eq(s.saw_it, 1);
-	ck_assert_int_eq(ak_pool_free(p), 0);
+	sit(p, &s.future, &sitter_vtable, &s.saw_it);
 }
 END_TEST
 
@@ -930,17 +937,11 @@ struct waking_sitter {
 static int waking_sitter_poll(struct ak_future *base, struct ak_context *cx)
 {
 	struct waking_sitter *f = (struct waking_sitter *)base;
-	int64_t end = ak_deadline_in(5000 * MS);
 
 	(void)cx;
 	for (int i = 0; i < 3; i++)
 		tk_flag_set(&f->woken[i]);
-	while (atomic_load(&f->woken[0].polls) < 2 || atomic_load(&f->woken[1].polls) < 2) {
-		if (ak_now() > end)
-			return 0;
-		tk_sleep_ns(50000);
-	}
-	f->saw_it = 1;
+	f->saw_it = await_count(&f->woken[0].polls, 2) && await_count(&f->woken[1].polls, 2);
 	return 0;
 }
 
@@ -961,11 +962,7 @@ START_TEST(tasks_pushed_out_of_the_lifo_slot_behind_a_poll_that_does_not_return_
 	}
 	for (int i = 0; i < 3; i++)
 		ck_assert(await_parked(&s.woken[i]));
-	ck_assert_int_eq(ak_future_init(&s.future, &waking_sitter_vtable), 0);
-	ck_assert_int_eq(ak_pool_spawn(p, &s.future, NULL), 0);
-	wait_idle(p);
-	ck_assert_int_eq(s.saw_it, 1);
-	ck_assert_int_eq(ak_pool_free(p), 0);
+	sit(p, &s.future, &waking_sitter_vtable, &s.saw_it);
 	for (int i = 0; i < 3; i++)
 		ck_assert_int_eq(atomic_load(&s.woken[i].clones), atomic_load(&s.woken[i].released));
 }
