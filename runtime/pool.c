@@ -216,13 +216,10 @@ static void push_local(struct worker *w, struct ak_task *t, int notify)
 
 enum { FROM_WAKE, FROM_SPAWN };
 
-/* Whether a task a LIFO wake pushes out onto w's local queue is announced
- * (a parked worker woken for it): only when the queue then holds
- * STEAL_AT_ONCE tasks, what a spinner steals at once.  A lone one is left
- * to w, as a spinner leaves it (worth_stealing()): w runs it in a moment,
- * on the core where its data is.  select_2chan: the woken worker stole the
- * producer the consumer's wakes pushed out, and the two then filled and
- * drained one ring on two cores, each slot's line crossing twice. */
+/* Whether a task a LIFO wake pushes out onto w's local queue wakes a
+ * parked worker: only when the queue then holds STEAL_AT_ONCE tasks.  A
+ * lone one is left to w, as a spinner leaves it (worth_stealing()): it runs
+ * in a moment on the core where its data is (bench/README: select_2chan). */
 static int pushed_out_notifies(struct worker *w)
 {
 	return ak__runq_len(&w->runq) + 1 >= STEAL_AT_ONCE;
