@@ -31,9 +31,16 @@ int ak__sem_destroy(struct ak__sem *s)
 	return 0;
 }
 
+/* With WAITERS set, permits in the word are a return's on their way to the
+ * queue (sem.h): none is available. */
+static uint64_t free_permits(uint64_t word)
+{
+	return word & WAITERS ? 0 : permits_of(word);
+}
+
 uint64_t ak__sem_available(struct ak__sem *s)
 {
-	return permits_of(ak__load(&s->word, AK__RELAXED));
+	return free_permits(ak__load(&s->word, AK__RELAXED));
 }
 
 int ak__sem_is_closed(struct ak__sem *s)
@@ -113,12 +120,40 @@ int ak__sem_release_waiters(struct ak__sem *s, uint64_t n)
 	return 0;
 }
 
+/* A return found WAITERS set (sem.h).  Under the lock, whatever permits the
+ * word holds while WAITERS is still set go to the queue: this return's,
+ * unless a park or another return's sweep took them first (then the word
+ * holds none, or only later returns', whose returners are on their way
+ * here).  WAITERS cleared meanwhile means the queue emptied and the
+ * permits are simply available. */
+void ak__sem_return_waiters(struct ak__sem *s)
+{
+	struct ak__wakelist wl;
+	ak__wakelist_init(&wl);
+	ak__lock(&s->lock);
+	uint64_t w = ak__load(&s->word, AK__RELAXED);
+	uint64_t have = 0;
+	/* WAITERS changes only under the lock: the loop retries on adds.
+	 * acquire: pairs with the returns' release add, so the permits handed
+	 * on come with what their returners wrote. */
+	while ((w & WAITERS) && permits_of(w) != 0) {
+		if (ak__cas_weak(&s->word, &w, w & (CLOSED | WAITERS), AK__ACQUIRE, AK__RELAXED)) {
+			have = permits_of(w);
+			break;
+		}
+	}
+	if (have > 0)
+		give_locked(s, have, &wl);
+	ak__unlock(&s->lock);
+	ak__wakelist_wake(&wl);
+}
+
 uint64_t ak__sem_forget(struct ak__sem *s, uint64_t n)
 {
 	uint64_t w = ak__load(&s->word, AK__RELAXED);
 	uint64_t take;
 	do {
-		take = permits_of(w) < n ? permits_of(w) : n;
+		take = free_permits(w) < n ? free_permits(w) : n;
 	} while (!ak__cas_weak(&s->word, &w, w - (take << SHIFT), AK__RELAXED, AK__RELAXED));
 	return take;
 }
@@ -167,10 +202,10 @@ static int take_grant(struct ak__sem_acquire *a)
  * CLOSED is set under the lock, so the load sees it exactly.  While WAITERS
  * is set the word holds no permits (a release gives them to the queue, and
  * put_back_locked() returns some only with the queue empty, clearing
- * WAITERS in the same CAS), and nobody adds any without the lock: a park
- * behind other waiters, a lock's convoy, changes nothing in the word and
- * costs no read-modify-write.  Otherwise one CAS raises WAITERS and takes
- * the permits. */
+ * WAITERS in the same CAS), but for a return's on their way to the queue
+ * (sem.h), taken here like any: a park behind other waiters, a lock's
+ * convoy, changes nothing in the word and costs no read-modify-write.
+ * Otherwise one CAS raises WAITERS and takes the permits. */
 static int park_recheck(struct ak__waiter *wt, void *arg, struct ak_waker *clone,
                         struct ak_waker *drop, struct ak__wakelist *wl)
 {

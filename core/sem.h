@@ -20,6 +20,12 @@
  *
  * Grants are provisional until the owner's poll consumes them; a cancel
  * passes them on to the next waiters (or back to the word).
+ *
+ * ak__sem_return() adds to the word without looking first, WAITERS or
+ * not: while WAITERS is set the word may hold such permits for a moment,
+ * until their returner (or anyone under the lock: a park, another return)
+ * moves them to the queue.  Nothing takes them meanwhile: the fast paths
+ * refuse a word with WAITERS, forget and available see none.
  */
 #ifndef AK_CORE_SEM_H
 #define AK_CORE_SEM_H
@@ -100,6 +106,31 @@ static inline int ak__sem_release(struct ak__sem *s, uint64_t n)
 			return 0;
 	}
 	return ak__sem_release_waiters(s, n);
+}
+
+/* ak__sem_return() once WAITERS was set in the word it added to. */
+void ak__sem_return_waiters(struct ak__sem *s);
+
+/*
+ * Gives back n permits the caller holds, on a semaphore whose permits, held
+ * or not, never pass AK__SEM_MAX: it cannot overflow and cannot fail.  One
+ * fetch_add, where ak__sem_release() loads and then CASes: when the other
+ * core wrote the word last, the load fetches its line shared and the CAS
+ * fetches it again to write (two transfers, and a CAS that fails when the
+ * other core wrote in between); the add fetches it once, for writing, and
+ * always succeeds.  For a release that expects nobody waiting; a lock's
+ * hand-off, which expects waiters, loads first (ak__sem_release()).
+ *
+ * With WAITERS set the permits land in the word all the same, where no
+ * acquire takes them (every fast path refuses a word with WAITERS), and the
+ * slow half moves them to the queue under the lock.
+ */
+static inline void ak__sem_return(struct ak__sem *s, uint64_t n)
+{
+	/* release: pairs with the acquire in ak__sem_try_acquire(). */
+	uint64_t old = ak__fetch_add(&s->word, n << AK__SEM_SHIFT, AK__RELEASE);
+	if (__builtin_expect((old & AK__SEM_WAITERS) != 0, 0))
+		ak__sem_return_waiters(s);
 }
 
 /* Removes up to n available permits; returns how many. */

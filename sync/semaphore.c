@@ -31,10 +31,14 @@ _Static_assert(AK_SEMAPHORE_MAX_PERMITS == AK__SEM_MAX,
  * (created with, added, minus forgotten), which releases never change.
  * Both are touched off the fast path only: pending when an acquire parks,
  * total by add_permits and forget.
+ *
+ * add_permits counts the permits held toward the maximum (total <= MAX),
+ * so a release can never pass it: it is the core's ak__sem_return(), one
+ * add, which cannot fail.
  */
 struct ak_semaphore {
 	struct ak__sem core;
-	ak__atomic(uint64_t) total;   /* permits given, held or not (mod 2^64) */
+	ak__atomic(uint64_t) total;   /* permits given, held or not: <= MAX */
 	ak__atomic(uint32_t) pending; /* acquires parked and not finished */
 	struct ak__ld_class ld;       /* lockdep's class, if created with one */
 };
@@ -246,14 +250,11 @@ AK_EXPORT int ak_semaphore_release(struct ak_semaphore_acquire_op *op)
 	struct acquire_priv *p = priv_of(op);
 	if (!p->holding)
 		return AK_EINVAL;
-	/* AK_EOVERFLOW leaves the op holding: nothing changed. */
-	int rc = ak__sem_release(p->a.sem, p->a.n);
-	if (rc == 0) {
-		p->holding = 0;
-		if (__builtin_expect(p->ld.entry != 0, 0))
-			ak__lockdep_release(&p->ld);
-	}
-	return rc;
+	ak__sem_return(p->a.sem, p->a.n);
+	p->holding = 0;
+	if (__builtin_expect(p->ld.entry != 0, 0))
+		ak__lockdep_release(&p->ld);
+	return 0;
 }
 
 /* A completed acquire that holds its permits, or NULL. */
@@ -323,10 +324,14 @@ AK_EXPORT int ak_semaphore_add_permits(struct ak_semaphore *sem, uint64_t n)
 {
 	if (!sem)
 		return AK_EINVAL;
-	int rc = ak__sem_release(&sem->core, n);
-	if (rc == 0)
-		ak__fetch_add(&sem->total, n, AK__RELAXED);
-	return rc;
+	/* The total first: between the two, available + held <= total still. */
+	uint64_t t = ak__load(&sem->total, AK__RELAXED);
+	do {
+		if (n > AK__SEM_MAX - t)
+			return AK_EOVERFLOW;    /* held ones count: nothing changed */
+	} while (!ak__cas_weak(&sem->total, &t, t + n, AK__RELAXED, AK__RELAXED));
+	ak__sem_return(&sem->core, n);
+	return 0;
 }
 
 AK_EXPORT int ak_semaphore_forget(struct ak_semaphore *sem, uint64_t n, uint64_t *forgotten)

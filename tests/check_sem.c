@@ -86,6 +86,63 @@ START_TEST(acquires_parked_behind_waiters_are_handed_one_release_each_in_order)
 }
 END_TEST
 
+/* A return adds without looking: with waiters queued its permits go to
+ * the head all the same, the rest to the word once nobody waits. */
+START_TEST(a_return_while_others_wait_goes_to_the_waiters_in_order)
+{
+	struct ak__sem s;
+	struct tk_sem_op big, small;
+	struct tk_task *tb = tk_task_new(), *ts = tk_task_new();
+
+	ak__sem_init(&s, 0);
+	ck_assert_int_eq(tk_sem_op_init(&big, &s, 2), 0);
+	ck_assert_int_eq(tk_sem_op_init(&small, &s, 1), 0);
+	ck_assert_int_eq(tk_poll(tb, &big.future), AK_PENDING);
+	ck_assert_int_eq(tk_poll(ts, &small.future), AK_PENDING);
+	ak__sem_return(&s, 1);
+	ck_assert(!tk_task_take_woken(tb));
+	ck_assert_uint_eq(ak__sem_available(&s), 0);
+	ck_assert_int_eq(ak__sem_try_acquire(&s, 1), AK_EAGAIN);
+	ak__sem_return(&s, 3);                  /* 1 to big, 1 to small, 1 left */
+	ck_assert(tk_task_take_woken(tb));
+	ck_assert(tk_task_take_woken(ts));
+	ck_assert_int_eq(tk_poll(tb, &big.future), 0);
+	ck_assert_int_eq(tk_poll(ts, &small.future), 0);
+	ck_assert_uint_eq(ak__sem_waiting(&s), 0);
+	ck_assert_uint_eq(ak__sem_available(&s), 1);
+	ck_assert_int_eq(ak__sem_try_acquire(&s, 1), 0);
+	ak__sem_return(&s, 1);                  /* nobody waits: the word */
+	ck_assert_uint_eq(ak__sem_available(&s), 1);
+	ck_assert_int_eq(ak__sem_destroy(&s), 0);
+}
+END_TEST
+
+/* Between a return's add and its move to the queue, the permits sit in a
+ * word with WAITERS set: nothing takes or counts them but the queue. */
+START_TEST(permits_a_return_left_in_the_word_go_only_to_the_waiters)
+{
+	struct ak__sem s;
+	struct tk_sem_op op;
+	struct tk_task *t = tk_task_new();
+
+	ak__sem_init(&s, 0);
+	ck_assert_int_eq(tk_sem_op_init(&op, &s, 1), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ak__fetch_add(&s.word, (uint64_t)2 << AK__SEM_SHIFT, AK__RELEASE);  /* the add */
+	ck_assert_uint_eq(ak__sem_available(&s), 0);
+	ck_assert_int_eq(ak__sem_try_acquire(&s, 1), AK_EAGAIN);
+	ck_assert_uint_eq(ak__sem_forget(&s, 2), 0);
+	ck_assert(!tk_task_take_woken(t));
+	ak__sem_return_waiters(&s);             /* the move */
+	ck_assert(tk_task_take_woken(t));
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_uint_eq(ak__sem_available(&s), 1);
+	ak__sem_return_waiters(&s);             /* a second sweep finds nothing */
+	ck_assert_uint_eq(ak__sem_available(&s), 1);
+	ck_assert_int_eq(ak__sem_destroy(&s), 0);
+}
+END_TEST
+
 START_TEST(partial_grants_are_returned_by_cancel)
 {
 	struct ak__sem s;
@@ -364,6 +421,8 @@ Suite *sem_suite(void)
 	tcase_add_test(tc, acquire_takes_available_permits_at_once);
 	tcase_add_test(tc, waiters_get_permits_in_fifo_order_accumulating_partial_grants);
 	tcase_add_test(tc, acquires_parked_behind_waiters_are_handed_one_release_each_in_order);
+	tcase_add_test(tc, a_return_while_others_wait_goes_to_the_waiters_in_order);
+	tcase_add_test(tc, permits_a_return_left_in_the_word_go_only_to_the_waiters);
 	tcase_add_test(tc, partial_grants_are_returned_by_cancel);
 	tcase_add_test(tc, a_granted_but_unpolled_acquire_returns_its_permits_on_cancel);
 	tcase_add_test(tc, try_acquire_fails_while_waiters_queue);

@@ -112,6 +112,22 @@ START_TEST(add_permits_past_the_maximum_fails_with_eoverflow_and_changes_nothing
 }
 END_TEST
 
+START_TEST(add_permits_counts_the_permits_held_and_a_release_never_overflows)
+{
+	struct ak_semaphore *s = new_sem(AK_SEMAPHORE_MAX_PERMITS - 1);
+	struct ak_semaphore_acquire_op op;
+
+	memset(&op, 0, sizeof(op));
+	ck_assert_int_eq(ak_semaphore_try_acquire(&op, s, 2), 0);
+	ck_assert_int_eq(ak_semaphore_add_permits(s, 2), AK_EOVERFLOW);
+	ck_assert_uint_eq(ak_semaphore_available_permits(s), AK_SEMAPHORE_MAX_PERMITS - 3);
+	ck_assert_int_eq(ak_semaphore_add_permits(s, 1), 0);
+	ck_assert_int_eq(ak_semaphore_release(&op), 0);
+	ck_assert_uint_eq(ak_semaphore_available_permits(s), AK_SEMAPHORE_MAX_PERMITS);
+	ck_assert_int_eq(ak_semaphore_free(s), 0);
+}
+END_TEST
+
 START_TEST(close_wakes_every_waiter_with_epipe_and_later_acquires_fail)
 {
 	struct ak_semaphore *s = new_sem(1);
@@ -633,6 +649,7 @@ Suite *semaphore_suite(void)
 	tcase_add_test(tc, acquire_larger_than_available_waits_and_blocks_smaller_later_ones);
 	tcase_add_test(tc, acquire_larger_than_the_maximum_fails_at_once);
 	tcase_add_test(tc, add_permits_past_the_maximum_fails_with_eoverflow_and_changes_nothing);
+	tcase_add_test(tc, add_permits_counts_the_permits_held_and_a_release_never_overflows);
 	tcase_add_test(tc, close_wakes_every_waiter_with_epipe_and_later_acquires_fail);
 	tcase_add_test(tc, a_granted_but_unobserved_acquire_cancelled_passes_its_permits_on);
 	tcase_add_test(tc, a_queued_acquire_cancelled_loses_only_its_place);

@@ -8,11 +8,12 @@
 
 static struct ak_semaphore *sem;
 
-static void *acquire_one(void *arg)
+/* Acquires (uintptr_t)arg permits (1 for NULL) and gives them back. */
+static void *acquire_n(void *arg)
 {
-	(void)arg;
+	uint64_t n = arg ? (uintptr_t)arg : 1;
 	struct ak_semaphore_acquire_op op = { 0 };
-	int rc = ak_semaphore_acquire_blocking(&op, sem, 1, AK_DEADLINE_NEVER);
+	int rc = ak_semaphore_acquire_blocking(&op, sem, n, AK_DEADLINE_NEVER);
 	CHECK(rc == 0 || rc == AK_EPIPE);
 	if (rc == 0)
 		CHECK(ak_semaphore_release(&op) == 0);
@@ -26,18 +27,26 @@ static void *close_sem(void *arg)
 	return NULL;
 }
 
+/* Two acquirers of one permit each and a third thread race on a semaphore
+ * of the given permits; afterwards it holds them all again. */
+static void sem_two_acquirers_and(uint64_t permits, void *(*third)(void *), void *arg)
+{
+	CHECK(ak_semaphore_new(&sem, permits) == 0);
+	pthread_t a = spawn(acquire_n, NULL);
+	pthread_t b = spawn(acquire_n, NULL);
+	pthread_t c = spawn(third, arg);
+	join(a);
+	join(b);
+	join(c);
+	CHECK(ak_semaphore_available_permits(sem) == permits);
+	CHECK(ak_semaphore_free(sem) == 0);
+}
+
 /* A permit given back races with the close: every waiter wakes, with the
  * permit or AK_EPIPE (the close must wake what it collected). */
 static void sem_permit_return_vs_close(void)
 {
-	CHECK(ak_semaphore_new(&sem, 1) == 0);
-	pthread_t a = spawn(acquire_one, NULL);
-	pthread_t b = spawn(acquire_one, NULL);
-	pthread_t c = spawn(close_sem, NULL);
-	join(a);
-	join(b);
-	join(c);
-	CHECK(ak_semaphore_free(sem) == 0);
+	sem_two_acquirers_and(1, close_sem, NULL);
 }
 
 static void *add_one(void *arg)
@@ -71,6 +80,15 @@ static void sem_cancel_vs_grant(void)
 	join(b);
 	CHECK(ak_semaphore_available_permits(sem) == 1);
 	CHECK(ak_semaphore_free(sem) == 0);
+}
+
+/* Two releases add to the word while an acquire of both permits parks:
+ * a release that finds WAITERS moves what the word holds to the queue,
+ * the park takes what was added before it, and no permit is lost or
+ * given twice. */
+static void sem_returns_vs_park(void)
+{
+	sem_two_acquirers_and(2, acquire_n, (void *)(uintptr_t)2);
 }
 
 /* ---- Notify ------------------------------------------------------------------------ */
@@ -435,6 +453,8 @@ const struct ak_sim_scenario sim_sync_scenarios[] = {
 	  "two acquirers, one holds the permit and gives it back, a close" },
 	{ "sem_cancel_vs_grant", sem_cancel_vs_grant,
 	  "an acquire cancelled while add_permits grants it" },
+	{ "sem_returns_vs_park", sem_returns_vs_park,
+	  "two releases add to the word while an acquire of both parks" },
 	{ "notify_one_vs_wait", notify_one_vs_wait,
 	  "notify_one before, during or after a wait registers" },
 	{ "notify_one_vs_cancel", notify_one_vs_cancel,
