@@ -12,7 +12,7 @@
  *
  *   call                        lock taken                 thread
  *   try_acquire                 never                      any
- *   release                     only while WAITERS is set  any
+ *   release, return             only while WAITERS is set  any
  *   acquire_poll                only on the slow path      the op's owner
  *   acquire_cancel              if it ever parked          the op's owner
  *   close                       always                     any
