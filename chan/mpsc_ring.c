@@ -31,17 +31,18 @@
  *
  * The receiver reads a slot whose stamp is head + 1, stores the stamp
  * head + ring (release: the slot's next writer copies in after our copy
- * out) and then head (seq_cst), and only then loads the gate's `waiting`
+ * out) and then publishes head (ak__gate_publish: seq_cst, or release
+ * while senders seldom wait), and only then loads the gate's `waiting`
  * flag (a line the fast paths do not write): nobody waits, nothing more.
  * recv_many stores head and looks at the flag once per batch.
  *
  * Waiting (core/gate.h): a sender that finds no room queues under the gate
  * lock after setting WAITERS in tail (so that later fast paths queue
- * behind it: FIFO, no barging) and `waiting` (seq_cst); then take() loads
- * head (seq_cst) and turns what is free into reserved units granted to the
- * head of the queue.  That pairs with the receiver's seq_cst head store
- * and `waiting` load: either the waiter sees the room or the receiver
- * grants.  A woken send completes as a permit's send.  Units given back
+ * behind it: FIFO, no barging) and `waiting` (seq_cst, and membarrier(2)
+ * in the gate's light mode); then take() loads head (seq_cst) and turns
+ * what is free into reserved units granted to the head of the queue.
+ * That pairs with the receiver's publication of head and its `waiting`
+ * load: either the waiter sees the room or the receiver grants.  A woken send completes as a permit's send.  Units given back
  * (a permit dropped, a grant cancelled or refused after close) go through
  * one fetch_sub on tail, whose result says whether anyone waits.
  *
@@ -255,7 +256,8 @@ static uint64_t src_take(void *src, uint64_t n)
 	struct ak__chan *c = src;
 	struct ak__ring *r = ak__ring_get(c);
 	/* seq_cst: the waiter's half of the handshake (gate.h), after the
-	 * store of `waiting`; pairs with the store in store_head().  Loaded
+	 * store of `waiting`; pairs with the publication in store_head()
+	 * (acquire: what the receiver copied out comes first).  Loaded
 	 * before tail, so that the index read below is not older than it. */
 	uint64_t h = ak__load(&r->head, AK__SEQ_CST);
 	uint64_t t = ak__load(&r->tail, AK__SEQ_CST);
@@ -333,13 +335,12 @@ void ak__ring_close(struct ak__chan *c)
 /* ---- the receiver ------------------------------------------------------------------ */
 
 /* The receiver's half of the handshake in core/gate.h: head is published
- * (seq_cst; pairs with the seq_cst load in src_take()) before the look at
- * `waiting`; a waiter gets the units freed. */
+ * (for the seq_cst load in src_take()) before the look at `waiting`; a
+ * waiter gets the units freed. */
 static void store_head(struct ak__chan *c, struct ak__ring *r, uint64_t h)
 {
-	ak__store(&r->head, h, AK__SEQ_CST);
-	if (ak__gate_waiting(&r->gate))
-		ak__gate_grant(&r->gate, &ring_source, c);
+	if (ak__gate_publish(&r->gate, &r->head, h))
+		ak__gate_grant_freed(&r->gate, &ring_source, c);
 }
 
 size_t ak__ring_pop_many(struct ak__chan *c, struct ak__ring *r, unsigned char *buf, size_t limit,

@@ -5,6 +5,9 @@ void ak__gate_init(struct ak__gate *g)
 {
 	ak__lock_init(&g->lock);
 	ak__init(&g->waiting, 0u);
+	ak__init(&g->light, 0u);
+	g->calm = 0;
+	g->parks = g->parks_seen = 0;
 	ak__waitq_init(&g->q);
 }
 
@@ -80,8 +83,12 @@ static int park_recheck(struct ak__waiter *w, void *arg, struct ak_waker *clone,
 		return AK_EPIPE;
 	}
 	/* seq_cst: the waiter's half of the handshake in gate.h; take()
-	 * below loads the freeing side's publication after it. */
+	 * below loads the freeing side's publication after it.  In the light
+	 * mode the heavy fence orders the freeing side's accesses too. */
 	ak__store(&r->g->waiting, 1u, AK__SEQ_CST);
+	if (ak__load(&r->g->light, AK__SEQ_CST))
+		ak__fence_heavy();
+	r->g->parks++;
 	w->want = r->a->n;
 	ak__waitq_park(&r->g->q, w, clone);
 	grant_locked(r->g, r->s, r->src, wl);
@@ -125,6 +132,35 @@ void ak__gate_grant(struct ak__gate *g, const struct ak__gate_source *s, void *s
 	struct ak__wakelist wl;
 	ak__wakelist_init(&wl);
 	ak__lock(&g->lock);
+	grant_locked(g, s, src, &wl);
+	ak__unlock(&g->lock);
+	ak__wakelist_wake(&wl);
+}
+
+void ak__gate_lighten(struct ak__gate *g)
+{
+	if (!ak__fence_heavy_ready()) {
+		g->calm = 0;     /* no membarrier(2): look again in a while */
+		return;
+	}
+	/* seq_cst: the switch of gate.h, before the light publications. */
+	ak__store(&g->light, 1u, AK__SEQ_CST);
+}
+
+void ak__gate_grant_freed(struct ak__gate *g, const struct ak__gate_source *s, void *src)
+{
+	struct ak__wakelist wl;
+	ak__wakelist_init(&wl);
+	ak__lock(&g->lock);
+	if (g->parks != g->parks_seen) {
+		/* A new wait since the last look: waits come often in the light
+		 * mode, each a membarrier(2), and the seq_cst store is cheaper.
+		 * seq_cst: the switch of gate.h. */
+		if (g->calm < AK__GATE_CALM && ak__load(&g->light, AK__RELAXED))
+			ak__store(&g->light, 0u, AK__SEQ_CST);
+		g->parks_seen = g->parks;
+		g->calm = 0;
+	}
 	grant_locked(g, s, src, &wl);
 	ak__unlock(&g->lock);
 	ak__wakelist_wake(&wl);

@@ -21,12 +21,34 @@
  *   give(src, n)   put back n units taken by take() (a cancelled grant)
  *   idle(src)      clear WAITERS: nobody waits any more
  *
- * The handshake with the freeing side (the mpsc receiver): it publishes
- * (a seq_cst store) and then loads `waiting` (seq_cst, ak__gate_waiting);
- * a waiter sets `waiting` (seq_cst store, under the lock, in
+ * The handshake with the freeing side (the mpsc receiver, one thread at a
+ * time): it publishes (ak__gate_publish: a store) and then loads
+ * `waiting`; a waiter sets `waiting` (seq_cst store, under the lock, in
  * ak__gate_park) and then take() loads what the freeing side published
  * (seq_cst).  Of the two loads one sees the other's store, so either the
- * waiter finds the room or the freeing side calls ak__gate_grant().
+ * waiter finds the room or the freeing side calls ak__gate_grant_freed().
+ * The freeing side's store is seq_cst (a locked instruction, on a line the
+ * waiters' side reads) in the heavy mode; in the light mode it is a release
+ * store and a compiler barrier, and a waiter, after its store of
+ * `waiting`, runs ak__fence_heavy() (membarrier(2), core/shim.h) before
+ * take().  Only the freeing side switches, by a seq_cst store of `light`,
+ * which a waiter loads (seq_cst) between its store and the heavy fence:
+ *
+ *   to light: W(light = 1) sc, then light publications P: W(word), R(waiting).
+ *     A waiter's R(light) that reads 0 comes before W(light = 1) in the
+ *     single order of seq_cst operations, and its W(waiting) before that:
+ *     every later R(waiting) of the freeing side sees the waiter.  One
+ *     that reads 1 runs the heavy fence: the asymmetric pair covers P.
+ *   to heavy: W(light = 0), under the lock (ak__gate_grant_freed), where
+ *     the waiters load light: one that reads 0 comes after the switch, and
+ *     the lock orders the light publications before it; later
+ *     publications are seq_cst stores: the Dekker pair above.
+ *
+ * The mode follows how often waiters come: light once AK__GATE_CALM
+ * publications in a row saw nobody waiting (and membarrier(2) works),
+ * heavy again when a new wait comes within AK__GATE_CALM publications of
+ * the one before (each wait in the light mode costs a membarrier(2): an
+ * interrupt on every CPU of the process, some microseconds).
  *
  * A grant is a count of units moved to the waiter's node; it is
  * provisional until the owner's poll takes it (ak__waiter_take), and a
@@ -39,7 +61,8 @@
  *   ak__gate_cancel       takes it    the operation's owner
  *   ak__gate_grant        takes it    any (units were freed)
  *   ak__gate_close        takes it    any (the source is closed)
- *   ak__gate_waiting      never       any
+ *   ak__gate_publish      never       the freeing side
+ *   ak__gate_grant_freed  takes it    the freeing side (publish said 1)
  */
 #ifndef AK_CORE_GATE_H
 #define AK_CORE_GATE_H
@@ -49,10 +72,23 @@
 #include "waitq.h"
 
 struct ak__gate {
-	struct ak__lock lock;          /* guards q */
+	struct ak__lock lock;          /* guards q and parks */
 	ak__atomic(uint32_t) waiting;  /* q is not empty (written under lock) */
+	ak__atomic(uint32_t) light;    /* the handshake's mode (the freeing side writes it) */
+	uint32_t calm;                 /* the freeing side's: publications since a new wait */
+	uint32_t parks;                /* first waits so far (under lock) */
+	uint32_t parks_seen;           /* parks at the freeing side's last grant (under lock) */
 	struct ak__waitq q;
 };
+
+/* Publications in a row with nobody waiting before the light mode (see
+ * above); the simulation switches at once, so that its schedules cross
+ * every switch. */
+#ifdef AK_SIM
+#define AK__GATE_CALM 1u
+#else
+#define AK__GATE_CALM 4096u
+#endif
 
 struct ak__gate_source {
 	int (*mark)(void *src);
@@ -93,11 +129,38 @@ void ak__gate_grant(struct ak__gate *g, const struct ak__gate_source *s, void *s
 /* Fails every waiter (after the source was closed); idempotent. */
 void ak__gate_close(struct ak__gate *g, const struct ak__gate_source *s, void *src);
 
-static inline int ak__gate_waiting(struct ak__gate *g)
+/* Called by ak__gate_publish(): the calm ran long enough. */
+void ak__gate_lighten(struct ak__gate *g);
+/* Units were freed and publish said someone waits: as ak__gate_grant(),
+ * and the mode follows the waits. */
+void ak__gate_grant_freed(struct ak__gate *g, const struct ak__gate_source *s, void *src);
+
+/*
+ * The freeing side's half of the handshake above: stores v into *word (a
+ * word it alone writes, which take() loads) and says whether anyone waits
+ * (then call ak__gate_grant_freed()).
+ */
+static inline int ak__gate_publish(struct ak__gate *g, ak__atomic(uint64_t) *word, uint64_t v)
 {
-	/* seq_cst: the freeing side's half of the handshake above (after its
-	 * seq_cst publication); pairs with the store in ak__gate_park(). */
-	return ak__load(&g->waiting, AK__SEQ_CST) != 0;
+	/* relaxed: only this side writes it. */
+	uint32_t light = ak__load(&g->light, AK__RELAXED);
+	if (light) {
+		/* release: pairs with take()'s load (what was freed comes
+		 * first); the waiter's heavy fence does the rest. */
+		ak__store(word, v, AK__RELEASE);
+		ak__fence_light();
+	} else {
+		/* seq_cst: pairs with the store in ak__gate_park(). */
+		ak__store(word, v, AK__SEQ_CST);
+	}
+	/* seq_cst: after the publication (above). */
+	if (ak__load(&g->waiting, AK__SEQ_CST))
+		return 1;
+	if (g->calm < AK__GATE_CALM)
+		g->calm++;
+	else if (!light)
+		ak__gate_lighten(g);
+	return 0;
 }
 
 #endif

@@ -4,6 +4,7 @@
 #endif
 #include <errno.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -55,6 +56,46 @@ void ak__yield(void)
 {
 	int saved = errno;
 	sched_yield();
+	errno = saved;
+}
+
+/* The asymmetric fence pair (shim.h).  Registration is once per process;
+ * the flag says it worked. */
+static ak__atomic(int) membarrier_ok;
+static pthread_once_t membarrier_once = PTHREAD_ONCE_INIT;
+
+static int membarrier_register(void)
+{
+	return syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+}
+
+static void membarrier_init(void)
+{
+	long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+	if (cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) && membarrier_register())
+		atomic_store_explicit(&membarrier_ok, 1, memory_order_relaxed);
+}
+
+int ak__fence_heavy_ready(void)
+{
+	int saved = errno;
+	/* The once orders the flag's store before our load. */
+	pthread_once(&membarrier_once, membarrier_init);
+	errno = saved;
+	return atomic_load_explicit(&membarrier_ok, memory_order_relaxed);
+}
+
+void ak__fence_heavy(void)
+{
+	int saved = errno;
+	atomic_thread_fence(memory_order_seq_cst);
+	/* Only called once ak__fence_heavy_ready() said 1 (in this process:
+	 * a child of fork() registers again).  Nothing else is correct if it
+	 * cannot run. */
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0 &&
+	    (!membarrier_register() ||
+	     syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0))
+		abort();
 	errno = saved;
 }
 

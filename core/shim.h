@@ -75,6 +75,27 @@ static inline void ak__cpu_relax(void)
  * another thread must make progress first (a liburcu enqueue half done). */
 void ak__yield(void);
 
+/* ---- an asymmetric fence pair -------------------------------------------------
+ * A Dekker handshake (each side stores, then loads what the other stores:
+ * at least one of them sees the other's store) where one side runs often
+ * and the other rarely (before it sleeps).  The frequent side calls
+ * ak__fence_light() between its store and its load: a compiler barrier.
+ * The rare side calls ak__fence_heavy(): membarrier(2)'s
+ * MEMBARRIER_CMD_PRIVATE_EXPEDITED, a full barrier on every CPU that runs
+ * a thread of the process, so that when it returns the frequent side's
+ * store is visible, or the frequent side's load comes after the rare
+ * side's store.  The light fence may stand for a full one only once
+ * ak__fence_heavy_ready() said 1 (it registers the process, once; 0 where
+ * the kernel lacks the command: then use seq_cst on both sides). */
+#ifndef AK__SIM_POINTS
+int ak__fence_heavy_ready(void);
+void ak__fence_heavy(void);
+static inline void ak__fence_light(void)
+{
+	atomic_signal_fence(memory_order_seq_cst);
+}
+#endif
+
 #ifndef AK__SIM_POINTS
 /* Reference counts: increments need no order; the last decrement must see
  * every write made before the other decrements (acq_rel). */

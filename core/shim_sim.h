@@ -55,7 +55,8 @@ enum ak__sim_op {
 	AK__SIM_LOAD, AK__SIM_STORE, AK__SIM_RMW, AK__SIM_CAS, AK__SIM_LOCK,
 	AK__SIM_UNLOCK, AK__SIM_FUTEX_WAIT, AK__SIM_FUTEX_WAKE, AK__SIM_ALLOC,
 	AK__SIM_FREE, AK__SIM_SPIN, AK__SIM_YIELD, AK__SIM_SPAWN, AK__SIM_JOIN,
-	AK__SIM_EXIT, AK__SIM_RCU, AK__SIM_USER, AK__SIM_OP_N
+	AK__SIM_EXIT, AK__SIM_RCU, AK__SIM_USER, AK__SIM_FENCE, AK__SIM_FENCE_HEAVY,
+	AK__SIM_OP_N
 };
 
 void ak__sim_load(const volatile void *p, void *out, size_t size, int mo,
@@ -126,6 +127,13 @@ void ak__sim_waitq_note(const void *q, int nonempty);
 #define ak__cas_weak ak__cas
 
 #define ak__cpu_relax() ak__sim_point(AK__SIM_SPIN, NULL, AK__SIM_SITE)
+
+/* The asymmetric fence pair: the light one orders nothing (a point only:
+ * the thread's stores stay in its buffer), the heavy one drains every
+ * thread's store buffer, as membarrier's barrier on every CPU does. */
+#define ak__fence_light() ak__sim_point(AK__SIM_FENCE, NULL, AK__SIM_SITE)
+#define ak__fence_heavy() ak__sim_point(AK__SIM_FENCE_HEAVY, NULL, AK__SIM_SITE)
+#define ak__fence_heavy_ready() 1
 
 #define ak__ref_get(refs) ((void)ak__fetch_add((refs), 1, AK__RELAXED))
 #define ak__ref_put(refs) (ak__fetch_sub((refs), 1, AK__ACQ_REL) == 1)

@@ -63,7 +63,7 @@ void __tsan_release(void *addr);
 static const char *const op_names[AK__SIM_OP_N] = {
 	"load", "store", "read-modify-write", "compare-exchange", "lock", "unlock",
 	"futex wait", "futex wake", "alloc", "free", "spin", "yield", "thread start",
-	"join", "exit", "rcu", "user point",
+	"join", "exit", "rcu", "user point", "light fence", "heavy fence",
 };
 
 const char *sim_op_name(int op)
@@ -280,6 +280,12 @@ void ak__sim_point(int op, const volatile void *p, const struct ak__sim_site *si
 		/* "another thread must make progress first": a fair switch */
 		me->run = S.fair_k;
 		me->quiet++;
+		break;
+	case AK__SIM_FENCE_HEAVY:
+		/* membarrier(2): a full barrier on every thread */
+		for (int i = 0; i < S.nthreads; i++)
+			sb_drain_all(&S.t[i]);
+		me->quiet = 0;
 		break;
 	case AK__SIM_ALLOC:
 	case AK__SIM_FREE:

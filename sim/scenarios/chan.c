@@ -35,6 +35,41 @@ static void mpsc_bounded_send_vs_recv(void)
 	ak_mpsc_rx_drop(rx);
 }
 
+static void *send_four_parking(void *arg)
+{
+	(void)arg;
+	for (int v = 1; v <= 4; v++) {
+		/* ak_block_on parks the send at once (send_blocking spins
+		 * first): every full channel is a wait on the gate. */
+		struct ak_mpsc_send_op op;
+		memset(&op, 0, sizeof(op));
+		CHECK(ak_mpsc_send_init(&op, tx, &v) == 0);
+		CHECK(ak_block_on(&op.future, AK_DEADLINE_NEVER) == 0);
+	}
+	return NULL;
+}
+
+/* The gate's two handshakes and the switches between them (core/gate.h;
+ * the simulation switches after one calm publication): a sender parks on
+ * a one-slot channel as the receiver frees the slot, four times; the
+ * receiver takes three values and then only waits for the sender to end,
+ * so that a grant lost by any publication is a deadlock. */
+static void mpsc_bounded_park_vs_publish(void)
+{
+	CHECK(ak_mpsc_new(1, sizeof(int), NULL, &tx, &rx) == 0);
+	pthread_t a = spawn(send_four_parking, NULL);
+	for (int want = 1; want <= 3; want++) {
+		int v = 0;
+		CHECK(ak_mpsc_recv_blocking(rx, &v, AK_DEADLINE_NEVER) == 0);
+		CHECK(v == want);
+	}
+	join(a);
+	int v = 0;
+	CHECK(ak_mpsc_try_recv(rx, &v) == 0 && v == 4);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+
 static void *send_two_unbounded(void *arg)
 {
 	(void)arg;
@@ -352,6 +387,9 @@ static void oneshot_cancel_vs_send(void)
 const struct ak_sim_scenario sim_chan_scenarios[] = {
 	{ "mpsc_bounded_send_vs_recv", mpsc_bounded_send_vs_recv,
 	  "a one-slot channel: two sends, the receiver, the sender's drop" },
+	{ "mpsc_bounded_park_vs_publish", mpsc_bounded_park_vs_publish,
+	  "a send parks on a one-slot channel as the receiver frees it, four "
+	  "times, across the gate's handshake modes; then only a join" },
 	{ "mpsc_unbounded_send_vs_recv", mpsc_unbounded_send_vs_recv,
 	  "the unbounded channel: two sends and the drop, a parked receiver" },
 	{ "mpsc_recv_registration_vs_send", mpsc_recv_registration_vs_send,
