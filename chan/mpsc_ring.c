@@ -340,7 +340,7 @@ void ak__ring_close(struct ak__chan *c)
 static void store_head(struct ak__chan *c, struct ak__ring *r, uint64_t h)
 {
 	if (ak__gate_publish(&r->gate, &r->head, h))
-		ak__gate_grant_freed(&r->gate, &ring_source, c);
+		ak__gate_grant_freed(&r->gate, &ring_source, c, h);
 }
 
 size_t ak__ring_pop_many(struct ak__chan *c, struct ak__ring *r, unsigned char *buf, size_t limit,

@@ -6,7 +6,7 @@ void ak__gate_init(struct ak__gate *g)
 	ak__lock_init(&g->lock);
 	ak__init(&g->waiting, 0u);
 	ak__init(&g->light, 0u);
-	g->calm = 0;
+	g->calm_from = 0;
 	g->parks = g->parks_seen = 0;
 	ak__waitq_init(&g->q);
 }
@@ -137,17 +137,18 @@ void ak__gate_grant(struct ak__gate *g, const struct ak__gate_source *s, void *s
 	ak__wakelist_wake(&wl);
 }
 
-void ak__gate_lighten(struct ak__gate *g)
+void ak__gate_lighten(struct ak__gate *g, uint64_t v)
 {
 	if (!ak__fence_heavy_ready()) {
-		g->calm = 0;     /* no membarrier(2): look again in a while */
+		g->calm_from = v;     /* no membarrier(2): look again in a while */
 		return;
 	}
 	/* seq_cst: the switch of gate.h, before the light publications. */
 	ak__store(&g->light, 1u, AK__SEQ_CST);
 }
 
-void ak__gate_grant_freed(struct ak__gate *g, const struct ak__gate_source *s, void *src)
+void ak__gate_grant_freed(struct ak__gate *g, const struct ak__gate_source *s, void *src,
+                          uint64_t v)
 {
 	struct ak__wakelist wl;
 	ak__wakelist_init(&wl);
@@ -156,10 +157,10 @@ void ak__gate_grant_freed(struct ak__gate *g, const struct ak__gate_source *s, v
 		/* A new wait since the last look: waits come often in the light
 		 * mode, each a membarrier(2), and the seq_cst store is cheaper.
 		 * seq_cst: the switch of gate.h. */
-		if (g->calm < AK__GATE_CALM && ak__load(&g->light, AK__RELAXED))
+		if (v - g->calm_from < AK__GATE_CALM && ak__load(&g->light, AK__RELAXED))
 			ak__store(&g->light, 0u, AK__SEQ_CST);
 		g->parks_seen = g->parks;
-		g->calm = 0;
+		g->calm_from = v;
 	}
 	grant_locked(g, s, src, &wl);
 	ak__unlock(&g->lock);

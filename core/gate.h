@@ -45,9 +45,9 @@
  *     publications are seq_cst stores: the Dekker pair above.
  *
  * The mode follows how often waiters come: light once AK__GATE_CALM
- * publications in a row saw nobody waiting (and membarrier(2) works),
- * heavy again when a new wait comes within AK__GATE_CALM publications of
- * the one before (each wait in the light mode costs a membarrier(2): an
+ * units were freed with nobody new waiting (and membarrier(2) works),
+ * heavy again when a new wait comes within AK__GATE_CALM units of the one
+ * before (each wait in the light mode costs a membarrier(2): an
  * interrupt on every CPU of the process, some microseconds).
  *
  * A grant is a count of units moved to the waiter's node; it is
@@ -75,13 +75,13 @@ struct ak__gate {
 	struct ak__lock lock;          /* guards q and parks */
 	ak__atomic(uint32_t) waiting;  /* q is not empty (written under lock) */
 	ak__atomic(uint32_t) light;    /* the handshake's mode (the freeing side writes it) */
-	uint32_t calm;                 /* the freeing side's: publications since a new wait */
+	uint64_t calm_from;            /* the freeing side's: its count at the last new wait */
 	uint32_t parks;                /* first waits so far (under lock) */
 	uint32_t parks_seen;           /* parks at the freeing side's last grant (under lock) */
 	struct ak__waitq q;
 };
 
-/* Publications in a row with nobody waiting before the light mode (see
+/* Units freed in a row with nobody waiting before the light mode (see
  * above); the simulation switches at once, so that its schedules cross
  * every switch. */
 #ifdef AK_SIM
@@ -130,15 +130,17 @@ void ak__gate_grant(struct ak__gate *g, const struct ak__gate_source *s, void *s
 void ak__gate_close(struct ak__gate *g, const struct ak__gate_source *s, void *src);
 
 /* Called by ak__gate_publish(): the calm ran long enough. */
-void ak__gate_lighten(struct ak__gate *g);
+void ak__gate_lighten(struct ak__gate *g, uint64_t v);
 /* Units were freed and publish said someone waits: as ak__gate_grant(),
- * and the mode follows the waits. */
-void ak__gate_grant_freed(struct ak__gate *g, const struct ak__gate_source *s, void *src);
+ * and the mode follows the waits (v: what publish stored). */
+void ak__gate_grant_freed(struct ak__gate *g, const struct ak__gate_source *s, void *src,
+                          uint64_t v);
 
 /*
  * The freeing side's half of the handshake above: stores v into *word (a
- * word it alone writes, which take() loads) and says whether anyone waits
- * (then call ak__gate_grant_freed()).
+ * word it alone writes, which take() loads; v grows by the units freed,
+ * the count the mode is decided on) and says whether anyone waits (then
+ * call ak__gate_grant_freed()).
  */
 static inline int ak__gate_publish(struct ak__gate *g, ak__atomic(uint64_t) *word, uint64_t v)
 {
@@ -156,10 +158,8 @@ static inline int ak__gate_publish(struct ak__gate *g, ak__atomic(uint64_t) *wor
 	/* seq_cst: after the publication (above). */
 	if (ak__load(&g->waiting, AK__SEQ_CST))
 		return 1;
-	if (g->calm < AK__GATE_CALM)
-		g->calm++;
-	else if (!light)
-		ak__gate_lighten(g);
+	if (!light && v - g->calm_from >= AK__GATE_CALM)
+		ak__gate_lighten(g, v);
 	return 0;
 }
 
