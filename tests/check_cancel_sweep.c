@@ -145,14 +145,18 @@ static void *traffic_main(void *p)
 }
 
 /* The counters back to the baseline (a timer or worker thread may drop its
- * reference just after its wake), every counting waker balanced. */
+ * reference just after its wake), every counting waker balanced.  Up to
+ * 10 s: one TSan run on a loaded machine failed here after 2 s with one
+ * timer clone held and did not fail again in 6 runs; the timer thread
+ * holds its batch's clones between collecting and waking them.  A clone
+ * really lost stays lost: only a failing run waits longer. */
 static void quiescent(const struct ak_debug_counts *base, struct tk_task **tasks, int n)
 {
 	struct ak_debug_counts now;
 	for (int tries = 0;; tries++) {
 		ck_assert_int_eq(ak_debug_counters(&now), 0);
 		if ((now.waker_clones == base->waker_clones && now.parked_ops == base->parked_ops) ||
-		    tries == 2000)
+		    tries == 10000)
 			break;
 		tk_sleep_ns(1000000);
 	}
