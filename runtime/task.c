@@ -392,16 +392,28 @@ static int begin(struct ak_task *t)
 
 enum { END_IDLE, END_REQUEUE, END_CANCEL };
 
-/* After a poll returned AK_PENDING. */
-static int end_pending(struct ak_task *t)
+/* After a poll returned AK_PENDING.  *entry: the run holds the entry's
+ * reference (0: lent to a clone, task_clone()).  A requeue needs one, and
+ * takes it here while RUNNING is still ours: once RUNNING is cleared a
+ * cancel may claim the task and drop the life reference, and a lent entry
+ * may have been consumed by a wake during the poll, so nothing else would
+ * keep the record (found by stress sem-core under TSan).  NOTIFIED, once
+ * seen, stays until this CAS: a reference taken for it is used by the
+ * requeue, or dropped by the cancel (*entry says so). */
+static int end_pending(struct ak_task *t, int *entry)
 {
 	uint32_t s = ak__load(&t->state, AK__RELAXED);
 	for (;;) {
 		if (s & AK__T_CANCEL)
 			return END_CANCEL;      /* keeps RUNNING for the cancel */
 		uint32_t next = s & ~(uint32_t)(AK__T_RUNNING | AK__T_NOTIFIED);
-		if (s & AK__T_NOTIFIED)
+		if (s & AK__T_NOTIFIED) {
 			next |= AK__T_SCHEDULED;
+			if (!*entry) {
+				get_ref(t);
+				*entry = 1;
+			}
+		}
 		/* acq_rel: release publishes the poll's writes to the next
 		 * poller's acquire in begin(); acquire pairs with the release in
 		 * ak__task_wake() of a wake that came during the poll, and with
@@ -481,10 +493,8 @@ int ak__task_run(struct ak_task *t)
 		put_life(t, entry);
 		return AK__RUN_DONE;
 	}
-	switch (end_pending(t)) {
+	switch (end_pending(t, &entry)) {
 	case END_REQUEUE:
-		if (!entry)
-			get_ref(t);
 		t->schedule(t, t->arg); /* the entry's reference goes with it */
 		return AK__RUN_PENDING;
 	case END_CANCEL:

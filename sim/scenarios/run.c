@@ -191,6 +191,61 @@ static void pool_park_vs_wake(void)
 	ak_oneshot_rx_drop(orx[0]);
 }
 
+/* A pool task whose first poll clones its waker (the clone takes the run's
+ * own reference, task_clone()) and wakes it by value (which drops that
+ * reference: the task is running, its run queues it again), while a third
+ * thread cancels and releases it: the run must take the requeue's
+ * reference before it lets go of the task, or the cancel frees the record
+ * under it (a reference taken on a count at zero; found natively by the
+ * sem-core stress under TSan as a read of a recycled record). */
+struct self_wake {
+	struct ak_future future;
+	int polls;
+};
+
+static int self_wake_poll(struct ak_future *f, struct ak_context *cx)
+{
+	struct self_wake *t = (struct self_wake *)(void *)f;
+	if (t->polls++ > 0)
+		return 0;
+	struct ak_waker w;
+	CHECK(ak_waker_clone(&cx->waker, &w) == 0);
+	ak_waker_wake(&w);
+	return AK_PENDING;
+}
+
+static void self_wake_cancel(struct ak_future *f)
+{
+	(void)f;
+}
+
+static const struct ak_future_vtable self_wake_vtable = { self_wake_poll, self_wake_cancel };
+
+static void *cancel_and_release_victim(void *arg)
+{
+	(void)arg;
+	int rc = ak_task_cancel(victim);
+	CHECK(rc == 0 || rc == AK_EINVAL);
+	ak_task_release(victim);
+	return NULL;
+}
+
+static void pool_cancel_vs_requeue(void)
+{
+	struct ak_pool_options o;
+	struct ak_pool *pool;
+	struct self_wake t = { .polls = 0 };
+	ak_pool_options_init(&o);
+	o.nworkers = 1;
+	o.idle_spins = 2;
+	CHECK(ak_future_init(&t.future, &self_wake_vtable) == 0);
+	CHECK(ak_pool_new_with(&pool, &o) == 0);
+	CHECK(ak_pool_spawn(pool, &t.future, &victim) == 0);
+	pthread_t c = spawn(cancel_and_release_victim, NULL);
+	join(c);
+	CHECK(ak_pool_free(pool) == 0);
+}
+
 const struct ak_sim_scenario sim_run_scenarios[] = {
 	{ "select_losers_vs_wake", select_losers_vs_wake,
 	  "a select over two receives as both sends land" },
@@ -200,5 +255,7 @@ const struct ak_sim_scenario sim_run_scenarios[] = {
 	  "a task joined while one thread cancels it and another wakes it" },
 	{ "pool_park_vs_wake", pool_park_vs_wake,
 	  "two pool workers park as an outside spawn and a wake arrive" },
+	{ "pool_cancel_vs_requeue", pool_cancel_vs_requeue,
+	  "a pool task that wakes itself in its poll, cancelled and released by another thread" },
 	{ NULL, NULL, NULL },
 };
