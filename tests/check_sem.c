@@ -27,17 +27,25 @@ START_TEST(acquire_takes_available_permits_at_once)
 }
 END_TEST
 
+/* s made with no permits, and two acquires queued on it in this order:
+ * big (nbig permits, task tb) and small (1, task ts). */
+static void queue_big_then_small(struct ak__sem *s, struct tk_sem_op *big, uint64_t nbig,
+                                 struct tk_task *tb, struct tk_sem_op *small, struct tk_task *ts)
+{
+	ak__sem_init(s, 0);
+	ck_assert_int_eq(tk_sem_op_init(big, s, nbig), 0);
+	ck_assert_int_eq(tk_sem_op_init(small, s, 1), 0);
+	ck_assert_int_eq(tk_poll(tb, &big->future), AK_PENDING);
+	ck_assert_int_eq(tk_poll(ts, &small->future), AK_PENDING);
+}
+
 START_TEST(waiters_get_permits_in_fifo_order_accumulating_partial_grants)
 {
 	struct ak__sem s;
 	struct tk_sem_op big, small;
 	struct tk_task *tb = tk_task_new(), *ts = tk_task_new();
 
-	ak__sem_init(&s, 0);
-	ck_assert_int_eq(tk_sem_op_init(&big, &s, 2), 0);
-	ck_assert_int_eq(tk_sem_op_init(&small, &s, 1), 0);
-	ck_assert_int_eq(tk_poll(tb, &big.future), AK_PENDING);
-	ck_assert_int_eq(tk_poll(ts, &small.future), AK_PENDING);
+	queue_big_then_small(&s, &big, 2, tb, &small, ts);
 	ck_assert_int_eq(ak__sem_release(&s, 1), 0);
 	/* The head keeps the permit: the small request behind it waits. */
 	ck_assert(!tk_task_take_woken(tb));
@@ -94,11 +102,7 @@ START_TEST(a_return_while_others_wait_goes_to_the_waiters_in_order)
 	struct tk_sem_op big, small;
 	struct tk_task *tb = tk_task_new(), *ts = tk_task_new();
 
-	ak__sem_init(&s, 0);
-	ck_assert_int_eq(tk_sem_op_init(&big, &s, 2), 0);
-	ck_assert_int_eq(tk_sem_op_init(&small, &s, 1), 0);
-	ck_assert_int_eq(tk_poll(tb, &big.future), AK_PENDING);
-	ck_assert_int_eq(tk_poll(ts, &small.future), AK_PENDING);
+	queue_big_then_small(&s, &big, 2, tb, &small, ts);
 	ak__sem_return(&s, 1);
 	ck_assert(!tk_task_take_woken(tb));
 	ck_assert_uint_eq(ak__sem_available(&s), 0);
@@ -149,11 +153,7 @@ START_TEST(partial_grants_are_returned_by_cancel)
 	struct tk_sem_op big, small;
 	struct tk_task *tb = tk_task_new(), *ts = tk_task_new();
 
-	ak__sem_init(&s, 0);
-	ck_assert_int_eq(tk_sem_op_init(&big, &s, 3), 0);
-	ck_assert_int_eq(tk_sem_op_init(&small, &s, 1), 0);
-	ck_assert_int_eq(tk_poll(tb, &big.future), AK_PENDING);
-	ck_assert_int_eq(tk_poll(ts, &small.future), AK_PENDING);
+	queue_big_then_small(&s, &big, 3, tb, &small, ts);
 	ck_assert_int_eq(ak__sem_release(&s, 2), 0);
 	ak_future_cancel(&big.future);          /* its 2 go on: 1 to small, 1 back */
 	ck_assert(tk_task_take_woken(ts));
