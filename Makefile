@@ -380,8 +380,24 @@ asan: $(BUILD)/asan/runner
 # one suite or one test alone.
 STAGE_LOG := $(BUILD)/check-stages
 STAGE = sh scripts/stage.sh $(STAGE_LOG)
-check: all deps-check
+# Every program the stages below run, built first with one job per CPU
+# (the stages themselves run one at a time: their output stays in order
+# and no two tests share the machine).  A stage still builds what it needs
+# when run alone.
+CHECK_BUILD = $(BUILD)/ak-stress $(BUILD)/tsan/ak-stress \
+	$(TOKIO_PROGS:%=$(BUILD)/tokio/%) $(TOKIO_PROGS:%=$(BUILD)/tsan/tokio/%) \
+	$(TOKIO_PROGS:%=$(BUILD)/asan/tokio/%) $(BUILD)/tests/runner \
+	$(BUILD)/tsan/runner $(BUILD)/alloc/sweep $(BUILD)/ak-conform \
+	$(BUILD)/tsan/ak-conform $(BUILD)/examples/cross_runtime $(FUZZ_BIN) \
+	$(SIM_BIN) $(BUILD)/sim/litmus $(SIM_TSAN_BIN) $(BUILD)/sim/libawaitkit-sim.a
+CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+.PHONY: check-build
+check-build: deps-check
+	@$(MAKE) --no-print-directory -j$(CHECK_JOBS) all $(CHECK_BUILD)
+
+check: deps-check
 	@rm -f $(STAGE_LOG); rc=0; \
+	$(STAGE) build $(MAKE) --no-print-directory check-build || rc=1; \
 	$(STAGE) lint $(MAKE) --no-print-directory lint || rc=1; \
 	$(STAGE) stress $(MAKE) --no-print-directory stress-check-native || rc=1; \
 	$(STAGE) stress-tsan $(MAKE) --no-print-directory stress-check-tsan || rc=1; \
