@@ -658,23 +658,26 @@ AK_EXPORT int ak_mpsc_recv_blocking(struct ak_mpsc_rx *rx, void *out, int64_t de
 		return AK_EINVAL;
 	if (!ak__may_block())
 		return AK_EDEADLK;
-	/* A rendezvous has nothing to take before the receive waits: no
-	 * spin (ak_block_on's parker spins once the receive is marked). */
+	/* A bounded wait (core/core.h's backoff: spins, then yields) before
+	 * the thread parks.  A rendezvous has nothing to take before the
+	 * receive waits: no wait (ak_block_on's parker spins once the
+	 * receive is marked). */
 	struct ak__chan *c = rx_chan(rx);
-	for (int i = 0; i < AK__MPSC_BLOCK_SPINS && !ak__chan_rdv(c); i++) {
+	struct ak__backoff b = AK__BACKOFF_INIT;
+	int more = !ak__chan_rdv(c);
+	while (more) {
 		int rc = ak_mpsc_try_recv(rx, out);
 		if (rc != AK_EAGAIN)
 			return rc;
-		ak__cpu_relax();
-		/* Empty: the head slot alone is looked at until a value is
-		 * there or the senders are gone (a try also loads the senders'
-		 * word, which each send writes: the sender would find its
-		 * line taken at every send).  relaxed: a hint; the try looks. */
-		while (ak__chan_bounded(c) && i + 1 < AK__MPSC_BLOCK_SPINS && !ak__ring_ready(c) &&
-		       !ak__load(&c->state, AK__RELAXED)) {
-			ak__cpu_relax();
-			i++;
-		}
+		/* Empty: between the steps the head slot alone is looked at
+		 * until a value is there or the senders are gone (a try also
+		 * loads the senders' word, which each send writes: the sender
+		 * would find its line taken at every send).  relaxed: a hint;
+		 * the try looks. */
+		do
+			more = ak__backoff_wait(&b);
+		while (more && ak__chan_bounded(c) && !ak__ring_ready(c) &&
+		       !ak__load(&c->state, AK__RELAXED));
 	}
 	struct ak_mpsc_recv_op op;
 	memset(&op, 0, sizeof(op));

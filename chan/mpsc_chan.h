@@ -34,10 +34,6 @@ struct ak_mpsc_weak {
 #define AK__MPSC_CLOSED_TX 1u   /* every sender gone */
 #define AK__MPSC_CLOSED_RX 2u   /* the receiver closed or went */
 
-/* Blocking forms try this many times (with a pause between) before they
- * park the thread: a futex wake across CPUs costs about 10 us here. */
-#define AK__MPSC_BLOCK_SPINS 256
-
 struct ak__blk;
 struct ak__ring;
 

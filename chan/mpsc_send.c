@@ -236,18 +236,19 @@ AK_EXPORT int ak_mpsc_send_blocking(struct ak_mpsc_tx *tx, const void *value, in
 		return AK_EINVAL;
 	if (!ak__may_block())
 		return AK_EDEADLK;
-	/* The lockless path first, a short spin, and only then a parked
-	 * thread (ak_block_on allocates its parker). */
-	for (int i = 0; i < AK__MPSC_BLOCK_SPINS; i++) {
+	/* The lockless path first, a bounded wait (core/core.h's backoff:
+	 * spins, then yields), and only then a parked thread (ak_block_on
+	 * allocates its parker). */
+	struct ak__backoff b = AK__BACKOFF_INIT;
+	do {
 		int rc = ak_mpsc_try_send(tx, value);
 		if (rc != AK_EAGAIN)
 			return rc;
-		/* A rendezvous spins for a receive to come and wait. */
+		/* A rendezvous waits for a receive to come and wait. */
 		struct ak__chan *c = ak__tx_chan(tx);
 		if (!ak__chan_rdv(c) && (!ak__chan_bounded(c) || ak__ring_is_closed(c)))
 			break;
-		ak__cpu_relax();
-	}
+	} while (ak__backoff_wait(&b));
 	struct ak_mpsc_send_op op;
 	memset(&op, 0, sizeof(op));
 	int rc = ak_mpsc_send_init(&op, tx, value);

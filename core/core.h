@@ -218,6 +218,41 @@ static inline void ak__future_finish(struct ak_future *f)
 	ak__future_set_phase(f, AK_FUTURE_DONE);
 }
 
+/* ---- a bounded wait before a thread parks ------------------------------------
+ * crossbeam's Backoff: the steps up to AK__BACKOFF_SPIN pause 1, 2, 4 ...
+ * 64 times (127 pauses in all), the steps after, up to AK__BACKOFF_YIELD,
+ * give the CPU away (sched_yield(2), 4 times); then ak__backoff_wait()
+ * says 0 and the caller parks.  The caller looks at its condition between
+ * two calls.  The growing pauses keep a waiter off the line that the
+ * other side is about to write; the yields serve the case where the thread
+ * that would end the wait shares this CPU (a loaded machine): a yield hands
+ * it the CPU at once, where a park costs both threads a futex call and the
+ * waiter a sleep and a wake-up.
+ */
+#define AK__BACKOFF_SPIN 6u
+#define AK__BACKOFF_YIELD 10u
+
+struct ak__backoff {
+	unsigned step;
+};
+#define AK__BACKOFF_INIT { 0 }
+
+/* One step of the wait: 1 after it (look again), 0 once the steps are
+ * spent (park), without waiting. */
+static inline int ak__backoff_wait(struct ak__backoff *b)
+{
+	if (b->step > AK__BACKOFF_YIELD)
+		return 0;
+	if (b->step <= AK__BACKOFF_SPIN) {
+		for (unsigned i = 0; i < 1u << b->step; i++)
+			ak__cpu_relax();
+	} else {
+		ak__yield();
+	}
+	b->step++;
+	return 1;
+}
+
 /* ---- the parker ------------------------------------------------------------
  * One futex word: EMPTY, PARKED (a thread sleeps on it) or NOTIFIED (an
  * unpark happened that no park has consumed).  unpark's release exchange

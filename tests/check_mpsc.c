@@ -1303,6 +1303,97 @@ START_TEST(blocking_send_times_out_and_keeps_the_value)
 }
 END_TEST
 
+/* A blocking call on a thread of the test's: its result once joined. */
+struct blocked_call {
+	pthread_t th;
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	int v;
+	int rc;
+};
+
+static void *blocked_send_main(void *arg)
+{
+	struct blocked_call *b = arg;
+	b->rc = ak_mpsc_send_blocking(b->tx, &b->v, ak_deadline_in(5000 * MS));
+	return NULL;
+}
+
+static void *blocked_recv_main(void *arg)
+{
+	struct blocked_call *b = arg;
+	b->rc = ak_mpsc_recv_blocking(b->rx, &b->v, ak_deadline_in(5000 * MS));
+	return NULL;
+}
+
+/* The blocking forms wait a bounded while (spins, then yields) before
+ * they park: a partner that comes after that wait finds the call parked
+ * (a sender in the gate's queue, a receiver's waker registered) and its
+ * send, receive or close wakes it. */
+static int parked_ops_now(void)
+{
+	return tk_counters().parked_ops;
+}
+
+static int waker_clones_now(void)
+{
+	return tk_counters().waker_clones;
+}
+
+START_TEST(blocking_send_past_its_wait_parks_and_a_receive_wakes_it)
+{
+	struct blocked_call b = { .v = 2 };
+	new_bounded(1, &b.tx, &b.rx);
+	ck_assert_int_eq(send_now(b.tx, 1), 0);
+	ck_assert_int_eq(pthread_create(&b.th, NULL, blocked_send_main, &b), 0);
+	TK_WAIT_UNTIL(parked_ops_now() == 1);
+	ck_assert_int_eq(recv_now(b.rx), 1);
+	pthread_join(b.th, NULL);
+	ck_assert_int_eq(b.rc, 0);
+	ck_assert_int_eq(recv_now(b.rx), 2);
+	ak_mpsc_tx_drop(b.tx);
+	ak_mpsc_rx_drop(b.rx);
+}
+END_TEST
+
+START_TEST(blocking_recv_past_its_wait_parks_and_a_send_wakes_it)
+{
+	struct blocked_call b = { .v = 0 };
+	new_bounded(4, &b.tx, &b.rx);
+	ck_assert_int_eq(pthread_create(&b.th, NULL, blocked_recv_main, &b), 0);
+	TK_WAIT_UNTIL(waker_clones_now() == 1);
+	ck_assert_int_eq(send_now(b.tx, 7), 0);
+	pthread_join(b.th, NULL);
+	ck_assert_int_eq(b.rc, 0);
+	ck_assert_int_eq(b.v, 7);
+	ak_mpsc_tx_drop(b.tx);
+	ak_mpsc_rx_drop(b.rx);
+}
+END_TEST
+
+START_TEST(blocking_calls_parked_past_their_wait_are_failed_by_the_close)
+{
+	struct blocked_call s = { .v = 2 }, r = { .v = 0 };
+	struct ak_mpsc_tx *rtx;
+	new_bounded(1, &s.tx, &s.rx);
+	new_bounded(1, &rtx, &r.rx);
+	ck_assert_int_eq(send_now(s.tx, 1), 0);
+	ck_assert_int_eq(pthread_create(&s.th, NULL, blocked_send_main, &s), 0);
+	ck_assert_int_eq(pthread_create(&r.th, NULL, blocked_recv_main, &r), 0);
+	/* the parked send holds a clone too */
+	TK_WAIT_UNTIL(parked_ops_now() == 1 && waker_clones_now() == 2);
+	ak_mpsc_rx_drop(s.rx);          /* closes: the parked send fails */
+	ak_mpsc_tx_drop(rtx);           /* the last sender: the parked receive ends */
+	pthread_join(s.th, NULL);
+	pthread_join(r.th, NULL);
+	ck_assert_int_eq(s.rc, AK_EPIPE);
+	ck_assert_int_eq(s.v, 2);
+	ck_assert_int_eq(r.rc, AK_EPIPE);
+	ak_mpsc_tx_drop(s.tx);
+	ak_mpsc_rx_drop(r.rx);
+}
+END_TEST
+
 /* A future whose poll makes a blocking channel call. */
 struct blocking_in_poll {
 	struct ak_future future;
@@ -1934,6 +2025,9 @@ Suite *mpsc_suite(void)
 	tcase_add_test(tc, producers_on_blocked_threads_deliver_every_value_unbounded);
 	tcase_add_test(tc, blocking_send_times_out_and_keeps_the_value);
 	tcase_add_test(tc, blocking_recv_inside_a_poll_reports_edeadlk);
+	tcase_add_test(tc, blocking_send_past_its_wait_parks_and_a_receive_wakes_it);
+	tcase_add_test(tc, blocking_recv_past_its_wait_parks_and_a_send_wakes_it);
+	tcase_add_test(tc, blocking_calls_parked_past_their_wait_are_failed_by_the_close);
 	tcase_add_test(tc, bad_inputs_return_einval_and_change_nothing);
 	tcase_add_test(tc, op_sizes_are_reported);
 	tcase_add_test(tc, zero_sized_elements_are_signals);
