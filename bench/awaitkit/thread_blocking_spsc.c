@@ -17,19 +17,23 @@ struct tb {
 	pthread_barrier_t go;
 };
 
+/* Each side works on locals and touches the shared record only before
+ * and after its loop, as the Rust peer's closures do: the consumer's
+ * running sum and count in *t would share a line with the n and tx that
+ * the producer reads at every send. */
 static void *tb_producer(void *arg)
 {
 	struct tb *t = arg;
+	struct ak_mpsc_tx *tx = t->tx;
+	uint64_t n = t->n;
+	int rc = 0;
 	pthread_barrier_wait(&t->go);
-	for (uint64_t i = 0; i < t->n; i++) {
+	for (uint64_t i = 0; i < n && rc == 0; i++) {
 		int64_t v = (int64_t)i;
-		int rc = ak_mpsc_send_blocking(t->tx, &v, AK_DEADLINE_NEVER);
-		if (rc) {
-			t->rc = rc;
-			break;
-		}
+		rc = ak_mpsc_send_blocking(tx, &v, AK_DEADLINE_NEVER);
 	}
-	ak_mpsc_tx_drop(t->tx);
+	t->rc = rc;
+	ak_mpsc_tx_drop(tx);
 	return NULL;
 }
 
@@ -47,12 +51,17 @@ int bk_thread_blocking_spsc(uint64_t size, struct bk_result *r)
 	pthread_barrier_init(&t.go, NULL, 2);
 	pthread_create(&th, NULL, tb_producer, &t);
 	pthread_barrier_wait(&t.go);
+	struct ak_mpsc_rx *rx = t.rx;
+	int64_t sum = 0;
+	uint64_t count = 0;
 	bk_start(r);
-	while (ak_mpsc_recv_blocking(t.rx, &v, AK_DEADLINE_NEVER) == 0) {
-		t.sum += v;
-		t.count++;
+	while (ak_mpsc_recv_blocking(rx, &v, AK_DEADLINE_NEVER) == 0) {
+		sum += v;
+		count++;
 	}
 	bk_stop(r);
+	t.sum = sum;
+	t.count = count;
 	pthread_join(th, NULL);
 	pthread_barrier_destroy(&t.go);
 	ak_mpsc_rx_drop(t.rx);
