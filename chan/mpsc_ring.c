@@ -343,22 +343,28 @@ static void store_head(struct ak__chan *c, struct ak__ring *r, uint64_t h)
 		ak__gate_grant_freed(&r->gate, &ring_source, c, h);
 }
 
+/* Takes the value of index h into out if it is there: 1, else 0 (head
+ * not yet stored). */
+static inline int take_slot(struct ak__chan *c, struct ak__ring *r, uint64_t h, void *out)
+{
+	ak__atomic(uint64_t) *seq = ak__ring_seq(c, r, h);
+	/* acquire: pairs with the release store in publish(). */
+	if (ak__load(seq, AK__ACQUIRE) != ((h + 1) & c->imask))
+		return 0;
+	ak__chan_copy_out(c, out, slot_data(c, r, h));
+	/* release: pairs with the acquire loads in has_room() and publish():
+	 * the slot's next writer copies in after this. */
+	ak__store(seq, (h + c->ring) & c->imask, AK__RELEASE);
+	return 1;
+}
+
 size_t ak__ring_pop_many(struct ak__chan *c, struct ak__ring *r, unsigned char *buf, size_t limit,
                          size_t step)
 {
 	uint64_t h = ak__load(&r->head, AK__RELAXED);
 	size_t n = 0;
-	for (; n < limit; n++) {
-		ak__atomic(uint64_t) *seq = ak__ring_seq(c, r, h);
-		/* acquire: pairs with the release store in publish(). */
-		if (ak__load(seq, AK__ACQUIRE) != ((h + 1) & c->imask))
-			break;
-		ak__chan_copy_out(c, buf + n * step, slot_data(c, r, h));
-		/* release: pairs with the acquire loads in has_room() and
-		 * publish(): the slot's next writer copies in after this. */
-		ak__store(seq, (h + c->ring) & c->imask, AK__RELEASE);
+	for (; n < limit && take_slot(c, r, h, buf + n * step); n++)
 		h = (h + 1) & c->imask;
-	}
 	if (n > 0)
 		store_head(c, r, h);
 	return n;
@@ -366,11 +372,16 @@ size_t ak__ring_pop_many(struct ak__chan *c, struct ak__ring *r, unsigned char *
 
 int ak__ring_pop(struct ak__chan *c, void *out)
 {
-	/* An empty look stays cheap: try_recv spins on it. */
-	struct ak__ring *r = ak__ring_ready(c);
+	/* One value: no loop, one look at the head slot (try_recv spins on
+	 * an empty look). */
+	struct ak__ring *r = ak__ring_get(c);
 	if (!r)
 		return AK_EAGAIN;
-	return ak__ring_pop_many(c, r, out, 1, 0) ? 0 : AK_EAGAIN;
+	uint64_t h = ak__load(&r->head, AK__RELAXED);
+	if (!take_slot(c, r, h, out))
+		return AK_EAGAIN;
+	store_head(c, r, (h + 1) & c->imask);
+	return 0;
 }
 
 /* A value is claimed but not yet readable at the head. */
