@@ -657,44 +657,26 @@ END_TEST
 
 #define DROP_ROUNDS 2000
 
-struct drop_sender {
-	struct ak_broadcast_tx *tx;
-	atomic_int stop;
-	long sends;
-};
-
-static void *drop_sender_main(void *arg)
+static int drop_send(void *tx, uint64_t v)
 {
-	struct drop_sender *d = arg;
-	uint64_t v = 0;
-
-	/* acquire: pairs with the release store that ends the test */
-	while (!atomic_load_explicit(&d->stop, memory_order_acquire)) {
-		v++;
-		if (ak_broadcast_send(d->tx, &v, NULL) == 0)
-			d->sends++;
-		if ((v & 63) == 0)
-			sched_yield();
-	}
-	return NULL;
+	return ak_broadcast_send(tx, &v, NULL);
 }
 
 START_TEST(receivers_dropped_under_parked_recv_while_another_thread_sends)
 {
-	struct drop_sender d;
+	struct tk_sender d;
+	struct ak_broadcast_tx *tx;
 	struct ak_broadcast_rx *keep, *rx;
 	struct tk_task *t = tk_task_new();
-	pthread_t th;
 	int bad = 0;
 
-	memset(&d, 0, sizeof d);
-	d.tx = new_chan(4, &keep);
-	ck_assert_int_eq(pthread_create(&th, NULL, drop_sender_main, &d), 0);
-	for (int i = 0; i < DROP_ROUNDS; i++) {
+	tx = new_chan(4, &keep);
+	tk_sender_start(&d, drop_send, tx);
+	for (int i = 0; tk_sender_more(&d, i, DROP_ROUNDS); i++) {
 		struct ak_broadcast_recv_op op;
 		uint64_t got;
 		memset(&op, 0, sizeof op);
-		if (ak_broadcast_subscribe(d.tx, &rx) != 0 ||
+		if (ak_broadcast_subscribe(tx, &rx) != 0 ||
 		    ak_broadcast_recv_init(&op, rx, &got, NULL) != 0) {
 			bad++;
 			break;
@@ -710,12 +692,10 @@ START_TEST(receivers_dropped_under_parked_recv_while_another_thread_sends)
 		}
 		(void)tk_task_take_woken(t);
 	}
-	atomic_store_explicit(&d.stop, 1, memory_order_release);
-	pthread_join(th, NULL);
+	ck_assert_int_gt(tk_sender_stop(&d), 0);
 	ck_assert_int_eq(bad, 0);
-	ck_assert_int_gt(d.sends, 0);
 	ak_broadcast_rx_drop(keep);
-	ak_broadcast_tx_drop(d.tx);
+	ak_broadcast_tx_drop(tx);
 	tk_assert_balanced(t->cw);
 }
 END_TEST

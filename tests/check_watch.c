@@ -992,42 +992,24 @@ END_TEST
 
 #define DROP_ROUNDS 2000
 
-struct drop_sender {
-	struct ak_watch_sender *tx;
-	atomic_int stop;
-	long sends;
-};
-
-static void *drop_sender_main(void *arg)
+static int drop_send(void *tx, uint64_t v)
 {
-	struct drop_sender *d = arg;
-	uint64_t v = 0;
-
-	/* acquire: pairs with the release store that ends the test */
-	while (!atomic_load_explicit(&d->stop, memory_order_acquire)) {
-		v++;
-		if (ak_watch_send(d->tx, &v) == 0)
-			d->sends++;
-		if ((v & 63) == 0)
-			sched_yield();
-	}
-	return NULL;
+	return ak_watch_send(tx, &v);
 }
 
 START_TEST(receivers_dropped_under_parked_changed_while_another_thread_sends)
 {
-	struct drop_sender d;
+	struct tk_sender d;
+	struct ak_watch_sender *tx;
 	struct ak_watch_receiver *keep, *rx;
 	struct tk_task *t = tk_task_new();
-	pthread_t th;
 	int bad = 0, parked = 0;
 
-	memset(&d, 0, sizeof d);
-	new_u64(0, &d.tx, &keep);
-	ck_assert_int_eq(pthread_create(&th, NULL, drop_sender_main, &d), 0);
-	for (int i = 0; i < DROP_ROUNDS; i++) {
+	new_u64(0, &tx, &keep);
+	tk_sender_start(&d, drop_send, tx);
+	for (int i = 0; tk_sender_more(&d, i, DROP_ROUNDS); i++) {
 		struct ak_watch_changed_op op = { 0 };
-		if (ak_watch_subscribe(d.tx, &rx) != 0 || ak_watch_changed_init(&op, rx) != 0) {
+		if (ak_watch_subscribe(tx, &rx) != 0 || ak_watch_changed_init(&op, rx) != 0) {
 			bad++;
 			break;
 		}
@@ -1043,13 +1025,11 @@ START_TEST(receivers_dropped_under_parked_changed_while_another_thread_sends)
 		}
 		(void)tk_task_take_woken(t);
 	}
-	atomic_store_explicit(&d.stop, 1, memory_order_release);
-	pthread_join(th, NULL);
+	ck_assert_int_gt(tk_sender_stop(&d), 0);
 	ck_assert_int_eq(bad, 0);
-	ck_assert_int_gt(d.sends, 0);
 	(void)parked;                            /* both paths are legal */
 	ak_watch_receiver_drop(keep);
-	ak_watch_sender_drop(d.tx);
+	ak_watch_sender_drop(tx);
 	end_test();
 }
 END_TEST

@@ -538,6 +538,57 @@ void tk_setter_join(struct tk_setter *s)
 	ck_assert_int_eq(pthread_join(s->thread, NULL), 0);
 }
 
+/* ---- Sender thread ---------------------------------------------------- */
+
+static void *sender_main(void *arg)
+{
+	struct tk_sender *s = arg;
+	uint64_t v = 0;
+
+	/* acquire: pairs with the release store in tk_sender_stop() */
+	while (!atomic_load_explicit(&s->stop, memory_order_acquire)) {
+		v++;
+		/* relaxed: a count, read after the join or as a progress peek */
+		if (s->send(s->ctx, v) == 0)
+			atomic_fetch_add_explicit(&s->sends, 1, memory_order_relaxed);
+		if ((v & 63) == 0)
+			sched_yield();
+	}
+	return NULL;
+}
+
+void tk_sender_start(struct tk_sender *s, int (*send)(void *ctx, uint64_t v),
+                     void *ctx)
+{
+	s->send = send;
+	s->ctx = ctx;
+	atomic_init(&s->stop, 0);
+	atomic_init(&s->sends, 0);
+	ck_assert_int_eq(pthread_create(&s->thread, NULL, sender_main, s), 0);
+}
+
+long tk_sender_sends(struct tk_sender *s)
+{
+	return atomic_load_explicit(&s->sends, memory_order_relaxed);
+}
+
+int tk_sender_more(struct tk_sender *s, int i, int rounds)
+{
+	if (i < rounds)
+		return 1;
+	if (tk_sender_sends(s) > 0)
+		return 0;
+	sched_yield();
+	return 1;
+}
+
+long tk_sender_stop(struct tk_sender *s)
+{
+	atomic_store_explicit(&s->stop, 1, memory_order_release);
+	ck_assert_int_eq(pthread_join(s->thread, NULL), 0);
+	return tk_sender_sends(s);
+}
+
 /* ---- Busy future ------------------------------------------------------- */
 
 static int busy_poll(struct ak_future *base, struct ak_context *cx)

@@ -206,6 +206,28 @@ void tk_setter_start_when_parked(struct tk_setter *s, struct tk_flag_future *f);
 void tk_setter_join(struct tk_setter *s);
 
 /*
+ * A thread that calls send(ctx, v) with v = 1, 2, ... until stopped,
+ * counting the calls that returned 0 and yielding every 64 calls: the
+ * "another thread sends meanwhile" of a race test.  A test loops at least
+ * its rounds and on until tk_sender_sends() > 0 (yielding), so that a
+ * loaded machine that did not run the thread during the rounds still
+ * exercises the race; tk_sender_stop() joins it and returns the count.
+ */
+struct tk_sender {
+	pthread_t thread;
+	int (*send)(void *ctx, uint64_t v);
+	void *ctx;
+	atomic_int stop;
+	atomic_long sends;
+};
+void tk_sender_start(struct tk_sender *s, int (*send)(void *ctx, uint64_t v),
+                     void *ctx);
+long tk_sender_sends(struct tk_sender *s);
+/* 1 while round i (from 0) should run: i < rounds, or nothing sent yet. */
+int tk_sender_more(struct tk_sender *s, int i, int rounds);
+long tk_sender_stop(struct tk_sender *s);
+
+/*
  * Loops calling ak_coop_poll until it has made `needed` successful calls;
  * returns AK_PENDING (counting a yield) each time ak_coop_poll does.
  */
