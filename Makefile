@@ -906,6 +906,15 @@ INSTALL ?= install
 
 PUB_HDR := $(wildcard include/awaitkit/*.h)
 MAN_PAGES := $(wildcard man/man3/*.3 man/man7/*.7)
+# A page per family, a symbolic link per other function it documents:
+# installed as they are, a few processes for them all.
+MAN_LINKS := $(shell find man/man3 man/man7 -type l)
+MAN_FILES := $(filter-out $(MAN_LINKS),$(MAN_PAGES))
+# man_install SECTION: the pages and links of man/SECTION into MANDIR.
+man_install = $(if $(filter man/$(1)/%,$(MAN_FILES)),$(INSTALL) -m 644 \
+	$(filter man/$(1)/%,$(MAN_FILES)) "$(DESTDIR)$(MANDIR)/$(1)/";) \
+	$(if $(filter man/$(1)/%,$(MAN_LINKS)),cp -P --remove-destination \
+	$(filter man/$(1)/%,$(MAN_LINKS)) "$(DESTDIR)$(MANDIR)/$(1)/";)
 
 .PHONY: install uninstall check-install
 
@@ -929,12 +938,8 @@ install: all $(BUILD)/tsan/libawaitkit.a awaitkit.pc.in awaitkit-tsan.pc.in
 		-e 's|@TSAN_CC@|$(TSAN_CC)|g' \
 		awaitkit-tsan.pc.in > "$(DESTDIR)$(PKGCONFIGDIR)/awaitkit-tsan.pc"
 	chmod 644 "$(DESTDIR)$(PKGCONFIGDIR)/awaitkit-tsan.pc"
-	@n=0; for f in $(MAN_PAGES); do \
-		d="$(DESTDIR)$(MANDIR)/$$(basename $$(dirname $$f))/$$(basename $$f)"; \
-		if [ -L "$$f" ]; then ln -sfn "$$(readlink "$$f")" "$$d" || exit 1; \
-		else rm -f "$$d" && $(INSTALL) -m 644 "$$f" "$$d" || exit 1; fi; \
-		n=$$((n + 1)); \
-	done; echo "install: $$n man pages into $(DESTDIR)$(MANDIR)"
+	@set -e; $(call man_install,man3) $(call man_install,man7) \
+	echo "install: $(words $(MAN_PAGES)) man pages into $(DESTDIR)$(MANDIR)"
 
 uninstall:
 	rm -f "$(DESTDIR)$(INCLUDEDIR)/awaitkit.h"
@@ -949,9 +954,9 @@ uninstall:
 		"$(DESTDIR)$(PKGCONFIGDIR)/awaitkit.pc" \
 		"$(DESTDIR)$(LIBDIR)/libawaitkit-tsan.a" \
 		"$(DESTDIR)$(PKGCONFIGDIR)/awaitkit-tsan.pc"
-	@for f in $(MAN_PAGES); do \
-		rm -f "$(DESTDIR)$(MANDIR)/$$(basename $$(dirname $$f))/$$(basename $$f)"; \
-	done; echo "uninstall: man pages removed from $(DESTDIR)$(MANDIR)"
+	@if [ -d "$(DESTDIR)$(MANDIR)" ]; then cd "$(DESTDIR)$(MANDIR)" && \
+		rm -f $(MAN_PAGES:man/%=%); fi; \
+	echo "uninstall: man pages removed from $(DESTDIR)$(MANDIR)"
 
 # Install into a temporary prefix, build tests/install/hello.c against it
 # with pkg-config alone (dynamic and static), check the man pages, uninstall.
