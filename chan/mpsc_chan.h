@@ -186,8 +186,9 @@ void ak__ring_give_back(struct ak__chan *c, uint64_t n);
 /* The most units one reservation may ask for. */
 uint64_t ak__ring_max_reserve(struct ak__chan *c);
 int ak__ring_is_closed(struct ak__chan *c);
-/* Closes the sending side: waiting senders fail with AK_EPIPE. */
-void ak__ring_close(struct ak__chan *c);
+/* Closes the sending side: waiting senders fail with AK_EPIPE.
+ * senders_gone: the last sender's close (no ring can appear any more). */
+void ak__ring_close(struct ak__chan *c, int senders_gone);
 /* A send or reserve that found no room (st: ak__waiter_state(&a->w)
  * taken before the fast path): see ak__gate_park(); a grant is held
  * units. */

@@ -322,12 +322,21 @@ int ak__ring_is_closed(struct ak__chan *c)
 	return (ak__load(&r->tail, AK__ACQUIRE) & CLOSED) != 0;
 }
 
-void ak__ring_close(struct ak__chan *c)
+void ak__ring_close(struct ak__chan *c, int senders_gone)
 {
 	struct ak__ring *r = NULL;
-	/* seq_cst: against ring_make()'s CAS: one of the two comes first. */
-	if (ak__cas(&c->rb, &r, AK__RING_NONE, AK__SEQ_CST, AK__ACQUIRE) || r == AK__RING_NONE)
+	if (senders_gone) {
+		/* No sender is left to make the ring (the last one's fetch_sub
+		 * read every install): none now is none for good, and the
+		 * receiver reads a missing ring as closed and empty. */
+		r = ak__ring_get(c);
+		if (!r || r == AK__RING_NONE)
+			return;
+	} else if (ak__cas(&c->rb, &r, AK__RING_NONE, AK__SEQ_CST, AK__ACQUIRE) ||
+	           r == AK__RING_NONE) {
+		/* seq_cst: against ring_make()'s CAS: one of the two comes first. */
 		return;
+	}
 	ak__fetch_or(&r->tail, CLOSED, AK__SEQ_CST);
 	ak__gate_close(&r->gate, &ring_source, c);
 }

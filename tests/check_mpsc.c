@@ -312,7 +312,8 @@ START_TEST(close_refuses_sends_and_drains_what_is_queued)
 }
 END_TEST
 
-START_TEST(last_sender_drop_wakes_the_receiver_with_epipe)
+/* cap 0: unbounded.  Nothing was sent: a bounded channel has no ring. */
+static void check_last_sender_drop_wakes(size_t cap)
 {
 	struct ak_mpsc_tx *tx, *tx2;
 	struct ak_mpsc_rx *rx;
@@ -320,7 +321,10 @@ START_TEST(last_sender_drop_wakes_the_receiver_with_epipe)
 	struct tk_task *t = tk_task_new();
 	int v;
 
-	new_unbounded(&tx, &rx);
+	if (cap)
+		new_bounded(cap, &tx, &rx);
+	else
+		new_unbounded(&tx, &rx);
 	ck_assert_int_eq(ak_mpsc_tx_clone(tx, &tx2), 0);
 	ck_assert_int_eq(ak_mpsc_recv_init(&op, rx, &v), 0);
 	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
@@ -331,6 +335,17 @@ START_TEST(last_sender_drop_wakes_the_receiver_with_epipe)
 	ck_assert_int_eq(tk_poll(t, &op.future), AK_EPIPE);
 	ck_assert_int_eq(ak_mpsc_rx_is_closed(rx), 1);
 	ak_mpsc_rx_drop(rx);
+}
+
+START_TEST(last_sender_drop_wakes_the_receiver_with_epipe)
+{
+	check_last_sender_drop_wakes(0);
+}
+END_TEST
+
+START_TEST(last_sender_drop_wakes_the_receiver_of_a_never_used_bounded_channel_with_epipe)
+{
+	check_last_sender_drop_wakes(4);
 }
 END_TEST
 
@@ -763,6 +778,21 @@ static void count_drop(void *elem, void *arg)
 	d->sum += *(int *)elem;
 }
 
+/* A channel of cap (0: unbounded) whose hook counts into d, with 1..40
+ * sent and 1 and 2 received. */
+static void hooked_with_38_queued(size_t cap, struct ak_mpsc_hooks *hooks, struct ak_mpsc_tx **tx,
+                                  struct ak_mpsc_rx **rx)
+{
+	if (cap)
+		ck_assert_int_eq(ak_mpsc_new(cap, sizeof(int), hooks, tx, rx), 0);
+	else
+		ck_assert_int_eq(ak_mpsc_unbounded_new(sizeof(int), hooks, tx, rx), 0);
+	for (int i = 1; i <= 40; i++)
+		ck_assert_int_eq(send_now(*tx, i), 0);
+	ck_assert_int_eq(recv_now(*rx), 1);
+	ck_assert_int_eq(recv_now(*rx), 2);
+}
+
 static void check_drop_hooks(size_t cap)
 {
 	struct dropped d = { 0, 0 };
@@ -771,14 +801,7 @@ static void check_drop_hooks(size_t cap)
 	struct ak_mpsc_rx *rx;
 	struct ak_mpsc_reserve_op permit = {0};
 
-	if (cap)
-		ck_assert_int_eq(ak_mpsc_new(cap, sizeof(int), &hooks, &tx, &rx), 0);
-	else
-		ck_assert_int_eq(ak_mpsc_unbounded_new(sizeof(int), &hooks, &tx, &rx), 0);
-	for (int i = 1; i <= 40; i++)
-		ck_assert_int_eq(send_now(tx, i), 0);
-	ck_assert_int_eq(recv_now(rx), 1);
-	ck_assert_int_eq(recv_now(rx), 2);
+	hooked_with_38_queued(cap, &hooks, &tx, &rx);
 	if (cap)
 		ck_assert_int_eq(ak_mpsc_try_reserve(&permit, tx), 0);
 	ak_mpsc_rx_drop(rx);          /* drops the 38 queued now */
@@ -803,6 +826,36 @@ END_TEST
 START_TEST(drop_hook_runs_once_per_undelivered_value_unbounded)
 {
 	check_drop_hooks(0);
+}
+END_TEST
+
+/* The receiver goes last, after every sender: what is still queued goes
+ * to the hook with the channel, once per value. */
+static void check_drop_hooks_receiver_last(size_t cap)
+{
+	struct dropped d = { 0, 0 };
+	struct ak_mpsc_hooks hooks = { count_drop, NULL, &d };
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+
+	hooked_with_38_queued(cap, &hooks, &tx, &rx);
+	ak_mpsc_tx_drop(tx);
+	ck_assert_int_eq(d.n, 0);
+	ck_assert_int_eq(recv_now(rx), 3);
+	ak_mpsc_rx_drop(rx);
+	ck_assert_int_eq(d.n, 37);
+	ck_assert_int_eq(d.sum, 820 - 6);
+}
+
+START_TEST(drop_hook_runs_once_per_value_left_when_the_receiver_goes_last_bounded)
+{
+	check_drop_hooks_receiver_last(64);
+}
+END_TEST
+
+START_TEST(drop_hook_runs_once_per_value_left_when_the_receiver_goes_last_unbounded)
+{
+	check_drop_hooks_receiver_last(0);
 }
 END_TEST
 
@@ -2008,6 +2061,7 @@ Suite *mpsc_suite(void)
 	tcase_add_test(tc, recv_many_takes_up_to_its_limit_and_zero_returns_at_once);
 	tcase_add_test(tc, close_refuses_sends_and_drains_what_is_queued);
 	tcase_add_test(tc, last_sender_drop_wakes_the_receiver_with_epipe);
+	tcase_add_test(tc, last_sender_drop_wakes_the_receiver_of_a_never_used_bounded_channel_with_epipe);
 	tcase_add_test(tc, closed_op_completes_when_the_receiver_closes);
 	tcase_add_test(tc, weak_upgrade_fails_after_the_last_strong_drop);
 	tcase_add_test(tc, same_channel_tells_channels_apart);
@@ -2016,6 +2070,8 @@ Suite *mpsc_suite(void)
 	tcase_add_test(tc, cancelled_granted_reserve_passes_its_slot_to_the_next_waiter);
 	tcase_add_test(tc, drop_hook_runs_once_per_undelivered_value_bounded);
 	tcase_add_test(tc, drop_hook_runs_once_per_undelivered_value_unbounded);
+	tcase_add_test(tc, drop_hook_runs_once_per_value_left_when_the_receiver_goes_last_bounded);
+	tcase_add_test(tc, drop_hook_runs_once_per_value_left_when_the_receiver_goes_last_unbounded);
 	tcase_add_test(tc, recv_repolled_with_another_waker_wakes_only_the_new_one);
 	tcase_add_test(tc, a_wake_that_sends_on_the_same_channel_does_not_deadlock);
 	tcase_add_test(tc, dropping_every_handle_under_a_parked_recv_is_safe);
