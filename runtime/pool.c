@@ -39,10 +39,10 @@
  * task comes from the injection queue first and every other one from the
  * pinned queue first; the pinned queue; the injection queue; then half of
  * another worker's local queue (search).  A spinning worker steals a lone
- * queued task late (worth_stealing()).  A task held in a LIFO
- * slot while its worker stays in one poll for a whole idle spin of another
- * worker is taken by that worker (spin_for_work): a poll that does not
- * yield cannot hold it hostage while a worker is awake.
+ * queued task late, and a task held in a LIFO slot while its worker stays
+ * in one poll for a whole idle spin of another worker (pool_spin.c); a
+ * worker with nothing to do while others poll watches them instead of
+ * stealing (the watcher, pool_worker.h).
  *
  * The injection queue and the gate that keeps late wakes out of a freed
  * pool: see pool_inject.h.
@@ -59,9 +59,10 @@
  *
  * Idle and searching workers: see pool_idle.h.  Work that other workers
  * should see (an injection into an empty queue, a spawn, a task pushed out
- * of the LIFO slot onto a queue it makes steal-worthy, an overflow)
- * notifies; a LIFO wake, a lone task pushed out (pushed_out_notifies())
- * and a task queued again at the end of its own poll do not.
+ * of the LIFO slot onto a queue it makes steal-worthy while no worker
+ * watches, an overflow) notifies; a LIFO wake, a lone task pushed out
+ * (ak__pool_pushed_out_notifies()) and a task queued again at the end of
+ * its own poll do not.
  */
 #include <errno.h>
 #include <limits.h>
@@ -72,13 +73,8 @@
 #include <awaitkit/block_on.h>
 #include <awaitkit/pool.h>
 
-#include "pool_idle.h"
-#include "pool_inject.h"
-#include "pool_queue.h"
-#include "task.h"
+#include "pool_worker.h"
 #include "thread.h"
-
-#define CACHELINE AK__CACHELINE
 
 /* Checks of the queues before a worker goes idle (the default of
  * ak_pool_options.idle_spins): a futex wake costs about 10 us on this
@@ -89,56 +85,6 @@
  * figures). */
 #define LIFO_MAX 3
 #define INJECT_EVERY 61
-/* A spinning worker steals at once from a local queue of this many tasks
- * or more; from a shorter one once its worker has begun no poll for
- * idle_spins / STEAL_WINDOW_DIV steps (worth_stealing()). */
-#define STEAL_AT_ONCE 2
-#define STEAL_WINDOW_DIV 4
-
-struct pool_task {
-	struct ak_task base;
-	struct cds_wfcq_node qnode;
-	struct ak__pinq_link pin;       /* in its home's pinned queue */
-	struct worker *home;            /* pinned there; NULL: not pinned */
-	struct ak_pool *pool;
-};
-
-struct worker {
-	/* Shared with stealers. */
-	struct ak__runq runq;
-	struct ak__pinq pinq;           /* pinned here; any thread pushes */
-	ak__atomic(struct ak_task *) lifo;
-	ak__atomic(uint32_t) ticks;     /* polls begun; the owner writes */
-	char pad0_[CACHELINE];
-	/* The worker's own. */
-	struct ak__parker parker;
-	struct ak_pool *pool;
-	struct pool_task *current;      /* the task it runs */
-	uint32_t tick;
-	uint32_t rng;
-	int lifo_streak;
-	int searching;                  /* counted in the idle word */
-	pthread_t thread;
-	int index;
-	char pad1_[CACHELINE];
-};
-
-struct ak_pool {
-	struct ak__injq inject;         /* and its gate */
-	ak__atomic(uint32_t) stopping;  /* workers exit */
-	ak__atomic(uint32_t) refs;      /* the pool's own, one per task record */
-	ak__atomic(uint32_t) live;      /* unfinished tasks; wait_idle's futex */
-	ak__atomic(uint32_t) live_waiters;
-	struct ak__idle idle;           /* idle and searching workers */
-	struct ak__lock lock;           /* guards unfinished, shutdown */
-	struct ak__task_list unfinished;
-	int shutdown;
-	int nworkers;
-	int idle_spins;                 /* ak_pool_options */
-	int lifo_max;
-	struct worker *workers;
-};
-
 /* The worker this thread is, if any. */
 static _Thread_local struct worker *tls_worker;
 
@@ -164,11 +110,6 @@ static void pool_put(struct ak_pool *p)
 static struct pool_task *task_of_pin(struct ak__pinq_link *l)
 {
 	return (struct pool_task *)(void *)((char *)l - offsetof(struct pool_task, pin));
-}
-
-static int queue_empty(struct ak_pool *p)
-{
-	return ak__injq_empty(&p->inject);
 }
 
 /* The head of the injection queue or NULL; *more: others follow it. */
@@ -216,15 +157,6 @@ static void push_local(struct worker *w, struct ak_task *t, int notify)
 
 enum { FROM_WAKE, FROM_SPAWN };
 
-/* Whether a task a LIFO wake pushes out onto w's local queue wakes a
- * parked worker: only when the queue then holds STEAL_AT_ONCE tasks.  A
- * lone one is left to w, as a spinner leaves it (worth_stealing()): it runs
- * in a moment on the core where its data is (bench/README: select_2chan). */
-static int pushed_out_notifies(struct worker *w)
-{
-	return ak__runq_len(&w->runq) + 1 >= STEAL_AT_ONCE;
-}
-
 /* Queues a pinned task on its home's pinned queue, and kicks the home
  * unless it is the caller (which comes back to its queues anyway). */
 static void schedule_pinned(struct worker *home, struct ak_task *t,
@@ -261,13 +193,16 @@ static void schedule(struct ak_pool *p, struct ak_task *t, int from)
 		}
 		/* Only this worker fills its slot, others empty it: a store
 		 * fills an empty one.  release: pairs with the acquire
-		 * exchanges that take it (next_task(), spin_for_work()): t's
+		 * exchanges that take it (ak__pool_take_lifo()): t's
 		 * queueing happens before its poll on a stealer. */
 		struct ak_task *prev;
 		if (!ak__load(&self->lifo, AK__RELAXED))
 			ak__store(&self->lifo, t, AK__RELEASE);
-		else if ((prev = ak__xchg(&self->lifo, t, AK__RELEASE)) != NULL)
-			push_local(self, prev, pushed_out_notifies(self));
+		else if ((prev = ak__xchg(&self->lifo, t, AK__RELEASE)) != NULL) {
+			push_local(self, prev, 0);
+			if (ak__pool_pushed_out_notifies(self))
+				ak__idle_notify_local(&p->idle);
+		}
 		return;
 	}
 	if (!ak__injq_enter(&p->inject)) {
@@ -319,16 +254,6 @@ static const struct ak__task_hooks pool_hooks = {
 
 /* ---- workers ------------------------------------------------------------------ */
 
-/* Takes w's LIFO slot: the owner's way and a stealer's. */
-static struct ak_task *take_lifo(struct worker *w)
-{
-	/* Relaxed: a peek; the exchange decides. */
-	if (!ak__load(&w->lifo, AK__RELAXED))
-		return NULL;
-	/* acquire: pairs with the release exchange in schedule(). */
-	return ak__xchg(&w->lifo, NULL, AK__ACQUIRE);
-}
-
 static struct ak_task *pop_inject(struct ak_pool *p)
 {
 	int more;
@@ -345,7 +270,7 @@ static struct ak_task *pop_inject(struct ak_pool *p)
 static struct ak_task *next_task(struct worker *w)
 {
 	struct ak_pool *p = w->pool;
-	struct ak_task *t = take_lifo(w);
+	struct ak_task *t = ak__pool_take_lifo(w);
 
 	if (t) {
 		if (w->lifo_streak < p->lifo_max) {
@@ -402,109 +327,9 @@ static struct ak_task *search(struct worker *w, int *more, int *capped)
 	return t ? &t->base : NULL;
 }
 
-/* The other worker a spin step of w looks at: a different one each step,
- * so that a step reads two lines (the injection queue's and that worker's)
- * whatever the worker count; NULL on a pool of one. */
-static struct worker *spin_victim(struct worker *w, int step)
-{
-	struct ak_pool *p = w->pool;
-	int n = p->nworkers;
-	if (n < 2)
-		return NULL;
-	return &p->workers[(w->index + 1 + step % (n - 1)) % n];
-}
-
-/* A worker whose LIFO slot is taken and that has not begun a poll since
- * *ticks was read; NULL if none. */
-static struct worker *lifo_holder(struct worker *w, uint32_t *ticks)
-{
-	struct ak_pool *p = w->pool;
-	for (int i = 0; i < p->nworkers; i++) {
-		struct worker *v = &p->workers[i];
-		/* Relaxed: peeks; take_lifo() decides. */
-		if (v != w && ak__load(&v->lifo, AK__RELAXED)) {
-			*ticks = ak__load(&v->ticks, AK__RELAXED);
-			return v;
-		}
-	}
-	return NULL;
-}
-
-/* Whether a spinning worker should steal from v, whose local queue holds
- * n > 0 tasks: at once when it holds several; a single one only when v has
- * begun no poll for `window` steps (it is in one long poll), since a v that
- * keeps polling runs it in a moment, on the core where its data is: a
- * steal would move both for nothing (select_2chan: 50 steals per 1000
- * messages, 33 with this rule).  *watch follows one such queue at a time:
- * its worker, that worker's ticks and the step since when they stand. */
-struct watch {
-	struct worker *v;
-	uint32_t ticks;
-	int since;
-};
-
-static int worth_stealing(struct worker *v, uint32_t n, struct watch *watch,
-                          int step, int window)
-{
-	if (n >= STEAL_AT_ONCE)
-		return 1;
-	/* Relaxed: the ticks are a clock, ordered with nothing. */
-	uint32_t ticks = ak__load(&v->ticks, AK__RELAXED);
-	if (!watch->v || (watch->v == v && watch->ticks != ticks)) {
-		*watch = (struct watch){ v, ticks, step };
-		return 0;
-	}
-	return watch->v == v && step - watch->since >= window;
-}
-
-/*
- * Spins a bounded time watching the queues: 1 as soon as there is work
- * worth taking (or the pool stops; see worth_stealing()), 0 after the
- * spin.  A LIFO slot whose worker began no poll during the whole spin is
- * held hostage by a long poll: its task is taken into *t.
- */
-static int spin_for_work(struct worker *w, struct ak_task **t)
-{
-	struct ak_pool *p = w->pool;
-	uint32_t ticks = 0;
-	struct worker *holder = lifo_holder(w, &ticks);
-	struct watch watch = { NULL, 0, 0 };
-	int window = p->idle_spins / STEAL_WINDOW_DIV;
-
-	for (int i = 0; i < p->idle_spins; i++) {
-		struct worker *v = spin_victim(w, i);
-		uint32_t n = v ? ak__runq_len(&v->runq) : 0;
-		if (n == 0 && watch.v == v)
-			watch.v = NULL;         /* its owner took it */
-		if (!queue_empty(p) ||
-		    (n > 0 && worth_stealing(v, n, &watch, i, window)) ||
-		    ak__pinq_len(&w->pinq) > 0 ||
-		    ak__load(&p->stopping, AK__RELAXED))
-			return 1;
-		/* A slot taken during the spin gets a whole spin too.
-		 * Relaxed: a peek, as in lifo_holder(). */
-		if (!holder && v && ak__load(&v->lifo, AK__RELAXED)) {
-			holder = v;
-			ticks = ak__load(&v->ticks, AK__RELAXED);
-			i = 0;
-		}
-		ak__cpu_relax();
-	}
-	/* The spin ends: a task still queued on another worker is taken
-	 * rather than parked past (the watch only delays that). */
-	for (int k = 0; k < p->nworkers; k++)
-		if (&p->workers[k] != w && ak__runq_len(&p->workers[k].runq) > 0)
-			return 1;
-	/* Relaxed: the ticks are a clock, ordered with nothing. */
-	if (holder && ak__load(&holder->ticks, AK__RELAXED) == ticks &&
-	    (*t = take_lifo(holder)) != NULL)
-		return 1;
-	return 0;
-}
-
 static void run(struct worker *w, struct ak_task *t)
 {
-	/* Relaxed: a clock for spin_for_work(), nothing published. */
+	/* Relaxed: a clock for pool_spin.c, nothing published. */
 	ak__store(&w->ticks, ak__load(&w->ticks, AK__RELAXED) + 1, AK__RELAXED);
 	w->current = pool_task_of(t);
 	ak__task_run(t);
@@ -527,11 +352,8 @@ static void *worker_main(void *arg)
 		if (!t)
 			t = search(w, &more, &capped);
 		/* A capped worker goes idle at once: the searchers watch. */
-		if (!t && (capped || !spin_for_work(w, &t)))
-			if (ak__idle_go(&p->idle, &w->parker, &w->searching)) {
-				ak__park(&w->parker, AK_DEADLINE_NEVER);
-				w->searching = 1;       /* a claim woke it */
-			}
+		if (!t && (capped || !ak__pool_spin(w, &t)))
+			t = ak__pool_rest(w);
 		if (!t)
 			continue;
 		if (w->searching)
@@ -782,7 +604,7 @@ AK_EXPORT int ak_pool_free(struct ak_pool *p)
 	 * are joined: their queues are this thread's now. */
 	for (int i = 0; i < p->nworkers; i++) {
 		struct worker *w = &p->workers[i];
-		struct ak_task *t = take_lifo(w);
+		struct ak_task *t = ak__pool_take_lifo(w);
 		if (t)
 			ak__task_run(t);
 		while ((t = ak__runq_pop(&w->runq)) != NULL)

@@ -98,6 +98,24 @@ static void remove_at(struct ak__parker **list, int *n, int i)
 		list[i] = list[i + 1];
 }
 
+/* Takes the registration at stack[i] out of the idle count, as a claim
+ * does (add: SEARCH_ONE when it wakes searching), and off the stack: 0
+ * when every registration left is claimed already, so that every entry of
+ * the stack, this one included, is about to be woken.  Under the lock. */
+static int unregister(struct ak__idle *p, int i, uint64_t add)
+{
+	uint64_t s = ak__load(&p->word, AK__RELAXED);
+	while (s >= IDLE_ONE) {
+		/* acq_rel: as the claim of ak__idle_notify(). */
+		if (ak__cas_weak(&p->word, &s, s - IDLE_ONE + add,
+		                 AK__ACQ_REL, AK__RELAXED)) {
+			remove_at(p->stack, &p->nidle, i);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 void ak__idle_kick(struct ak__idle *p, struct ak__parker *parker)
 {
 	int wake = 0;
@@ -109,22 +127,27 @@ void ak__idle_kick(struct ak__idle *p, struct ak__parker *parker)
 			p->kicked[p->nkicked++] = parker;
 	} else {
 		/* Registered: claim it, as ak__idle_notify() claims one, but
-		 * this one; with no unclaimed registration left every entry of
-		 * the stack is about to be woken, this one included. */
-		uint64_t s = ak__load(&p->word, AK__RELAXED);
-		while (s >= IDLE_ONE) {
-			/* acq_rel: as the claim of ak__idle_notify(). */
-			if (ak__cas_weak(&p->word, &s, s - IDLE_ONE + SEARCH_ONE,
-			                 AK__ACQ_REL, AK__RELAXED)) {
-				remove_at(p->stack, &p->nidle, i);
-				wake = 1;
-				break;
-			}
-		}
+		 * this one. */
+		wake = unregister(p, i, SEARCH_ONE);
 	}
 	ak__unlock(&p->lock);
 	if (wake)
 		ak__unpark(parker);
+}
+
+int ak__idle_leave(struct ak__idle *p, struct ak__parker *parker)
+{
+	ak__lock(&p->lock);
+	int i = find(p->stack, p->nidle, parker);
+	int left = i >= 0 && unregister(p, i, 0);
+	ak__unlock(&p->lock);
+	return left;
+}
+
+int ak__idle_count(struct ak__idle *p)
+{
+	/* Relaxed: a snapshot for a heuristic. */
+	return (int)(ak__load(&p->word, AK__RELAXED) / IDLE_ONE);
 }
 
 int ak__idle_start_search(struct ak__idle *p, int *searching)

@@ -36,9 +36,10 @@
  *   call                          thread
  *   ak__idle_init, _destroy       one thread, no other call running
  *   ak__idle_notify, _local,      any
- *   ak__idle_kick
+ *   ak__idle_kick, _count
  *   ak__idle_start_search,        the worker whose *searching it is
  *   _end_search, ak__idle_go
+ *   ak__idle_leave                the worker whose parker it is
  */
 #ifndef AK_RUNTIME_POOL_IDLE_H
 #define AK_RUNTIME_POOL_IDLE_H
@@ -78,5 +79,14 @@ void ak__idle_end_search(struct ak__idle *p, int *searching, int more);
 /* 1 when registered idle (the caller parks), 0 when a token or a kick was
  * consumed (the caller searches again, counted as searching). */
 int ak__idle_go(struct ak__idle *p, struct ak__parker *parker, int *searching);
+
+/* A worker registered idle that parked with a timeout and woke at it
+ * takes itself off: 1 when it did (it is awake, not searching), 0 when it
+ * was claimed meanwhile (an unpark is on its way; it wakes searching, as
+ * from any claim). */
+int ak__idle_leave(struct ak__idle *p, struct ak__parker *parker);
+
+/* The registered idle workers now (a snapshot). */
+int ak__idle_count(struct ak__idle *p);
 
 #endif

@@ -170,6 +170,19 @@ uint32_t ak__runq_len(struct ak__runq *q)
 	return n > AK__RUNQ_CAP ? 0 : n;
 }
 
+uint32_t ak__runq_tail(struct ak__runq *q)
+{
+	/* Relaxed: a snapshot, as in ak__runq_len(). */
+	return ak__load(&q->tail, AK__RELAXED);
+}
+
+int ak__runq_holds_before(struct ak__runq *q, uint32_t mark)
+{
+	/* Relaxed: as in ak__runq_len(). */
+	uint32_t real = real_of(ak__load(&q->head, AK__RELAXED));
+	return (int32_t)(mark - real) > 0;
+}
+
 /* ---- the pinned queue ------------------------------------------------------------ */
 
 void ak__pinq_init(struct ak__pinq *q)

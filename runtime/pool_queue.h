@@ -21,7 +21,8 @@
  *   ak__runq_pop,
  *   ak__runq_take_half
  *   ak__runq_steal             any worker, into the queue it owns (dst)
- *   ak__runq_len               any thread (a snapshot)
+ *   ak__runq_len, _tail,       any thread (a snapshot)
+ *   _holds_before
  */
 #ifndef AK_RUNTIME_POOL_QUEUE_H
 #define AK_RUNTIME_POOL_QUEUE_H
@@ -61,6 +62,10 @@ unsigned ak__runq_take_half(struct ak__runq *q, struct ak_task **out, int *busy)
 struct ak_task *ak__runq_steal(struct ak__runq *src, struct ak__runq *dst);
 
 uint32_t ak__runq_len(struct ak__runq *q);
+/* The tail index now; ak__runq_holds_before(): whether an entry queued
+ * before that reading is still queued (the head has not passed it). */
+uint32_t ak__runq_tail(struct ak__runq *q);
+int ak__runq_holds_before(struct ak__runq *q, uint32_t mark);
 
 /*
  * A worker's pinned queue: the tasks pinned to it (ak_co_pin(3)), which
