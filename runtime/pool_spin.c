@@ -139,7 +139,7 @@ static int queued_elsewhere(struct worker *w)
 /* Looks at every other worker: the first whose work waited since the last
  * look (a queue entry older than the mark; a LIFO slot while its worker
  * began no poll), or NULL after moving every mark on.  *busy: one of them
- * polled or holds work. */
+ * holds work. */
 static struct worker *look(struct worker *w, int *busy)
 {
 	struct ak_pool *p = w->pool;
@@ -154,7 +154,7 @@ static struct worker *look(struct worker *w, int *busy)
 		if ((queued && ak__runq_holds_before(&v->runq, v->watch_mark)) ||
 		    (held && ticks == v->watch_ticks))
 			return v;
-		*busy |= queued || held || ticks != v->watch_ticks;
+		*busy |= queued || held;
 		v->watch_mark = ak__runq_tail(&v->runq);
 		v->watch_ticks = ticks;
 	}
@@ -183,8 +183,8 @@ static int start_watch(struct worker *w)
 	return 1;
 }
 
-/* The watcher saw a whole period with no other worker polling: it stops,
- * unless work was queued meanwhile.  1 if it still watches. */
+/* The watcher saw every worker idle and nothing queued: it stops, unless
+ * work was queued meanwhile.  1 if it still watches. */
 static int still_watching(struct worker *w)
 {
 	struct ak_pool *p = w->pool;
@@ -243,7 +243,8 @@ struct ak_task *ak__pool_rest(struct worker *w)
 				t = take_waited(w, v);
 				break;
 			}
-			if (!busy)
+			/* Registered idle itself: the count includes w. */
+			if (!busy && ak__idle_count(&p->idle) >= p->nworkers)
 				watching = still_watching(w);
 		}
 	}

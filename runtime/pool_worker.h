@@ -14,14 +14,13 @@
  * run even if the poll that pushed it never returns (ak_pool(3)).  Waking
  * a parked worker for every such push spreads tasks that one worker runs
  * best (bench/README.md: mpsc_bounded_4p); so instead one worker at a time
- * may park with a timeout, AK__POOL_WATCH_NS, while other workers keep
- * polling: the watcher.  While there is one (the pool's `watching` flag),
+ * may park with a timeout, AK__POOL_WATCH_NS, while other workers are
+ * awake: the watcher.  While there is one (the pool's `watching` flag),
  * a push-out wakes nobody.  At each timeout the watcher takes what waited
  * a whole period (a local queue whose head has not passed the tail it had
  * at the last look; a LIFO slot whose worker began no poll since), or
- * looks again; once a whole period passes with no other worker polling and
- * nothing queued, it stops watching and parks untimed, and push-outs
- * notify again.  The flag and the queues are a Dekker pair: the pusher
+ * looks again; once it finds every other worker idle and nothing queued,
+ * it stops watching and parks untimed, and push-outs notify again.  The flag and the queues are a Dekker pair: the pusher
  * queues, runs the light fence and loads the flag; the watcher clears the
  * flag, runs the heavy fence (core/shim.h) and looks at the queues before
  * it parks untimed: one of them sees the other.
@@ -38,10 +37,11 @@
 
 #define AK__POOL_CACHELINE AK__CACHELINE
 
-/* The watcher's period (ns): a task pushed out behind a poll that never
+/* The watcher's period (ns): a task queued behind a poll that never
  * returns waits at most about two of them.  A futex wake costs about
  * 10 us here; a period ten times that keeps the watcher's own cost (one
- * timed wake per period while other workers poll) near 1% of a core. */
+ * timed wake per period while another worker is awake) to a few percent
+ * of a core that has nothing else to do. */
 #define AK__POOL_WATCH_NS 100000
 
 struct pool_task {

@@ -246,6 +246,108 @@ static void pool_cancel_vs_requeue(void)
 	CHECK(ak_pool_free(pool) == 0);
 }
 
+/* ---- the pool's watcher ----------------------------------------------------------------- */
+
+/* A task that parks on its first poll, keeping its waker for the sitter
+ * (and adding a permit to `parked`: the hand-over of the waker, which
+ * sim-tsan sees), and finishes on its second, adding one to `finished`. */
+struct waitee {
+	struct ak_future future;
+	struct ak_waker waker;
+	int polls;
+};
+
+static struct waitee waitees[3];
+static struct ak_task *waitee_tasks[3];
+static struct ak_semaphore *parked, *finished;
+
+static int waitee_poll(struct ak_future *f, struct ak_context *cx)
+{
+	struct waitee *t = (struct waitee *)(void *)f;
+	if (t->polls++ > 0) {
+		CHECK(ak_semaphore_add_permits(finished, 1) == 0);
+		return 0;
+	}
+	CHECK(ak_waker_clone(&cx->waker, &t->waker) == 0);
+	CHECK(ak_semaphore_add_permits(parked, 1) == 0);
+	return AK_PENDING;
+}
+
+static const struct ak_future_vtable waitee_vtable = { waitee_poll, self_wake_cancel };
+
+static void *await_one_finished(void *arg)
+{
+	struct ak_semaphore_acquire_op op = { 0 };
+	(void)arg;
+	CHECK(ak_semaphore_acquire_blocking(&op, finished, 1, AK_DEADLINE_NEVER) == 0);
+	CHECK(ak_semaphore_release(&op) == 0);
+	return NULL;
+}
+
+/* Its one poll wakes the three waitees (the second pushes the first out
+ * of the LIFO slot, the third the second: a queue of two, whose notify is
+ * skipped while the watcher's flag is up) and does not return before one
+ * of them finished, on the other worker. */
+static int sitter_poll(struct ak_future *f, struct ak_context *cx)
+{
+	(void)f;
+	(void)cx;
+	pthread_t awaiter = spawn(await_one_finished, NULL);
+	for (int i = 0; i < 3; i++)
+		ak_waker_wake(&waitees[i].waker);
+	join(awaiter);
+	return 0;
+}
+
+static const struct ak_future_vtable sitter_vtable = { sitter_poll, self_wake_cancel };
+
+/* The watcher's period (ak_pool(3)).  Virtual time stands still while a
+ * thread runs: a wait of one period begun after the workers went idle
+ * ends with the watcher's timeout. */
+#define WATCH_PERIOD_NS 100000
+
+/* The watcher (runtime/pool_worker.h) finds every worker idle and gives up
+ * its watch as the task spawned at that moment wakes the other worker and
+ * pushes tasks out of its LIFO slot onto a queue of two: the watcher must
+ * see them (its look at the queues after clearing its flag) or the pusher
+ * the cleared flag (and notify), or the pushed-out tasks wait behind a
+ * poll that waits for them.  The join ends. */
+static void pool_pushed_out_vs_watcher_leaving(void)
+{
+	struct ak_pool_options o;
+	struct ak_pool *pool;
+	struct ak_future sitter;
+	struct ak_semaphore_acquire_op op = { 0 };
+	memset(&sitter, 0, sizeof sitter);
+	struct ak_task *h;
+	ak_pool_options_init(&o);
+	o.nworkers = 2;
+	o.idle_spins = 2;
+	CHECK(ak_semaphore_new(&parked, 0) == 0);
+	CHECK(ak_semaphore_new(&finished, 0) == 0);
+	CHECK(ak_pool_new_with(&pool, &o) == 0);
+	for (int i = 0; i < 3; i++) {
+		memset(&waitees[i], 0, sizeof waitees[i]);
+		CHECK(ak_future_init(&waitees[i].future, &waitee_vtable) == 0);
+		CHECK(ak_pool_spawn(pool, &waitees[i].future, &waitee_tasks[i]) == 0);
+	}
+	CHECK(ak_semaphore_acquire_blocking(&op, parked, 3, AK_DEADLINE_NEVER) == 0);
+	CHECK(ak_semaphore_release(&op) == 0);
+	CHECK(ak_semaphore_acquire_blocking(&op, finished, 1,
+	                                    ak_deadline_in(WATCH_PERIOD_NS)) == AK_ETIMEDOUT);
+	CHECK(ak_future_init(&sitter, &sitter_vtable) == 0);
+	CHECK(ak_pool_spawn(pool, &sitter, &h) == 0);
+	CHECK(ak_task_join_blocking(h, AK_DEADLINE_NEVER) == 0);
+	ak_task_release(h);
+	for (int i = 0; i < 3; i++) {
+		CHECK(ak_task_join_blocking(waitee_tasks[i], AK_DEADLINE_NEVER) == 0);
+		ak_task_release(waitee_tasks[i]);
+	}
+	CHECK(ak_pool_free(pool) == 0);
+	CHECK(ak_semaphore_free(finished) == 0);
+	CHECK(ak_semaphore_free(parked) == 0);
+}
+
 const struct ak_sim_scenario sim_run_scenarios[] = {
 	{ "select_losers_vs_wake", select_losers_vs_wake,
 	  "a select over two receives as both sends land" },
@@ -257,5 +359,7 @@ const struct ak_sim_scenario sim_run_scenarios[] = {
 	  "two pool workers park as an outside spawn and a wake arrive" },
 	{ "pool_cancel_vs_requeue", pool_cancel_vs_requeue,
 	  "a pool task that wakes itself in its poll, cancelled and released by another thread" },
+	{ "pool_pushed_out_vs_watcher_leaving", pool_pushed_out_vs_watcher_leaving,
+	  "a poll pushes tasks out of the LIFO slot as the pool's watcher gives up its watch" },
 	{ NULL, NULL, NULL },
 };
