@@ -1,8 +1,10 @@
 /* The pool executor: workers, wakes from any thread, cancel, shutdown. */
 #include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <awaitkit.h>
 #include <check.h>
 #include "testkit.h"
@@ -948,8 +950,9 @@ static int waking_sitter_poll(struct ak_future *base, struct ak_context *cx)
 static const struct ak_future_vtable waking_sitter_vtable = { waking_sitter_poll, no_cancel };
 
 /* The second task pushed out of the LIFO slot makes a local queue of two,
- * which wakes the parked worker (ak_pool(3), SCHEDULING): tasks woken from
- * a poll that does not return are not all held behind it. */
+ * which wakes the parked worker, or which the watcher takes after a period
+ * (ak_pool(3), SCHEDULING): tasks woken from a poll that does not return
+ * are not all held behind it. */
 START_TEST(tasks_pushed_out_of_the_lifo_slot_behind_a_poll_that_does_not_return_run_on_the_other_worker)
 {
 	struct ak_pool *p = new_pool(2);
@@ -965,6 +968,140 @@ START_TEST(tasks_pushed_out_of_the_lifo_slot_behind_a_poll_that_does_not_return_
 	sit(p, &s.future, &waking_sitter_vtable, &s.saw_it);
 	for (int i = 0; i < 3; i++)
 		ck_assert_int_eq(atomic_load(&s.woken[i].clones), atomic_load(&s.woken[i].released));
+}
+END_TEST
+
+/* A worker thread as /proc shows it: its state letter ('S': asleep) and
+ * its voluntary context switches (each wake from a park is one). */
+static char thread_state(int tid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+	FILE *f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *end = strrchr(buf, ')');
+	ck_assert_ptr_nonnull(end);
+	return end[2];
+}
+
+static long thread_switches(int tid)
+{
+	char path[64], line[128];
+	long n = -1;
+	snprintf(path, sizeof path, "/proc/self/task/%d/status", tid);
+	FILE *f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "voluntary_ctxt_switches: %ld", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+/* Records the thread that polls it. */
+struct tid_flagger {
+	struct ak_future future;
+	atomic_int tid;
+};
+
+static int tid_flagger_poll(struct ak_future *base, struct ak_context *cx)
+{
+	(void)cx;
+	atomic_store(&((struct tid_flagger *)base)->tid, (int)gettid());
+	return 0;
+}
+
+static const struct ak_future_vtable tid_flagger_vtable = { tid_flagger_poll, no_cancel };
+
+/* Its poll has a child run on the other worker, which then rests as the
+ * pool's watcher (this worker is awake); waits until that worker sleeps;
+ * wakes two parked tasks: the first, pushed out of the LIFO slot onto an
+ * empty local queue, wakes nobody, the second stays in the slot; and does
+ * not return until both ran (or 5 s passed). */
+struct watched_sitter {
+	struct ak_future future;
+	struct ak_pool *pool;
+	struct tid_flagger child;
+	struct tk_flag_future woken[2];
+	int tid[2];                     /* this worker, the watcher */
+	int saw_it;
+};
+
+static int watched_sitter_poll(struct ak_future *base, struct ak_context *cx)
+{
+	struct watched_sitter *f = (struct watched_sitter *)base;
+	int64_t end = ak_deadline_in(5000 * MS);
+
+	(void)cx;
+	f->tid[0] = (int)gettid();
+	ck_assert_int_eq(ak_pool_spawn(f->pool, &f->child.future, NULL), 0);
+	ck_assert(await_count(&f->child.tid, 1));
+	f->tid[1] = atomic_load(&f->child.tid);
+	while (thread_state(f->tid[1]) != 'S' && ak_now() < end)
+		tk_sleep_ns(50000);
+	for (int i = 0; i < 2; i++)
+		tk_flag_set(&f->woken[i]);
+	f->saw_it = await_count(&f->woken[0].polls, 2) && await_count(&f->woken[1].polls, 2);
+	return 0;
+}
+
+static const struct ak_future_vtable watched_sitter_vtable = { watched_sitter_poll, no_cancel };
+
+/* Runs a watched_sitter s on a new pool of two workers, until idle. */
+static struct ak_pool *run_watched_sitter(struct watched_sitter *s)
+{
+	struct ak_pool *p = new_pool(2);
+
+	memset(s, 0, sizeof *s);
+	s->pool = p;
+	ck_assert_int_eq(ak_future_init(&s->child.future, &tid_flagger_vtable), 0);
+	for (int i = 0; i < 2; i++) {
+		tk_flag_init(&s->woken[i], 0);
+		ck_assert_int_eq(ak_pool_spawn(p, &s->woken[i].future, NULL), 0);
+		ck_assert(await_parked(&s->woken[i]));
+	}
+	ck_assert_int_eq(ak_future_init(&s->future, &watched_sitter_vtable), 0);
+	ck_assert_int_eq(ak_pool_spawn(p, &s->future, NULL), 0);
+	wait_idle(p);
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(atomic_load(&s->woken[i].clones), atomic_load(&s->woken[i].released));
+	return p;
+}
+
+/* A lone task pushed out of the LIFO slot and the task in the slot, behind
+ * a poll that never returns, wake no worker; the watcher takes both after
+ * at most about two of its periods (ak_pool(3), SCHEDULING). */
+START_TEST(tasks_behind_a_poll_that_does_not_return_are_taken_by_the_watcher_without_a_wake)
+{
+	struct watched_sitter s;
+	struct ak_pool *p = run_watched_sitter(&s);
+
+	ck_assert_int_eq(s.saw_it, 1);
+	ck_assert_int_eq(ak_pool_free(p), 0);
+}
+END_TEST
+
+/* Once every worker is idle and nothing is queued the watcher parks for
+ * good: the workers' context switches stop (a watcher that kept its
+ * timeout would wake about 200 times in the 20 ms between two readings). */
+START_TEST(the_watcher_stops_waking_once_the_pool_is_idle)
+{
+	struct watched_sitter s;
+	struct ak_pool *p = run_watched_sitter(&s);
+	int64_t end = ak_deadline_in(5000 * MS);
+	int quiet = 0;
+
+	ck_assert_int_eq(s.saw_it, 1);
+	while (!quiet && ak_now() < end) {
+		long before = thread_switches(s.tid[0]) + thread_switches(s.tid[1]);
+		tk_sleep_ns(20 * MS);
+		quiet = thread_switches(s.tid[0]) + thread_switches(s.tid[1]) == before;
+	}
+	ck_assert_int_eq(quiet, 1);
+	ck_assert_int_eq(ak_pool_free(p), 0);
 }
 END_TEST
 
@@ -1204,6 +1341,8 @@ Suite *pool_suite(void)
 	tcase_add_test(fair, two_tasks_waking_each_other_let_a_third_run);
 	tcase_add_test(fair, a_task_queued_behind_a_poll_that_does_not_return_runs_on_the_other_worker);
 	tcase_add_test(fair, tasks_pushed_out_of_the_lifo_slot_behind_a_poll_that_does_not_return_run_on_the_other_worker);
+	tcase_add_test(fair, tasks_behind_a_poll_that_does_not_return_are_taken_by_the_watcher_without_a_wake);
+	tcase_add_test(fair, the_watcher_stops_waking_once_the_pool_is_idle);
 	tcase_add_test(misuse, bad_inputs_return_einval_and_change_nothing);
 	tcase_add_test(misuse, spawn_of_a_bad_or_already_spawned_future_returns_einval);
 	tcase_add_test(misuse, spawn_without_memory_returns_enomem_and_leaves_the_future);
