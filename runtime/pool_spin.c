@@ -97,7 +97,13 @@ int ak__pool_spin(struct worker *w, struct ak_task **t)
 		ak__cpu_relax();
 	}
 	/* The spin ends.  A task still queued on another worker that keeps
-	 * polling is left to it: w rests, as the watcher if none is. */
+	 * polling is left to it: w rests, as the watcher if none is.  Where
+	 * no watcher can be (no heavy fence), the task is taken rather than
+	 * parked past. */
+	if (!ak__fence_heavy_ready())
+		for (int k = 0; k < p->nworkers; k++)
+			if (&p->workers[k] != w && ak__runq_len(&p->workers[k].runq) > 0)
+				return 1;
 	/* Relaxed: the ticks are a clock, ordered with nothing. */
 	if (holder && ak__load(&holder->ticks, AK__RELAXED) == ticks &&
 	    (*t = ak__pool_take_lifo(holder)) != NULL)

@@ -1341,8 +1341,12 @@ Suite *pool_suite(void)
 	tcase_add_test(fair, two_tasks_waking_each_other_let_a_third_run);
 	tcase_add_test(fair, a_task_queued_behind_a_poll_that_does_not_return_runs_on_the_other_worker);
 	tcase_add_test(fair, tasks_pushed_out_of_the_lifo_slot_behind_a_poll_that_does_not_return_run_on_the_other_worker);
-	tcase_add_test(fair, tasks_behind_a_poll_that_does_not_return_are_taken_by_the_watcher_without_a_wake);
-	tcase_add_test(fair, the_watcher_stops_waking_once_the_pool_is_idle);
+	/* The watcher needs membarrier(2) (ak_pool(3)); without it the pool
+	 * keeps the older promise, which the tests above check. */
+	if (ak__fence_heavy_ready()) {
+		tcase_add_test(fair, tasks_behind_a_poll_that_does_not_return_are_taken_by_the_watcher_without_a_wake);
+		tcase_add_test(fair, the_watcher_stops_waking_once_the_pool_is_idle);
+	}
 	tcase_add_test(misuse, bad_inputs_return_einval_and_change_nothing);
 	tcase_add_test(misuse, spawn_of_a_bad_or_already_spawned_future_returns_einval);
 	tcase_add_test(misuse, spawn_without_memory_returns_enomem_and_leaves_the_future);
