@@ -15,28 +15,4 @@
 set -eu
 pkgs="golang-go cargo rustc librust-tokio-dev librust-crossbeam-channel-dev python3 util-linux gcc make"
 
-missing=""
-for p in $pkgs; do
-	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-	case $st in
-	*" installed") ;;
-	*) missing="$missing $p" ;;
-	esac
-done
-[ -z "$missing" ] && exit 0
-
-line="apt-get install -y --no-install-recommends$missing"
-if [ "$(id -u)" -ne 0 ]; then
-	echo "bench/deps.sh: missing Debian packages:$missing" >&2
-	echo "bench/deps.sh: run as root:  apt-get update && $line" >&2
-	exit 1
-fi
-echo "bench/deps.sh: installing$missing"
-export DEBIAN_FRONTEND=noninteractive
-# An empty or stale package list finds nothing: refresh it once first.
-# Another apt run (a second make) may hold the lock: wait for it.
-apt-get -o DPkg::Lock::Timeout=600 update -qq
-# shellcheck disable=SC2086
-apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
-	$missing >/dev/null
-echo "bench/deps.sh: installed$missing"
+exec sh "$(dirname "$0")/../scripts/apt-need.sh" bench/deps.sh $pkgs

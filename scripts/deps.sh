@@ -19,26 +19,4 @@ check|all) pkgs="$pkgs check clang-16 libclang-rt-16-dev g++ mandoc" ;;
 *) echo "deps.sh: unknown set '$what' (build, check or all)" >&2; exit 2 ;;
 esac
 
-missing=""
-for p in $pkgs; do
-	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-	case $st in
-	*" installed") ;;
-	*) missing="$missing $p" ;;
-	esac
-done
-[ -z "$missing" ] && exit 0
-
-line="apt-get install -y --no-install-recommends$missing"
-if [ "$(id -u)" -ne 0 ]; then
-	echo "deps.sh: missing Debian packages:$missing" >&2
-	echo "deps.sh: run as root:  apt-get update && $line" >&2
-	exit 1
-fi
-echo "deps.sh: installing$missing"
-export DEBIAN_FRONTEND=noninteractive
-# An empty or stale package list finds nothing: refresh it once first.
-apt-get update -qq
-# shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
-echo "deps.sh: installed$missing"
+exec sh "$(dirname "$0")/apt-need.sh" deps.sh $pkgs
