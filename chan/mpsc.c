@@ -510,8 +510,13 @@ static __attribute__((noinline, cold)) void recv_release(struct recv_priv *p)
  * message). */
 static inline int recv_finish(struct recv_priv *p, int rc)
 {
-	if (p->flags)
+	if (p->flags == F_REF) {           /* a receive that waited, inline */
+		p->flags = 0;
+		p->c->rx_holds--;
+		rx_put(p->c);
+	} else if (p->flags) {
 		recv_release(p);
+	}
 	return rc;
 }
 
@@ -593,6 +598,22 @@ static int recv_poll(struct ak_future *f, struct ak_context *cx)
 	return recv_pending(p);
 }
 
+/* One value from a bounded channel (ak_mpsc_recv_init's binding there):
+ * recv_poll without its branches on the kind and the limit. */
+static int ring_recv_poll(struct ak_future *f, struct ak_context *cx)
+{
+	struct recv_priv *p = recv_priv(f);
+	int rc = ak__coop_check(cx);
+	if (rc == 0) {
+		rc = ak__ring_recv(p->c, p->buf, cx);
+		if (rc == 0)
+			ak__coop_spend(cx);
+	}
+	if (rc == AK_PENDING)
+		return recv_pending(p);
+	return recv_finish(p, rc);
+}
+
 static void recv_cancel(struct ak_future *f)
 {
 	struct recv_priv *p = recv_priv(f);
@@ -601,8 +622,9 @@ static void recv_cancel(struct ak_future *f)
 }
 
 static const struct ak_future_vtable recv_vtable = { recv_poll, recv_cancel };
+static const struct ak_future_vtable ring_recv_vtable = { ring_recv_poll, recv_cancel };
 
-static int recv_bind(struct ak_future *f, struct ak_mpsc_rx *rx, void *buf, size_t limit,
+static inline __attribute__((always_inline)) int recv_bind(struct ak_future *f, struct ak_mpsc_rx *rx, void *buf, size_t limit,
                      size_t *count)
 {
 	if (!f || !rx)
@@ -610,15 +632,17 @@ static int recv_bind(struct ak_future *f, struct ak_mpsc_rx *rx, void *buf, size
 	struct ak__chan *c = rx_chan(rx);
 	if (!buf && c->elem_size && limit)
 		return AK_EINVAL;
-	int rc = ak_future_init(f, &recv_vtable);
+	/* One value from a bounded channel: its own poll. */
+	int one = limit == 1 && !count && ak__chan_bounded(c);
+	int rc = ak_future_init(f, one ? &ring_recv_vtable : &recv_vtable);
 	if (rc)
 		return rc;
 	struct recv_priv *p = recv_priv(f);
-	memset(p, 0, sizeof(*p));
 	p->c = c;
-	p->buf = buf;
+	p->buf = c->elem_size ? buf : (void *)&void_mark;
 	p->limit = limit;
 	p->count = count;
+	p->flags = 0;
 	return 0;
 }
 

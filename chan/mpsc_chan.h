@@ -201,6 +201,10 @@ int ak__ring_pop(struct ak__chan *c, void *out);
  * buf); how many. */
 size_t ak__ring_pop_many(struct ak__chan *c, struct ak__ring *r, unsigned char *buf, size_t limit,
                          size_t step);
+/* A receive of one value into out (never AK__MPSC_DROP): 0 taken;
+ * AK_PENDING with the receiver's waker registered; AK_EPIPE (finished);
+ * AK_ENOMEM. */
+int ak__ring_recv(struct ak__chan *c, void *out, struct ak_context *cx);
 int ak__ring_in_flight(struct ak__chan *c);
 int ak__ring_finished(struct ak__chan *c);
 size_t ak__ring_len(struct ak__chan *c);

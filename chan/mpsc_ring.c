@@ -77,9 +77,10 @@ static uint64_t resv_of(const struct ak__chan *c, uint64_t t)
 	return (t >> RSHIFT) & c->rmax;
 }
 
-static unsigned char *slot_data(struct ak__chan *c, struct ak__ring *r, uint64_t i)
+/* The value of the slot whose stamp is seq. */
+static unsigned char *slot_data(ak__atomic(uint64_t) *seq)
 {
-	return (unsigned char *)ak__ring_seq(c, r, i) + sizeof(uint64_t);
+	return (unsigned char *)(void *)seq + sizeof(uint64_t);
 }
 
 struct ak__ring_closed ak__ring_none = { .ring = { .tail = CLOSED } };
@@ -178,7 +179,7 @@ static void publish(struct ak__chan *c, struct ak__ring *r, uint64_t i, const vo
 	 * not loop. */
 	while (ak__load(seq, AK__ACQUIRE) != i)
 		ak__cpu_relax();
-	ak__copy_value(slot_data(c, r, i), value, c->elem_size);
+	ak__copy_value(slot_data(seq), value, c->elem_size);
 	/* release: publishes the value to the acquire load in
 	 * ak__ring_pop_many(). */
 	ak__store(seq, (i + 1) & c->imask, AK__RELEASE);
@@ -346,25 +347,36 @@ void ak__ring_close(struct ak__chan *c, int senders_gone)
 /* The receiver's half of the handshake in core/gate.h: head is published
  * (for the seq_cst load in src_take()) before the look at `waiting`; a
  * waiter gets the units freed. */
-static void store_head(struct ak__chan *c, struct ak__ring *r, uint64_t h)
+static inline __attribute__((always_inline)) void store_head(struct ak__chan *c,
+                                                             struct ak__ring *r, uint64_t h)
 {
 	if (ak__gate_publish(&r->gate, &r->head, h))
 		ak__gate_grant_freed(&r->gate, &ring_source, c, h);
 }
 
 /* Takes the value of index h into out if it is there: 1, else 0 (head
- * not yet stored). */
-static inline int take_slot(struct ak__chan *c, struct ak__ring *r, uint64_t h, void *out)
+ * not yet stored).  may_drop: out may be AK__MPSC_DROP (a receive's never
+ * is: its copy calls nothing). */
+static inline __attribute__((always_inline)) int take_value(struct ak__chan *c, struct ak__ring *r,
+                                                            uint64_t h, void *out, int may_drop)
 {
 	ak__atomic(uint64_t) *seq = ak__ring_seq(c, r, h);
 	/* acquire: pairs with the release store in publish(). */
 	if (ak__load(seq, AK__ACQUIRE) != ((h + 1) & c->imask))
 		return 0;
-	ak__chan_copy_out(c, out, slot_data(c, r, h));
+	if (may_drop)
+		ak__chan_copy_out(c, out, slot_data(seq));
+	else
+		ak__copy_value(out, slot_data(seq), c->elem_size);
 	/* release: pairs with the acquire loads in has_room() and publish():
 	 * the slot's next writer copies in after this. */
 	ak__store(seq, (h + c->ring) & c->imask, AK__RELEASE);
 	return 1;
+}
+
+static inline int take_slot(struct ak__chan *c, struct ak__ring *r, uint64_t h, void *out)
+{
+	return take_value(c, r, h, out, 1);
 }
 
 size_t ak__ring_pop_many(struct ak__chan *c, struct ak__ring *r, unsigned char *buf, size_t limit,
@@ -391,6 +403,64 @@ int ak__ring_pop(struct ak__chan *c, void *out)
 		return AK_EAGAIN;
 	store_head(c, r, (h + 1) & c->imask);
 	return 0;
+}
+
+/* ak__ring_finished() with its first look inline: the state is 0 until a
+ * close.  seq_cst: the look after registering (see ak__ring_finished()). */
+static inline int finished_now(struct ak__chan *c)
+{
+	return ak__load(&c->state, AK__SEQ_CST) != 0 && ak__ring_finished(c);
+}
+
+/*
+ * A receive of one value found none at the head (h, if r): the waker, and
+ * one look again.  That look is the receiver's half of the handshake in
+ * publish(): a seq_cst load of tail after the seq_cst registration.  No
+ * claim past head means empty (finished() then tells a close); a claim
+ * means the value is there, or its sender is between its claim and its
+ * store and may have looked at the waker slot before we registered: be
+ * polled again.
+ */
+static __attribute__((noinline)) int recv_wait(struct ak__chan *c, struct ak__ring *r, uint64_t h,
+                                               void *out, struct ak_context *cx)
+{
+	/* A finished channel registers nothing. */
+	if (finished_now(c))
+		return AK_EPIPE;
+	int rc = ak__waker_slot_register(&c->rx_waker, cx);
+	if (rc)
+		return rc;
+	if (!r) {
+		/* seq_cst: against ring_make()'s CAS (see the top); a ring
+		 * once seen stays. */
+		r = ak__load(&c->rb, AK__SEQ_CST);
+		if (!r)
+			return finished_now(c) ? AK_EPIPE : AK_PENDING;
+		h = ak__load(&r->head, AK__RELAXED);
+	}
+	/* seq_cst: pairs with the seq_cst claim on tail. */
+	if (idx_of(c, ak__load(&r->tail, AK__SEQ_CST)) == h)
+		return finished_now(c) ? AK_EPIPE : AK_PENDING;
+	if (!take_value(c, r, h, out, 0)) {
+		ak_waker_wake_by_ref(&cx->waker);
+		return AK_PENDING;
+	}
+	store_head(c, r, (h + 1) & c->imask);
+	return 0;
+}
+
+int ak__ring_recv(struct ak__chan *c, void *out, struct ak_context *cx)
+{
+	struct ak__ring *r = ak__ring_get(c);
+	uint64_t h = 0;
+	if (r) {
+		h = ak__load(&r->head, AK__RELAXED);
+		if (take_value(c, r, h, out, 0)) {
+			store_head(c, r, (h + 1) & c->imask);
+			return 0;
+		}
+	}
+	return recv_wait(c, r, h, out, cx);
 }
 
 /* A value is claimed but not yet readable at the head. */

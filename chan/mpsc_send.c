@@ -84,13 +84,17 @@ static int take_grant(struct send_priv *p)
 
 /*
  * The waiting part of a bounded send or reserve: fast (the operation's
- * lockless try: 0 done, AK_EAGAIN no room, AK_EPIPE) first, then the queue.
+ * lockless try: 0 done, AK_EAGAIN no room, AK_EPIPE) first, unless the
+ * caller tried it (tried: it said AK_EAGAIN), then the queue.
  * 0: done by the fast path; HELD: the units were granted and are held;
  * AK_PENDING; or an error, with nothing held.
  */
 #define HELD (AK_PENDING + 1)
 
-static int wait_units(struct send_priv *p, struct ak_context *cx, int (*fast)(struct send_priv *))
+static inline __attribute__((always_inline)) int wait_units(struct send_priv *p,
+                                                            struct ak_context *cx,
+                                                            int (*fast)(struct send_priv *),
+                                                            int tried)
 {
 	struct ak__chan *c = p->c;
 	/* The one look at the node (see ak__waiter_state()). */
@@ -99,7 +103,7 @@ static int wait_units(struct send_priv *p, struct ak_context *cx, int (*fast)(st
 	if (st == AK__W_GRANTED) {
 		rc = take_grant(p);
 	} else {
-		if (st == AK__W_IDLE) {
+		if (st == AK__W_IDLE && !tried) {
 			if (ak__coop_check(cx) == AK_PENDING)
 				return AK_PENDING;
 			rc = fast(p);
@@ -109,6 +113,8 @@ static int wait_units(struct send_priv *p, struct ak_context *cx, int (*fast)(st
 				return rc;
 			}
 		}
+		if (st == AK__W_IDLE)   /* a send's node is made at its first wait */
+			ak__gate_wait_init(&p->wait, p->wait.n);
 		rc = ak__ring_park(c, &p->wait, cx, st);
 		if (rc == AK_PENDING) {
 			hold_ref(p);
@@ -159,23 +165,44 @@ static int send_poll(struct ak_future *f, struct ak_context *cx)
 			release_ref(p);
 		return rc;
 	}
-	if (!ak__chan_bounded(c)) {
-		/* Never waits, but spends budget as every send does: a task
-		 * looping on it still gives its executor back. */
-		if (ak__coop_check(cx) == AK_PENDING)
-			return AK_PENDING;
-		rc = ak__list_send(c, p->value);
-		if (rc == 0)
-			ak__coop_spend(cx);
-		return rc;
-	}
-	rc = wait_units(p, cx, fast_send);
+	/* Unbounded (bounded is ring_send_poll()): never waits, but spends
+	 * budget as every send does: a task looping on it still gives its
+	 * executor back. */
+	if (ak__coop_check(cx) == AK_PENDING)
+		return AK_PENDING;
+	rc = ak__list_send(c, p->value);
+	if (rc == 0)
+		ak__coop_spend(cx);
+	return rc;
+}
+
+/* A bounded send past its first try (tried: that try found no room). */
+static __attribute__((noinline)) int ring_send_wait(struct send_priv *p, struct ak_context *cx,
+                                                    int tried)
+{
+	int rc = wait_units(p, cx, fast_send, tried);
 	if (rc == AK_PENDING)
 		return AK_PENDING;
 	if (rc == HELD) {          /* a granted unit: a permit's send */
-		ak__ring_permit_send(c, p->value);
+		ak__ring_permit_send(p->c, p->value);
 		rc = 0;
 	}
+	release_ref(p);
+	return rc;
+}
+
+/* A bounded channel's send (send_init's binding there): the first poll
+ * that finds room is one try, out of the waiting path's frame. */
+static int ring_send_poll(struct ak_future *f, struct ak_context *cx)
+{
+	struct send_priv *p = send_priv(f);
+	if (ak__waiter_state(&p->wait.w) != AK__W_IDLE || cx->budget == 0)
+		return ring_send_wait(p, cx, 0);
+	int rc = fast_send(p);
+	if (rc == AK_EAGAIN)
+		return ring_send_wait(p, cx, 1);
+	if (rc == 0)
+		ak__coop_spend(cx);
 	release_ref(p);
 	return rc;
 }
@@ -195,6 +222,7 @@ static void send_cancel(struct ak_future *f)
 }
 
 static const struct ak_future_vtable send_vtable = { send_poll, send_cancel };
+static const struct ak_future_vtable ring_send_vtable = { ring_send_poll, send_cancel };
 
 AK_EXPORT int ak_mpsc_send_init(struct ak_mpsc_send_op *op, struct ak_mpsc_tx *tx, const void *value)
 {
@@ -203,7 +231,8 @@ AK_EXPORT int ak_mpsc_send_init(struct ak_mpsc_send_op *op, struct ak_mpsc_tx *t
 	struct ak__chan *c = ak__tx_chan(tx);
 	if (!value && c->elem_size)
 		return AK_EINVAL;
-	int rc = ak_future_init(&op->future, &send_vtable);
+	int bounded = ak__chan_bounded(c);
+	int rc = ak_future_init(&op->future, bounded ? &ring_send_vtable : &send_vtable);
 	if (rc)
 		return rc;
 	struct send_priv *p = send_priv(&op->future);
@@ -211,8 +240,14 @@ AK_EXPORT int ak_mpsc_send_init(struct ak_mpsc_send_op *op, struct ak_mpsc_tx *t
 	p->value = value;
 	p->flags = 0;
 	p->remaining = 0;
-	if (ak__chan_bounded(c) || ak__chan_rdv(c))
+	if (bounded) {
+		/* The node is made at the first wait (wait_units()): a send
+		 * that finds room reads only its state. */
+		ak__init(&p->wait.w.state, AK__W_IDLE);
+		p->wait.n = 1;
+	} else if (ak__chan_rdv(c)) {
 		ak__gate_wait_init(&p->wait, 1);
+	}
 	return 0;
 }
 
@@ -297,7 +332,7 @@ static int reserve_poll(struct ak_future *f, struct ak_context *cx)
 		release_ref(p);
 		return rc;
 	}
-	int rc = wait_units(p, cx, fast_reserve);
+	int rc = wait_units(p, cx, fast_reserve, 0);
 	if (rc == AK_PENDING)
 		return AK_PENDING;
 	if (rc == HELD)

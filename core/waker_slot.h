@@ -144,9 +144,25 @@ static inline int ak__waker_cell_take(struct ak__waker_cell *c, ak__atomic(uint6
 	return ak__cas_weak(word, sp, want, AK__ACQ_REL, AK__ACQUIRE);
 }
 
+/* ak__waker_cell_notify() found the bit set in s: takes the clone and
+ * wakes it, unless another notifier or the registering side took it. */
+void ak__waker_cell_wake(struct ak__waker_cell *c, ak__atomic(uint64_t) *word, uint64_t bit,
+                         uint64_t s);
+
 /* Wakes the clone registered under bit, if any: after the caller's seq_cst
- * RMW that made its condition true. */
-void ak__waker_cell_notify(struct ak__waker_cell *c, ak__atomic(uint64_t) *word, uint64_t bit);
+ * RMW that made its condition true.  The look inline: a notifier that
+ * finds nobody registered makes no call. */
+static inline void ak__waker_cell_notify(struct ak__waker_cell *c, ak__atomic(uint64_t) *word,
+                                         uint64_t bit)
+{
+	/* seq_cst: comes after the caller's seq_cst RMW; pairs with the
+	 * seq_cst RMW that sets the bit in ak__waker_cell_register(), after
+	 * which the registering side looks at its condition again: of the two
+	 * looks, one sees the other's write.  Acquire for the cell. */
+	uint64_t s = ak__load(word, AK__SEQ_CST);
+	if (s & bit)
+		ak__waker_cell_wake(c, word, bit, s);
+}
 
 /* Drops the clone if s, the word at the end, has the bit. */
 static inline void ak__waker_cell_free(struct ak__waker_cell *c, uint64_t s, uint64_t bit)
@@ -159,6 +175,9 @@ static inline void ak__waker_cell_free(struct ak__waker_cell *c, uint64_t s, uin
 
 /* ---- a cell with a word of its own ----------------------------------------- */
 
+/* The slot's registration bit in its word. */
+#define AK__WAKER_SLOT_BIT ((uint64_t)1)
+
 struct ak__waker_slot {
 	struct ak__waker_cell cell;
 	ak__atomic(uint64_t) state;
@@ -170,12 +189,21 @@ void ak__waker_slot_free(struct ak__waker_slot *s);
 /* Leaves a clone of cx's waker registered (or keeps one that will_wake
  * the same task); the caller then looks at its condition again.  0 or
  * AK_ENOMEM. */
-int ak__waker_slot_register(struct ak__waker_slot *s, struct ak_context *cx);
+static inline int ak__waker_slot_register(struct ak__waker_slot *s, struct ak_context *cx)
+{
+	/* acquire: pairs with a notifier's release CAS: the clone it took is
+	 * no longer read from the cell. */
+	uint64_t st = ak__load(&s->state, AK__ACQUIRE);
+	return ak__waker_cell_register(&s->cell, &s->state, AK__WAKER_SLOT_BIT, &st, cx);
+}
 /* Takes back the registered clone, unless a waker took it (it wakes it
  * then: a spurious wake at worst). */
 void ak__waker_slot_unregister(struct ak__waker_slot *s);
 /* Wakes the registered clone, if any; comes after the caller's seq_cst
  * RMW. */
-void ak__waker_slot_notify(struct ak__waker_slot *s);
+static inline void ak__waker_slot_notify(struct ak__waker_slot *s)
+{
+	ak__waker_cell_notify(&s->cell, &s->state, AK__WAKER_SLOT_BIT);
+}
 
 #endif
