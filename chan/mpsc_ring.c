@@ -204,8 +204,8 @@ int ak__ring_try_send(struct ak__chan *c, const void *value)
 		if ((t & WAITERS) || !has_room(c, r, t, 1))
 			return AK_EAGAIN;
 		/* seq_cst: the receiver's handshake is on tail (see publish()). */
-	} while (!ak__cas_weak(&r->tail, &t, t + ((uint64_t)1 << c->ishift), AK__SEQ_CST,
-	                       AK__ACQUIRE));
+	} while (!ak__alone_cas(&r->tail, &t, t + ((uint64_t)1 << c->ishift), AK__SEQ_CST,
+	                        AK__ACQUIRE));
 	publish(c, r, idx_of(c, t), value);
 	return 0;
 }
@@ -236,8 +236,8 @@ void ak__ring_permit_send(struct ak__chan *c, const void *value)
 	uint64_t t = ak__load(&r->tail, AK__RELAXED);
 	/* seq_cst: as in ak__ring_try_send().  The unit we hold needs no
 	 * look: publish() waits for the slot with acquire. */
-	while (!ak__cas_weak(&r->tail, &t, t + ((uint64_t)1 << c->ishift) - ((uint64_t)1 << RSHIFT),
-	                     AK__SEQ_CST, AK__RELAXED))
+	while (!ak__alone_cas(&r->tail, &t, t + ((uint64_t)1 << c->ishift) - ((uint64_t)1 << RSHIFT),
+	                      AK__SEQ_CST, AK__RELAXED))
 		;
 	publish(c, r, idx_of(c, t), value);
 }

@@ -35,7 +35,7 @@ static void set_low(struct ak__notify *n, uint64_t low)
 {
 	uint64_t w = ak__load(&n->word, AK__RELAXED);
 	/* release: pairs with the acquire CAS that consumes a permit. */
-	while (!ak__cas_weak(&n->word, &w, (w & ~(uint64_t)LOW) | low, AK__RELEASE, AK__RELAXED))
+	while (!ak__alone_cas(&n->word, &w, (w & ~(uint64_t)LOW) | low, AK__RELEASE, AK__RELAXED))
 		;
 }
 
@@ -65,13 +65,13 @@ static void notify_locked(struct ak__notify *n, int last, struct ak__wakelist *w
 		leave_waiting(n, EMPTY);        /* a queued waiter: WAITING */
 }
 
-static void notify(struct ak__notify *n, int last)
+static inline __attribute__((always_inline)) void notify(struct ak__notify *n, int last)
 {
 	uint64_t w = ak__load(&n->word, AK__RELAXED);
 	while ((w & LOW) != WAITING) {
 		/* release: what the notifier wrote is visible to the operation
 		 * that consumes the permit (acquire in take_permit()). */
-		if (ak__cas_weak(&n->word, &w, (w & ~(uint64_t)LOW) | NOTIFIED, AK__RELEASE, AK__RELAXED))
+		if (ak__alone_cas(&n->word, &w, (w & ~(uint64_t)LOW) | NOTIFIED, AK__RELEASE, AK__RELAXED))
 			return;
 	}
 	struct ak__wakelist wl;
@@ -134,12 +134,12 @@ void ak__notified_init(struct ak__notified *o, struct ak__notify *n)
 }
 
 /* Consumes a stored permit: 1 if there was one. */
-static int take_permit(struct ak__notify *n)
+static inline __attribute__((always_inline)) int take_permit(struct ak__notify *n)
 {
 	uint64_t w = ak__load(&n->word, AK__RELAXED);
 	while ((w & LOW) == NOTIFIED) {
 		/* acquire: pairs with the release that stored the permit. */
-		if (ak__cas_weak(&n->word, &w, (w & ~(uint64_t)LOW) | EMPTY, AK__ACQUIRE, AK__RELAXED))
+		if (ak__alone_cas(&n->word, &w, (w & ~(uint64_t)LOW) | EMPTY, AK__ACQUIRE, AK__RELAXED))
 			return 1;
 	}
 	return 0;
@@ -166,11 +166,11 @@ static int enqueue_locked(struct ak__notify *n, struct ak__notified *o, struct a
 	uint64_t w = ak__load(&n->word, AK__RELAXED);
 	for (;;) {
 		if ((w & LOW) == NOTIFIED) {
-			if (ak__cas_weak(&n->word, &w, w & ~(uint64_t)LOW, AK__ACQUIRE, AK__RELAXED))
+			if (ak__alone_cas(&n->word, &w, w & ~(uint64_t)LOW, AK__ACQUIRE, AK__RELAXED))
 				return NOTIFIED_BY_PERMIT;
 			continue;
 		}
-		if (ak__cas_weak(&n->word, &w, (w & ~(uint64_t)LOW) | WAITING, AK__RELAXED, AK__RELAXED))
+		if (ak__alone_cas(&n->word, &w, (w & ~(uint64_t)LOW) | WAITING, AK__RELAXED, AK__RELAXED))
 			break;
 	}
 	o->w.want = 1;

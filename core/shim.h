@@ -197,6 +197,50 @@ static inline void ak__unlock(struct ak__lock *l)
 }
 #endif
 
+/*
+ * Read-modify-writes on a primitive's word, the lock's way (above): while
+ * the process has one thread nobody can race for the word, so a load and a
+ * store of the same values do what the RMW does, orders included (there
+ * is no other thread to order against, and one started later is ordered
+ * after them by its creation).  A waker that starts a thread does so
+ * between two of them, never inside one.  The simulation's threads share
+ * one process thread: it keeps the RMWs.  64-bit words only.
+ */
+static inline int ak__alone(void)
+{
+#ifdef AK__SIM_POINTS
+	return 0;
+#else
+	return ak__one_thread();
+#endif
+}
+
+static inline uint64_t ak__alone_fetch_add(ak__atomic(uint64_t) *p, uint64_t v, memory_order mo)
+{
+	if (ak__alone()) {
+		uint64_t old = ak__load(p, AK__RELAXED);
+		ak__store(p, old + v, AK__RELAXED);
+		return old;
+	}
+	return ak__fetch_add(p, v, mo);
+}
+
+/* A weak CAS: 1 done, 0 with *expected the word now. */
+static inline int ak__alone_cas(ak__atomic(uint64_t) *p, uint64_t *expected, uint64_t desired,
+                                memory_order mo_ok, memory_order mo_fail)
+{
+	if (ak__alone()) {
+		uint64_t cur = ak__load(p, AK__RELAXED);
+		if (cur != *expected) {
+			*expected = cur;
+			return 0;
+		}
+		ak__store(p, desired, AK__RELAXED);
+		return 1;
+	}
+	return ak__cas_weak(p, expected, desired, mo_ok, mo_fail);
+}
+
 /* ---- allocation --------------------------------------------------------- */
 
 /* Zeroed memory, or NULL.  Counted in ak_debug_counters().  A block of up

@@ -105,7 +105,7 @@ static inline int ak__waker_cell_register(struct ak__waker_cell *c, ak__atomic(u
 	 * counts the registration.  seq_cst: the handshake (see the top);
 	 * release: publishes the cell to a notifier's acquire look at the
 	 * word; acquire: pairs with a notifier's CAS that came first. */
-	*sp = ak__fetch_add(word, bit + AK__WAKER_GEN, AK__SEQ_CST);
+	*sp = ak__alone_fetch_add(word, bit + AK__WAKER_GEN, AK__SEQ_CST);
 	return 0;
 }
 
@@ -141,7 +141,7 @@ static inline int ak__waker_cell_take(struct ak__waker_cell *c, ak__atomic(uint6
 		*w = ak__waker_cell_peek(c);
 		want &= ~bit;
 	}
-	return ak__cas_weak(word, sp, want, AK__ACQ_REL, AK__ACQUIRE);
+	return ak__alone_cas(word, sp, want, AK__ACQ_REL, AK__ACQUIRE);
 }
 
 /* ak__waker_cell_notify() found the bit set in s: takes the clone and

@@ -24,7 +24,7 @@ AK__OP_KIND(AK_OP_NOTIFIED, struct ak_notified_op);
  */
 struct ak_notify {
 	struct ak__notify core;
-	ak__atomic(uint32_t) pending; /* operations parked and not finished */
+	ak__atomic(uint64_t) pending; /* operations parked and not finished */
 };
 
 /* The operation's private storage. */
@@ -50,7 +50,7 @@ static void unpark(struct notified_priv *p)
 {
 	if (p->parked) {
 		p->parked = 0;
-		ak__fetch_sub(&notify_of(p)->pending, 1, AK__RELAXED);
+		ak__alone_fetch_add(&notify_of(p)->pending, (uint64_t)-1, AK__RELAXED);
 	}
 }
 
@@ -113,7 +113,7 @@ static int notified_poll(struct ak_future *f, struct ak_context *cx)
 	if (rc == AK_PENDING) {
 		if (!p->parked) {
 			p->parked = 1;
-			ak__fetch_add(&notify_of(p)->pending, 1, AK__RELAXED);
+			ak__alone_fetch_add(&notify_of(p)->pending, 1, AK__RELAXED);
 		}
 		return rc;
 	}
@@ -161,7 +161,7 @@ AK_EXPORT int ak_notified_enable(struct ak_notified_op *op)
 	if (st != AK__W_IDLE) {
 		if (!p->parked) {
 			p->parked = 1;
-			ak__fetch_add(&notify_of(p)->pending, 1, AK__RELAXED);
+			ak__alone_fetch_add(&notify_of(p)->pending, 1, AK__RELAXED);
 		}
 		ak__future_set_phase(&op->future, AK_FUTURE_PENDING);
 	}

@@ -883,6 +883,37 @@ START_TEST(recv_repolled_with_another_waker_wakes_only_the_new_one)
 }
 END_TEST
 
+static void *send_seven(void *tx)
+{
+	int v = 7;
+	return (void *)(intptr_t)ak_mpsc_try_send(tx, &v);
+}
+
+/* While the process has one thread, the channel's words are written with
+ * plain stores instead of RMWs (core/shim.h, ak__alone()): a receiver that
+ * registered then is seen by a thread started afterwards, and the send
+ * the receiver then sees made its claim with a real RMW. */
+START_TEST(recv_parked_while_alone_is_woken_by_a_thread_started_after)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_recv_op op = {0};
+	struct tk_task *t = tk_task_new();
+	int v = 0;
+
+	new_bounded(1, &tx, &rx);
+	ck_assert_int_eq(ak_mpsc_recv_init(&op, rx, &v), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(tk_thread_run(send_seven, tx), 0);
+	ck_assert_int_eq(tk_poll_woken(t, &op.future), 0);
+	ck_assert_int_eq(v, 7);
+	ck_assert_int_eq(send_now(tx, 8), 0);      /* the ring's word, after the thread */
+	ck_assert_int_eq(recv_now(rx), 8);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
 /* Issue 11, item 5: a waker already stored is not cloned again. */
 START_TEST(recv_repolled_with_the_same_waker_clones_it_once)
 {
@@ -2073,6 +2104,7 @@ Suite *mpsc_suite(void)
 	tcase_add_test(tc, drop_hook_runs_once_per_value_left_when_the_receiver_goes_last_bounded);
 	tcase_add_test(tc, drop_hook_runs_once_per_value_left_when_the_receiver_goes_last_unbounded);
 	tcase_add_test(tc, recv_repolled_with_another_waker_wakes_only_the_new_one);
+	tcase_add_test(tc, recv_parked_while_alone_is_woken_by_a_thread_started_after);
 	tcase_add_test(tc, a_wake_that_sends_on_the_same_channel_does_not_deadlock);
 	tcase_add_test(tc, dropping_every_handle_under_a_parked_recv_is_safe);
 	tcase_add_test(tc, dropping_every_handle_under_a_parked_send_is_safe);

@@ -6,6 +6,7 @@
  */
 #include <check.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "testkit.h"
@@ -43,6 +44,29 @@ START_TEST(notify_one_without_waiters_stores_a_single_permit)
 	ck_assert_int_eq(poll_new_op(&a, n, t), 0);
 	ck_assert_int_eq(poll_new_op(&b, n, t), AK_PENDING);
 	ak_future_cancel(&b.future);
+	ck_assert_int_eq(ak_notify_free(n), 0);
+}
+END_TEST
+
+static void *notify_from_thread(void *n)
+{
+	return (void *)(intptr_t)ak_notify_one(n);
+}
+
+/* While the process has one thread the notify's word is written with
+ * plain stores instead of RMWs (core/shim.h, ak__alone()): an operation
+ * that parked then is woken by a notify_one on a thread started
+ * afterwards, and the notify frees once it finished. */
+START_TEST(notified_parked_while_alone_is_woken_by_a_thread_started_after)
+{
+	struct ak_notify *n = new_notify();
+	struct ak_notified_op a;
+	struct tk_task *t = tk_task_new();
+
+	ck_assert_int_eq(poll_new_op(&a, n, t), AK_PENDING);
+	ck_assert_int_eq(ak_notify_free(n), AK_EBUSY);
+	ck_assert_int_eq(tk_thread_run(notify_from_thread, n), 0);
+	ck_assert_int_eq(tk_poll_woken(t, &a.future), 0);
 	ck_assert_int_eq(ak_notify_free(n), 0);
 }
 END_TEST
@@ -480,6 +504,7 @@ Suite *notify_public_suite(void)
 
 	tcase_add_test(tc, notify_one_without_waiters_stores_a_single_permit);
 	tcase_add_test(tc, notify_one_wakes_the_oldest_waiter_only);
+	tcase_add_test(tc, notified_parked_while_alone_is_woken_by_a_thread_started_after);
 	tcase_add_test(tc, notify_last_wakes_the_newest_waiter_only);
 	tcase_add_test(tc, notify_last_without_waiters_stores_the_permit);
 	tcase_add_test(tc, notify_last_passed_on_by_cancel_goes_to_the_newest_waiter);

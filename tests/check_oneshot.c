@@ -89,6 +89,32 @@ START_TEST(send_after_the_receiver_parks_wakes_it)
 }
 END_TEST
 
+static void *send_nine(void *tx)
+{
+	uint64_t v = 9;
+	return (void *)(intptr_t)ak_oneshot_send(tx, &v);
+}
+
+/* While the process has one thread the state word is written with plain
+ * stores instead of RMWs (core/shim.h, ak__alone()): a receiver that
+ * registered then is woken by a sender on a thread started afterwards. */
+START_TEST(recv_parked_while_alone_is_woken_by_a_thread_started_after)
+{
+	struct ak_oneshot_tx *tx;
+	struct ak_oneshot_rx *rx;
+	struct ak_oneshot_recv_op op = { 0 };
+	struct tk_task *t = tk_task_new();
+	uint64_t out = 0;
+
+	new_u64(&tx, &rx, NULL);
+	ck_assert_int_eq(poll_new_recv(&op, rx, &out, t), AK_PENDING);
+	ck_assert_int_eq(tk_thread_run(send_nine, tx), 0);
+	ck_assert_int_eq(tk_poll_woken(t, &op.future), 0);
+	ck_assert_uint_eq(out, 9);
+	ak_oneshot_rx_drop(rx);
+}
+END_TEST
+
 START_TEST(receiver_drop_before_send_fails_and_leaves_the_value)
 {
 	struct ak_oneshot_tx *tx;
@@ -863,6 +889,7 @@ Suite *oneshot_suite(void)
 
 	tcase_add_test(tc, send_before_the_receiver_parks_completes_at_the_first_poll);
 	tcase_add_test(tc, send_after_the_receiver_parks_wakes_it);
+	tcase_add_test(tc, recv_parked_while_alone_is_woken_by_a_thread_started_after);
 	tcase_add_test(tc, receiver_drop_before_send_fails_and_leaves_the_value);
 	tcase_add_test(tc, sender_drop_without_send_wakes_the_receiver_with_epipe);
 	tcase_add_test(tc, try_recv_is_eagain_then_the_value_then_epipe);

@@ -491,6 +491,15 @@ int tk_flag_holds_waker(struct tk_flag_future *f)
 	return had;
 }
 
+int tk_thread_run(void *(*fn)(void *), void *arg)
+{
+	pthread_t th;
+	void *rc;
+	ck_assert_int_eq(pthread_create(&th, NULL, fn, arg), 0);
+	ck_assert_int_eq(pthread_join(th, &rc), 0);
+	return (int)(intptr_t)rc;
+}
+
 void tk_sleep_ns(int64_t ns)
 {
 	struct timespec ts = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };

@@ -283,6 +283,10 @@ void tk_blocker_init(struct tk_blocker_future *f, struct ak_future *inner,
 
 void tk_sleep_ns(int64_t ns);
 
+/* Runs fn(arg) on a thread of its own, started now, and joins it: what fn
+ * returned, as an int (fn returns (void *)(intptr_t)rc). */
+int tk_thread_run(void *(*fn)(void *), void *arg);
+
 /* ---- Waiting for another thread ----------------------------------------- */
 
 /*
