@@ -448,7 +448,8 @@ static struct recv_priv *recv_priv_of(struct ak_future *f)
 	return (struct recv_priv *)(void *)&((struct ak_oneshot_recv_op *)(void *)f)->private_;
 }
 
-static int recv_end(struct recv_priv *p, int rc, struct ak_context *cx)
+static inline __attribute__((always_inline)) int recv_end(struct recv_priv *p, int rc,
+                                                          struct ak_context *cx)
 {
 	if (rc != AK_ENOMEM && cx)
 		ak__coop_spend(cx);
