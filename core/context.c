@@ -26,7 +26,7 @@ extern const struct ak_waker_vtable ak__noop_vtable;
  * guards against ABI majors mixed up and vtables left unfilled, which the
  * cache keeps catching.
  */
-_Thread_local struct ak__poll_tls ak__poll_tls = { 0, &ak__noop_vtable };
+_Thread_local struct ak__poll_tls ak__poll_tls = { 0, &ak__noop_vtable, NULL };
 
 static ak__atomic(uint64_t) next_task_id = 1;
 

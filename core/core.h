@@ -29,21 +29,50 @@ static inline int ak__waker_same(const struct ak_waker *a, const struct ak_waker
 }
 
 /* Clone a valid context's waker (cx->waker, already checked) for keeping:
- * 0, or AK_ENOMEM with *out empty. */
-int ak__waker_keep(const struct ak_waker *w, struct ak_waker *out);
+ * 0, or AK_ENOMEM with *out empty.  w is a valid context's waker:
+ * ak_context_init() checked its vtable, or it is the library's own
+ * (ak__context_enter), so no second check.  Inline, as are the wake and
+ * the drop below: each park and each wake of a primitive makes one, and
+ * the executor's own waker answers in a few instructions. */
+static inline int ak__waker_keep(const struct ak_waker *w, struct ak_waker *out)
+{
+	*out = w->vtable->clone(w->data);
+	if (out->vtable == NULL) {
+		out->data = NULL;
+		return AK_ENOMEM;
+	}
+	ak__count_clones(1);
+	return 0;
+}
+
 /* A later poll of a parked operation: keeps in *kept a clone of cx's
  * waker w (the old one dropped), unless *kept will wake the same task.
  * 0, or AK_ENOMEM with *kept unchanged. */
 int ak__waker_rekeep(struct ak_waker *kept, const struct ak_waker *w);
+
 /* Wake and consume a kept clone (no-op when empty). */
-void ak__waker_wake_kept(struct ak_waker *w);
-/* Drop a kept clone (no-op when empty: inline, a waiting kernel drops an
- * unused clone slot at every park). */
-void ak__waker_drop_nonempty(struct ak_waker *w);
+static inline void ak__waker_wake_kept(struct ak_waker *w)
+{
+	struct ak_waker k = *w;
+	if (k.vtable == NULL)
+		return;
+	ak__count_clones(-1);
+	w->data = NULL;
+	w->vtable = NULL;
+	k.vtable->wake(k.data);
+}
+
+/* Drop a kept clone (no-op when empty: a waiting kernel drops an unused
+ * clone slot at every park). */
 static inline void ak__waker_drop_kept(struct ak_waker *w)
 {
-	if (!ak__waker_empty(w))
-		ak__waker_drop_nonempty(w);
+	struct ak_waker k = *w;
+	if (k.vtable == NULL)
+		return;
+	ak__count_clones(-1);
+	w->data = NULL;
+	w->vtable = NULL;
+	k.vtable->drop(k.data);
 }
 
 /* ---- values ------------------------------------------------------------------
@@ -86,14 +115,28 @@ static inline int ak__cx_valid(const struct ak_context *cx)
 }
 
 /* The calling thread's poll state (core/context.c): how many polls it is
- * inside of, and the last vtable ak_context_init() saw pass
- * ak_waker_check() on this thread (never NULL: it starts at the noop
- * vtable), which it then accepts with one compare. */
+ * inside of, the last vtable ak_context_init() saw pass ak_waker_check()
+ * on this thread (never NULL: it starts at the noop vtable), which it then
+ * accepts with one compare, and a word the runtime keeps beside them (the
+ * task of the library's executors this thread is polling; core only
+ * stores it), so that an executor's poll reaches all three through one
+ * thread-local address. */
 struct ak__poll_tls {
 	int32_t depth;
 	const struct ak_waker_vtable *checked;
+	void *polling;
 };
 extern _Thread_local struct ak__poll_tls ak__poll_tls;
+
+/* &ak__poll_tls, as a value the compiler keeps in a register across a run
+ * loop's polls instead of computing the thread-local address again at each
+ * use (it counts that as free; it is two instructions). */
+static inline struct ak__poll_tls *ak__poll_tls_here(void)
+{
+	struct ak__poll_tls *tls = &ak__poll_tls;
+	__asm__("" : "+r"(tls));
+	return tls;
+}
 
 /* The library's view of struct ak_task_slot's opaque words. */
 struct ak__slot_view {
@@ -111,20 +154,38 @@ _Static_assert(sizeof(struct ak__slot_view) <= sizeof(struct ak_task_slot),
  * successful ak_context_init) made valid.  Every field is assigned: no
  * memset, and the path is zeroed whole (two stores) because lock records
  * copy all of it into ak_lock_info.
+ *
+ * A loop that polls many times with one vtable fills the words no poll
+ * changes once (ak__context_prepare) and the others per poll
+ * (ak__context_refill); ak__context_fill() is the two together.
  */
-static inline void ak__context_fill(struct ak_context *cx, struct ak_waker waker,
-                                    struct ak_task_slot *slot,
-                                    struct ak__poll_tls *tls)
+static inline void ak__context_prepare(struct ak_context *cx,
+                                       const struct ak_waker_vtable *vtable)
 {
 	cx->size = (uint32_t)sizeof(*cx);
+	cx->waker.vtable = vtable;
+	for (int i = 0; i < 4; i++)
+		cx->reserved[i] = 0;
+}
+
+static inline void ak__context_refill(struct ak_context *cx, const void *data,
+                                      struct ak_task_slot *slot,
+                                      struct ak__poll_tls *tls)
+{
 	cx->flags = AK_CONTEXT_VALID;
-	cx->waker = waker;
+	cx->waker.data = data;
 	cx->slot = slot;
 	cx->path = (struct ak_branch_path){ 0 };
 	cx->budget = AK_BUDGET_DEFAULT;
 	cx->depth_ = tls->depth++;
-	for (int i = 0; i < 4; i++)
-		cx->reserved[i] = 0;
+}
+
+static inline void ak__context_fill(struct ak_context *cx, struct ak_waker waker,
+                                    struct ak_task_slot *slot,
+                                    struct ak__poll_tls *tls)
+{
+	ak__context_prepare(cx, waker.vtable);
+	ak__context_refill(cx, waker.data, slot, tls);
 }
 
 static inline void ak__context_enter(struct ak_context *cx, struct ak_waker waker,
@@ -133,13 +194,21 @@ static inline void ak__context_enter(struct ak_context *cx, struct ak_waker wake
 	ak__context_fill(cx, waker, slot, &ak__poll_tls);
 }
 
-static inline int ak__context_leave(struct ak_context *cx, int poll_result)
+/* ak__context_leave() with the thread's poll state at hand (a run loop
+ * keeps &ak__poll_tls in a register across its polls). */
+static inline int ak__context_close(struct ak_context *cx, int poll_result,
+                                    struct ak__poll_tls *tls)
 {
-	ak__poll_tls.depth = cx->depth_;
+	tls->depth = cx->depth_;
 	if (poll_result == AK_PENDING && cx->slot)
 		((struct ak__slot_view *)(void *)cx->slot)->pending_polls++;
 	cx->flags &= ~AK_CONTEXT_VALID;
 	return poll_result;
+}
+
+static inline int ak__context_leave(struct ak_context *cx, int poll_result)
+{
+	return ak__context_close(cx, poll_result, &ak__poll_tls);
 }
 
 /* ---- the cooperative budget -------------------------------------------------
@@ -168,6 +237,19 @@ static inline void ak__coop_spend(struct ak_context *cx)
 int ak__future_claim(struct ak_future *f);
 /* Polls an owned future (ak_future_poll refuses those). */
 int ak__future_poll_owned(struct ak_future *f, struct ak_context *cx);
+
+/* ak__future_poll_owned() with a context the library made itself (valid
+ * by construction): an owned future is pollable when its state is owned
+ * with phase idle or pending, and nothing else; the poll leaves it owned
+ * and pending, or done and no longer owned. */
+static inline int ak__future_poll_claimed(struct ak_future *f, struct ak_context *cx)
+{
+	if (f->state - (AK_FUTURE_OWNED | AK_FUTURE_IDLE) > 1 || f->vtable == NULL)
+		return AK_EINVAL;
+	int rc = f->vtable->poll(f, cx);
+	f->state = rc == AK_PENDING ? (AK_FUTURE_OWNED | AK_FUTURE_PENDING) : AK_FUTURE_DONE;
+	return rc;
+}
 /* Cancels f (owned or not) and clears the owned bit. */
 void ak__future_cancel_owned(struct ak_future *f);
 static inline int ak__future_phase(const struct ak_future *f)

@@ -9,15 +9,6 @@ static int pollable(const struct ak_future *f)
 	return f->vtable != NULL && (phase == AK_FUTURE_IDLE || phase == AK_FUTURE_PENDING);
 }
 
-static int poll_checked(struct ak_future *f, struct ak_context *cx)
-{
-	if (!ak__cx_valid(cx))
-		return AK_EINVAL;
-	int rc = f->vtable->poll(f, cx);
-	ak__future_set_phase(f, rc == AK_PENDING ? AK_FUTURE_PENDING : AK_FUTURE_DONE);
-	return rc;
-}
-
 AK_EXPORT int ak_future_init(struct ak_future *f, const struct ak_future_vtable *vtable)
 {
 	if (!f || !vtable || !vtable->poll || !vtable->cancel)
@@ -29,11 +20,16 @@ AK_EXPORT int ak_future_init(struct ak_future *f, const struct ak_future_vtable 
 	return 0;
 }
 
+/* A future the caller may poll has phase idle or pending and nothing else
+ * in its state (not owned): one compare.  Afterwards it holds the phase
+ * alone, as the poll left it. */
 AK_EXPORT int ak_future_poll(struct ak_future *f, struct ak_context *cx)
 {
-	if (!f || !pollable(f) || (f->state & AK_FUTURE_OWNED))
+	if (!f || f->state - AK_FUTURE_IDLE > 1 || f->vtable == NULL || !ak__cx_valid(cx))
 		return AK_EINVAL;
-	return poll_checked(f, cx);
+	int rc = f->vtable->poll(f, cx);
+	f->state = rc == AK_PENDING ? AK_FUTURE_PENDING : AK_FUTURE_DONE;
+	return rc;
 }
 
 AK_EXPORT void ak_future_cancel(struct ak_future *f)
@@ -75,12 +71,13 @@ int ak__future_claim(struct ak_future *f)
 
 int ak__future_poll_owned(struct ak_future *f, struct ak_context *cx)
 {
-	if (!pollable(f))
+	if (!ak__cx_valid(cx)) {
+		/* As a refused poll always did: the future is let go. */
+		if (pollable(f))
+			f->state &= ~(uintptr_t)AK_FUTURE_OWNED;
 		return AK_EINVAL;
-	int rc = poll_checked(f, cx);
-	if (rc != AK_PENDING)
-		f->state &= ~(uintptr_t)AK_FUTURE_OWNED;
-	return rc;
+	}
+	return ak__future_poll_claimed(f, cx);
 }
 
 void ak__future_cancel_owned(struct ak_future *f)

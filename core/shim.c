@@ -243,9 +243,20 @@ static inline void add(struct counts *c, int i, int64_t delta)
 	ak__store(&c->v[i], ak__load(&c->v[i], AK__RELAXED) + delta, AK__RELAXED);
 }
 
-static inline void count(int i, int64_t delta)
+/* The first count of a thread links its block first. */
+static __attribute__((noinline)) void count_first(int i, int64_t delta)
 {
 	add(my_linked_counts(), i, delta);
+}
+
+/* The linked test and the add through one thread-local address. */
+static inline void count(int i, int64_t delta)
+{
+	struct counts *c = &my_counts;
+	if (__builtin_expect(!c->linked, 0))
+		count_first(i, delta);
+	else
+		add(c, i, delta);
 }
 
 void ak__counts_before_fork(void)

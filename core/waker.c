@@ -86,19 +86,6 @@ AK_EXPORT void ak_waker_drop(struct ak_waker *waker)
 	w.vtable->drop(w.data);
 }
 
-/* w is a valid context's waker: ak_context_init() checked its vtable, or
- * it is the library's own (ak__context_enter), so no second check. */
-int ak__waker_keep(const struct ak_waker *w, struct ak_waker *out)
-{
-	*out = w->vtable->clone(w->data);
-	if (out->vtable == NULL) {
-		out->data = NULL;
-		return AK_ENOMEM;
-	}
-	ak__count_clones(1);
-	return 0;
-}
-
 int ak__waker_rekeep(struct ak_waker *kept, const struct ak_waker *w)
 {
 	if (ak__waker_same(kept, w))
@@ -109,18 +96,4 @@ int ak__waker_rekeep(struct ak_waker *kept, const struct ak_waker *w)
 	ak__waker_drop_kept(kept);
 	*kept = nw;
 	return 0;
-}
-
-void ak__waker_wake_kept(struct ak_waker *w)
-{
-	if (ak__waker_empty(w))
-		return;
-	ak__count_clones(-1);
-	ak_waker_wake(w);
-}
-
-void ak__waker_drop_nonempty(struct ak_waker *w)
-{
-	ak__count_clones(-1);
-	ak_waker_drop(w);
 }

@@ -49,8 +49,7 @@ struct exec_shared {
 };
 
 struct exec_task {
-	struct ak_task base;
-	struct exec_task *qnext;       /* local run-queue link: the owner's */
+	struct ak_task base;           /* base.lnext: the local queue's link */
 	struct exec_task *rnext;       /* remote queue link: under sh->lock */
 	struct exec_shared *sh;
 	struct ak_executor *ex;        /* only used while not done */
@@ -58,7 +57,7 @@ struct exec_task {
 
 struct ak_executor {
 	struct exec_shared *sh;
-	struct exec_task *local_head, *local_tail;
+	struct ak__task_queue local;   /* the owner's FIFO (runtime/task.h) */
 	struct ak__task_list unfinished;  /* owner only */
 	size_t live;
 	int running;
@@ -98,17 +97,6 @@ static void shared_put(struct exec_shared *sh)
 		ak__lock_destroy(&sh->lock);
 		ak__free(sh);
 	}
-}
-
-static void queue_push(struct exec_task **head, struct exec_task **tail,
-                       struct exec_task *t)
-{
-	t->qnext = NULL;
-	if (*tail)
-		(*tail)->qnext = t;
-	else
-		*head = t;
-	*tail = t;
 }
 
 /* The remote queue has its own link: a task may have an entry there and
@@ -166,7 +154,7 @@ static void exec_schedule(struct ak_task *base, void *arg)
 	/* On the owner: the local FIFO, no lock.  The task layer decides
 	 * with the same key (its owned wakes are plain only there). */
 	if (ak__task_owner_current() == sh) {
-		queue_push(&t->ex->local_head, &t->ex->local_tail, t);
+		ak__task_queue_push(&t->ex->local, base);
 		return;
 	}
 	ak__lock(&sh->lock);
@@ -233,23 +221,16 @@ static void take_remote(struct ak_executor *ex)
 		/* Read before adopting: once adopted, t may be pushed again. */
 		struct exec_task *next = t->rnext;
 		if (ak__task_adopt(&t->base))
-			queue_push(&ex->local_head, &ex->local_tail, t);
+			ak__task_queue_push(&ex->local, &t->base);
 		t = next;
 	}
 }
 
 static struct exec_task *dequeue(struct ak_executor *ex)
 {
-	if (!ex->local_head) {
+	if (!ex->local.head)
 		take_remote(ex);
-		if (!ex->local_head)
-			return NULL;
-	}
-	struct exec_task *t = ex->local_head;
-	ex->local_head = t->qnext;
-	if (!ex->local_head)
-		ex->local_tail = NULL;
-	return t;
+	return exec_task_of(ak__task_queue_pop(&ex->local));
 }
 
 AK_EXPORT int ak_executor_new(struct ak_executor **out)
@@ -282,7 +263,8 @@ static struct exec_task *task_new(struct ak_executor *ex, struct ak_future *f,
 	struct exec_task *t = ak__alloc(sizeof(*t));
 	if (!t)
 		return NULL;
-	ak__task_init(&t->base, f, exec_schedule, ex->sh, hooks, refs, 1, ex->sh);
+	ak__task_init(&t->base, f, exec_schedule, ex->sh, hooks, refs, 1, ex->sh,
+	              &ex->local);
 	t->sh = ex->sh;
 	t->ex = ex;
 	ak__ref_get(&ex->sh->refs);
@@ -304,7 +286,7 @@ int ak__executor_spawn(struct ak_executor *ex, struct ak_future *task,
 	t->base.body_free = body_free;
 	ak__task_list_append(&ex->unfinished, &t->base);
 	ex->live++;
-	queue_push(&ex->local_head, &ex->local_tail, t);
+	ak__task_queue_push(&ex->local, &t->base);
 	if (!ex->running)
 		fd_arm(ex);
 	if (handle)
@@ -339,26 +321,41 @@ static void leave(struct ak_executor *ex)
 	ak__task_owner_leave(ex->prev_owner);
 }
 
-AK_EXPORT int ak_executor_run(struct ak_executor *ex)
-{
-	int rc = enter(ex, 0);
-	if (rc)
-		return rc;
-	int polls = 0;
-	struct exec_task *t;
-	while ((t = dequeue(ex)) != NULL)
-		if (ak__task_run(&t->base) != AK__RUN_STALE && polls < INT_MAX)
-			polls++;
-	leave(ex);
-	return polls;
-}
-
 static int is_done(struct ak_task *t)
 {
 	/* Relaxed: the owner wrote DONE itself, on this thread, or a
 	 * canceller on another thread did, and the result is read through
 	 * ak_task_result()'s acquire. */
 	return (ak__load(&t->state, AK__RELAXED) & AK__T_DONE) != 0;
+}
+
+/* Runs queued tasks until none is ready, target (unless NULL) is done, or
+ * max entries were polled; returns how many were (stale ones not
+ * counted).  The one loop of every run call: the task's run is inline. */
+static int run_ready(struct ak_executor *ex, struct ak_task *target, int max)
+{
+	struct ak__task_runner r;
+	ak__task_runner_init(&r);
+	int polls = 0;
+	struct exec_task *t;
+	while (polls < max && !(target && is_done(target)) && (t = dequeue(ex)) != NULL)
+		if (ak__task_run_owned(&t->base, &r) != AK__RUN_STALE)
+			polls++;
+	return polls;
+}
+
+AK_EXPORT int ak_executor_run(struct ak_executor *ex)
+{
+	int rc = enter(ex, 0);
+	if (rc)
+		return rc;
+	int polls = run_ready(ex, NULL, INT_MAX);
+	/* Past INT_MAX polls the count stays there. */
+	if (polls == INT_MAX)
+		while (run_ready(ex, NULL, INT_MAX) == INT_MAX)
+			;
+	leave(ex);
+	return polls;
 }
 
 /* The unfinished spawned task whose body is f, or NULL. */
@@ -375,9 +372,8 @@ static int drive(struct ak_executor *ex, struct ak_task *target,
                  int64_t deadline)
 {
 	for (;;) {
-		struct exec_task *t;
-		while (!is_done(target) && (t = dequeue(ex)) != NULL)
-			ak__task_run(&t->base);
+		while (run_ready(ex, target, INT_MAX) == INT_MAX)
+			;
 		if (is_done(target))
 			return ak_task_result(target);
 		/* Checked after draining the queues, so whatever was ready at
@@ -425,7 +421,7 @@ AK_EXPORT int ak_executor_run_until(struct ak_executor *ex, struct ak_future *f,
 		f->state &= ~(uintptr_t)AK_FUTURE_OWNED;
 		return AK_ENOMEM;
 	}
-	queue_push(&ex->local_head, &ex->local_tail, main);
+	ak__task_queue_push(&ex->local, &main->base);
 	rc = drive(ex, &main->base, deadline);
 	leave(ex);
 	ak__task_put(&main->base);
@@ -438,9 +434,8 @@ AK_EXPORT int ak_executor_run_all(struct ak_executor *ex, int64_t deadline)
 	if (rc)
 		return rc;
 	for (;;) {
-		struct exec_task *t;
-		while ((t = dequeue(ex)) != NULL)
-			ak__task_run(&t->base);
+		while (run_ready(ex, NULL, INT_MAX) == INT_MAX)
+			;
 		if (ex->live == 0)
 			break;
 		if (deadline != AK_DEADLINE_NEVER && ak_now() >= deadline) {
@@ -468,7 +463,7 @@ AK_EXPORT int ak_executor_fd(struct ak_executor *ex)
 		return AK_ENOMEM;
 	ak__lock(&ex->sh->lock);
 	ex->sh->fd = fd;
-	if (ex->sh->remote_head != NULL || ex->local_head != NULL)
+	if (ex->sh->remote_head != NULL || ex->local.head != NULL)
 		fd_arm_locked(ex->sh);
 	ak__unlock(&ex->sh->lock);
 	ex->fd = fd;
@@ -494,7 +489,7 @@ static void fd_drain(struct ak_executor *ex)
 
 static int any_ready(struct ak_executor *ex)
 {
-	if (ex->local_head)
+	if (ex->local.head)
 		return 1;
 	ak__lock(&ex->sh->lock);
 	int ready = ex->sh->remote_head != NULL;
@@ -510,11 +505,7 @@ AK_EXPORT int ak_executor_run_budget(struct ak_executor *ex, int max_polls)
 	if (rc)
 		return rc;
 	fd_drain(ex);
-	int polls = 0;
-	struct exec_task *t;
-	while (polls < max_polls && (t = dequeue(ex)) != NULL)
-		if (ak__task_run(&t->base) != AK__RUN_STALE)
-			polls++;
+	run_ready(ex, NULL, max_polls);
 	int more = any_ready(ex);
 	leave(ex);
 	if (more)

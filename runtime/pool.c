@@ -501,7 +501,7 @@ int ak__pool_spawn(struct ak_pool *p, struct ak_future *task,
 	}
 	/* The life reference, the run queue's, and the handle's. */
 	ak__task_init(&t->base, task, pool_enqueue, p, &pool_hooks,
-	              handle ? 3 : 2, 1, NULL);
+	              handle ? 3 : 2, 1, NULL, NULL);
 	t->pool = p;
 	t->base.body_free = body_free;
 	ak__lock(&p->lock);

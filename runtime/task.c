@@ -4,9 +4,10 @@
  */
 #include "task.h"
 
-/* The task this thread is polling now: a task cancelling itself from its
- * own poll is refused instead of deadlocking on its own RUNNING bit. */
-static _Thread_local struct ak_task *tls_polling;
+/* The task this thread is polling now (a word of the thread's poll state,
+ * core/core.h): a task cancelling itself from its own poll is refused
+ * instead of deadlocking on its own RUNNING bit. */
+#define tls_polling (ak__poll_tls.polling)
 
 struct ak_task *ak__task_current(void)
 {
@@ -45,7 +46,7 @@ static inline int owned_here(const struct ak_task *t)
 void ak__task_init(struct ak_task *t, struct ak_future *f,
                    ak_task_schedule_fn schedule, void *arg,
                    const struct ak__task_hooks *hooks, uint32_t refs,
-                   int scheduled, const void *owner)
+                   int scheduled, const void *owner, struct ak__task_queue *lq)
 {
 	t->schedule = schedule;
 	t->arg = arg;
@@ -57,6 +58,7 @@ void ak__task_init(struct ak_task *t, struct ak_future *f,
 		ak__init(&t->state, 0u);
 		t->lrefs = (int32_t)refs;
 		t->local = 1;
+		t->lq = lq;
 		t->lstate = scheduled ? AK__L_QUEUED : 0;
 		return;
 	}
@@ -152,26 +154,22 @@ void ak__task_list_remove(struct ak__task_list *l, struct ak_task *t)
 	t->prev = t->next = NULL;
 }
 
-/* An owned task woken by its owner: plain operations only. */
 /* An owned task woken by its owner: plain operations only.  kept: the
  * caller gives its reference (a wake by value), which becomes the entry's
- * or is dropped; otherwise an entry takes a new one. */
-static void wake_owned(struct ak_task *t, int kept)
+ * or is dropped; otherwise an entry takes a new one.  An idle task (lstate
+ * 0: not queued, running or done) goes on the owner's queue. */
+static inline void wake_owned(struct ak_task *t, int kept)
 {
-	/* Relaxed: only the owner writes DONE on an owned task. */
-	if ((ak__load(&t->state, AK__RELAXED) & AK__T_DONE) ||
-	    (t->lstate & AK__L_QUEUED)) {
-		t->lrefs -= kept;
+	uint8_t ls = t->lstate;
+	if (ls == 0) {
+		t->lstate = AK__L_QUEUED;
+		t->lrefs += 1 - kept;
+		ak__task_queue_push(t->lq, t);
 		return;
 	}
-	if (t->lstate & AK__L_RUNNING) {
-		t->lstate |= AK__L_NOTIFIED;    /* queued when the poll ends */
-		t->lrefs -= kept;
-		return;
-	}
-	t->lstate |= AK__L_QUEUED;
-	t->lrefs += 1 - kept;
-	t->schedule(t, t->arg);
+	if ((ls & (AK__L_QUEUED | AK__L_RUNNING | AK__L_DONE)) == AK__L_RUNNING)
+		t->lstate = ls | AK__L_NOTIFIED;    /* queued when the poll ends */
+	t->lrefs -= kept;
 }
 
 /* An owned task woken or cancelled from another thread: sets bits in the
@@ -268,14 +266,10 @@ static void task_drop(const void *data)
 	ak__task_put((struct ak_task *)(uintptr_t)data);
 }
 
-static void task_wake(const void *data)
+/* task_wake() of a task not owned here (kept out of line: the owner's
+ * wake stays a leaf with no frame). */
+static __attribute__((noinline)) void wake_elsewhere(struct ak_task *t)
 {
-	struct ak_task *t = (struct ak_task *)(uintptr_t)data;
-
-	if (owned_here(t)) {
-		wake_owned(t, 1);       /* the reference becomes the entry's */
-		return;
-	}
 	if (t->owner) {
 		signal_remote(t, AK__R_QUEUED);
 		ak__task_put(t);
@@ -287,6 +281,16 @@ static void task_wake(const void *data)
 		t->schedule(t, t->arg);
 	else
 		ak__task_put(t);
+}
+
+static void task_wake(const void *data)
+{
+	struct ak_task *t = (struct ak_task *)(uintptr_t)data;
+
+	if (owned_here(t))
+		wake_owned(t, 1);       /* the reference becomes the entry's */
+	else
+		wake_elsewhere(t);
 }
 
 const struct ak_waker_vtable ak__task_waker_vtable = {
@@ -304,13 +308,21 @@ const struct ak_waker_vtable ak__task_waker_vtable = {
  * the poll, which would have dropped the entry's reference when it went
  * idle, keeps or drops one less (ak__task_run()).  Saves two
  * read-modify-writes of refs per park. */
-static struct ak_waker task_clone(const void *data)
+static __attribute__((noinline)) void clone_elsewhere(struct ak_task *t)
 {
-	struct ak_task *t = (struct ak_task *)(uintptr_t)data;
 	if (tls_polling == t && !t->owner && !t->lent)
 		t->lent = 1;
 	else
-		get_ref(t);
+		ak__ref_get(&t->refs);
+}
+
+static struct ak_waker task_clone(const void *data)
+{
+	struct ak_task *t = (struct ak_task *)(uintptr_t)data;
+	if (owned_here(t))
+		t->lrefs++;
+	else
+		clone_elsewhere(t);
 	struct ak_waker w = { data, &ak__task_waker_vtable };
 	return w;
 }
@@ -329,6 +341,8 @@ static void finish(struct ak_task *t, int rc)
 	t->fut = NULL;
 	if (t->body_free)
 		t->body_free(body);
+	if (t->owner)
+		t->lstate |= AK__L_DONE;
 	uint32_t s = ak__load(&t->state, AK__RELAXED);
 	/* release: pairs with the acquire of every load that finds DONE
 	 * (ak_task_result, the join, begin, abort), publishing the result
@@ -423,57 +437,36 @@ static int end_pending(struct ak_task *t, int *entry)
 	}
 }
 
-/* Polls t once with the library's context. */
-static int poll_once(struct ak_task *t)
-{
-	struct ak_context cx;
-	struct ak_waker waker = { t, &ak__task_waker_vtable };
-	struct ak_task *outer = tls_polling;
-	tls_polling = t;
-	ak__context_enter(&cx, waker, &t->slot);
-	int rc = ak__context_leave(&cx, ak__future_poll_owned(t->fut, &cx));
-	tls_polling = outer;
-	return rc;
-}
-
-/* ak__task_run() of an owned task, on its owner: no atomic operation
- * until the task finishes. */
-static int run_owned(struct ak_task *t)
+/* run_owned() of an entry that is not a plain poll: none (AK_EINVAL), a
+ * finished task's (stale), or one that carries an adopted cancel. */
+static int run_owned_other(struct ak_task *t)
 {
 	if (!(t->lstate & AK__L_QUEUED))
 		return AK_EINVAL;
 	t->lstate &= (uint8_t)~AK__L_QUEUED;
-	/* Relaxed: only the owner writes DONE on an owned task. */
-	if (ak__load(&t->state, AK__RELAXED) & AK__T_DONE) {
+	if (t->lstate & AK__L_DONE) {
 		ak__task_put(t);
 		return AK__RUN_STALE;
 	}
 	t->lstate |= AK__L_RUNNING;
-	if (t->lstate & AK__L_CANCEL) {
-		cancel_claimed(t, AK_ECANCELED);
-		put2(t);                /* the life reference and the entry's */
-		return AK__RUN_DONE;
-	}
-	int rc = poll_once(t);
-	t->lstate &= (uint8_t)~AK__L_RUNNING;
-	if (rc != AK_PENDING) {
-		finish(t, rc);
-		put2(t);
-		return AK__RUN_DONE;
-	}
-	if (t->lstate & AK__L_NOTIFIED) {
-		t->lstate = (uint8_t)((t->lstate & ~AK__L_NOTIFIED) | AK__L_QUEUED);
-		t->schedule(t, t->arg); /* the entry's reference goes with it */
-		return AK__RUN_PENDING;
-	}
-	ak__task_put(t);
-	return AK__RUN_PENDING;
+	cancel_claimed(t, AK_ECANCELED);
+	put2(t);                /* the life reference and the entry's */
+	return AK__RUN_DONE;
+}
+
+int ak__task_run_finished(struct ak_task *t, int rc)
+{
+	finish(t, rc);
+	put2(t);                /* the life reference and the entry's */
+	return AK__RUN_DONE;
 }
 
 int ak__task_run(struct ak_task *t)
 {
+	struct ak__task_runner r;
+	ak__task_runner_init(&r);
 	if (t->owner)
-		return run_owned(t);
+		return t->lstate == AK__L_QUEUED ? ak__task_run_owned(t, &r) : run_owned_other(t);
 	int rc = begin(t);
 	if (rc == BEGIN_CANCEL) {
 		/* A cancel made away from the task's thread: performed here,
@@ -485,7 +478,7 @@ int ak__task_run(struct ak_task *t)
 	if (rc != 0)
 		return rc;
 	t->lent = 0;
-	rc = poll_once(t);
+	rc = ak__task_poll(t, &r);
 	/* Read while RUNNING is ours: the entry's reference, unless lent. */
 	int entry = !t->lent;
 	if (rc != AK_PENDING) {
@@ -512,7 +505,7 @@ int ak__task_abort_owned(struct ak_task *t, int rc)
 {
 	const void *prev = ak__task_owner_enter(t->owner);
 	int ret = 0;
-	if (ak__load(&t->state, AK__RELAXED) & AK__T_DONE)
+	if (t->lstate & AK__L_DONE)
 		goto out;
 	if (t->lstate & AK__L_RUNNING) {
 		ret = AK_EBUSY;         /* from its own poll (or cancel) */
@@ -627,7 +620,7 @@ AK_EXPORT int ak_task_new_with_drop(struct ak_future *body,
 		return AK_ENOMEM;
 	}
 	/* The handle's reference and the life reference. */
-	ak__task_init(t, body, schedule, arg, NULL, 2, 0, NULL);
+	ak__task_init(t, body, schedule, arg, NULL, 2, 0, NULL, NULL);
 	t->drop = drop;
 	*out = t;
 	return 0;

@@ -48,7 +48,11 @@
  * same way, and the owner performs it.  The owner adopts each remote entry
  * (ak__task_adopt) before running it.  So on the owner's path a poll, a
  * wake, a waker clone and a drop make no atomic read-modify-write at all;
- * the state word is written once, when DONE is published.
+ * the state word is written once, when DONE is published.  Nor do they
+ * call through schedule(): a wake on the owner, and the requeue after a
+ * poll that was woken, push the task on the owner's run queue (lq) in
+ * place.  finish() sets L_DONE before it publishes DONE, so the owner
+ * reads one plain byte (lstate) to decide a wake or a run.
  *
  * Synchronization contract: see include/awaitkit/task.h.  Internally:
  *
@@ -82,6 +86,7 @@ enum {
 	AK__L_RUNNING = 2,      /* the owner polls or cancels it */
 	AK__L_NOTIFIED = 4,     /* woken on the owner during its poll */
 	AK__L_CANCEL = 8,       /* a remote cancel was adopted */
+	AK__L_DONE = 16,        /* finished (DONE is published after it) */
 };
 
 /* ...and the remote word other threads set. */
@@ -92,6 +97,13 @@ enum {
 
 /* The owner's share of refs while it counts in lrefs. */
 #define AK__T_BIAS (1u << 30)
+
+/* The owner's run queue of its owned tasks: a FIFO linked through lnext,
+ * owner only.  A wake or a requeue made on the owner pushes here itself,
+ * with no call through schedule(). */
+struct ak__task_queue {
+	struct ak_task *head, *tail;
+};
 
 /* What the library's own executors add to a task.  Public tasks have none. */
 struct ak__task_hooks {
@@ -124,6 +136,8 @@ struct ak_task {
 	/* Not owned: the entry's reference went to a waker cloned by the
 	 * poll itself (task.c, task_clone()); the poller only. */
 	uint8_t lent;
+	struct ak__task_queue *lq;     /* owned: the owner's run queue */
+	struct ak_task *lnext;         /* owned: lq's link, owner only */
 	struct ak_future *fut;         /* NULL once DONE */
 	/* NULL, or frees the body once the task is done with it (a coroutine
 	 * spawned by ak_co_spawn); set before the task is first queued. */
@@ -133,6 +147,24 @@ struct ak_task {
 	struct ak_task_slot slot;      /* zeroed at spawn */
 	struct ak_task *prev, *next;   /* the executor's unfinished list */
 };
+
+static inline void ak__task_queue_push(struct ak__task_queue *q, struct ak_task *t)
+{
+	t->lnext = NULL;
+	if (q->tail)
+		q->tail->lnext = t;
+	else
+		q->head = t;
+	q->tail = t;
+}
+
+static inline struct ak_task *ak__task_queue_pop(struct ak__task_queue *q)
+{
+	struct ak_task *t = q->head;
+	if (t && !(q->head = t->lnext))
+		q->tail = NULL;
+	return t;
+}
 
 /* An executor's list of unfinished tasks; the executor serializes it. */
 struct ak__task_list {
@@ -146,12 +178,14 @@ void ak__task_list_remove(struct ak__task_list *l, struct ak_task *t);
  * Fills t (zeroed by the allocator) with refs references, one of which is
  * the life reference dropped when the task finishes.  scheduled: the
  * caller queues it itself at once (one of refs is that entry's).  owner:
- * NULL, or the key of the owner that alone polls it (see "Owned tasks").
+ * NULL, or the key of the owner that alone polls it (see "Owned tasks");
+ * lq, with an owner: the owner's run queue, where wakes made on the owner
+ * push the task (schedule() takes the others).
  */
 void ak__task_init(struct ak_task *t, struct ak_future *f,
                    ak_task_schedule_fn schedule, void *arg,
                    const struct ak__task_hooks *hooks, uint32_t refs,
-                   int scheduled, const void *owner);
+                   int scheduled, const void *owner, struct ak__task_queue *lq);
 
 /* The calling thread acts as the owner key (NULL: none) until it leaves;
  * returns the key to restore.  Owners nest as calls do. */
@@ -187,6 +221,68 @@ enum {
  * task has no entry.
  */
 int ak__task_run(struct ak_task *t);
+
+extern const struct ak_waker_vtable ak__task_waker_vtable;
+
+/* What a loop that polls tasks keeps across its polls: the thread's poll
+ * state (its address found once; ak__poll_tls.polling is the task being
+ * polled, ak__task_current()) and one context, refilled per poll. */
+struct ak__task_runner {
+	struct ak__poll_tls *tls;
+	struct ak_context cx;
+};
+
+static inline void ak__task_runner_init(struct ak__task_runner *r)
+{
+	r->tls = ak__poll_tls_here();
+	ak__context_prepare(&r->cx, &ak__task_waker_vtable);
+}
+
+/* Polls t once with the library's context; the caller holds its run. */
+static inline __attribute__((always_inline)) int ak__task_poll(struct ak_task *t,
+                                                               struct ak__task_runner *r)
+{
+	struct ak__poll_tls *tls = r->tls;
+	void *outer = tls->polling;
+	tls->polling = t;
+	ak__context_refill(&r->cx, t, &t->slot, tls);
+	int rc = ak__context_close(&r->cx, ak__future_poll_claimed(t->fut, &r->cx), tls);
+	tls->polling = outer;
+	return rc;
+}
+
+/* An owned task's poll, run by ak__task_run_owned(), ended with rc (not
+ * AK_PENDING): finishes t and drops the entry's and the life reference. */
+int ak__task_run_finished(struct ak_task *t, int rc);
+
+/*
+ * ak__task_run() of an owned task on its owner (the caller entered the
+ * owner key), inline in the owner's run loop: an entry with nothing but
+ * a poll to do (lstate QUEUED alone) polls with no call but the body's and
+ * no atomic operation; any other goes to ak__task_run().  An unfinished
+ * task's counts are the owner's (local), so the entry's reference is
+ * dropped with a plain decrement, or goes with the requeue of a task woken
+ * during its poll.
+ */
+static inline __attribute__((always_inline)) int ak__task_run_owned(struct ak_task *t,
+                                                                    struct ak__task_runner *r)
+{
+	if (t->lstate != AK__L_QUEUED)
+		return ak__task_run(t);
+	t->lstate = AK__L_RUNNING;
+	int rc = ak__task_poll(t, r);
+	uint8_t ls = (uint8_t)(t->lstate & ~AK__L_RUNNING);
+	t->lstate = ls;
+	if (rc != AK_PENDING)
+		return ak__task_run_finished(t, rc);
+	if (ls & AK__L_NOTIFIED) {
+		t->lstate = (uint8_t)((ls & ~AK__L_NOTIFIED) | AK__L_QUEUED);
+		ak__task_queue_push(t->lq, t);
+		return AK__RUN_PENDING;
+	}
+	t->lrefs--;
+	return AK__RUN_PENDING;
+}
 
 /*
  * Cancels t unless it finished: its future's cancel runs on this thread
