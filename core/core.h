@@ -156,14 +156,18 @@ _Static_assert(sizeof(struct ak__slot_view) <= sizeof(struct ak_task_slot),
  * copy all of it into ak_lock_info.
  *
  * A loop that polls many times with one vtable fills the words no poll
- * changes once (ak__context_prepare) and the others per poll
- * (ak__context_refill); ak__context_fill() is the two together.
+ * changes once (ak__context_prepare: depth_ is the depth the loop runs
+ * at) and the others per poll (ak__context_refill); ak__context_fill()
+ * is the two together.
  */
 static inline void ak__context_prepare(struct ak_context *cx,
-                                       const struct ak_waker_vtable *vtable)
+                                       const struct ak_waker_vtable *vtable,
+                                       struct ak__poll_tls *tls)
 {
 	cx->size = (uint32_t)sizeof(*cx);
+	cx->flags = AK_CONTEXT_VALID;
 	cx->waker.vtable = vtable;
+	cx->depth_ = tls->depth;
 	for (int i = 0; i < 4; i++)
 		cx->reserved[i] = 0;
 }
@@ -172,19 +176,18 @@ static inline void ak__context_refill(struct ak_context *cx, const void *data,
                                       struct ak_task_slot *slot,
                                       struct ak__poll_tls *tls)
 {
-	cx->flags = AK_CONTEXT_VALID;
 	cx->waker.data = data;
 	cx->slot = slot;
 	cx->path = (struct ak_branch_path){ 0 };
 	cx->budget = AK_BUDGET_DEFAULT;
-	cx->depth_ = tls->depth++;
+	tls->depth = cx->depth_ + 1;
 }
 
 static inline void ak__context_fill(struct ak_context *cx, struct ak_waker waker,
                                     struct ak_task_slot *slot,
                                     struct ak__poll_tls *tls)
 {
-	ak__context_prepare(cx, waker.vtable);
+	ak__context_prepare(cx, waker.vtable, tls);
 	ak__context_refill(cx, waker.data, slot, tls);
 }
 

@@ -37,10 +37,16 @@ const void *ak__task_owner_current(void)
 	return tls_owner;
 }
 
-/* The calling thread is t's owner and t's counts are still its own. */
+/* The calling thread is t's owner and t's counts are still its own: not
+ * finished (finish() sets L_DONE before it hands the counts over, and a
+ * reference is dropped atomically in between: the bias keeps refs above
+ * zero). */
 static inline int owned_here(const struct ak_task *t)
 {
-	return t->owner != NULL && t->owner == tls_owner && t->local;
+	/* The thread-local first: its address is found with what the
+	 * compiler takes for a call, and only t need live across it. */
+	const void *me = tls_owner;
+	return me != NULL && t->owner == me && !(t->lstate & AK__L_DONE);
 }
 
 void ak__task_init(struct ak_task *t, struct ak_future *f,
@@ -57,7 +63,6 @@ void ak__task_init(struct ak_task *t, struct ak_future *f,
 		ak__init(&t->refs, AK__T_BIAS);
 		ak__init(&t->state, 0u);
 		t->lrefs = (int32_t)refs;
-		t->local = 1;
 		t->lq = lq;
 		t->lstate = scheduled ? AK__L_QUEUED : 0;
 		return;
@@ -123,7 +128,6 @@ static void get_ref(struct ak_task *t)
 static void settle(struct ak_task *t)
 {
 	uint32_t delta = (uint32_t)t->lrefs - AK__T_BIAS;
-	t->local = 0;
 	t->lrefs = 0;
 	/* acq_rel: the owner's plain writes happen before whichever thread
 	 * drops the last reference and frees the record. */
@@ -308,21 +312,22 @@ const struct ak_waker_vtable ak__task_waker_vtable = {
  * the poll, which would have dropped the entry's reference when it went
  * idle, keeps or drops one less (ak__task_run()).  Saves two
  * read-modify-writes of refs per park. */
-static __attribute__((noinline)) void clone_elsewhere(struct ak_task *t)
+static __attribute__((noinline)) struct ak_waker clone_elsewhere(struct ak_task *t)
 {
 	if (tls_polling == t && !t->owner && !t->lent)
 		t->lent = 1;
 	else
 		ak__ref_get(&t->refs);
+	struct ak_waker w = { t, &ak__task_waker_vtable };
+	return w;
 }
 
 static struct ak_waker task_clone(const void *data)
 {
 	struct ak_task *t = (struct ak_task *)(uintptr_t)data;
-	if (owned_here(t))
-		t->lrefs++;
-	else
-		clone_elsewhere(t);
+	if (!owned_here(t))
+		return clone_elsewhere(t);
+	t->lrefs++;
 	struct ak_waker w = { data, &ak__task_waker_vtable };
 	return w;
 }
@@ -360,7 +365,7 @@ static void finish(struct ak_task *t, int rc)
 	}
 	if (t->hooks && t->hooks->retire)
 		t->hooks->retire(t);
-	if (t->owner && t->local)
+	if (t->owner)
 		settle(t);
 }
 

@@ -131,7 +131,6 @@ struct ak_task {
 	const void *home;
 	ak__atomic(uint32_t) remote;   /* owned: AK__R_*, any thread sets */
 	int32_t lrefs;                 /* owned: the owner's count */
-	uint8_t local;                 /* owned: lrefs counts (not settled) */
 	uint8_t lstate;                /* owned: AK__L_*, owner only */
 	/* Not owned: the entry's reference went to a waker cloned by the
 	 * poll itself (task.c, task_clone()); the poller only. */
@@ -226,28 +225,36 @@ extern const struct ak_waker_vtable ak__task_waker_vtable;
 
 /* What a loop that polls tasks keeps across its polls: the thread's poll
  * state (its address found once; ak__poll_tls.polling is the task being
- * polled, ak__task_current()) and one context, refilled per poll. */
+ * polled, ak__task_current()), the task polled around the loop (restored
+ * after each poll), and one context, refilled per poll. */
 struct ak__task_runner {
 	struct ak__poll_tls *tls;
+	void *outer;
 	struct ak_context cx;
 };
 
 static inline void ak__task_runner_init(struct ak__task_runner *r)
 {
 	r->tls = ak__poll_tls_here();
-	ak__context_prepare(&r->cx, &ak__task_waker_vtable);
+	r->outer = r->tls->polling;
+	ak__context_prepare(&r->cx, &ak__task_waker_vtable, r->tls);
 }
 
-/* Polls t once with the library's context; the caller holds its run. */
+/* Polls t once with the library's context; the caller holds its run.
+ * The context stays valid between the loop's polls (a loop's context is
+ * never seen outside a poll), so no word is written to close it: the
+ * depth goes back, and an AK_PENDING poll is counted in t's slot. */
 static inline __attribute__((always_inline)) int ak__task_poll(struct ak_task *t,
                                                                struct ak__task_runner *r)
 {
 	struct ak__poll_tls *tls = r->tls;
-	void *outer = tls->polling;
 	tls->polling = t;
 	ak__context_refill(&r->cx, t, &t->slot, tls);
-	int rc = ak__context_close(&r->cx, ak__future_poll_claimed(t->fut, &r->cx), tls);
-	tls->polling = outer;
+	int rc = ak__future_poll_claimed(t->fut, &r->cx);
+	tls->depth = r->cx.depth_;
+	if (rc == AK_PENDING)
+		((struct ak__slot_view *)(void *)&t->slot)->pending_polls++;
+	tls->polling = r->outer;
 	return rc;
 }
 
@@ -271,6 +278,11 @@ static inline __attribute__((always_inline)) int ak__task_run_owned(struct ak_ta
 		return ak__task_run(t);
 	t->lstate = AK__L_RUNNING;
 	int rc = ak__task_poll(t, r);
+	if (rc == AK_PENDING && t->lstate == AK__L_RUNNING) {
+		t->lstate = 0;          /* idle: not woken during its poll */
+		t->lrefs--;
+		return AK__RUN_PENDING;
+	}
 	uint8_t ls = (uint8_t)(t->lstate & ~AK__L_RUNNING);
 	t->lstate = ls;
 	if (rc != AK_PENDING)
