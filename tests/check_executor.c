@@ -703,6 +703,41 @@ START_TEST(blocking_calls_inside_a_task_return_edeadlk)
 }
 END_TEST
 
+/* The run loops keep one context and the thread's poll depth across
+ * their polls: whatever the polls did (parked, woke themselves, finished),
+ * the thread is out of every poll when a run returns, and a task polled
+ * after them is inside one. */
+START_TEST(poll_depth_is_restored_between_polls_and_after_a_run)
+{
+	struct ak_executor *ex = new_executor();
+	struct tk_count_future again, parked, done, ready;
+	struct tk_blocker_future late;
+	struct ak_task *parked_t = NULL;
+
+	tk_after_init(&again, 3);
+	tk_count_init(&parked, 1, 0, 0);
+	tk_ready_init(&done, 0);
+	ck_assert_int_eq(ak_executor_spawn(ex, &again.future, NULL), 0);
+	ck_assert_int_eq(ak_executor_spawn(ex, &parked.future, &parked_t), 0);
+	ck_assert_int_eq(ak_executor_spawn(ex, &done.future, NULL), 0);
+	ck_assert_int_eq(ak_executor_run(ex), 6);
+	tk_ready_init(&ready, 7);
+	ck_assert_int_eq(ak_block_on(&ready.future, AK_DEADLINE_NEVER), 7);
+
+	tk_ready_init(&ready, 0);
+	tk_blocker_init(&late, &ready.future, NULL, NULL);
+	ck_assert_int_eq(ak_executor_spawn(ex, &late.future, NULL), 0);
+	ck_assert_int_eq(ak_task_schedule(parked_t), 0);
+	ck_assert_int_eq(ak_executor_run(ex), 2);
+	ck_assert_int_eq(late.rc_block_on, AK_EDEADLK);
+	ck_assert_int_eq(ak_task_result(parked_t), 0);
+	tk_ready_init(&ready, 8);
+	ck_assert_int_eq(ak_block_on(&ready.future, AK_DEADLINE_NEVER), 8);
+	ak_task_release(parked_t);
+	ck_assert_int_eq(ak_executor_free(ex), 0);
+}
+END_TEST
+
 START_TEST(executor_free_from_inside_a_task_returns_ebusy)
 {
 	struct ak_executor *ex = new_executor();
@@ -1157,6 +1192,7 @@ Suite *executor_suite(void)
 	tcase_add_test(tc, task_cancel_of_finished_task_is_a_noop);
 	tcase_add_test(tc, executor_free_cancels_unfinished_tasks);
 	tcase_add_test(tc, blocking_calls_inside_a_task_return_edeadlk);
+	tcase_add_test(tc, poll_depth_is_restored_between_polls_and_after_a_run);
 	tcase_add_test(tc, executor_free_from_inside_a_task_returns_ebusy);
 	tcase_add_test(tc, task_cancelling_itself_returns_ebusy);
 	suite_add_tcase(s, tc);
