@@ -50,29 +50,34 @@ static inline int ak__waker_keep(const struct ak_waker *w, struct ak_waker *out)
  * 0, or AK_ENOMEM with *kept unchanged. */
 int ak__waker_rekeep(struct ak_waker *kept, const struct ak_waker *w);
 
+/* Takes a kept clone out of *w (empty: nothing to take): the count goes
+ * down, *w is left empty, and the clone is the caller's to wake or drop. */
+static inline struct ak_waker ak__waker_take_kept(struct ak_waker *w)
+{
+	struct ak_waker k = *w;
+	if (k.vtable != NULL) {
+		ak__count_clones(-1);
+		w->data = NULL;
+		w->vtable = NULL;
+	}
+	return k;
+}
+
 /* Wake and consume a kept clone (no-op when empty). */
 static inline void ak__waker_wake_kept(struct ak_waker *w)
 {
-	struct ak_waker k = *w;
-	if (k.vtable == NULL)
-		return;
-	ak__count_clones(-1);
-	w->data = NULL;
-	w->vtable = NULL;
-	k.vtable->wake(k.data);
+	struct ak_waker k = ak__waker_take_kept(w);
+	if (k.vtable != NULL)
+		k.vtable->wake(k.data);
 }
 
 /* Drop a kept clone (no-op when empty: a waiting kernel drops an unused
  * clone slot at every park). */
 static inline void ak__waker_drop_kept(struct ak_waker *w)
 {
-	struct ak_waker k = *w;
-	if (k.vtable == NULL)
-		return;
-	ak__count_clones(-1);
-	w->data = NULL;
-	w->vtable = NULL;
-	k.vtable->drop(k.data);
+	struct ak_waker k = ak__waker_take_kept(w);
+	if (k.vtable != NULL)
+		k.vtable->drop(k.data);
 }
 
 /* ---- values ------------------------------------------------------------------
