@@ -133,13 +133,15 @@ struct ak__poll_tls {
 };
 extern _Thread_local struct ak__poll_tls ak__poll_tls;
 
-/* &ak__poll_tls, as a value the compiler keeps in a register across a run
- * loop's polls instead of computing the thread-local address again at each
- * use (it counts that as free; it is two instructions). */
+/* &ak__poll_tls, as a value the compiler keeps (in a register or its
+ * frame) across a run loop's polls instead of computing the thread-local
+ * address again at each use (it counts that as free; it is two
+ * instructions, and the frame a call needs). */
 static inline struct ak__poll_tls *ak__poll_tls_here(void)
 {
-	struct ak__poll_tls *tls = &ak__poll_tls;
-	__asm__("" : "+r"(tls));
+	/* Read back through a volatile: the compiler cannot remake the
+	 * value, so it keeps it. */
+	struct ak__poll_tls *volatile tls = &ak__poll_tls;
 	return tls;
 }
 

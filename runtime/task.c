@@ -442,8 +442,9 @@ static int end_pending(struct ak_task *t, int *entry)
 	}
 }
 
-/* run_owned() of an entry that is not a plain poll: none (AK_EINVAL), a
- * finished task's (stale), or one that carries an adopted cancel. */
+/* ak__task_run() of an owned entry that is not a plain poll: none
+ * (AK_EINVAL), a finished task's (stale), or one that carries an adopted
+ * cancel. */
 static int run_owned_other(struct ak_task *t)
 {
 	if (!(t->lstate & AK__L_QUEUED))

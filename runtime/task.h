@@ -244,8 +244,8 @@ static inline void ak__task_runner_init(struct ak__task_runner *r)
  * The context stays valid between the loop's polls (a loop's context is
  * never seen outside a poll), so no word is written to close it: the
  * depth goes back, and an AK_PENDING poll is counted in t's slot. */
-static inline __attribute__((always_inline)) int ak__task_poll(struct ak_task *t,
-                                                               struct ak__task_runner *r)
+static inline __attribute__((always_inline)) int
+ak__task_poll(struct ak_task *t, struct ak__task_runner *r)
 {
 	struct ak__poll_tls *tls = r->tls;
 	tls->polling = t;
@@ -271,8 +271,8 @@ int ak__task_run_finished(struct ak_task *t, int rc);
  * dropped with a plain decrement, or goes with the requeue of a task woken
  * during its poll.
  */
-static inline __attribute__((always_inline)) int ak__task_run_owned(struct ak_task *t,
-                                                                    struct ak__task_runner *r)
+static inline __attribute__((always_inline)) int
+ak__task_run_owned(struct ak_task *t, struct ak__task_runner *r)
 {
 	if (t->lstate != AK__L_QUEUED)
 		return ak__task_run(t);
