@@ -57,8 +57,7 @@ struct ak__list {
 	char pad0_[64];
 	/* senders' line */
 	ak__atomic(struct ak__blk *) tail_blk;
-	ak__atomic(uint64_t) sent;         /* values counted << 1 | CLOSED */
-	ak__atomic(uint64_t) active;       /* senders in the block list */
+	ak__atomic(uint64_t) sent;         /* values, senders inside, CLOSED */
 	ak__atomic(struct ak__blk *) spare; /* one recycled block */
 	char pad1_[64];
 	/* receiver's line */

@@ -2,8 +2,9 @@
  * chan/mpsc_list.c: the unbounded mpsc's block list.  See chan/mpsc.c for
  * the design and chan/mpsc_chan.h for the interface.
  *
- * Two counts replace the semaphore: `sent` (values counted << 1 | CLOSED),
- * which senders take with a CAS that fails once closed, and `received`,
+ * Two counts replace the semaphore: `sent` (the values counted, the
+ * senders inside the block list, and CLOSED: one word, see S_SHIFT), which
+ * senders take with a CAS that fails once closed, and `received`,
  * which only the receiver writes, with a plain store: a receive makes no
  * read-modify-write, and no line goes back and forth with every value.
  * What is unreceived is sent - received.  Values live in linked blocks of
@@ -14,16 +15,26 @@
  * the one that overflows a block links the next one (a recycled spare or a
  * new allocation) and every sender helps move tail_blk along.  Blocks the
  * receiver has finished are retired; they are recycled (one spare) or
- * freed once no sender is inside the block list (the `active` count: a
- * sender that enters after the receiver saw it at zero loads a tail_blk
- * already past every retired block).  So memory reached in a burst is
- * returned.
+ * freed once no sender is inside the block list (the active senders,
+ * counted in `sent` by the same CAS that counts the value: a sender that
+ * enters after the receiver saw them at zero loads a tail_blk already past
+ * every retired block).  So memory reached in a burst is returned, and a
+ * send makes four read-modify-writes: the CAS in, the slot's claim, its
+ * ready bit, and the subtraction out.
  */
 #include "mpsc_chan.h"
 
 #define BLK_SLOTS 32u
+/* The word `sent`: bit 0 CLOSED; bits 1-23 the senders inside push()
+ * (at most one per running thread); bits 24-63 the values counted, modulo
+ * 2^40, as the receiver's `received` is compared (COUNT()): what is
+ * unreceived never comes near 2^40. */
 #define S_CLOSED ((uint64_t)1)
-#define S_ONE ((uint64_t)2)
+#define A_ONE ((uint64_t)2)
+#define A_MASK ((((uint64_t)1 << S_SHIFT) - 1) & ~S_CLOSED)
+#define S_SHIFT 24
+#define S_ONE ((uint64_t)1 << S_SHIFT)
+#define COUNT(x) ((x) & (UINT64_MAX >> S_SHIFT))
 
 struct ak__blk {
 	ak__atomic(uint64_t) ready;        /* bit i: slot i written */
@@ -69,7 +80,6 @@ int ak__list_init(struct ak__chan *c)
 	struct ak__list *l = ak__chan_list_of(c);
 	ak__init(&l->sent, 0);
 	ak__init(&l->received, 0);
-	ak__init(&l->active, 0);
 	ak__init(&l->spare, NULL);
 	struct ak__blk *b = blk_new(c);
 	if (!b)
@@ -102,9 +112,10 @@ static void reclaim(struct ak__chan *c)
 	struct ak__list *l = ak__chan_list_of(c);
 	if (!l->retired)
 		return;
-	/* seq_cst: pairs with the seq_cst increment in push(); our seq_cst
-	 * CAS on tail_blk came before (see the top of the file). */
-	if (ak__load(&l->active, AK__SEQ_CST) != 0)
+	/* seq_cst: pairs with the seq_cst CAS that lets a sender in
+	 * (ak__list_send()); our seq_cst CAS on tail_blk came before (see
+	 * the top of the file). */
+	if (ak__load(&l->sent, AK__SEQ_CST) & A_MASK)
 		return;
 	while (l->retired) {
 		struct ak__blk *b = l->retired;
@@ -118,15 +129,14 @@ static void reclaim(struct ak__chan *c)
 	}
 }
 
-/* The count is already taken; 0, or AK_ENOMEM with the count given back. */
+/* The count is already taken and the sender counted in; 0, or AK_ENOMEM
+ * with the count given back. */
 static int push(struct ak__chan *c, const void *value)
 {
 	struct ak__list *l = ak__chan_list_of(c);
 	int rc = 0;
-	/* seq_cst: pairs with the seq_cst load in reclaim(). */
-	ak__fetch_add(&l->active, 1, AK__SEQ_CST);
 	for (;;) {
-		/* seq_cst: after the increment of active (see reclaim()). */
+		/* seq_cst: after the CAS that counted us in (see reclaim()). */
 		struct ak__blk *b = ak__load(&l->tail_blk, AK__SEQ_CST);
 		uint32_t i = ak__fetch_add(&b->claim, 1, AK__RELAXED);
 		if (i < BLK_SLOTS) {
@@ -160,12 +170,10 @@ static int push(struct ak__chan *c, const void *value)
 		ak__cas(&l->tail_blk, &cur, nx, AK__SEQ_CST, AK__SEQ_CST);
 	}
 	/* release: our accesses to blocks come before the receiver's seq_cst
-	 * load that sees the count back at zero. */
-	ak__fetch_sub(&l->active, 1, AK__RELEASE);
-	if (rc) {
-		/* release: pairs with the receiver's acquire load of sent. */
-		ak__fetch_sub(&l->sent, S_ONE, AK__RELEASE);
-	}
+	 * load that sees no sender inside; a failed push gives its count
+	 * back in the same subtraction (the receiver's acquire load of
+	 * sent pairs with it). */
+	ak__fetch_sub(&l->sent, rc ? A_ONE + S_ONE : A_ONE, AK__RELEASE);
 	ak__waker_slot_notify(&c->rx_waker);
 	return rc;
 }
@@ -173,12 +181,14 @@ static int push(struct ak__chan *c, const void *value)
 int ak__list_send(struct ak__chan *c, const void *value)
 {
 	struct ak__list *l = ak__chan_list_of(c);
-	/* The "permit": one more unreceived value unless closed. */
+	/* The "permit": one more unreceived value unless closed, and one
+	 * more sender inside the block list, in one CAS.  seq_cst: pairs
+	 * with the seq_cst load in reclaim(). */
 	uint64_t w = ak__load(&l->sent, AK__RELAXED);
 	for (;;) {
 		if (w & S_CLOSED)
 			return AK_EPIPE;
-		if (ak__cas_weak(&l->sent, &w, w + S_ONE, AK__RELAXED, AK__RELAXED))
+		if (ak__cas_weak(&l->sent, &w, w + S_ONE + A_ONE, AK__SEQ_CST, AK__RELAXED))
 			break;
 	}
 	return push(c, value);
@@ -198,7 +208,7 @@ int ak__list_pop(struct ak__chan *c, void *out)
 		/* No sender may keep finding the finished block: tail_blk is
 		 * moved past it before it is retired (see reclaim()). */
 		struct ak__blk *cur = b;
-		/* seq_cst: before reclaim()'s seq_cst load of active. */
+		/* seq_cst: before reclaim()'s seq_cst load of sent. */
 		ak__cas(&l->tail_blk, &cur, nx, AK__SEQ_CST, AK__SEQ_CST);
 		b->retired_next = l->retired;
 		l->retired = b;
@@ -225,7 +235,8 @@ int ak__list_in_flight(struct ak__chan *c)
 {
 	struct ak__list *l = ak__chan_list_of(c);
 	/* acquire: pairs with the release decrement of a failed push. */
-	return (ak__load(&l->sent, AK__ACQUIRE) >> 1) != ak__load(&l->received, AK__RELAXED);
+	return (ak__load(&l->sent, AK__ACQUIRE) >> S_SHIFT) !=
+	       COUNT(ak__load(&l->received, AK__RELAXED));
 }
 
 int ak__list_finished(struct ak__chan *c)
@@ -234,7 +245,7 @@ int ak__list_finished(struct ak__chan *c)
 	/* seq_cst: pairs with the seq_cst fetch_or in ak__list_close() and
 	 * the release decrement of a failed push. */
 	uint64_t w = ak__load(&l->sent, AK__SEQ_CST);
-	return (w & S_CLOSED) && (w >> 1) == ak__load(&l->received, AK__RELAXED);
+	return (w & S_CLOSED) && (w >> S_SHIFT) == COUNT(ak__load(&l->received, AK__RELAXED));
 }
 
 size_t ak__list_len(struct ak__chan *c)
@@ -243,8 +254,11 @@ size_t ak__list_len(struct ak__chan *c)
 	/* Relaxed, received first: sent only grows past it (a failed push
 	 * takes back a value never received). */
 	uint64_t r = ak__load(&l->received, AK__RELAXED);
-	uint64_t s = ak__load(&l->sent, AK__RELAXED) >> 1;
-	return s > r ? (size_t)(s - r) : 0;
+	uint64_t s = ak__load(&l->sent, AK__RELAXED) >> S_SHIFT;
+	uint64_t n = COUNT(s - r);
+	/* A count not yet given back by a failed push may lag: never
+	 * "negative" (a wrap past half the range). */
+	return n < ((UINT64_MAX >> S_SHIFT) >> 1) ? (size_t)n : 0;
 }
 
 void ak__list_close(struct ak__chan *c)

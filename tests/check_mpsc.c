@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shim.h"
 #include "testkit.h"
 
 Suite *mpsc_suite(void);
@@ -1816,6 +1817,38 @@ START_TEST(unbounded_channel_returns_memory_after_a_burst)
 }
 END_TEST
 
+/* A send that cannot link the next block (AK_ENOMEM) gives back, in one
+ * subtraction, the value it counted and its mark as a sender inside the
+ * list (chan/mpsc_list.c): the value is not counted (len, and the close
+ * still finishes the channel), and the receiver still returns the blocks
+ * it finishes (it does so only while no sender is inside). */
+START_TEST(unbounded_send_failing_for_memory_counts_nothing_and_blocks_still_go_back)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_debug_counts before, after;
+	int v = 32, out;
+
+	new_unbounded(&tx, &rx);
+	ak_debug_counters(&before);
+	for (int i = 0; i < 32; i++)         /* the first block, full */
+		ck_assert_int_eq(send_now(tx, i), 0);
+	ak__alloc_fail_after(1);             /* the next block's allocation fails */
+	ck_assert_int_eq(ak_mpsc_try_send(tx, &v), AK_ENOMEM);
+	ak__alloc_fail_after(0);
+	ck_assert_uint_eq(ak_mpsc_len(rx), 32);
+	for (int i = 32; i < 3200; i++)
+		ck_assert_int_eq(send_now(tx, i), 0);
+	for (int i = 0; i < 3200; i++)
+		ck_assert_int_eq(recv_now(rx), i);
+	ak_debug_counters(&after);
+	ck_assert_int_le(after.live_objects - before.live_objects, 1);
+	ak_mpsc_tx_drop(tx);
+	ck_assert_int_eq(ak_mpsc_try_recv(rx, &out), AK_EPIPE);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
 /* An allocator that counts the bytes it has out (issue 14: the unbounded
  * channel's peak memory against its queued values' bytes). */
 static _Atomic size_t bytes_out;
@@ -2127,6 +2160,7 @@ Suite *mpsc_suite(void)
 	tcase_add_test(tc, bounded_channel_ring_comes_with_the_first_send_in_its_documented_bytes);
 	tcase_add_test(tc, bounded_channel_ring_comes_with_the_first_reserve_too);
 	tcase_add_test(tc, unbounded_channel_returns_memory_after_a_burst);
+	tcase_add_test(tc, unbounded_send_failing_for_memory_counts_nothing_and_blocks_still_go_back);
 	tcase_add_test(tc, unbounded_channel_holds_queued_values_in_at_most_twice_their_bytes);
 	tcase_add_test(tc, cancelled_reserve_granted_before_close_wakes_the_parked_recv);
 	tcase_add_test(tc, reserve_many_failing_after_close_wakes_the_parked_recv);
