@@ -96,6 +96,39 @@ static void mpsc_unbounded_send_vs_recv(void)
 	ak_mpsc_rx_drop(rx);
 }
 
+static void *send_across_a_block(void *arg)
+{
+	(void)arg;
+	for (int v = 32; v <= 33; v++)
+		CHECK(ak_mpsc_send_blocking(tx, &v, AK_DEADLINE_NEVER) == 0);
+	ak_mpsc_tx_drop(tx);
+	return NULL;
+}
+
+/* The unbounded channel across a block boundary: with 31 values queued, a
+ * sender fills the first block and links the next while the receiver
+ * drains the first and retires it (chan/mpsc_list.c); every value arrives
+ * once, in order, then the close.  Not built here: a second sender still
+ * inside the retired block when the receiver would free it (two senders
+ * and a spare already taken); with reclaim() ignoring the senders' mark
+ * this scenario still passes. */
+static void mpsc_unbounded_reclaim_vs_send(void)
+{
+	CHECK(ak_mpsc_unbounded_new(sizeof(int), NULL, &tx, &rx) == 0);
+	for (int v = 1; v <= 31; v++)
+		CHECK(ak_mpsc_try_send(tx, &v) == 0);
+	pthread_t a = spawn(send_across_a_block, NULL);
+	for (int want = 1; want <= 33; want++) {
+		int v = 0;
+		CHECK(ak_mpsc_recv_blocking(rx, &v, AK_DEADLINE_NEVER) == 0);
+		CHECK(v == want);
+	}
+	int v;
+	CHECK(ak_mpsc_recv_blocking(rx, &v, AK_DEADLINE_NEVER) == AK_EPIPE);
+	join(a);
+	ak_mpsc_rx_drop(rx);
+}
+
 static void *try_send_one(void *arg)
 {
 	(void)arg;
@@ -392,6 +425,9 @@ const struct ak_sim_scenario sim_chan_scenarios[] = {
 	  "times, across the gate's handshake modes; then only a join" },
 	{ "mpsc_unbounded_send_vs_recv", mpsc_unbounded_send_vs_recv,
 	  "the unbounded channel: two sends and the drop, a parked receiver" },
+	{ "mpsc_unbounded_reclaim_vs_send", mpsc_unbounded_reclaim_vs_send,
+	  "the unbounded channel: a sender links a block as the receiver retires "
+	  "the one before" },
 	{ "mpsc_recv_registration_vs_send", mpsc_recv_registration_vs_send,
 	  "the receiver registers its waker (no spin) as the value is sent" },
 	{ "mpsc_recv_deadline_vs_send", mpsc_recv_deadline_vs_send,
