@@ -70,22 +70,28 @@ static void mpsc_bounded_park_vs_publish(void)
 	ak_mpsc_rx_drop(rx);
 }
 
-static void *send_two_unbounded(void *arg)
+/* Sends the values range[0] to range[1] on the unbounded channel's tx,
+ * then drops it (the close). */
+static void *send_unbounded_range(void *arg)
 {
-	(void)arg;
-	for (int v = 1; v <= 2; v++)
+	const int *range = arg;
+	for (int v = range[0]; v <= range[1]; v++)
 		CHECK(ak_mpsc_send_blocking(tx, &v, AK_DEADLINE_NEVER) == 0);
 	ak_mpsc_tx_drop(tx);
 	return NULL;
 }
 
-/* The unbounded channel: the receiver parks while the sender's values
- * and its drop (the close) arrive. */
-static void mpsc_unbounded_send_vs_recv(void)
+/* An unbounded channel with the values 1 to first - 1 queued; a thread
+ * sends first to last and closes while this one receives 1 to last in
+ * order, then the close. */
+static void unbounded_sender_vs_receiver(int first, int last)
 {
+	int range[2] = { first, last };
 	CHECK(ak_mpsc_unbounded_new(sizeof(int), NULL, &tx, &rx) == 0);
-	pthread_t a = spawn(send_two_unbounded, NULL);
-	for (int want = 1; want <= 2; want++) {
+	for (int v = 1; v < first; v++)
+		CHECK(ak_mpsc_try_send(tx, &v) == 0);
+	pthread_t a = spawn(send_unbounded_range, range);
+	for (int want = 1; want <= last; want++) {
 		int v = 0;
 		CHECK(ak_mpsc_recv_blocking(rx, &v, AK_DEADLINE_NEVER) == 0);
 		CHECK(v == want);
@@ -96,13 +102,11 @@ static void mpsc_unbounded_send_vs_recv(void)
 	ak_mpsc_rx_drop(rx);
 }
 
-static void *send_across_a_block(void *arg)
+/* The unbounded channel: the receiver parks while the sender's values
+ * and its drop (the close) arrive. */
+static void mpsc_unbounded_send_vs_recv(void)
 {
-	(void)arg;
-	for (int v = 32; v <= 33; v++)
-		CHECK(ak_mpsc_send_blocking(tx, &v, AK_DEADLINE_NEVER) == 0);
-	ak_mpsc_tx_drop(tx);
-	return NULL;
+	unbounded_sender_vs_receiver(1, 2);
 }
 
 /* The unbounded channel across a block boundary: with 31 values queued, a
@@ -114,19 +118,7 @@ static void *send_across_a_block(void *arg)
  * this scenario still passes. */
 static void mpsc_unbounded_reclaim_vs_send(void)
 {
-	CHECK(ak_mpsc_unbounded_new(sizeof(int), NULL, &tx, &rx) == 0);
-	for (int v = 1; v <= 31; v++)
-		CHECK(ak_mpsc_try_send(tx, &v) == 0);
-	pthread_t a = spawn(send_across_a_block, NULL);
-	for (int want = 1; want <= 33; want++) {
-		int v = 0;
-		CHECK(ak_mpsc_recv_blocking(rx, &v, AK_DEADLINE_NEVER) == 0);
-		CHECK(v == want);
-	}
-	int v;
-	CHECK(ak_mpsc_recv_blocking(rx, &v, AK_DEADLINE_NEVER) == AK_EPIPE);
-	join(a);
-	ak_mpsc_rx_drop(rx);
+	unbounded_sender_vs_receiver(32, 33);
 }
 
 static void *try_send_one(void *arg)
