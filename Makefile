@@ -550,7 +550,8 @@ tokio-asan: $(TOKIO_PROGS:%=$(BUILD)/asan/tokio/%)
 # make bench: installs the peers' toolchains (bench/deps.sh), builds the
 # library, the reference ring, the Go, awaitkit and Rust peers under
 # bench/out/, then runs bench/run.py (BENCH=name, BENCH_RUNS=N, BENCH_CPUS=
-# list, BENCH_WORKERS=N; see bench/README.md).  Nothing here asserts on time.
+# list, BENCH_ONE_CPU=n|all, BENCH_WORKERS=N; see bench/README.md).
+# Nothing here asserts on time.
 
 BENCH_OUT := bench/out
 BENCH_BIN := $(BENCH_OUT)/bin
@@ -599,7 +600,8 @@ bench-rust: | bench-deps
 bench: bench-deps $(BENCH_BIN)/peer-ring $(BENCH_BIN)/bench-launch \
 		$(BENCH_BIN)/peer-go $(BENCH_BIN)/peer-awaitkit bench-rust
 	BENCH="$(BENCH)" BENCH_RUNS="$(BENCH_RUNS)" BENCH_CPUS="$(BENCH_CPUS)" \
-		BENCH_WORKERS="$(BENCH_WORKERS)" $(BENCH_PYTHON) bench/run.py
+		BENCH_ONE_CPU="$(BENCH_ONE_CPU)" BENCH_WORKERS="$(BENCH_WORKERS)" \
+		$(BENCH_PYTHON) bench/run.py
 
 # ---- adapters/epoll (issue 15) ------------------------------------------------
 #

@@ -13,13 +13,18 @@ programs first and then runs this.  Environment:
                         bench/README.md, "The warm-up")
   BENCH_CPUS=list       taskset CPU list for every run (default: all online
                         CPUs, as /sys/devices/system/cpu/online says)
+  BENCH_ONE_CPU=n|all   the CPU the one-thread workloads (ONE_THREAD below:
+                        every peer runs them on one thread) are pinned to,
+                        every implementation alike (default: the last CPU
+                        of BENCH_CPUS); `all` runs them on BENCH_CPUS too
   BENCH_SIZE=N          op count for every run instead of the per-workload sizes
   BENCH_TIMEOUT=S       seconds before a run is killed (default 120)
   BENCH_WORKERS=N       worker threads of the cross-thread workloads
                         (--workers N to awaitkit, tokio and Go; default 2)
   BENCH_BIN=dir         where peer-<impl> binaries are (default bench/out/bin)
 
-Every program is invoked as `taskset -c CPUS <binary> <workload> --size N`,
+Every program is invoked as `taskset -c CPUS <binary> <workload> --size N`
+(CPUS is one CPU for the one-thread workloads),
 runs the workload once untimed (a twentieth of N) and then one timed run,
 and prints one line
   RESULT workload=W impl=I ops=N ns_per_op=F allocs_per_op=F [key=value ...]
@@ -70,6 +75,17 @@ WORKLOADS = [
     ("rendezvous_pingpong", 8_000_000, {}),
 ]
 
+# The workloads every implementation runs on one thread (awaitkit's
+# single-thread executor, tokio's current_thread runtime, Go with
+# GOMAXPROCS(1); idle_channels and create_drop run no second thread
+# either).  Left to the kernel on two CPUs, such a process is moved
+# between them and shares one with whatever else runs, run by run: the
+# same binary read 27-31 or 52-58 ns a hop (bench/README.md, "One-thread
+# workloads on one CPU").  So they run pinned to one CPU, every
+# implementation on the same one.
+ONE_THREAD = {"pingpong_oneshot", "pingpong_mpsc", "notify_pingpong",
+              "create_drop", "idle_channels", "rendezvous_pingpong"}
+
 # Implementations on every row, in the order runs alternate; binary
 # bench/out/bin/peer-<impl>.
 CORE_IMPLS = ["awaitkit", "tokio", "go"]
@@ -112,6 +128,27 @@ def env_int(name, default):
     if n <= 0:
         sys.exit(f"run.py: {name} must be positive")
     return n
+
+
+def cpu_list(text):
+    """The CPUs of a taskset list such as "0-3,6", in order."""
+    cpus = []
+    for part in text.split(","):
+        lo, _, hi = part.strip().partition("-")
+        cpus.extend(range(int(lo), int(hi or lo) + 1))
+    return cpus
+
+
+def one_cpu(cpus):
+    """BENCH_ONE_CPU: the CPU of the one-thread workloads, as a list."""
+    v = os.environ.get("BENCH_ONE_CPU", "")
+    if v == "all":
+        return cpus
+    if v == "":
+        return str(cpu_list(cpus)[-1])
+    if not v.isdigit():
+        sys.exit(f"run.py: BENCH_ONE_CPU={v!r} is not a CPU number or all")
+    return v
 
 
 def online_cpus():
@@ -434,6 +471,9 @@ def main():
     if subprocess.run(["taskset", "-c", cpus, "true"]).returncode != 0:
         sys.exit(f"run.py: taskset -c {cpus} does not work "
                  "(bench/deps.sh installs util-linux)")
+    single = one_cpu(cpus)
+    if subprocess.run(["taskset", "-c", single, "true"]).returncode != 0:
+        sys.exit(f"run.py: taskset -c {single} (BENCH_ONE_CPU) does not work")
 
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
@@ -454,7 +494,8 @@ def main():
         launcher = None
 
     log(f"bench: {runs} run(s) per workload after a warm-up, "
-        f"pinned to CPUs {cpus}, {os.cpu_count()} online")
+        f"pinned to CPUs {cpus} (one-thread workloads: {single}), "
+        f"{os.cpu_count()} online")
     for name, b in missing.items():
         log(f"bench: no {b}: the {name} rows show {DASH} "
             f"(built by {BUILT_BY[VARIANTS.get(name, (name,))[0]]})")
@@ -475,7 +516,8 @@ def main():
                     im.note = "not built"
                 impls.append(im)
             bench_workload(workload, size, sizes, size_all, impls, runs,
-                           cpus, timeout, launcher, log, runs_tsv)
+                           single if workload in ONE_THREAD else cpus,
+                           timeout, launcher, log, runs_tsv)
             failed |= any(im.state == "failed" for im in impls)
             rows.extend(table_rows(workload, impls))
             done.extend((workload, im) for im in impls)
@@ -483,7 +525,8 @@ def main():
     write_tsv(os.path.join(OUT, "results.tsv"), done)
 
     table = render(rows)
-    head = (f"awaitkit bench: {runs} run(s) after a warm-up, CPUs {cpus}; "
+    head = (f"awaitkit bench: {runs} run(s) after a warm-up, CPUs {cpus} "
+            f"(one-thread workloads: {single}); "
             "ns/op: lower is better; ratios: median over median "
             "(min over min), < 1 means awaitkit is faster")
     print(head)
