@@ -160,20 +160,21 @@ AK_EXPORT int ak_oneshot_new(size_t elem_size, const struct ak_oneshot_hooks *ho
 {
 	if (!tx || !rx || elem_size > (SIZE_MAX >> 1) - sizeof(struct oneshot))
 		return AK_EINVAL;
-	struct oneshot *b = ak__alloc(sizeof(*b) + elem_size);
+	/* Not zeroed: every field is written here but the waker cells, read
+	 * only while their bit is set, and value, read only with HAS_VALUE. */
+	struct oneshot *b = ak__alloc_raw(sizeof(*b) + elem_size);
 	if (!b)
 		return AK_ENOMEM;
-	/* ak__alloc zeroes: the flags, taken and both slots start empty. */
 	ak__init(&b->state, 0);
 	b->rx_count = 1;
 	b->rx_alive = 1;
-	b->tx_count = 1;
+	b->rx_done = 0;
+	b->taken = 0;
 	b->tx_alive = 1;
+	b->tx_count = 1;
 	b->elem_size = elem_size;
-	if (hooks) {
-		b->drop = hooks->drop;
-		b->drop_arg = hooks->arg;
-	}
+	b->drop = hooks ? hooks->drop : NULL;
+	b->drop_arg = hooks ? hooks->arg : NULL;
 	*tx = (struct ak_oneshot_tx *)(void *)b;
 	*rx = (struct ak_oneshot_rx *)(void *)b;
 	return 0;

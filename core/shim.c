@@ -314,7 +314,8 @@ static int should_fail(void)
  * The block cache (issue 13): small per-thread free lists in front of
  * malloc for the blocks the library makes and drops per operation (a
  * oneshot per hop, a channel per create_drop).  glibc's calloc takes no
- * tcache fast path; a hit here is a pop, a memset and the counts.
+ * tcache fast path; a hit here is a pop and the counts (and the memset
+ * of ak__alloc, which ak__alloc_raw leaves to its caller).
  *
  *   classes   a request of 1..AK__CACHE_MAX bytes is rounded up to the next
  *             multiple of CACHE_STEP; each class has its own list, so a
@@ -402,10 +403,8 @@ static void *block_get(size_t size)
 		          AK__RELAXED);
 	} else {
 		p = malloc(class_bytes(c));
-		if (!p)
-			return NULL;
 	}
-	return memset(p, 0, size);
+	return p;
 #endif
 }
 
@@ -497,7 +496,10 @@ AK_EXPORT int ak_set_allocator(const struct ak_allocator *a)
 	return 0;
 }
 
-void *ak__alloc(size_t size)
+/* Everything but a hit of the calling thread's cache: the first block of
+ * a thread, a user's allocator, a failure armed, a miss, a large block.
+ * zero: ak__alloc's, memset the block. */
+static __attribute__((noinline)) void *alloc_slow(size_t size, int zero)
 {
 	if (should_fail())
 		return NULL;
@@ -505,16 +507,51 @@ void *ak__alloc(size_t size)
 	/* acquire: pairs with the release store in ak_set_allocator(). */
 	if (ak__load(&user_on, AK__ACQUIRE)) {
 		p = user.alloc(size ? size : 1, user.arg);
-		if (p)
+		if (p && zero)
 			memset(p, 0, size);
+	} else if (size > AK__CACHE_MAX) {
+		p = calloc(1, size);
 	} else {
-		p = size <= AK__CACHE_MAX ? block_get(size) : calloc(1, size);
+		p = block_get(size);
+		if (p && zero)
+			memset(p, 0, size);
 	}
 	if (p) {
 		struct counts *c = my_linked_counts();
 		add(c, C_LIVE, 1);
 		add(c, C_ALLOCS, 1);
 	}
+	return p;
+}
+
+/* The fast path, a hit: a linked thread, no failure armed, no user's
+ * allocator; the pop and the counts through one thread-local address. */
+__attribute__((always_inline)) inline void *ak__alloc_raw(size_t size)
+{
+#ifndef AK__ASAN
+	struct counts *c = &my_counts;
+	size_t k = class_of(size);
+	void *p = size <= AK__CACHE_MAX ? c->cache.head[k] : NULL;
+	/* acquire: as in alloc_slow(). */
+	if (__builtin_expect(p && c->linked && ak__load(&fail_countdown, AK__RELAXED) <= 0 &&
+	                     !ak__load(&user_on, AK__ACQUIRE), 1)) {
+		c->cache.head[k] = *(void **)p;
+		c->cache.n[k]--;
+		ak__store(&c->cache.bytes,
+		          ak__load(&c->cache.bytes, AK__RELAXED) - class_bytes(k), AK__RELAXED);
+		add(c, C_LIVE, 1);
+		add(c, C_ALLOCS, 1);
+		return p;
+	}
+#endif
+	return alloc_slow(size, 0);
+}
+
+void *ak__alloc(size_t size)
+{
+	void *p = ak__alloc_raw(size);
+	if (p)
+		memset(p, 0, size);
 	return p;
 }
 
@@ -529,15 +566,38 @@ void ak__free(void *p)
 		free(p);
 }
 
-void ak__free_sized(void *p, size_t size)
+static __attribute__((noinline)) void free_slow(void *p, size_t size)
 {
-	if (!p)
-		return;
 	count(C_LIVE, -1);
 	if (ak__load(&user_on, AK__RELAXED))
 		user.free(p, user.arg);
 	else if (size > AK__CACHE_MAX || !block_keep(p, size))
 		free(p);
+}
+
+/* The fast path, a keep: a linked thread's open cache with room, no user's
+ * allocator, keeping on (block_keep's tests, in one go). */
+__attribute__((always_inline)) inline void ak__free_sized(void *p, size_t size)
+{
+	if (!p)
+		return;
+#ifndef AK__ASAN
+	struct counts *c = &my_counts;
+	size_t k = class_of(size), b = class_bytes(k);
+	size_t bytes = ak__load(&c->cache.bytes, AK__RELAXED);
+	if (__builtin_expect(size <= AK__CACHE_MAX && c->linked && !c->cache.closed &&
+	                     c->cache.n[k] < CACHE_CLASS_MAX && bytes + b <= AK__CACHE_BYTES &&
+	                     !ak__load(&user_on, AK__RELAXED) &&
+	                     ak__load(&cache_keep, AK__RELAXED), 1)) {
+		add(c, C_LIVE, -1);
+		*(void **)p = c->cache.head[k];
+		c->cache.head[k] = p;
+		c->cache.n[k]++;
+		ak__store(&c->cache.bytes, bytes + b, AK__RELAXED);
+		return;
+	}
+#endif
+	free_slow(p, size);
 }
 
 /*

@@ -247,6 +247,11 @@ static inline int ak__alone_cas(ak__atomic(uint64_t) *p, uint64_t *expected, uin
  * to 1024 bytes may come from the calling thread's cache (core/shim.c). */
 void *ak__alloc(size_t size);
 
+/* ak__alloc() but the block's bytes are left as they are (a kept block's
+ * or malloc's): for a caller that writes every field it reads, where the
+ * memset would cost more than the block's own set-up. */
+void *ak__alloc_raw(size_t size);
+
 /* Any block of ak__alloc's; never cached. */
 void ak__free(void *p);
 
@@ -396,6 +401,8 @@ static inline void ak__stack_switch_finish(void *fake, const void **bottom, size
 #define ak__lock(l) ak__sim_lock((l), AK__SIM_SITE)
 #define ak__unlock(l) ak__sim_unlock((l), AK__SIM_SITE)
 #define ak__alloc(size) (ak__sim_point(AK__SIM_ALLOC, NULL, AK__SIM_SITE), ak__alloc(size))
+#define ak__alloc_raw(size) \
+	(ak__sim_point(AK__SIM_ALLOC, NULL, AK__SIM_SITE), ak__alloc_raw(size))
 #define ak__free(p) (ak__sim_point(AK__SIM_FREE, NULL, AK__SIM_SITE), ak__free(p))
 #define ak__free_sized(p, size) \
 	(ak__sim_point(AK__SIM_FREE, NULL, AK__SIM_SITE), ak__free_sized((p), (size)))

@@ -79,8 +79,9 @@ static inline struct ak_waker ak__waker_cell_peek(struct ak__waker_cell *c)
  * registration: the caller looks at its condition there, or after.  0, or
  * AK_ENOMEM with nothing registered.
  */
-static inline int ak__waker_cell_register(struct ak__waker_cell *c, ak__atomic(uint64_t) *word,
-                                          uint64_t bit, uint64_t *sp, struct ak_context *cx)
+static inline __attribute__((always_inline)) int
+ak__waker_cell_register(struct ak__waker_cell *c, ak__atomic(uint64_t) *word,
+                        uint64_t bit, uint64_t *sp, struct ak_context *cx)
 {
 	uint64_t s = *sp;
 	if (s & bit) {
