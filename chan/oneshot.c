@@ -118,18 +118,30 @@ static struct oneshot *of_rx(const struct ak_oneshot_rx *rx)
 
 /* ---- lifetime ---------------------------------------------------------------- */
 
-/* Called by the side that finishes second: its RMW set the second GONE bit
- * (acq_rel, reading the other side's acq_rel GONE RMW), or its acquire load
- * saw the other GONE bit.  Every write of both sides (slots, value, taken)
- * is visible here and nobody else touches the channel. */
-static void chan_free(struct oneshot *b)
+/* chan_free() of a channel with a waker registered or a value left to
+ * drop. */
+static __attribute__((noinline)) void chan_free_rest(struct oneshot *b, uint64_t s)
 {
-	uint64_t s = ak__load(&b->state, AK__RELAXED);
-
 	ak__waker_cell_free(&b->rx_task, s, RX_TASK_SET);
 	ak__waker_cell_free(&b->tx_task, s, TX_TASK_SET);
 	if ((s & HAS_VALUE) && !b->taken && b->drop)
 		b->drop((void *)b->value, b->drop_arg);
+	ak__free_sized(b, sizeof(*b) + b->elem_size);
+}
+
+/* Called by the side that finishes second: its RMW set the second GONE bit
+ * (acq_rel, reading the other side's acq_rel GONE RMW), or its acquire load
+ * saw the other GONE bit.  Every write of both sides (slots, value, taken)
+ * is visible here and nobody else touches the channel.  Inline, with no
+ * call but the tail ones: a received channel is a look and a free. */
+static inline void chan_free(struct oneshot *b)
+{
+	uint64_t s = ak__load(&b->state, AK__RELAXED);
+
+	if ((s & (RX_TASK_SET | TX_TASK_SET)) || ((s & HAS_VALUE) && !b->taken && b->drop)) {
+		chan_free_rest(b, s);
+		return;
+	}
 	ak__free_sized(b, sizeof(*b) + b->elem_size);
 }
 
@@ -420,6 +432,15 @@ AK_EXPORT int ak_oneshot_rx_close(struct ak_oneshot_rx *rx)
 	return 0;
 }
 
+/* ak_oneshot_rx_drop() but for the last of a side whose sender is gone. */
+static __attribute__((noinline)) void rx_drop_rest(struct oneshot *b, uint64_t s, int last)
+{
+	/* The last gives the side up in the same CAS. */
+	s = rx_set_closed(b, s, last ? RX_GONE : 0u);
+	if (last && (s & TX_GONE) && !(s & RX_GONE))
+		chan_free(b);
+}
+
 AK_EXPORT void ak_oneshot_rx_drop(struct ak_oneshot_rx *rx)
 {
 	struct oneshot *b = of_rx(rx);
@@ -436,10 +457,7 @@ AK_EXPORT void ak_oneshot_rx_drop(struct ak_oneshot_rx *rx)
 		chan_free(b);
 		return;
 	}
-	/* The last gives the side up in the same CAS. */
-	s = rx_set_closed(b, s, last ? RX_GONE : 0u);
-	if (last && (s & TX_GONE) && !(s & RX_GONE))
-		chan_free(b);
+	rx_drop_rest(b, s, last);
 }
 
 /* ---- the recv operation ---------------------------------------------------------- */

@@ -151,6 +151,7 @@ struct cache {
 	uint16_t n[CACHE_CLASSES];
 	ak__atomic(size_t) bytes;       /* owner writes; summed under counts_lock */
 	int closed;                     /* exiting thread, or no key: keep nothing */
+	int open;                       /* linked and not closed: the fast paths */
 	void *stacks;                   /* kept coroutine stacks (struct kept_stack) */
 	unsigned nstacks;
 };
@@ -189,6 +190,7 @@ static void counts_unlink(struct counts *c)
 	for (int i = 0; i < C_N; i++)
 		ak__store(&c->v[i], 0, AK__RELAXED);
 	c->linked = 0;
+	c->cache.open = 0;
 }
 
 /* The thread exits: its counts go to the retired totals. */
@@ -218,6 +220,7 @@ static void counts_link(struct counts *c)
 		counts_head->prev = c;
 	counts_head = c;
 	c->linked = 1;
+	c->cache.open = !c->cache.closed;
 	pthread_mutex_unlock(&counts_lock);
 	/* The first key of the process: no allocation.  Without a key the
 	 * counts stay linked after the thread's exit (still summed, never
@@ -293,10 +296,12 @@ void ak__counts_after_fork_child(void)
 }
 
 static ak__atomic(long) fail_countdown;
+static void fast_update(void);
 
 void ak__alloc_fail_after(long n)
 {
 	ak__store(&fail_countdown, n, AK__RELAXED);
+	fast_update();
 }
 
 static int should_fail(void)
@@ -385,7 +390,7 @@ static void cache_drain(int close)
 	}
 	ak__store(&k->bytes, 0, AK__RELAXED);
 	if (close)
-		k->closed = 1;
+		k->closed = 1, k->open = 0;
 }
 
 static void *block_get(size_t size)
@@ -440,6 +445,7 @@ __attribute__((destructor)) static void cache_at_exit(void)
 void ak__alloc_cache_keep(int on)
 {
 	ak__store(&cache_keep, on, AK__RELAXED);
+	fast_update();
 	if (!on)
 		cache_drain(0);
 }
@@ -471,6 +477,20 @@ size_t ak__cache_bytes_all(void)
 static struct ak_allocator user;
 static ak__atomic(int) user_on;
 
+/* ak__alloc_raw's and ak__free_sized's fast paths, one look: off while a
+ * user's allocator is set, a failure is armed or keeping is off.  Each of
+ * the three is set by a call made while no other thread allocates (a test
+ * hook, ak_set_allocator(3)); relaxed. */
+static ak__atomic(int) fast_off;
+
+static void fast_update(void)
+{
+	ak__store(&fast_off,
+	          ak__load(&user_on, AK__RELAXED) || ak__load(&fail_countdown, AK__RELAXED) > 0 ||
+	                  !ak__load(&cache_keep, AK__RELAXED),
+	          AK__RELAXED);
+}
+
 static int64_t live_blocks(void)
 {
 	pthread_mutex_lock(&counts_lock);
@@ -493,6 +513,7 @@ AK_EXPORT int ak_set_allocator(const struct ak_allocator *a)
 		/* release: the copy above before the flag (see above). */
 		ak__store(&user_on, 1, AK__RELEASE);
 	}
+	fast_update();
 	return 0;
 }
 
@@ -530,11 +551,9 @@ __attribute__((always_inline)) inline void *ak__alloc_raw(size_t size)
 {
 #ifndef AK__ASAN
 	struct counts *c = &my_counts;
-	size_t k = class_of(size);
-	void *p = size <= AK__CACHE_MAX ? c->cache.head[k] : NULL;
-	/* acquire: as in alloc_slow(). */
-	if (__builtin_expect(p && c->linked && ak__load(&fail_countdown, AK__RELAXED) <= 0 &&
-	                     !ak__load(&user_on, AK__ACQUIRE), 1)) {
+	size_t k = (size - 1) / CACHE_STEP;         /* class_of(), size 0 wraps */
+	void *p = k < CACHE_CLASSES ? c->cache.head[k] : NULL;
+	if (__builtin_expect(p && c->cache.open && !ak__load(&fast_off, AK__RELAXED), 1)) {
 		c->cache.head[k] = *(void **)p;
 		c->cache.n[k]--;
 		ak__store(&c->cache.bytes,
@@ -583,12 +602,11 @@ __attribute__((always_inline)) inline void ak__free_sized(void *p, size_t size)
 		return;
 #ifndef AK__ASAN
 	struct counts *c = &my_counts;
-	size_t k = class_of(size), b = class_bytes(k);
+	size_t k = (size - 1) / CACHE_STEP, b = class_bytes(k);     /* size 0 wraps */
 	size_t bytes = ak__load(&c->cache.bytes, AK__RELAXED);
-	if (__builtin_expect(size <= AK__CACHE_MAX && c->linked && !c->cache.closed &&
-	                     c->cache.n[k] < CACHE_CLASS_MAX && bytes + b <= AK__CACHE_BYTES &&
-	                     !ak__load(&user_on, AK__RELAXED) &&
-	                     ak__load(&cache_keep, AK__RELAXED), 1)) {
+	if (__builtin_expect(k < CACHE_CLASSES && c->cache.open && c->cache.n[k] < CACHE_CLASS_MAX &&
+	                     bytes + b <= AK__CACHE_BYTES && !ak__load(&fast_off, AK__RELAXED),
+	                     1)) {
 		add(c, C_LIVE, -1);
 		*(void **)p = c->cache.head[k];
 		c->cache.head[k] = p;
