@@ -198,7 +198,8 @@ AK_EXPORT int ak_oneshot_new(size_t elem_size, const struct ak_oneshot_hooks *ho
  * wakes a registered receiver, and gives up the sender's handle.  s is an
  * acquire look at the state.  0, or AK_EPIPE when the receiver had
  * closed. */
-static int tx_finish(struct oneshot *b, uint64_t s, uint64_t sent)
+static inline __attribute__((always_inline)) int tx_finish(struct oneshot *b, uint64_t s,
+                                                        uint64_t sent)
 {
 	struct ak_waker w = { NULL, NULL };
 	uint64_t want;

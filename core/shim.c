@@ -545,15 +545,17 @@ static __attribute__((noinline)) void *alloc_slow(size_t size, int zero)
 	return p;
 }
 
-/* The fast path, a hit: a linked thread, no failure armed, no user's
- * allocator; the pop and the counts through one thread-local address. */
+/* The fast path, a hit: no failure armed, no user's allocator; the pop and
+ * the counts through one thread-local address.  A thread with a kept block
+ * is linked: every keep comes after a count of the free (which links) and
+ * the unlink of an exiting thread after its cache was emptied. */
 __attribute__((always_inline)) inline void *ak__alloc_raw(size_t size)
 {
 #ifndef AK__ASAN
 	struct counts *c = &my_counts;
 	size_t k = (size - 1) / CACHE_STEP;         /* class_of(), size 0 wraps */
 	void *p = k < CACHE_CLASSES ? c->cache.head[k] : NULL;
-	if (__builtin_expect(p && c->cache.open && !ak__load(&fast_off, AK__RELAXED), 1)) {
+	if (__builtin_expect(p && !ak__load(&fast_off, AK__RELAXED), 1)) {
 		c->cache.head[k] = *(void **)p;
 		c->cache.n[k]--;
 		ak__store(&c->cache.bytes,
