@@ -517,6 +517,17 @@ AK_EXPORT int ak_set_allocator(const struct ak_allocator *a)
 	return 0;
 }
 
+/* The two fast paths below are external definitions that gcc -flto
+ * inlines into every caller (the bench, the shared library): a hit and a
+ * keep are then a few instructions with the size often a constant.  clang
+ * (-Wpedantic) refuses an inline function with external linkage that uses
+ * this file's statics, and links without LTO here anyway: a plain call. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define AK__CACHE_INLINE __attribute__((always_inline)) inline
+#else
+#define AK__CACHE_INLINE
+#endif
+
 /* Everything but a hit of the calling thread's cache: the first block of
  * a thread, a user's allocator, a failure armed, a miss, a large block.
  * zero: ak__alloc's, memset the block. */
@@ -549,7 +560,7 @@ static __attribute__((noinline)) void *alloc_slow(size_t size, int zero)
  * the counts through one thread-local address.  A thread with a kept block
  * is linked: every keep comes after a count of the free (which links) and
  * the unlink of an exiting thread after its cache was emptied. */
-__attribute__((always_inline)) inline void *ak__alloc_raw(size_t size)
+AK__CACHE_INLINE void *ak__alloc_raw(size_t size)
 {
 #ifndef AK__ASAN
 	struct counts *c = &my_counts;
@@ -598,7 +609,7 @@ static __attribute__((noinline)) void free_slow(void *p, size_t size)
 
 /* The fast path, a keep: a linked thread's open cache with room, no user's
  * allocator, keeping on (block_keep's tests, in one go). */
-__attribute__((always_inline)) inline void ak__free_sized(void *p, size_t size)
+AK__CACHE_INLINE void ak__free_sized(void *p, size_t size)
 {
 	if (!p)
 		return;

@@ -1,7 +1,7 @@
 /*
  * The block cache in front of ak__alloc (core/shim.c): every block it
  * hands out or takes back is counted, failure injection reaches it, its
- * blocks come back zeroed, its bounds hold, a block goes to the freeing
+ * blocks come back zeroed (ak__alloc_raw's as they were), its bounds hold, a block goes to the freeing
  * thread's cache, and a thread's cache goes with the thread.  Under
  * AddressSanitizer the cache keeps nothing (KEEPS is 0): the same tests
  * then check that no block is kept.
@@ -69,6 +69,41 @@ START_TEST(a_block_from_the_cache_is_zeroed_for_any_request_of_its_class)
 	for (size_t i = 0; i < 193; i++)
 		ck_assert_uint_eq(q[i], 0);
 	ak__free_sized(q, 193);
+}
+END_TEST
+
+START_TEST(a_raw_allocation_takes_a_kept_block_and_is_counted)
+{
+	void *p = ak__alloc(88);
+	ck_assert_ptr_nonnull(p);
+	ak__free_sized(p, 88);
+	size_t kept = ak__cache_bytes();
+	struct ak_debug_counts before = tk_counters(), now;
+	void *q = ak__alloc_raw(88);
+	ck_assert_ptr_nonnull(q);
+	if (KEEPS)
+		ck_assert_ptr_eq(q, p);
+	ck_assert_uint_eq(ak__cache_bytes(), kept - KEPT(96));
+	now = tk_counters();
+	ck_assert_int_eq(now.allocations, before.allocations + 1);
+	ck_assert_int_eq(now.live_objects, before.live_objects + 1);
+	ak__free_sized(q, 88);
+	ck_assert_uint_eq(ak__cache_bytes(), kept);
+}
+END_TEST
+
+START_TEST(failure_injection_fails_a_raw_allocation_even_with_a_kept_block)
+{
+	ak__free_sized(ak__alloc(64), 64);
+	ck_assert_uint_eq(ak__cache_bytes(), KEPT(64));
+	struct ak_debug_counts before = tk_counters(), now;
+
+	ak__alloc_fail_after(1);
+	ck_assert_ptr_null(ak__alloc_raw(64));
+	ak__alloc_fail_after(0);
+	now = tk_counters();
+	ck_assert_int_eq(now.allocations, before.allocations);
+	ck_assert_uint_eq(ak__cache_bytes(), KEPT(64));
 }
 END_TEST
 
@@ -213,6 +248,8 @@ Suite *alloc_suite(void)
 	tcase_add_test(tc, the_counters_count_every_block_hit_or_miss_and_every_free);
 	tcase_add_test(tc, a_block_from_the_cache_is_zeroed_for_any_request_of_its_class);
 	tcase_add_test(tc, failure_injection_fails_the_nth_allocation_even_with_a_kept_block);
+	tcase_add_test(tc, a_raw_allocation_takes_a_kept_block_and_is_counted);
+	tcase_add_test(tc, failure_injection_fails_a_raw_allocation_even_with_a_kept_block);
 	tcase_add_test(tc, a_threads_cache_keeps_at_most_its_byte_bound);
 	tcase_add_test(tc, an_unsized_free_and_a_block_past_the_largest_class_are_never_kept);
 	tcase_add_test(tc, keeping_turned_off_empties_the_cache_and_keeps_nothing_more);

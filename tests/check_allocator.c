@@ -297,6 +297,26 @@ START_TEST(every_block_comes_from_the_allocator_set_and_goes_back_to_it)
 }
 END_TEST
 
+START_TEST(a_oneshot_comes_from_the_allocator_set_though_a_block_of_its_size_is_kept)
+{
+	struct ak_oneshot_tx *tx;
+	struct ak_oneshot_rx *rx;
+
+	/* The default allocator's block goes to this thread's cache... */
+	ck_assert_int_eq(ak_oneshot_new(sizeof(int), NULL, &tx, &rx), 0);
+	ak_oneshot_tx_drop(tx);
+	ak_oneshot_rx_drop(rx);
+	/* ...and the next channel's comes from the allocator set, not there. */
+	setup_allocator();
+	ck_assert_int_eq(ak_oneshot_new(sizeof(int), NULL, &tx, &rx), 0);
+	ck_assert_int_eq(atomic_load(&live), 1);
+	ak_oneshot_tx_drop(tx);
+	ak_oneshot_rx_drop(rx);
+	ck_assert_int_eq(atomic_load(&live), 0);
+	teardown_allocator();
+}
+END_TEST
+
 START_TEST(setting_an_allocator_while_blocks_are_live_is_ebusy)
 {
 	struct ak_mpsc_tx *tx;
@@ -330,6 +350,7 @@ Suite *allocator_suite(void)
 	TCase *sw = tk_tcase("sweep");
 
 	tcase_add_test(tc, every_block_comes_from_the_allocator_set_and_goes_back_to_it);
+	tcase_add_test(tc, a_oneshot_comes_from_the_allocator_set_though_a_block_of_its_size_is_kept);
 	tcase_add_test(tc, setting_an_allocator_while_blocks_are_live_is_ebusy);
 	tcase_add_test(tc, an_allocator_without_both_functions_is_einval);
 	tcase_add_test(sw, every_object_made_under_each_failing_allocation_fails_cleanly);
