@@ -398,6 +398,25 @@ START_TEST(drop_hook_is_not_run_for_a_received_value)
 }
 END_TEST
 
+/* A channel's block is not zeroed (the cache hands back the last one
+ * freed): one made without hooks has none, whatever the block held. */
+START_TEST(a_channel_without_hooks_runs_no_hook_of_an_earlier_channel)
+{
+	struct ak_oneshot_tx *tx;
+	struct ak_oneshot_rx *rx;
+	struct hook_count h = { 0 };
+	uint64_t v = 7;
+
+	new_u64(&tx, &rx, &h);
+	ak_oneshot_tx_drop(tx);
+	ak_oneshot_rx_drop(rx);
+	new_u64(&tx, &rx, NULL);
+	ck_assert_int_eq(ak_oneshot_send(tx, &v), 0);
+	ak_oneshot_rx_drop(rx);         /* the value unreceived: dropped */
+	ck_assert_int_eq(atomic_load(&h.calls), 0);
+}
+END_TEST
+
 START_TEST(dropping_the_receiver_under_a_parked_recv_is_safe)
 {
 	struct ak_oneshot_tx *tx;
@@ -905,6 +924,7 @@ Suite *oneshot_suite(void)
 	tcase_add_test(tc, a_waker_whose_wake_reenters_the_channel);
 	tcase_add_test(tc, drop_hook_runs_once_for_an_unreceived_value);
 	tcase_add_test(tc, drop_hook_is_not_run_for_a_received_value);
+	tcase_add_test(tc, a_channel_without_hooks_runs_no_hook_of_an_earlier_channel);
 	tcase_add_test(tc, dropping_the_receiver_under_a_parked_recv_is_safe);
 	tcase_add_test(tc, cancelling_a_recv_after_both_handles_went_frees_the_channel);
 	tcase_add_test(tc, dropping_the_sender_under_a_parked_closed_is_safe);
