@@ -1,9 +1,9 @@
 /*
  * chan/oneshot.c: the oneshot channel.  See ak_oneshot(3).
  *
- * One allocation per channel (through ak__alloc) holds one atomic state
- * word, two waker cells, the value and a few fields that only one side
- * touches.  No lock, as in tokio's oneshot: each waker cell is published
+ * One allocation per channel (ak__alloc_raw: not zeroed) holds one atomic
+ * state word, two waker cells, the value and a few fields that only one
+ * side touches.  No lock, as in tokio's oneshot: each waker cell is published
  * through a bit of the state word (core/waker_slot.h), so that a side
  * registers and looks at the other's progress in one RMW, and the other
  * side takes the waker in the very CAS that makes its progress.

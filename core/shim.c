@@ -581,6 +581,8 @@ AK__CACHE_INLINE void *ak__alloc_raw(size_t size)
 
 void *ak__alloc(size_t size)
 {
+	if (size > AK__CACHE_MAX)
+		return alloc_slow(size, 1);     /* calloc's, zeroed once */
 	void *p = ak__alloc_raw(size);
 	if (p)
 		memset(p, 0, size);
