@@ -598,11 +598,10 @@ static int recv_poll(struct ak_future *f, struct ak_context *cx)
 	return recv_pending(p);
 }
 
-/* One value from a bounded channel (ak_mpsc_recv_init's binding there):
- * recv_poll without its branches on the kind and the limit. */
-static int ring_recv_poll(struct ak_future *f, struct ak_context *cx)
+/* ring_recv_poll() past its fast path: no value at the head, a receive
+ * that waited before, no budget, or a size ak__ring_take() does not copy. */
+static __attribute__((noinline)) int ring_recv_wait(struct recv_priv *p, struct ak_context *cx)
 {
-	struct recv_priv *p = recv_priv(f);
 	int rc = ak__coop_check(cx);
 	if (rc == 0) {
 		rc = ak__ring_recv(p->c, p->buf, cx);
@@ -612,6 +611,30 @@ static int ring_recv_poll(struct ak_future *f, struct ak_context *cx)
 	if (rc == AK_PENDING)
 		return recv_pending(p);
 	return recv_finish(p, rc);
+}
+
+/* A value taken, and a sender may wait for the slot it freed. */
+static __attribute__((noinline)) int ring_recv_served(struct ak__chan *c)
+{
+	ak__ring_served(c);
+	return 0;
+}
+
+/* One value from a bounded channel (ak_mpsc_recv_init's binding there):
+ * recv_poll without its branches on the kind and the limit.  A receive
+ * that holds nothing (it never waited) and finds the head value is a leaf:
+ * everything else is a tail call. */
+static int ring_recv_poll(struct ak_future *f, struct ak_context *cx)
+{
+	struct recv_priv *p = recv_priv(f);
+	if (p->flags == 0 && cx->budget != 0) {
+		int rc = ak__ring_take(p->c, p->buf);
+		if (rc != AK_EAGAIN) {
+			ak__coop_spend(cx);
+			return rc == 0 ? 0 : ring_recv_served(p->c);
+		}
+	}
+	return ring_recv_wait(p, cx);
 }
 
 static void recv_cancel(struct ak_future *f)

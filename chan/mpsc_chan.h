@@ -266,6 +266,50 @@ static inline struct ak__ring *ak__ring_ready(struct ak__chan *c)
 	return r;
 }
 
+/*
+ * A receive's one look at the head slot, inline and without a call (a
+ * receive that finds a value is a leaf): 0 with the head value copied
+ * into out and head published; 1 the same, and the receiver must then
+ * call ak__ring_served() (a sender may wait); AK_EAGAIN with nothing done
+ * (no ring, none ready, or a size not copied inline: ak__ring_recv()).
+ * The take of ak__ring_recv(), for the common sizes.
+ */
+static inline int ak__ring_take(struct ak__chan *c, void *out)
+{
+	struct ak__ring *r = ak__ring_get(c);
+	if (!r)
+		return AK_EAGAIN;
+	uint64_t h = ak__load(&r->head, AK__RELAXED);
+	ak__atomic(uint64_t) *seq = ak__ring_seq(c, r, h);
+	/* acquire: pairs with the release store in publish(). */
+	if (ak__load(seq, AK__ACQUIRE) != ((h + 1) & c->imask))
+		return AK_EAGAIN;
+	const unsigned char *src = (const unsigned char *)(void *)seq + sizeof(uint64_t);
+	switch (c->elem_size) {
+	case 0:
+		break;
+	case 4:
+		memcpy(out, src, 4);
+		break;
+	case 8:
+		memcpy(out, src, 8);
+		break;
+	case 16:
+		memcpy(out, src, 16);
+		break;
+	default:
+		return AK_EAGAIN;
+	}
+	/* release: as in take_value() (chan/mpsc_ring.c): the slot's next
+	 * writer copies in after our copy out. */
+	ak__store(seq, (h + c->ring) & c->imask, AK__RELEASE);
+	return ak__gate_publish_look(&r->gate, &r->head, (h + 1) & c->imask);
+}
+
+/* After ak__ring_take() said 1: the rest of the handshake (core/gate.h),
+ * a grant to the waiting senders or the switch to the light mode. */
+void ak__ring_served(struct ak__chan *c);
+
 /* ---- the unbounded list (chan/mpsc_list.c) ---- */
 /* 0 or AK_ENOMEM (the first block). */
 int ak__list_init(struct ak__chan *c);

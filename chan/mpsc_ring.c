@@ -354,6 +354,15 @@ static inline __attribute__((always_inline)) void store_head(struct ak__chan *c,
 		ak__gate_grant_freed(&r->gate, &ring_source, c, h);
 }
 
+void ak__ring_served(struct ak__chan *c)
+{
+	struct ak__ring *r = ak__ring_get(c);
+	/* relaxed: only the receiver writes head; what ak__ring_take() stored. */
+	uint64_t h = ak__load(&r->head, AK__RELAXED);
+	if (ak__gate_published(&r->gate, h))
+		ak__gate_grant_freed(&r->gate, &ring_source, c, h);
+}
+
 /* Takes the value of index h into out if it is there: 1, else 0 (head
  * not yet stored).  may_drop: out may be AK__MPSC_DROP (a receive's never
  * is: its copy calls nothing). */

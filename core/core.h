@@ -262,6 +262,15 @@ static inline int ak__future_poll_claimed(struct ak_future *f, struct ak_context
 }
 /* Cancels f (owned or not) and clears the owned bit. */
 void ak__future_cancel_owned(struct ak_future *f);
+/* ak__future_cancel_owned() of a future its owner knows pollable (owned,
+ * phase idle or pending: a combinator's branch still pending), inline:
+ * marked done and no longer owned first (a cancel that re-enters sees a
+ * finished future), then its cancel. */
+static inline void ak__future_cancel_claimed(struct ak_future *f)
+{
+	f->state = AK_FUTURE_DONE;
+	f->vtable->cancel(f);
+}
 static inline int ak__future_phase(const struct ak_future *f)
 {
 	return (int)(f->state & AK_FUTURE_PHASE_MASK);

@@ -137,14 +137,22 @@ void ak__gate_grant(struct ak__gate *g, const struct ak__gate_source *s, void *s
 	ak__wakelist_wake(&wl);
 }
 
-void ak__gate_lighten(struct ak__gate *g, uint64_t v)
+int ak__gate_published(struct ak__gate *g, uint64_t v)
 {
+	/* seq_cst: as the look in ak__gate_publish_look(), after the store. */
+	if (ak__load(&g->waiting, AK__SEQ_CST))
+		return 1;
+	/* relaxed: only this side writes it. */
+	if (ak__load(&g->light, AK__RELAXED) || v - g->calm_from < AK__GATE_CALM)
+		return 0;
+	/* The calm ran long enough. */
 	if (!ak__fence_heavy_ready()) {
 		g->calm_from = v;     /* no membarrier(2): look again in a while */
-		return;
+		return 0;
 	}
 	/* seq_cst: the switch of gate.h, before the light publications. */
 	ak__store(&g->light, 1u, AK__SEQ_CST);
+	return 0;
 }
 
 void ak__gate_grant_freed(struct ak__gate *g, const struct ak__gate_source *s, void *src,

@@ -61,7 +61,9 @@
  *   ak__gate_cancel       takes it    the operation's owner
  *   ak__gate_grant        takes it    any (units were freed)
  *   ak__gate_close        takes it    any (the source is closed)
- *   ak__gate_publish      never       the freeing side
+ *   ak__gate_publish_look never       the freeing side
+ *   ak__gate_published    never       the freeing side (look said 1)
+ *   ak__gate_publish      never       the freeing side (both)
  *   ak__gate_grant_freed  takes it    the freeing side (publish said 1)
  */
 #ifndef AK_CORE_GATE_H
@@ -129,20 +131,24 @@ void ak__gate_grant(struct ak__gate *g, const struct ak__gate_source *s, void *s
 /* Fails every waiter (after the source was closed); idempotent. */
 void ak__gate_close(struct ak__gate *g, const struct ak__gate_source *s, void *src);
 
-/* Called by ak__gate_publish(): the calm ran long enough. */
-void ak__gate_lighten(struct ak__gate *g, uint64_t v);
 /* Units were freed and publish said someone waits: as ak__gate_grant(),
  * and the mode follows the waits (v: what publish stored). */
 void ak__gate_grant_freed(struct ak__gate *g, const struct ak__gate_source *s, void *src,
                           uint64_t v);
 
 /*
- * The freeing side's half of the handshake above: stores v into *word (a
+ * The freeing side's half of the handshake above, in two parts so that a
+ * fast path stays a leaf: ak__gate_publish_look() stores v into *word (a
  * word it alone writes, which take() loads; v grows by the units freed,
- * the count the mode is decided on) and says whether anyone waits (then
- * call ak__gate_grant_freed()).
+ * the count the mode is decided on) and looks at `waiting`: 0, nothing
+ * more to do; otherwise call ak__gate_published() (out of line), which
+ * looks again and says whether anyone waits (then call
+ * ak__gate_grant_freed()), or switches to the light mode when the calm
+ * ran long enough.  The second look is seq_cst and after the store too: a
+ * queue emptied in between needed no units of ours.
  */
-static inline int ak__gate_publish(struct ak__gate *g, ak__atomic(uint64_t) *word, uint64_t v)
+static inline int ak__gate_publish_look(struct ak__gate *g, ak__atomic(uint64_t) *word,
+                                        uint64_t v)
 {
 	/* relaxed: only this side writes it. */
 	uint32_t light = ak__load(&g->light, AK__RELAXED);
@@ -156,11 +162,16 @@ static inline int ak__gate_publish(struct ak__gate *g, ak__atomic(uint64_t) *wor
 		ak__store(word, v, AK__SEQ_CST);
 	}
 	/* seq_cst: after the publication (above). */
-	if (ak__load(&g->waiting, AK__SEQ_CST))
-		return 1;
-	if (!light && v - g->calm_from >= AK__GATE_CALM)
-		ak__gate_lighten(g, v);
-	return 0;
+	return ak__load(&g->waiting, AK__SEQ_CST) != 0 ||
+	       (!light && v - g->calm_from >= AK__GATE_CALM);
+}
+
+int ak__gate_published(struct ak__gate *g, uint64_t v);
+
+/* Both parts: nonzero when someone waits (call ak__gate_grant_freed()). */
+static inline int ak__gate_publish(struct ak__gate *g, ak__atomic(uint64_t) *word, uint64_t v)
+{
+	return ak__gate_publish_look(g, word, v) && ak__gate_published(g, v);
 }
 
 #endif

@@ -12,7 +12,9 @@ int ak__branches_claim(struct ak_branch *b, size_t n, size_t *enabled)
 
 	if (!b || n == 0 || n > AK__BRANCH_MAX)
 		return AK_EINVAL;
+	/* One pass: a select re-made for every message claims on each. */
 	for (i = 0; i < n; i++) {
+		b[i].status = AK_PENDING;
 		if (b[i].flags & AK_BRANCH_DISABLED)
 			continue;
 		/* A future listed twice fails here: the first claim owns it. */
@@ -26,29 +28,8 @@ int ak__branches_claim(struct ak_branch *b, size_t n, size_t *enabled)
 				unclaim(b[i].future);
 		return AK_EINVAL;
 	}
-	for (i = 0; i < n; i++)
-		b[i].status = AK_PENDING;
 	*enabled = count;
 	return 0;
-}
-
-int ak__branch_poll(struct ak_branch *b, size_t i, struct ak_context *cx)
-{
-	struct ak_branch_path *p = &cx->path;
-	uint16_t len = p->len, overflow = p->overflow;
-
-	/* The child's path is set on the caller's context in place (never a
-	 * copy: the budget the child spends must stay spent). */
-	if (p->len < AK_PATH_MAX)
-		p->index[p->len++] = (uint16_t)i;
-	else if (p->overflow < UINT16_MAX)
-		p->overflow++;
-	int rc = ak__future_poll_owned(b[i].future, cx);
-	p->len = len;
-	p->overflow = overflow;
-	if (rc != AK_PENDING)
-		b[i].status = rc;
-	return rc;
 }
 
 void ak__branches_cancel(struct ak_branch *b, size_t n)
@@ -57,7 +38,8 @@ void ak__branches_cancel(struct ak_branch *b, size_t n)
 		if (!ak__branch_live(&b[i]))
 			continue;
 		b[i].status = AK_ECANCELED;
-		ak__future_cancel_owned(b[i].future);
+		/* Live: claimed, and still pending. */
+		ak__future_cancel_claimed(b[i].future);
 	}
 }
 

@@ -92,25 +92,24 @@ static int round_robin(struct ak_branch *b, size_t n, size_t start,
 {
 	size_t i = start;
 
-	for (size_t k = 0; k < n; k++, i++) {
-		if (i == n)
-			i = 0;          /* wraps around without a division */
-		if (!enabled(&b[i]))
-			continue;
-		if (ak__branch_poll(b, i, cx) != AK_PENDING)
+	for (size_t k = n; k > 0; k--) {
+		if (enabled(&b[i]) && ak__branch_poll(b, i, cx) != AK_PENDING)
 			return (int)i;
+		if (++i == n)
+			i = 0;          /* wraps around without a division */
 	}
 	return -1;
 }
 
-/* Cancels every enabled branch but the winner w (all pending). */
+/* Cancels every enabled branch but the winner w (all pending: claimed,
+ * so their cancel is the inline one). */
 static void cancel_losers(struct ak_branch *b, size_t n, size_t w)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (i == w || !enabled(&b[i]))
 			continue;
 		b[i].status = AK_ECANCELED;
-		ak__future_cancel_owned(b[i].future);
+		ak__future_cancel_claimed(b[i].future);
 	}
 }
 
