@@ -192,7 +192,10 @@ static __attribute__((noinline)) int ring_send_wait(struct send_priv *p, struct 
 }
 
 /* A bounded channel's send (send_init's binding there): the first poll
- * that finds room is one try, out of the waiting path's frame. */
+ * that finds room is one try, out of the waiting path's frame.  A send
+ * whose node is idle never parked, so it holds no reference (F_REF comes
+ * with a park, and leaves with the poll that completes it): nothing to
+ * release here. */
 static int ring_send_poll(struct ak_future *f, struct ak_context *cx)
 {
 	struct send_priv *p = send_priv(f);
@@ -203,7 +206,6 @@ static int ring_send_poll(struct ak_future *f, struct ak_context *cx)
 		return ring_send_wait(p, cx, 1);
 	if (rc == 0)
 		ak__coop_spend(cx);
-	release_ref(p);
 	return rc;
 }
 

@@ -63,7 +63,9 @@ AK_EXPORT int ak_coop_poll(struct ak_context *cx)
 
 int ak__future_claim(struct ak_future *f)
 {
-	if (!f || !pollable(f) || (f->state & AK_FUTURE_OWNED))
+	/* Pollable and not owned: phase idle or pending and nothing else in
+	 * the state (as ak_future_poll() asks), one compare. */
+	if (!f || f->state - AK_FUTURE_IDLE > 1 || f->vtable == NULL)
 		return AK_EINVAL;
 	f->state |= AK_FUTURE_OWNED;
 	return 0;

@@ -124,12 +124,21 @@ static int select_poll(struct ak_future *f, struct ak_context *cx)
 	if (ak__coop_check(cx) == AK_PENDING)
 		return AK_PENDING;
 	uint64_t *rng = s->flags & AK_SELECT_SEEDED ? &s->rng : NULL;
-	int w = round_robin(s->b, s->n, start_of(s->flags, rng, s->n), cx);
-	if (w < 0)
-		return AK_PENDING;
-	s->winner = w;
-	cancel_losers(s->b, s->n, (size_t)w);
-	return 0;
+	size_t i = start_of(s->flags, rng, s->n);
+	/* round_robin() written out, with s the only thing kept across a
+	 * branch's poll besides the position (the array and its length are
+	 * loaded again): fewer registers to save on every poll. */
+	for (size_t k = s->n;;) {
+		if (enabled(&s->b[i]) && ak__branch_poll(s->b, i, cx) != AK_PENDING) {
+			s->winner = (int)i;
+			cancel_losers(s->b, s->n, i);
+			return 0;
+		}
+		if (--k == 0)
+			return AK_PENDING;
+		if (++i == s->n)
+			i = 0;
+	}
 }
 
 static void select_cancel(struct ak_future *f)
