@@ -97,6 +97,35 @@ START_TEST(a_slot_granted_to_a_waiter_is_not_taken_by_try_send)
 }
 END_TEST
 
+/* A receive polled on a task that finds the value at once (its leaf path,
+ * chan/mpsc.c ring_recv_poll) still serves the sender parked on the full
+ * channel: the slot it freed is granted and the send completes. */
+START_TEST(a_polled_receive_that_finds_a_value_hands_its_slot_to_a_parked_send)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_send_op s;
+	struct ak_mpsc_recv_op r;
+	struct tk_task *ts = tk_task_new(), *tr = tk_task_new();
+	int v = -1, two = 2;
+
+	new_bounded(1, &tx, &rx);
+	ck_assert_int_eq(ak_mpsc_try_send(tx, &(int){ 1 }), 0);
+	memset(&s, 0, sizeof s);
+	ck_assert_int_eq(ak_mpsc_send_init(&s, tx, &two), 0);
+	ck_assert_int_eq(tk_poll(ts, &s.future), AK_PENDING);
+	memset(&r, 0, sizeof r);
+	ck_assert_int_eq(ak_mpsc_recv_init(&r, rx, &v), 0);
+	ck_assert_int_eq(tk_poll(tr, &r.future), 0);
+	ck_assert_int_eq(v, 1);
+	ck_assert(tk_task_take_woken(ts));
+	ck_assert_int_eq(tk_poll(ts, &s.future), 0);
+	ck_assert_int_eq(recv_now(rx), 2);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
 START_TEST(a_cancelled_waiter_is_skipped_and_the_next_one_gets_the_slot)
 {
 	struct ak_mpsc_tx *tx;
@@ -287,6 +316,7 @@ TCase *mpsc_bounded_tcase(void)
 	TCase *tc = tk_tcase("mpsc_bounded");
 	tcase_add_test(tc, a_permit_send_frees_no_slot_until_received_and_waiters_are_served_in_order);
 	tcase_add_test(tc, a_slot_granted_to_a_waiter_is_not_taken_by_try_send);
+	tcase_add_test(tc, a_polled_receive_that_finds_a_value_hands_its_slot_to_a_parked_send);
 	tcase_add_test(tc, a_cancelled_waiter_is_skipped_and_the_next_one_gets_the_slot);
 	tcase_add_test(tc, close_fails_a_waiting_reserve_while_a_held_permit_still_delivers);
 	tcase_add_test(tc, a_permit_dropped_after_close_lets_the_receiver_finish);
