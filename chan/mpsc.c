@@ -598,8 +598,8 @@ static int recv_poll(struct ak_future *f, struct ak_context *cx)
 	return recv_pending(p);
 }
 
-/* ring_recv_poll() past its fast path: no value at the head, a receive
- * that waited before, no budget, or a size ak__ring_take() does not copy. */
+/* ring_recv_poll() without its fast path: no budget left, or a size
+ * ak__ring_take() does not copy. */
 static __attribute__((noinline)) int ring_recv_wait(struct recv_priv *p, struct ak_context *cx)
 {
 	int rc = ak__coop_check(cx);
@@ -613,28 +613,45 @@ static __attribute__((noinline)) int ring_recv_wait(struct recv_priv *p, struct 
 	return recv_finish(p, rc);
 }
 
-/* A value taken, and a sender may wait for the slot it freed. */
-static __attribute__((noinline)) int ring_recv_served(struct ak__chan *c)
+/* The fast path found no value at the head: the waker, and a look again. */
+static __attribute__((noinline)) int ring_recv_empty(struct recv_priv *p, struct ak_context *cx)
 {
-	ak__ring_served(c);
-	return 0;
+	int rc = ak__ring_recv_empty(p->c, p->buf, cx);
+	if (rc == 0)
+		ak__coop_spend(cx);
+	if (rc == AK_PENDING)
+		return recv_pending(p);
+	return recv_finish(p, rc);
+}
+
+/* A value taken (budget spent), and a sender may wait for the slot it
+ * freed (served), or the receive held the channel while it waited. */
+static __attribute__((noinline)) int ring_recv_taken(struct recv_priv *p, int served)
+{
+	if (served)
+		ak__ring_served(p->c);
+	return recv_finish(p, 0);
 }
 
 /* One value from a bounded channel (ak_mpsc_recv_init's binding there):
  * recv_poll without its branches on the kind and the limit.  A receive
- * that holds nothing (it never waited) and finds the head value is a leaf:
- * everything else is a tail call. */
+ * that holds nothing (it never waited) and finds the head value is a leaf;
+ * everything else is a tail call: the empty look goes on to the waker
+ * without looking twice, a receive that waited lets go of the channel. */
 static int ring_recv_poll(struct ak_future *f, struct ak_context *cx)
 {
 	struct recv_priv *p = recv_priv(f);
-	if (p->flags == 0 && cx->budget != 0) {
-		int rc = ak__ring_take(p->c, p->buf);
-		if (rc != AK_EAGAIN) {
-			ak__coop_spend(cx);
-			return rc == 0 ? 0 : ring_recv_served(p->c);
-		}
-	}
-	return ring_recv_wait(p, cx);
+	if (cx->budget == 0)
+		return ring_recv_wait(p, cx);
+	int rc = ak__ring_take(p->c, p->buf);
+	if (rc == AK_EAGAIN)
+		return ring_recv_empty(p, cx);
+	if (rc == AK__RING_SIZE)
+		return ring_recv_wait(p, cx);
+	ak__coop_spend(cx);
+	if (rc == 0 && p->flags == 0)
+		return 0;
+	return ring_recv_taken(p, rc);
 }
 
 static void recv_cancel(struct ak_future *f)

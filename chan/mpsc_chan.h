@@ -270,19 +270,25 @@ static inline struct ak__ring *ak__ring_ready(struct ak__chan *c)
  * A receive's one look at the head slot, inline and without a call (a
  * receive that finds a value is a leaf): 0 with the head value copied
  * into out and head published; 1 the same, and the receiver must then
- * call ak__ring_served() (a sender may wait); AK_EAGAIN with nothing done
- * (no ring, none ready, or a size not copied inline: ak__ring_recv()).
+ * call ak__ring_served() (a sender may wait); AK_EAGAIN, no ring or none
+ * ready (ak__ring_recv_empty() goes on from there); AK__RING_SIZE, a size
+ * not copied inline (ak__ring_recv()).  Nothing is done but on 0 and 1.
  * The take of ak__ring_recv(), for the common sizes.
  */
+#define AK__RING_SIZE 2
 static inline int ak__ring_take(struct ak__chan *c, void *out)
 {
 	struct ak__ring *r = ak__ring_get(c);
 	if (!r)
 		return AK_EAGAIN;
+	/* Read before the copy, which the compiler must assume may write
+	 * the record: fewer registers, no loads again. */
+	uint64_t mask = c->imask, ring = c->ring;
 	uint64_t h = ak__load(&r->head, AK__RELAXED);
+	uint64_t next = (h + 1) & mask;
 	ak__atomic(uint64_t) *seq = ak__ring_seq(c, r, h);
 	/* acquire: pairs with the release store in publish(). */
-	if (ak__load(seq, AK__ACQUIRE) != ((h + 1) & c->imask))
+	if (ak__load(seq, AK__ACQUIRE) != next)
 		return AK_EAGAIN;
 	const unsigned char *src = (const unsigned char *)(void *)seq + sizeof(uint64_t);
 	switch (c->elem_size) {
@@ -298,17 +304,20 @@ static inline int ak__ring_take(struct ak__chan *c, void *out)
 		memcpy(out, src, 16);
 		break;
 	default:
-		return AK_EAGAIN;
+		return AK__RING_SIZE;
 	}
 	/* release: as in take_value() (chan/mpsc_ring.c): the slot's next
 	 * writer copies in after our copy out. */
-	ak__store(seq, (h + c->ring) & c->imask, AK__RELEASE);
-	return ak__gate_publish_look(&r->gate, &r->head, (h + 1) & c->imask);
+	ak__store(seq, (h + ring) & mask, AK__RELEASE);
+	return ak__gate_publish_look(&r->gate, &r->head, next);
 }
 
 /* After ak__ring_take() said 1: the rest of the handshake (core/gate.h),
  * a grant to the waiting senders or the switch to the light mode. */
 void ak__ring_served(struct ak__chan *c);
+/* After ak__ring_take() said AK_EAGAIN: ak__ring_recv() past its first
+ * look (the waker, and a look again). */
+int ak__ring_recv_empty(struct ak__chan *c, void *out, struct ak_context *cx);
 
 /* ---- the unbounded list (chan/mpsc_list.c) ---- */
 /* 0 or AK_ENOMEM (the first block). */

@@ -473,6 +473,12 @@ int ak__ring_recv(struct ak__chan *c, void *out, struct ak_context *cx)
 	return recv_wait(c, r, h, out, cx);
 }
 
+int ak__ring_recv_empty(struct ak__chan *c, void *out, struct ak_context *cx)
+{
+	struct ak__ring *r = ak__ring_get(c);
+	return recv_wait(c, r, r ? ak__load(&r->head, AK__RELAXED) : 0, out, cx);
+}
+
 /* A value is claimed but not yet readable at the head. */
 int ak__ring_in_flight(struct ak__chan *c)
 {
