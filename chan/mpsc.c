@@ -598,19 +598,30 @@ static int recv_poll(struct ak_future *f, struct ak_context *cx)
 	return recv_pending(p);
 }
 
-/* ring_recv_poll() without its fast path: no budget left, or a size
- * ak__ring_take() does not copy. */
-static __attribute__((noinline)) int ring_recv_wait(struct recv_priv *p, struct ak_context *cx)
+/* One value (ak_mpsc_recv_init's binding on a bounded or an unbounded
+ * channel) the long way: recv_poll without its branches on the kind and
+ * the limit, recv the queue's receive (ak__ring_recv() or
+ * ak__list_recv()). */
+static inline __attribute__((always_inline)) int one_recv_wait(
+	struct recv_priv *p, struct ak_context *cx,
+	int (*recv)(struct ak__chan *, void *, struct ak_context *))
 {
 	int rc = ak__coop_check(cx);
 	if (rc == 0) {
-		rc = ak__ring_recv(p->c, p->buf, cx);
+		rc = recv(p->c, p->buf, cx);
 		if (rc == 0)
 			ak__coop_spend(cx);
 	}
 	if (rc == AK_PENDING)
 		return recv_pending(p);
 	return recv_finish(p, rc);
+}
+
+/* ring_recv_poll() without its fast path: no budget left, or a size
+ * ak__ring_take() does not copy. */
+static __attribute__((noinline)) int ring_recv_wait(struct recv_priv *p, struct ak_context *cx)
+{
+	return one_recv_wait(p, cx, ak__ring_recv);
 }
 
 /* The fast path found no value at the head: the waker, and a look again. */
@@ -654,6 +665,16 @@ static int ring_recv_poll(struct ak_future *f, struct ak_context *cx)
 	return ring_recv_taken(p, rc);
 }
 
+static __attribute__((noinline)) int list_recv_wait(struct recv_priv *p, struct ak_context *cx)
+{
+	return one_recv_wait(p, cx, ak__list_recv);
+}
+
+static int list_recv_poll(struct ak_future *f, struct ak_context *cx)
+{
+	return list_recv_wait(recv_priv(f), cx);
+}
+
 static void recv_cancel(struct ak_future *f)
 {
 	struct recv_priv *p = recv_priv(f);
@@ -663,6 +684,7 @@ static void recv_cancel(struct ak_future *f)
 
 static const struct ak_future_vtable recv_vtable = { recv_poll, recv_cancel };
 static const struct ak_future_vtable ring_recv_vtable = { ring_recv_poll, recv_cancel };
+static const struct ak_future_vtable list_recv_vtable = { list_recv_poll, recv_cancel };
 
 static inline __attribute__((always_inline)) int recv_bind(struct ak_future *f, struct ak_mpsc_rx *rx, void *buf, size_t limit,
                      size_t *count)
@@ -672,9 +694,11 @@ static inline __attribute__((always_inline)) int recv_bind(struct ak_future *f, 
 	struct ak__chan *c = rx_chan(rx);
 	if (!buf && c->elem_size && limit)
 		return AK_EINVAL;
-	/* One value from a bounded channel: its own poll. */
-	int one = limit == 1 && !count && ak__chan_bounded(c);
-	int rc = ak_future_init(f, one ? &ring_recv_vtable : &recv_vtable);
+	/* One value from a bounded or an unbounded channel: its own poll. */
+	const struct ak_future_vtable *vt = &recv_vtable;
+	if (limit == 1 && !count && !ak__chan_rdv(c))
+		vt = ak__chan_bounded(c) ? &ring_recv_vtable : &list_recv_vtable;
+	int rc = ak_future_init(f, vt);
 	if (rc)
 		return rc;
 	struct recv_priv *p = recv_priv(f);

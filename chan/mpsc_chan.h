@@ -56,15 +56,18 @@ struct ak__rdv {
 struct ak__list {
 	char pad0_[64];
 	/* senders' line */
+	ak__atomic(uint64_t) sent;         /* values claimed, CLOSED */
+	ak__atomic(uint64_t) linked_end;   /* indices below it have their block */
 	ak__atomic(struct ak__blk *) tail_blk;
-	ak__atomic(uint64_t) sent;         /* values, senders inside, CLOSED */
+	struct ak__lock grow;              /* guards last_blk and the links */
+	struct ak__blk *last_blk;          /* under grow */
 	ak__atomic(struct ak__blk *) spare; /* one recycled block */
 	char pad1_[64];
 	/* receiver's line */
 	ak__atomic(uint64_t) received;     /* only the receiver writes */
 	struct ak__blk *head_blk;          /* receiver only */
 	uint32_t head_i;
-	struct ak__blk *retired;
+	struct ak__blk *retired;           /* the oldest finished block, chained to head_blk */
 };
 
 /*
@@ -326,6 +329,10 @@ void ak__list_destroy(struct ak__chan *c);
 /* Counts and publishes a value: 0, AK_EPIPE (closed), AK_ENOMEM. */
 int ak__list_send(struct ak__chan *c, const void *value);
 int ak__list_pop(struct ak__chan *c, void *out);
+/* A receive of one value into out (never AK__MPSC_DROP): 0 taken;
+ * AK_PENDING with the receiver's waker registered; AK_EPIPE (finished);
+ * AK_ENOMEM. */
+int ak__list_recv(struct ak__chan *c, void *out, struct ak_context *cx);
 int ak__list_in_flight(struct ak__chan *c);
 int ak__list_finished(struct ak__chan *c);
 size_t ak__list_len(struct ak__chan *c);

@@ -2,45 +2,52 @@
  * chan/mpsc_list.c: the unbounded mpsc's block list.  See chan/mpsc.c for
  * the design and chan/mpsc_chan.h for the interface.
  *
- * Two counts replace the semaphore: `sent` (the values counted, the
- * senders inside the block list, and CLOSED: one word, see S_SHIFT), which
- * senders take with a CAS that fails once closed, and `received`,
- * which only the receiver writes, with a plain store: a receive makes no
- * read-modify-write, and no line goes back and forth with every value.
- * What is unreceived is sent - received.  Values live in linked blocks of
- * 32 slots of exactly the element's size (a type's size is a multiple of
- * its alignment, and the slots start aligned for any type), so a block
- * holds 32 values in 32 x size bytes plus a 32-byte header.  A
- * sender claims a slot with fetch_add on the tail block's claim counter;
- * the one that overflows a block links the next one (a recycled spare or a
- * new allocation) and every sender helps move tail_blk along.  Blocks the
- * receiver has finished are retired; they are recycled (one spare) or
- * freed once no sender is inside the block list (the active senders,
- * counted in `sent` by the same CAS that counts the value: a sender that
- * enters after the receiver saw them at zero loads a tail_blk already past
- * every retired block).  So memory reached in a burst is returned, and a
- * send makes four read-modify-writes: the CAS in, the slot's claim, its
- * ready bit, and the subtraction out.
+ * A send is a claim and a ready bit.  The claim is a CAS on `sent` (the
+ * values counted, and CLOSED: one word, see S_ONE), which fails once
+ * closed; the count before it is the value's index, and index i lives in
+ * slot i mod 32 of the block that starts at i rounded down to 32.  The
+ * ready bit, set with fetch_or, publishes the value.  The receiver counts
+ * what it took in `received`, which only it writes, with a plain store: a
+ * receive makes no read-modify-write.  Values live in linked blocks of 32
+ * slots of exactly the element's size (a type's size is a multiple of its
+ * alignment, and the slots start aligned for any type), so a block holds
+ * 32 values in 32 x size bytes plus a 32-byte header.
+ *
+ * Growth comes before the claim: an index is claimed only below
+ * `linked_end`, where the blocks linked so far end, so a claimed index
+ * always has its block and a send that cannot grow the list (AK_ENOMEM)
+ * has claimed nothing.  The sender whose index reaches linked_end links
+ * the next block under `grow` (a lock taken once per 32 values), a
+ * recycled spare or a new allocation.
+ *
+ * Reclaim (in the manner of tokio's block list): a sender finds its block
+ * from tail_blk, walking `next`; tail_blk moves past a block only once all
+ * its 32 values are written (so it never passes the block of a claimed
+ * value not yet written), and whoever moves it records in the block the
+ * count of claims it reads after the move (`released`).  Every sender
+ * that still holds the block loaded tail_blk before the move and claimed
+ * before that load, so its index is below the count recorded: once the
+ * receiver has taken that many values, each of those senders has set its
+ * ready bit, its last touch of any block.  The receiver retires the blocks
+ * it finished (they stay chained from `retired` to head_blk) and recycles
+ * (one spare) or frees each once it has received its recorded count.  So
+ * memory reached in a burst is returned, and a send makes two
+ * read-modify-writes: the claim and the ready bit.
  */
 #include "mpsc_chan.h"
 
 #define BLK_SLOTS 32u
-/* The word `sent`: bit 0 CLOSED; bits 1-23 the senders inside push()
- * (at most one per running thread); bits 24-63 the values counted, modulo
- * 2^40, as the receiver's `received` is compared (COUNT()): what is
- * unreceived never comes near 2^40. */
+#define READY_ALL (((uint64_t)1 << BLK_SLOTS) - 1)
+/* The word `sent`: bit 0 CLOSED; bits 1-63 the values counted. */
 #define S_CLOSED ((uint64_t)1)
-#define A_ONE ((uint64_t)2)
-#define A_MASK ((((uint64_t)1 << S_SHIFT) - 1) & ~S_CLOSED)
-#define S_SHIFT 24
-#define S_ONE ((uint64_t)1 << S_SHIFT)
-#define COUNT(x) ((x) & (UINT64_MAX >> S_SHIFT))
+#define S_ONE ((uint64_t)2)
+#define COUNT(w) ((w) >> 1)
 
 struct ak__blk {
 	ak__atomic(uint64_t) ready;        /* bit i: slot i written */
-	ak__atomic(uint32_t) claim;        /* slots claimed; may pass BLK_SLOTS */
 	ak__atomic(struct ak__blk *) next;
-	struct ak__blk *retired_next;      /* receiver only */
+	uint64_t start;                    /* the index of slot 0; set before the link */
+	ak__atomic(uint64_t) released;     /* claims counted once tail_blk passed it; 0: not yet */
 	/* BLK_SLOTS * stride bytes of values follow, aligned for any type */
 	_Alignas(max_align_t) unsigned char data[];
 };
@@ -53,25 +60,30 @@ static size_t blk_bytes(const struct ak__chan *c)
 	return sizeof(struct ak__blk) + BLK_SLOTS * c->stride;
 }
 
-static unsigned char *blk_data(struct ak__chan *c, struct ak__blk *b, uint32_t i)
+static unsigned char *blk_data(struct ak__chan *c, struct ak__blk *b, uint64_t i)
 {
 	return b->data + (size_t)i * c->stride;
 }
 
-static struct ak__blk *blk_new(struct ak__chan *c)
+/* Under grow (or at init): the spare, or a new block. */
+static struct ak__blk *blk_new(struct ak__chan *c, uint64_t start)
 {
 	struct ak__list *l = ak__chan_list_of(c);
-	/* acquire: pairs with the release store in reclaim(). */
-	struct ak__blk *b = ak__xchg(&l->spare, NULL, AK__ACQUIRE);
-	if (!b) {
+	/* acquire: pairs with the release store in reclaim().  Only the
+	 * holder of grow takes it, and the receiver stores one only where
+	 * it found none: a load and a store do. */
+	struct ak__blk *b = ak__load(&l->spare, AK__ACQUIRE);
+	if (b) {
+		ak__store(&l->spare, NULL, AK__RELAXED);
+	} else {
 		b = ak__alloc(blk_bytes(c));
 		if (!b)
 			return NULL;
 	}
 	ak__init(&b->ready, 0);
-	ak__init(&b->claim, 0);
 	ak__init(&b->next, NULL);
-	b->retired_next = NULL;
+	ak__init(&b->released, 0);
+	b->start = start;
 	return b;
 }
 
@@ -81,47 +93,144 @@ int ak__list_init(struct ak__chan *c)
 	ak__init(&l->sent, 0);
 	ak__init(&l->received, 0);
 	ak__init(&l->spare, NULL);
-	struct ak__blk *b = blk_new(c);
+	ak__lock_init(&l->grow);
+	struct ak__blk *b = blk_new(c, 0);
 	if (!b)
 		return AK_ENOMEM;
 	ak__init(&l->tail_blk, b);
+	ak__init(&l->linked_end, BLK_SLOTS);
+	l->last_blk = b;
 	l->head_blk = b;
 	l->head_i = 0;
+	l->retired = NULL;
 	return 0;
 }
 
 void ak__list_destroy(struct ak__chan *c)
 {
 	struct ak__list *l = ak__chan_list_of(c);
-	struct ak__blk *b = l->head_blk, *n;
+	struct ak__blk *b = l->retired ? l->retired : l->head_blk, *n;
 	for (; b; b = n) {
 		n = ak__load(&b->next, AK__RELAXED);
 		ak__free_sized(b, blk_bytes(c));
 	}
-	for (b = l->retired; b; b = n) {
-		n = b->retired_next;
-		ak__free_sized(b, blk_bytes(c));
-	}
 	ak__free_sized(ak__load(&l->spare, AK__RELAXED), blk_bytes(c));
+	ak__lock_destroy(&l->grow);
 }
 
-/* The receiver: recycle or free the retired blocks once no sender can
- * still reach them. */
+/* Links the block where index idx lives, unless another sender did: 0, or
+ * AK_ENOMEM. */
+static __attribute__((noinline)) int grow(struct ak__chan *c, uint64_t idx)
+{
+	struct ak__list *l = ak__chan_list_of(c);
+	int rc = 0;
+	ak__lock(&l->grow);
+	uint64_t end = ak__load(&l->linked_end, AK__RELAXED);
+	if (end <= idx) {
+		struct ak__blk *n = blk_new(c, end);
+		if (n) {
+			/* release: n's init, to the walkers' acquire loads of
+			 * next (find_blk(), ak__list_pop()). */
+			ak__store(&l->last_blk->next, n, AK__RELEASE);
+			l->last_blk = n;
+			/* release: the link, to the acquire load in
+			 * ak__list_send() that lets a claim below the end. */
+			ak__store(&l->linked_end, end + BLK_SLOTS, AK__RELEASE);
+		} else {
+			rc = AK_ENOMEM;
+		}
+	}
+	ak__unlock(&l->grow);
+	return rc;
+}
+
+/* tail_blk moved past b, by this thread: records the claims made so far
+ * (see the top).  seq_cst: after the seq_cst CAS on tail_blk, so that it
+ * counts every claim made before a load of tail_blk that found b. */
+static void release_blk(struct ak__list *l, struct ak__blk *b)
+{
+	uint64_t n = COUNT(ak__load(&l->sent, AK__SEQ_CST));
+	/* release: pairs with the acquire load in reclaim(). */
+	ak__store(&b->released, n, AK__RELEASE);
+}
+
+/* Moves tail_blk from b to nx if b is full and tail_blk is still there. */
+static void pass_blk(struct ak__list *l, struct ak__blk *b, struct ak__blk *nx)
+{
+	/* acquire: every value of b written (pairs with their fetch_ors). */
+	if (ak__load(&b->ready, AK__ACQUIRE) != READY_ALL)
+		return;
+	struct ak__blk *cur = b;
+	/* seq_cst: against the senders' seq_cst loads of tail_blk (see
+	 * release_blk()). */
+	if (ak__cas(&l->tail_blk, &cur, nx, AK__SEQ_CST, AK__RELAXED))
+		release_blk(l, b);
+}
+
+/* The block of index idx, claimed: it is linked (grow() came first),
+ * and at or after tail_blk (tail_blk never passes an unwritten value). */
+static __attribute__((noinline)) struct ak__blk *find_far(struct ak__list *l, struct ak__blk *b,
+                                                          uint64_t idx)
+{
+	do {
+		/* acquire: pairs with the release store in grow(). */
+		struct ak__blk *nx = ak__load(&b->next, AK__ACQUIRE);
+		pass_blk(l, b, nx);
+		b = nx;
+	} while (idx - b->start >= BLK_SLOTS);
+	return b;
+}
+
+int ak__list_send(struct ak__chan *c, const void *value)
+{
+	struct ak__list *l = ak__chan_list_of(c);
+	uint64_t w = ak__load(&l->sent, AK__RELAXED);
+	for (;;) {
+		if (w & S_CLOSED)
+			return AK_EPIPE;
+		/* acquire: pairs with the release store in grow(). */
+		if (COUNT(w) >= ak__load(&l->linked_end, AK__ACQUIRE)) {
+			int rc = grow(c, COUNT(w));
+			if (rc)
+				return rc;
+			w = ak__load(&l->sent, AK__RELAXED);
+			continue;
+		}
+		/* The claim.  seq_cst: before the load of tail_blk below
+		 * (see release_blk()). */
+		if (ak__cas_weak(&l->sent, &w, w + S_ONE, AK__SEQ_CST, AK__RELAXED))
+			break;
+	}
+	uint64_t idx = COUNT(w);
+	/* seq_cst: after the claim (see release_blk()). */
+	struct ak__blk *b = ak__load(&l->tail_blk, AK__SEQ_CST);
+	if (idx - b->start >= BLK_SLOTS)
+		b = find_far(l, b, idx);
+	uint64_t i = idx & (BLK_SLOTS - 1);
+	ak__copy_value(blk_data(c, b, i), value, c->elem_size);
+	/* seq_cst: publishes the value to the receiver's seq_cst load of
+	 * ready, before the notify's look at the slot. */
+	ak__fetch_or(&b->ready, (uint64_t)1 << i, AK__SEQ_CST);
+	ak__waker_slot_notify(&c->rx_waker);
+	return 0;
+}
+
+/* The receiver: recycles or frees the retired blocks, oldest first, each
+ * once it has received the claims counted when tail_blk passed it. */
 static void reclaim(struct ak__chan *c)
 {
 	struct ak__list *l = ak__chan_list_of(c);
-	if (!l->retired)
-		return;
-	/* seq_cst: pairs with the seq_cst CAS that lets a sender in
-	 * (ak__list_send()); our seq_cst CAS on tail_blk came before (see
-	 * the top of the file). */
-	if (ak__load(&l->sent, AK__SEQ_CST) & A_MASK)
-		return;
+	uint64_t got = ak__load(&l->received, AK__RELAXED);
 	while (l->retired) {
 		struct ak__blk *b = l->retired;
-		l->retired = b->retired_next;
+		/* acquire: pairs with the release store in release_blk(). */
+		uint64_t n = ak__load(&b->released, AK__ACQUIRE);
+		if (n == 0 || n > got)
+			return;
+		struct ak__blk *nx = ak__load(&b->next, AK__RELAXED);
+		l->retired = nx == l->head_blk ? NULL : nx;
 		if (ak__load(&l->spare, AK__RELAXED) == NULL) {
-			/* release: pairs with the acquire exchange in blk_new(). */
+			/* release: pairs with the acquire load in blk_new(). */
 			ak__store(&l->spare, b, AK__RELEASE);
 		} else {
 			ak__free_sized(b, blk_bytes(c));
@@ -129,136 +238,103 @@ static void reclaim(struct ak__chan *c)
 	}
 }
 
-/* The count is already taken and the sender counted in; 0, or AK_ENOMEM
- * with the count given back. */
-static int push(struct ak__chan *c, const void *value)
+/* The head block is finished: on to the next one if it is linked (0),
+ * else AK_EAGAIN. */
+static __attribute__((noinline)) int next_blk(struct ak__chan *c)
 {
 	struct ak__list *l = ak__chan_list_of(c);
-	int rc = 0;
-	for (;;) {
-		/* seq_cst: after the CAS that counted us in (see reclaim()). */
-		struct ak__blk *b = ak__load(&l->tail_blk, AK__SEQ_CST);
-		uint32_t i = ak__fetch_add(&b->claim, 1, AK__RELAXED);
-		if (i < BLK_SLOTS) {
-			ak__copy_value(blk_data(c, b, i), value, c->elem_size);
-			/* seq_cst: publishes the value to ak__list_pop()'s
-			 * seq_cst load, before the notify's look at the slot. */
-			ak__fetch_or(&b->ready, (uint64_t)1 << i, AK__SEQ_CST);
-			break;
-		}
-		/* acquire: pairs with the release CAS that linked it. */
-		struct ak__blk *nx = ak__load(&b->next, AK__ACQUIRE);
-		if (!nx) {
-			struct ak__blk *n = blk_new(c);
-			if (!n) {
-				rc = AK_ENOMEM;
-				break;
-			}
-			struct ak__blk *expect = NULL;
-			/* release: the new block's init is visible to whoever
-			 * loads next (acquire above and in ak__list_pop()). */
-			if (ak__cas(&b->next, &expect, n, AK__ACQ_REL, AK__ACQUIRE)) {
-				nx = n;
-			} else {
-				ak__free_sized(n, blk_bytes(c));   /* never published */
-				nx = expect;
-			}
-		}
-		struct ak__blk *cur = b;
-		/* seq_cst: tail_blk only moves forward; pairs with the seq_cst
-		 * loads of tail_blk (senders) and reclaim()'s argument. */
-		ak__cas(&l->tail_blk, &cur, nx, AK__SEQ_CST, AK__SEQ_CST);
+	struct ak__blk *b = l->head_blk;
+	/* acquire: pairs with the release store in grow(). */
+	struct ak__blk *nx = ak__load(&b->next, AK__ACQUIRE);
+	if (!nx) {
+		reclaim(c);
+		return AK_EAGAIN;
 	}
-	/* release: our accesses to blocks come before the receiver's seq_cst
-	 * load that sees no sender inside; a failed push gives its count
-	 * back in the same subtraction (the receiver's acquire load of
-	 * sent pairs with it). */
-	ak__fetch_sub(&l->sent, rc ? A_ONE + S_ONE : A_ONE, AK__RELEASE);
-	ak__waker_slot_notify(&c->rx_waker);
-	return rc;
+	/* If no sender moved tail_blk past b, the receiver does (b is
+	 * full), so that b can be released. */
+	pass_blk(l, b, nx);
+	if (!l->retired)
+		l->retired = b;
+	l->head_blk = nx;
+	l->head_i = 0;
+	reclaim(c);
+	return 0;
 }
 
-int ak__list_send(struct ak__chan *c, const void *value)
+/* The head value into out (a receive's: never AK__MPSC_DROP), or
+ * AK_EAGAIN; inline for the receive. */
+static inline __attribute__((always_inline)) int take(struct ak__chan *c, void *out, int drop)
 {
 	struct ak__list *l = ak__chan_list_of(c);
-	/* The "permit": one more unreceived value unless closed, and one
-	 * more sender inside the block list, in one CAS.  seq_cst: pairs
-	 * with the seq_cst load in reclaim(). */
-	uint64_t w = ak__load(&l->sent, AK__RELAXED);
-	for (;;) {
-		if (w & S_CLOSED)
-			return AK_EPIPE;
-		if (ak__cas_weak(&l->sent, &w, w + S_ONE + A_ONE, AK__SEQ_CST, AK__RELAXED))
-			break;
+	if (l->head_i == BLK_SLOTS && next_blk(c) != 0)
+		return AK_EAGAIN;
+	struct ak__blk *b = l->head_blk;
+	uint32_t i = l->head_i;
+	/* seq_cst: pairs with the seq_cst fetch_or in ak__list_send(). */
+	if (!(ak__load(&b->ready, AK__SEQ_CST) & ((uint64_t)1 << i))) {
+		if (l->retired)
+			reclaim(c);
+		return AK_EAGAIN;
 	}
-	return push(c, value);
+	if (drop)
+		ak__chan_copy_out(c, out, blk_data(c, b, i));
+	else
+		ak__copy_value(out, blk_data(c, b, i), c->elem_size);
+	l->head_i = i + 1;
+	/* Relaxed: only the receiver writes it; len() only estimates. */
+	ak__store(&l->received, ak__load(&l->received, AK__RELAXED) + 1, AK__RELAXED);
+	/* The block's last value: on to the next block now, so that the
+	 * blocks retired before are looked at with this value counted (a
+	 * drained burst gives its memory back without another receive). */
+	if (i + 1 == BLK_SLOTS)
+		next_blk(c);
+	return 0;
 }
 
 int ak__list_pop(struct ak__chan *c, void *out)
 {
-	struct ak__list *l = ak__chan_list_of(c);
-	struct ak__blk *b = l->head_blk;
-	if (l->head_i == BLK_SLOTS) {
-		/* seq_cst: pairs with the release CAS that linked it. */
-		struct ak__blk *nx = ak__load(&b->next, AK__SEQ_CST);
-		if (!nx) {
-			reclaim(c);
-			return AK_EAGAIN;
-		}
-		/* No sender may keep finding the finished block: tail_blk is
-		 * moved past it before it is retired (see reclaim()). */
-		struct ak__blk *cur = b;
-		/* seq_cst: before reclaim()'s seq_cst load of sent. */
-		ak__cas(&l->tail_blk, &cur, nx, AK__SEQ_CST, AK__SEQ_CST);
-		b->retired_next = l->retired;
-		l->retired = b;
-		l->head_blk = b = nx;
-		l->head_i = 0;
-		reclaim(c);
-	}
-	/* seq_cst: pairs with the seq_cst fetch_or in push(). */
-	uint64_t ready = ak__load(&b->ready, AK__SEQ_CST);
-	if (!(ready & ((uint64_t)1 << l->head_i))) {
-		reclaim(c);    /* blocks retired while a sender was inside */
-		return AK_EAGAIN;
-	}
-	ak__chan_copy_out(c, out, blk_data(c, b, l->head_i));
-	l->head_i++;
-	/* Relaxed: only the receiver writes it; len() only estimates. */
-	ak__store(&l->received, ak__load(&l->received, AK__RELAXED) + 1, AK__RELAXED);
-	return 0;
+	return take(c, out, 1);
 }
 
-/* A value is counted but not yet readable at the head (the receiver's
+int ak__list_recv(struct ak__chan *c, void *out, struct ak_context *cx)
+{
+	if (take(c, out, 0) == 0)
+		return 0;
+	/* A finished channel registers nothing. */
+	if (ak__list_finished(c))
+		return AK_EPIPE;
+	int rc = ak__waker_slot_register(&c->rx_waker, cx);
+	if (rc)
+		return rc;
+	if (take(c, out, 0) == 0)
+		return 0;
+	return ak__list_finished(c) ? AK_EPIPE : AK_PENDING;
+}
+
+/* A value is claimed but not yet readable at the head (the receiver's
  * view: received is its own). */
 int ak__list_in_flight(struct ak__chan *c)
 {
 	struct ak__list *l = ak__chan_list_of(c);
-	/* acquire: pairs with the release decrement of a failed push. */
-	return (ak__load(&l->sent, AK__ACQUIRE) >> S_SHIFT) !=
-	       COUNT(ak__load(&l->received, AK__RELAXED));
+	/* seq_cst: pairs with the seq_cst claim. */
+	return COUNT(ak__load(&l->sent, AK__SEQ_CST)) != ak__load(&l->received, AK__RELAXED);
 }
 
 int ak__list_finished(struct ak__chan *c)
 {
 	struct ak__list *l = ak__chan_list_of(c);
-	/* seq_cst: pairs with the seq_cst fetch_or in ak__list_close() and
-	 * the release decrement of a failed push. */
+	/* seq_cst: pairs with the seq_cst fetch_or in ak__list_close(); once
+	 * closed the count no longer moves. */
 	uint64_t w = ak__load(&l->sent, AK__SEQ_CST);
-	return (w & S_CLOSED) && (w >> S_SHIFT) == COUNT(ak__load(&l->received, AK__RELAXED));
+	return (w & S_CLOSED) && COUNT(w) == ak__load(&l->received, AK__RELAXED);
 }
 
 size_t ak__list_len(struct ak__chan *c)
 {
 	struct ak__list *l = ak__chan_list_of(c);
-	/* Relaxed, received first: sent only grows past it (a failed push
-	 * takes back a value never received). */
+	/* Relaxed, received first: sent only grows past it. */
 	uint64_t r = ak__load(&l->received, AK__RELAXED);
-	uint64_t s = ak__load(&l->sent, AK__RELAXED) >> S_SHIFT;
-	uint64_t n = COUNT(s - r);
-	/* A count not yet given back by a failed push may lag: never
-	 * "negative" (a wrap past half the range). */
-	return n < ((UINT64_MAX >> S_SHIFT) >> 1) ? (size_t)n : 0;
+	return (size_t)(COUNT(ak__load(&l->sent, AK__RELAXED)) - r);
 }
 
 void ak__list_close(struct ak__chan *c)

@@ -153,24 +153,25 @@ static int rdv_offer(struct send_priv *p, struct ak_context *cx, const void *val
 	return rc;
 }
 
-static int send_poll(struct ak_future *f, struct ak_context *cx)
+/* A rendezvous send (send_init's binding there). */
+static int rdv_send_poll(struct ak_future *f, struct ak_context *cx)
 {
 	struct send_priv *p = send_priv(f);
-	struct ak__chan *c = p->c;
-	int rc;
+	int rc = rdv_offer(p, cx, p->value);
+	if (rc != AK_PENDING)
+		release_ref(p);
+	return rc;
+}
 
-	if (ak__chan_rdv(c)) {
-		rc = rdv_offer(p, cx, p->value);
-		if (rc != AK_PENDING)
-			release_ref(p);
-		return rc;
-	}
-	/* Unbounded (bounded is ring_send_poll()): never waits, but spends
-	 * budget as every send does: a task looping on it still gives its
-	 * executor back. */
+/* An unbounded send (send_init's binding there): never waits, but spends
+ * budget as every send does: a task looping on it still gives its
+ * executor back. */
+static int list_send_poll(struct ak_future *f, struct ak_context *cx)
+{
+	struct send_priv *p = send_priv(f);
 	if (ak__coop_check(cx) == AK_PENDING)
 		return AK_PENDING;
-	rc = ak__list_send(c, p->value);
+	int rc = ak__list_send(p->c, p->value);
 	if (rc == 0)
 		ak__coop_spend(cx);
 	return rc;
@@ -223,7 +224,8 @@ static void send_cancel(struct ak_future *f)
 	release_ref(p);
 }
 
-static const struct ak_future_vtable send_vtable = { send_poll, send_cancel };
+static const struct ak_future_vtable rdv_send_vtable = { rdv_send_poll, send_cancel };
+static const struct ak_future_vtable list_send_vtable = { list_send_poll, send_cancel };
 static const struct ak_future_vtable ring_send_vtable = { ring_send_poll, send_cancel };
 
 AK_EXPORT int ak_mpsc_send_init(struct ak_mpsc_send_op *op, struct ak_mpsc_tx *tx, const void *value)
@@ -234,7 +236,12 @@ AK_EXPORT int ak_mpsc_send_init(struct ak_mpsc_send_op *op, struct ak_mpsc_tx *t
 	if (!value && c->elem_size)
 		return AK_EINVAL;
 	int bounded = ak__chan_bounded(c);
-	int rc = ak_future_init(&op->future, bounded ? &ring_send_vtable : &send_vtable);
+	const struct ak_future_vtable *vt = &list_send_vtable;
+	if (bounded)
+		vt = &ring_send_vtable;
+	else if (ak__chan_rdv(c))
+		vt = &rdv_send_vtable;
+	int rc = ak_future_init(&op->future, vt);
 	if (rc)
 		return rc;
 	struct send_priv *p = send_priv(&op->future);
