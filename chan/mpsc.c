@@ -14,9 +14,11 @@
  * that the receiver looks at with one load.
  *
  * Unbounded (chan/mpsc_list.c): an atomic word counts the values sent
- * (the receiver counts those it took); values live in linked blocks of 32 slots
- * that a sender claims with one fetch_add, and that are recycled or freed
- * once the receiver has finished them and no sender is inside.
+ * (the receiver counts those it took), and the count a send takes is its
+ * value's index in linked blocks of 32 slots (a send is that claim and a
+ * ready bit); blocks are linked ahead of the claims, and recycled or freed
+ * once the receiver has received every value claimed while a sender could
+ * still find them.
  *
  * Rendezvous (chan/mpsc_rdv.c), capacity 0: no queue; a send hands its
  * value over, in its own poll, only to a receive that waits for it,
