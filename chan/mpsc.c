@@ -672,9 +672,18 @@ static __attribute__((noinline)) int list_recv_wait(struct recv_priv *p, struct 
 	return one_recv_wait(p, cx, ak__list_recv);
 }
 
+/* The head value ready, budget left, nothing held: one take, and nothing
+ * called before it (no register saved); anything else list_recv_wait(). */
 static int list_recv_poll(struct ak_future *f, struct ak_context *cx)
 {
-	return list_recv_wait(recv_priv(f), cx);
+	struct recv_priv *p = recv_priv(f);
+	if (cx->budget == 0 || p->flags)
+		return list_recv_wait(p, cx);
+	int rc = ak__list_take(p->c, p->buf);
+	if (rc < 0)
+		return list_recv_wait(p, cx);
+	ak__coop_spend(cx);
+	return rc ? ak__list_blk_done(p->c) : 0;
 }
 
 static void recv_cancel(struct ak_future *f)

@@ -203,6 +203,12 @@ int ak__ring_pop(struct ak__chan *c, void *out);
  * buf); how many. */
 size_t ak__ring_pop_many(struct ak__chan *c, struct ak__ring *r, unsigned char *buf, size_t limit,
                          size_t step);
+/* The receive's first look, which calls nothing: 0 with the head value
+ * taken into out (never AK__MPSC_DROP); 1 taken, the block's last, and
+ * the caller then calls ak__list_blk_done() (0); AK_EAGAIN nothing
+ * taken (ak__list_recv() then looks again, and waits). */
+int ak__list_take(struct ak__chan *c, void *out);
+int ak__list_blk_done(struct ak__chan *c);
 /* A receive of one value into out (never AK__MPSC_DROP): 0 taken;
  * AK_PENDING with the receiver's waker registered; AK_EPIPE (finished);
  * AK_ENOMEM. */
@@ -329,6 +335,12 @@ void ak__list_destroy(struct ak__chan *c);
 /* Counts and publishes a value: 0, AK_EPIPE (closed), AK_ENOMEM. */
 int ak__list_send(struct ak__chan *c, const void *value);
 int ak__list_pop(struct ak__chan *c, void *out);
+/* The receive's first look, which calls nothing: 0 with the head value
+ * taken into out (never AK__MPSC_DROP); 1 taken, the block's last, and
+ * the caller then calls ak__list_blk_done() (0); AK_EAGAIN nothing
+ * taken (ak__list_recv() then looks again, and waits). */
+int ak__list_take(struct ak__chan *c, void *out);
+int ak__list_blk_done(struct ak__chan *c);
 /* A receive of one value into out (never AK__MPSC_DROP): 0 taken;
  * AK_PENDING with the receiver's waker registered; AK_EPIPE (finished);
  * AK_ENOMEM. */

@@ -34,6 +34,8 @@
  * memory reached in a burst is returned, and a send makes two
  * read-modify-writes: the claim and the ready bit.
  */
+#include <string.h>
+
 #include "mpsc_chan.h"
 
 #define BLK_SLOTS 32u
@@ -169,8 +171,7 @@ static void pass_blk(struct ak__list *l, struct ak__blk *b, struct ak__blk *nx)
 
 /* The block of index idx, claimed: it is linked (grow() came first),
  * and at or after tail_blk (tail_blk never passes an unwritten value). */
-static __attribute__((noinline)) struct ak__blk *find_far(struct ak__list *l, struct ak__blk *b,
-                                                          uint64_t idx)
+static struct ak__blk *find_far(struct ak__list *l, struct ak__blk *b, uint64_t idx)
 {
 	do {
 		/* acquire: pairs with the release store in grow(). */
@@ -181,7 +182,85 @@ static __attribute__((noinline)) struct ak__blk *find_far(struct ak__list *l, st
 	return b;
 }
 
-int ak__list_send(struct ak__chan *c, const void *value)
+/* ak__copy_value() for the sizes it copies inline: 1 copied, 0 not (a
+ * call to memcpy: the caller's slow path copies, so that the fast paths
+ * call nothing and save no register). */
+static inline __attribute__((always_inline)) int copy_inline(void *dst, const void *src, size_t n)
+{
+	switch (n) {
+	case 0:
+		return 1;
+	case 4:
+		memcpy(dst, src, 4);
+		return 1;
+	case 8:
+		memcpy(dst, src, 8);
+		return 1;
+	case 16:
+		memcpy(dst, src, 16);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* A parked receiver to wake: out of the send's frame. */
+static __attribute__((noinline)) int wake_rx(struct ak__chan *c, uint64_t s)
+{
+	ak__waker_cell_wake(&c->rx_waker.cell, &c->rx_waker.state, AK__WAKER_SLOT_BIT, s);
+	return 0;
+}
+
+static int put_big(struct ak__chan *c, struct ak__blk *b, uint64_t idx, const void *value);
+
+/* Index idx is claimed in b: the value (big: of any size, else one that
+ * copy_inline() copies, or put_big()), its ready bit, the notify.  The
+ * fast path calls nothing but in tail position (no register to save). */
+static inline __attribute__((always_inline)) int put(struct ak__chan *c, struct ak__blk *b,
+                                                     uint64_t idx, const void *value, int big)
+{
+	uint64_t i = idx & (BLK_SLOTS - 1);
+	if (big)
+		ak__copy_value(blk_data(c, b, i), value, c->elem_size);
+	else if (!copy_inline(blk_data(c, b, i), value, c->elem_size))
+		return put_big(c, b, idx, value);
+	/* seq_cst: publishes the value to the receiver's seq_cst load of
+	 * ready, before the notify's look at the slot. */
+	ak__fetch_or(&b->ready, (uint64_t)1 << i, AK__SEQ_CST);
+	/* ak__waker_slot_notify(), its look inline.  seq_cst: after the
+	 * fetch_or (see core/waker_slot.h). */
+	uint64_t s = ak__load(&c->rx_waker.state, AK__SEQ_CST);
+	if (s & AK__WAKER_SLOT_BIT)
+		return wake_rx(c, s);
+	return 0;
+}
+
+static __attribute__((noinline)) int put_far(struct ak__chan *c, struct ak__blk *b, uint64_t idx,
+                                             const void *value)
+{
+	return put(c, find_far(ak__chan_list_of(c), b, idx), idx, value, 1);
+}
+
+static __attribute__((noinline)) int put_big(struct ak__chan *c, struct ak__blk *b, uint64_t idx,
+                                             const void *value)
+{
+	return put(c, b, idx, value, 1);
+}
+
+/* Index idx is claimed: its block from tail_blk. */
+static inline __attribute__((always_inline)) int put_at(struct ak__chan *c, uint64_t idx,
+                                                        const void *value)
+{
+	/* seq_cst: after the claim (see release_blk()). */
+	struct ak__blk *b = ak__load(&ak__chan_list_of(c)->tail_blk, AK__SEQ_CST);
+	if (idx - b->start >= BLK_SLOTS)
+		return put_far(c, b, idx, value);
+	return put(c, b, idx, value, 0);
+}
+
+/* The claim, with its waits and failures: a close, a block to link, a
+ * CAS lost. */
+static __attribute__((noinline)) int send_slow(struct ak__chan *c, const void *value)
 {
 	struct ak__list *l = ak__chan_list_of(c);
 	uint64_t w = ak__load(&l->sent, AK__RELAXED);
@@ -196,23 +275,23 @@ int ak__list_send(struct ak__chan *c, const void *value)
 			w = ak__load(&l->sent, AK__RELAXED);
 			continue;
 		}
-		/* The claim.  seq_cst: before the load of tail_blk below
-		 * (see release_blk()). */
+		/* seq_cst: as in ak__list_send(). */
 		if (ak__cas_weak(&l->sent, &w, w + S_ONE, AK__SEQ_CST, AK__RELAXED))
-			break;
+			return put_at(c, COUNT(w), value);
 	}
-	uint64_t idx = COUNT(w);
-	/* seq_cst: after the claim (see release_blk()). */
-	struct ak__blk *b = ak__load(&l->tail_blk, AK__SEQ_CST);
-	if (idx - b->start >= BLK_SLOTS)
-		b = find_far(l, b, idx);
-	uint64_t i = idx & (BLK_SLOTS - 1);
-	ak__copy_value(blk_data(c, b, i), value, c->elem_size);
-	/* seq_cst: publishes the value to the receiver's seq_cst load of
-	 * ready, before the notify's look at the slot. */
-	ak__fetch_or(&b->ready, (uint64_t)1 << i, AK__SEQ_CST);
-	ak__waker_slot_notify(&c->rx_waker);
-	return 0;
+}
+
+int ak__list_send(struct ak__chan *c, const void *value)
+{
+	struct ak__list *l = ak__chan_list_of(c);
+	uint64_t w = ak__load(&l->sent, AK__RELAXED);
+	/* The claim: open, below the blocks linked (acquire: pairs with the
+	 * release store in grow()), and the CAS, seq_cst: before the load of
+	 * tail_blk (see release_blk()).  Anything else: send_slow(). */
+	if ((w & S_CLOSED) || COUNT(w) >= ak__load(&l->linked_end, AK__ACQUIRE) ||
+	    !ak__cas_weak(&l->sent, &w, w + S_ONE, AK__SEQ_CST, AK__RELAXED))
+		return send_slow(c, value);
+	return put_at(c, COUNT(w), value);
 }
 
 /* The receiver: recycles or frees the retired blocks, oldest first, each
@@ -261,44 +340,74 @@ static __attribute__((noinline)) int next_blk(struct ak__chan *c)
 	return 0;
 }
 
-/* The head value into out (a receive's: never AK__MPSC_DROP), or
- * AK_EAGAIN; inline for the receive. */
-static inline __attribute__((always_inline)) int take(struct ak__chan *c, void *out, int drop)
+/* How take_here() hands the value over. */
+enum {
+	TAKE_COPY,     /* into out, a receive's */
+	TAKE_POP,      /* into out, or dropped (out AK__MPSC_DROP) */
+	TAKE_INLINE,   /* into out if copy_inline() copies it: calls nothing */
+};
+
+/* The head value into out (mode: how) if it is ready in the head block:
+ * 0, or 1 when it was the block's last (the caller then calls
+ * ak__list_blk_done()); AK_EAGAIN, nothing taken. */
+static inline __attribute__((always_inline)) int take_here(struct ak__chan *c, void *out, int mode)
+{
+	struct ak__list *l = ak__chan_list_of(c);
+	uint32_t i = l->head_i;
+	struct ak__blk *b = l->head_blk;
+	/* seq_cst: pairs with the seq_cst fetch_or in put(). */
+	if (i == BLK_SLOTS || !(ak__load(&b->ready, AK__SEQ_CST) & ((uint64_t)1 << i)))
+		return AK_EAGAIN;
+	if (mode == TAKE_POP)
+		ak__chan_copy_out(c, out, blk_data(c, b, i));
+	else if (mode == TAKE_COPY)
+		ak__copy_value(out, blk_data(c, b, i), c->elem_size);
+	else if (!copy_inline(out, blk_data(c, b, i), c->elem_size))
+		return AK_EAGAIN;
+	l->head_i = i + 1;
+	/* Relaxed: only the receiver writes it; len() only estimates. */
+	ak__store(&l->received, ak__load(&l->received, AK__RELAXED) + 1, AK__RELAXED);
+	return i + 1 == BLK_SLOTS;
+}
+
+/* The block's last value was taken: on to the next block now, so that
+ * the blocks retired before are looked at with this value counted (a
+ * drained burst gives its memory back without another receive).  0. */
+int ak__list_blk_done(struct ak__chan *c)
+{
+	next_blk(c);
+	return 0;
+}
+
+/* take_here(), and if the head block is finished, the next one; blocks
+ * retired while senders could reach them are looked at again when empty.
+ * 0 or AK_EAGAIN. */
+static int take(struct ak__chan *c, void *out, int mode)
 {
 	struct ak__list *l = ak__chan_list_of(c);
 	if (l->head_i == BLK_SLOTS && next_blk(c) != 0)
 		return AK_EAGAIN;
-	struct ak__blk *b = l->head_blk;
-	uint32_t i = l->head_i;
-	/* seq_cst: pairs with the seq_cst fetch_or in ak__list_send(). */
-	if (!(ak__load(&b->ready, AK__SEQ_CST) & ((uint64_t)1 << i))) {
-		if (l->retired)
-			reclaim(c);
-		return AK_EAGAIN;
-	}
-	if (drop)
-		ak__chan_copy_out(c, out, blk_data(c, b, i));
-	else
-		ak__copy_value(out, blk_data(c, b, i), c->elem_size);
-	l->head_i = i + 1;
-	/* Relaxed: only the receiver writes it; len() only estimates. */
-	ak__store(&l->received, ak__load(&l->received, AK__RELAXED) + 1, AK__RELAXED);
-	/* The block's last value: on to the next block now, so that the
-	 * blocks retired before are looked at with this value counted (a
-	 * drained burst gives its memory back without another receive). */
-	if (i + 1 == BLK_SLOTS)
-		next_blk(c);
-	return 0;
+	int rc = take_here(c, out, mode);
+	if (rc == 1)
+		return ak__list_blk_done(c);
+	if (rc != 0 && l->retired)
+		reclaim(c);
+	return rc;
 }
 
 int ak__list_pop(struct ak__chan *c, void *out)
 {
-	return take(c, out, 1);
+	return take(c, out, TAKE_POP);
+}
+
+int ak__list_take(struct ak__chan *c, void *out)
+{
+	return take_here(c, out, TAKE_INLINE);
 }
 
 int ak__list_recv(struct ak__chan *c, void *out, struct ak_context *cx)
 {
-	if (take(c, out, 0) == 0)
+	if (take(c, out, TAKE_COPY) == 0)
 		return 0;
 	/* A finished channel registers nothing. */
 	if (ak__list_finished(c))
@@ -306,7 +415,7 @@ int ak__list_recv(struct ak__chan *c, void *out, struct ak_context *cx)
 	int rc = ak__waker_slot_register(&c->rx_waker, cx);
 	if (rc)
 		return rc;
-	if (take(c, out, 0) == 0)
+	if (take(c, out, TAKE_COPY) == 0)
 		return 0;
 	return ak__list_finished(c) ? AK_EPIPE : AK_PENDING;
 }

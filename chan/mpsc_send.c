@@ -235,13 +235,11 @@ AK_EXPORT int ak_mpsc_send_init(struct ak_mpsc_send_op *op, struct ak_mpsc_tx *t
 	struct ak__chan *c = ak__tx_chan(tx);
 	if (!value && c->elem_size)
 		return AK_EINVAL;
-	int bounded = ak__chan_bounded(c);
-	const struct ak_future_vtable *vt = &list_send_vtable;
-	if (bounded)
-		vt = &ring_send_vtable;
-	else if (ak__chan_rdv(c))
-		vt = &rdv_send_vtable;
-	int rc = ak_future_init(&op->future, vt);
+	/* The kind read once, before the stores to op (which the compiler
+	 * must assume may alias the channel). */
+	int bounded = ak__chan_bounded(c), rdv = !bounded && ak__chan_rdv(c);
+	int rc = ak_future_init(&op->future, bounded ? &ring_send_vtable
+	                                             : rdv ? &rdv_send_vtable : &list_send_vtable);
 	if (rc)
 		return rc;
 	struct send_priv *p = send_priv(&op->future);
@@ -254,7 +252,7 @@ AK_EXPORT int ak_mpsc_send_init(struct ak_mpsc_send_op *op, struct ak_mpsc_tx *t
 		 * that finds room reads only its state. */
 		ak__init(&p->wait.w.state, AK__W_IDLE);
 		p->wait.n = 1;
-	} else if (ak__chan_rdv(c)) {
+	} else if (rdv) {
 		ak__gate_wait_init(&p->wait, 1);
 	}
 	return 0;

@@ -1817,11 +1817,11 @@ START_TEST(unbounded_channel_returns_memory_after_a_burst)
 }
 END_TEST
 
-/* A send that cannot link the next block (AK_ENOMEM) gives back, in one
- * subtraction, the value it counted and its mark as a sender inside the
- * list (chan/mpsc_list.c): the value is not counted (len, and the close
- * still finishes the channel), and the receiver still returns the blocks
- * it finishes (it does so only while no sender is inside). */
+/* A send that cannot link the next block (AK_ENOMEM) has claimed
+ * nothing: the block is linked before the claim (chan/mpsc_list.c), so
+ * the value is not counted (len, and the close still finishes the
+ * channel), no slot is left unwritten for the receiver to wait on, and
+ * the receiver still returns the blocks it finishes. */
 START_TEST(unbounded_send_failing_for_memory_counts_nothing_and_blocks_still_go_back)
 {
 	struct ak_mpsc_tx *tx;

@@ -114,11 +114,52 @@ static void mpsc_unbounded_send_vs_recv(void)
  * drains the first and retires it (chan/mpsc_list.c); every value arrives
  * once, in order, then the close.  Not built here: a second sender still
  * inside the retired block when the receiver would free it (two senders
- * and a spare already taken); with reclaim() ignoring the senders' mark
- * this scenario still passes. */
+ * and a spare already taken); with reclaim() ignoring the count the block
+ * was released at this scenario still passes. */
 static void mpsc_unbounded_reclaim_vs_send(void)
 {
 	unbounded_sender_vs_receiver(32, 33);
+}
+
+/* Sends the int at arg on the unbounded channel's tx. */
+static void *send_unbounded_value(void *arg)
+{
+	CHECK(ak_mpsc_try_send(tx, arg) == 0);
+	return NULL;
+}
+
+/* Two senders across the unbounded channel's first block boundary, with
+ * 31 values queued: one claims the first block's last slot, the other the
+ * second block's first (it links that block and walks past the first)
+ * while the receiver takes every value.  tail_blk must not pass the first
+ * block before its last value is written (chan/mpsc_list.c): a sender
+ * that claimed there and looks at tail_blk after it moved would find no
+ * block for its value.  The receiver retires the first block meanwhile. */
+static void mpsc_unbounded_two_senders_across_a_block(void)
+{
+	int a = 31, b = 32, seen[2] = { 0, 0 };
+	CHECK(ak_mpsc_unbounded_new(sizeof(int), NULL, &tx, &rx) == 0);
+	for (int v = 0; v < 31; v++)
+		CHECK(ak_mpsc_try_send(tx, &v) == 0);
+	pthread_t ta = spawn(send_unbounded_value, &a);
+	pthread_t tb = spawn(send_unbounded_value, &b);
+	for (int want = 0; want < 33; want++) {
+		int v = -1;
+		CHECK(ak_mpsc_recv_blocking(rx, &v, AK_DEADLINE_NEVER) == 0);
+		if (want < 31) {
+			CHECK(v == want);
+		} else {
+			CHECK(v == 31 || v == 32);
+			CHECK(!seen[v - 31]);
+			seen[v - 31] = 1;
+		}
+	}
+	join(ta);
+	join(tb);
+	ak_mpsc_tx_drop(tx);
+	int v;
+	CHECK(ak_mpsc_recv_blocking(rx, &v, AK_DEADLINE_NEVER) == AK_EPIPE);
+	ak_mpsc_rx_drop(rx);
 }
 
 static void *try_send_one(void *arg)
@@ -420,6 +461,9 @@ const struct ak_sim_scenario sim_chan_scenarios[] = {
 	{ "mpsc_unbounded_reclaim_vs_send", mpsc_unbounded_reclaim_vs_send,
 	  "the unbounded channel: a sender links a block as the receiver retires "
 	  "the one before" },
+	{ "mpsc_unbounded_two_senders_across_a_block", mpsc_unbounded_two_senders_across_a_block,
+	  "the unbounded channel: two senders claim the last slot of a block "
+	  "and the first of the next as the receiver drains them" },
 	{ "mpsc_recv_registration_vs_send", mpsc_recv_registration_vs_send,
 	  "the receiver registers its waker (no spin) as the value is sent" },
 	{ "mpsc_recv_deadline_vs_send", mpsc_recv_deadline_vs_send,
