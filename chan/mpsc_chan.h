@@ -334,6 +334,9 @@ int ak__list_init(struct ak__chan *c);
 void ak__list_destroy(struct ak__chan *c);
 /* Counts and publishes a value: 0, AK_EPIPE (closed), AK_ENOMEM. */
 int ak__list_send(struct ak__chan *c, const void *value);
+/* The same, spending a unit of cx's budget when it sends (a send's poll:
+ * nothing left to do after it, so it calls it last). */
+int ak__list_send_spend(struct ak__chan *c, const void *value, struct ak_context *cx);
 int ak__list_pop(struct ak__chan *c, void *out);
 /* The receive's first look, which calls nothing: 0 with the head value
  * taken into out (never AK__MPSC_DROP); 1 taken, the block's last, and

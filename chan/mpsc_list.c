@@ -258,9 +258,17 @@ static inline __attribute__((always_inline)) int put_at(struct ak__chan *c, uint
 	return put(c, b, idx, value, 0);
 }
 
+/* A send that claimed spends a unit of cx's budget (cx NULL: none). */
+static inline __attribute__((always_inline)) void spend(struct ak_context *cx)
+{
+	if (cx)
+		ak__coop_spend(cx);
+}
+
 /* The claim, with its waits and failures: a close, a block to link, a
  * CAS lost. */
-static __attribute__((noinline)) int send_slow(struct ak__chan *c, const void *value)
+static __attribute__((noinline)) int send_slow(struct ak__chan *c, const void *value,
+                                               struct ak_context *cx)
 {
 	struct ak__list *l = ak__chan_list_of(c);
 	uint64_t w = ak__load(&l->sent, AK__RELAXED);
@@ -275,23 +283,38 @@ static __attribute__((noinline)) int send_slow(struct ak__chan *c, const void *v
 			w = ak__load(&l->sent, AK__RELAXED);
 			continue;
 		}
-		/* seq_cst: as in ak__list_send(). */
-		if (ak__cas_weak(&l->sent, &w, w + S_ONE, AK__SEQ_CST, AK__RELAXED))
+		/* seq_cst: as in send(). */
+		if (ak__cas_weak(&l->sent, &w, w + S_ONE, AK__SEQ_CST, AK__RELAXED)) {
+			spend(cx);
 			return put_at(c, COUNT(w), value);
+		}
 	}
 }
 
-int ak__list_send(struct ak__chan *c, const void *value)
+static inline __attribute__((always_inline)) int send(struct ak__chan *c, const void *value,
+                                                      struct ak_context *cx)
 {
 	struct ak__list *l = ak__chan_list_of(c);
 	uint64_t w = ak__load(&l->sent, AK__RELAXED);
 	/* The claim: open, below the blocks linked (acquire: pairs with the
 	 * release store in grow()), and the CAS, seq_cst: before the load of
-	 * tail_blk (see release_blk()).  Anything else: send_slow(). */
+	 * tail_blk (see release_blk()).  Anything else: send_slow().  A
+	 * claim is a send: nothing after it fails. */
 	if ((w & S_CLOSED) || COUNT(w) >= ak__load(&l->linked_end, AK__ACQUIRE) ||
 	    !ak__cas_weak(&l->sent, &w, w + S_ONE, AK__SEQ_CST, AK__RELAXED))
-		return send_slow(c, value);
+		return send_slow(c, value, cx);
+	spend(cx);
 	return put_at(c, COUNT(w), value);
+}
+
+int ak__list_send(struct ak__chan *c, const void *value)
+{
+	return send(c, value, NULL);
+}
+
+int ak__list_send_spend(struct ak__chan *c, const void *value, struct ak_context *cx)
+{
+	return send(c, value, cx);
 }
 
 /* The receiver: recycles or frees the retired blocks, oldest first, each

@@ -171,10 +171,7 @@ static int list_send_poll(struct ak_future *f, struct ak_context *cx)
 	struct send_priv *p = send_priv(f);
 	if (ak__coop_check(cx) == AK_PENDING)
 		return AK_PENDING;
-	int rc = ak__list_send(p->c, p->value);
-	if (rc == 0)
-		ak__coop_spend(cx);
-	return rc;
+	return ak__list_send_spend(p->c, p->value, cx);
 }
 
 /* A bounded send past its first try (tried: that try found no room). */
