@@ -61,13 +61,15 @@ struct ak__list {
 	ak__atomic(struct ak__blk *) tail_blk;
 	struct ak__lock grow;              /* guards last_blk and the links */
 	struct ak__blk *last_blk;          /* under grow */
-	ak__atomic(struct ak__blk *) spare; /* one recycled block */
+	ak__atomic(struct ak__blk *) spare; /* recycled blocks, a stack */
+	ak__atomic(uint64_t) spares_out;   /* popped (under grow) */
 	char pad1_[64];
 	/* receiver's line */
 	ak__atomic(uint64_t) received;     /* only the receiver writes */
 	struct ak__blk *head_blk;          /* receiver only */
 	uint32_t head_i;
 	struct ak__blk *retired;           /* the oldest finished block, chained to head_blk */
+	uint64_t spares_in;                /* pushed on spare */
 };
 
 /*

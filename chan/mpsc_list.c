@@ -30,7 +30,7 @@
  * receiver has taken that many values, each of those senders has set its
  * ready bit, its last touch of any block.  The receiver retires the blocks
  * it finished (they stay chained from `retired` to head_blk) and recycles
- * (one spare) or frees each once it has received its recorded count.  So
+ * (up to SPARES) or frees each once it has received its recorded count.  So
  * memory reached in a burst is returned, and a send makes two
  * read-modify-writes: the claim and the ready bit.
  */
@@ -39,6 +39,10 @@
 #include "mpsc_chan.h"
 
 #define BLK_SLOTS 32u
+/* Reclaimed blocks kept for reuse: what a burst of the receiver gives
+ * back while the senders link as many (a task's budget is 4 blocks of
+ * values), so that a steady flow allocates nothing. */
+#define SPARES 4u
 #define READY_ALL (((uint64_t)1 << BLK_SLOTS) - 1)
 /* The word `sent`: bit 0 CLOSED; bits 1-63 the values counted. */
 #define S_CLOSED ((uint64_t)1)
@@ -67,16 +71,20 @@ static unsigned char *blk_data(struct ak__chan *c, struct ak__blk *b, uint64_t i
 	return b->data + (size_t)i * c->stride;
 }
 
-/* Under grow (or at init): the spare, or a new block. */
+/* Under grow (or at init): a spare block, or a new one.  The spares are
+ * a stack that the receiver pushes on (spare_push()) and only the holder
+ * of grow pops from, so a block on it cannot leave it meanwhile: reading
+ * its next and the CAS that pops it cannot meet an ABA. */
 static struct ak__blk *blk_new(struct ak__chan *c, uint64_t start)
 {
 	struct ak__list *l = ak__chan_list_of(c);
-	/* acquire: pairs with the release store in reclaim().  Only the
-	 * holder of grow takes it, and the receiver stores one only where
-	 * it found none: a load and a store do. */
+	/* acquire: pairs with the release CAS in spare_push(). */
 	struct ak__blk *b = ak__load(&l->spare, AK__ACQUIRE);
+	while (b && !ak__cas_weak(&l->spare, &b, ak__load(&b->next, AK__RELAXED), AK__ACQUIRE,
+	                          AK__ACQUIRE))
+		;
 	if (b) {
-		ak__store(&l->spare, NULL, AK__RELAXED);
+		ak__store(&l->spares_out, ak__load(&l->spares_out, AK__RELAXED) + 1, AK__RELAXED);
 	} else {
 		b = ak__alloc(blk_bytes(c));
 		if (!b)
@@ -89,12 +97,31 @@ static struct ak__blk *blk_new(struct ak__chan *c, uint64_t start)
 	return b;
 }
 
+/* The receiver: b, reclaimed, onto the spares, or freed if SPARES are
+ * there already (as far as it knows: spares_out may lag). */
+static void spare_push(struct ak__chan *c, struct ak__blk *b)
+{
+	struct ak__list *l = ak__chan_list_of(c);
+	if (l->spares_in - ak__load(&l->spares_out, AK__RELAXED) >= SPARES) {
+		ak__free_sized(b, blk_bytes(c));
+		return;
+	}
+	l->spares_in++;
+	struct ak__blk *top = ak__load(&l->spare, AK__RELAXED);
+	do
+		ak__store(&b->next, top, AK__RELAXED);
+	/* release: b's next, to the acquire load and CAS in blk_new(). */
+	while (!ak__cas_weak(&l->spare, &top, b, AK__RELEASE, AK__RELAXED));
+}
+
 int ak__list_init(struct ak__chan *c)
 {
 	struct ak__list *l = ak__chan_list_of(c);
 	ak__init(&l->sent, 0);
 	ak__init(&l->received, 0);
 	ak__init(&l->spare, NULL);
+	ak__init(&l->spares_out, 0);
+	l->spares_in = 0;
 	ak__lock_init(&l->grow);
 	struct ak__blk *b = blk_new(c, 0);
 	if (!b)
@@ -116,7 +143,10 @@ void ak__list_destroy(struct ak__chan *c)
 		n = ak__load(&b->next, AK__RELAXED);
 		ak__free_sized(b, blk_bytes(c));
 	}
-	ak__free_sized(ak__load(&l->spare, AK__RELAXED), blk_bytes(c));
+	for (b = ak__load(&l->spare, AK__RELAXED); b; b = n) {
+		n = ak__load(&b->next, AK__RELAXED);
+		ak__free_sized(b, blk_bytes(c));
+	}
 	ak__lock_destroy(&l->grow);
 }
 
@@ -331,12 +361,7 @@ static void reclaim(struct ak__chan *c)
 			return;
 		struct ak__blk *nx = ak__load(&b->next, AK__RELAXED);
 		l->retired = nx == l->head_blk ? NULL : nx;
-		if (ak__load(&l->spare, AK__RELAXED) == NULL) {
-			/* release: pairs with the acquire load in blk_new(). */
-			ak__store(&l->spare, b, AK__RELEASE);
-		} else {
-			ak__free_sized(b, blk_bytes(c));
-		}
+		spare_push(c, b);
 	}
 }
 

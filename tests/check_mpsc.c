@@ -1795,6 +1795,33 @@ START_TEST(bounded_channel_allocates_nothing_per_message_after_the_first)
 }
 END_TEST
 
+/* Bursts of four blocks' values, each sent then received, allocate
+ * nothing once the first bursts made the blocks: the receiver keeps up to
+ * four blocks it finished for the senders' next ones (a task's budget of
+ * sends fills four). */
+START_TEST(unbounded_bursts_of_four_blocks_reuse_the_blocks)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_debug_counts before, after;
+	int v = 0, want = 0;
+
+	new_unbounded(&tx, &rx);
+	for (int burst = 0; burst < 12; burst++) {
+		if (burst == 2)
+			ak_debug_counters(&before);
+		for (int i = 0; i < 128; i++)
+			ck_assert_int_eq(send_now(tx, v++), 0);
+		for (int i = 0; i < 128; i++)
+			ck_assert_int_eq(recv_now(rx), want++);
+	}
+	ak_debug_counters(&after);
+	ck_assert_int_eq(after.allocations, before.allocations);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
 START_TEST(unbounded_channel_returns_memory_after_a_burst)
 {
 	struct ak_mpsc_tx *tx;
@@ -1810,8 +1837,9 @@ START_TEST(unbounded_channel_returns_memory_after_a_burst)
 	for (int i = 0; i < 3200; i++)
 		ck_assert_int_eq(recv_now(rx), i);
 	ak_debug_counters(&after);
-	/* The block in use and one spare are kept; the rest went back. */
-	ck_assert_int_le(after.live_objects - before.live_objects, 1);
+	/* The block in use and four spares at most are kept (the first
+	 * block went); the rest went back. */
+	ck_assert_int_le(after.live_objects - before.live_objects, 4);
 	ak_mpsc_tx_drop(tx);
 	ak_mpsc_rx_drop(rx);
 }
@@ -1842,7 +1870,8 @@ START_TEST(unbounded_send_failing_for_memory_counts_nothing_and_blocks_still_go_
 	for (int i = 0; i < 3200; i++)
 		ck_assert_int_eq(recv_now(rx), i);
 	ak_debug_counters(&after);
-	ck_assert_int_le(after.live_objects - before.live_objects, 1);
+	/* As after any burst: the block in use and four spares at most. */
+	ck_assert_int_le(after.live_objects - before.live_objects, 4);
 	ak_mpsc_tx_drop(tx);
 	ck_assert_int_eq(ak_mpsc_try_recv(rx, &out), AK_EPIPE);
 	ak_mpsc_rx_drop(rx);
@@ -2159,6 +2188,7 @@ Suite *mpsc_suite(void)
 	tcase_add_test(tc, idle_bounded_channel_takes_at_most_160_bytes);
 	tcase_add_test(tc, bounded_channel_ring_comes_with_the_first_send_in_its_documented_bytes);
 	tcase_add_test(tc, bounded_channel_ring_comes_with_the_first_reserve_too);
+	tcase_add_test(tc, unbounded_bursts_of_four_blocks_reuse_the_blocks);
 	tcase_add_test(tc, unbounded_channel_returns_memory_after_a_burst);
 	tcase_add_test(tc, unbounded_send_failing_for_memory_counts_nothing_and_blocks_still_go_back);
 	tcase_add_test(tc, unbounded_channel_holds_queued_values_in_at_most_twice_their_bytes);
