@@ -72,11 +72,12 @@ static int ok_or_enomem(int rc)
 	return rc == 0 || rc == AK_ENOMEM;
 }
 
-/* Sends 100 values (32 to a block: several blocks), then receives what was
- * sent, in order; a value whose send failed is not sent again. */
+/* Sends 300 values (32 to a block: more blocks than the channel keeps
+ * for reuse, four, so that every run allocates some), then receives what
+ * was sent, in order; a value whose send failed is not sent again. */
 static void chan_ops(struct chan_fixture *f)
 {
-	for (int i = 0; i < 100; i++) {
+	for (int i = 0; i < 300; i++) {
 		int v = f->next, rc = ak_mpsc_try_send(f->tx, &v);
 		ck_assert_msg(ok_or_enomem(rc), "send: %s", ak_err_name(rc));
 		if (rc == 0)
