@@ -2,7 +2,12 @@
 
 #include "notify.h"
 
-enum { EMPTY = 0, WAITING = 1, NOTIFIED = 2, LOW = 3 };
+enum {
+	EMPTY = AK__NOTIFY_EMPTY,
+	WAITING = AK__NOTIFY_WAITING,
+	NOTIFIED = AK__NOTIFY_NOTIFIED,
+	LOW = AK__NOTIFY_LOW,
+};
 #define GEN_ONE ((uint64_t)4)
 
 /* What a waiter is granted: by notify_one or notify_last (to pass on if
@@ -52,17 +57,29 @@ static void leave_waiting(struct ak__notify *n, uint64_t low)
 }
 
 /* With the lock held: one notification to the oldest waiter (the newest
- * with last set), or stored. */
-static void notify_locked(struct ak__notify *n, int last, struct ak__wakelist *wl)
+ * with last set), whose waker it returns to wake once the lock is
+ * released, or stored (an empty waker returned). */
+static struct ak_waker notify_locked(struct ak__notify *n, int last)
 {
 	struct ak__waiter *w = last ? n->waiters.tail : ak__waitq_head(&n->waiters);
 	if (!w) {
 		set_low(n, NOTIFIED);
-		return;
+		return (struct ak_waker){ NULL, NULL };
 	}
-	ak__waitq_grant(&n->waiters, w, last ? BY_LAST : BY_ONE, wl);
+	w->granted = last ? BY_LAST : BY_ONE;   /* wants 1: complete */
+	struct ak_waker k = ak__waitq_complete(&n->waiters, w);
 	if (ak__waitq_empty(&n->waiters))
 		leave_waiting(n, EMPTY);        /* a queued waiter: WAITING */
+	return k;
+}
+
+/* Somebody waits (the word said WAITING): one waker, no wake list. */
+static void notify_slow(struct ak__notify *n, int last)
+{
+	ak__lock(&n->lock);
+	struct ak_waker k = notify_locked(n, last);
+	ak__unlock(&n->lock);
+	ak__waker_wake_kept(&k);
 }
 
 static inline __attribute__((always_inline)) void notify(struct ak__notify *n, int last)
@@ -74,12 +91,7 @@ static inline __attribute__((always_inline)) void notify(struct ak__notify *n, i
 		if (ak__alone_cas(&n->word, &w, (w & ~(uint64_t)LOW) | NOTIFIED, AK__RELEASE, AK__RELAXED))
 			return;
 	}
-	struct ak__wakelist wl;
-	ak__wakelist_init(&wl);
-	ak__lock(&n->lock);
-	notify_locked(n, last, &wl);
-	ak__unlock(&n->lock);
-	ak__wakelist_wake(&wl);
+	notify_slow(n, last);
 }
 
 void ak__notify_one(struct ak__notify *n)
@@ -133,16 +145,9 @@ void ak__notified_init(struct ak__notified *o, struct ak__notify *n)
 	o->gen = ak__load(&n->word, AK__ACQUIRE) & ~(uint64_t)LOW;
 }
 
-/* Consumes a stored permit: 1 if there was one. */
-static inline __attribute__((always_inline)) int take_permit(struct ak__notify *n)
+static inline int take_permit(struct ak__notify *n)
 {
-	uint64_t w = ak__load(&n->word, AK__RELAXED);
-	while ((w & LOW) == NOTIFIED) {
-		/* acquire: pairs with the release that stored the permit. */
-		if (ak__alone_cas(&n->word, &w, (w & ~(uint64_t)LOW) | EMPTY, AK__ACQUIRE, AK__RELAXED))
-			return 1;
-	}
-	return 0;
+	return ak__notify_take_permit(n);
 }
 
 static int generation_moved(const struct ak__notified *o)
@@ -155,26 +160,29 @@ static int generation_moved(const struct ak__notified *o)
  * NOTIFIED_BY_GEN or NOTIFIED_BY_PERMIT when it is notified at once, else
  * AK_PENDING with the node queued holding *clone (which may be empty). */
 enum { NOTIFIED_BY_GEN = 0, NOTIFIED_BY_PERMIT = 2 };
-static int enqueue_locked(struct ak__notify *n, struct ak__notified *o, struct ak_waker *clone)
+static inline __attribute__((always_inline)) int
+enqueue_locked(struct ak__notify *n, struct ak__notified *o, struct ak_waker *clone)
 {
-	if (generation_moved(o))
+	/* acquire: pairs with the release in ak__notify_waiters(); the
+	 * generation moves only under the lock, so one look decides it. */
+	uint64_t w = ak__load(&n->word, AK__ACQUIRE);
+	if ((w & ~(uint64_t)LOW) != o->gen)
 		return NOTIFIED_BY_GEN;
-	if (take_permit(n))
-		return NOTIFIED_BY_PERMIT;
-	/* From EMPTY to WAITING; a permit stored since take_permit() makes
-	 * the CAS fail and is consumed instead. */
-	uint64_t w = ak__load(&n->word, AK__RELAXED);
-	for (;;) {
+	/* EMPTY to WAITING; a permit stored meanwhile (notify_one's lock-free
+	 * CAS) makes the CAS fail and is consumed instead.  Already WAITING:
+	 * nothing writes the word without the lock, so nothing to change. */
+	while ((w & LOW) != WAITING) {
 		if ((w & LOW) == NOTIFIED) {
+			/* acquire: pairs with the release that stored the permit. */
 			if (ak__alone_cas(&n->word, &w, w & ~(uint64_t)LOW, AK__ACQUIRE, AK__RELAXED))
 				return NOTIFIED_BY_PERMIT;
 			continue;
 		}
-		if (ak__alone_cas(&n->word, &w, (w & ~(uint64_t)LOW) | WAITING, AK__RELAXED, AK__RELAXED))
+		if (ak__alone_cas(&n->word, &w, w | WAITING, AK__RELAXED, AK__RELAXED))
 			break;
 	}
 	o->w.want = 1;
-	ak__waitq_park(&n->waiters, &o->w, clone);
+	ak__waitq_park_inline(&n->waiters, &o->w, clone, 0);
 	return AK_PENDING;
 }
 
@@ -203,20 +211,29 @@ static int poll_recheck(struct ak__waiter *w, void *arg, struct ak_waker *clone,
 	return enqueue_locked(n, o, clone) == AK_PENDING ? AK_PENDING : 0;
 }
 
-int ak__notified_poll(struct ak__notified *o, struct ak_context *cx)
+/* Under the lock, for an operation that was IDLE at the poll's look: it
+ * still is (only its owner queues it; grants and notify_waiters reach
+ * queued nodes only), so the word alone decides. */
+static int idle_recheck(struct ak__waiter *w, void *arg, struct ak_waker *clone,
+                        struct ak_waker *drop, struct ak__wakelist *wl)
+{
+	struct ak__notified *o = arg;
+
+	(void)w;
+	(void)drop;
+	(void)wl;
+	return enqueue_locked(o->notify, o, clone) == AK_PENDING ? AK_PENDING : 0;
+}
+
+int ak__notified_poll_slow(struct ak__notified *o, struct ak_context *cx, uint32_t st)
 {
 	struct ak__notify *n = o->notify;
+	int rc;
 
-	uint32_t st = ak__waiter_state(&o->w);
-	if (st == AK__W_GRANTED) {
-		ak__waiter_take(&o->w);
-		return 0;
-	}
-	int queued = st == AK__W_QUEUED || st == AK__W_DETACHED;
-	if (!queued && (generation_moved(o) || take_permit(n)))
-		return 0;
-
-	int rc = ak__waitq_wait(&n->waiters, &n->lock, &o->w, cx, poll_recheck, o);
+	if (st == AK__W_IDLE)
+		rc = ak__waitq_wait_inline(&n->waiters, &n->lock, &o->w, cx, idle_recheck, o);
+	else
+		rc = ak__waitq_wait(&n->waiters, &n->lock, &o->w, cx, poll_recheck, o);
 	if (rc == AK_ENOMEM)
 		ak__notified_cancel(o);
 	return rc;
@@ -254,16 +271,14 @@ void ak__notified_cancel(struct ak__notified *o)
 	struct ak__notify *n = o->notify;
 	if (!n || ak__load(&o->w.state, AK__RELAXED) == AK__W_IDLE)
 		return;
-	struct ak__wakelist wl;
-	struct ak_waker drop;
-	ak__wakelist_init(&wl);
+	struct ak_waker drop, k = { NULL, NULL };
 	ak__lock(&n->lock);
 	uintptr_t given = ak__waitq_cancel(&n->waiters, &o->w, &drop);
 	if (given == BY_ONE || given == BY_LAST)
-		notify_locked(n, given == BY_LAST, &wl);   /* pass it on, as it came */
+		k = notify_locked(n, given == BY_LAST);   /* pass it on, as it came */
 	else if (ak__waitq_empty(&n->waiters) && (ak__load(&n->word, AK__RELAXED) & LOW) == WAITING)
 		leave_waiting(n, EMPTY);
 	ak__unlock(&n->lock);
-	ak__wakelist_wake(&wl);
+	ak__waker_wake_kept(&k);
 	ak__waker_drop_kept(&drop);
 }

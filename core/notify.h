@@ -60,8 +60,45 @@ void ak__notify_last(struct ak__notify *n);
 void ak__notify_waiters(struct ak__notify *n);
 
 void ak__notified_init(struct ak__notified *o, struct ak__notify *n);
-/* 0 when notified, AK_PENDING, AK_ENOMEM. */
-int ak__notified_poll(struct ak__notified *o, struct ak_context *cx);
+
+/* The word's low bits. */
+enum { AK__NOTIFY_EMPTY = 0, AK__NOTIFY_WAITING = 1, AK__NOTIFY_NOTIFIED = 2, AK__NOTIFY_LOW = 3 };
+
+/* Consumes a stored permit: 1 if there was one. */
+static inline __attribute__((always_inline)) int ak__notify_take_permit(struct ak__notify *n)
+{
+	uint64_t w = ak__load(&n->word, AK__RELAXED);
+	while ((w & AK__NOTIFY_LOW) == AK__NOTIFY_NOTIFIED) {
+		/* acquire: pairs with the release that stored the permit. */
+		if (ak__alone_cas(&n->word, &w, w & ~(uint64_t)AK__NOTIFY_LOW, AK__ACQUIRE,
+		                  AK__RELAXED))
+			return 1;
+	}
+	return 0;
+}
+
+/* The poll past its lockless looks; st: the state the poll saw. */
+int ak__notified_poll_slow(struct ak__notified *o, struct ak_context *cx, uint32_t st);
+
+/* 0 when notified, AK_PENDING, AK_ENOMEM.  Inline: the completions (a
+ * grant, a moved generation, a stored permit) take no call. */
+static inline int ak__notified_poll(struct ak__notified *o, struct ak_context *cx)
+{
+	uint32_t st = ak__waiter_state(&o->w);
+	if (st == AK__W_GRANTED) {
+		ak__waiter_take(&o->w);
+		return 0;
+	}
+	if (st == AK__W_IDLE) {
+		/* acquire: pairs with the release in ak__notify_waiters(). */
+		uint64_t w = ak__load(&o->notify->word, AK__ACQUIRE);
+		if ((w & ~(uint64_t)AK__NOTIFY_LOW) != o->gen)
+			return 0;
+		if ((w & AK__NOTIFY_LOW) == AK__NOTIFY_NOTIFIED && ak__notify_take_permit(o->notify))
+			return 0;
+	}
+	return ak__notified_poll_slow(o, cx, st);
+}
 void ak__notified_cancel(struct ak__notified *o);
 /* Registers o without a waker, as tokio's Notified::enable: 1 when it is
  * notified already (a moved generation, a grant, or a stored permit it

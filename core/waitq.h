@@ -103,12 +103,155 @@ static inline struct ak__waiter *ak__waitq_head(const struct ak__waitq *q)
 	return q->head;
 }
 
+/* The simulation's deadlock report prints every queue that holds waiters
+ * (core/shim_sim.h): it hears when one starts or stops holding any. */
+#ifdef AK_SIM
+#define AK__WAITQ_NOTE(q) ak__sim_waitq_note((q), (q)->head != NULL)
+#else
+#define AK__WAITQ_NOTE(q) ((void)0)
+#endif
+
+/*
+ * The node operations below are inline (waitq.c gives each caller outside
+ * a hot path the same code out of line): a waiting operation's poll and
+ * its grant are a few loads and stores each, less than the calls were.
+ */
+
+/* Step 2: 0 with *clone the waker to keep (empty when the node keeps the
+ * one it has, or is granted), or AK_ENOMEM. */
+static inline int ak__waiter_prepare_inline(const struct ak__waiter *w,
+                                            const struct ak_context *cx, struct ak_waker *clone)
+{
+	clone->data = NULL;
+	clone->vtable = NULL;
+	/* Only the owner changes QUEUED or DETACHED to anything but DETACHED
+	 * or GRANTED; a grant means no waker is needed, and the caller looks
+	 * again under the lock: a relaxed look is enough here. */
+	uint32_t st = ak__load(&w->state, AK__RELAXED);
+	if (st == AK__W_GRANTED)
+		return 0;
+	if ((st == AK__W_QUEUED || st == AK__W_DETACHED) && ak__waker_same(&w->seen, &cx->waker))
+		return 0;
+	return ak__waker_keep(&cx->waker, clone);
+}
+
+/* Takes a queued (or DETACHED) node out of its queue (or guard). */
+static inline void ak__waitq_unlink(struct ak__waitq *q, struct ak__waiter *w)
+{
+	if (ak__load(&w->state, AK__RELAXED) == AK__W_DETACHED) {
+		/* On a guard: a ring through the sentinel, never NULL. */
+		w->prev->next = w->next;
+		w->next->prev = w->prev;
+		w->prev = w->next = NULL;
+		ak__count_parked(-1);
+		return;
+	}
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		q->head = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	else
+		q->tail = w->prev;
+	w->prev = w->next = NULL;
+	q->len--;
+	ak__count_parked(-1);
+	AK__WAITQ_NOTE(q);
+}
+
+/* Queues w (first: at the head) with nothing granted yet: the owner's
+ * parking, or a grant taken back. */
+static inline void ak__waitq_link(struct ak__waitq *q, struct ak__waiter *w, int first)
+{
+	w->granted = 0;
+	if (first) {
+		w->prev = NULL;
+		w->next = q->head;
+		if (q->head)
+			q->head->prev = w;
+		else
+			q->tail = w;
+		q->head = w;
+	} else {
+		w->next = NULL;
+		w->prev = q->tail;
+		if (q->tail)
+			q->tail->next = w;
+		else
+			q->head = w;
+		q->tail = w;
+	}
+	q->len++;
+	ak__count_parked(1);
+	AK__WAITQ_NOTE(q);
+	ak__store(&w->state, AK__W_QUEUED, AK__RELAXED);
+}
+
+/* Step 3's park: links an idle w holding *clone (first: at the head), or
+ * swaps the waker of a queued one (the old one left in *clone to drop);
+ * a granted w is left as it is. */
+static inline void ak__waitq_park_inline(struct ak__waitq *q, struct ak__waiter *w,
+                                         struct ak_waker *clone, int first)
+{
+	uint32_t st = ak__load(&w->state, AK__RELAXED);
+
+	if (st == AK__W_GRANTED)
+		return;
+	if (st == AK__W_QUEUED || st == AK__W_DETACHED) {
+		if (!ak__waker_empty(clone)) {
+			/* A new waker: keep it, hand the old one back to drop. */
+			struct ak_waker old = w->waker;
+			w->waker = *clone;
+			w->seen = *clone;
+			*clone = old;
+		}
+		return;
+	}
+	w->waker = *clone;
+	w->seen = *clone;
+	clone->data = NULL;
+	clone->vtable = NULL;
+	ak__waitq_link(q, w, first);
+}
+
+/* Completes w, its grant already in w->granted: out of the queue (or the
+ * guard), GRANTED, and its waker returned for the caller to wake once the
+ * lock is released. */
+static inline struct ak_waker ak__waitq_complete(struct ak__waitq *q, struct ak__waiter *w)
+{
+	ak__waitq_unlink(q, w);
+	struct ak_waker k = w->waker;
+	w->waker.data = NULL;
+	w->waker.vtable = NULL;
+	/* release: the grant is visible to the owner's acquire in
+	 * ak__waiter_state() or ak__waiter_granted(); after this store the
+	 * node is the owner's. */
+	ak__store(&w->state, AK__W_GRANTED, AK__RELEASE);
+	return k;
+}
+
 int ak__waiter_prepare(const struct ak__waiter *w, const struct ak_context *cx,
                        struct ak_waker *clone);
 void ak__waitq_park(struct ak__waitq *q, struct ak__waiter *w, struct ak_waker *clone);
 /* As ak__waitq_park(), but an idle node goes to the head of the queue: a
  * waiter that was woken to retry and lost keeps its place (core/barge.h). */
 void ak__waitq_park_first(struct ak__waitq *q, struct ak__waiter *w, struct ak_waker *clone);
+
+/* Wakes and empties a list of at least one (inline: most lists a park or
+ * a release fills are empty). */
+void ak__wakelist_wake_some(struct ak__wakelist *wl);
+static inline void ak__wakelist_init(struct ak__wakelist *wl)
+{
+	wl->n = 0;
+}
+
+static inline void ak__wakelist_wake(struct ak__wakelist *wl)
+{
+	if (wl->n)
+		ak__wakelist_wake_some(wl);
+}
+
 /*
  * The waiting kernel, written once (Linux's ___wait_event): the steps 2-4
  * of the protocol above.  Prepares a clone of cx's waker before the lock,
@@ -121,13 +264,39 @@ void ak__waitq_park_first(struct ak__waitq *q, struct ak__waiter *w, struct ak_w
  * ak__waitq_park_first() and the clone given, and granted others into wl).
  * NULL recheck: park.  Returns AK_ENOMEM (no clone: nothing changed),
  * AK_PENDING when this call parked w (granted meanwhile, maybe: the caller
- * looks), or recheck's result.
+ * looks), or recheck's result.  ak__waitq_wait() is the kernel out of
+ * line; ak__waitq_wait_inline() the same inline, for a hot poll whose
+ * recheck is a static function of its file (the call then inlines it).
  */
 #define AK__WAIT_PARK 2
 typedef int (*ak__wait_recheck_fn)(struct ak__waiter *w, void *arg, struct ak_waker *clone,
                                    struct ak_waker *drop, struct ak__wakelist *wl);
 int ak__waitq_wait(struct ak__waitq *q, struct ak__lock *lock, struct ak__waiter *w,
                    const struct ak_context *cx, ak__wait_recheck_fn recheck, void *arg);
+
+static inline __attribute__((always_inline)) int
+ak__waitq_wait_inline(struct ak__waitq *q, struct ak__lock *lock, struct ak__waiter *w,
+                      const struct ak_context *cx, ak__wait_recheck_fn recheck, void *arg)
+{
+	struct ak_waker clone, drop = { NULL, NULL };
+	struct ak__wakelist wl;
+
+	int rc = ak__waiter_prepare_inline(w, cx, &clone);
+	if (rc)
+		return rc;
+	ak__wakelist_init(&wl);
+	ak__lock(lock);
+	rc = recheck ? recheck(w, arg, &clone, &drop, &wl) : AK__WAIT_PARK;
+	if (rc == AK__WAIT_PARK) {
+		ak__waitq_park_inline(q, w, &clone, 0);
+		rc = AK_PENDING;
+	}
+	ak__unlock(lock);
+	ak__wakelist_wake(&wl);
+	ak__waker_drop_kept(&clone);
+	ak__waker_drop_kept(&drop);
+	return rc;
+}
 
 /*
  * The grant loop, written once: from the head of q, while pick(w, arg,
@@ -188,25 +357,17 @@ static inline uint32_t ak__waiter_state(struct ak__waiter *w)
 }
 
 /* Takes the grant of a granted waiter and makes the node idle again. */
-uintptr_t ak__waiter_take(struct ak__waiter *w);
-
-static inline void ak__wakelist_init(struct ak__wakelist *wl)
+static inline uintptr_t ak__waiter_take(struct ak__waiter *w)
 {
-	wl->n = 0;
+	uintptr_t given = w->granted;
+	w->granted = 0;
+	ak__store(&w->state, AK__W_IDLE, AK__RELAXED);
+	return given;
 }
 
 static inline int ak__wakelist_full(const struct ak__wakelist *wl)
 {
 	return wl->n == AK__WAKELIST_CAP;
-}
-
-/* Wakes and empties a list of at least one (inline: most lists a park or
- * a release fills are empty). */
-void ak__wakelist_wake_some(struct ak__wakelist *wl);
-static inline void ak__wakelist_wake(struct ak__wakelist *wl)
-{
-	if (wl->n)
-		ak__wakelist_wake_some(wl);
 }
 
 #endif
