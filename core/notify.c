@@ -59,7 +59,8 @@ static void leave_waiting(struct ak__notify *n, uint64_t low)
 /* With the lock held: one notification to the oldest waiter (the newest
  * with last set), whose waker it returns to wake once the lock is
  * released, or stored (an empty waker returned). */
-static struct ak_waker notify_locked(struct ak__notify *n, int last)
+static inline __attribute__((always_inline)) struct ak_waker
+notify_locked(struct ak__notify *n, int last)
 {
 	struct ak__waiter *w = last ? n->waiters.tail : ak__waitq_head(&n->waiters);
 	if (!w) {
@@ -182,7 +183,7 @@ enqueue_locked(struct ak__notify *n, struct ak__notified *o, struct ak_waker *cl
 			break;
 	}
 	o->w.want = 1;
-	ak__waitq_park_inline(&n->waiters, &o->w, clone, 0);
+	ak__waitq_park_idle(&n->waiters, &o->w, clone, 0);
 	return AK_PENDING;
 }
 

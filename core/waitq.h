@@ -188,6 +188,18 @@ static inline void ak__waitq_link(struct ak__waitq *q, struct ak__waiter *w, int
 	ak__store(&w->state, AK__W_QUEUED, AK__RELAXED);
 }
 
+/* Step 3's park of a node known to be idle: links it holding *clone
+ * (first: at the head); *clone is left empty. */
+static inline void ak__waitq_park_idle(struct ak__waitq *q, struct ak__waiter *w,
+                                       struct ak_waker *clone, int first)
+{
+	w->waker = *clone;
+	w->seen = *clone;
+	clone->data = NULL;
+	clone->vtable = NULL;
+	ak__waitq_link(q, w, first);
+}
+
 /* Step 3's park: links an idle w holding *clone (first: at the head), or
  * swaps the waker of a queued one (the old one left in *clone to drop);
  * a granted w is left as it is. */
@@ -208,11 +220,7 @@ static inline void ak__waitq_park_inline(struct ak__waitq *q, struct ak__waiter 
 		}
 		return;
 	}
-	w->waker = *clone;
-	w->seen = *clone;
-	clone->data = NULL;
-	clone->vtable = NULL;
-	ak__waitq_link(q, w, first);
+	ak__waitq_park_idle(q, w, clone, first);
 }
 
 /* Completes w, its grant already in w->granted: out of the queue (or the
