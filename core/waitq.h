@@ -146,14 +146,15 @@ static inline void ak__waitq_unlink(struct ak__waitq *q, struct ak__waiter *w)
 		ak__count_parked(-1);
 		return;
 	}
-	if (w->prev)
-		w->prev->next = w->next;
+	struct ak__waiter *prev = w->prev, *next = w->next;
+	if (prev)
+		prev->next = next;
 	else
-		q->head = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
+		q->head = next;
+	if (next)
+		next->prev = prev;
 	else
-		q->tail = w->prev;
+		q->tail = prev;
 	w->prev = w->next = NULL;
 	q->len--;
 	ak__count_parked(-1);
