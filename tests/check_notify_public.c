@@ -497,6 +497,98 @@ START_TEST(a_cancelled_enabled_op_passes_its_permit_on_and_free_waits_for_it)
 }
 END_TEST
 
+/*
+ * A notification made while a poll clones its waker (after the poll's
+ * lockless look at the notify, before it takes the lock) is seen by its
+ * look under the lock: the poll completes instead of parking.  The
+ * waker's first clone makes the call, so the window is hit every time.
+ */
+struct notifying_waker {
+	struct ak_notify *n;
+	int (*call)(struct ak_notify *);
+	int calls;
+	long live;              /* clones not yet dropped or woken */
+};
+
+static const struct ak_waker_vtable notifying_vtable;
+
+static struct notifying_waker *nw_of(const void *data)
+{
+	return (struct notifying_waker *)(uintptr_t)data;
+}
+
+static struct ak_waker nw_clone(const void *data)
+{
+	struct notifying_waker *nw = nw_of(data);
+	if (nw->calls++ == 0)
+		ck_assert_int_eq(nw->call(nw->n), 0);
+	nw->live++;
+	return (struct ak_waker){ data, &notifying_vtable };
+}
+
+static void nw_release(const void *data)
+{
+	nw_of(data)->live--;
+}
+
+static void nw_wake_by_ref(const void *data)
+{
+	(void)data;
+}
+
+static const struct ak_waker_vtable notifying_vtable = {
+	AK_WAKER_ABI_VERSION, sizeof(struct ak_waker_vtable),
+	nw_clone, nw_release, nw_wake_by_ref, nw_release,
+};
+
+/* Polls a fresh op on n once with a waker whose first clone calls call;
+ * *live: the clones the library kept. */
+static int poll_while_cloning(struct ak_notified_op *op, struct ak_notify *n,
+                              int (*call)(struct ak_notify *), long *live)
+{
+	struct notifying_waker nw = { n, call, 0, 0 };
+	struct ak_context cx;
+
+	init_op(op, n);
+	ck_assert_int_eq(ak_context_init(&cx, (struct ak_waker){ &nw, &notifying_vtable }, NULL), 0);
+	int rc = ak_context_done(&cx, ak_future_poll(&op->future, &cx));
+	ck_assert_int_eq(nw.calls, 1);
+	*live = nw.live;
+	return rc;
+}
+
+START_TEST(a_permit_stored_while_a_poll_clones_its_waker_completes_that_poll)
+{
+	struct ak_notify *n = new_notify();
+	struct ak_notified_op a, b;
+	struct tk_task *t = tk_task_new();
+	long live;
+
+	ck_assert_int_eq(poll_while_cloning(&a, n, ak_notify_one, &live), 0);
+	ck_assert_int_eq(live, 0);      /* nothing parked */
+	/* It consumed the permit: the next op waits. */
+	ck_assert_int_eq(poll_new_op(&b, n, t), AK_PENDING);
+	ak_future_cancel(&b.future);
+	ck_assert_int_eq(ak_notify_free(n), 0);
+}
+END_TEST
+
+START_TEST(a_notify_waiters_while_a_poll_clones_its_waker_completes_that_poll)
+{
+	struct ak_notify *n = new_notify();
+	struct ak_notified_op a, b;
+	struct tk_task *t = tk_task_new();
+	long live;
+
+	ck_assert_int_eq(poll_while_cloning(&a, n, ak_notify_waiters, &live), 0);
+	ck_assert_int_eq(live, 0);      /* nothing parked */
+	/* notify_waiters stored nothing: the next op waits. */
+	ck_assert_int_eq(poll_new_op(&b, n, t), AK_PENDING);
+	ak_future_cancel(&b.future);
+	ck_assert_int_eq(ak_notify_free(n), 0);
+}
+END_TEST
+
 Suite *notify_public_suite(void)
 {
 	Suite *s = suite_create("notify_public");
@@ -526,6 +618,8 @@ Suite *notify_public_suite(void)
 	tcase_add_test(tc, a_notify_one_between_the_wake_batches_of_notify_waiters_is_stored);
 	tcase_add_test(tc, rebinding_a_pending_operation_is_ebusy_and_changes_nothing);
 	tcase_add_test(tc, a_completed_operation_polls_einval_and_cancels_as_a_noop);
+	tcase_add_test(tc, a_permit_stored_while_a_poll_clones_its_waker_completes_that_poll);
+	tcase_add_test(tc, a_notify_waiters_while_a_poll_clones_its_waker_completes_that_poll);
 	suite_add_tcase(s, tc);
 	return s;
 }
