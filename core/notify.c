@@ -46,9 +46,10 @@ static void set_low(struct ak__notify *n, uint64_t low)
 
 /* Leaves WAITING, under the lock.  While the low bits say WAITING nothing
  * writes the word without the lock: notify_one's lock-free path and
- * take_permit() act only on EMPTY and NOTIFIED (a CAS of theirs against a
- * stale value fails), and the generation moves under the lock.  So a store
- * does what set_low()'s CAS did, without a read-modify-write.
+ * ak__notify_take_permit() act only on EMPTY and NOTIFIED (a CAS of
+ * theirs against a stale value fails), and the generation moves under the
+ * lock.  So a store does what set_low()'s CAS did, without a
+ * read-modify-write (and enqueue_locked() finding WAITING writes nothing).
  * release: as in set_low(). */
 static void leave_waiting(struct ak__notify *n, uint64_t low)
 {
@@ -88,7 +89,7 @@ static inline __attribute__((always_inline)) void notify(struct ak__notify *n, i
 	uint64_t w = ak__load(&n->word, AK__RELAXED);
 	while ((w & LOW) != WAITING) {
 		/* release: what the notifier wrote is visible to the operation
-		 * that consumes the permit (acquire in take_permit()). */
+		 * that consumes the permit (acquire in ak__notify_take_permit()). */
 		if (ak__alone_cas(&n->word, &w, (w & ~(uint64_t)LOW) | NOTIFIED, AK__RELEASE, AK__RELAXED))
 			return;
 	}
@@ -144,11 +145,6 @@ void ak__notified_init(struct ak__notified *o, struct ak__notify *n)
 	o->notify = n;
 	/* acquire: pairs with the release in ak__notify_waiters(). */
 	o->gen = ak__load(&n->word, AK__ACQUIRE) & ~(uint64_t)LOW;
-}
-
-static inline int take_permit(struct ak__notify *n)
-{
-	return ak__notify_take_permit(n);
 }
 
 static int generation_moved(const struct ak__notified *o)
@@ -253,7 +249,7 @@ int ak__notified_enable(struct ak__notified *o)
 		return 1;
 	struct ak_waker none = { NULL, NULL };
 	int rc = NOTIFIED_BY_PERMIT;
-	if (!take_permit(n)) {
+	if (!ak__notify_take_permit(n)) {
 		ak__lock(&n->lock);
 		rc = enqueue_locked(n, o, &none);
 		ak__unlock(&n->lock);

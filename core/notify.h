@@ -99,6 +99,7 @@ static inline int ak__notified_poll(struct ak__notified *o, struct ak_context *c
 	}
 	return ak__notified_poll_slow(o, cx, st);
 }
+
 void ak__notified_cancel(struct ak__notified *o);
 /* Registers o without a waker, as tokio's Notified::enable: 1 when it is
  * notified already (a moved generation, a grant, or a stored permit it

@@ -38,7 +38,9 @@
  *   call                       lock        thread
  *   ak__waiter_prepare         not held    the owner
  *   ak__waitq_park(_first)     held        the owner
+ *   ak__waitq_park_idle        held        the owner
  *   ak__waitq_grant            held        any
+ *   ak__waitq_complete         held        any
  *   ak__waitq_cancel           held        the owner
  *   ak__waitq_ungrant          held        any
  *   ak__waitq_detach           held        any
