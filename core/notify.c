@@ -21,6 +21,15 @@ void ak__notify_init(struct ak__notify *n)
 	ak__lock_init(&n->lock);
 	ak__waitq_init(&n->waiters);
 	n->guards = 0;
+	n->parks = 0;
+}
+
+uint64_t ak__notify_parks(struct ak__notify *n)
+{
+	ak__lock(&n->lock);
+	uint64_t parks = n->parks;
+	ak__unlock(&n->lock);
+	return parks;
 }
 
 int ak__notify_destroy(struct ak__notify *n)
@@ -180,6 +189,7 @@ enqueue_locked(struct ak__notify *n, struct ak__notified *o, struct ak_waker *cl
 	}
 	o->w.want = 1;
 	ak__waitq_park_idle(&n->waiters, &o->w, clone, 0);
+	n->parks++;
 	return AK_PENDING;
 }
 
@@ -248,12 +258,14 @@ int ak__notified_enable(struct ak__notified *o)
 	if (generation_moved(o))
 		return 1;
 	struct ak_waker none = { NULL, NULL };
+	int took = ak__notify_take_permit(n);
 	int rc = NOTIFIED_BY_PERMIT;
-	if (!ak__notify_take_permit(n)) {
-		ak__lock(&n->lock);
+	ak__lock(&n->lock);
+	if (!took)
 		rc = enqueue_locked(n, o, &none);
-		ak__unlock(&n->lock);
-	}
+	if (rc == NOTIFIED_BY_PERMIT)
+		n->parks++;     /* holds a permit it may pass on: counted */
+	ak__unlock(&n->lock);
 	if (rc == NOTIFIED_BY_PERMIT) {
 		/* Consumed but not yet observed: held as a notify_one's grant,
 		 * so the next poll completes and a cancel passes it on. */

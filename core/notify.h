@@ -39,6 +39,8 @@ struct ak__notify {
 	struct ak__lock lock;          /* guards waiters */
 	struct ak__waitq waiters;
 	unsigned guards;               /* lock: notify_waiters calls still granting */
+	uint64_t parks;                /* lock: operations queued or given a permit
+	                                * by enable, ever: ak__notify_parks() */
 };
 
 /* A wait for a notification; lives inside an operation.  w comes first:
@@ -52,6 +54,15 @@ struct ak__notified {
 void ak__notify_init(struct ak__notify *n);
 /* AK_EBUSY while operations wait on it (or a notify_waiters still wakes). */
 int ak__notify_destroy(struct ak__notify *n);
+
+/* How many times an operation left IDLE to wait, or to hold a permit
+ * that its cancel would pass on (ak__notified_enable()): each is then
+ * queued, granted, or holding the permit until its poll completes or it
+ * is cancelled.  A wrapper that counts those completions and cancels of
+ * its own operations knows, by the difference, how many still need the
+ * notify alive (sync/notify.c's free).  Counted under the lock, where the
+ * operation is queued: no read-modify-write of its own. */
+uint64_t ak__notify_parks(struct ak__notify *n);
 
 void ak__notify_one(struct ak__notify *n);
 /* notify_one to the newest waiter instead of the oldest (tokio's

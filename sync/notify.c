@@ -18,19 +18,21 @@ AK__OP_KIND(AK_OP_NOTIFIED, struct ak_notified_op);
  * The free refuses (AK_EBUSY) while an operation that parked has not
  * finished: the core's queue no longer holds one that notify_one granted
  * and its owner has not yet polled, yet its cancel would pass the grant on
- * through the notify.  pending counts them; it is touched only when an
- * operation parks and when a parked one finishes, never on the fast path
- * (a stored permit or a moved generation).
+ * through the notify.  The core counts the parks under its lock
+ * (ak__notify_parks()); finished counts those that completed or were
+ * cancelled since, touched only when a parked operation finishes, never on
+ * the fast path (a stored permit or a moved generation).  The difference
+ * is what still waits.
  */
 struct ak_notify {
 	struct ak__notify core;
-	ak__atomic(uint64_t) pending; /* operations parked and not finished */
+	ak__atomic(uint64_t) finished;  /* parked operations since finished */
 };
 
 /* The operation's private storage. */
 struct notified_priv {
 	struct ak__notified o;
-	uintptr_t parked;             /* owner only: counted in pending */
+	uintptr_t parked;             /* owner only: counted in the core's parks */
 };
 _Static_assert(sizeof(struct notified_priv) <= sizeof(((struct ak_notified_op *)0)->private_),
                "notified op storage too small");
@@ -45,12 +47,12 @@ static struct ak_notify *notify_of(struct notified_priv *p)
 	return (struct ak_notify *)(void *)p->o.notify;
 }
 
-/* The operation finished or was cancelled: no longer pending. */
+/* The operation finished or was cancelled: no longer waiting. */
 static void unpark(struct notified_priv *p)
 {
 	if (p->parked) {
 		p->parked = 0;
-		ak__alone_fetch_add(&notify_of(p)->pending, (uint64_t)-1, AK__RELAXED);
+		ak__alone_fetch_add(&notify_of(p)->finished, 1, AK__RELAXED);
 	}
 }
 
@@ -62,7 +64,7 @@ AK_EXPORT int ak_notify_new(struct ak_notify **out)
 	if (!n)
 		return AK_ENOMEM;
 	ak__notify_init(&n->core);
-	ak__init(&n->pending, 0);
+	ak__init(&n->finished, 0);
 	*out = n;
 	return 0;
 }
@@ -72,7 +74,7 @@ AK_EXPORT int ak_notify_free(struct ak_notify *notify)
 	if (!notify)
 		return AK_EINVAL;
 	/* Relaxed: the page allows nothing on the notify concurrently. */
-	if (ak__load(&notify->pending, AK__RELAXED) != 0)
+	if (ak__notify_parks(&notify->core) != ak__load(&notify->finished, AK__RELAXED))
 		return AK_EBUSY;        /* an operation parked and not finished */
 	int rc = ak__notify_destroy(&notify->core);
 	if (rc)
@@ -111,10 +113,7 @@ static int notified_poll(struct ak_future *f, struct ak_context *cx)
 	/* Not budgeted, as tokio's Notified. */
 	int rc = ak__notified_poll(&p->o, cx);
 	if (rc == AK_PENDING) {
-		if (!p->parked) {
-			p->parked = 1;
-			ak__alone_fetch_add(&notify_of(p)->pending, 1, AK__RELAXED);
-		}
+		p->parked = 1;          /* the core counted its park */
 		return rc;
 	}
 	unpark(p);
@@ -159,10 +158,7 @@ AK_EXPORT int ak_notified_enable(struct ak_notified_op *op)
 	 * parked op, it must not move and the notify must outlive it. */
 	uint32_t st = ak__load(&p->o.w.state, AK__RELAXED);
 	if (st != AK__W_IDLE) {
-		if (!p->parked) {
-			p->parked = 1;
-			ak__alone_fetch_add(&notify_of(p)->pending, 1, AK__RELAXED);
-		}
+		p->parked = 1;          /* the core counted it */
 		ak__future_set_phase(&op->future, AK_FUTURE_PENDING);
 	}
 	return notified;
