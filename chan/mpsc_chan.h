@@ -2,8 +2,8 @@
  * chan/mpsc_chan.h: the mpsc channel's record, shared by its files.
  * Internal.  See chan/mpsc.c for the design.
  *
- *   chan/mpsc.c        the front: creation, lifetime, handles, queries,
- *                      receive; it branches once on bounded or not
+ *   chan/mpsc.c        the front: creation, lifetime, handles, queries
+ *   chan/mpsc_recv.c   recv, recv_many, try_recv, the blocking receives
  *   chan/mpsc_send.c   send, reserve and permits, closed()
  *   chan/mpsc_ring.c   the bounded ring (ak__ring_*)
  *   chan/mpsc_list.c   the unbounded block list (ak__list_*)
@@ -169,6 +169,16 @@ int ak__chan_sender_get_if_live(struct ak__chan *c);
 /* Capacity came back (a permit dropped, a grant given back): wakes a
  * receiver parked on a closed channel that waits for exactly that. */
 void ak__chan_slots_back(struct ak__chan *c);
+/* A pending receive keeps the receiver's reference on the channel alive,
+ * so that dropping the last handle under it is safe.  Receiver calls run
+ * one at a time (ak_mpsc(3)), so a plain count does it, with no RMW per
+ * park: the reference goes once the receiver is gone and no receive is
+ * pending. */
+static inline void ak__chan_rx_put(struct ak__chan *c)
+{
+	if (c->rx_gone && c->rx_holds == 0)
+		ak__chan_put(c);
+}
 
 /* ---- the bounded ring (chan/mpsc_ring.c) ---- */
 /* The geometry; the ring itself comes with the first send or reserve. */
@@ -393,5 +403,25 @@ int ak__rdv_want(struct ak__chan *c, void *out, int wait);
  * it made that its sender has not answered is taken back. */
 void ak__rdv_unwant(struct ak__chan *c);
 size_t ak__rdv_len(struct ak__chan *c);
+
+/* ---- the queues behind one branch (the front and the receive) ---- */
+static inline int ak__chan_pop(struct ak__chan *c, void *out)
+{
+	if (ak__chan_rdv(c))
+		return ak__rdv_pop(c, out);
+	return ak__chan_bounded(c) ? ak__ring_pop(c, out) : ak__list_pop(c, out);
+}
+
+/* A value is claimed (counted) but not yet readable at the head. */
+static inline int ak__chan_in_flight(struct ak__chan *c)
+{
+	return ak__chan_bounded(c) ? ak__ring_in_flight(c) : ak__list_in_flight(c);
+}
+
+/* Closed, drained and no permit outstanding: recv reports AK_EPIPE. */
+static inline int ak__chan_finished(struct ak__chan *c)
+{
+	return ak__chan_bounded(c) ? ak__ring_finished(c) : ak__list_finished(c);
+}
 
 #endif
