@@ -23,7 +23,9 @@ AK_EXPORT int ak_future_init(struct ak_future *f, const struct ak_future_vtable 
 /* A future the caller may poll has phase idle or pending and nothing else
  * in its state (not owned): one compare.  Afterwards it holds the phase
  * alone, as the poll left it. */
-AK_EXPORT int ak_future_poll(struct ak_future *f, struct ak_context *cx)
+/* The header's inline (<awaitkit/future.h>) makes the same checks; this
+ * is the exported function, its address and other compilers' call. */
+AK_EXPORT int (ak_future_poll)(struct ak_future *f, struct ak_context *cx)
 {
 	if (!f || f->state - AK_FUTURE_IDLE > 1 || f->vtable == NULL || !ak__cx_valid(cx))
 		return AK_EINVAL;

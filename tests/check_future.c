@@ -113,6 +113,34 @@ START_TEST(poll_with_uninitialised_context_returns_einval)
 }
 END_TEST
 
+/* ak_future_poll is an inline in the header; the exported function, which
+ * (ak_future_poll) names, refuses and polls as the inline does. */
+START_TEST(exported_poll_function_checks_as_the_inline_does)
+{
+	struct tk_counting_waker *cw = tk_cw_new();
+	struct tk_count_future f;
+	struct ak_context cx, bad;
+
+	ck_assert_int_eq(ak_context_init(&cx, tk_counting_waker(cw), NULL), 0);
+	zeroed_with_vtable(&f);
+	ck_assert_int_eq((ak_future_poll)(&f.future, &cx), AK_EINVAL);
+	tk_ready_init(&f, 0);
+	f.future.state |= AK_FUTURE_OWNED;
+	ck_assert_int_eq((ak_future_poll)(&f.future, &cx), AK_EINVAL);
+	tk_ready_init(&f, 0);
+	memset(&bad, 0, sizeof bad);
+	ck_assert_int_eq((ak_future_poll)(&f.future, &bad), AK_EINVAL);
+	ck_assert_int_eq((ak_future_poll)(&f.future, NULL), AK_EINVAL);
+	ck_assert_int_eq((ak_future_poll)(NULL, &cx), AK_EINVAL);
+	ck_assert_int_eq(atomic_load(&f.polls), 0);
+	ck_assert_int_eq((ak_future_poll)(&f.future, &cx), 0);
+	ck_assert_int_eq(phase(&f.future), AK_FUTURE_DONE);
+	ck_assert_int_eq((ak_future_poll)(&f.future, &cx), AK_EINVAL);
+	ck_assert_int_eq(atomic_load(&f.polls), 1);
+	ak_context_done(&cx, 0);
+}
+END_TEST
+
 START_TEST(poll_returns_what_the_future_returned)
 {
 	struct tk_task *t = tk_task_new();
@@ -542,6 +570,7 @@ Suite *future_suite(void)
 
 	tc = tk_tcase("poll");
 	tcase_add_test(tc, poll_of_zeroed_future_returns_einval_without_calling_poll);
+	tcase_add_test(tc, exported_poll_function_checks_as_the_inline_does);
 	tcase_add_test(tc, poll_of_header_without_vtable_returns_einval);
 	tcase_add_test(tc,
 	               poll_of_completed_future_returns_einval_without_calling_poll);

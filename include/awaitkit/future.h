@@ -42,6 +42,28 @@ int ak_future_state(const struct ak_future *f);
 int ak_coop_poll(struct ak_context *cx);
 
 /*
+ * ak_future_poll() inline, as ak_co_await() is: every task polls its
+ * operations through it, and a call costs as much as its checks.  The
+ * same checks in the same order (a future that is not idle or pending,
+ * or has no vtable, and a context that ak_context_init() did not make
+ * valid, are refused with AK_EINVAL, the future untouched); the function
+ * stays exported, for its address and for other languages (ak_future(3)).
+ */
+#if defined(__GNUC__) && !defined(AK_FUTURE_NO_INLINE_POLL)
+static inline __attribute__((always_inline)) int
+ak__future_poll_inline(struct ak_future *f, struct ak_context *cx)
+{
+	if (!f || f->state - AK_FUTURE_IDLE > 1 || f->vtable == NULL ||
+	    !cx || !(cx->flags & AK_CONTEXT_VALID))
+		return AK_EINVAL;
+	int rc = f->vtable->poll(f, cx);
+	f->state = rc == AK_PENDING ? AK_FUTURE_PENDING : AK_FUTURE_DONE;
+	return rc;
+}
+#define ak_future_poll(f, cx) ak__future_poll_inline((f), (cx))
+#endif
+
+/*
  * Operation storage.  Each operation struct is the future header followed
  * by private storage of a documented number of machine words, declared
  * through a union with max_align_t (no _Alignas or _Atomic here: these
