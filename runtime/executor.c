@@ -336,11 +336,13 @@ static int run_ready(struct ak_executor *ex, struct ak_task *target, int max)
 {
 	struct ak__task_runner r;
 	ak__task_runner_init(&r);
+	ak__task_runner_enter(&r);
 	int polls = 0;
 	struct exec_task *t;
 	while (polls < max && !(target && is_done(target)) && (t = dequeue(ex)) != NULL)
 		if (ak__task_run_owned(&t->base, &r) != AK__RUN_STALE)
 			polls++;
+	ak__task_runner_leave(&r);
 	return polls;
 }
 

@@ -470,9 +470,16 @@ int ak__task_run_finished(struct ak_task *t, int rc)
 int ak__task_run(struct ak_task *t)
 {
 	struct ak__task_runner r;
+	if (t->owner) {
+		if (t->lstate != AK__L_QUEUED)
+			return run_owned_other(t);
+		ak__task_runner_init(&r);
+		ak__task_runner_enter(&r);
+		int rc = ak__task_run_owned(t, &r);
+		ak__task_runner_leave(&r);
+		return rc;
+	}
 	ak__task_runner_init(&r);
-	if (t->owner)
-		return t->lstate == AK__L_QUEUED ? ak__task_run_owned(t, &r) : run_owned_other(t);
 	int rc = begin(t);
 	if (rc == BEGIN_CANCEL) {
 		/* A cancel made away from the task's thread: performed here,

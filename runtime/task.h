@@ -225,8 +225,9 @@ extern const struct ak_waker_vtable ak__task_waker_vtable;
 
 /* What a loop that polls tasks keeps across its polls: the thread's poll
  * state (its address found once; ak__poll_tls.polling is the task being
- * polled, ak__task_current()), the task polled around the loop (restored
- * after each poll), and one context, refilled per poll. */
+ * polled, ak__task_current(), for tasks that have no owner), the task
+ * polled around the loop (restored after each poll), and one context,
+ * refilled per poll. */
 struct ak__task_runner {
 	struct ak__poll_tls *tls;
 	void *outer;
@@ -238,6 +239,30 @@ static inline void ak__task_runner_init(struct ak__task_runner *r)
 	r->tls = ak__poll_tls_here();
 	r->outer = r->tls->polling;
 	ak__context_prepare(&r->cx, &ak__task_waker_vtable, r->tls);
+}
+
+/* An owner's run loop stays at its polls' depth from its first poll to
+ * its last (enter), and goes back to the loop's own depth (leave) around
+ * whatever else it runs (a finish, a cancel) and at its end: a poll
+ * leaves the depth as it found it, so none is written per poll. */
+static inline void ak__task_runner_enter(struct ak__task_runner *r)
+{
+	r->tls->depth = r->cx.depth_ + 1;
+}
+
+static inline void ak__task_runner_leave(struct ak__task_runner *r)
+{
+	r->tls->depth = r->cx.depth_;
+}
+
+/* The words of the loop's context that a poll may change, for t. */
+static inline __attribute__((always_inline)) void
+ak__task_runner_refill(struct ak__task_runner *r, struct ak_task *t)
+{
+	r->cx.waker.data = t;
+	r->cx.slot = &t->slot;
+	r->cx.path = (struct ak_branch_path){ 0 };
+	r->cx.budget = AK_BUDGET_DEFAULT;
 }
 
 /* Polls t once with the library's context; the caller holds its run.
@@ -264,29 +289,45 @@ int ak__task_run_finished(struct ak_task *t, int rc);
 
 /*
  * ak__task_run() of an owned task on its owner (the caller entered the
- * owner key), inline in the owner's run loop: an entry with nothing but
- * a poll to do (lstate QUEUED alone) polls with no call but the body's and
- * no atomic operation; any other goes to ak__task_run().  An unfinished
- * task's counts are the owner's (local), so the entry's reference is
- * dropped with a plain decrement, or goes with the requeue of a task woken
- * during its poll.
+ * owner key, and r: ak__task_runner_enter), inline in the owner's run
+ * loop: an entry with nothing but a poll to do (lstate QUEUED alone) polls
+ * with no call but the body's and no atomic operation; any other goes to
+ * ak__task_run().  The poll writes neither the thread's depth (the loop
+ * is at it) nor its polling word: an owned task's own poll is known by
+ * its L_RUNNING (a cancel of itself answers AK_EBUSY from there), and
+ * ak__task_current() names only tasks without an owner (a pool's).  An
+ * unfinished task's counts are the owner's (local), so the entry's
+ * reference is dropped with a plain decrement, or goes with the requeue of
+ * a task woken during its poll.
  */
 static inline __attribute__((always_inline)) int
 ak__task_run_owned(struct ak_task *t, struct ak__task_runner *r)
 {
-	if (t->lstate != AK__L_QUEUED)
-		return ak__task_run(t);
+	if (t->lstate != AK__L_QUEUED) {
+		ak__task_runner_leave(r);
+		int rc = ak__task_run(t);
+		ak__task_runner_enter(r);
+		return rc;
+	}
 	t->lstate = AK__L_RUNNING;
-	int rc = ak__task_poll(t, r);
-	if (rc == AK_PENDING && t->lstate == AK__L_RUNNING) {
-		t->lstate = 0;          /* idle: not woken during its poll */
-		t->lrefs--;
-		return AK__RUN_PENDING;
+	ak__task_runner_refill(r, t);
+	int rc = ak__future_poll_claimed(t->fut, &r->cx);
+	if (rc == AK_PENDING) {
+		((struct ak__slot_view *)(void *)&t->slot)->pending_polls++;
+		if (t->lstate == AK__L_RUNNING) {
+			t->lstate = 0;          /* idle: not woken during its poll */
+			t->lrefs--;
+			return AK__RUN_PENDING;
+		}
 	}
 	uint8_t ls = (uint8_t)(t->lstate & ~AK__L_RUNNING);
 	t->lstate = ls;
-	if (rc != AK_PENDING)
-		return ak__task_run_finished(t, rc);
+	if (rc != AK_PENDING) {
+		ak__task_runner_leave(r);
+		rc = ak__task_run_finished(t, rc);
+		ak__task_runner_enter(r);
+		return rc;
+	}
 	if (ls & AK__L_NOTIFIED) {
 		t->lstate = (uint8_t)((ls & ~AK__L_NOTIFIED) | AK__L_QUEUED);
 		ak__task_queue_push(t->lq, t);

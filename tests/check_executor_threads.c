@@ -25,6 +25,10 @@ struct probe_future {
 	/* when set: the first poll lets `cancel_now` go and waits until the
 	 * cancelling thread returned, then completes with 0 */
 	atomic_int *cancel_now, *cancel_returned;
+	/* when set: the cancel calls ak_block_on() on a ready future and
+	 * keeps what it returned in block_on_rc */
+	int block_in_cancel;
+	int block_on_rc;
 };
 
 static void probe_keep(struct probe_future *p, struct ak_context *cx)
@@ -65,6 +69,11 @@ static void probe_cancel(struct ak_future *f)
 
 	atomic_fetch_add(&p->cancels, 1);
 	p->cancelled_on = pthread_self();
+	if (p->block_in_cancel) {
+		struct tk_count_future ready;
+		tk_ready_init(&ready, 7);
+		p->block_on_rc = ak_block_on(&ready.future, AK_DEADLINE_NEVER);
+	}
 	pthread_mutex_lock(&p->lock);
 	if (p->stored.vtable)
 		ak_waker_drop(&p->stored);
@@ -168,6 +177,25 @@ START_TEST(cancel_from_another_thread_runs_on_the_executor_thread_at_its_next_ru
 	ck_assert_int_eq(atomic_load(&p.polls), 1);
 	ck_assert_int_eq(ak_task_result(t), AK_ECANCELED);
 	ck_assert_uint_eq(ak_executor_task_count(ex), 0);
+	finish_probe(ex, t, &p);
+}
+END_TEST
+
+/* The run loop stays at its polls' depth across them, and goes back to its
+ * own around what is no poll: a cancel it performs runs outside any poll,
+ * as one made on the executor's thread between runs does. */
+START_TEST(cancel_from_another_thread_runs_outside_any_poll)
+{
+	struct probe_future p;
+	struct ak_task *t = NULL;
+	struct ak_executor *ex = spawn_parked_probe(&p, &t);
+
+	p.block_in_cancel = 1;
+	ck_assert_int_eq(cancel_on_a_thread(t), 0);
+	ak_executor_run(ex);
+	ck_assert_int_eq(atomic_load(&p.cancels), 1);
+	ck_assert_int_eq(p.block_on_rc, 7);
+	ck_assert_int_eq(ak_task_result(t), AK_ECANCELED);
 	finish_probe(ex, t, &p);
 }
 END_TEST
@@ -515,6 +543,7 @@ Suite *executor_threads_suite(void)
 	TCase *tc = tk_tcase("executor_threads");
 
 	tcase_add_test(tc, cancel_from_another_thread_runs_on_the_executor_thread_at_its_next_run);
+	tcase_add_test(tc, cancel_from_another_thread_runs_outside_any_poll);
 	tcase_add_test(tc, a_poll_that_completes_wins_over_a_cancel_from_another_thread_during_it);
 	tcase_add_test(tc, cancel_from_another_thread_after_executor_free_is_a_noop);
 	tcase_add_test(tc, a_clone_taken_on_the_executor_and_dropped_elsewhere_last_frees_the_task);
