@@ -41,12 +41,17 @@ const void *ak__task_owner_current(void)
  * finished (finish() sets L_DONE before it hands the counts over, and a
  * reference is dropped atomically in between: the bias keeps refs above
  * zero). */
-static inline int owned_here(const struct ak_task *t)
+static inline int owner_here(const struct ak_task *t)
 {
 	/* The thread-local first: its address is found with what the
 	 * compiler takes for a call, and only t need live across it. */
 	const void *me = tls_owner;
-	return me != NULL && t->owner == me && !(t->lstate & AK__L_DONE);
+	return me != NULL && t->owner == me;
+}
+
+static inline int owned_here(const struct ak_task *t)
+{
+	return owner_here(t) && !(t->lstate & AK__L_DONE);
 }
 
 void ak__task_init(struct ak_task *t, struct ak_future *f,
@@ -291,10 +296,22 @@ static void task_wake(const void *data)
 {
 	struct ak_task *t = (struct ak_task *)(uintptr_t)data;
 
-	if (owned_here(t))
-		wake_owned(t, 1);       /* the reference becomes the entry's */
-	else
-		wake_elsewhere(t);
+	/* The owner's wake of an idle task first: lstate 0 is neither done
+	 * nor queued, so one test of it serves owned_here() and the wake. */
+	if (owner_here(t)) {
+		uint8_t ls = t->lstate;
+		if (ls == 0) {
+			/* the reference becomes the entry's */
+			t->lstate = AK__L_QUEUED;
+			ak__task_queue_push(t->lq, t);
+			return;
+		}
+		if (!(ls & AK__L_DONE)) {
+			wake_owned(t, 1);
+			return;
+		}
+	}
+	wake_elsewhere(t);
 }
 
 const struct ak_waker_vtable ak__task_waker_vtable = {
