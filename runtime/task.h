@@ -147,10 +147,12 @@ struct ak_task {
 	struct ak_task *prev, *next;   /* the executor's unfinished list */
 };
 
+/* tail means something only while head is set: a pop that empties the
+ * queue leaves it (one store less per pop), and a push looks at head. */
 static inline void ak__task_queue_push(struct ak__task_queue *q, struct ak_task *t)
 {
 	t->lnext = NULL;
-	if (q->tail)
+	if (q->head)
 		q->tail->lnext = t;
 	else
 		q->head = t;
@@ -160,8 +162,8 @@ static inline void ak__task_queue_push(struct ak__task_queue *q, struct ak_task 
 static inline struct ak_task *ak__task_queue_pop(struct ak__task_queue *q)
 {
 	struct ak_task *t = q->head;
-	if (t && !(q->head = t->lnext))
-		q->tail = NULL;
+	if (t)
+		q->head = t->lnext;
 	return t;
 }
 
