@@ -37,6 +37,7 @@
 #include "task.h"
 
 struct exec_shared {
+	struct ak__task_owner own;     /* its tasks' owner: who runs it now */
 	ak__atomic(uint32_t) refs;
 	ak__atomic(uintptr_t) owner_mark;  /* the thread that last used it */
 	struct ak__lock lock;          /* guards remote_*, closed, fd_signaled */
@@ -61,7 +62,7 @@ struct ak_executor {
 	struct ak__task_list unfinished;  /* owner only */
 	size_t live;
 	int running;
-	const void *prev_owner;        /* the owner key to restore on leave */
+	uintptr_t prev_owner;          /* what leave restores in sh->own */
 	int fd;                        /* the owner's copy of sh->fd */
 };
 
@@ -152,8 +153,8 @@ static void exec_schedule(struct ak_task *base, void *arg)
 	struct exec_shared *sh = arg;
 
 	/* On the owner: the local FIFO, no lock.  The task layer decides
-	 * with the same key (its owned wakes are plain only there). */
-	if (ak__task_owner_current() == sh) {
+	 * with the same word (its owned wakes are plain only there). */
+	if (ak__task_owner_is_here(&sh->own)) {
 		ak__task_queue_push(&t->ex->local, base);
 		return;
 	}
@@ -245,6 +246,7 @@ AK_EXPORT int ak_executor_new(struct ak_executor **out)
 		return AK_ENOMEM;
 	}
 	ak__init(&sh->refs, 1);
+	ak__init(&sh->own.thread, (uintptr_t)0);
 	ak__init(&sh->owner_mark, my_mark());
 	ak__lock_init(&sh->lock);
 	ak__parker_init(&sh->parker);
@@ -263,8 +265,8 @@ static struct exec_task *task_new(struct ak_executor *ex, struct ak_future *f,
 	struct exec_task *t = ak__alloc(sizeof(*t));
 	if (!t)
 		return NULL;
-	ak__task_init(&t->base, f, exec_schedule, ex->sh, hooks, refs, 1, ex->sh,
-	              &ex->local);
+	ak__task_init(&t->base, f, exec_schedule, ex->sh, hooks, refs, 1,
+	              &ex->sh->own, &ex->local);
 	t->sh = ex->sh;
 	t->ex = ex;
 	ak__ref_get(&ex->sh->refs);
@@ -311,14 +313,14 @@ static int enter(struct ak_executor *ex, int parks)
 		return AK_EBUSY;
 	ex->running = 1;
 	mark_owner(ex);
-	ex->prev_owner = ak__task_owner_enter(ex->sh);
+	ex->prev_owner = ak__task_owner_enter(&ex->sh->own);
 	return 0;
 }
 
 static void leave(struct ak_executor *ex)
 {
 	ex->running = 0;
-	ak__task_owner_leave(ex->prev_owner);
+	ak__task_owner_leave(&ex->sh->own, ex->prev_owner);
 }
 
 static int is_done(struct ak_task *t)
@@ -526,7 +528,7 @@ AK_EXPORT int ak_executor_free(struct ak_executor *ex)
 		return AK_EINVAL;
 	if (ex->running)
 		return AK_EBUSY;
-	const void *prev = ak__task_owner_enter(ex->sh);
+	uintptr_t prev = ak__task_owner_enter(&ex->sh->own);
 	while (ex->unfinished.head)
 		ak__task_abort_owned(ex->unfinished.head, AK_ECANCELED);
 	struct exec_shared *sh = ex->sh;
@@ -538,7 +540,7 @@ AK_EXPORT int ak_executor_free(struct ak_executor *ex)
 	struct exec_task *t;
 	while ((t = dequeue(ex)) != NULL)
 		ak__task_run(&t->base);
-	ak__task_owner_leave(prev);
+	ak__task_owner_leave(&sh->own, prev);
 	ak__free(ex);
 	shared_put(sh);
 	return 0;

@@ -17,38 +17,23 @@ struct ak_task *ak__task_current(void)
 /* A byte per thread: its address names the thread a task is bound to. */
 static _Thread_local char tls_home;
 
-/* The owner key this thread acts as (see "Owned tasks" in task.h). */
-static _Thread_local const void *tls_owner;
-
-const void *ak__task_owner_enter(const void *key)
+#ifdef AK__THREAD_SELF_TLS
+uintptr_t ak__thread_self(void)
 {
-	const void *prev = tls_owner;
-	tls_owner = key;
-	return prev;
+	return (uintptr_t)(void *)&tls_home;
 }
+#endif
 
-void ak__task_owner_leave(const void *prev)
+/* The calling thread acts as t's owner (see "Owned tasks" in task.h). */
+static inline int owner_here(const struct ak_task *t)
 {
-	tls_owner = prev;
-}
-
-const void *ak__task_owner_current(void)
-{
-	return tls_owner;
+	return t->owner != NULL && ak__task_owner_is_here(t->owner);
 }
 
 /* The calling thread is t's owner and t's counts are still its own: not
  * finished (finish() sets L_DONE before it hands the counts over, and a
  * reference is dropped atomically in between: the bias keeps refs above
  * zero). */
-static inline int owner_here(const struct ak_task *t)
-{
-	/* The thread-local first: its address is found with what the
-	 * compiler takes for a call, and only t need live across it. */
-	const void *me = tls_owner;
-	return me != NULL && t->owner == me;
-}
-
 static inline int owned_here(const struct ak_task *t)
 {
 	return owner_here(t) && !(t->lstate & AK__L_DONE);
@@ -57,7 +42,8 @@ static inline int owned_here(const struct ak_task *t)
 void ak__task_init(struct ak_task *t, struct ak_future *f,
                    ak_task_schedule_fn schedule, void *arg,
                    const struct ak__task_hooks *hooks, uint32_t refs,
-                   int scheduled, const void *owner, struct ak__task_queue *lq)
+                   int scheduled, struct ak__task_owner *owner,
+                   struct ak__task_queue *lq)
 {
 	t->schedule = schedule;
 	t->arg = arg;
@@ -533,7 +519,8 @@ int ak__task_run(struct ak_task *t)
 
 int ak__task_abort_owned(struct ak_task *t, int rc)
 {
-	const void *prev = ak__task_owner_enter(t->owner);
+	struct ak__task_owner *o = t->owner;
+	uintptr_t prev = ak__task_owner_enter(o);
 	int ret = 0;
 	if (t->lstate & AK__L_DONE)
 		goto out;
@@ -543,9 +530,15 @@ int ak__task_abort_owned(struct ak_task *t, int rc)
 	}
 	t->lstate |= AK__L_RUNNING;
 	cancel_claimed(t, rc);
+	/* Done: the counts went atomic (settle), so the life reference is
+	 * dropped after leaving, and nothing of t or of its owner is read
+	 * after the drop that may free t and, with it, the owner's last
+	 * reference to its executor's shared part. */
+	ak__task_owner_leave(o, prev);
 	ak__task_put(t);                /* the life reference */
+	return 0;
 out:
-	ak__task_owner_leave(prev);
+	ak__task_owner_leave(o, prev);
 	return ret;
 }
 

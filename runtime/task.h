@@ -33,7 +33,7 @@
  *
  * Owned tasks.  A task made with an owner (the single-thread executor's
  * tasks) is polled, queued, cancelled and finished only by its owner
- * thread: the thread whose ak__task_owner_enter() named that owner, or one
+ * thread: the thread that entered that owner (ak__task_owner_enter), or one
  * the hooks' owner_here() vouches for.  The owner keeps the task's run
  * state in plain fields (lstate) and counts the references it takes and
  * drops in a plain counter (lrefs); the atomic refs word holds a bias
@@ -118,6 +118,30 @@ struct ak__task_hooks {
 	int (*owner_here)(struct ak_task *t);
 };
 
+/*
+ * An owner (the single-thread executor's shared part embeds one): which
+ * thread acts as it now, 0 when none.  Only that thread writes the word
+ * (ak__task_owner_enter/leave); any thread reads it, and finds its own
+ * name there only while it acts as the owner itself, so a relaxed load
+ * answers "am I the owner" exactly.  The name is the thread pointer where
+ * the compiler reads it in one instruction (no thread-local look-up, none
+ * through __tls_get_addr in the shared library): unique among live
+ * threads, and a thread leaves every owner it entered before it exits.
+ */
+struct ak__task_owner {
+	ak__atomic(uintptr_t) thread;
+};
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__aarch64__))
+static inline uintptr_t ak__thread_self(void)
+{
+	return (uintptr_t)__builtin_thread_pointer();
+}
+#else
+uintptr_t ak__thread_self(void);        /* a thread-local byte's address */
+#define AK__THREAD_SELF_TLS 1
+#endif
+
 struct ak_task {
 	ak__atomic(uint32_t) refs;
 	ak__atomic(uint32_t) state;    /* AK__T_* */
@@ -125,7 +149,7 @@ struct ak_task {
 	void *arg;
 	ak_task_drop_fn drop;          /* public tasks: drop(arg) at the free */
 	const struct ak__task_hooks *hooks;   /* NULL: made by ak_task_new */
-	const void *owner;             /* NULL: every operation atomic */
+	struct ak__task_owner *owner;  /* NULL: every operation atomic */
 	/* NULL, or the thread a public task is bound to (ak_task_bind): a
 	 * cancel made on any other thread is carried out by the next run. */
 	const void *home;
@@ -179,21 +203,38 @@ void ak__task_list_remove(struct ak__task_list *l, struct ak_task *t);
  * Fills t (zeroed by the allocator) with refs references, one of which is
  * the life reference dropped when the task finishes.  scheduled: the
  * caller queues it itself at once (one of refs is that entry's).  owner:
- * NULL, or the key of the owner that alone polls it (see "Owned tasks");
+ * NULL, or the owner that alone polls it (see "Owned tasks");
  * lq, with an owner: the owner's run queue, where wakes made on the owner
  * push the task (schedule() takes the others).
  */
 void ak__task_init(struct ak_task *t, struct ak_future *f,
                    ak_task_schedule_fn schedule, void *arg,
                    const struct ak__task_hooks *hooks, uint32_t refs,
-                   int scheduled, const void *owner, struct ak__task_queue *lq);
+                   int scheduled, struct ak__task_owner *owner,
+                   struct ak__task_queue *lq);
 
-/* The calling thread acts as the owner key (NULL: none) until it leaves;
- * returns the key to restore.  Owners nest as calls do. */
-const void *ak__task_owner_enter(const void *key);
-void ak__task_owner_leave(const void *prev);
-/* The owner key the calling thread acts as, or NULL. */
-const void *ak__task_owner_current(void);
+/* The calling thread acts as owner o until it leaves; enter returns what
+ * leave restores (0, or this thread when it acted as o already: entries
+ * nest as calls do). */
+static inline uintptr_t ak__task_owner_enter(struct ak__task_owner *o)
+{
+	/* Relaxed: only this thread can have written its own name there. */
+	uintptr_t prev = ak__load(&o->thread, AK__RELAXED);
+	ak__store(&o->thread, ak__thread_self(), AK__RELAXED);
+	return prev;
+}
+
+static inline void ak__task_owner_leave(struct ak__task_owner *o, uintptr_t prev)
+{
+	ak__store(&o->thread, prev, AK__RELAXED);
+}
+
+/* True when the calling thread acts as o. */
+static inline int ak__task_owner_is_here(struct ak__task_owner *o)
+{
+	/* Relaxed: equal only to a name this thread stored itself. */
+	return ak__load(&o->thread, AK__RELAXED) == ak__thread_self();
+}
 
 /*
  * The owner takes a remote entry of an owned task (one that schedule()
@@ -291,7 +332,7 @@ int ak__task_run_finished(struct ak_task *t, int rc);
 
 /*
  * ak__task_run() of an owned task on its owner (the caller entered the
- * owner key, and r: ak__task_runner_enter), inline in the owner's run
+ * owner, and r: ak__task_runner_enter), inline in the owner's run
  * loop: an entry with nothing but a poll to do (lstate QUEUED alone) polls
  * with no call but the body's and no atomic operation; any other goes to
  * ak__task_run().  The poll writes neither the thread's depth (the loop

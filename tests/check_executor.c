@@ -1027,6 +1027,29 @@ START_TEST(executor_fd_is_readable_exactly_while_a_task_is_ready)
 }
 END_TEST
 
+/* Between runs no thread acts as the executor's tasks' owner, not even
+ * the one that ran it: a wake made there goes the way of another thread's
+ * (the fd becomes readable), and the next run polls the task. */
+START_TEST(wake_on_the_executors_thread_between_runs_makes_its_fd_readable)
+{
+	struct ak_executor *ex = new_executor();
+	struct tk_flag_future f;
+
+	int fd = ak_executor_fd(ex);
+	tk_flag_init(&f, 5);
+	struct ak_task *t = NULL;
+	ck_assert_int_eq(ak_executor_spawn(ex, &f.future, &t), 0);
+	ck_assert_int_eq(ak_executor_run_budget(ex, 8), 0);
+	ck_assert(!fd_readable(fd, 0));
+	tk_flag_set(&f);
+	ck_assert(fd_readable(fd, 0));
+	ck_assert_int_eq(ak_executor_run(ex), 1);
+	ck_assert_int_eq(ak_task_result(t), 5);
+	ak_task_release(t);
+	ck_assert_int_eq(ak_executor_free(ex), 0);
+}
+END_TEST
+
 struct waker_hammer {
 	struct tk_flag_future *f;
 	atomic_int done;
@@ -1173,6 +1196,7 @@ Suite *executor_suite(void)
 	tc = tk_tcase("embed");
 	tcase_add_test(tc, run_budget_polls_at_most_max_polls_and_says_more_are_ready);
 	tcase_add_test(tc, executor_fd_is_readable_exactly_while_a_task_is_ready);
+	tcase_add_test(tc, wake_on_the_executors_thread_between_runs_makes_its_fd_readable);
 	tcase_add_test(tc, epoll_host_loop_runs_tasks_woken_from_other_threads);
 	tcase_add_test(tc, executor_fd_is_not_left_readable_by_wakes_racing_the_drain);
 	suite_add_tcase(s, tc);
