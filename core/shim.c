@@ -150,8 +150,8 @@ struct cache {
 	void *head[CACHE_CLASSES];      /* next pointer in a block's first word */
 	uint16_t n[CACHE_CLASSES];
 	ak__atomic(size_t) bytes;       /* owner writes; summed under counts_lock */
-	int closed;                     /* exiting thread, or no key: keep nothing */
-	int open;                       /* linked and not closed: the fast paths */
+	unsigned char closed;           /* exiting thread, or no key: keep nothing */
+	unsigned char open;             /* linked and not closed: the fast paths */
 	void *stacks;                   /* kept coroutine stacks (struct kept_stack) */
 	unsigned nstacks;
 };
@@ -159,7 +159,7 @@ struct cache {
 struct counts {
 	ak__atomic(int64_t) v[C_N];
 	struct counts *prev, *next;   /* counts_lock */
-	int linked;                   /* owner; under counts_lock to change */
+	unsigned char linked;         /* owner; under counts_lock to change */
 	struct cache cache;           /* owner only, but bytes */
 };
 
