@@ -103,7 +103,10 @@ void ak__fence_heavy(void)
  * are a few dozen instructions, a futex round trip several microseconds. */
 #define LOCK_SPINS 100
 
-void ak__lock_slow(struct ak__lock *l)
+/* Out of line, both: LTO would inline them into ak__lock() and
+ * ak__unlock(), which then grow past inlining at their callers (a call, a
+ * frame and three saved registers per unlock of the one-thread path). */
+__attribute__((noinline)) void ak__lock_slow(struct ak__lock *l)
 {
 	for (int i = 0; i < LOCK_SPINS; i++) {
 		uint32_t free_ = 0;
@@ -119,7 +122,7 @@ void ak__lock_slow(struct ak__lock *l)
 		ak__futex_wait(&l->word, 2u, INT64_MAX);
 }
 
-void ak__unlock_slow(struct ak__lock *l)
+__attribute__((noinline)) void ak__unlock_slow(struct ak__lock *l)
 {
 	/* The decrement left 1 from 2: free it and wake one sleeper.
 	 * release: as in ak__unlock(). */
