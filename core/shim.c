@@ -587,9 +587,8 @@ void *ak__alloc(size_t size)
 	if (size > AK__CACHE_MAX)
 		return alloc_slow(size, 1);     /* calloc's, zeroed once */
 	void *p = ak__alloc_raw(size);
-	if (p)
-		memset(p, 0, size);
-	return p;
+	/* memset's result, p: a tail call. */
+	return p ? memset(p, 0, size) : NULL;
 }
 
 void ak__free(void *p)
