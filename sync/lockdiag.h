@@ -165,15 +165,19 @@ static inline uint64_t ak__owner_task(struct ak__owner *o)
 }
 
 /* The holder, unlocking: no holder any more (the task word and PRESENT
- * are what readers look at; the rest stays until the next record). */
+ * are what readers look at; the rest stays until the next record).  No
+ * sequence bump: the clear changes two words only, PRESENT first, and a
+ * reader's acquire loads go w[0] before w[6], so a reader that saw the
+ * task word cleared sees PRESENT cleared too (no holder), and one that saw
+ * the old task word reads either the old record whole or no holder.  The
+ * next holder's publish moves the sequence as before. */
 static inline void ak__owner_clear(struct ak__owner *o)
 {
-	uint64_t s = ak__load(&o->seq, AK__RELAXED);
-	ak__store(&o->seq, s + 1, AK__RELAXED);
-	/* release: as in ak__owner_publish(). */
-	ak__store(&o->w[0], 0, AK__RELEASE);
+	/* release: orders our critical section's record before the clear. */
 	ak__store(&o->w[6], 0, AK__RELEASE);
-	ak__store(&o->seq, s + 2, AK__RELEASE);
+	/* release: a reader that sees this 0 sees w[6]'s 0 (pairs with the
+	 * acquire loads of ak__owner_read()). */
+	ak__store(&o->w[0], 0, AK__RELEASE);
 }
 /* A consistent snapshot: 1 with *h filled while held, 0 when not held. */
 int ak__owner_read(struct ak__owner *o, struct ak__holder *h);
