@@ -57,6 +57,11 @@ struct ak__lockop_ops {
 	void (*waited)(struct ak__lockop *l);
 	/* The lock's lockdep class. */
 	struct ak__ld_class *(*ld_class)(struct ak__lockop *l);
+	/* Optional: the fast path's take, inlined into a poll that makes no
+	 * call on its way (a leaf: no frame): 0 with the lock taken and the
+	 * holder recorded, or AK_EAGAIN with nothing changed (the full poll
+	 * then runs). */
+	int (*take_leaf)(struct ak__lockop *l, struct ak_context *cx);
 };
 
 static inline struct ak__ld_acq ak__lockop_ld_acq(struct ak__lockop *l,
@@ -123,6 +128,22 @@ ak__lockop_poll(struct ak__lockop *l, struct ak_context *cx, const struct ak__lo
 	if (ak__lockdep_wanted())
 		return ak__lockop_poll_lockdep(l, cx, ops);
 	return ak__lockop_poll_plain(l, cx, ops);
+}
+
+/* The poll's fast path (lockdep off, not parked, budget left, the lock's
+ * take_leaf taking it): 0, or AK_EAGAIN with nothing changed, for the full
+ * poll, called out of line so that this path stays a leaf. */
+static inline __attribute__((always_inline)) int
+ak__lockop_poll_leaf(struct ak__lockop *l, struct ak_context *cx, const struct ak__lockop_ops *ops)
+{
+	if (!ops->take_leaf || ak__lockdep_wanted() || l->parked || cx->budget == 0)
+		return AK_EAGAIN;
+	if (ops->take_leaf(l, cx) != 0)
+		return AK_EAGAIN;
+	ak__coop_spend(cx);
+	l->held = 1;
+	l->parked = 0;
+	return 0;
 }
 
 /* The operation's cancel: whatever was granted meanwhile goes to the next
@@ -199,12 +220,12 @@ ak__lockop_unlock(struct ak_future *f, struct ak__lockop *l,
  * Mutex and RwLock: defines `static const struct ak__lockop_ops ops` from
  * the lock's parts, which it names l_try, l_wait, l_cancel, l_release,
  * l_clock, l_record, l_forget, l_waits_for_itself and l_ld_class (and
- * will_wait and waited, optional: NULL for none), and `static const
+ * will_wait, waited and take_leaf, optional: NULL for none), and `static const
  * struct ak_future_vtable vtable` whose poll and cancel are
  * ak__lockop_poll and ak__lockop_cancel inlined with that table.  The
  * operation's private storage starts with its struct ak__lockop.
  */
-#define AK__LOCKOP_DEFINE(ops, vtable, will_wait_fn, waited_fn)                       \
+#define AK__LOCKOP_DEFINE(ops, vtable, will_wait_fn, waited_fn, take_leaf_fn)         \
 	static const struct ak__lockop_ops ops = {                                     \
 		.try_lock = l_try,                                                     \
 		.wait = l_wait,                                                        \
@@ -217,10 +238,20 @@ ak__lockop_unlock(struct ak_future *f, struct ak__lockop *l,
 		.will_wait = will_wait_fn,                                             \
 		.waited = waited_fn,                                                   \
 		.ld_class = l_ld_class,                                                \
+		.take_leaf = take_leaf_fn,                                             \
 	};                                                                             \
-	static int ops##_poll(struct ak_future *f, struct ak_context *cx)              \
+	static __attribute__((noinline)) int ops##_poll_full(struct ak_future *f,     \
+	                                                     struct ak_context *cx)    \
 	{                                                                              \
 		return ak__lockop_poll((struct ak__lockop *)ak__op_private(f), cx, &ops); \
+	}                                                                              \
+	static int ops##_poll(struct ak_future *f, struct ak_context *cx)              \
+	{                                                                              \
+		if (!ops.take_leaf)                                                    \
+			return ak__lockop_poll((struct ak__lockop *)ak__op_private(f), cx, &ops); \
+		if (ak__lockop_poll_leaf((struct ak__lockop *)ak__op_private(f), cx, &ops) == 0) \
+			return 0;                                                      \
+		return ops##_poll_full(f, cx);                                         \
 	}                                                                              \
 	static void ops##_cancel(struct ak_future *f)                                  \
 	{                                                                              \

@@ -224,7 +224,30 @@ static struct ak__ld_class *l_ld_class(struct ak__lockop *l)
 	return &mutex_of(l)->ld;
 }
 
-AK__LOCKOP_DEFINE(lock_ops, lock_vtable, NULL, NULL);
+/* The poll's fast path (sync/lockop.h), with no call on its way: AK_EAGAIN,
+ * nothing changed, when the statistics want the clock, the requester's
+ * slot is not yet named (ak_task_slot_id() names it) or the try fails. */
+static inline __attribute__((always_inline)) int l_take_leaf(struct ak__lockop *l,
+                                                             struct ak_context *cx)
+{
+	struct ak_mutex *m = mutex_of(l);
+	if (stats(m))
+		return AK_EAGAIN;
+	uint64_t id = 0;
+	if (diag(m) && cx->slot) {
+		/* Relaxed: as in ak__requester_id(). */
+		id = ak__load(&((struct ak__slot_view *)(void *)cx->slot)->id, AK__RELAXED);
+		if (id == 0)
+			return AK_EAGAIN;
+	}
+	if (k_try(m) != 0)
+		return AK_EAGAIN;
+	if (diag(m))
+		ak__owner_publish(&m->owner, id, cx, l->file, l->line, AK_LOCK_WRITE, AK__NO_SINCE);
+	return 0;
+}
+
+AK__LOCKOP_DEFINE(lock_ops, lock_vtable, NULL, NULL, l_take_leaf);
 
 /* ---- the operation -------------------------------------------------------- */
 
