@@ -99,9 +99,10 @@ _Static_assert(COPY_WORDS == 3, "latch_read() copies three words");
 /* Copies the current value's words into dst (8-byte aligned, room for
  * COPY_WORDS), returns its version; any thread, no lock.  It copies all
  * COPY_WORDS whatever the value's size (those past it are copied and never
- * read): unrolled, a borrow and release of a uint64_t is 64 instructions,
- * 77 with a loop over words_of(). */
-static uint64_t latch_read(struct watch *w, uint64_t *dst)
+ * read): unrolled, 13 instructions less per borrow than a loop over
+ * words_of().  Inlined, so that a borrow into a buffer is a leaf (no
+ * frame; 13 instructions less again, watch_readers). */
+static inline __attribute__((always_inline)) uint64_t latch_read(struct watch *w, uint64_t *dst)
 {
 	for (;;) {
 		/* acquire: pairs with the release stores of a publish: the
@@ -199,11 +200,19 @@ void ak__watch_latch_release(struct watch *w, const void *src, int publish)
 {
 	uint64_t s = ak__load(&w->latch, AK__RELAXED), seq = s >> 1;  /* 2v + 1 */
 	if (publish) {
-		uint64_t words[COPY_WORDS] = { 0 };
 		ak__atomic(uint64_t) *c = w->copy[((seq >> 1) + 1) & 1];
-		bytes_to_words(words, src, w->elem_size);
-		for (size_t i = 0; i < words_of(w); i++)
-			ak__store(&c[i], words[i], AK__RELEASE);
+		if (w->elem_size == sizeof(uint64_t)) {
+			/* The common value, straight into its word. */
+			uint64_t x;
+			memcpy(&x, src, sizeof x);
+			ak__store(&c[0], x, AK__RELEASE);
+		} else {
+			uint64_t words[COPY_WORDS] = { 0 };
+			size_t n = words_of(w);
+			bytes_to_words(words, src, w->elem_size);
+			for (size_t i = 0; i < n; i++)
+				ak__store(&c[i], words[i], AK__RELEASE);
+		}
 		seq++;
 	} else {
 		seq--;
@@ -290,6 +299,12 @@ void ak__watch_zombies_sweep(void)
 
 /* ---- borrows -------------------------------------------------------------- */
 
+/* Out of line: the borrow into a buffer needs no frame. */
+static __attribute__((noinline)) int spill_borrow_cold(struct watch *w, struct borrowed *b)
+{
+	return ak__watch_spill_borrow(w, b);
+}
+
 /* A copy of the current value for rx's owner, in a free buffer of rx's or
  * a spill. */
 int ak__watch_copy_borrow(struct ak_watch_receiver *rx, struct borrowed *b)
@@ -308,7 +323,7 @@ int ak__watch_copy_borrow(struct ak_watch_receiver *rx, struct borrowed *b)
 			return 0;
 		}
 	}
-	return ak__watch_spill_borrow(rx->w, b);
+	return spill_borrow_cold(rx->w, b);
 }
 
 int ak__watch_spill_borrow(struct watch *w, struct borrowed *b)

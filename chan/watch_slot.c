@@ -494,10 +494,12 @@ int ak__watch_sender_borrow(struct watch *w, struct borrowed *b)
 
 void ak__watch_release(uintptr_t token)
 {
-	switch (token & TOKEN_TAGS) {
-	case TOKEN_COPY:
+	/* The copy mode's, most borrows, first: one test. */
+	if ((token & TOKEN_TAGS) == TOKEN_COPY) {
 		ak__watch_copy_release(token);
-		break;
+		return;
+	}
+	switch (token & TOKEN_TAGS) {
 	case TOKEN_COUNTED:
 		ak__watch_slot_put((struct slot *)(token & ~TOKEN_TAGS));
 		break;
