@@ -470,7 +470,9 @@ out:
  * mode, beyond rx's buffers). */
 int ak__watch_borrow(struct ak_watch_receiver *rx, struct borrowed *b)
 {
-	if (rx->w->copy_mode)
+	/* The copy mode's receivers carry buffers (a second line): the
+	 * mode without a load of the channel's. */
+	if (rx->lines == 2)
 		return ak__watch_copy_borrow(rx, b);
 	slot_borrow(rx, b);
 	return 0;
