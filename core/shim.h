@@ -31,8 +31,8 @@
 #define AK__SEQ_CST memory_order_seq_cst
 
 /* The simulation build (make sim) turns every operation below into a
- * scheduling point: core/shim_sim.h.  sim/ and core/shim.c define
- * AK__SIM_RAW to keep the plain operations. */
+ * scheduling point: core/shim_sim.h.  sim/, core/shim.c and
+ * core/shim_futex.c define AK__SIM_RAW to keep the plain operations. */
 #if defined(AK_SIM) && !defined(AK__SIM_RAW)
 #define AK__SIM_POINTS 1
 #endif

@@ -26,8 +26,9 @@
  * Each point carries its call site (file, line, function) so that a
  * deadlock report can say where every thread stands.
  *
- * sim/ and core/shim.c define AK__SIM_RAW before including core/shim.h:
- * they get the declarations below and the plain atomics, not the points.
+ * sim/, core/shim.c and core/shim_futex.c define AK__SIM_RAW before
+ * including core/shim.h: they get the declarations below and the plain
+ * atomics, not the points.
  * The points of the named operations (ak__lock, ak__futex_wait, ak__alloc,
  * pthread_create...) are defined at the end of core/shim.h, after the
  * declarations they rename.
