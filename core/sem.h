@@ -159,6 +159,17 @@ static inline int ak__sem_acquire_poll(struct ak__sem_acquire *a, struct ak_cont
 	}
 	return ak__sem_acquire_poll_slow(a, cx, st);
 }
+/* A parked acquire's poll, inlined where it must stay a leaf: 0 with the
+ * grant taken (all n permits: the node idle again), AK_EAGAIN with nothing
+ * changed when it is not granted yet or granted short (closed: the full
+ * poll, ak__sem_acquire_poll_slow(), settles that). */
+static inline int ak__sem_acquire_take_granted(struct ak__sem_acquire *a)
+{
+	if (ak__waiter_state(&a->w) != AK__W_GRANTED || a->w.granted < a->n)
+		return AK_EAGAIN;
+	(void)ak__waiter_take(&a->w);
+	return 0;
+}
 /* Gives back whatever was granted meanwhile; a no-op if never parked. */
 void ak__sem_acquire_cancel(struct ak__sem_acquire *a);
 

@@ -60,8 +60,13 @@ struct ak__lockop_ops {
 	/* Optional: the fast path's take, inlined into a poll that makes no
 	 * call on its way (a leaf: no frame): 0 with the lock taken and the
 	 * holder recorded, or AK_EAGAIN with nothing changed (the full poll
-	 * then runs). */
+	 * then runs).  take_leaf for an acquire not queued, which may also
+	 * return AK_EBUSY: its try found the lock busy, nothing changed (the
+	 * wait then follows); granted_leaf for a queued one, the hand-off's
+	 * completion (the holder recorded as well, only when the grant is
+	 * there to take). */
 	int (*take_leaf)(struct ak__lockop *l, struct ak_context *cx);
+	int (*granted_leaf)(struct ak__lockop *l, struct ak_context *cx);
 };
 
 static inline struct ak__ld_acq ak__lockop_ld_acq(struct ak__lockop *l,
@@ -80,28 +85,11 @@ ak__lockop_took(struct ak__lockop *l, struct ak_context *cx, int64_t since,
 	ops->record(l, cx, since);
 }
 
+/* The kernel's queued acquire polled: parked on AK_PENDING, else done. */
 static inline __attribute__((always_inline)) int
-ak__lockop_poll_plain(struct ak__lockop *l, struct ak_context *cx,
-                      const struct ak__lockop_ops *ops)
+ak__lockop_wait(struct ak__lockop *l, struct ak_context *cx, int64_t since,
+                const struct ak__lockop_ops *ops)
 {
-	if (!l->parked && ak__coop_check(cx) == AK_PENDING)
-		return AK_PENDING;
-	int64_t since = ops->clock(l);
-	if (!l->parked) {
-		int rc = ops->try_lock(l);
-		if (rc == 0) {
-			ak__coop_spend(cx);
-			ak__lockop_took(l, cx, since, ops);
-			return 0;
-		}
-		if (rc != AK_EAGAIN)
-			return rc;
-		/* About to wait: for itself? */
-		if (ops->waits_for_itself(l, cx))
-			return AK_EDEADLK;
-		if (ops->will_wait)
-			ops->will_wait(l);
-	}
 	int rc = ops->wait(l, cx);
 	if (rc == AK_PENDING) {
 		l->parked = 1;
@@ -113,6 +101,38 @@ ak__lockop_poll_plain(struct ak__lockop *l, struct ak_context *cx,
 	if (rc == 0)
 		ak__lockop_took(l, cx, since, ops);
 	return rc;
+}
+
+/* The first try failed: about to wait, unless for itself. */
+static inline __attribute__((always_inline)) int
+ak__lockop_wait_first(struct ak__lockop *l, struct ak_context *cx, int64_t since,
+                      const struct ak__lockop_ops *ops)
+{
+	if (ops->waits_for_itself(l, cx))
+		return AK_EDEADLK;
+	if (ops->will_wait)
+		ops->will_wait(l);
+	return ak__lockop_wait(l, cx, since, ops);
+}
+
+static inline __attribute__((always_inline)) int
+ak__lockop_poll_plain(struct ak__lockop *l, struct ak_context *cx,
+                      const struct ak__lockop_ops *ops)
+{
+	if (!l->parked && ak__coop_check(cx) == AK_PENDING)
+		return AK_PENDING;
+	int64_t since = ops->clock(l);
+	if (l->parked)
+		return ak__lockop_wait(l, cx, since, ops);
+	int rc = ops->try_lock(l);
+	if (rc == 0) {
+		ak__coop_spend(cx);
+		ak__lockop_took(l, cx, since, ops);
+		return 0;
+	}
+	if (rc != AK_EAGAIN)
+		return rc;
+	return ak__lockop_wait_first(l, cx, since, ops);
 }
 
 /* Lockdep on (or its switch not yet read): the order is checked before
@@ -131,15 +151,30 @@ ak__lockop_poll(struct ak__lockop *l, struct ak_context *cx, const struct ak__lo
 }
 
 /* The poll's fast path (lockdep off, not parked, budget left, the lock's
- * take_leaf taking it): 0, or AK_EAGAIN with nothing changed, for the full
- * poll, called out of line so that this path stays a leaf. */
+ * take_leaf taking it, or parked and granted_leaf completing it): 0; or
+ * AK_EBUSY, nothing changed, when take_leaf tried and found the lock busy
+ * (what is left of the poll is ak__lockop_wait_first(): the budget
+ * checked, the try made); or AK_EAGAIN, nothing changed, for the full
+ * poll.  The callers are out of line, so that this path stays a leaf. */
 static inline __attribute__((always_inline)) int
 ak__lockop_poll_leaf(struct ak__lockop *l, struct ak_context *cx, const struct ak__lockop_ops *ops)
 {
-	if (!ops->take_leaf || ak__lockdep_wanted() || l->parked || cx->budget == 0)
+	if (!ops->take_leaf || ak__lockdep_wanted())
 		return AK_EAGAIN;
-	if (ops->take_leaf(l, cx) != 0)
+	if (l->parked) {
+		/* The hand-off's completion: as the full poll's, no budget
+		 * spent (the wait was the task's). */
+		if (!ops->granted_leaf || ops->waited || ops->granted_leaf(l, cx) != 0)
+			return AK_EAGAIN;
+		l->held = 1;
+		l->parked = 0;
+		return 0;
+	}
+	if (cx->budget == 0)
 		return AK_EAGAIN;
+	int rc = ops->take_leaf(l, cx);
+	if (rc != 0)
+		return rc;
 	ak__coop_spend(cx);
 	l->held = 1;
 	l->parked = 0;
@@ -220,12 +255,13 @@ ak__lockop_unlock(struct ak_future *f, struct ak__lockop *l,
  * Mutex and RwLock: defines `static const struct ak__lockop_ops ops` from
  * the lock's parts, which it names l_try, l_wait, l_cancel, l_release,
  * l_clock, l_record, l_forget, l_waits_for_itself and l_ld_class (and
- * will_wait, waited and take_leaf, optional: NULL for none), and `static const
+ * will_wait, waited, take_leaf and granted_leaf, optional: NULL for none;
+ * granted_leaf is used only with take_leaf and without waited), and `static const
  * struct ak_future_vtable vtable` whose poll and cancel are
  * ak__lockop_poll and ak__lockop_cancel inlined with that table.  The
  * operation's private storage starts with its struct ak__lockop.
  */
-#define AK__LOCKOP_DEFINE(ops, vtable, will_wait_fn, waited_fn, take_leaf_fn)         \
+#define AK__LOCKOP_DEFINE(ops, vtable, will_wait_fn, waited_fn, take_leaf_fn, granted_leaf_fn) \
 	static const struct ak__lockop_ops ops = {                                     \
 		.try_lock = l_try,                                                     \
 		.wait = l_wait,                                                        \
@@ -239,18 +275,28 @@ ak__lockop_unlock(struct ak_future *f, struct ak__lockop *l,
 		.waited = waited_fn,                                                   \
 		.ld_class = l_ld_class,                                                \
 		.take_leaf = take_leaf_fn,                                             \
+		.granted_leaf = granted_leaf_fn,                                       \
 	};                                                                             \
 	static __attribute__((noinline)) int ops##_poll_full(struct ak_future *f,     \
 	                                                     struct ak_context *cx)    \
 	{                                                                              \
 		return ak__lockop_poll((struct ak__lockop *)ak__op_private(f), cx, &ops); \
 	}                                                                              \
+	static __attribute__((noinline)) int ops##_poll_busy(struct ak_future *f,     \
+	                                                     struct ak_context *cx)    \
+	{                                                                              \
+		struct ak__lockop *l = (struct ak__lockop *)ak__op_private(f);         \
+		return ak__lockop_wait_first(l, cx, ops.clock(l), &ops);              \
+	}                                                                              \
 	static int ops##_poll(struct ak_future *f, struct ak_context *cx)              \
 	{                                                                              \
 		if (!ops.take_leaf)                                                    \
 			return ak__lockop_poll((struct ak__lockop *)ak__op_private(f), cx, &ops); \
-		if (ak__lockop_poll_leaf((struct ak__lockop *)ak__op_private(f), cx, &ops) == 0) \
+		int rc = ak__lockop_poll_leaf((struct ak__lockop *)ak__op_private(f), cx, &ops); \
+		if (rc == 0)                                                           \
 			return 0;                                                      \
+		if (rc == AK_EBUSY)                                                    \
+			return ops##_poll_busy(f, cx);                                 \
 		return ops##_poll_full(f, cx);                                         \
 	}                                                                              \
 	static void ops##_cancel(struct ak_future *f)                                  \

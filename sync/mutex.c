@@ -224,30 +224,60 @@ static struct ak__ld_class *l_ld_class(struct ak__lockop *l)
 	return &mutex_of(l)->ld;
 }
 
+/* The leaves' holder id, with no call: AK_EAGAIN when the statistics want
+ * the clock or the requester's slot is not yet named (ak_task_slot_id()
+ * names it); *id 0 without diagnostics or slot. */
+static inline __attribute__((always_inline)) int leaf_id(struct ak_mutex *m,
+                                                         struct ak_context *cx, uint64_t *id)
+{
+	*id = 0;
+	if (stats(m))
+		return AK_EAGAIN;
+	if (diag(m) && cx->slot) {
+		/* Relaxed: as in ak__requester_id(). */
+		*id = ak__load(&((struct ak__slot_view *)(void *)cx->slot)->id, AK__RELAXED);
+		if (*id == 0)
+			return AK_EAGAIN;
+	}
+	return 0;
+}
+
 /* The poll's fast path (sync/lockop.h), with no call on its way: AK_EAGAIN,
- * nothing changed, when the statistics want the clock, the requester's
- * slot is not yet named (ak_task_slot_id() names it) or the try fails. */
+ * nothing changed, when the statistics want the clock or the requester's
+ * slot is not yet named (ak_task_slot_id() names it); AK_EBUSY, nothing
+ * changed, when the try fails (held, granted or awaited: k_try() fails
+ * with AK_EAGAIN alone, the mutex never closes). */
 static inline __attribute__((always_inline)) int l_take_leaf(struct ak__lockop *l,
                                                              struct ak_context *cx)
 {
 	struct ak_mutex *m = mutex_of(l);
-	if (stats(m))
+	uint64_t id;
+	if (leaf_id(m, cx, &id) != 0)
 		return AK_EAGAIN;
-	uint64_t id = 0;
-	if (diag(m) && cx->slot) {
-		/* Relaxed: as in ak__requester_id(). */
-		id = ak__load(&((struct ak__slot_view *)(void *)cx->slot)->id, AK__RELAXED);
-		if (id == 0)
-			return AK_EAGAIN;
-	}
 	if (k_try(m) != 0)
+		return AK_EBUSY;
+	if (diag(m))
+		ak__owner_publish(&m->owner, id, cx, l->file, l->line, AK_LOCK_WRITE, AK__NO_SINCE);
+	return 0;
+}
+
+/* The hand-off's completion (sync/lockop.h), a leaf as l_take_leaf(): the
+ * grant taken and the holder recorded, or AK_EAGAIN with nothing changed
+ * (not granted yet, the statistics, an unnamed slot, the barging mode). */
+static inline __attribute__((always_inline)) int l_granted_leaf(struct ak__lockop *l,
+                                                                struct ak_context *cx)
+{
+	struct ak_mutex *m = mutex_of(l);
+	uint64_t id;
+	if (barging(m) || leaf_id(m, cx, &id) != 0 ||
+	    ak__sem_acquire_take_granted(&of_l(l)->acq.sem) != 0)
 		return AK_EAGAIN;
 	if (diag(m))
 		ak__owner_publish(&m->owner, id, cx, l->file, l->line, AK_LOCK_WRITE, AK__NO_SINCE);
 	return 0;
 }
 
-AK__LOCKOP_DEFINE(lock_ops, lock_vtable, NULL, NULL, l_take_leaf);
+AK__LOCKOP_DEFINE(lock_ops, lock_vtable, NULL, NULL, l_take_leaf, l_granted_leaf);
 
 /* ---- the operation -------------------------------------------------------- */
 

@@ -201,7 +201,7 @@ static struct ak__ld_class *l_ld_class(struct ak__lockop *l)
 	return &rw_of(l)->ld;
 }
 
-AK__LOCKOP_DEFINE(rw_ops, rw_vtable, l_will_wait, l_waited, NULL);
+AK__LOCKOP_DEFINE(rw_ops, rw_vtable, l_will_wait, l_waited, NULL, NULL);
 
 /* ---- the operation ------------------------------------------------------------ */
 

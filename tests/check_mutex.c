@@ -233,6 +233,38 @@ START_TEST(former_holder_waiting_behind_a_new_holder_is_not_reported)
 }
 END_TEST
 
+/* A task handed the lock at an unlock is its holder at once: awaiting the
+ * mutex again is AK_EDEADLK, not a park behind itself.  Its slot is named
+ * by an earlier lock, so the hand-off completes on the poll's leaf path and
+ * the second await takes the busy path (sync/lockop.h). */
+START_TEST(task_handed_the_lock_that_awaits_it_again_is_edeadlk)
+{
+	struct ak_mutex *m = new_mutex(0);
+	struct ak_mutex_lock_op first, g, w, again;
+	memset(&first, 0, sizeof first);
+	memset(&g, 0, sizeof g);
+	memset(&w, 0, sizeof w);
+	memset(&again, 0, sizeof again);
+	struct tk_task *holder = tk_task_new(), *t = tk_task_new();
+
+	ak_mutex_lock_init(&first, m);
+	ck_assert_int_eq(tk_poll(t, &first.future), 0);
+	ck_assert_int_eq(ak_mutex_unlock(&first), 0);
+	ak_mutex_lock_init(&g, m);
+	ck_assert_int_eq(tk_poll(holder, &g.future), 0);
+	ak_mutex_lock_init(&w, m);
+	ck_assert_int_eq(tk_poll(t, &w.future), AK_PENDING);
+	ck_assert_int_eq(ak_mutex_unlock(&g), 0);
+	ck_assert(tk_task_take_woken(t));
+	ck_assert_int_eq(tk_poll(t, &w.future), 0);
+	ak_mutex_lock_init(&again, m);
+	ck_assert_int_eq(tk_poll(t, &again.future), AK_EDEADLK);
+	ck_assert_int_eq(ak_mutex_unlock(&w), 0);
+	ck_assert_int_eq(ak_mutex_is_locked(m), 0);
+	ck_assert_int_eq(ak_mutex_free(m), 0);
+}
+END_TEST
+
 START_TEST(lock_awaited_by_a_branch_under_the_holder_is_edeadlk)
 {
 	struct ak_mutex *m = new_mutex(0);
@@ -586,6 +618,7 @@ Suite *mutex_suite(void)
 	tcase_add_test(tc, cancelled_queued_lock_loses_only_its_place);
 	tcase_add_test(tc, lock_awaited_by_its_holder_is_edeadlk);
 	tcase_add_test(tc, former_holder_waiting_behind_a_new_holder_is_not_reported);
+	tcase_add_test(tc, task_handed_the_lock_that_awaits_it_again_is_edeadlk);
 	tcase_add_test(tc, lock_awaited_by_a_branch_under_the_holder_is_edeadlk);
 	tcase_add_test(tc, sibling_branches_contending_are_not_reported);
 	tcase_add_test(tc, executor_without_task_slot_gets_no_detection);
