@@ -241,9 +241,11 @@ int ak__sem_acquire_poll_slow(struct ak__sem_acquire *a, struct ak_context *cx, 
 
 	if (st == AK__W_GRANTED)
 		return take_grant(a);
-	int queued = st == AK__W_QUEUED;
-	int rc = ak__waitq_wait(&s->waiters, &s->lock, &a->w, cx,
-	                        queued ? NULL : park_recheck, a);
+	/* A first park (a lock's convoy: one a lock) runs the kernel inline
+	 * with its recheck; a queued acquire's waker swap is rare. */
+	int rc = st == AK__W_QUEUED
+	                 ? ak__waitq_wait(&s->waiters, &s->lock, &a->w, cx, NULL, a)
+	                 : ak__waitq_wait_inline(&s->waiters, &s->lock, &a->w, cx, park_recheck, a);
 	if (rc == AK_ENOMEM) {
 		ak__sem_acquire_cancel(a);
 		return rc;
