@@ -109,12 +109,16 @@ int ak__sem_release_waiters(struct ak__sem *s, uint64_t n)
 	if (h && h->want - h->granted == n) {
 		/* The head needs exactly these (a lock's hand-off): it takes
 		 * them all, and a queue left holding waiters leaves the word
-		 * as it is; give_locked() would come to the same. */
-		ak__waitq_grant(&s->waiters, h, n, &wl);
+		 * as it is; give_locked() would come to the same.  One waker,
+		 * woken here: no wake list. */
+		h->granted = h->want;
+		struct ak_waker k = ak__waitq_complete(&s->waiters, h);
 		put_back_locked(s, 0);
-	} else {
-		give_locked(s, n, &wl);
+		ak__unlock(&s->lock);
+		ak__waker_wake_kept(&k);
+		return 0;
 	}
+	give_locked(s, n, &wl);
 	ak__unlock(&s->lock);
 	ak__wakelist_wake(&wl);
 	return 0;
