@@ -77,11 +77,13 @@ static inline struct ak_waker ak__waker_cell_peek(struct ak__waker_cell *c)
  * the caller's latest acquire look at the word; on return, the word as the
  * registering RMW found it (bit clear), or unchanged when it kept the
  * registration: the caller looks at its condition there, or after.  0, or
- * AK_ENOMEM with nothing registered.
+ * AK_ENOMEM with nothing registered.  reg: one registration in the word's
+ * count (AK__WAKER_GEN in ak__waker_cell_register(); the notify core keeps
+ * another count below its own).
  */
 static inline __attribute__((always_inline)) int
-ak__waker_cell_register(struct ak__waker_cell *c, ak__atomic(uint64_t) *word,
-                        uint64_t bit, uint64_t *sp, struct ak_context *cx)
+ak__waker_cell_register_at(struct ak__waker_cell *c, ak__atomic(uint64_t) *word,
+                           uint64_t bit, uint64_t reg, uint64_t *sp, struct ak_context *cx)
 {
 	uint64_t s = *sp;
 	if (s & bit) {
@@ -106,8 +108,15 @@ ak__waker_cell_register(struct ak__waker_cell *c, ak__atomic(uint64_t) *word,
 	 * counts the registration.  seq_cst: the handshake (see the top);
 	 * release: publishes the cell to a notifier's acquire look at the
 	 * word; acquire: pairs with a notifier's CAS that came first. */
-	*sp = ak__alone_fetch_add(word, bit + AK__WAKER_GEN, AK__SEQ_CST);
+	*sp = ak__alone_fetch_add(word, bit + reg, AK__SEQ_CST);
 	return 0;
+}
+
+static inline __attribute__((always_inline)) int
+ak__waker_cell_register(struct ak__waker_cell *c, ak__atomic(uint64_t) *word,
+                        uint64_t bit, uint64_t *sp, struct ak_context *cx)
+{
+	return ak__waker_cell_register_at(c, word, bit, AK__WAKER_GEN, sp, cx);
 }
 
 /* Takes back the registered clone, unless a notifier took it (it wakes it
