@@ -14,25 +14,15 @@
 /* ak_op_size(): the kinds this file binds. */
 AK__OP_KIND(AK_OP_NOTIFIED, struct ak_notified_op);
 
-/*
- * The free refuses (AK_EBUSY) while an operation that parked has not
- * finished: the core's queue no longer holds one that notify_one granted
- * and its owner has not yet polled, yet its cancel would pass the grant on
- * through the notify.  The core counts the parks under its lock
- * (ak__notify_parks()); finished counts those that completed or were
- * cancelled since, touched only when a parked operation finishes, never on
- * the fast path (a stored permit or a moved generation).  The difference
- * is what still waits.
- */
+/* The free refuses (AK_EBUSY) while an operation still needs the notify:
+ * the core keeps the count (ak__notify_destroy()). */
 struct ak_notify {
 	struct ak__notify core;
-	ak__atomic(uint64_t) finished;  /* parked operations since finished */
 };
 
 /* The operation's private storage. */
 struct notified_priv {
 	struct ak__notified o;
-	uintptr_t parked;             /* owner only: counted in the core's parks */
 };
 _Static_assert(sizeof(struct notified_priv) <= sizeof(((struct ak_notified_op *)0)->private_),
                "notified op storage too small");
@@ -40,20 +30,6 @@ _Static_assert(sizeof(struct notified_priv) <= sizeof(((struct ak_notified_op *)
 static struct notified_priv *priv_of(struct ak_future *f)
 {
 	return (struct notified_priv *)(void *)&((struct ak_notified_op *)(void *)f)->private_;
-}
-
-static struct ak_notify *notify_of(struct notified_priv *p)
-{
-	return (struct ak_notify *)(void *)p->o.notify;
-}
-
-/* The operation finished or was cancelled: no longer waiting. */
-static void unpark(struct notified_priv *p)
-{
-	if (p->parked) {
-		p->parked = 0;
-		ak__alone_fetch_add(&notify_of(p)->finished, 1, AK__RELAXED);
-	}
 }
 
 AK_EXPORT int ak_notify_new(struct ak_notify **out)
@@ -64,7 +40,6 @@ AK_EXPORT int ak_notify_new(struct ak_notify **out)
 	if (!n)
 		return AK_ENOMEM;
 	ak__notify_init(&n->core);
-	ak__init(&n->finished, 0);
 	*out = n;
 	return 0;
 }
@@ -73,9 +48,6 @@ AK_EXPORT int ak_notify_free(struct ak_notify *notify)
 {
 	if (!notify)
 		return AK_EINVAL;
-	/* Relaxed: the page allows nothing on the notify concurrently. */
-	if (ak__notify_parks(&notify->core) != ak__load(&notify->finished, AK__RELAXED))
-		return AK_EBUSY;        /* an operation parked and not finished */
 	int rc = ak__notify_destroy(&notify->core);
 	if (rc)
 		return rc;
@@ -109,23 +81,14 @@ AK_EXPORT int ak_notify_waiters(struct ak_notify *notify)
 
 static int notified_poll(struct ak_future *f, struct ak_context *cx)
 {
-	struct notified_priv *p = priv_of(f);
 	/* Not budgeted, as tokio's Notified. */
-	int rc = ak__notified_poll(&p->o, cx);
-	if (rc == AK_PENDING) {
-		p->parked = 1;          /* the core counted its park */
-		return rc;
-	}
-	unpark(p);
-	return rc;
+	return ak__notified_poll(&priv_of(f)->o, cx);
 }
 
 static void notified_cancel(struct ak_future *f)
 {
-	struct notified_priv *p = priv_of(f);
 	/* A notify_one received and not consumed is passed on. */
-	ak__notified_cancel(&p->o);
-	unpark(p);
+	ak__notified_cancel(&priv_of(f)->o);
 }
 
 static const struct ak_future_vtable notified_vtable = { notified_poll, notified_cancel };
@@ -139,9 +102,7 @@ AK_EXPORT int ak_notified_init(struct ak_notified_op *op, struct ak_notify *noti
 		return rc;
 	/* Captures the notify_waiters generation: a later notify_waiters
 	 * completes this op even before its first poll. */
-	struct notified_priv *p = priv_of(&op->future);
-	ak__notified_init(&p->o, &notify->core);
-	p->parked = 0;
+	ak__notified_init(&priv_of(&op->future)->o, &notify->core);
 	return 0;
 }
 
@@ -154,13 +115,11 @@ AK_EXPORT int ak_notified_enable(struct ak_notified_op *op)
 		return AK_EINVAL;       /* never bound, or finished */
 	struct notified_priv *p = priv_of(&op->future);
 	int notified = ak__notified_enable(&p->o);
-	/* Queued, or holding a permit that its cancel would pass on: like a
-	 * parked op, it must not move and the notify must outlive it. */
-	uint32_t st = ak__load(&p->o.w.state, AK__RELAXED);
-	if (st != AK__W_IDLE) {
-		p->parked = 1;          /* the core counted it */
+	/* Queued, in the slot, or holding a permit that its cancel would
+	 * pass on: like a parked op, it must not move and the notify must
+	 * outlive it. */
+	if (ak__load(&p->o.w.state, AK__RELAXED) != AK__W_IDLE || p->o.slot)
 		ak__future_set_phase(&op->future, AK_FUTURE_PENDING);
-	}
 	return notified;
 }
 

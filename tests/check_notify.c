@@ -165,14 +165,69 @@ START_TEST(cancel_of_a_waiting_operation_stores_nothing)
 	struct ak__notify n;
 	struct tk_notified_op a;
 	struct tk_task *ta = tk_task_new();
+
+	init_with_one_parked(&n, &a, ta);
+	ak_future_cancel(&a.future);
+	ak__notify_one(&n);                      /* stored: nobody waits */
+	ck_assert(!tk_task_take_woken(ta));
+	ck_assert_int_eq(poll_a_later_op(&n), 0);
+	ck_assert_int_eq(ak__notify_destroy(&n), 0);
+}
+END_TEST
+
+/* The first waiter waits in the slot, without a queue: only the second,
+ * queued behind it, counts as a parked operation (ak_debug_counters(3)). */
+START_TEST(only_a_queued_waiter_counts_as_a_parked_operation)
+{
+	struct ak__notify n;
+	struct tk_notified_op a, b;
+	struct tk_task *ta = tk_task_new(), *tb = tk_task_new();
 	int64_t parked = tk_counters().parked_ops;
 
 	init_with_one_parked(&n, &a, ta);
-	ck_assert_int_eq(tk_counters().parked_ops, parked + 1);
-	ak_future_cancel(&a.future);
 	ck_assert_int_eq(tk_counters().parked_ops, parked);
-	ak__notify_one(&n);                      /* stored: nobody waits */
-	ck_assert(!tk_task_take_woken(ta));
+	tk_notified_op_init(&b, &n);
+	ck_assert_int_eq(tk_poll(tb, &b.future), AK_PENDING);
+	ck_assert_int_eq(tk_counters().parked_ops, parked + 1);
+	ak_future_cancel(&b.future);
+	ck_assert_int_eq(tk_counters().parked_ops, parked);
+	ak_future_cancel(&a.future);
+	ck_assert_int_eq(ak__notify_destroy(&n), 0);
+}
+END_TEST
+
+/* tokio: a notify_one received before a notify_waiters stays a notify_one
+ * (the waiter had left the list): a cancel passes it on.  The lone waiter
+ * (the slot's), then one queued behind it. */
+START_TEST(a_notify_one_received_before_notify_waiters_is_passed_on_by_cancel)
+{
+	struct ak__notify n;
+	struct tk_notified_op a;
+	struct tk_task *ta = tk_task_new();
+
+	init_with_one_parked(&n, &a, ta);
+	ak__notify_one(&n);
+	ak__notify_waiters(&n);
+	ak_future_cancel(&a.future);
+	ck_assert_int_eq(poll_a_later_op(&n), 0);
+	ck_assert_int_eq(ak__notify_destroy(&n), 0);
+}
+END_TEST
+
+START_TEST(a_queued_waiter_passes_on_a_notify_one_received_before_notify_waiters)
+{
+	struct ak__notify n;
+	struct tk_notified_op a, b;
+	struct tk_task *ta = tk_task_new(), *tb = tk_task_new();
+
+	init_with_one_parked(&n, &a, ta);
+	tk_notified_op_init(&b, &n);
+	ck_assert_int_eq(tk_poll(tb, &b.future), AK_PENDING);
+	ak__notify_one(&n);                      /* a */
+	ak__notify_one(&n);                      /* b */
+	ak__notify_waiters(&n);
+	ak_future_cancel(&b.future);             /* passed on: nobody waits, stored */
+	ck_assert_int_eq(tk_poll_woken(ta, &a.future), 0);
 	ck_assert_int_eq(poll_a_later_op(&n), 0);
 	ck_assert_int_eq(ak__notify_destroy(&n), 0);
 }
@@ -672,6 +727,42 @@ START_TEST(a_notify_during_a_repoll_never_also_takes_the_stored_permit)
 }
 END_TEST
 
+/*
+ * The same race, each re-poll with the other of two wakers: the slot's
+ * operation takes its waker back from the cell and registers the new one
+ * while notify_one takes the waker and fills the slot.  Neither
+ * notification is lost or taken twice, and every clone is woken or
+ * dropped once (the teardown's counters; the counting waker's underflows).
+ */
+static struct tk_task *race_t;
+static int race_turn;
+
+static int race_poll_switching(void *arg)
+{
+	struct ak_context cx;
+	(void)arg;
+	race_turn ^= 1;
+	ak_context_init(&cx, race_turn ? ak_waker_noop() : tk_counting_waker(race_t->cw), NULL);
+	return ak_context_done(&cx, ak__notified_poll(&race_o, &cx));
+}
+
+START_TEST(a_notify_during_a_repoll_with_another_waker_is_neither_lost_nor_doubled)
+{
+	const struct tk_race r = { NULL, race_arm, race_poll_switching, race_notify_twice,
+	                           race_one_stored };
+	int errors;
+
+	race_t = tk_task_new();
+	ak__notify_init(&race_n);
+	int lost = tk_race_repolls(&r, RACE_ROUNDS, &errors);
+	ck_assert_int_eq(errors, 0);
+	ck_assert_msg(lost == 0, "a notification was lost or taken twice");
+	ck_assert_int_eq(atomic_load(&race_t->cw->underflows), 0);
+	ck_assert_int_eq(atomic_load(&race_t->cw->live), 0);
+	ck_assert_int_eq(ak__notify_destroy(&race_n), 0);
+}
+END_TEST
+
 Suite *notify_suite(void)
 {
 	Suite *s = suite_create("notify");
@@ -685,12 +776,16 @@ Suite *notify_suite(void)
 	tcase_add_test(tc, cancel_with_no_one_left_stores_the_received_notify_one);
 	tcase_add_test(tc, cancel_after_notify_waiters_passes_nothing_on);
 	tcase_add_test(tc, cancel_of_a_waiting_operation_stores_nothing);
+	tcase_add_test(tc, only_a_queued_waiter_counts_as_a_parked_operation);
+	tcase_add_test(tc, a_notify_one_received_before_notify_waiters_is_passed_on_by_cancel);
+	tcase_add_test(tc, a_queued_waiter_passes_on_a_notify_one_received_before_notify_waiters);
 	tcase_add_test(tc, repoll_with_the_same_waker_does_not_clone);
 	tcase_add_test(tc, clone_failure_returns_enomem_and_registers_nothing);
 	tcase_add_test(tc, notify_waiters_wakes_more_waiters_than_one_wake_list);
 	tcase_add_test(tc, destroy_with_waiters_is_ebusy);
 	tcase_add_test(tc, notify_orders_the_notifier_before_the_notified);
 	tcase_add_test(tc, a_notify_during_a_repoll_never_also_takes_the_stored_permit);
+	tcase_add_test(tc, a_notify_during_a_repoll_with_another_waker_is_neither_lost_nor_doubled);
 	tcase_add_test(tc, a_notify_one_during_notify_waiters_of_33_is_stored);
 	tcase_add_test(tc, a_notify_one_during_notify_waiters_of_1000_is_stored);
 	tcase_add_test(tc, a_notify_one_from_another_thread_during_notify_waiters_is_not_lost);

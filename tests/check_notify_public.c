@@ -508,6 +508,7 @@ struct notifying_waker {
 	int (*call)(struct ak_notify *);
 	int calls;
 	long live;              /* clones not yet dropped or woken */
+	int fail;               /* the clone fails after its call */
 };
 
 static const struct ak_waker_vtable notifying_vtable;
@@ -522,6 +523,8 @@ static struct ak_waker nw_clone(const void *data)
 	struct notifying_waker *nw = nw_of(data);
 	if (nw->calls++ == 0)
 		ck_assert_int_eq(nw->call(nw->n), 0);
+	if (nw->fail)
+		return (struct ak_waker){ NULL, NULL };
 	nw->live++;
 	return (struct ak_waker){ data, &notifying_vtable };
 }
@@ -546,7 +549,7 @@ static const struct ak_waker_vtable notifying_vtable = {
 static int poll_while_cloning(struct ak_notified_op *op, struct ak_notify *n,
                               int (*call)(struct ak_notify *), long *live)
 {
-	struct notifying_waker nw = { n, call, 0, 0 };
+	struct notifying_waker nw = { n, call, 0, 0, 0 };
 	struct ak_context cx;
 
 	init_op(op, n);
@@ -589,6 +592,27 @@ START_TEST(a_notify_waiters_while_a_poll_clones_its_waker_completes_that_poll)
 }
 END_TEST
 
+/* The same, the clone failing after its call: the poll fails with
+ * AK_ENOMEM and its wait is cancelled, so the notify_one it received
+ * meanwhile is passed on (stored: nobody else waits). */
+START_TEST(a_notify_one_received_while_a_failing_clone_runs_is_passed_on)
+{
+	struct ak_notify *n = new_notify();
+	struct ak_notified_op a, b;
+	struct tk_task *t = tk_task_new();
+	struct notifying_waker nw = { n, ak_notify_one, 0, 0, 1 };
+	struct ak_context cx;
+
+	init_op(&a, n);
+	ck_assert_int_eq(ak_context_init(&cx, (struct ak_waker){ &nw, &notifying_vtable }, NULL), 0);
+	ck_assert_int_eq(ak_context_done(&cx, ak_future_poll(&a.future, &cx)), AK_ENOMEM);
+	ck_assert_int_eq(nw.calls, 1);
+	ck_assert_int_eq(nw.live, 0);
+	ck_assert_int_eq(poll_new_op(&b, n, t), 0);
+	ck_assert_int_eq(ak_notify_free(n), 0);
+}
+END_TEST
+
 Suite *notify_public_suite(void)
 {
 	Suite *s = suite_create("notify_public");
@@ -620,6 +644,7 @@ Suite *notify_public_suite(void)
 	tcase_add_test(tc, a_completed_operation_polls_einval_and_cancels_as_a_noop);
 	tcase_add_test(tc, a_permit_stored_while_a_poll_clones_its_waker_completes_that_poll);
 	tcase_add_test(tc, a_notify_waiters_while_a_poll_clones_its_waker_completes_that_poll);
+	tcase_add_test(tc, a_notify_one_received_while_a_failing_clone_runs_is_passed_on);
 	suite_add_tcase(s, tc);
 	return s;
 }
