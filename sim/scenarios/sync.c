@@ -177,6 +177,178 @@ static void notify_waiters_vs_notify_one(void)
 	CHECK(ak_notify_free(notify) == 0);
 }
 
+static const struct ak_waker_vtable other_vtable;
+
+/* A waker of its own (the noop's twin): a poll with it after one with the
+ * noop registers it anew.  It counts its live clones (other_live): one
+ * dropped or woken twice, or never, shows at the scenario's end. */
+static long other_live;
+
+static struct ak_waker other_clone(const void *data)
+{
+	other_live++;
+	return (struct ak_waker){ data, &other_vtable };
+}
+
+static void other_release(const void *data)
+{
+	(void)data;
+	other_live--;
+}
+
+static void other_wake_by_ref(const void *data)
+{
+	(void)data;
+}
+
+static const struct ak_waker_vtable other_vtable = {
+	AK_WAKER_ABI_VERSION, sizeof(struct ak_waker_vtable),
+	other_clone, other_release, other_wake_by_ref, other_release,
+};
+static int other_data;
+
+static int poll_other(struct ak_future *f)
+{
+	struct ak_context cx;
+	CHECK(ak_context_init(&cx, (struct ak_waker){ &other_data, &other_vtable }, NULL) == 0);
+	return ak_context_done(&cx, ak_future_poll(f, &cx));
+}
+
+static int consumed;
+
+/* Waits in the slot, polls again with another waker (the cell's waker
+ * taken back and a new one registered), then cancels if still waiting. */
+static void *wait_rewaker_or_cancel(void *arg)
+{
+	(void)arg;
+	struct ak_notified_op op = { 0 };
+	CHECK(ak_notified_init(&op, notify) == 0);
+	int rc = poll_once(&op.future);
+	if (rc == AK_PENDING)
+		rc = poll_other(&op.future);
+	if (rc == AK_PENDING)
+		ak_future_cancel(&op.future);
+	else
+		CHECK(rc == 0);
+	consumed = rc == 0;
+	return NULL;
+}
+
+/* The slot's lock-free race: its operation registers another waker while
+ * notify_one takes the waker and fills the slot, and then completes or
+ * cancels.  The notification is consumed, or passed on and stored: a
+ * fresh operation finds it exactly when the first did not. */
+static void notify_slot_rewaker_vs_notify_one(void)
+{
+	struct ak_notified_op fresh = { 0 };
+	other_live = 0;
+	CHECK(ak_notify_new(&notify) == 0);
+	pthread_t a = spawn(wait_rewaker_or_cancel, NULL);
+	pthread_t b = spawn(notify_one, NULL);
+	join(a);
+	join(b);
+	CHECK(ak_notified_init(&fresh, notify) == 0);
+	int rc = poll_once(&fresh.future);
+	CHECK((rc == 0) == !consumed);
+	if (rc == AK_PENDING)
+		ak_future_cancel(&fresh.future);
+	CHECK(ak_notify_free(notify) == 0);
+	CHECK(other_live == 0);
+}
+
+/* As wait_or_cancel, with the counted waker. */
+static void *wait_other_or_cancel(void *arg)
+{
+	(void)arg;
+	struct ak_notified_op op = { 0 };
+	CHECK(ak_notified_init(&op, notify) == 0);
+	int rc = poll_other(&op.future);
+	if (rc == AK_PENDING) {
+		ak_future_cancel(&op.future);
+	} else {
+		CHECK(rc == 0);
+		CHECK(ak_notify_one(notify) == 0);
+	}
+	return NULL;
+}
+
+/* The slot changes hands: a waiter notified between its claim and its
+ * registration leaves (its clone dropped, read before the slot is free)
+ * as a blocked thread claims the slot and writes its own waker there;
+ * the notification ends up with the blocked thread either way. */
+static void notify_slot_handover(void)
+{
+	other_live = 0;
+	CHECK(ak_notify_new(&notify) == 0);
+	pthread_t a = spawn(wait_other_or_cancel, NULL);
+	pthread_t b = spawn(wait_notified, NULL);
+	pthread_t c = spawn(notify_one, NULL);
+	join(a);
+	join(b);
+	join(c);
+	CHECK(ak_notify_free(notify) == 0);
+	CHECK(other_live == 0);
+}
+
+/* Waits in the slot with the counted waker, then cancels. */
+static void *wait_other_then_cancel(void *arg)
+{
+	(void)arg;
+	struct ak_notified_op op = { 0 };
+	CHECK(ak_notified_init(&op, notify) == 0);
+	if (poll_other(&op.future) == AK_PENDING)
+		ak_future_cancel(&op.future);
+	return NULL;
+}
+
+static void *notify_waiters_only(void *arg)
+{
+	(void)arg;
+	CHECK(ak_notify_waiters(notify) == 0);
+	return NULL;
+}
+
+/* notify_waiters takes the slot's waker in the CAS that moves the
+ * generation; the slot's operation leaves meanwhile (dropping its clone),
+ * so that CAS fails and the next finds the slot free: the copy of the
+ * waker the failed one read is not woken. */
+static void notify_waiters_vs_slot_cancel(void)
+{
+	other_live = 0;
+	CHECK(ak_notify_new(&notify) == 0);
+	pthread_t a = spawn(wait_other_then_cancel, NULL);
+	pthread_t b = spawn(notify_waiters_only, NULL);
+	join(a);
+	join(b);
+	CHECK(ak_notify_free(notify) == 0);
+	CHECK(other_live == 0);
+}
+
+static void *wait_then_notify(void *arg)
+{
+	(void)arg;
+	struct ak_notified_op op = { 0 };
+	CHECK(ak_notified_blocking(&op, notify, AK_DEADLINE_NEVER) == 0);
+	CHECK(ak_notify_one(notify) == 0);
+	return NULL;
+}
+
+/* tokio's loom notify_multi: two waiters race for the slot (the loser
+ * queues behind it, or takes a permit), each passes the notification on
+ * when woken; the last one is stored for the main thread's wait. */
+static void notify_slot_claim_race(void)
+{
+	struct ak_notified_op op = { 0 };
+	CHECK(ak_notify_new(&notify) == 0);
+	pthread_t a = spawn(wait_then_notify, NULL);
+	pthread_t b = spawn(wait_then_notify, NULL);
+	CHECK(ak_notify_one(notify) == 0);
+	join(a);
+	join(b);
+	CHECK(ak_notified_blocking(&op, notify, AK_DEADLINE_NEVER) == 0);
+	CHECK(ak_notify_free(notify) == 0);
+}
+
 /* ---- Mutex -------------------------------------------------------------------------- */
 
 static struct ak_mutex *mutex;
@@ -461,6 +633,14 @@ const struct ak_sim_scenario sim_sync_scenarios[] = {
 	  "notify_one granted to a waiter that cancels; another waits" },
 	{ "notify_waiters_vs_notify_one", notify_waiters_vs_notify_one,
 	  "notify_waiters then notify_one while a second waiter registers" },
+	{ "notify_slot_rewaker_vs_notify_one", notify_slot_rewaker_vs_notify_one,
+	  "the slot's waiter registers another waker as notify_one fills it" },
+	{ "notify_slot_handover", notify_slot_handover,
+	  "a waiter notified before it registered leaves as another claims" },
+	{ "notify_waiters_vs_slot_cancel", notify_waiters_vs_slot_cancel,
+	  "notify_waiters takes the slot's waker as its waiter cancels" },
+	{ "notify_slot_claim_race", notify_slot_claim_race,
+	  "two waiters race for the slot, each passing the notification on" },
 	{ "mutex_unlock_grants_in_order", mutex_unlock_grants_in_order,
 	  "an unlock grants the first of two queued waiters; a third races" },
 	{ "mutex_cancel_vs_grant", mutex_cancel_vs_grant,
