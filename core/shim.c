@@ -58,6 +58,15 @@ struct counts {
 };
 
 static _Thread_local struct counts my_counts;
+/* &my_counts while the calling thread's block is linked, NULL before and
+ * after: the hot paths' one look.  One word in the initial-exec model (an
+ * offset from the thread pointer, a plain load), where the block itself
+ * (hundreds of bytes, more than a dlopen of the library may find in the
+ * static TLS surplus) stays in the dynamic model: in a position-independent
+ * build each of its looks is a __tls_get_addr call to the compiler (even
+ * where the linker relaxes it to an offset), so every function that counted
+ * saved registers and built a frame around it. */
+static _Thread_local struct counts *my_live __attribute__((tls_model("initial-exec")));
 static pthread_mutex_t counts_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct counts *counts_head;          /* counts_lock */
 static int64_t counts_retired[C_N];         /* counts_lock */
@@ -85,6 +94,8 @@ static void counts_unlink(struct counts *c)
 		ak__store(&c->v[i], 0, AK__RELAXED);
 	c->linked = 0;
 	c->cache.open = 0;
+	if (c == &my_counts)
+		my_live = NULL;
 }
 
 /* The thread exits: its counts go to the retired totals. */
@@ -115,6 +126,7 @@ static void counts_link(struct counts *c)
 	counts_head = c;
 	c->linked = 1;
 	c->cache.open = !c->cache.closed;
+	my_live = c;
 	pthread_mutex_unlock(&counts_lock);
 	/* The first key of the process: no allocation.  Without a key the
 	 * counts stay linked after the thread's exit (still summed, never
@@ -156,11 +168,11 @@ static __attribute__((noinline)) void count_first(int i, int64_t delta)
 	add(my_linked_counts(), i, delta);
 }
 
-/* The linked test and the add through one thread-local address. */
+/* The linked test and the add through one thread-local word. */
 static inline void count(int i, int64_t delta)
 {
-	struct counts *c = &my_counts;
-	if (__builtin_expect(!c->linked, 0))
+	struct counts *c = my_live;
+	if (__builtin_expect(!c, 0))
 		count_first(i, delta);
 	else
 		add(c, i, delta);
@@ -457,9 +469,9 @@ static __attribute__((noinline)) void *alloc_slow(size_t size, int zero)
 AK__CACHE_INLINE void *ak__alloc_raw(size_t size)
 {
 #ifndef AK__ASAN
-	struct counts *c = &my_counts;
+	struct counts *c = my_live;
 	size_t k = (size - 1) / CACHE_STEP;         /* class_of(), size 0 wraps */
-	void *p = k < CACHE_CLASSES ? c->cache.head[k] : NULL;
+	void *p = c && k < CACHE_CLASSES ? c->cache.head[k] : NULL;
 	if (__builtin_expect(p && !ak__load(&fast_off, AK__RELAXED), 1)) {
 		c->cache.head[k] = *(void **)p;
 		c->cache.n[k]--;
@@ -509,11 +521,12 @@ AK__CACHE_INLINE void ak__free_sized(void *p, size_t size)
 	if (!p)
 		return;
 #ifndef AK__ASAN
-	struct counts *c = &my_counts;
+	struct counts *c = my_live;
 	size_t k = (size - 1) / CACHE_STEP, b = class_bytes(k);     /* size 0 wraps */
-	size_t bytes = ak__load(&c->cache.bytes, AK__RELAXED);
-	if (__builtin_expect(k < CACHE_CLASSES && c->cache.open && c->cache.n[k] < CACHE_CLASS_MAX &&
-	                     bytes + b <= AK__CACHE_BYTES && !ak__load(&fast_off, AK__RELAXED),
+	size_t bytes = c ? ak__load(&c->cache.bytes, AK__RELAXED) : 0;
+	if (__builtin_expect(c && k < CACHE_CLASSES && c->cache.open &&
+	                     c->cache.n[k] < CACHE_CLASS_MAX && bytes + b <= AK__CACHE_BYTES &&
+	                     !ak__load(&fast_off, AK__RELAXED),
 	                     1)) {
 		add(c, C_LIVE, -1);
 		*(void **)p = c->cache.head[k];
