@@ -25,8 +25,12 @@
  * The debug counters, kept per thread and summed when read: no shared
  * atomic read-modify-write per clone, park or allocation (DESIGN.md
  * section 8).  Each thread's block is its own thread-local storage, linked
- * into a list on the thread's first count; only its owner writes it (a
- * relaxed load and store, no lock prefix), readers load it relaxed.  At
+ * into a list on the thread's first allocation past the block cache (its
+ * first of all, or a stack); only its owner writes it (a relaxed load and
+ * store, no lock prefix), readers load it relaxed.  A count made while the
+ * thread is not linked (a thread that wakes or drops wakers but never
+ * allocated, or a destructor after its exit) is an atomic add to the
+ * orphans' sums, so that no count calls anything.  At
  * thread exit (a key destructor) its counts move into `retired` and it
  * leaves the list, so the sums stay exact for the tests' leak checks after
  * their threads are joined.  The fork hooks keep the list valid in a child
@@ -70,6 +74,10 @@ static _Thread_local struct counts *my_live __attribute__((tls_model("initial-ex
 static pthread_mutex_t counts_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct counts *counts_head;          /* counts_lock */
 static int64_t counts_retired[C_N];         /* counts_lock */
+/* What threads counted while not linked (before the first allocation that
+ * links them, after their exit): summed with the rest.  An atomic add, so
+ * that a count needs no call (see count()). */
+static ak__atomic(int64_t) counts_orphan[C_N];
 static size_t cache_retired;                /* counts_lock: kept bytes lost */
 static pthread_key_t counts_key;
 static pthread_once_t counts_once = PTHREAD_ONCE_INIT;
@@ -162,18 +170,17 @@ static inline void add(struct counts *c, int i, int64_t delta)
 #endif
 }
 
-/* The first count of a thread links its block first. */
-static __attribute__((noinline)) void count_first(int i, int64_t delta)
-{
-	add(my_linked_counts(), i, delta);
-}
-
-/* The linked test and the add through one thread-local word. */
+/* The linked test and the add through one thread-local word.  A thread
+ * not linked adds to the orphans' count instead of linking: no call on a
+ * count's path, so a function that counts (a wake, a park, a free) may
+ * stay a leaf with no frame.  Threads link at their first allocation past
+ * the cache (every thread that makes anything), so the atomic add is the
+ * rare case. */
 static inline void count(int i, int64_t delta)
 {
 	struct counts *c = my_live;
 	if (__builtin_expect(!c, 0))
-		count_first(i, delta);
+		ak__fetch_add(&counts_orphan[i], delta, AK__RELAXED);
 	else
 		add(c, i, delta);
 }
@@ -400,7 +407,7 @@ static void fast_update(void)
 static int64_t live_blocks(void)
 {
 	pthread_mutex_lock(&counts_lock);
-	int64_t sum = counts_retired[C_LIVE];
+	int64_t sum = counts_retired[C_LIVE] + ak__load(&counts_orphan[C_LIVE], AK__RELAXED);
 	for (struct counts *c = counts_head; c; c = c->next)
 		sum += ak__load(&c->v[C_LIVE], AK__RELAXED);
 	pthread_mutex_unlock(&counts_lock);
@@ -466,7 +473,7 @@ static __attribute__((noinline)) void *alloc_slow(size_t size, int zero)
  * the counts through one thread-local address.  A thread with a kept block
  * is linked: every keep comes after a count of the free (which links) and
  * the unlink of an exiting thread after its cache was emptied. */
-AK__CACHE_INLINE void *ak__alloc_raw(size_t size)
+AK__CACHE_INLINE void *ak__alloc_cached(size_t size)
 {
 #ifndef AK__ASAN
 	struct counts *c = my_live;
@@ -481,8 +488,16 @@ AK__CACHE_INLINE void *ak__alloc_raw(size_t size)
 		add(c, C_ALLOCS, 1);
 		return p;
 	}
+#else
+	(void)size;
 #endif
-	return alloc_slow(size, 0);
+	return NULL;
+}
+
+AK__CACHE_INLINE void *ak__alloc_raw(size_t size)
+{
+	void *p = ak__alloc_cached(size);
+	return __builtin_expect(p != NULL, 1) ? p : alloc_slow(size, 0);
 }
 
 void *ak__alloc(size_t size)
@@ -505,9 +520,11 @@ void ak__free(void *p)
 		free(p);
 }
 
+/* Links the thread: a block kept here must be in a cache that the sums
+ * and the thread's exit see. */
 static __attribute__((noinline)) void free_slow(void *p, size_t size)
 {
-	count(C_LIVE, -1);
+	add(my_linked_counts(), C_LIVE, -1);
 	if (ak__load(&user_on, AK__RELAXED))
 		user.free(p, user.arg);
 	else if (size > AK__CACHE_MAX || !block_keep(p, size))
@@ -680,7 +697,7 @@ AK_EXPORT int ak_debug_counters(struct ak_debug_counts *out)
 	int64_t sum[C_N];
 	pthread_mutex_lock(&counts_lock);
 	for (int i = 0; i < C_N; i++) {
-		sum[i] = counts_retired[i];
+		sum[i] = counts_retired[i] + ak__load(&counts_orphan[i], AK__RELAXED);
 		for (struct counts *c = counts_head; c; c = c->next)
 			sum[i] += ak__load(&c->v[i], AK__RELAXED);
 	}

@@ -252,6 +252,12 @@ void *ak__alloc(size_t size);
  * memset would cost more than the block's own set-up. */
 void *ak__alloc_raw(size_t size);
 
+/* ak__alloc_raw()'s hit alone: a block of the calling thread's cache, or
+ * NULL where ak__alloc_raw() would go further (a miss, a user's allocator,
+ * a failure armed, a large block, the simulation), which the caller then
+ * calls from a function of its own: the hit's caller stays a leaf. */
+void *ak__alloc_cached(size_t size);
+
 /* Any block of ak__alloc's; never cached. */
 void ak__free(void *p);
 
@@ -403,6 +409,7 @@ static inline void ak__stack_switch_finish(void *fake, const void **bottom, size
 #define ak__alloc(size) (ak__sim_point(AK__SIM_ALLOC, NULL, AK__SIM_SITE), ak__alloc(size))
 #define ak__alloc_raw(size) \
 	(ak__sim_point(AK__SIM_ALLOC, NULL, AK__SIM_SITE), ak__alloc_raw(size))
+#define ak__alloc_cached(size) ((void)(size), (void *)0)
 #define ak__free(p) (ak__sim_point(AK__SIM_FREE, NULL, AK__SIM_SITE), ak__free(p))
 #define ak__free_sized(p, size) \
 	(ak__sim_point(AK__SIM_FREE, NULL, AK__SIM_SITE), ak__free_sized((p), (size)))

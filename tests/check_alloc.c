@@ -239,6 +239,37 @@ START_TEST(a_threads_cache_is_released_at_its_exit)
 }
 END_TEST
 
+/* Counts made on a thread that never allocated (it is not linked: its
+ * counts go to the orphans' sums) and a block it frees with ak__free()
+ * are in the sums at once, and stay there after its exit. */
+static void *free_and_count(void *arg)
+{
+	ak__free(arg);                          /* never kept: no link */
+	ak__count_clones(-1);
+	ak__count_parked(1);
+	return NULL;
+}
+
+START_TEST(counts_of_a_thread_that_never_allocated_are_in_the_sums)
+{
+	struct ak_debug_counts before = tk_counters(), now;
+	void *p = ak__alloc(40);
+	ck_assert_ptr_nonnull(p);
+	pthread_t th;
+	ck_assert_int_eq(pthread_create(&th, NULL, free_and_count, p), 0);
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	now = tk_counters();
+	ck_assert_int_eq(now.live_objects, before.live_objects);
+	ck_assert_int_eq(now.waker_clones, before.waker_clones - 1);
+	ck_assert_int_eq(now.parked_ops, before.parked_ops + 1);
+	ak__count_clones(1);
+	ak__count_parked(-1);
+	now = tk_counters();
+	ck_assert_int_eq(now.waker_clones, before.waker_clones);
+	ck_assert_int_eq(now.parked_ops, before.parked_ops);
+}
+END_TEST
+
 Suite *alloc_suite(void)
 {
 	Suite *s = suite_create("alloc");
@@ -255,6 +286,7 @@ Suite *alloc_suite(void)
 	tcase_add_test(tc, keeping_turned_off_empties_the_cache_and_keeps_nothing_more);
 	tcase_add_test(tc, blocks_freed_on_another_thread_go_to_that_threads_bounded_cache);
 	tcase_add_test(tc, a_threads_cache_is_released_at_its_exit);
+	tcase_add_test(tc, counts_of_a_thread_that_never_allocated_are_in_the_sums);
 	suite_add_tcase(s, tc);
 	return s;
 }
