@@ -35,7 +35,10 @@
  * Each side counts, in a plain field only its owner touches, its handle
  * and its parked operation (rx_count, tx_count); when that reaches zero the
  * side sets its GONE bit.  So dropping either handle under a parked
- * operation is safe: the operation keeps its side alive.
+ * operation is safe: the operation keeps its side alive.  The receiver's
+ * other plain facts are the bits of one byte, rx_end: RX_DROPPED (the
+ * handle went), RX_DONE (a terminal result was returned), RX_TAKEN (the
+ * value was received); a receive looks at all three in one test.
  *
  * Every waker is woken from the copy its taker's CAS made its own, after
  * the channel may be gone.  A value sent and never received is dropped
@@ -43,10 +46,10 @@
  *
  *   field                          written by
  *   state                          both sides (atomic)
- *   rx_count, rx_alive, rx_done,   the receiver's owner
- *   taken, rx_task (bit clear)
- *   tx_count, tx_alive,            the sender's owner
- *   tx_task (bit clear), value
+ *   rx_count, rx_end,              the receiver's owner
+ *   rx_task (bit clear)
+ *   tx_count, tx_task (bit clear), the sender's owner
+ *   value
  *   elem_size, drop, drop_arg      ak_oneshot_new, read-only after
  */
 #include <stdint.h>
@@ -73,15 +76,19 @@ enum {
 };
 _Static_assert(TX_GONE < AK__WAKER_GEN, "the flags live below the registration count");
 
+/* rx_end's bits. */
+enum {
+	RX_DROPPED = 1u << 0,
+	RX_DONE = 1u << 1,
+	RX_TAKEN = 1u << 2,
+};
+
 struct oneshot {
 	ak__atomic(uint64_t) state;
 	/* the receiver's side */
 	uint32_t rx_count;          /* the handle while alive + a parked recv */
-	uint8_t rx_alive;
-	uint8_t rx_done;            /* a terminal result was returned */
-	uint8_t taken;              /* the value was received */
+	uint8_t rx_end;             /* RX_DROPPED, RX_DONE, RX_TAKEN */
 	/* the sender's side */
-	uint8_t tx_alive;
 	uint32_t tx_count;          /* the handle while alive + a parked closed */
 	struct ak__waker_cell rx_task;
 	struct ak__waker_cell tx_task;
@@ -124,21 +131,21 @@ static __attribute__((noinline)) void chan_free_rest(struct oneshot *b, uint64_t
 {
 	ak__waker_cell_free(&b->rx_task, s, RX_TASK_SET);
 	ak__waker_cell_free(&b->tx_task, s, TX_TASK_SET);
-	if ((s & HAS_VALUE) && !b->taken && b->drop)
+	if ((s & HAS_VALUE) && !(b->rx_end & RX_TAKEN) && b->drop)
 		b->drop((void *)b->value, b->drop_arg);
 	ak__free_sized(b, sizeof(*b) + b->elem_size);
 }
 
 /* Called by the side that finishes second: its RMW set the second GONE bit
  * (acq_rel, reading the other side's acq_rel GONE RMW), or its acquire load
- * saw the other GONE bit.  Every write of both sides (slots, value, taken)
- * is visible here and nobody else touches the channel.  Inline, with no
- * call but the tail ones: a received channel is a look and a free. */
-static inline void chan_free(struct oneshot *b)
+ * saw the other GONE bit.  Every write of both sides (slots, value,
+ * rx_end) is visible here and nobody else touches the channel; s is the
+ * state word, final.  Inline, with no call but the tail ones: a received
+ * channel is a look and a free. */
+static inline void chan_free(struct oneshot *b, uint64_t s)
 {
-	uint64_t s = ak__load(&b->state, AK__RELAXED);
-
-	if ((s & (RX_TASK_SET | TX_TASK_SET)) || ((s & HAS_VALUE) && !b->taken && b->drop)) {
+	if ((s & (RX_TASK_SET | TX_TASK_SET)) ||
+	    ((s & HAS_VALUE) && !(b->rx_end & RX_TAKEN) && b->drop)) {
 		chan_free_rest(b, s);
 		return;
 	}
@@ -152,7 +159,7 @@ static void side_release(struct oneshot *b, uint64_t gone, uint64_t other)
 	 * GONE bit (here or in tx_finish / ak_oneshot_rx_drop). */
 	uint64_t prev = ak__fetch_or(&b->state, gone, AK__ACQ_REL);
 	if (prev & other)
-		chan_free(b);
+		chan_free(b, prev | gone);
 }
 
 static void rx_put(struct oneshot *b)
@@ -167,22 +174,15 @@ static void tx_put(struct oneshot *b)
 		side_release(b, TX_GONE, RX_GONE);
 }
 
-AK_EXPORT int ak_oneshot_new(size_t elem_size, const struct ak_oneshot_hooks *hooks,
-                             struct ak_oneshot_tx **tx, struct ak_oneshot_rx **rx)
+/* Not zeroed: every field is written here but the waker cells, read only
+ * while their bit is set, and value, read only with HAS_VALUE. */
+static inline int chan_init(struct oneshot *b, size_t elem_size,
+                            const struct ak_oneshot_hooks *hooks, struct ak_oneshot_tx **tx,
+                            struct ak_oneshot_rx **rx)
 {
-	if (!tx || !rx || elem_size > (SIZE_MAX >> 1) - sizeof(struct oneshot))
-		return AK_EINVAL;
-	/* Not zeroed: every field is written here but the waker cells, read
-	 * only while their bit is set, and value, read only with HAS_VALUE. */
-	struct oneshot *b = ak__alloc_raw(sizeof(*b) + elem_size);
-	if (!b)
-		return AK_ENOMEM;
 	ak__init(&b->state, 0);
 	b->rx_count = 1;
-	b->rx_alive = 1;
-	b->rx_done = 0;
-	b->taken = 0;
-	b->tx_alive = 1;
+	b->rx_end = 0;
 	b->tx_count = 1;
 	b->elem_size = elem_size;
 	b->drop = hooks ? hooks->drop : NULL;
@@ -192,26 +192,56 @@ AK_EXPORT int ak_oneshot_new(size_t elem_size, const struct ak_oneshot_hooks *ho
 	return 0;
 }
 
+/* ak_oneshot_new() past the block cache's hit. */
+static __attribute__((noinline)) int new_slow(size_t elem_size,
+                                              const struct ak_oneshot_hooks *hooks,
+                                              struct ak_oneshot_tx **tx,
+                                              struct ak_oneshot_rx **rx)
+{
+	struct oneshot *b = ak__alloc_raw(sizeof(*b) + elem_size);
+	if (!b)
+		return AK_ENOMEM;
+	return chan_init(b, elem_size, hooks, tx, rx);
+}
+
+AK_EXPORT int ak_oneshot_new(size_t elem_size, const struct ak_oneshot_hooks *hooks,
+                             struct ak_oneshot_tx **tx, struct ak_oneshot_rx **rx)
+{
+	if (!tx || !rx || elem_size > (SIZE_MAX >> 1) - sizeof(struct oneshot))
+		return AK_EINVAL;
+	/* A kept block's hit with no call: no frame (anything else from
+	 * new_slow, a tail call). */
+	struct oneshot *b = ak__alloc_cached(sizeof(*b) + elem_size);
+	if (__builtin_expect(!b, 0))
+		return new_slow(elem_size, hooks, tx, rx);
+	return chan_init(b, elem_size, hooks, tx, rx);
+}
+
 /* ---- the sender ---------------------------------------------------------------- */
 
-/* Sets COMPLETE (with HAS_VALUE when sending) unless the receiver closed,
- * wakes a registered receiver, and gives up the sender's handle.  s is an
- * acquire look at the state.  0, or AK_EPIPE when the receiver had
- * closed. */
-static inline __attribute__((always_inline)) int tx_finish(struct oneshot *b, uint64_t s,
-                                                        uint64_t sent)
+/* Wakes w, the sender's own clone (the channel may be gone already), and
+ * returns 0: the send's last call, in tail position (the send needs no
+ * frame of its own). */
+static __attribute__((noinline)) int tx_wake(struct ak_waker w)
+{
+	ak__waker_wake_kept(&w);
+	return 0;
+}
+
+/* tx_finish() past its first try: the receiver closed, or the word
+ * changed under the look.  gone: the sender's side ends here. */
+static __attribute__((noinline)) int tx_finish_slow(struct oneshot *b, uint64_t s, uint64_t sent,
+                                                    uint64_t gone)
 {
 	struct ak_waker w = { NULL, NULL };
 	uint64_t want;
 
-	b->tx_alive = 0;
-	uint64_t gone = --b->tx_count == 0 ? TX_GONE : 0u;
 	for (;;) {
 		if (s & CLOSED) {
 			if (gone && (s & RX_GONE)) {
 				/* The receiver side is gone and so is ours:
 				 * nobody to tell (see chan_free). */
-				chan_free(b);
+				chan_free(b, s);
 				return AK_EPIPE;
 			}
 			want = s | gone;
@@ -232,12 +262,43 @@ static inline __attribute__((always_inline)) int tx_finish(struct oneshot *b, ui
 	}
 	if (s & CLOSED) {
 		if ((want & TX_GONE) && (s & RX_GONE))
-			chan_free(b);
+			chan_free(b, want);
 		return AK_EPIPE;
 	}
 	/* The channel may be gone already: w is the sender's own clone. */
 	ak__waker_wake_kept(&w);
 	return 0;
+}
+
+/* Sets COMPLETE (with HAS_VALUE when sending) unless the receiver closed,
+ * wakes a registered receiver, and gives up the sender's handle.  s is an
+ * acquire look at the state.  0, or AK_EPIPE when the receiver had
+ * closed.  The first try inline: an open channel whose word did not change
+ * under the look is one CAS and the wake, with no call but tail calls.
+ * The receiver's side is never gone without CLOSED (rx_drop closes), so
+ * an open channel is never the sender's to free. */
+static inline __attribute__((always_inline)) int tx_finish(struct oneshot *b, uint64_t s,
+                                                        uint64_t sent)
+{
+	uint64_t gone = --b->tx_count == 0 ? TX_GONE : 0u;
+	if (__builtin_expect(!(s & CLOSED), 1)) {
+		struct ak_waker w;
+		/* acq_rel: as in tx_finish_slow(). */
+		if (ak__waker_cell_take(&b->rx_task, &b->state, RX_TASK_SET, &s,
+		                        s | COMPLETE | sent | gone, &w)) {
+			if (w.vtable)
+				return tx_wake(w);
+			return 0;
+		}
+	}
+	return tx_finish_slow(b, s, sent, gone);
+}
+
+/* ak_oneshot_send() of a value of another size than the common ones. */
+static __attribute__((noinline)) int send_big(struct oneshot *b, const void *value, uint64_t s)
+{
+	ak__copy_value((void *)b->value, value, b->elem_size);
+	return tx_finish(b, s, HAS_VALUE);
 }
 
 AK_EXPORT int ak_oneshot_send(struct ak_oneshot_tx *tx, const void *value)
@@ -251,8 +312,8 @@ AK_EXPORT int ak_oneshot_send(struct ak_oneshot_tx *tx, const void *value)
 	 * makes the copy pointless.  The receiver reads value only after
 	 * seeing HAS_VALUE, which this copy happens-before. */
 	uint64_t s = ak__load(&b->state, AK__ACQUIRE);
-	if (!(s & CLOSED))
-		ak__copy_value((void *)b->value, value, b->elem_size);
+	if (!(s & CLOSED) && !ak__copy_small((void *)b->value, value, b->elem_size))
+		return send_big(b, value, s);
 	return tx_finish(b, s, HAS_VALUE);
 }
 
@@ -346,11 +407,12 @@ AK_EXPORT int ak_oneshot_closed_init(struct ak_oneshot_closed_op *op, struct ak_
 /* s has COMPLETE: takes the value if there is one.  0 or AK_EPIPE. */
 static int rx_take(struct oneshot *b, uint64_t s, void *out)
 {
-	b->rx_done = 1;
-	if (!(s & HAS_VALUE))
+	if (!(s & HAS_VALUE)) {
+		b->rx_end |= RX_DONE;
 		return AK_EPIPE;
+	}
 	ak__copy_value(out, (const void *)b->value, b->elem_size);
-	b->taken = 1;
+	b->rx_end |= RX_DONE | RX_TAKEN;
 	return 0;
 }
 
@@ -360,14 +422,14 @@ AK_EXPORT int ak_oneshot_try_recv(struct ak_oneshot_rx *rx, void *out)
 
 	if (!b || (!out && b->elem_size > 0))
 		return AK_EINVAL;
-	if (b->rx_done)
+	if (b->rx_end & RX_DONE)
 		return AK_EPIPE;
 	/* acquire: pairs with the sender's release CAS in tx_finish(). */
 	uint64_t s = ak__load(&b->state, AK__ACQUIRE);
 	if (s & COMPLETE)
 		return rx_take(b, s, out);
 	if (s & CLOSED) {
-		b->rx_done = 1;
+		b->rx_end |= RX_DONE;
 		return AK_EPIPE;
 	}
 	return AK_EAGAIN;
@@ -380,7 +442,7 @@ AK_EXPORT int ak_oneshot_rx_is_terminated(const struct ak_oneshot_rx *rx)
 	const struct oneshot *b = of_rx(rx);
 	if (!b)
 		return AK_EINVAL;
-	return b->rx_done != 0;
+	return (b->rx_end & RX_DONE) != 0;
 }
 
 /* tokio's Receiver::is_empty: no value waits to be received (none sent
@@ -390,7 +452,7 @@ AK_EXPORT int ak_oneshot_rx_is_empty(const struct ak_oneshot_rx *rx)
 	struct oneshot *b = of_rx(rx);
 	if (!b)
 		return AK_EINVAL;
-	if (b->rx_done)
+	if (b->rx_end & RX_DONE)
 		return 1;
 	/* acquire: pairs with the sender's release CAS in tx_finish(). */
 	uint64_t s = ak__load(&b->state, AK__ACQUIRE);
@@ -439,7 +501,7 @@ static __attribute__((noinline)) void rx_drop_rest(struct oneshot *b, uint64_t s
 	/* The last gives the side up in the same CAS. */
 	s = rx_set_closed(b, s, last ? RX_GONE : 0u);
 	if (last && (s & TX_GONE) && !(s & RX_GONE))
-		chan_free(b);
+		chan_free(b, ak__load(&b->state, AK__RELAXED));
 }
 
 AK_EXPORT void ak_oneshot_rx_drop(struct ak_oneshot_rx *rx)
@@ -448,14 +510,15 @@ AK_EXPORT void ak_oneshot_rx_drop(struct ak_oneshot_rx *rx)
 
 	if (!b)
 		return;
-	b->rx_alive = 0;
+	b->rx_end |= RX_DROPPED;
 	int last = --b->rx_count == 0;
 	/* acquire: pairs with the sender's release RMW that set TX_GONE (in
 	 * tx_finish or side_release): its side is finished and every write
-	 * of it visible, so the last of the receiver's side frees alone. */
+	 * of it visible, so the last of the receiver's side frees alone, and
+	 * s is final. */
 	uint64_t s = ak__load(&b->state, AK__ACQUIRE);
 	if (last && (s & TX_GONE)) {
-		chan_free(b);
+		chan_free(b, s);
 		return;
 	}
 	rx_drop_rest(b, s, last);
@@ -481,17 +544,22 @@ static inline __attribute__((always_inline)) int recv_end(struct recv_priv *p, i
 	return rc;
 }
 
-static int recv_poll(struct ak_future *f, struct ak_context *cx)
+/* recv_poll() with the budget spent, or the receiver dropped or done. */
+static __attribute__((noinline)) int recv_rare(struct recv_priv *p, struct ak_context *cx)
 {
-	struct recv_priv *p = recv_priv_of(f);
-	struct oneshot *b = p->b;
-
 	if (ak__coop_check(cx) == AK_PENDING)
 		return AK_PENDING;
-	if (!b->rx_alive || b->rx_done)
-		return recv_end(p, AK_EPIPE, cx);
-	/* acquire: pairs with the sender's release CAS in tx_finish(). */
-	uint64_t s = ak__load(&b->state, AK__ACQUIRE);
+	return recv_end(p, AK_EPIPE, cx);
+}
+
+/* recv_poll() with no value in s (its acquire look): registers and parks,
+ * or ends with the sender gone or the receiver closed; or with a value of
+ * another size than the common ones, to take. */
+static __attribute__((noinline)) int recv_wait(struct recv_priv *p, uint64_t s,
+                                               struct ak_context *cx)
+{
+	struct oneshot *b = p->b;
+
 	if (!(s & (COMPLETE | CLOSED))) {
 		/* Registers, and looks at COMPLETE in the registering RMW: a
 		 * send that comes after it takes the waker and wakes it. */
@@ -508,8 +576,38 @@ static int recv_poll(struct ak_future *f, struct ak_context *cx)
 	}
 	if (s & COMPLETE)
 		return recv_end(p, rx_take(b, s, p->out), cx);
-	b->rx_done = 1;          /* closed by this side */
+	b->rx_end |= RX_DONE;    /* closed by this side */
 	return recv_end(p, AK_EPIPE, cx);
+}
+
+/*
+ * The value sent (HAS_VALUE, which comes with COMPLETE) is taken here, in a
+ * leaf: rx_end clear means the handle is alive, so a parked recv's count is
+ * never the last of the receiver's side (the handle holds one) and goes
+ * with a plain decrement.  Anything else (the budget spent, the receiver
+ * dropped or done, no value yet) goes to recv_rare or recv_wait, a tail
+ * call.  A waker still registered (a registration that raced the send)
+ * stays for chan_free, as in recv_wait.
+ */
+static int recv_poll(struct ak_future *f, struct ak_context *cx)
+{
+	struct recv_priv *p = recv_priv_of(f);
+	struct oneshot *b = p->b;
+
+	if (__builtin_expect(cx->budget == 0 || b->rx_end != 0, 0))
+		return recv_rare(p, cx);
+	/* acquire: pairs with the sender's release CAS in tx_finish(). */
+	uint64_t s = ak__load(&b->state, AK__ACQUIRE);
+	if (!(s & HAS_VALUE) || !ak__copy_small(p->out, (const void *)b->value, b->elem_size))
+		return recv_wait(p, s, cx);
+	b->rx_end = RX_DONE | RX_TAKEN;
+	ak__coop_spend(cx);
+	if (p->parked) {
+		p->parked = 0;
+		ak__count_parked(-1);
+		b->rx_count--;
+	}
+	return 0;
 }
 
 static void recv_cancel(struct ak_future *f)

@@ -104,6 +104,28 @@ static inline void ak__copy_value(void *dst, const void *src, size_t n)
 	}
 }
 
+/* ak__copy_value() of the common sizes alone: 1 copied, 0 for any other
+ * size, copied by nothing (the caller goes on in a function of its own,
+ * so that a leaf path makes no call to memcpy). */
+static inline int ak__copy_small(void *dst, const void *src, size_t n)
+{
+	switch (n) {
+	case 0:
+		return 1;
+	case 4:
+		memcpy(dst, src, 4);
+		return 1;
+	case 8:
+		memcpy(dst, src, 8);
+		return 1;
+	case 16:
+		memcpy(dst, src, 16);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /* ---- poll depth ------------------------------------------------------------ */
 
 /* True when the calling thread is inside a poll: blocking calls refuse. */

@@ -564,6 +564,44 @@ START_TEST(zero_sized_values_are_signals)
 }
 END_TEST
 
+/* Every size goes whole, and only its bytes, both ways: sent before the
+ * first poll, and sent to a parked receive (the common sizes take the
+ * receive's and the send's leaf paths, the others their out-of-line
+ * copies). */
+START_TEST(values_of_any_size_are_received_whole_either_way)
+{
+	static const size_t sizes[] = { 1, 4, 8, 12, 16, 24, 100 };
+	struct tk_task *t = tk_task_new();
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		for (int parked = 0; parked < 2; parked++) {
+			size_t n = sizes[i];
+			unsigned char in[128], out[128];
+			struct ak_oneshot_tx *tx;
+			struct ak_oneshot_rx *rx;
+			struct ak_oneshot_recv_op op = { 0 };
+
+			for (size_t j = 0; j < sizeof(in); j++)
+				in[j] = (unsigned char)(j * 7 + n + 1);
+			memset(out, 0xee, sizeof(out));
+			ck_assert_int_eq(ak_oneshot_new(n, NULL, &tx, &rx), 0);
+			ck_assert_int_eq(ak_oneshot_recv_init(&op, rx, out), 0);
+			if (parked)
+				ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+			ck_assert_int_eq(ak_oneshot_send(tx, in), 0);
+			ck_assert_int_eq(parked, tk_task_take_woken(t));
+			ck_assert_int_eq(tk_poll(t, &op.future), 0);
+			ck_assert_mem_eq(out, in, n);
+			for (size_t j = n; j < sizeof(out); j++)
+				ck_assert_uint_eq(out[j], 0xee);
+			ck_assert_int_eq(ak_oneshot_rx_is_terminated(rx), 1);
+			ck_assert_int_eq(ak_oneshot_rx_is_empty(rx), 1);
+			ak_oneshot_rx_drop(rx);
+		}
+	}
+}
+END_TEST
+
 START_TEST(a_spent_budget_parks_without_touching_the_channel)
 {
 	struct ak_oneshot_tx *tx;
@@ -908,6 +946,7 @@ Suite *oneshot_suite(void)
 
 	tcase_add_test(tc, send_before_the_receiver_parks_completes_at_the_first_poll);
 	tcase_add_test(tc, send_after_the_receiver_parks_wakes_it);
+	tcase_add_test(tc, values_of_any_size_are_received_whole_either_way);
 	tcase_add_test(tc, recv_parked_while_alone_is_woken_by_a_thread_started_after);
 	tcase_add_test(tc, receiver_drop_before_send_fails_and_leaves_the_value);
 	tcase_add_test(tc, sender_drop_without_send_wakes_the_receiver_with_epipe);
