@@ -170,9 +170,31 @@ static int has_room(struct ak__chan *c, struct ak__ring *r, uint64_t t, uint64_t
 	return d >= 2;
 }
 
+/* publish() past the copy: the slot's stamp, and the receiver told. */
+static inline __attribute__((always_inline)) int publish_end(struct ak__chan *c,
+                                                             ak__atomic(uint64_t) *seq, uint64_t i)
+{
+	/* release: publishes the value to the acquire load in
+	 * ak__ring_pop_many(). */
+	ak__store(seq, (i + 1) & c->imask, AK__RELEASE);
+	/* After the claim's seq_cst RMW: a receiver that registered before
+	 * its look at tail (ak__ring_in_flight()) is seen here. */
+	return ak__waker_slot_notify(&c->rx_waker);
+}
+
+/* publish() of a value of another size than the common ones (memcpy). */
+static __attribute__((noinline)) int publish_big(struct ak__chan *c, ak__atomic(uint64_t) *seq,
+                                                 uint64_t i, const void *value)
+{
+	ak__copy_value(slot_data(seq), value, c->elem_size);
+	return publish_end(c, seq, i);
+}
+
 /* Writes the value of index i, claimed, and tells the receiver.  Inline:
- * a send is one claim and this. */
-static inline __attribute__((always_inline)) void publish(struct ak__chan *c, struct ak__ring *r, uint64_t i, const void *value)
+ * a send is one claim and this.  0, always: the notify is its last call
+ * (publish_big's, for the sizes that take memcpy), in tail position for a
+ * send that returns 0 after it: no frame. */
+static inline __attribute__((always_inline)) int publish(struct ak__chan *c, struct ak__ring *r, uint64_t i, const void *value)
 {
 	ak__atomic(uint64_t) *seq = ak__ring_seq(c, r, i);
 	/* acquire: pairs with the receiver's release store of i (the lap
@@ -180,22 +202,23 @@ static inline __attribute__((always_inline)) void publish(struct ak__chan *c, st
 	 * not loop. */
 	while (ak__load(seq, AK__ACQUIRE) != i)
 		ak__cpu_relax();
-	ak__copy_value(slot_data(seq), value, c->elem_size);
-	/* release: publishes the value to the acquire load in
-	 * ak__ring_pop_many(). */
-	ak__store(seq, (i + 1) & c->imask, AK__RELEASE);
-	/* After the claim's seq_cst RMW: a receiver that registered before
-	 * its look at tail (ak__ring_in_flight()) is seen here. */
-	ak__waker_slot_notify(&c->rx_waker);
+	if (!ak__copy_small(slot_data(seq), value, c->elem_size))
+		return publish_big(c, seq, i, value);
+	return publish_end(c, seq, i);
+}
+
+/* ak__ring_try_send() of a channel's first value: the ring first. */
+static __attribute__((noinline, cold)) int try_send_first(struct ak__chan *c, const void *value)
+{
+	int rc = ring_first(c);
+	return rc ? rc : ak__ring_try_send(c, value);
 }
 
 int ak__ring_try_send(struct ak__chan *c, const void *value)
 {
 	struct ak__ring *r = ak__ring_get(c);
-	if (!r) {
-		int rc = ring_first(c);
-		return rc ? rc : ak__ring_try_send(c, value);
-	}
+	if (!r)
+		return try_send_first(c, value);
 	/* acquire: pairs with the CASes on tail (a release sequence): see
 	 * has_room(). */
 	uint64_t t = ak__load(&r->tail, AK__ACQUIRE);
@@ -207,8 +230,7 @@ int ak__ring_try_send(struct ak__chan *c, const void *value)
 		/* seq_cst: the receiver's handshake is on tail (see publish()). */
 	} while (!ak__alone_cas(&r->tail, &t, t + ((uint64_t)1 << c->ishift), AK__SEQ_CST,
 	                        AK__ACQUIRE));
-	publish(c, r, idx_of(c, t), value);
-	return 0;
+	return publish(c, r, idx_of(c, t), value);
 }
 
 int ak__ring_try_reserve(struct ak__chan *c, uint64_t n)
@@ -240,7 +262,7 @@ void ak__ring_permit_send(struct ak__chan *c, const void *value)
 	while (!ak__alone_cas(&r->tail, &t, t + ((uint64_t)1 << c->ishift) - ((uint64_t)1 << RSHIFT),
 	                      AK__SEQ_CST, AK__RELAXED))
 		;
-	publish(c, r, idx_of(c, t), value);
+	(void)publish(c, r, idx_of(c, t), value);
 }
 
 /* ---- waiting: the gate's source (core/gate.h) ---------------------------------- */

@@ -1,8 +1,8 @@
 /* core/waker_slot.c: one waiter's waker, lock-free.  See waker_slot.h. */
 #include "waker_slot.h"
 
-void ak__waker_cell_wake(struct ak__waker_cell *c, ak__atomic(uint64_t) *word, uint64_t bit,
-                         uint64_t s)
+int ak__waker_cell_wake(struct ak__waker_cell *c, ak__atomic(uint64_t) *word, uint64_t bit,
+                        uint64_t s)
 {
 	struct ak_waker w;
 	while (s & bit) {
@@ -10,9 +10,10 @@ void ak__waker_cell_wake(struct ak__waker_cell *c, ak__atomic(uint64_t) *word, u
 		 * clear. */
 		if (ak__waker_cell_take(c, word, bit, &s, s, &w)) {
 			ak__waker_wake_kept(&w);
-			return;
+			return 0;
 		}
 	}
+	return 0;
 }
 
 void ak__waker_slot_init(struct ak__waker_slot *s)

@@ -155,15 +155,18 @@ static inline int ak__waker_cell_take(struct ak__waker_cell *c, ak__atomic(uint6
 }
 
 /* ak__waker_cell_notify() found the bit set in s: takes the clone and
- * wakes it, unless another notifier or the registering side took it. */
-void ak__waker_cell_wake(struct ak__waker_cell *c, ak__atomic(uint64_t) *word, uint64_t bit,
-                         uint64_t s);
+ * wakes it, unless another notifier or the registering side took it.
+ * Returns 0, always: a notifier that returns 0 after it (a send) calls it
+ * in tail position, with no frame of its own. */
+int ak__waker_cell_wake(struct ak__waker_cell *c, ak__atomic(uint64_t) *word, uint64_t bit,
+                        uint64_t s);
 
 /* Wakes the clone registered under bit, if any: after the caller's seq_cst
  * RMW that made its condition true.  The look inline: a notifier that
- * finds nobody registered makes no call. */
-static inline void ak__waker_cell_notify(struct ak__waker_cell *c, ak__atomic(uint64_t) *word,
-                                         uint64_t bit)
+ * finds nobody registered makes no call.  0, always (as
+ * ak__waker_cell_wake()). */
+static inline int ak__waker_cell_notify(struct ak__waker_cell *c, ak__atomic(uint64_t) *word,
+                                        uint64_t bit)
 {
 	/* seq_cst: comes after the caller's seq_cst RMW; pairs with the
 	 * seq_cst RMW that sets the bit in ak__waker_cell_register(), after
@@ -171,7 +174,8 @@ static inline void ak__waker_cell_notify(struct ak__waker_cell *c, ak__atomic(ui
 	 * looks, one sees the other's write.  Acquire for the cell. */
 	uint64_t s = ak__load(word, AK__SEQ_CST);
 	if (s & bit)
-		ak__waker_cell_wake(c, word, bit, s);
+		return ak__waker_cell_wake(c, word, bit, s);
+	return 0;
 }
 
 /* Drops the clone if s, the word at the end, has the bit. */
@@ -210,10 +214,10 @@ static inline int ak__waker_slot_register(struct ak__waker_slot *s, struct ak_co
  * then: a spurious wake at worst). */
 void ak__waker_slot_unregister(struct ak__waker_slot *s);
 /* Wakes the registered clone, if any; comes after the caller's seq_cst
- * RMW. */
-static inline void ak__waker_slot_notify(struct ak__waker_slot *s)
+ * RMW.  0, always. */
+static inline int ak__waker_slot_notify(struct ak__waker_slot *s)
 {
-	ak__waker_cell_notify(&s->cell, &s->state, AK__WAKER_SLOT_BIT);
+	return ak__waker_cell_notify(&s->cell, &s->state, AK__WAKER_SLOT_BIT);
 }
 
 #endif

@@ -74,6 +74,56 @@ START_TEST(a_permit_send_frees_no_slot_until_received_and_waiters_are_served_in_
 }
 END_TEST
 
+/* Every element size goes through the ring whole, and only its bytes:
+ * sent by a send's poll, by try_send, and by a permit, to a receive that
+ * finds it and to one that was parked (the common sizes take the leaf
+ * paths, the others their out-of-line copies). */
+START_TEST(values_of_any_size_pass_the_ring_whole)
+{
+	static const size_t sizes[] = { 1, 4, 8, 12, 16, 24, 100 };
+	struct tk_task *t = tk_task_new(), *s = tk_task_new();
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		for (int how = 0; how < 3; how++) {
+			size_t n = sizes[i];
+			unsigned char in[128], out[128];
+			struct ak_mpsc_tx *tx;
+			struct ak_mpsc_rx *rx;
+			struct ak_mpsc_recv_op rop;
+			struct ak_mpsc_send_op sop;
+			struct ak_mpsc_reserve_op pop;
+
+			for (size_t j = 0; j < sizeof(in); j++)
+				in[j] = (unsigned char)(j * 5 + n + how);
+			memset(out, 0xee, sizeof(out));
+			memset(&rop, 0, sizeof(rop));
+			memset(&sop, 0, sizeof(sop));
+			ck_assert_int_eq(ak_mpsc_new(2, n, NULL, &tx, &rx), 0);
+			ck_assert_int_eq(ak_mpsc_recv_init(&rop, rx, out), 0);
+			int parked = how != 1;
+			if (parked)
+				ck_assert_int_eq(tk_poll(t, &rop.future), AK_PENDING);
+			if (how == 0) {
+				ck_assert_int_eq(ak_mpsc_send_init(&sop, tx, in), 0);
+				ck_assert_int_eq(tk_poll(s, &sop.future), 0);
+			} else if (how == 1) {
+				ck_assert_int_eq(ak_mpsc_try_send(tx, in), 0);
+			} else {
+				permit_now(&pop, tx);
+				ck_assert_int_eq(ak_mpsc_permit_send(&pop, in), 0);
+			}
+			ck_assert_int_eq(parked, tk_task_take_woken(t));
+			ck_assert_int_eq(tk_poll(t, &rop.future), 0);
+			ck_assert_mem_eq(out, in, n);
+			for (size_t j = n; j < sizeof(out); j++)
+				ck_assert_uint_eq(out[j], 0xee);
+			ak_mpsc_tx_drop(tx);
+			ak_mpsc_rx_drop(rx);
+		}
+	}
+}
+END_TEST
+
 START_TEST(a_slot_granted_to_a_waiter_is_not_taken_by_try_send)
 {
 	struct ak_mpsc_tx *tx;
@@ -316,6 +366,7 @@ TCase *mpsc_bounded_tcase(void)
 	TCase *tc = tk_tcase("mpsc_bounded");
 	tcase_add_test(tc, a_permit_send_frees_no_slot_until_received_and_waiters_are_served_in_order);
 	tcase_add_test(tc, a_slot_granted_to_a_waiter_is_not_taken_by_try_send);
+	tcase_add_test(tc, values_of_any_size_pass_the_ring_whole);
 	tcase_add_test(tc, a_polled_receive_that_finds_a_value_hands_its_slot_to_a_parked_send);
 	tcase_add_test(tc, a_cancelled_waiter_is_skipped_and_the_next_one_gets_the_slot);
 	tcase_add_test(tc, close_fails_a_waiting_reserve_while_a_held_permit_still_delivers);
