@@ -209,13 +209,28 @@ static __attribute__((noinline)) int ring_recv_empty(struct recv_priv *p, struct
 	return recv_finish(p, rc);
 }
 
-/* A value taken (budget spent), and a sender may wait for the slot it
- * freed (served), or the receive held the channel while it waited. */
-static __attribute__((noinline)) int ring_recv_taken(struct recv_priv *p, int served)
+/* ring_recv_taken() with a sender to serve, or more to let go. */
+static __attribute__((noinline)) int ring_recv_served(struct recv_priv *p, int served)
 {
 	if (served)
 		ak__ring_served(p->c);
 	return recv_finish(p, 0);
+}
+
+/* A value taken (budget spent), and a sender may wait for the slot it
+ * freed (served), or the receive held the channel while it waited.  The
+ * common end of a receive that waited (its hold alone, the receiver
+ * alive, nobody to serve) is a leaf: recv_finish's put does nothing
+ * while rx_gone is clear; anything else ring_recv_served(). */
+static __attribute__((noinline)) int ring_recv_taken(struct recv_priv *p, int served)
+{
+	struct ak__chan *c = p->c;
+	if (!served && p->flags == F_REF && !c->rx_gone) {
+		p->flags = 0;
+		c->rx_holds--;
+		return 0;
+	}
+	return ring_recv_served(p, served);
 }
 
 /* One value from a bounded channel (ak_mpsc_recv_init's binding there):

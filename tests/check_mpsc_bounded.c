@@ -124,6 +124,32 @@ START_TEST(values_of_any_size_pass_the_ring_whole)
 }
 END_TEST
 
+/* A parked receive that takes a value after its receiver was dropped (a
+ * permit's send, its unit held from before the drop) lets go of the
+ * channel as it completes: it was the last to hold it. */
+START_TEST(a_receive_completed_after_its_receiver_was_dropped_frees_the_channel)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_recv_op op;
+	struct ak_mpsc_reserve_op permit;
+	struct tk_task *t = tk_task_new();
+	int v = -1;
+
+	new_bounded(2, &tx, &rx);
+	memset(&op, 0, sizeof(op));
+	ck_assert_int_eq(ak_mpsc_recv_init(&op, rx, &v), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	permit_now(&permit, tx);
+	ak_mpsc_rx_drop(rx);
+	int sent = ak_mpsc_permit_send(&permit, &(int){ 5 });
+	ak_mpsc_tx_drop(tx);
+	int rc = tk_poll(t, &op.future);
+	ck_assert_msg(rc == AK_EPIPE || (rc == 0 && sent == 0 && v == 5), "rc %d sent %d v %d", rc,
+	              sent, v);
+}
+END_TEST
+
 START_TEST(a_slot_granted_to_a_waiter_is_not_taken_by_try_send)
 {
 	struct ak_mpsc_tx *tx;
@@ -367,6 +393,7 @@ TCase *mpsc_bounded_tcase(void)
 	tcase_add_test(tc, a_permit_send_frees_no_slot_until_received_and_waiters_are_served_in_order);
 	tcase_add_test(tc, a_slot_granted_to_a_waiter_is_not_taken_by_try_send);
 	tcase_add_test(tc, values_of_any_size_pass_the_ring_whole);
+	tcase_add_test(tc, a_receive_completed_after_its_receiver_was_dropped_frees_the_channel);
 	tcase_add_test(tc, a_polled_receive_that_finds_a_value_hands_its_slot_to_a_parked_send);
 	tcase_add_test(tc, a_cancelled_waiter_is_skipped_and_the_next_one_gets_the_slot);
 	tcase_add_test(tc, close_fails_a_waiting_reserve_while_a_held_permit_still_delivers);
