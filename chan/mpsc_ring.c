@@ -459,7 +459,7 @@ static __attribute__((noinline)) int recv_wait(struct ak__chan *c, struct ak__ri
 	/* A finished channel registers nothing. */
 	if (finished_now(c))
 		return AK_EPIPE;
-	int rc = ak__waker_slot_register(&c->rx_waker, cx);
+	int rc = ak__waker_slot_register_inline(&c->rx_waker, cx);
 	if (rc)
 		return rc;
 	if (!r) {

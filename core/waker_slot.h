@@ -202,13 +202,21 @@ void ak__waker_slot_init(struct ak__waker_slot *s);
 void ak__waker_slot_free(struct ak__waker_slot *s);
 /* Leaves a clone of cx's waker registered (or keeps one that will_wake
  * the same task); the caller then looks at its condition again.  0 or
- * AK_ENOMEM. */
-static inline int ak__waker_slot_register(struct ak__waker_slot *s, struct ak_context *cx)
+ * AK_ENOMEM.  _inline: always inline, for a caller whose frame the clone's
+ * call needs anyway (one frame instead of two); elsewhere the compiler
+ * decides. */
+static inline __attribute__((always_inline)) int
+ak__waker_slot_register_inline(struct ak__waker_slot *s, struct ak_context *cx)
 {
 	/* acquire: pairs with a notifier's release CAS: the clone it took is
 	 * no longer read from the cell. */
 	uint64_t st = ak__load(&s->state, AK__ACQUIRE);
 	return ak__waker_cell_register(&s->cell, &s->state, AK__WAKER_SLOT_BIT, &st, cx);
+}
+
+static inline int ak__waker_slot_register(struct ak__waker_slot *s, struct ak_context *cx)
+{
+	return ak__waker_slot_register_inline(s, cx);
 }
 /* Takes back the registered clone, unless a waker took it (it wakes it
  * then: a spurious wake at worst). */
