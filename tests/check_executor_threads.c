@@ -317,10 +317,21 @@ static void mixer_cancel(struct ak_future *f)
 
 static const struct ak_future_vtable mixer_vtable = { mixer_poll, mixer_cancel };
 
+static int probe_stored(struct probe_future *p)
+{
+	pthread_mutex_lock(&p->lock);
+	int stored = p->stored.vtable != NULL;
+	pthread_mutex_unlock(&p->lock);
+	return stored;
+}
+
 static void *mixer_thread(void *arg)
 {
 	struct mixer *m = arg;
 
+	/* The first poll's clone first: a thread that ran every round before
+	 * it (a loaded machine) would stop a task polled once. */
+	TK_WAIT_UNTIL(probe_stored(&m->p));
 	for (long i = 0; i < m->rounds; i++) {
 		struct ak_waker mine = { NULL, NULL };
 		pthread_mutex_lock(&m->p.lock);
