@@ -8,6 +8,9 @@
  * random branch and wraps around, as tokio's select! does, drawn from the
  * thread's xorshift generator (tokio's thread-local FastRand), or from the
  * operation's own when seeded; AK_SELECT_BIASED polls in array order.
+ * AK_SELECT_KEEP cancels no loser: each goes back to the caller pending,
+ * as select! over `&mut` futures leaves them, so that a loop of selects
+ * over the same channels re-makes only the receive that won.
  */
 #include <awaitkit/block_on.h>
 #include <awaitkit/select.h>
@@ -50,11 +53,19 @@ static uint64_t seeded(uint64_t seed)
  * every message (as select! is) so pays no seeding per operation. */
 static _Thread_local uint64_t thread_rng;
 
+/* The first draw on a thread: out of line, so that the poll's frame is
+ * sized for its own path alone. */
+static __attribute__((noinline, cold)) uint64_t *thread_seed(uint64_t *g)
+{
+	*g = ak__branch_seed(g);
+	return g;
+}
+
 static uint64_t *thread_gen(void)
 {
 	uint64_t *g = &thread_rng;
 	if (*g == 0)
-		*g = ak__branch_seed(g);
+		return thread_seed(g);
 	return g;
 }
 
@@ -85,34 +96,81 @@ static int enabled(const struct ak_branch *b)
 	return !(b->flags & AK_BRANCH_DISABLED);
 }
 
-/* One round over the enabled branches from a start: the index of the
- * first that finished, or -1. */
-static int round_robin(struct ak_branch *b, size_t n, size_t start,
+/* k branches of a round, the first at i (n: wraps to 0): the index of
+ * the first enabled one that finished, or -1.  Each branch's index is
+ * pushed on the path for its own poll (ak__branch_poll()). */
+static int round_robin(struct ak_branch *b, size_t n, size_t i, size_t k,
                        struct ak_context *cx)
 {
-	size_t i = start;
-
-	for (size_t k = n; k > 0; k--) {
+	for (; k > 0; k--, i++) {
+		if (i == n)
+			i = 0;          /* wraps around without a division */
 		if (enabled(&b[i]) && ak__branch_poll(b, i, cx) != AK_PENDING)
 			return (int)i;
-		if (++i == n)
-			i = 0;          /* wraps around without a division */
 	}
 	return -1;
 }
 
-/* Cancels every enabled branch but the winner w (all pending: claimed,
- * so their cancel is the inline one). */
-static void cancel_losers(struct ak_branch *b, size_t n, size_t w)
+/* Cancels every enabled branch but the winner: those owned and idle or
+ * pending (claimed, so their cancel is the inline one).  The winner is
+ * done and no longer owned, which tells it apart without its index. */
+static inline __attribute__((always_inline)) void cancel_losers(struct ak_branch *b, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (i == w || !enabled(&b[i]))
+	for (struct ak_branch *end = b + n; b != end; b++) {
+		if (!enabled(b) ||
+		    b->future->state - (AK_FUTURE_OWNED | AK_FUTURE_IDLE) > 1)
 			continue;
-		b[i].status = AK_ECANCELED;
-		ak__future_cancel_claimed(b[i].future);
+		b->status = AK_ECANCELED;
+		ak__future_cancel_claimed(b->future);
 	}
 }
 
+/* AK_SELECT_KEEP: every enabled branch but the winner w goes back to the
+ * caller as it is, pending (or never polled), its status AK_PENDING: no
+ * longer owned, nothing cancelled, whatever it registered still there. */
+static void keep_losers(struct ak_branch *b, size_t n)
+{
+	/* The winner too: it is done, and its owned bit is clear already. */
+	for (size_t i = 0; i < n; i++)
+		if (enabled(&b[i]))
+			b[i].future->state &= ~(uintptr_t)AK_FUTURE_OWNED;
+}
+
+/* Branch w won with rc: its status, the losers cancelled or kept, and the
+ * select done.  Inline in both loops below (the fast one keeps nothing
+ * live for it but s). */
+static inline __attribute__((always_inline)) int select_won(struct select_priv *s, size_t w,
+                                                            int rc)
+{
+	s->b[w].status = rc;
+	s->winner = (int)w;
+	if (s->flags & AK_SELECT_KEEP)
+		keep_losers(s->b, s->n);
+	else
+		cancel_losers(s->b, s->n);
+	return 0;
+}
+
+/* The rest of a round after the first branch, polled at i - 1: k
+ * branches from i; or a whole round from i (k = n) when the first was
+ * disabled or not pollable, or the path is AK_PATH_MAX deep. */
+static __attribute__((noinline)) int select_round(struct select_priv *s, size_t i, size_t k,
+                                                  struct ak_context *cx)
+{
+	int w = round_robin(s->b, s->n, i, k, cx);
+	if (w < 0)
+		return AK_PENDING;
+	return select_won(s, (size_t)w, s->b[w].status);
+}
+
+/*
+ * The first branch a poll starts at (a random one, or 0 when biased) most
+ * often wins at once: a select made for a message that is there already.
+ * That branch is polled here with nothing kept across its poll but s, cx
+ * and the branch's future (its index waits in s->winner, which must read
+ * -1 again if nobody wins), and its index pushed on the path in place;
+ * the other branches, if it is pending, in select_round().
+ */
 static int select_poll(struct ak_future *f, struct ak_context *cx)
 {
 	struct select_priv *s = priv(f);
@@ -125,20 +183,27 @@ static int select_poll(struct ak_future *f, struct ak_context *cx)
 		return AK_PENDING;
 	uint64_t *rng = s->flags & AK_SELECT_SEEDED ? &s->rng : NULL;
 	size_t i = start_of(s->flags, rng, s->n);
-	/* round_robin() written out, with s the only thing kept across a
-	 * branch's poll besides the position (the array and its length are
-	 * loaded again): fewer registers to save on every poll. */
-	for (size_t k = s->n;;) {
-		if (enabled(&s->b[i]) && ak__branch_poll(s->b, i, cx) != AK_PENDING) {
-			s->winner = (int)i;
-			cancel_losers(s->b, s->n, i);
-			return 0;
-		}
-		if (--k == 0)
-			return AK_PENDING;
-		if (++i == s->n)
-			i = 0;
+	struct ak_branch *b = &s->b[i];
+	struct ak_branch_path *p = &cx->path;
+	if (!enabled(b) || p->len >= AK_PATH_MAX)
+		return select_round(s, i, s->n, cx);
+	/* Claimed, so its vtable is set; owned and idle or pending unless
+	 * someone cancelled it meanwhile (the round then refuses it). */
+	struct ak_future *bf = b->future;
+	if (bf->state - (AK_FUTURE_OWNED | AK_FUTURE_IDLE) > 1)
+		return select_round(s, i, s->n, cx);
+	p->index[p->len++] = (uint16_t)i;
+	s->winner = (int)i;
+	int rc = bf->vtable->poll(bf, cx);
+	cx->path.len--;
+	i = (size_t)s->winner;
+	if (rc == AK_PENDING) {
+		bf->state = AK_FUTURE_OWNED | AK_FUTURE_PENDING;
+		s->winner = -1;
+		return select_round(s, i + 1, s->n - 1, cx);
 	}
+	bf->state = AK_FUTURE_DONE;
+	return select_won(s, i, rc);
 }
 
 static void select_cancel(struct ak_future *f)
@@ -155,14 +220,17 @@ AK_EXPORT int ak_select_init(struct ak_select_op *op, struct ak_branch *branches
 {
 	size_t enabled;
 
-	if (!op || (flags & ~(AK_SELECT_BIASED | AK_SELECT_SEEDED)))
+	if (!op || (flags & ~(AK_SELECT_BIASED | AK_SELECT_SEEDED | AK_SELECT_KEEP)))
 		return AK_EINVAL;
 	if (ak__future_phase(&op->future) == AK_FUTURE_PENDING)
 		return AK_EBUSY;
 	int rc = ak__branches_claim(branches, n, &enabled);
 	if (rc != 0)
 		return rc;
-	ak_future_init(&op->future, &select_vtable);
+	/* ak_future_init() without its checks again (the vtable is ours, the
+	 * phase was looked at above). */
+	op->future.vtable = &select_vtable;
+	op->future.state = AK_FUTURE_IDLE;
 	struct select_priv *s = priv(&op->future);
 	s->b = branches;
 	s->n = n;
@@ -215,13 +283,13 @@ AK_EXPORT int ak_select_try(struct ak_branch *branches, size_t n, unsigned flags
 	if (cx)
 		tcx.path = cx->path;
 	tcx.budget = AK_BUDGET_UNCONSTRAINED;
-	int w = round_robin(branches, n, start_of(flags, NULL, n), &tcx);
+	int w = round_robin(branches, n, start_of(flags, NULL, n), n, &tcx);
 	/* Every other branch, polled or not, is cancelled: nothing stays
 	 * registered, nothing granted stays with a loser. */
 	if (w < 0)
 		ak__branches_cancel(branches, n);
 	else
-		cancel_losers(branches, n, (size_t)w);
+		cancel_losers(branches, n);
 	ak__context_leave(&tcx, w < 0 ? AK_PENDING : 0);
 	if (w < 0)
 		return AK_EAGAIN;

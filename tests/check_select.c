@@ -1061,6 +1061,273 @@ START_TEST(select_seed_needs_the_flag_and_an_unpolled_op)
 }
 END_TEST
 
+/* ---- AK_SELECT_KEEP: losers kept pending, as select! over `&mut` ------- */
+
+/* A win leaves the other receive pending and registered, no longer owned:
+ * the next select (only the winner re-initialised) takes it as it is, and
+ * a send on its channel meanwhile wakes the task through the registration
+ * it kept; no waker is cloned or dropped for it across the two rounds. */
+START_TEST(kept_loser_stays_registered_while_another_wins)
+{
+	struct tk_task *t = tk_task_new();
+	struct ak_mpsc_tx *tx[2];
+	struct ak_mpsc_rx *rx[2];
+	struct ak_mpsc_recv_op r[2];
+	int v[2] = { -1, -1 }, x = 5, y = 6;
+	struct ak_branch b[2];
+	struct ak_select_op op;
+
+	memset(&op, 0, sizeof op);
+	memset(r, 0, sizeof r);
+	for (int k = 0; k < 2; k++) {
+		ck_assert_int_eq(ak_mpsc_new(4, sizeof(int), NULL, &tx[k], &rx[k]), 0);
+		ck_assert_int_eq(ak_mpsc_recv_init(&r[k], rx[k], &v[k]), 0);
+	}
+	branches_set(b, 2, (struct ak_future *[]){ &r[0].future, &r[1].future });
+	ck_assert_int_eq(ak_select_init(&op, b, 2, AK_SELECT_KEEP | AK_SELECT_BIASED), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(atomic_load(&t->cw->clones), 2);
+	ck_assert_int_eq(ak_mpsc_try_send(tx[1], &x), 0);
+	ck_assert_int_eq(tk_poll_woken(t, &op.future), 0);
+	ck_assert_int_eq(ak_select_index(&op), 1);
+	ck_assert_int_eq(v[1], 5);
+	/* The loser: pending, not cancelled, not owned, nothing taken. */
+	ck_assert_int_eq(b[0].status, AK_PENDING);
+	ck_assert_int_eq(ak_future_state(&r[0].future), AK_FUTURE_PENDING);
+	ck_assert_int_eq(v[0], -1);
+	ck_assert_int_eq(atomic_load(&t->cw->drops), 0);
+	/* Its channel still wakes the task through what it registered. */
+	ck_assert_int_eq(ak_mpsc_try_send(tx[0], &y), 0);
+	ck_assert(tk_task_take_woken(t));
+	ck_assert_int_eq(ak_mpsc_recv_init(&r[1], rx[1], &v[1]), 0);
+	ck_assert_int_eq(ak_select_init(&op, b, 2, AK_SELECT_KEEP | AK_SELECT_BIASED), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(ak_select_index(&op), 0);
+	ck_assert_int_eq(v[0], 6);
+	/* Biased: branch 0 polled first, through the registration it kept. */
+	ck_assert_int_eq(atomic_load(&t->cw->clones), 2);
+	ck_assert_int_eq(atomic_load(&t->cw->drops), 0);
+	ak_future_cancel(&r[1].future);
+	for (int k = 0; k < 2; k++) {
+		ak_mpsc_tx_drop(tx[k]);
+		ak_mpsc_rx_drop(rx[k]);
+	}
+	ck_assert_int_eq(atomic_load(&t->cw->live), 0);
+}
+END_TEST
+
+/* A value that reaches a kept loser's channel after the loser looked (it
+ * was pending) and before the next select is the next select's, through
+ * that branch: nothing lost, nothing taken twice. */
+START_TEST(kept_loser_takes_the_value_that_arrived_between_two_selects)
+{
+	struct tk_task *t = tk_task_new();
+	struct ak_mpsc_tx *tx[2];
+	struct ak_mpsc_rx *rx[2];
+	struct ak_mpsc_recv_op r[2];
+	int v[2] = { -1, -1 }, x = 1, y = 2, z = -1;
+	struct ak_branch b[2];
+	struct ak_select_op op;
+
+	memset(&op, 0, sizeof op);
+	memset(r, 0, sizeof r);
+	for (int k = 0; k < 2; k++) {
+		ck_assert_int_eq(ak_mpsc_new(4, sizeof(int), NULL, &tx[k], &rx[k]), 0);
+		ck_assert_int_eq(ak_mpsc_recv_init(&r[k], rx[k], &v[k]), 0);
+	}
+	branches_set(b, 2, (struct ak_future *[]){ &r[0].future, &r[1].future });
+	unsigned flags = AK_SELECT_KEEP | AK_SELECT_BIASED;
+	ck_assert_int_eq(ak_select_init(&op, b, 2, flags), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);     /* both looked */
+	ck_assert_int_eq(ak_mpsc_try_send(tx[0], &x), 0);
+	ck_assert_int_eq(ak_mpsc_try_send(tx[1], &y), 0);
+	ck_assert_int_eq(tk_poll_woken(t, &op.future), 0);
+	ck_assert_int_eq(ak_select_index(&op), 0);                /* biased */
+	ck_assert_int_eq(v[0], 1);
+	ck_assert_int_eq(v[1], -1);
+	ck_assert_int_eq(ak_mpsc_recv_init(&r[0], rx[0], &v[0]), 0);
+	ck_assert_int_eq(ak_select_init(&op, b, 2, flags), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(ak_select_index(&op), 1);
+	ck_assert_int_eq(v[1], 2);
+	ck_assert_int_eq(b[0].status, AK_PENDING);
+	ak_future_cancel(&r[0].future);
+	for (int k = 0; k < 2; k++)
+		ck_assert_int_eq(ak_mpsc_try_recv(rx[k], &z), AK_EAGAIN);
+	for (int k = 0; k < 2; k++) {
+		ak_mpsc_tx_drop(tx[k]);
+		ak_mpsc_rx_drop(rx[k]);
+	}
+	ck_assert_int_eq(atomic_load(&t->cw->live), 0);
+}
+END_TEST
+
+/* tokio's move_uncompleted_futures: both ready, one wins; the other, kept,
+ * is then awaited on its own and gives its result. */
+START_TEST(kept_loser_is_the_callers_to_poll_on_its_own)
+{
+	struct tk_task *t = tk_task_new();
+	struct tk_count_future f[2];
+	struct ak_branch b[2];
+	struct ak_select_op op;
+
+	memset(&op, 0, sizeof op);
+	tk_ready_init(&f[0], 0);
+	tk_ready_init(&f[1], 0);
+	f[0].result = 1;
+	f[1].result = 2;
+	branches_set(b, 2, (struct ak_future *[]){ &f[0].future, &f[1].future });
+	ck_assert_int_eq(ak_select_init(&op, b, 2, AK_SELECT_KEEP), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	int w = ak_select_index(&op);
+	ck_assert(w == 0 || w == 1);
+	ck_assert_int_eq(b[w].status, w + 1);
+	ck_assert_int_eq(b[1 - w].status, AK_PENDING);
+	ck_assert_int_eq(atomic_load(&f[1 - w].cancels), 0);
+	ck_assert_int_eq(tk_poll(t, &f[1 - w].future), 2 - w);
+}
+END_TEST
+
+/* tokio's join_with_select: a loop of selects over two waits, each
+ * branch disabled once it has its value; the one still waiting keeps the
+ * waker it took in the first round (one clone in all). */
+START_TEST(kept_select_in_a_loop_joins_two_waits)
+{
+	struct tk_task *t = tk_task_new();
+	struct tk_flag_future f[2];
+	struct ak_branch b[2];
+	struct ak_select_op op;
+
+	memset(&op, 0, sizeof op);
+	tk_flag_init(&f[0], 0);
+	tk_flag_init(&f[1], 0);
+	f[0].result = 123;
+	f[1].result = 456;
+	branches_set(b, 2, (struct ak_future *[]){ &f[0].future, &f[1].future });
+	int got[2] = { 0, 0 }, rounds = 0;
+	while (!got[0] || !got[1]) {
+		for (int k = 0; k < 2; k++)
+			b[k].flags = got[k] ? AK_BRANCH_DISABLED : 0;
+		ck_assert_int_eq(ak_select_init(&op, b, 2, AK_SELECT_KEEP), 0);
+		int rc = tk_poll(t, &op.future);
+		if (rc == AK_PENDING) {
+			ck_assert(!tk_task_take_woken(t));
+			tk_flag_set(&f[rounds == 0 ? 0 : 1]);
+			rc = tk_poll_woken(t, &op.future);
+		}
+		ck_assert_int_eq(rc, 0);
+		int w = ak_select_index(&op);
+		got[w] = b[w].status;
+		rounds++;
+	}
+	ck_assert_int_eq(got[0], 123);
+	ck_assert_int_eq(got[1], 456);
+	ck_assert_int_eq(rounds, 2);
+	ck_assert_int_eq(atomic_load(&f[1].clones), 1);
+	ck_assert_int_eq(atomic_load(&f[1].cancels), 0);
+}
+END_TEST
+
+/* tokio's biased_eventually_ready: three futures kept across rounds, each
+ * enabled by a precondition on a count; biased, the first ready in array
+ * order wins each round, and a future pending in one round is the same
+ * one (its progress kept) in the next. */
+START_TEST(biased_kept_select_finishes_kept_futures_in_order)
+{
+	struct tk_task *t = tk_task_new();
+	struct tk_count_future one, two, three;
+	struct ak_branch b[3];
+	struct ak_select_op op;
+	int count = 0;
+
+	memset(&op, 0, sizeof op);
+	tk_after_init(&one, 0);
+	tk_after_init(&two, 1);
+	tk_after_init(&three, 1);
+	branches_set(b, 3, (struct ak_future *[]){ &two.future, &three.future, &one.future });
+	for (;;) {
+		b[0].flags = count < 2 ? 0 : AK_BRANCH_DISABLED;
+		b[1].flags = count < 3 ? 0 : AK_BRANCH_DISABLED;
+		b[2].flags = count < 1 ? 0 : AK_BRANCH_DISABLED;
+		ck_assert_int_eq(ak_select_init(&op, b, 3, AK_SELECT_KEEP | AK_SELECT_BIASED), 0);
+		int rc = tk_poll(t, &op.future);
+		if (rc == AK_ENOENT)
+			break;
+		ck_assert_int_eq(rc, 0);
+		int w = ak_select_index(&op);
+		count++;
+		ck_assert_int_eq(count, w == 2 ? 1 : w + 2);
+	}
+	ck_assert_int_eq(count, 3);
+	ck_assert_int_eq(atomic_load(&two.polls), 2);
+	ck_assert_int_eq(atomic_load(&three.polls), 2);
+	ck_assert_int_eq(atomic_load(&two.cancels) + atomic_load(&three.cancels), 0);
+}
+END_TEST
+
+/* Cancelling a kept select that waits cancels its branches, as any
+ * select's cancel does; ak_select_try refuses the flag (it leaves
+ * nothing registered). */
+START_TEST(kept_select_cancelled_while_waiting_cancels_its_branches)
+{
+	struct tk_task *t = tk_task_new();
+	struct tk_flag_future a, c;
+	struct ak_branch b[2];
+	struct ak_select_op op;
+	size_t index;
+
+	memset(&op, 0, sizeof op);
+	tk_flag_init(&a, 0);
+	tk_flag_init(&c, 0);
+	branches_set(b, 2, (struct ak_future *[]){ &a.future, &c.future });
+	ck_assert_int_eq(ak_select_try(b, 2, AK_SELECT_KEEP, NULL, &index), AK_EINVAL);
+	ck_assert_int_eq(ak_select_init(&op, b, 2, AK_SELECT_KEEP), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ak_future_cancel(&op.future);
+	ck_assert_int_eq(b[0].status, AK_ECANCELED);
+	ck_assert_int_eq(b[1].status, AK_ECANCELED);
+	ck_assert_int_eq(tk_flag_holds_waker(&a), 0);
+	ck_assert_int_eq(tk_flag_holds_waker(&c), 0);
+}
+END_TEST
+
+/* A kept loser the caller cancels takes nothing: a value sent afterwards
+ * stays in its channel. */
+START_TEST(kept_loser_cancelled_by_the_caller_loses_no_message)
+{
+	struct tk_task *t = tk_task_new();
+	struct ak_mpsc_tx *tx[2];
+	struct ak_mpsc_rx *rx[2];
+	struct ak_mpsc_recv_op r[2];
+	int v[2] = { -1, -1 }, x = 3, z = -1;
+	struct ak_branch b[2];
+	struct ak_select_op op;
+
+	memset(&op, 0, sizeof op);
+	memset(r, 0, sizeof r);
+	for (int k = 0; k < 2; k++) {
+		ck_assert_int_eq(ak_mpsc_new(4, sizeof(int), NULL, &tx[k], &rx[k]), 0);
+		ck_assert_int_eq(ak_mpsc_recv_init(&r[k], rx[k], &v[k]), 0);
+	}
+	branches_set(b, 2, (struct ak_future *[]){ &r[0].future, &r[1].future });
+	ck_assert_int_eq(ak_select_init(&op, b, 2, AK_SELECT_KEEP | AK_SELECT_BIASED), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(ak_mpsc_try_send(tx[0], &x), 0);
+	ck_assert_int_eq(tk_poll_woken(t, &op.future), 0);
+	ak_future_cancel(&r[1].future);
+	ck_assert_int_eq(ak_future_state(&r[1].future), AK_FUTURE_DONE);
+	ck_assert_int_eq(ak_mpsc_try_send(tx[1], &x), 0);
+	ck_assert_int_eq(v[1], -1);
+	ck_assert_int_eq(ak_mpsc_try_recv(rx[1], &z), 0);
+	ck_assert_int_eq(z, 3);
+	for (int k = 0; k < 2; k++) {
+		ak_mpsc_tx_drop(tx[k]);
+		ak_mpsc_rx_drop(rx[k]);
+	}
+	ck_assert_int_eq(atomic_load(&t->cw->live), 0);
+}
+END_TEST
+
 Suite *select_suite(void)
 {
 	Suite *s = suite_create("select");
@@ -1096,6 +1363,13 @@ Suite *select_suite(void)
 	tcase_add_test(tc, sibling_branches_contending_for_one_mutex_are_not_self_deadlock);
 	tcase_add_test(tt, select_and_join_are_awaited_like_any_operation);
 	tcase_add_test(tc, bad_inputs_are_einval);
+	tcase_add_test(tc, kept_loser_stays_registered_while_another_wins);
+	tcase_add_test(tc, kept_loser_takes_the_value_that_arrived_between_two_selects);
+	tcase_add_test(tc, kept_loser_is_the_callers_to_poll_on_its_own);
+	tcase_add_test(tc, kept_select_in_a_loop_joins_two_waits);
+	tcase_add_test(tc, biased_kept_select_finishes_kept_futures_in_order);
+	tcase_add_test(tc, kept_select_cancelled_while_waiting_cancels_its_branches);
+	tcase_add_test(tc, kept_loser_cancelled_by_the_caller_loses_no_message);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, tt);
 	return s;

@@ -30,6 +30,7 @@ extern "C" {
 /* Flags of ak_select_init and the other select forms. */
 #define AK_SELECT_BIASED 0x1u    /* poll in array order, not from a random start */
 #define AK_SELECT_SEEDED 0x2u    /* random starts from ak_select_seed's seed (0 by default) */
+#define AK_SELECT_KEEP 0x4u      /* a win keeps the losers pending, not cancelled */
 
 /* Flags of ak_join_init / ak_try_join_init. */
 #define AK_JOIN_BIASED 0x1u      /* poll in array order, not rotating the first */
