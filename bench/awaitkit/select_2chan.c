@@ -4,6 +4,10 @@
  * of two workers; the precondition disables a channel once it is closed,
  * and the select's AK_ENOENT (all disabled) ends the loop, as the Rust
  * peer's `if open1` / `else => break` and the Go peer's nil channels do.
+ * The select keeps its loser (AK_SELECT_KEEP): each message re-makes the
+ * select and the receive that won, as a Rust loop over `&mut` futures
+ * would replace only the completed one (tokio's peer re-creates both
+ * recv() futures, which costs it nothing: they hold a reference).
  * ops = messages received.
  */
 #include <stdio.h>
@@ -61,7 +65,6 @@ int bk_select_2chan(uint64_t size, struct bk_result *r);
 struct bk_selector {
 	struct ak_future future;
 	struct ak_mpsc_rx *rx[2];
-	int open[2];
 	int active;
 	int64_t v[2];
 	uint64_t k[2];
@@ -71,18 +74,15 @@ struct bk_selector {
 	struct ak_select_op sel;
 };
 
+/* A select with AK_SELECT_KEEP, as select! over `&mut` futures: a win
+ * leaves the other receive pending (not cancelled), so each message
+ * re-initialises the receive that won and nothing else. */
 static int bk_selector_poll(struct ak_future *f, struct ak_context *cx)
 {
 	struct bk_selector *s = (struct bk_selector *)f;
 	for (;;) {
 		if (!s->active) {
-			for (int i = 0; i < 2; i++) {
-				s->b[i].future = &s->recv[i].future;
-				s->b[i].flags = s->open[i] ? 0 : AK_BRANCH_DISABLED;
-				if (s->open[i])
-					ak_mpsc_recv_init(&s->recv[i], s->rx[i], &s->v[i]);
-			}
-			int rc = ak_select_init(&s->sel, s->b, 2, 0);
+			int rc = ak_select_init(&s->sel, s->b, 2, AK_SELECT_KEEP);
 			if (rc != 0)
 				return rc;
 			s->active = 1;
@@ -97,12 +97,13 @@ static int bk_selector_poll(struct ak_future *f, struct ak_context *cx)
 			return rc;
 		int w = ak_select_index(&s->sel);
 		if (s->b[w].status == AK_EPIPE) {
-			s->open[w] = 0;
+			s->b[w].flags = AK_BRANCH_DISABLED;   /* `if open` false */
 		} else if (s->b[w].status != 0) {
 			return s->b[w].status;
 		} else {
 			s->k[w]++;
 			s->sum += s->v[w];
+			ak_mpsc_recv_init(&s->recv[w], s->rx[w], &s->v[w]);
 		}
 	}
 }
@@ -112,6 +113,9 @@ static void bk_selector_cancel(struct ak_future *f)
 	struct bk_selector *s = (struct bk_selector *)f;
 	if (s->active)
 		ak_future_cancel(&s->sel.future);
+	/* Between two selects the receives are the selector's own. */
+	for (int i = 0; i < 2; i++)
+		ak_future_cancel(&s->recv[i].future);
 }
 
 static const struct ak_future_vtable bk_selector_vtable = { bk_selector_poll, bk_selector_cancel };
@@ -130,7 +134,9 @@ int bk_select_2chan(uint64_t size, struct bk_result *r)
 	ak_future_init(&sel.future, &bk_selector_vtable);
 	for (int i = 0; i < 2; i++) {
 		rc |= ak_mpsc_new(1024, sizeof(int64_t), NULL, &tx[i], &sel.rx[i]);
-		sel.open[i] = 1;
+		if (rc == 0)
+			rc = ak_mpsc_recv_init(&sel.recv[i], sel.rx[i], &sel.v[i]);
+		sel.b[i].future = &sel.recv[i].future;
 	}
 	if (rc || ak_pool_new(&pool, bk_workers) != 0) {
 		fprintf(stderr, "select_2chan: set-up failed (%d)\n", rc);
