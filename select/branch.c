@@ -8,24 +8,25 @@ static void unclaim(struct ak_future *f)
 
 int ak__branches_claim(struct ak_branch *b, size_t n, size_t *enabled)
 {
-	size_t i, count = 0;
+	size_t count = 0;
 
-	if (!b || n == 0 || n > AK__BRANCH_MAX)
+	if (!b || n - 1 >= AK__BRANCH_MAX)     /* n == 0 wraps */
 		return AK_EINVAL;
 	/* One pass: a select re-made for every message claims on each. */
-	for (i = 0; i < n; i++) {
-		b[i].status = AK_PENDING;
-		if (b[i].flags & AK_BRANCH_DISABLED)
+	struct ak_branch *p = b, *end = b + n;
+	for (; p != end; p++) {
+		p->status = AK_PENDING;
+		if (p->flags & AK_BRANCH_DISABLED)
 			continue;
 		/* A future listed twice fails here: the first claim owns it. */
-		if (!b[i].future || ak__future_claim(b[i].future) != 0)
+		if (!p->future || ak__future_claim(p->future) != 0)
 			break;
 		count++;
 	}
-	if (i < n) {
-		while (i-- > 0)
-			if (!(b[i].flags & AK_BRANCH_DISABLED))
-				unclaim(b[i].future);
+	if (p != end) {
+		while (p-- != b)
+			if (!(p->flags & AK_BRANCH_DISABLED))
+				unclaim(p->future);
 		return AK_EINVAL;
 	}
 	*enabled = count;

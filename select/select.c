@@ -131,9 +131,9 @@ static inline __attribute__((always_inline)) void cancel_losers(struct ak_branch
 static void keep_losers(struct ak_branch *b, size_t n)
 {
 	/* The winner too: it is done, and its owned bit is clear already. */
-	for (size_t i = 0; i < n; i++)
-		if (enabled(&b[i]))
-			b[i].future->state &= ~(uintptr_t)AK_FUTURE_OWNED;
+	for (struct ak_branch *end = b + n; b != end; b++)
+		if (enabled(b))
+			b->future->state &= ~(uintptr_t)AK_FUTURE_OWNED;
 }
 
 /* Branch w won with rc: its status, the losers cancelled or kept, and the
