@@ -95,6 +95,40 @@ static void select_losers_vs_wake(void)
 		ak_oneshot_rx_drop(orx[i]);
 }
 
+/* The same with AK_SELECT_KEEP: the loser is kept pending and registered
+ * while the sends land; the next select, over the same branches with the
+ * winner's disabled, takes the loser's value through it. */
+static void select_kept_loser_vs_wake(void)
+{
+	struct ak_oneshot_recv_op op[2];
+	struct ak_branch br[2];
+	struct ak_select_op sel = { 0 };
+	int v[2] = { 0, 0 };
+	memset(op, 0, sizeof(op));
+	for (int i = 0; i < 2; i++) {
+		CHECK(ak_oneshot_new(sizeof(int), NULL, &otx[i], &orx[i]) == 0);
+		CHECK(ak_oneshot_recv_init(&op[i], orx[i], &v[i]) == 0);
+		br[i].future = &op[i].future;
+		br[i].flags = 0;
+	}
+	pthread_t a = spawn(send_first, NULL);
+	pthread_t b = spawn(send_second, NULL);
+	CHECK(ak_select_blocking(&sel, br, 2, AK_SELECT_KEEP, AK_DEADLINE_NEVER) == 0);
+	int win = ak_select_index(&sel), lose = 1 - win;
+	CHECK(win == 0 || win == 1);
+	CHECK(v[win] == (win + 1) * 10);
+	CHECK(br[lose].status == AK_PENDING);
+	br[win].flags = AK_BRANCH_DISABLED;
+	CHECK(ak_select_blocking(&sel, br, 2, AK_SELECT_KEEP, AK_DEADLINE_NEVER) == 0);
+	CHECK(ak_select_index(&sel) == lose);
+	CHECK(br[lose].status == 0);
+	CHECK(v[lose] == (lose + 1) * 10);
+	join(a);
+	join(b);
+	for (int i = 0; i < 2; i++)
+		ak_oneshot_rx_drop(orx[i]);
+}
+
 /* ---- tasks on the single-thread executor ------------------------------------------------- */
 
 static struct ak_executor *ex;
@@ -351,6 +385,8 @@ static void pool_pushed_out_vs_watcher_leaving(void)
 const struct ak_sim_scenario sim_run_scenarios[] = {
 	{ "select_losers_vs_wake", select_losers_vs_wake,
 	  "a select over two receives as both sends land" },
+	{ "select_kept_loser_vs_wake", select_kept_loser_vs_wake,
+	  "a select keeping its loser as both sends land, then one over the loser" },
 	{ "task_remote_wake", task_remote_wake,
 	  "an executor's task woken from another thread" },
 	{ "join_vs_cancel", join_vs_cancel,
