@@ -8,9 +8,11 @@
  * random branch and wraps around, as tokio's select! does, drawn from the
  * thread's xorshift generator (tokio's thread-local FastRand), or from the
  * operation's own when seeded; AK_SELECT_BIASED polls in array order.
- * AK_SELECT_KEEP cancels no loser: each goes back to the caller pending,
- * as select! over `&mut` futures leaves them, so that a loop of selects
- * over the same channels re-makes only the receive that won.
+ * AK_SELECT_KEEP cancels no loser: the select holds each, pending and
+ * registered, as select! over `&mut` futures leaves them, and
+ * ak_select_rearm() starts the next round claiming only the winner's
+ * branch again: a loop of selects over the same channels re-makes one
+ * receive per message and touches no other branch.
  */
 #include <awaitkit/block_on.h>
 #include <awaitkit/select.h>
@@ -27,6 +29,7 @@ struct select_priv {
 	unsigned flags;
 	int winner;          /* the index that won, or -1 */
 	uint64_t rng;        /* AK_SELECT_SEEDED: the operation's generator */
+	uint64_t own;        /* AK_SELECT_KEEP: the branches claimed and not let go */
 };
 _Static_assert(sizeof(struct select_priv) <= sizeof(((struct ak_select_op *)0)->private_),
                "select op storage too small");
@@ -125,15 +128,45 @@ static inline __attribute__((always_inline)) void cancel_losers(struct ak_branch
 	}
 }
 
-/* AK_SELECT_KEEP: every enabled branch but the winner w goes back to the
- * caller as it is, pending (or never polled), its status AK_PENDING: no
- * longer owned, nothing cancelled, whatever it registered still there. */
-static void keep_losers(struct ak_branch *b, size_t n)
+/*
+ * AK_SELECT_KEEP (at most 64 branches): own has a bit per branch the
+ * select claimed and has not let go.  A win takes the winner's bit off
+ * and leaves the losers' on: they stay owned, pending, registered, held
+ * for the next round, which ak_select_rearm() starts without looking at
+ * them (only the winner's branch is claimed again); ak_select_release()
+ * or a new ak_select_init() lets them go (owned bit off, still pending),
+ * the select's cancel cancels them.
+ */
+static uint64_t bit(size_t i)
 {
-	/* The winner too: it is done, and its owned bit is clear already. */
-	for (struct ak_branch *end = b + n; b != end; b++)
-		if (enabled(b))
-			b->future->state &= ~(uintptr_t)AK_FUTURE_OWNED;
+	return (uint64_t)1 << i;
+}
+
+/* The held futures the caller has not cancelled meanwhile (owned, idle or
+ * pending) lose their owned bit; nothing else is touched. */
+static void let_go(struct select_priv *s)
+{
+	for (uint64_t m = s->own; m; m &= m - 1) {
+		struct ak_future *f = s->b[__builtin_ctzll(m)].future;
+		if (f->state - (AK_FUTURE_OWNED | AK_FUTURE_IDLE) <= 1)
+			f->state &= ~(uintptr_t)AK_FUTURE_OWNED;
+	}
+	s->own = 0;
+}
+
+/* The select's cancel with AK_SELECT_KEEP: every branch it owns, by its
+ * bit (not its flags, which the caller may have changed since it was
+ * claimed). */
+static void cancel_own(struct select_priv *s)
+{
+	for (uint64_t m = s->own; m; m &= m - 1) {
+		struct ak_branch *b = &s->b[__builtin_ctzll(m)];
+		if (b->future->state - (AK_FUTURE_OWNED | AK_FUTURE_IDLE) > 1)
+			continue;
+		b->status = AK_ECANCELED;
+		ak__future_cancel_claimed(b->future);
+	}
+	s->own = 0;
 }
 
 /* Branch w won with rc: its status, the losers cancelled or kept, and the
@@ -145,7 +178,7 @@ static inline __attribute__((always_inline)) int select_won(struct select_priv *
 	s->b[w].status = rc;
 	s->winner = (int)w;
 	if (s->flags & AK_SELECT_KEEP)
-		keep_losers(s->b, s->n);
+		s->own &= ~bit(w);      /* the losers held */
 	else
 		cancel_losers(s->b, s->n);
 	return 0;
@@ -210,10 +243,26 @@ static void select_cancel(struct ak_future *f)
 {
 	struct select_priv *s = priv(f);
 
-	ak__branches_cancel(s->b, s->n);
+	if (s->flags & AK_SELECT_KEEP)
+		cancel_own(s);
+	else
+		ak__branches_cancel(s->b, s->n);
 }
 
 static const struct ak_future_vtable select_vtable = { select_poll, select_cancel };
+
+/* A select op's private part when it holds the losers of a win under
+ * AK_SELECT_KEEP, else NULL. */
+static struct select_priv *holding(struct ak_select_op *op)
+{
+	/* own first: 0 in every select made without the flag, and in zeroed
+	 * storage (one test where a select is made anew for every message). */
+	struct select_priv *s = priv(&op->future);
+	if (!s->own || op->future.vtable != &select_vtable ||
+	    ak__future_phase(&op->future) != AK_FUTURE_DONE || !(s->flags & AK_SELECT_KEEP))
+		return NULL;
+	return s;
+}
 
 AK_EXPORT int ak_select_init(struct ak_select_op *op, struct ak_branch *branches,
                              size_t n, unsigned flags)
@@ -224,6 +273,13 @@ AK_EXPORT int ak_select_init(struct ak_select_op *op, struct ak_branch *branches
 		return AK_EINVAL;
 	if (ak__future_phase(&op->future) == AK_FUTURE_PENDING)
 		return AK_EBUSY;
+	if ((flags & AK_SELECT_KEEP) && n > 64)
+		return AK_EINVAL;
+	/* The losers a kept win left held go back to the caller first (the
+	 * same futures may be claimed again just below). */
+	struct select_priv *held = holding(op);
+	if (held)
+		let_go(held);
 	int rc = ak__branches_claim(branches, n, &enabled);
 	if (rc != 0)
 		return rc;
@@ -238,6 +294,48 @@ AK_EXPORT int ak_select_init(struct ak_select_op *op, struct ak_branch *branches
 	s->flags = flags;
 	s->winner = -1;
 	s->rng = flags & AK_SELECT_SEEDED ? seeded(0) : 0;
+	s->own = 0;
+	if (flags & AK_SELECT_KEEP)
+		for (size_t i = 0; i < n; i++)
+			if (!(branches[i].flags & AK_BRANCH_DISABLED))
+				s->own |= bit(i);
+	return 0;
+}
+
+AK_EXPORT int ak_select_rearm(struct ak_select_op *op)
+{
+	if (!op || op->future.vtable != &select_vtable ||
+	    ak__future_phase(&op->future) != AK_FUTURE_DONE)
+		return AK_EINVAL;
+	struct select_priv *s = priv(&op->future);
+	if (!(s->flags & AK_SELECT_KEEP) || s->winner < 0)
+		return AK_EINVAL;
+	/* The winner's branch alone, as the caller left it: its operation
+	 * made again, or disabled; the held losers are the new round's as
+	 * they are. */
+	size_t w = (size_t)s->winner;
+	struct ak_branch *b = &s->b[w];
+	if (b->flags & AK_BRANCH_DISABLED)
+		s->enabled--;
+	else if (!b->future || ak__future_claim(b->future) != 0)
+		return AK_EINVAL;
+	else
+		s->own |= bit(w);
+	b->status = AK_PENDING;
+	s->winner = -1;
+	op->future.state = AK_FUTURE_IDLE;
+	return 0;
+}
+
+AK_EXPORT int ak_select_release(struct ak_select_op *op)
+{
+	if (!op || op->future.vtable != &select_vtable)
+		return AK_EINVAL;
+	if (ak__future_phase(&op->future) == AK_FUTURE_PENDING)
+		return AK_EBUSY;
+	struct select_priv *s = holding(op);
+	if (s)
+		let_go(s);
 	return 0;
 }
 

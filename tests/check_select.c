@@ -1091,9 +1091,10 @@ START_TEST(kept_loser_stays_registered_while_another_wins)
 	ck_assert_int_eq(tk_poll_woken(t, &op.future), 0);
 	ck_assert_int_eq(ak_select_index(&op), 1);
 	ck_assert_int_eq(v[1], 5);
-	/* The loser: pending, not cancelled, not owned, nothing taken. */
+	/* The loser: pending, not cancelled, still the select's (held),
+	 * nothing taken. */
 	ck_assert_int_eq(b[0].status, AK_PENDING);
-	ck_assert_int_eq(ak_future_state(&r[0].future), AK_FUTURE_PENDING);
+	ck_assert_int_eq(ak_future_state(&r[0].future), AK_FUTURE_OWNED | AK_FUTURE_PENDING);
 	ck_assert_int_eq(v[0], -1);
 	ck_assert_int_eq(atomic_load(&t->cw->drops), 0);
 	/* Its channel still wakes the task through what it registered. */
@@ -1107,6 +1108,7 @@ START_TEST(kept_loser_stays_registered_while_another_wins)
 	/* Biased: branch 0 polled first, through the registration it kept. */
 	ck_assert_int_eq(atomic_load(&t->cw->clones), 2);
 	ck_assert_int_eq(atomic_load(&t->cw->drops), 0);
+	ck_assert_int_eq(ak_select_release(&op), 0);
 	ak_future_cancel(&r[1].future);
 	for (int k = 0; k < 2; k++) {
 		ak_mpsc_tx_drop(tx[k]);
@@ -1151,6 +1153,7 @@ START_TEST(kept_loser_takes_the_value_that_arrived_between_two_selects)
 	ck_assert_int_eq(ak_select_index(&op), 1);
 	ck_assert_int_eq(v[1], 2);
 	ck_assert_int_eq(b[0].status, AK_PENDING);
+	ck_assert_int_eq(ak_select_release(&op), 0);
 	ak_future_cancel(&r[0].future);
 	for (int k = 0; k < 2; k++)
 		ck_assert_int_eq(ak_mpsc_try_recv(rx[k], &z), AK_EAGAIN);
@@ -1162,8 +1165,9 @@ START_TEST(kept_loser_takes_the_value_that_arrived_between_two_selects)
 }
 END_TEST
 
-/* tokio's move_uncompleted_futures: both ready, one wins; the other, kept,
- * is then awaited on its own and gives its result. */
+/* tokio's move_uncompleted_futures: both ready, one wins; the other, held
+ * by the select (no one else may poll it) until released, is then awaited
+ * on its own and gives its result. */
 START_TEST(kept_loser_is_the_callers_to_poll_on_its_own)
 {
 	struct tk_task *t = tk_task_new();
@@ -1174,17 +1178,21 @@ START_TEST(kept_loser_is_the_callers_to_poll_on_its_own)
 	memset(&op, 0, sizeof op);
 	tk_ready_init(&f[0], 0);
 	tk_ready_init(&f[1], 0);
-	f[0].result = 1;
-	f[1].result = 2;
+	int res[2] = { AK_EPIPE, AK_ETIMEDOUT };
+	f[0].result = res[0];
+	f[1].result = res[1];
 	branches_set(b, 2, (struct ak_future *[]){ &f[0].future, &f[1].future });
 	ck_assert_int_eq(ak_select_init(&op, b, 2, AK_SELECT_KEEP), 0);
 	ck_assert_int_eq(tk_poll(t, &op.future), 0);
 	int w = ak_select_index(&op);
 	ck_assert(w == 0 || w == 1);
-	ck_assert_int_eq(b[w].status, w + 1);
+	ck_assert_int_eq(b[w].status, res[w]);
 	ck_assert_int_eq(b[1 - w].status, AK_PENDING);
 	ck_assert_int_eq(atomic_load(&f[1 - w].cancels), 0);
-	ck_assert_int_eq(tk_poll(t, &f[1 - w].future), 2 - w);
+	ck_assert_int_eq(tk_poll(t, &f[1 - w].future), AK_EINVAL);
+	ck_assert_int_eq(ak_select_release(&op), 0);
+	ck_assert_int_eq(ak_future_state(&f[1 - w].future), AK_FUTURE_IDLE);
+	ck_assert_int_eq(tk_poll(t, &f[1 - w].future), res[1 - w]);
 }
 END_TEST
 
@@ -1291,8 +1299,8 @@ START_TEST(kept_select_cancelled_while_waiting_cancels_its_branches)
 }
 END_TEST
 
-/* A kept loser the caller cancels takes nothing: a value sent afterwards
- * stays in its channel. */
+/* A kept loser released and cancelled by the caller takes nothing: a
+ * value sent afterwards stays in its channel. */
 START_TEST(kept_loser_cancelled_by_the_caller_loses_no_message)
 {
 	struct tk_task *t = tk_task_new();
@@ -1314,6 +1322,7 @@ START_TEST(kept_loser_cancelled_by_the_caller_loses_no_message)
 	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
 	ck_assert_int_eq(ak_mpsc_try_send(tx[0], &x), 0);
 	ck_assert_int_eq(tk_poll_woken(t, &op.future), 0);
+	ck_assert_int_eq(ak_select_release(&op), 0);
 	ak_future_cancel(&r[1].future);
 	ck_assert_int_eq(ak_future_state(&r[1].future), AK_FUTURE_DONE);
 	ck_assert_int_eq(ak_mpsc_try_send(tx[1], &x), 0);
@@ -1325,6 +1334,177 @@ START_TEST(kept_loser_cancelled_by_the_caller_loses_no_message)
 		ak_mpsc_rx_drop(rx[k]);
 	}
 	ck_assert_int_eq(atomic_load(&t->cw->live), 0);
+}
+END_TEST
+
+/* A loop re-armed after each win: only the winner's receive is made
+ * again, the loser held as it is (registered once for all the rounds); a
+ * closed channel's winner is disabled at the re-arm, and with both closed
+ * the select says AK_ENOENT. */
+START_TEST(rearmed_select_takes_its_held_loser_as_it_is)
+{
+	struct tk_task *t = tk_task_new();
+	struct ak_mpsc_tx *tx[2];
+	struct ak_mpsc_rx *rx[2];
+	struct ak_mpsc_recv_op r[2];
+	int v[2] = { -1, -1 }, got[2] = { 0, 0 };
+	struct ak_branch b[2];
+	struct ak_select_op op;
+
+	memset(&op, 0, sizeof op);
+	memset(r, 0, sizeof r);
+	for (int k = 0; k < 2; k++) {
+		ck_assert_int_eq(ak_mpsc_new(8, sizeof(int), NULL, &tx[k], &rx[k]), 0);
+		ck_assert_int_eq(ak_mpsc_recv_init(&r[k], rx[k], &v[k]), 0);
+	}
+	branches_set(b, 2, (struct ak_future *[]){ &r[0].future, &r[1].future });
+	ck_assert_int_eq(ak_select_init(&op, b, 2, AK_SELECT_KEEP | AK_SELECT_BIASED), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(atomic_load(&t->cw->clones), 2);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(ak_mpsc_try_send(tx[0], &i), 0);
+	ak_mpsc_tx_drop(tx[0]);
+	int x = 9;
+	ck_assert_int_eq(ak_mpsc_try_send(tx[1], &x), 0);
+	for (int round = 0;; round++) {
+		int rc = round == 0 ? tk_poll_woken(t, &op.future) : tk_poll(t, &op.future);
+		if (rc == AK_PENDING) {
+			/* Channel 1 is empty, still open: only its close ends it. */
+			ck_assert_int_eq(got[0], 3);
+			ak_mpsc_tx_drop(tx[1]);
+			rc = tk_poll_woken(t, &op.future);
+		}
+		if (rc == AK_ENOENT)
+			break;
+		ck_assert_int_eq(rc, 0);
+		int w = ak_select_index(&op);
+		if (b[w].status == AK_EPIPE) {
+			b[w].flags = AK_BRANCH_DISABLED;
+		} else {
+			ck_assert_int_eq(b[w].status, 0);
+			ck_assert_int_eq(v[w], w ? 9 : got[0]);
+			got[w]++;
+			ck_assert_int_eq(ak_mpsc_recv_init(&r[w], rx[w], &v[w]), 0);
+		}
+		ck_assert_int_eq(ak_select_rearm(&op), 0);
+	}
+	ck_assert_int_eq(got[0], 3);
+	ck_assert_int_eq(got[1], 1);
+	/* Branch 1 was held through channel 0's rounds: one registration. */
+	ck_assert_int_le(atomic_load(&t->cw->clones), 3);
+	for (int k = 0; k < 2; k++)
+		ak_mpsc_rx_drop(rx[k]);
+	ck_assert_int_eq(atomic_load(&t->cw->live), 0);
+}
+END_TEST
+
+/* ak_select_rearm wants a select that won with AK_SELECT_KEEP, and a
+ * winner's operation made again (or disabled); a refusal changes nothing. */
+START_TEST(rearm_refuses_what_is_not_a_kept_win)
+{
+	struct tk_task *t = tk_task_new();
+	struct tk_count_future f[2];
+	struct tk_flag_future a;
+	struct ak_branch b[2];
+	struct ak_select_op op;
+
+	memset(&op, 0, sizeof op);
+	ck_assert_int_eq(ak_select_rearm(NULL), AK_EINVAL);
+	ck_assert_int_eq(ak_select_rearm(&op), AK_EINVAL);           /* zeroed */
+	ck_assert_int_eq(ak_select_release(&op), AK_EINVAL);
+	tk_ready_init(&f[0], 0);
+	tk_ready_init(&f[1], 0);
+	branches_set(b, 2, (struct ak_future *[]){ &f[0].future, &f[1].future });
+	ck_assert_int_eq(ak_select_init(&op, b, 2, 0), 0);
+	ck_assert_int_eq(ak_select_rearm(&op), AK_EINVAL);           /* not polled */
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(ak_select_rearm(&op), AK_EINVAL);           /* no flag */
+	tk_ready_init(&f[0], 0);
+	tk_ready_init(&f[1], 0);
+	ck_assert_int_eq(ak_select_init(&op, b, 2, AK_SELECT_KEEP), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	int w = ak_select_index(&op);
+	/* The winner is done, not made again: refused, op still won. */
+	ck_assert_int_eq(ak_select_rearm(&op), AK_EINVAL);
+	ck_assert_int_eq(ak_select_index(&op), w);
+	tk_ready_init(&f[w], 0);
+	ck_assert_int_eq(ak_select_rearm(&op), 0);
+	ck_assert_int_eq(ak_select_index(&op), AK_ENOENT);
+	ck_assert_int_eq(b[w].status, AK_PENDING);
+	ck_assert_int_eq(ak_select_rearm(&op), AK_EINVAL);           /* not won */
+	ck_assert_int_eq(ak_select_release(&op), 0);                  /* holds nothing */
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	/* A pending select is cancelled, not released. */
+	tk_flag_init(&a, 0);
+	tk_ready_init(&f[0], 0);
+	branches_set(b, 2, (struct ak_future *[]){ &a.future, &f[0].future });
+	b[1].flags = AK_BRANCH_DISABLED;
+	ck_assert_int_eq(ak_select_init(&op, b, 2, AK_SELECT_KEEP), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(ak_select_release(&op), AK_EBUSY);
+	ak_future_cancel(&op.future);
+	ck_assert_int_eq(tk_flag_holds_waker(&a), 0);
+	ak_future_cancel(&f[0].future);
+	ak_future_cancel(&f[1].future);
+}
+END_TEST
+
+/* A select made again (ak_select_init) after a kept win lets its held
+ * losers go first: over another array, the loser can be claimed there. */
+START_TEST(select_made_again_lets_its_held_losers_go)
+{
+	struct tk_task *t = tk_task_new();
+	struct tk_count_future f[2];
+	struct ak_branch b[2], c[1];
+	struct ak_select_op op;
+
+	memset(&op, 0, sizeof op);
+	tk_ready_init(&f[0], 0);
+	tk_ready_init(&f[1], 0);
+	branches_set(b, 2, (struct ak_future *[]){ &f[0].future, &f[1].future });
+	ck_assert_int_eq(ak_select_init(&op, b, 2, AK_SELECT_KEEP), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	int w = ak_select_index(&op);
+	ck_assert(ak_future_state(&f[1 - w].future) & AK_FUTURE_OWNED);
+	branches_set(c, 1, (struct ak_future *[]){ &f[1 - w].future });
+	ck_assert_int_eq(ak_select_init(&op, c, 1, 0), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(c[0].status, 0);
+	ck_assert_int_eq(ak_future_state(&f[1 - w].future), AK_FUTURE_DONE);
+}
+END_TEST
+
+/* A re-armed select cancelled while it waits cancels its re-armed winner
+ * and its held losers, even one whose flags the caller turned to disabled
+ * meanwhile. */
+START_TEST(rearmed_select_cancelled_cancels_its_held_losers)
+{
+	struct tk_task *t = tk_task_new();
+	struct tk_flag_future a, c;
+	struct tk_count_future r;
+	struct ak_branch b[3];
+	struct ak_select_op op;
+
+	memset(&op, 0, sizeof op);
+	tk_flag_init(&a, 0);
+	tk_flag_init(&c, 0);
+	tk_ready_init(&r, 0);
+	branches_set(b, 3, (struct ak_future *[]){ &a.future, &c.future, &r.future });
+	ck_assert_int_eq(ak_select_init(&op, b, 3, AK_SELECT_KEEP | AK_SELECT_BIASED), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_int_eq(ak_select_index(&op), 2);
+	ck_assert_int_eq(tk_flag_holds_waker(&a), 1);
+	tk_count_init(&r, 100, 0, 0);
+	b[1].flags = AK_BRANCH_DISABLED;      /* not the winner's: still held */
+	ck_assert_int_eq(ak_select_rearm(&op), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ak_future_cancel(&op.future);
+	for (int k = 0; k < 3; k++)
+		ck_assert_int_eq(b[k].status, AK_ECANCELED);
+	ck_assert_int_eq(atomic_load(&r.cancels), 1);
+	ck_assert_int_eq(tk_flag_holds_waker(&a), 0);
+	ck_assert_int_eq(tk_flag_holds_waker(&c), 0);
+	ck_assert_int_eq(ak_future_state(&c.future), AK_FUTURE_DONE);
 }
 END_TEST
 
@@ -1370,6 +1550,10 @@ Suite *select_suite(void)
 	tcase_add_test(tc, biased_kept_select_finishes_kept_futures_in_order);
 	tcase_add_test(tc, kept_select_cancelled_while_waiting_cancels_its_branches);
 	tcase_add_test(tc, kept_loser_cancelled_by_the_caller_loses_no_message);
+	tcase_add_test(tc, rearmed_select_takes_its_held_loser_as_it_is);
+	tcase_add_test(tc, rearm_refuses_what_is_not_a_kept_win);
+	tcase_add_test(tc, select_made_again_lets_its_held_losers_go);
+	tcase_add_test(tc, rearmed_select_cancelled_cancels_its_held_losers);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, tt);
 	return s;

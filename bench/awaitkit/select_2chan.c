@@ -4,10 +4,11 @@
  * of two workers; the precondition disables a channel once it is closed,
  * and the select's AK_ENOENT (all disabled) ends the loop, as the Rust
  * peer's `if open1` / `else => break` and the Go peer's nil channels do.
- * The select keeps its loser (AK_SELECT_KEEP): each message re-makes the
- * select and the receive that won, as a Rust loop over `&mut` futures
- * would replace only the completed one (tokio's peer re-creates both
- * recv() futures, which costs it nothing: they hold a reference).
+ * The select holds its loser (AK_SELECT_KEEP): each message re-makes the
+ * receive that won and re-arms the select (ak_select_rearm), as a Rust
+ * loop over `&mut` futures would replace only the completed one (tokio's
+ * peer re-creates both recv() futures, which costs it nothing: they hold
+ * a reference).
  * ops = messages received.
  */
 #include <stdio.h>
@@ -66,6 +67,7 @@ struct bk_selector {
 	struct ak_future future;
 	struct ak_mpsc_rx *rx[2];
 	int active;
+	int made;
 	int64_t v[2];
 	uint64_t k[2];
 	int64_t sum;
@@ -82,9 +84,13 @@ static int bk_selector_poll(struct ak_future *f, struct ak_context *cx)
 	struct bk_selector *s = (struct bk_selector *)f;
 	for (;;) {
 		if (!s->active) {
-			int rc = ak_select_init(&s->sel, s->b, 2, AK_SELECT_KEEP);
+			/* The first select is made, each one after is re-armed:
+			 * the winner's branch taken again, the loser as it is. */
+			int rc = s->made ? ak_select_rearm(&s->sel)
+			                 : ak_select_init(&s->sel, s->b, 2, AK_SELECT_KEEP);
 			if (rc != 0)
 				return rc;
+			s->made = 1;
 			s->active = 1;
 		}
 		int rc = ak_future_poll(&s->sel.future, cx);
@@ -113,7 +119,8 @@ static void bk_selector_cancel(struct ak_future *f)
 	struct bk_selector *s = (struct bk_selector *)f;
 	if (s->active)
 		ak_future_cancel(&s->sel.future);
-	/* Between two selects the receives are the selector's own. */
+	/* Between two selects the loser is held: let go, then cancelled. */
+	ak_select_release(&s->sel);
 	for (int i = 0; i < 2; i++)
 		ak_future_cancel(&s->recv[i].future);
 }

@@ -30,7 +30,7 @@ extern "C" {
 /* Flags of ak_select_init and the other select forms. */
 #define AK_SELECT_BIASED 0x1u    /* poll in array order, not from a random start */
 #define AK_SELECT_SEEDED 0x2u    /* random starts from ak_select_seed's seed (0 by default) */
-#define AK_SELECT_KEEP 0x4u      /* a win keeps the losers pending, not cancelled */
+#define AK_SELECT_KEEP 0x4u      /* a win holds the losers pending, not cancelled */
 
 /* Flags of ak_join_init / ak_try_join_init. */
 #define AK_JOIN_BIASED 0x1u      /* poll in array order, not rotating the first */
@@ -66,6 +66,8 @@ int ak_select_init(struct ak_select_op *op, struct ak_branch *branches,
                    size_t n, unsigned flags);
 int ak_select_index(const struct ak_select_op *op);
 int ak_select_seed(struct ak_select_op *op, uint64_t seed);
+int ak_select_rearm(struct ak_select_op *op);
+int ak_select_release(struct ak_select_op *op);
 int ak_select_try(struct ak_branch *branches, size_t n, unsigned flags,
                   struct ak_context *cx, size_t *index);
 int ak_select_blocking(struct ak_select_op *op, struct ak_branch *branches,
