@@ -790,6 +790,45 @@ START_TEST(select_in_a_body_returns_the_branch_that_won)
 }
 END_TEST
 
+/* With AK_SELECT_KEEP the receive that lost to the timer comes back
+ * pending, and the body then awaits it on its own (tokio's
+ * move_uncompleted_futures). */
+static int kept_race_body(struct ak_co *co, void *arg)
+{
+	struct race *r = arg;
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_recv_op recv;
+	struct ak_sleep_op timer;
+
+	if (ak_mpsc_new(1, sizeof(int), NULL, &tx, &rx) != 0)
+		return AK_ENOMEM;
+	ak_co_spawn(r->pool, late_sender, tx, NULL);
+	memset(&recv, 0, sizeof recv);
+	memset(&timer, 0, sizeof timer);
+	ak_mpsc_recv_init(&recv, rx, &r->value);
+	ak_sleep_for(&timer, 1 * MS);
+	struct ak_branch b[2] = { { &recv.future, 0, 0 }, { &timer.future, 0, 0 } };
+	r->won = ak_co_select(co, b, 2, AK_SELECT_BIASED | AK_SELECT_KEEP);
+	int rc = AK_EINVAL;
+	if (r->won == 1 && b[0].status == AK_PENDING)
+		rc = ak_co_await(co, &recv.future);
+	ak_mpsc_rx_drop(rx);
+	return rc;
+}
+
+START_TEST(kept_loser_of_a_select_in_a_body_is_awaited_on_its_own)
+{
+	struct race r = { 0 };
+	ck_assert_int_eq(ak_pool_new(&r.pool, 2), 0);
+	ck_assert_int_eq(ak_co_block_on(kept_race_body, &r, ak_deadline_in(5000 * MS)), 0);
+	ck_assert_int_eq(r.won, 1);
+	ck_assert_int_eq(r.value, 42);
+	ck_assert_int_eq(ak_pool_wait_idle(r.pool, ak_deadline_in(5000 * MS)), 0);
+	ck_assert_int_eq(ak_pool_free(r.pool), 0);
+}
+END_TEST
+
 static int relock_body(struct ak_co *co, void *arg)
 {
 	struct ak_mutex *m = arg;
@@ -980,6 +1019,7 @@ Suite *co_suite(void)
 	tcase_add_test(cancel, a_coroutine_never_started_is_freed_without_running);
 	tcase_add_test(cancel, freeing_a_suspended_coroutine_cancels_it);
 	tcase_add_test(ops, select_in_a_body_returns_the_branch_that_won);
+	tcase_add_test(ops, kept_loser_of_a_select_in_a_body_is_awaited_on_its_own);
 	tcase_add_test(ops, a_body_that_relocks_its_own_mutex_gets_edeadlk);
 	tcase_add_test(ops, a_body_awaits_another_coroutine);
 	tcase_add_test(ops, bad_inputs_return_einval);

@@ -330,7 +330,9 @@ static inline int ak_co_lock_at(struct ak_co *co, struct ak_mutex_lock_op *op,
 }
 #define ak_co_lock(co, op, m) ak_co_lock_at((co), (op), (m), __FILE__, __LINE__)
 
-/* select!: the index of the branch that won, or a negative error. */
+/* select!: the index of the branch that won, or a negative error.  With
+ * AK_SELECT_KEEP the losers come back to the caller pending (the op, a
+ * local, lets them go). */
 static inline int ak_co_select(struct ak_co *co, struct ak_branch *branches,
                                size_t n, unsigned flags)
 {
@@ -339,7 +341,11 @@ static inline int ak_co_select(struct ak_co *co, struct ak_branch *branches,
 	int rc = ak_select_init(&op, branches, n, flags);
 	if (rc == 0)
 		rc = ak_co_await(co, &op.future);
-	return rc < 0 ? rc : ak_select_index(&op);
+	if (rc < 0)
+		return rc;
+	rc = ak_select_index(&op);
+	ak_select_release(&op);
+	return rc;
 }
 
 /* join!: 0 once every branch has completed (see each branch's status). */
