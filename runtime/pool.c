@@ -327,12 +327,13 @@ static struct ak_task *search(struct worker *w, int *more, int *capped)
 	return t ? &t->base : NULL;
 }
 
-static void run(struct worker *w, struct ak_task *t)
+/* A pool's tasks have no owner; r is the worker loop's runner. */
+static void run(struct worker *w, struct ak_task *t, struct ak__task_runner *r)
 {
 	/* Relaxed: a clock for pool_spin.c, nothing published. */
 	ak__store(&w->ticks, ak__load(&w->ticks, AK__RELAXED) + 1, AK__RELAXED);
 	w->current = pool_task_of(t);
-	ak__task_run(t);
+	ak__task_run_unowned(t, r);
 	w->current = NULL;
 }
 
@@ -345,6 +346,10 @@ static void *worker_main(void *arg)
 	snprintf(name, sizeof name, "ak-pool-%d", w->index);
 	pthread_setname_np(pthread_self(), name);
 	tls_worker = w;
+	/* One context for every poll of this worker: it runs them all at
+	 * this thread's outermost depth, with no task polled around them. */
+	struct ak__task_runner r;
+	ak__task_runner_init(&r);
 	/* acquire: pairs with the release store in ak_pool_free(). */
 	while (!ak__load(&p->stopping, AK__ACQUIRE)) {
 		int more = 0, capped = 0;
@@ -358,7 +363,7 @@ static void *worker_main(void *arg)
 			continue;
 		if (w->searching)
 			ak__idle_end_search(&p->idle, &w->searching, more);
-		run(w, t);
+		run(w, t, &r);
 	}
 	tls_worker = NULL;
 	return NULL;

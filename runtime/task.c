@@ -483,6 +483,11 @@ int ak__task_run(struct ak_task *t)
 		return rc;
 	}
 	ak__task_runner_init(&r);
+	return ak__task_run_unowned(t, &r);
+}
+
+int ak__task_run_unowned(struct ak_task *t, struct ak__task_runner *r)
+{
 	int rc = begin(t);
 	if (rc == BEGIN_CANCEL) {
 		/* A cancel made away from the task's thread: performed here,
@@ -494,7 +499,7 @@ int ak__task_run(struct ak_task *t)
 	if (rc != 0)
 		return rc;
 	t->lent = 0;
-	rc = ak__task_poll(t, &r);
+	rc = ak__task_poll(t, r);
 	/* Read while RUNNING is ours: the entry's reference, unless lent. */
 	int entry = !t->lent;
 	if (rc != AK_PENDING) {

@@ -326,6 +326,14 @@ ak__task_poll(struct ak_task *t, struct ak__task_runner *r)
 	return rc;
 }
 
+/*
+ * ak__task_run() of a task without an owner, with a runner that a run
+ * loop keeps across its polls (a pool's worker: ak__task_runner_init()
+ * once, on the loop's thread, at the loop's depth), so that a run
+ * prepares no context and finds no thread-local address.
+ */
+int ak__task_run_unowned(struct ak_task *t, struct ak__task_runner *r);
+
 /* An owned task's poll, run by ak__task_run_owned(), ended with rc (not
  * AK_PENDING): finishes t and drops the entry's and the life reference. */
 int ak__task_run_finished(struct ak_task *t, int rc);

@@ -406,6 +406,56 @@ START_TEST(each_poll_gets_a_fresh_context_and_the_tasks_slot)
 }
 END_TEST
 
+/* Spends its whole budget and scribbles on its context's path in its
+ * first poll, wakes itself and parks; records the budget and path each
+ * poll finds on entry. */
+struct spender {
+	struct ak_future future;
+	int polls;
+	int32_t budgets[2];
+	struct ak_branch_path paths[2];
+};
+
+static int spender_poll(struct ak_future *f, struct ak_context *cx)
+{
+	struct spender *s = (struct spender *)f;
+	s->budgets[s->polls] = cx->budget;
+	s->paths[s->polls] = cx->path;
+	if (s->polls++ > 0)
+		return 0;
+	cx->budget = 0;
+	memset(&cx->path, 0xa5, sizeof(cx->path));
+	ak_waker_wake_by_ref(&cx->waker);
+	return AK_PENDING;
+}
+
+static void spender_cancel(struct ak_future *f)
+{
+	(void)f;
+}
+
+static const struct ak_future_vtable spender_vtable = { spender_poll, spender_cancel };
+
+/* A worker polls every task with one context it keeps across its polls:
+ * what a poll spends or writes in it is not carried into the next. */
+START_TEST(a_poll_after_one_that_spent_the_budget_gets_a_full_one)
+{
+	struct ak_pool *p = new_pool(1);
+	struct spender s = { 0 };
+	struct ak_branch_path zero;
+
+	memset(&zero, 0, sizeof(zero));
+	ak_future_init(&s.future, &spender_vtable);
+	ck_assert_int_eq(ak_pool_spawn(p, &s.future, NULL), 0);
+	wait_idle(p);
+	ck_assert_int_eq(s.polls, 2);
+	ck_assert_int_eq(s.budgets[0], AK_BUDGET_DEFAULT);
+	ck_assert_int_eq(s.budgets[1], AK_BUDGET_DEFAULT);
+	ck_assert_int_eq(memcmp(&s.paths[1], &zero, sizeof(zero)), 0);
+	ck_assert_int_eq(ak_pool_free(p), 0);
+}
+END_TEST
+
 /* ---- wakes ---------------------------------------------------------------- */
 
 START_TEST(wakes_from_foreign_threads_make_parked_tasks_ready)
@@ -1324,6 +1374,7 @@ Suite *pool_suite(void)
 	tcase_add_test(run, ten_thousand_tasks_across_workers_complete_exactly_once);
 	tcase_add_test(run, task_spawned_from_inside_a_task_is_run);
 	tcase_add_test(run, each_poll_gets_a_fresh_context_and_the_tasks_slot);
+	tcase_add_test(run, a_poll_after_one_that_spent_the_budget_gets_a_full_one);
 	tcase_add_test(run, pool_task_joining_another_pool_task_gets_its_result);
 	tcase_add_test(cancel, cancelling_a_pool_task_completes_its_join_with_ecanceled);
 	tcase_add_test(wakes, wakes_from_foreign_threads_make_parked_tasks_ready);
