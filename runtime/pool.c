@@ -170,7 +170,8 @@ static void schedule_pinned(struct worker *home, struct ak_task *t,
 /* Queues t, whose entry reference the caller gave; see the top of this
  * file for where it goes.  Workers of this pool skip the gate:
  * ak_pool_free joins them before it drains. */
-static void schedule(struct ak_pool *p, struct ak_task *t, int from)
+static __attribute__((noinline)) void schedule(struct ak_task *t, struct ak_pool *p,
+                                               int from)
 {
 	struct worker *self = tls_worker;
 	struct worker *home = pool_task_of(t)->home;
@@ -216,9 +217,23 @@ static void schedule(struct ak_pool *p, struct ak_task *t, int from)
 	ak__injq_leave(&p->inject);
 }
 
+/* A wake.  The common one first, with no frame: made by the task this
+ * worker of the pool is polling, of another task that is not pinned, and
+ * the LIFO slot is empty (schedule() decides the same, with a store).
+ * schedule() takes the arguments in this order: the tail call moves none. */
 static void pool_enqueue(struct ak_task *base, void *arg)
 {
-	schedule(arg, base, FROM_WAKE);
+	struct worker *self = tls_worker;
+	struct ak_pool *p = arg;
+
+	if (self && self->pool == p && self->current &&
+	    &self->current->base != base && !pool_task_of(base)->home &&
+	    p->lifo_max != 0 && !ak__load(&self->lifo, AK__RELAXED)) {
+		/* release: as in schedule(). */
+		ak__store(&self->lifo, base, AK__RELEASE);
+		return;
+	}
+	schedule(base, p, FROM_WAKE);
 }
 
 /* ---- task records ---------------------------------------------------------------- */
@@ -523,7 +538,7 @@ int ak__pool_spawn(struct ak_pool *p, struct ak_future *task,
 	ak__unlock(&p->lock);
 	if (handle)
 		*handle = &t->base;
-	schedule(p, &t->base, FROM_SPAWN);
+	schedule(&t->base, p, FROM_SPAWN);
 	return 0;
 }
 

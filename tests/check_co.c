@@ -1,6 +1,7 @@
 /* Coroutine tasks (ak_co(3)): bodies on their own stacks, on every
  * executor, cancelled, overflowing, and leaving nothing behind. */
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -554,6 +555,104 @@ static void *feeder(void *arg)
 	return NULL;
 }
 
+/* A pinned coroutine parked on a future that keeps a clone of its waker;
+ * rousers wake it from whichever worker is not its home, while a rouser
+ * on its home yields until then. */
+struct pin_rouse {
+	struct ak_future future;        /* the future the coroutine awaits */
+	struct ak_waker waker;
+	atomic_int parked, roused;
+	int polls, pin_rc;
+	pthread_t threads[2];           /* of the future's two polls */
+};
+
+static int pin_rouse_poll(struct ak_future *f, struct ak_context *cx)
+{
+	struct pin_rouse *r = (struct pin_rouse *)f;
+	r->threads[r->polls] = pthread_self();
+	if (r->polls++ > 0)
+		return 0;
+	ck_assert_int_eq(ak_waker_clone(&cx->waker, &r->waker), 0);
+	atomic_store(&r->parked, 1);
+	return AK_PENDING;
+}
+
+static void pin_rouse_cancel(struct ak_future *f)
+{
+	(void)f;
+}
+
+static const struct ak_future_vtable pin_rouse_vtable = { pin_rouse_poll,
+	                                                  pin_rouse_cancel };
+
+static int pin_rouse_body(struct ak_co *co, void *arg)
+{
+	struct pin_rouse *r = arg;
+	r->pin_rc = ak_co_pin(co);
+	return ak_co_await(co, &r->future);
+}
+
+struct rouser {
+	struct ak_future future;
+	struct pin_rouse *r;
+	int64_t end;
+};
+
+static int rouser_poll(struct ak_future *f, struct ak_context *cx)
+{
+	struct rouser *rs = (struct rouser *)f;
+	struct pin_rouse *r = rs->r;
+	int expected = 0;
+	if (!pthread_equal(pthread_self(), r->threads[0])) {
+		if (atomic_compare_exchange_strong(&r->roused, &expected, 1))
+			ak_waker_wake(&r->waker);
+		return 0;
+	}
+	/* At home: yield until a rouser elsewhere has woken it (the other
+	 * worker takes a yielding task from this one's queue). */
+	if (atomic_load(&r->roused) || ak_now() > rs->end)
+		return 0;
+	sched_yield();
+	ak_waker_wake_by_ref(&cx->waker);
+	return AK_PENDING;
+}
+
+static const struct ak_future_vtable rouser_vtable = { rouser_poll, pin_rouse_cancel };
+
+/* The wake of a parked pinned coroutine made by a task on another worker
+ * (into whose LIFO slot an unpinned task would go) sends it home. */
+START_TEST(a_pinned_coroutine_woken_from_another_workers_task_runs_at_home)
+{
+	struct ak_pool *pool;
+	struct pin_rouse r;
+	struct rouser rs[2];
+	struct ak_task *t = NULL;
+
+	memset(&r, 0, sizeof r);
+	ak_future_init(&r.future, &pin_rouse_vtable);
+	ck_assert_int_eq(ak_pool_new(&pool, 2), 0);
+	ck_assert_int_eq(ak_co_spawn(pool, pin_rouse_body, &r, &t), 0);
+	int64_t end = ak_deadline_in(5000 * MS);
+	while (!atomic_load(&r.parked) && ak_now() < end)
+		tk_sleep_ns(50000);
+	ck_assert(atomic_load(&r.parked));
+	for (int i = 0; i < 2; i++) {
+		rs[i].r = &r;
+		rs[i].end = ak_deadline_in(4000 * MS);
+		ak_future_init(&rs[i].future, &rouser_vtable);
+		ck_assert_int_eq(ak_pool_spawn(pool, &rs[i].future, NULL), 0);
+	}
+	ck_assert_int_eq(ak_task_join_blocking(t, ak_deadline_in(5000 * MS)), 0);
+	ck_assert_int_eq(ak_pool_wait_idle(pool, ak_deadline_in(5000 * MS)), 0);
+	ak_task_release(t);
+	ck_assert_int_eq(ak_pool_free(pool), 0);
+	ck_assert_int_eq(r.pin_rc, 0);
+	ck_assert_int_eq(atomic_load(&r.roused), 1);
+	ck_assert_int_eq(r.polls, 2);
+	ck_assert(pthread_equal(r.threads[0], r.threads[1]));
+}
+END_TEST
+
 START_TEST(a_pinned_coroutine_stays_on_its_worker_under_stealing_and_foreign_wakes)
 {
 	struct pin_load l;
@@ -1033,6 +1132,7 @@ Suite *co_suite(void)
 	tcase_add_test(pin, a_pinned_coroutine_woken_from_another_thread_waits_for_its_worker);
 	tcase_add_test(pin, an_unpinned_coroutine_is_taken_by_the_free_worker);
 	tcase_add_test(pin, a_pinned_coroutine_stays_on_its_worker_under_stealing_and_foreign_wakes);
+	tcase_add_test(pin, a_pinned_coroutine_woken_from_another_workers_task_runs_at_home);
 	tcase_add_test(pin, pinning_on_the_executor_or_under_block_on_changes_nothing);
 	suite_add_tcase(s, stacks);
 	suite_add_tcase(s, pin);

@@ -456,6 +456,66 @@ START_TEST(a_poll_after_one_that_spent_the_budget_gets_a_full_one)
 }
 END_TEST
 
+/* Parks once with a clone of its waker in `waker`; records the thread of
+ * each poll. */
+struct sleeper {
+	struct ak_future future;
+	struct ak_waker waker;
+	atomic_int parked;
+	int polls;
+	pthread_t threads[2];
+};
+
+static int sleeper_poll(struct ak_future *f, struct ak_context *cx)
+{
+	struct sleeper *s = (struct sleeper *)f;
+	s->threads[s->polls] = pthread_self();
+	if (s->polls++ > 0)
+		return 0;
+	ck_assert_int_eq(ak_waker_clone(&cx->waker, &s->waker), 0);
+	atomic_store(&s->parked, 1);
+	return AK_PENDING;
+}
+
+/* Wakes the sleeper's waker (by value) from its poll, once. */
+struct rouser {
+	struct ak_future future;
+	struct sleeper *sleeper;
+};
+
+static int rouser_poll(struct ak_future *f, struct ak_context *cx)
+{
+	(void)cx;
+	ak_waker_wake(&((struct rouser *)f)->sleeper->waker);
+	return 0;
+}
+
+static const struct ak_future_vtable sleeper_vtable = { sleeper_poll, spender_cancel };
+static const struct ak_future_vtable rouser_vtable = { rouser_poll, spender_cancel };
+
+/* A wake made by a worker's task, of a task of another pool, is that
+ * pool's: the woken task runs on its own pool's worker, not in the waking
+ * worker's LIFO slot. */
+START_TEST(a_task_woken_from_another_pools_task_runs_on_its_own_pool)
+{
+	struct ak_pool *a = new_pool(1), *b = new_pool(1);
+	struct sleeper s = { 0 };
+	struct rouser r = { .sleeper = &s };
+
+	ak_future_init(&s.future, &sleeper_vtable);
+	ak_future_init(&r.future, &rouser_vtable);
+	ck_assert_int_eq(ak_pool_spawn(b, &s.future, NULL), 0);
+	ck_assert(await_count(&s.parked, 1));
+	ck_assert_int_eq(ak_pool_spawn(a, &r.future, NULL), 0);
+	wait_idle(a);
+	wait_idle(b);
+	ck_assert_int_eq(s.polls, 2);
+	ck_assert(pthread_equal(s.threads[0], s.threads[1]));
+	ck_assert_int_eq(ak_pool_free(a), 0);
+	ck_assert_int_eq(ak_pool_free(b), 0);
+}
+END_TEST
+
 /* ---- wakes ---------------------------------------------------------------- */
 
 START_TEST(wakes_from_foreign_threads_make_parked_tasks_ready)
@@ -1378,6 +1438,7 @@ Suite *pool_suite(void)
 	tcase_add_test(run, pool_task_joining_another_pool_task_gets_its_result);
 	tcase_add_test(cancel, cancelling_a_pool_task_completes_its_join_with_ecanceled);
 	tcase_add_test(wakes, wakes_from_foreign_threads_make_parked_tasks_ready);
+	tcase_add_test(wakes, a_task_woken_from_another_pools_task_runs_on_its_own_pool);
 	tcase_add_test(wakes, wake_during_poll_requeues_and_never_polls_the_task_concurrently);
 	tcase_add_test(wakes, wake_during_poll_puts_the_task_at_the_tail);
 	tcase_add_test(wakes, wake_after_completion_is_ignored);
