@@ -17,11 +17,12 @@
  *
  * Tasks are the records of the task API (runtime/task.h, ak_task(3)), the
  * pool being one more executor over it: its schedule function is
- * pool_enqueue(), its workers call ak__task_run().  Reference counted, with a
- * state word that lets exactly one thread poll a task at a time (a wake
- * during a poll only marks it; the poller queues it again when the poll
- * ends).  Each record holds a reference on the pool's memory, so a late
- * wake after ak_pool_free finds the gate closed instead of freed memory.
+ * pool_enqueue(), its workers call ak__task_run_unowned().  Reference
+ * counted, with a state word that lets exactly one thread poll a task at
+ * a time (a wake during a poll only marks it; the poller queues it again
+ * when the poll ends).  Each record holds a reference on the pool's
+ * memory, so a late wake after ak_pool_free finds the gate closed instead
+ * of freed memory.
  *
  * Where a task goes (pool_enqueue):
  *   - woken by the task a worker is polling: that worker's LIFO slot; the

@@ -483,25 +483,13 @@ int ak__task_run(struct ak_task *t)
 		return rc;
 	}
 	ak__task_runner_init(&r);
-	return ak__task_run_unowned(t, &r);
+	return ak__task_run_unowned_full(t, &r);
 }
 
-int ak__task_run_unowned(struct ak_task *t, struct ak__task_runner *r)
+/* After the poll of an unowned task (RUNNING is ours): rc and the entry's
+ * reference (entry: not lent) settled, as ak__task_run() does. */
+int ak__task_run_unowned_end(struct ak_task *t, int rc, int entry)
 {
-	int rc = begin(t);
-	if (rc == BEGIN_CANCEL) {
-		/* A cancel made away from the task's thread: performed here,
-		 * on it, instead of a poll. */
-		cancel_claimed(t, AK_ECANCELED);
-		put2(t);                /* the life reference and the entry's */
-		return AK__RUN_DONE;
-	}
-	if (rc != 0)
-		return rc;
-	t->lent = 0;
-	rc = ak__task_poll(t, r);
-	/* Read while RUNNING is ours: the entry's reference, unless lent. */
-	int entry = !t->lent;
 	if (rc != AK_PENDING) {
 		finish(t, rc);
 		put_life(t, entry);
@@ -520,6 +508,24 @@ int ak__task_run_unowned(struct ak_task *t, struct ak__task_runner *r)
 			ak__task_put(t);
 		return AK__RUN_PENDING;
 	}
+}
+
+int ak__task_run_unowned_full(struct ak_task *t, struct ak__task_runner *r)
+{
+	int rc = begin(t);
+	if (rc == BEGIN_CANCEL) {
+		/* A cancel made away from the task's thread: performed here,
+		 * on it, instead of a poll. */
+		cancel_claimed(t, AK_ECANCELED);
+		put2(t);                /* the life reference and the entry's */
+		return AK__RUN_DONE;
+	}
+	if (rc != 0)
+		return rc;
+	t->lent = 0;
+	rc = ak__task_poll(t, r);
+	/* Read while RUNNING is ours: the entry's reference, unless lent. */
+	return ak__task_run_unowned_end(t, rc, !t->lent);
 }
 
 int ak__task_abort_owned(struct ak_task *t, int rc)

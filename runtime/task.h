@@ -331,8 +331,44 @@ ak__task_poll(struct ak_task *t, struct ak__task_runner *r)
  * loop keeps across its polls (a pool's worker: ak__task_runner_init()
  * once, on the loop's thread, at the loop's depth), so that a run
  * prepares no context and finds no thread-local address.
+ * ak__task_run_unowned() is its plain case inline in the loop: an entry
+ * found SCHEDULED alone starts with one CAS, and a poll that returns
+ * AK_PENDING with no wake or cancel during it ends with one (task.c's
+ * begin() and end_pending(), same orders); anything else goes to
+ * ak__task_run_unowned_full() (before the poll: nothing is changed) or
+ * ak__task_run_unowned_end() (after it: RUNNING is still the caller's).
  */
-int ak__task_run_unowned(struct ak_task *t, struct ak__task_runner *r);
+int ak__task_run_unowned_full(struct ak_task *t, struct ak__task_runner *r);
+int ak__task_run_unowned_end(struct ak_task *t, int rc, int entry);
+
+static inline __attribute__((always_inline)) int
+ak__task_run_unowned(struct ak_task *t, struct ak__task_runner *r)
+{
+	/* acquire: as in begin(). */
+	uint32_t s = ak__load(&t->state, AK__ACQUIRE);
+	if ((s & (AK__T_SCHEDULED | AK__T_RUNNING | AK__T_DONE | AK__T_CANCEL)) !=
+	            AK__T_SCHEDULED ||
+	    !ak__cas_weak(&t->state, &s, (s & ~(uint32_t)AK__T_SCHEDULED) | AK__T_RUNNING,
+	                  AK__ACQUIRE, AK__ACQUIRE))
+		return ak__task_run_unowned_full(t, r);
+	t->lent = 0;
+	int rc = ak__task_poll(t, r);
+	/* Read while RUNNING is ours: the entry's reference, unless lent. */
+	int entry = !t->lent;
+	if (rc == AK_PENDING) {
+		s = ak__load(&t->state, AK__RELAXED);
+		/* acq_rel: as in end_pending(); a failed CAS (a wake or a
+		 * cancel came) goes the full way. */
+		if (!(s & (AK__T_NOTIFIED | AK__T_CANCEL)) &&
+		    ak__cas_weak(&t->state, &s, s & ~(uint32_t)AK__T_RUNNING,
+		                 AK__ACQ_REL, AK__ACQUIRE)) {
+			if (entry)
+				ak__task_put(t);
+			return AK__RUN_PENDING;
+		}
+	}
+	return ak__task_run_unowned_end(t, rc, entry);
+}
 
 /* An owned task's poll, run by ak__task_run_owned(), ended with rc (not
  * AK_PENDING): finishes t and drops the entry's and the life reference. */

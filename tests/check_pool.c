@@ -516,6 +516,49 @@ START_TEST(a_task_woken_from_another_pools_task_runs_on_its_own_pool)
 }
 END_TEST
 
+/* Holds its worker in its poll until *release is set (5 s at most). */
+struct holder {
+	struct ak_future future;
+	atomic_int started, release;
+};
+
+static int holder_poll(struct ak_future *f, struct ak_context *cx)
+{
+	struct holder *h = (struct holder *)f;
+	int64_t end = ak_deadline_in(5000 * MS);
+	(void)cx;
+	atomic_store(&h->started, 1);
+	while (!atomic_load(&h->release) && ak_now() < end)
+		sched_yield();
+	return 0;
+}
+
+static const struct ak_future_vtable holder_vtable = { holder_poll, spender_cancel };
+
+/* A task cancelled while its entry waits in a queue is never polled: the
+ * worker that takes the entry drops it. */
+START_TEST(a_task_cancelled_while_queued_is_never_polled)
+{
+	struct ak_pool *p = new_pool(1);
+	struct holder h = { 0 };
+	struct tk_count_future f;
+	struct ak_task *t = NULL;
+
+	ak_future_init(&h.future, &holder_vtable);
+	tk_ready_init(&f, 0);
+	ck_assert_int_eq(ak_pool_spawn(p, &h.future, NULL), 0);
+	ck_assert(await_count(&h.started, 1));
+	ck_assert_int_eq(ak_pool_spawn(p, &f.future, &t), 0);
+	ck_assert_int_eq(ak_task_cancel(t), 0);
+	atomic_store(&h.release, 1);
+	wait_idle(p);
+	ck_assert_int_eq(ak_task_result(t), AK_ECANCELED);
+	ck_assert_int_eq(atomic_load(&f.polls), 0);
+	ak_task_release(t);
+	ck_assert_int_eq(ak_pool_free(p), 0);
+}
+END_TEST
+
 /* ---- wakes ---------------------------------------------------------------- */
 
 START_TEST(wakes_from_foreign_threads_make_parked_tasks_ready)
@@ -1445,6 +1488,7 @@ Suite *pool_suite(void)
 	tcase_add_test(wakes, late_wake_after_free_is_harmless);
 	tcase_add_test(cancel, task_cancel_from_another_thread_cancels_a_parked_task);
 	tcase_add_test(cancel, task_cancel_during_a_poll_takes_effect_when_the_poll_ends);
+	tcase_add_test(cancel, a_task_cancelled_while_queued_is_never_polled);
 	tcase_add_test(cancel, pool_free_cancels_parked_and_queued_tasks_and_drops_their_wakers);
 	tcase_add_test(cancel, wait_idle_times_out_while_a_task_is_parked);
 	tcase_add_test(cancel, blocking_calls_and_self_cancel_inside_a_pool_task_are_refused);
