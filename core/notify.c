@@ -282,8 +282,10 @@ static int try_slot(struct ak__notified *o, uint64_t *wp)
 		}
 		if ((w & (LOW | SLOT)) != 0)
 			return TO_QUEUE;
-		/* acquire on failure: as the load above. */
-		if (ak__alone_cas(&n->word, &w, w | SLOT_WAIT, AK__RELAXED, AK__ACQUIRE))
+		/* acquire: pairs with the release of the slot's last owner
+		 * (ak__notified_leave_slot()), whose look at the cell comes
+		 * before this claim's rewrite; on failure, as the load above. */
+		if (ak__alone_cas(&n->word, &w, w | SLOT_WAIT, AK__ACQUIRE, AK__ACQUIRE))
 			break;
 	}
 	o->slot = 1;
@@ -320,7 +322,8 @@ __attribute__((noinline)) int ak__notified_claim(struct ak__notified *o, struct 
 	struct ak__notify *n = o->notify;
 	/* The poll saw w: the generation its own, nobody waiting, no permit.
 	 * A failed CAS (the word moved) decides again on the slow path. */
-	if (!ak__alone_cas(&n->word, &w, w | SLOT_WAIT, AK__RELAXED, AK__RELAXED))
+	/* acquire: as try_slot()'s claim. */
+	if (!ak__alone_cas(&n->word, &w, w | SLOT_WAIT, AK__ACQUIRE, AK__RELAXED))
 		return ak__notified_poll_slow(o, cx, AK__W_IDLE);
 	o->slot = 1;
 	/* A free slot has no waker registered: said, so that the

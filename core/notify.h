@@ -143,9 +143,12 @@ static inline __attribute__((always_inline)) uint64_t ak__notified_leave_slot(st
 	 * it).  Valid if the word still says so at the CAS. */
 	struct ak_waker mine = ak__waker_cell_peek(&n->cell);
 	/* Only the slot's operation frees it: the CAS fails only on a
-	 * notifier's or another operation's change elsewhere in the word. */
+	 * notifier's or another operation's change elsewhere in the word.
+	 * release: the look at the cell above comes before the slot is
+	 * free (the next claim acquires it, then rewrites the cell);
+	 * acquire: what a notifier wrote before it said ONE, LAST or ALL. */
 	while (!ak__alone_cas(&n->word, &w, w & ~(uint64_t)(AK__NOTIFY_SLOT | AK__NOTIFY_SLOT_WAKER),
-	                      AK__RELAXED, AK__ACQUIRE))
+	                      AK__ACQ_REL, AK__ACQUIRE))
 		;
 	o->slot = 0;
 	if (w & AK__NOTIFY_SLOT_WAKER)
