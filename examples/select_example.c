@@ -230,6 +230,80 @@ static int try_join_example(void)
 	return ok ? 0 : 1;
 }
 
+/* ak_select(3): the first example's loop on a task, with AK_SELECT_KEEP:
+ * the losing receive stays registered across rounds. */
+struct kept_consumer {
+	struct ak_future future;
+	struct ak_await aw;
+	struct ak_mpsc_rx *rx[2];
+	struct ak_mpsc_recv_op r[2];
+	int v[2];
+	struct ak_branch b[2];
+	struct ak_select_op sel;
+	int rc;
+};
+
+static int kept_consumer_poll(struct ak_future *f, struct ak_context *cx)
+{
+	struct kept_consumer *t = (struct kept_consumer *)f;
+
+	AK_BEGIN(&t->aw, cx);
+	ak_mpsc_recv_init(&t->r[0], t->rx[0], &t->v[0]);
+	ak_mpsc_recv_init(&t->r[1], t->rx[1], &t->v[1]);
+	t->b[0] = (struct ak_branch){ &t->r[0].future, 0, 0 };
+	t->b[1] = (struct ak_branch){ &t->r[1].future, 0, 0 };
+	ak_select_init(&t->sel, t->b, 2, AK_SELECT_KEEP);
+	for (;;) {
+		AK_AWAIT(&t->aw, &t->sel.future, t->rc);
+		if (t->rc == AK_ENOENT)
+			break;                  /* both closed */
+		int w = ak_select_index(&t->sel);
+		if (t->b[w].status == AK_EPIPE) {
+			t->b[w].flags = AK_BRANCH_DISABLED;
+		} else {
+			consume(t->v[w]);
+			ak_mpsc_recv_init(&t->r[w], t->rx[w], &t->v[w]);
+		}
+		ak_select_rearm(&t->sel);
+	}
+	AK_RETURN(&t->aw, 0);
+	AK_END(&t->aw);
+}
+
+/* A task is cancelled only while it waits, and it waits only on its
+ * select, whose cancel cancels every branch it holds. */
+static void kept_consumer_cancel(struct ak_future *f)
+{
+	ak_await_cancel(&((struct kept_consumer *)f)->aw, f);
+}
+
+static const struct ak_future_vtable kept_consumer_vtable = {
+	kept_consumer_poll, kept_consumer_cancel
+};
+
+/* Both channels: their value, then three more each, then closed. */
+static int select_kept(void)
+{
+	struct kept_consumer t;
+	struct ak_mpsc_tx *tx0, *tx1;
+
+	memset(&t, 0, sizeof t);
+	if (two_channels(&t.rx[0], &t.rx[1], &tx0, &tx1) != 0)
+		return 1;
+	for (int i = 10; i < 13; i++) {
+		ak_mpsc_try_send(tx0, &i);
+		ak_mpsc_try_send(tx1, &i);
+	}
+	ak_mpsc_tx_drop(tx0);
+	ak_mpsc_tx_drop(tx1);
+	ak_future_init(&t.future, &kept_consumer_vtable);
+	consumed = sum = 0;
+	int rc = ak_block_on(&t.future, AK_DEADLINE_NEVER);
+	ak_mpsc_rx_drop(t.rx[0]);
+	ak_mpsc_rx_drop(t.rx[1]);
+	return rc != 0 || consumed != 8 || sum != 1 + 2 + 2 * (10 + 11 + 12);
+}
+
 int
 main(void)
 {
@@ -265,6 +339,7 @@ main(void)
 	ak_mpsc_rx_drop(rx1);
 
 	fails += try_join_example();
+	fails += select_kept();
 	printf("select_example: %d failed\n", fails);
 	return fails != 0;
 }
