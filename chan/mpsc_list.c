@@ -212,28 +212,6 @@ static struct ak__blk *find_far(struct ak__list *l, struct ak__blk *b, uint64_t 
 	return b;
 }
 
-/* ak__copy_value() for the sizes it copies inline: 1 copied, 0 not (a
- * call to memcpy: the caller's slow path copies, so that the fast paths
- * call nothing and save no register). */
-static inline __attribute__((always_inline)) int copy_inline(void *dst, const void *src, size_t n)
-{
-	switch (n) {
-	case 0:
-		return 1;
-	case 4:
-		memcpy(dst, src, 4);
-		return 1;
-	case 8:
-		memcpy(dst, src, 8);
-		return 1;
-	case 16:
-		memcpy(dst, src, 16);
-		return 1;
-	default:
-		return 0;
-	}
-}
-
 /* A parked receiver to wake: out of the send's frame. */
 static __attribute__((noinline)) int wake_rx(struct ak__chan *c, uint64_t s)
 {
@@ -244,7 +222,7 @@ static __attribute__((noinline)) int wake_rx(struct ak__chan *c, uint64_t s)
 static int put_big(struct ak__chan *c, struct ak__blk *b, uint64_t idx, const void *value);
 
 /* Index idx is claimed in b: the value (big: of any size, else one that
- * copy_inline() copies, or put_big()), its ready bit, the notify.  The
+ * ak__copy_small() copies, or put_big()), its ready bit, the notify.  The
  * fast path calls nothing but in tail position (no register to save). */
 static inline __attribute__((always_inline)) int put(struct ak__chan *c, struct ak__blk *b,
                                                      uint64_t idx, const void *value, int big)
@@ -252,7 +230,7 @@ static inline __attribute__((always_inline)) int put(struct ak__chan *c, struct 
 	uint64_t i = idx & (BLK_SLOTS - 1);
 	if (big)
 		ak__copy_value(blk_data(c, b, i), value, c->elem_size);
-	else if (!copy_inline(blk_data(c, b, i), value, c->elem_size))
+	else if (!ak__copy_small(blk_data(c, b, i), value, c->elem_size))
 		return put_big(c, b, idx, value);
 	/* seq_cst: publishes the value to the receiver's seq_cst load of
 	 * ready, before the notify's look at the slot. */
@@ -392,7 +370,7 @@ static __attribute__((noinline)) int next_blk(struct ak__chan *c)
 enum {
 	TAKE_COPY,     /* into out, a receive's */
 	TAKE_POP,      /* into out, or dropped (out AK__MPSC_DROP) */
-	TAKE_INLINE,   /* into out if copy_inline() copies it: calls nothing */
+	TAKE_INLINE,   /* into out if ak__copy_small() copies it: calls nothing */
 };
 
 /* The head value into out (mode: how) if it is ready in the head block:
@@ -410,7 +388,7 @@ static inline __attribute__((always_inline)) int take_here(struct ak__chan *c, v
 		ak__chan_copy_out(c, out, blk_data(c, b, i));
 	else if (mode == TAKE_COPY)
 		ak__copy_value(out, blk_data(c, b, i), c->elem_size);
-	else if (!copy_inline(out, blk_data(c, b, i), c->elem_size))
+	else if (!ak__copy_small(out, blk_data(c, b, i), c->elem_size))
 		return AK_EAGAIN;
 	l->head_i = i + 1;
 	/* Relaxed: only the receiver writes it; len() only estimates. */
