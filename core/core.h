@@ -41,7 +41,7 @@ static inline int ak__waker_keep(const struct ak_waker *w, struct ak_waker *out)
 		out->data = NULL;
 		return AK_ENOMEM;
 	}
-	ak__count_clones(1);
+	ak__count_kept();
 	return 0;
 }
 

@@ -685,6 +685,30 @@ void ak__count_clones(int delta)
 	count(C_CLONES, delta);
 }
 
+/* A keep's count links the thread (its slow half out of line).  A pool's
+ * worker may never allocate: then every count of its parks and wakes was
+ * an orphan's atomic add, four locked instructions per hand-off of a lock
+ * in a convoy.  A keep follows a call to the waker's clone, so its caller
+ * has a frame already: the link's call costs it nothing more. */
+static __attribute__((noinline, cold)) void count_kept_linking(void)
+{
+	add(my_linked_counts(), C_CLONES, 1);
+}
+
+void ak__count_kept(void)
+{
+	struct counts *c = my_live;
+	if (__builtin_expect(!c, 0))
+		count_kept_linking();
+	else
+		add(c, C_CLONES, 1);
+}
+
+int ak__counts_linked(void)
+{
+	return my_live != NULL;
+}
+
 void ak__count_parked(int delta)
 {
 	count(C_PARKED, delta);

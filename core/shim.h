@@ -309,6 +309,12 @@ void ak__counts_after_fork_parent(void);
 void ak__counts_after_fork_child(void);
 void ak__count_clones(int delta);
 void ak__count_parked(int delta);
+/* ak__count_clones(1) for a clone kept by a waker's keep, which links the
+ * calling thread (as its first allocation would): its later counts are
+ * plain adds, not the orphans' atomic ones. */
+void ak__count_kept(void);
+/* Test hook: 1 when the calling thread's counts are linked. */
+int ak__counts_linked(void);
 
 /* ---- sanitizers: which one; ThreadSanitizer's annotations ------------------ */
 

@@ -270,6 +270,52 @@ START_TEST(counts_of_a_thread_that_never_allocated_are_in_the_sums)
 }
 END_TEST
 
+/* A thread that never allocated and parks on a lock (a pool's worker in
+ * a convoy: the tasks and the lock made elsewhere) links its counts at
+ * the park's keep of the waker: its later counts are plain adds, not the
+ * orphans' atomic ones (four locked instructions per hand-off). */
+struct park_here {
+	struct ak_mutex *m;
+	struct tk_counting_waker *cw;
+	int linked_before, linked_after, rc;
+};
+
+static void *park_on_the_lock(void *arg)
+{
+	struct park_here *h = arg;
+	struct ak_mutex_lock_op op;
+	struct ak_context cx;
+	h->linked_before = ak__counts_linked();
+	ak_context_init(&cx, tk_counting_waker(h->cw), NULL);
+	ak_mutex_lock_init(&op, h->m);
+	h->rc = ak_future_poll(&op.future, &cx);
+	h->linked_after = ak__counts_linked();
+	ak_future_cancel(&op.future);
+	return NULL;
+}
+
+START_TEST(a_thread_that_never_allocated_links_its_counts_at_its_first_park)
+{
+	struct ak_debug_counts before = tk_counters();
+	struct park_here h = { .cw = tk_cw_new() };
+	struct ak_mutex_lock_op hold;
+	ck_assert_int_eq(ak_mutex_new(&h.m, 0), 0);
+	ck_assert_int_eq(ak_mutex_try_lock(&hold, h.m, NULL), 0);
+	pthread_t th;
+	ck_assert_int_eq(pthread_create(&th, NULL, park_on_the_lock, &h), 0);
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	ck_assert_int_eq(h.rc, AK_PENDING);
+	ck_assert_int_eq(h.linked_before, 0);
+	ck_assert_int_eq(h.linked_after, 1);
+	ck_assert_int_eq(ak_mutex_unlock(&hold), 0);
+	ck_assert_int_eq(ak_mutex_free(h.m), 0);
+	struct ak_debug_counts now = tk_counters();
+	ck_assert_int_eq(now.waker_clones, before.waker_clones);
+	ck_assert_int_eq(now.parked_ops, before.parked_ops);
+	tk_assert_balanced(h.cw);
+}
+END_TEST
+
 Suite *alloc_suite(void)
 {
 	Suite *s = suite_create("alloc");
@@ -287,6 +333,7 @@ Suite *alloc_suite(void)
 	tcase_add_test(tc, blocks_freed_on_another_thread_go_to_that_threads_bounded_cache);
 	tcase_add_test(tc, a_threads_cache_is_released_at_its_exit);
 	tcase_add_test(tc, counts_of_a_thread_that_never_allocated_are_in_the_sums);
+	tcase_add_test(tc, a_thread_that_never_allocated_links_its_counts_at_its_first_park);
 	suite_add_tcase(s, tc);
 	return s;
 }
