@@ -101,22 +101,23 @@ int ak__sem_release_waiters(struct ak__sem *s, uint64_t n)
 	struct ak__wakelist wl;
 	ak__wakelist_init(&wl);
 	ak__lock(&s->lock);
-	if (permits_of(ak__load(&s->word, AK__RELAXED)) > AK__SEM_MAX - n) {
-		ak__unlock(&s->lock);
-		return AK_EOVERFLOW;
-	}
 	struct ak__waiter *h = ak__waitq_head(&s->waiters);
 	if (h && h->want - h->granted == n) {
 		/* The head needs exactly these (a lock's hand-off): it takes
 		 * them all, and a queue left holding waiters leaves the word
 		 * as it is; give_locked() would come to the same.  One waker,
-		 * woken here: no wake list. */
+		 * woken here: no wake list.  Nothing is added to the word, so
+		 * no overflow to check. */
 		h->granted = h->want;
 		struct ak_waker k = ak__waitq_complete(&s->waiters, h);
 		put_back_locked(s, 0);
 		ak__unlock(&s->lock);
 		ak__waker_wake_kept(&k);
 		return 0;
+	}
+	if (permits_of(ak__load(&s->word, AK__RELAXED)) > AK__SEM_MAX - n) {
+		ak__unlock(&s->lock);
+		return AK_EOVERFLOW;
 	}
 	give_locked(s, n, &wl);
 	ak__unlock(&s->lock);
