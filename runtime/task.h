@@ -379,7 +379,9 @@ int ak__task_run_finished(struct ak_task *t, int rc);
  * owner, and r: ak__task_runner_enter), inline in the owner's run
  * loop: an entry with nothing but a poll to do (lstate QUEUED alone) polls
  * with no call but the body's and no atomic operation; any other goes to
- * ak__task_run().  The poll writes neither the thread's depth (the loop
+ * ak__task_run().  A body polled before and left pending (state
+ * OWNED|PENDING) is polled after one compare, and its state is written
+ * only when the poll ends it (AK_FUTURE_DONE).  The poll writes neither the thread's depth (the loop
  * is at it) nor its polling word: an owned task's own poll is known by
  * its L_RUNNING (a cancel of itself answers AK_EBUSY from there), and
  * ak__task_current() names only tasks without an owner (a pool's).  An
@@ -398,7 +400,18 @@ ak__task_run_owned(struct ak_task *t, struct ak__task_runner *r)
 	}
 	t->lstate = AK__L_RUNNING;
 	ak__task_runner_refill(r, t);
-	int rc = ak__future_poll_claimed(t->fut, &r->cx);
+	struct ak_future *f = t->fut;
+	int rc;
+	if (f->state == (AK_FUTURE_OWNED | AK_FUTURE_PENDING)) {
+		/* Polled before and left pending (its vtable checked at the
+		 * claim, ak_future_init refuses a pending future): one compare,
+		 * and the state written only when the poll ends it. */
+		rc = f->vtable->poll(f, &r->cx);
+		if (rc != AK_PENDING)
+			f->state = AK_FUTURE_DONE;
+	} else {
+		rc = ak__future_poll_claimed(f, &r->cx);
+	}
 	if (rc == AK_PENDING) {
 		((struct ak__slot_view *)(void *)&t->slot)->pending_polls++;
 		if (t->lstate == AK__L_RUNNING) {

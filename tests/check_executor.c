@@ -252,6 +252,31 @@ START_TEST(task_release_lets_the_task_go_on)
 }
 END_TEST
 
+/* The run of a body polled before and left pending: it stays pending
+ * while it returns AK_PENDING, and is done when its poll ends it. */
+START_TEST(a_body_polled_again_is_done_when_its_poll_ends)
+{
+	struct ak_executor *ex = new_executor();
+	struct tk_count_future f;
+	struct ak_task *t = NULL;
+
+	tk_after_init(&f, 2);
+	ck_assert_int_eq(ak_executor_spawn(ex, &f.future, &t), 0);
+	for (int i = 0; i < 2; i++) {
+		ak_executor_run_budget(ex, 1);
+		ck_assert_int_eq(ak_future_state(&f.future),
+		                 (int)(AK_FUTURE_OWNED | AK_FUTURE_PENDING));
+		ck_assert_int_eq(ak_task_result(t), AK_PENDING);
+	}
+	ak_executor_run_budget(ex, 1);
+	ck_assert_int_eq(atomic_load(&f.polls), 3);
+	ck_assert_int_eq(ak_future_state(&f.future), AK_FUTURE_DONE);
+	ck_assert_int_eq(ak_task_result(t), 0);
+	ak_task_release(t);
+	ck_assert_int_eq(ak_executor_free(ex), 0);
+}
+END_TEST
+
 START_TEST(ten_thousand_tasks_all_complete)
 {
 	enum { N = 10000 };
@@ -1163,6 +1188,7 @@ Suite *executor_suite(void)
 	tcase_add_test(tc, spawn_marks_the_future_owned);
 	tcase_add_test(tc, task_spawned_from_a_task_is_run);
 	tcase_add_test(tc, task_release_lets_the_task_go_on);
+	tcase_add_test(tc, a_body_polled_again_is_done_when_its_poll_ends);
 	tcase_add_test(tc, ten_thousand_tasks_all_complete);
 	suite_add_tcase(s, tc);
 
