@@ -28,6 +28,28 @@ static void branches_set(struct ak_branch *b, size_t n, struct ak_future **fs)
 		b[i].future = fs[i];
 }
 
+/* Two channels of ints (capacity cap) and a receive on each, as branches
+ * b[0] and b[1]; recv_pair_drop() drops both channels and checks that
+ * task t holds no waker clone any more. */
+static void recv_pair_new(size_t cap, struct ak_mpsc_tx **tx, struct ak_mpsc_rx **rx,
+                          struct ak_mpsc_recv_op *r, int *v, struct ak_branch *b)
+{
+	for (int k = 0; k < 2; k++) {
+		ck_assert_int_eq(ak_mpsc_new(cap, sizeof(int), NULL, &tx[k], &rx[k]), 0);
+		ck_assert_int_eq(ak_mpsc_recv_init(&r[k], rx[k], &v[k]), 0);
+	}
+	branches_set(b, 2, (struct ak_future *[]){ &r[0].future, &r[1].future });
+}
+
+static void recv_pair_drop(struct tk_task *t, struct ak_mpsc_tx **tx, struct ak_mpsc_rx **rx)
+{
+	for (int k = 0; k < 2; k++) {
+		ak_mpsc_tx_drop(tx[k]);
+		ak_mpsc_rx_drop(rx[k]);
+	}
+	ck_assert_int_eq(atomic_load(&t->cw->live), 0);
+}
+
 /* ---- a future that records the branch path it was polled on ------------ */
 
 struct path_future {
@@ -1005,11 +1027,7 @@ START_TEST(pending_select_repolled_without_change_keeps_its_registrations_and_is
 
 	memset(&op, 0, sizeof op);
 	memset(r, 0, sizeof r);
-	for (int k = 0; k < 2; k++) {
-		ck_assert_int_eq(ak_mpsc_new(4, sizeof(int), NULL, &tx[k], &rx[k]), 0);
-		ck_assert_int_eq(ak_mpsc_recv_init(&r[k], rx[k], &v[k]), 0);
-	}
-	branches_set(b, 2, (struct ak_future *[]){ &r[0].future, &r[1].future });
+	recv_pair_new(4, tx, rx, r, v, b);
 	ck_assert_int_eq(ak_select_init(&op, b, 2, 0), 0);
 	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
 	ck_assert_int_eq(atomic_load(&t->cw->clones), 2);        /* one a receiver */
@@ -1027,11 +1045,7 @@ START_TEST(pending_select_repolled_without_change_keeps_its_registrations_and_is
 	ck_assert_int_eq(v[1], 7);
 	ck_assert_int_eq(b[0].status, AK_ECANCELED);
 	ck_assert_int_eq(v[0], -1);
-	for (int k = 0; k < 2; k++) {
-		ak_mpsc_tx_drop(tx[k]);
-		ak_mpsc_rx_drop(rx[k]);
-	}
-	ck_assert_int_eq(atomic_load(&t->cw->live), 0);
+	recv_pair_drop(t, tx, rx);
 }
 END_TEST
 
@@ -1079,11 +1093,7 @@ START_TEST(kept_loser_stays_registered_while_another_wins)
 
 	memset(&op, 0, sizeof op);
 	memset(r, 0, sizeof r);
-	for (int k = 0; k < 2; k++) {
-		ck_assert_int_eq(ak_mpsc_new(4, sizeof(int), NULL, &tx[k], &rx[k]), 0);
-		ck_assert_int_eq(ak_mpsc_recv_init(&r[k], rx[k], &v[k]), 0);
-	}
-	branches_set(b, 2, (struct ak_future *[]){ &r[0].future, &r[1].future });
+	recv_pair_new(4, tx, rx, r, v, b);
 	ck_assert_int_eq(ak_select_init(&op, b, 2, AK_SELECT_KEEP | AK_SELECT_BIASED), 0);
 	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
 	ck_assert_int_eq(atomic_load(&t->cw->clones), 2);
@@ -1110,11 +1120,7 @@ START_TEST(kept_loser_stays_registered_while_another_wins)
 	ck_assert_int_eq(atomic_load(&t->cw->drops), 0);
 	ck_assert_int_eq(ak_select_release(&op), 0);
 	ak_future_cancel(&r[1].future);
-	for (int k = 0; k < 2; k++) {
-		ak_mpsc_tx_drop(tx[k]);
-		ak_mpsc_rx_drop(rx[k]);
-	}
-	ck_assert_int_eq(atomic_load(&t->cw->live), 0);
+	recv_pair_drop(t, tx, rx);
 }
 END_TEST
 
@@ -1133,11 +1139,7 @@ START_TEST(kept_loser_takes_the_value_that_arrived_between_two_selects)
 
 	memset(&op, 0, sizeof op);
 	memset(r, 0, sizeof r);
-	for (int k = 0; k < 2; k++) {
-		ck_assert_int_eq(ak_mpsc_new(4, sizeof(int), NULL, &tx[k], &rx[k]), 0);
-		ck_assert_int_eq(ak_mpsc_recv_init(&r[k], rx[k], &v[k]), 0);
-	}
-	branches_set(b, 2, (struct ak_future *[]){ &r[0].future, &r[1].future });
+	recv_pair_new(4, tx, rx, r, v, b);
 	unsigned flags = AK_SELECT_KEEP | AK_SELECT_BIASED;
 	ck_assert_int_eq(ak_select_init(&op, b, 2, flags), 0);
 	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);     /* both looked */
@@ -1157,11 +1159,7 @@ START_TEST(kept_loser_takes_the_value_that_arrived_between_two_selects)
 	ak_future_cancel(&r[0].future);
 	for (int k = 0; k < 2; k++)
 		ck_assert_int_eq(ak_mpsc_try_recv(rx[k], &z), AK_EAGAIN);
-	for (int k = 0; k < 2; k++) {
-		ak_mpsc_tx_drop(tx[k]);
-		ak_mpsc_rx_drop(rx[k]);
-	}
-	ck_assert_int_eq(atomic_load(&t->cw->live), 0);
+	recv_pair_drop(t, tx, rx);
 }
 END_TEST
 
@@ -1313,11 +1311,7 @@ START_TEST(kept_loser_cancelled_by_the_caller_loses_no_message)
 
 	memset(&op, 0, sizeof op);
 	memset(r, 0, sizeof r);
-	for (int k = 0; k < 2; k++) {
-		ck_assert_int_eq(ak_mpsc_new(4, sizeof(int), NULL, &tx[k], &rx[k]), 0);
-		ck_assert_int_eq(ak_mpsc_recv_init(&r[k], rx[k], &v[k]), 0);
-	}
-	branches_set(b, 2, (struct ak_future *[]){ &r[0].future, &r[1].future });
+	recv_pair_new(4, tx, rx, r, v, b);
 	ck_assert_int_eq(ak_select_init(&op, b, 2, AK_SELECT_KEEP | AK_SELECT_BIASED), 0);
 	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
 	ck_assert_int_eq(ak_mpsc_try_send(tx[0], &x), 0);
@@ -1329,11 +1323,7 @@ START_TEST(kept_loser_cancelled_by_the_caller_loses_no_message)
 	ck_assert_int_eq(v[1], -1);
 	ck_assert_int_eq(ak_mpsc_try_recv(rx[1], &z), 0);
 	ck_assert_int_eq(z, 3);
-	for (int k = 0; k < 2; k++) {
-		ak_mpsc_tx_drop(tx[k]);
-		ak_mpsc_rx_drop(rx[k]);
-	}
-	ck_assert_int_eq(atomic_load(&t->cw->live), 0);
+	recv_pair_drop(t, tx, rx);
 }
 END_TEST
 
@@ -1353,11 +1343,7 @@ START_TEST(rearmed_select_takes_its_held_loser_as_it_is)
 
 	memset(&op, 0, sizeof op);
 	memset(r, 0, sizeof r);
-	for (int k = 0; k < 2; k++) {
-		ck_assert_int_eq(ak_mpsc_new(8, sizeof(int), NULL, &tx[k], &rx[k]), 0);
-		ck_assert_int_eq(ak_mpsc_recv_init(&r[k], rx[k], &v[k]), 0);
-	}
-	branches_set(b, 2, (struct ak_future *[]){ &r[0].future, &r[1].future });
+	recv_pair_new(8, tx, rx, r, v, b);
 	ck_assert_int_eq(ak_select_init(&op, b, 2, AK_SELECT_KEEP | AK_SELECT_BIASED), 0);
 	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
 	ck_assert_int_eq(atomic_load(&t->cw->clones), 2);
