@@ -552,15 +552,22 @@ static __attribute__((noinline)) int recv_rare(struct recv_priv *p, struct ak_co
 	return recv_end(p, AK_EPIPE, cx);
 }
 
-/* recv_poll() with no value in s (its acquire look): registers and parks,
- * or ends with the sender gone or the receiver closed; or with a value of
- * another size than the common ones, to take. */
-static __attribute__((noinline)) int recv_wait(struct recv_priv *p, uint64_t s,
-                                               struct ak_context *cx)
+/* recv_poll() with no value to take in s (its acquire look), past
+ * recv_wait's case: a waker kept already (a poll again), the sender done
+ * or the receiver closed, a value of another size than the common ones;
+ * or recv_wait's registration, in how: RACED (s is the registering RMW's
+ * look, with COMPLETE) or NOMEM (nothing registered).  Registers and
+ * parks, or ends. */
+enum { LOOK, RACED, NOMEM };
+
+static __attribute__((noinline)) int recv_wait_rest(struct recv_priv *p, uint64_t s,
+                                                    struct ak_context *cx, int how)
 {
 	struct oneshot *b = p->b;
 
-	if (!(s & (COMPLETE | CLOSED))) {
+	if (how == NOMEM)
+		return recv_end(p, AK_ENOMEM, cx);
+	if (how == LOOK && !(s & (COMPLETE | CLOSED))) {
 		/* Registers, and looks at COMPLETE in the registering RMW: a
 		 * send that comes after it takes the waker and wakes it. */
 		if (ak__waker_cell_register(&b->rx_task, &b->state, RX_TASK_SET, &s, cx))
@@ -580,14 +587,42 @@ static __attribute__((noinline)) int recv_wait(struct recv_priv *p, uint64_t s,
 	return recv_end(p, AK_EPIPE, cx);
 }
 
+/* recv_poll() with neither a value, COMPLETE, CLOSED nor a kept waker in
+ * its acquire look (a first poll): parks and registers.  Parked first, so
+ * that the clone's call is the last thing before the registering RMW and
+ * only p, cx and the channel live across it (three saved registers, no
+ * stack); recv_end lets go of the park if the registration fails or
+ * races the send (recv_wait_rest, a tail call).  Only this side sets
+ * RX_TASK_SET: clear in the look, it is clear still. */
+static __attribute__((noinline)) int recv_wait(struct recv_priv *p, struct ak_context *cx)
+{
+	struct oneshot *b = p->b;
+	uint64_t s;
+
+	if (!p->parked) {
+		p->parked = 1;
+		ak__count_parked(1);
+		b->rx_count++;
+	}
+	/* Looks at COMPLETE in the registering RMW: a send that comes after
+	 * it takes the waker and wakes it. */
+	if (__builtin_expect(ak__waker_cell_register_clear(&b->rx_task, &b->state, RX_TASK_SET,
+	                                                   AK__WAKER_GEN, &s, cx),
+	                     0))
+		return recv_wait_rest(p, 0, cx, NOMEM);
+	if (__builtin_expect(s & (COMPLETE | CLOSED), 0))
+		return recv_wait_rest(p, s, cx, RACED);
+	return AK_PENDING;
+}
+
 /*
  * The value sent (HAS_VALUE, which comes with COMPLETE) is taken here, in a
  * leaf: rx_end clear means the handle is alive, so a parked recv's count is
  * never the last of the receiver's side (the handle holds one) and goes
  * with a plain decrement.  Anything else (the budget spent, the receiver
- * dropped or done, no value yet) goes to recv_rare or recv_wait, a tail
- * call.  A waker still registered (a registration that raced the send)
- * stays for chan_free, as in recv_wait.
+ * dropped or done, no value yet) goes to recv_rare, recv_wait or
+ * recv_wait_rest, a tail call.  A waker still registered (a registration
+ * that raced the send) stays for chan_free, as in recv_wait_rest.
  */
 static int recv_poll(struct ak_future *f, struct ak_context *cx)
 {
@@ -598,8 +633,13 @@ static int recv_poll(struct ak_future *f, struct ak_context *cx)
 		return recv_rare(p, cx);
 	/* acquire: pairs with the sender's release CAS in tx_finish(). */
 	uint64_t s = ak__load(&b->state, AK__ACQUIRE);
-	if (!(s & HAS_VALUE) || !ak__copy_small(p->out, (const void *)b->value, b->elem_size))
-		return recv_wait(p, s, cx);
+	if (!(s & HAS_VALUE)) {
+		if (__builtin_expect(s & (COMPLETE | CLOSED | RX_TASK_SET), 0))
+			return recv_wait_rest(p, s, cx, LOOK);
+		return recv_wait(p, cx);
+	}
+	if (!ak__copy_small(p->out, (const void *)b->value, b->elem_size))
+		return recv_wait_rest(p, s, cx, LOOK);
 	b->rx_end = RX_DONE | RX_TAKEN;
 	ak__coop_spend(cx);
 	if (p->parked) {

@@ -33,16 +33,26 @@ static inline int ak__waker_same(const struct ak_waker *a, const struct ak_waker
  * ak_context_init() checked its vtable, or it is the library's own
  * (ak__context_enter), so no second check.  Inline, as are the wake and
  * the drop below: each park and each wake of a primitive makes one, and
- * the executor's own waker answers in a few instructions. */
-static inline int ak__waker_keep(const struct ak_waker *w, struct ak_waker *out)
+ * the executor's own waker answers in a few instructions.
+ * ak__waker_keep_uncounted() is its clone alone, for a caller that stores
+ * the clone where it stays before it counts it (ak__count_kept(), whose
+ * rare half is a call: no copy of the clone lives across it). */
+static inline int ak__waker_keep_uncounted(const struct ak_waker *w, struct ak_waker *out)
 {
 	*out = w->vtable->clone(w->data);
 	if (out->vtable == NULL) {
 		out->data = NULL;
 		return AK_ENOMEM;
 	}
-	ak__count_kept();
 	return 0;
+}
+
+static inline int ak__waker_keep(const struct ak_waker *w, struct ak_waker *out)
+{
+	int rc = ak__waker_keep_uncounted(w, out);
+	if (rc == 0)
+		ak__count_kept();
+	return rc;
 }
 
 /* A later poll of a parked operation: keeps in *kept a clone of cx's

@@ -72,6 +72,30 @@ static inline struct ak_waker ak__waker_cell_peek(struct ak__waker_cell *c)
 }
 
 /*
+ * ak__waker_cell_register_at() with the bit known clear (nothing
+ * registered: a first poll, or a caller that looked): the clone, the cell
+ * written, the RMW.  Same results.
+ */
+static inline __attribute__((always_inline)) int
+ak__waker_cell_register_clear(struct ak__waker_cell *c, ak__atomic(uint64_t) *word,
+                              uint64_t bit, uint64_t reg, uint64_t *sp, struct ak_context *cx)
+{
+	struct ak_waker w;
+	int rc = ak__waker_keep_uncounted(&cx->waker, &w);
+	if (rc)
+		return rc;
+	ak__store(&c->data, w.data, AK__RELAXED);
+	ak__store(&c->vtable, w.vtable, AK__RELAXED);
+	ak__count_kept();
+	/* The bit is clear (only this side sets it): the add sets it and
+	 * counts the registration.  seq_cst: the handshake (see the top);
+	 * release: publishes the cell to a notifier's acquire look at the
+	 * word; acquire: pairs with a notifier's CAS that came first. */
+	*sp = ak__alone_fetch_add(word, bit + reg, AK__SEQ_CST);
+	return 0;
+}
+
+/*
  * Leaves a clone of cx's waker registered under bit, or keeps the one
  * registered when it will_wake the same task (no clone, no RMW).  *sp is
  * the caller's latest acquire look at the word; on return, the word as the
@@ -98,18 +122,7 @@ ak__waker_cell_register_at(struct ak__waker_cell *c, ak__atomic(uint64_t) *word,
 		if (s & bit)
 			ak__waker_drop_kept(&old);
 	}
-	struct ak_waker w;
-	int rc = ak__waker_keep(&cx->waker, &w);
-	if (rc)
-		return rc;
-	ak__store(&c->data, w.data, AK__RELAXED);
-	ak__store(&c->vtable, w.vtable, AK__RELAXED);
-	/* The bit is clear (only this side sets it): the add sets it and
-	 * counts the registration.  seq_cst: the handshake (see the top);
-	 * release: publishes the cell to a notifier's acquire look at the
-	 * word; acquire: pairs with a notifier's CAS that came first. */
-	*sp = ak__alone_fetch_add(word, bit + reg, AK__SEQ_CST);
-	return 0;
+	return ak__waker_cell_register_clear(c, word, bit, reg, sp, cx);
 }
 
 static inline __attribute__((always_inline)) int

@@ -642,6 +642,29 @@ START_TEST(clone_failure_is_enomem_and_registers_nothing)
 }
 END_TEST
 
+/* The first poll parks before it clones: a clone that fails lets go of
+ * the park (no parked operation counted, the channel freed with its
+ * handles). */
+START_TEST(clone_failure_leaves_nothing_parked)
+{
+	struct ak_oneshot_tx *tx;
+	struct ak_oneshot_rx *rx;
+	struct ak_oneshot_recv_op op = { 0 };
+	struct tk_task *t = tk_task_new();
+	uint64_t out = 0;
+	struct ak_debug_counts before = tk_counters();
+
+	new_u64(&tx, &rx, NULL);
+	atomic_store(&t->cw->fail_clone, 1);
+	ck_assert_int_eq(poll_new_recv(&op, rx, &out, t), AK_ENOMEM);
+	atomic_store(&t->cw->fail_clone, 0);
+	ck_assert_int_eq(tk_counters().parked_ops, before.parked_ops);
+	ak_oneshot_tx_drop(tx);
+	ak_oneshot_rx_drop(rx);
+	ck_assert_int_eq(tk_counters().live_objects, before.live_objects);
+}
+END_TEST
+
 START_TEST(allocation_failure_is_enomem)
 {
 	struct ak_oneshot_tx *tx = NULL;
@@ -973,6 +996,7 @@ Suite *oneshot_suite(void)
 	tcase_add_test(tc, zero_sized_values_are_signals);
 	tcase_add_test(tc, a_spent_budget_parks_without_touching_the_channel);
 	tcase_add_test(tc, clone_failure_is_enomem_and_registers_nothing);
+	tcase_add_test(tc, clone_failure_leaves_nothing_parked);
 	tcase_add_test(tc, allocation_failure_is_enomem);
 	tcase_add_test(tc, op_sizes_are_reported);
 	tcase_add_test(tc, recv_blocking_gets_a_value_sent_from_another_thread);
