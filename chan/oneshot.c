@@ -495,33 +495,49 @@ AK_EXPORT int ak_oneshot_rx_close(struct ak_oneshot_rx *rx)
 	return 0;
 }
 
-/* ak_oneshot_rx_drop() but for the last of a side whose sender is gone. */
-static __attribute__((noinline)) void rx_drop_rest(struct oneshot *b, uint64_t s, int last)
+/* ak_oneshot_rx_drop() but for the last of the receiver's side, with the
+ * sender's gone and nothing but the block to free.  s is its acquire
+ * look. */
+static __attribute__((noinline)) void rx_drop_rest(struct oneshot *b, uint64_t s)
 {
+	b->rx_end |= RX_DROPPED;
+	int last = --b->rx_count == 0;
+	if (last && (s & TX_GONE)) {
+		chan_free(b, s);
+		return;
+	}
 	/* The last gives the side up in the same CAS. */
 	s = rx_set_closed(b, s, last ? RX_GONE : 0u);
 	if (last && (s & TX_GONE) && !(s & RX_GONE))
 		chan_free(b, ak__load(&b->state, AK__RELAXED));
 }
 
+/*
+ * The common drop first, a leaf: the handle is the last of the receiver's
+ * side (no recv parked), the sender's side is gone (TX_GONE: every write
+ * of it visible, s final), no waker is registered and no value is left to
+ * drop (the value was taken, or none was sent): the channel goes to the
+ * block cache, with no write to it.  The rest in rx_drop_rest.
+ */
 AK_EXPORT void ak_oneshot_rx_drop(struct ak_oneshot_rx *rx)
 {
 	struct oneshot *b = of_rx(rx);
 
 	if (!b)
 		return;
-	b->rx_end |= RX_DROPPED;
-	int last = --b->rx_count == 0;
 	/* acquire: pairs with the sender's release RMW that set TX_GONE (in
 	 * tx_finish or side_release): its side is finished and every write
 	 * of it visible, so the last of the receiver's side frees alone, and
 	 * s is final. */
 	uint64_t s = ak__load(&b->state, AK__ACQUIRE);
-	if (last && (s & TX_GONE)) {
-		chan_free(b, s);
+	if (__builtin_expect(b->rx_count == 1 &&
+	                     (s & (TX_GONE | RX_TASK_SET | TX_TASK_SET)) == TX_GONE &&
+	                     ((b->rx_end & RX_TAKEN) || !(s & HAS_VALUE)),
+	                     1)) {
+		ak__free_sized(b, sizeof(*b) + b->elem_size);
 		return;
 	}
-	rx_drop_rest(b, s, last);
+	rx_drop_rest(b, s);
 }
 
 /* ---- the recv operation ---------------------------------------------------------- */
