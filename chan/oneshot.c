@@ -607,28 +607,29 @@ static __attribute__((noinline)) int recv_wait_rest(struct recv_priv *p, uint64_
 }
 
 /* recv_poll() with neither a value, COMPLETE, CLOSED nor a kept waker in
- * its acquire look (a first poll): parks and registers.  Parked first, so
- * that the clone's call is the last thing before the registering RMW and
- * only p, cx and the channel live across it (three saved registers, no
- * stack); recv_end lets go of the park if the registration fails or
- * races the send (recv_wait_rest, a tail call).  Only this side sets
- * RX_TASK_SET: clear in the look, it is clear still. */
-static __attribute__((noinline)) int recv_wait(struct recv_priv *p, struct ak_context *cx)
+ * its acquire look s (a first poll): parks and registers.  Parked first,
+ * so that the clone's call is the last thing before the registering RMW
+ * and only p, cx and the channel live across it (three saved registers,
+ * no stack), and the park counted with the clone; recv_end lets go of the
+ * park if the registration fails or races the send (recv_wait_rest, a
+ * tail call).  Only this side sets RX_TASK_SET: clear in the look, it is
+ * clear still.  An operation parked already goes the general way. */
+static __attribute__((noinline)) int recv_wait(struct recv_priv *p, uint64_t s,
+                                               struct ak_context *cx)
 {
+	if (__builtin_expect(p->parked, 0))
+		return recv_wait_rest(p, s, cx, LOOK);
 	struct oneshot *b = p->b;
-	uint64_t s;
-
-	if (!p->parked) {
-		p->parked = 1;
-		ak__count_parked(1);
-		b->rx_count++;
-	}
+	p->parked = 1;
+	b->rx_count++;
 	/* Looks at COMPLETE in the registering RMW: a send that comes after
 	 * it takes the waker and wakes it. */
 	if (__builtin_expect(ak__waker_cell_register_clear(&b->rx_task, &b->state, RX_TASK_SET,
-	                                                   AK__WAKER_GEN, &s, cx),
-	                     0))
+	                                                   AK__WAKER_GEN, &s, cx, 1),
+	                     0)) {
+		ak__count_parked(1);    /* recv_end's to undo */
 		return recv_wait_rest(p, 0, cx, NOMEM);
+	}
 	if (__builtin_expect(s & (COMPLETE | CLOSED), 0))
 		return recv_wait_rest(p, s, cx, RACED);
 	return AK_PENDING;
@@ -655,7 +656,7 @@ static int recv_poll(struct ak_future *f, struct ak_context *cx)
 	if (!(s & HAS_VALUE)) {
 		if (__builtin_expect(s & (COMPLETE | CLOSED | RX_TASK_SET), 0))
 			return recv_wait_rest(p, s, cx, LOOK);
-		return recv_wait(p, cx);
+		return recv_wait(p, s, cx);
 	}
 	if (!ak__copy_small(p->out, (const void *)b->value, b->elem_size))
 		return recv_wait_rest(p, s, cx, LOOK);

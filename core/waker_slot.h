@@ -74,11 +74,14 @@ static inline struct ak_waker ak__waker_cell_peek(struct ak__waker_cell *c)
 /*
  * ak__waker_cell_register_at() with the bit known clear (nothing
  * registered: a first poll, or a caller that looked): the clone, the cell
- * written, the RMW.  Same results.
+ * written, the RMW.  Same results.  parks: the caller's operation parks
+ * for the first time, and its park is counted with the clone (one look at
+ * the thread's counts: ak__count_kept_parked).
  */
 static inline __attribute__((always_inline)) int
 ak__waker_cell_register_clear(struct ak__waker_cell *c, ak__atomic(uint64_t) *word,
-                              uint64_t bit, uint64_t reg, uint64_t *sp, struct ak_context *cx)
+                              uint64_t bit, uint64_t reg, uint64_t *sp, struct ak_context *cx,
+                              int parks)
 {
 	struct ak_waker w;
 	int rc = ak__waker_keep_uncounted(&cx->waker, &w);
@@ -86,7 +89,10 @@ ak__waker_cell_register_clear(struct ak__waker_cell *c, ak__atomic(uint64_t) *wo
 		return rc;
 	ak__store(&c->data, w.data, AK__RELAXED);
 	ak__store(&c->vtable, w.vtable, AK__RELAXED);
-	ak__count_kept();
+	if (parks)
+		ak__count_kept_parked();
+	else
+		ak__count_kept();
 	/* The bit is clear (only this side sets it): the add sets it and
 	 * counts the registration.  seq_cst: the handshake (see the top);
 	 * release: publishes the cell to a notifier's acquire look at the
@@ -122,7 +128,7 @@ ak__waker_cell_register_at(struct ak__waker_cell *c, ak__atomic(uint64_t) *word,
 		if (s & bit)
 			ak__waker_drop_kept(&old);
 	}
-	return ak__waker_cell_register_clear(c, word, bit, reg, sp, cx);
+	return ak__waker_cell_register_clear(c, word, bit, reg, sp, cx, 0);
 }
 
 static inline __attribute__((always_inline)) int
