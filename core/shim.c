@@ -390,18 +390,18 @@ size_t ak__cache_bytes_all(void)
 static struct ak_allocator user;
 static ak__atomic(int) user_on;
 
-/* ak__alloc_raw's and ak__free_sized's fast paths, one look: off while a
- * user's allocator is set, a failure is armed or keeping is off.  Each of
- * the three is set by a call made while no other thread allocates (a test
- * hook, ak_set_allocator(3)); relaxed. */
-static ak__atomic(int) fast_off;
+/* ak__alloc_raw's and ak__free_sized's fast paths, one look: the classes
+ * they serve, CACHE_CLASSES, or 0 (off) while a user's allocator is set,
+ * a failure is armed or keeping is off; the class's bound and the switch
+ * in one compare.  Each of the three is set by a call made while no other
+ * thread allocates (a test hook, ak_set_allocator(3)); relaxed. */
+static ak__atomic(size_t) fast_classes = CACHE_CLASSES;
 
 static void fast_update(void)
 {
-	ak__store(&fast_off,
-	          ak__load(&user_on, AK__RELAXED) || ak__load(&fail_countdown, AK__RELAXED) > 0 ||
-	                  !ak__load(&cache_keep, AK__RELAXED),
-	          AK__RELAXED);
+	int off = ak__load(&user_on, AK__RELAXED) || ak__load(&fail_countdown, AK__RELAXED) > 0 ||
+	          !ak__load(&cache_keep, AK__RELAXED);
+	ak__store(&fast_classes, off ? 0 : (size_t)CACHE_CLASSES, AK__RELAXED);
 }
 
 static int64_t live_blocks(void)
@@ -478,8 +478,8 @@ AK__CACHE_INLINE void *ak__alloc_cached(size_t size)
 #ifndef AK__ASAN
 	struct counts *c = my_live;
 	size_t k = (size - 1) / CACHE_STEP;         /* class_of(), size 0 wraps */
-	void *p = c && k < CACHE_CLASSES ? c->cache.head[k] : NULL;
-	if (__builtin_expect(p && !ak__load(&fast_off, AK__RELAXED), 1)) {
+	void *p = c && k < ak__load(&fast_classes, AK__RELAXED) ? c->cache.head[k] : NULL;
+	if (__builtin_expect(p != NULL, 1)) {
 		c->cache.head[k] = *(void **)p;
 		c->cache.n[k]--;
 		ak__store(&c->cache.bytes,
@@ -541,9 +541,8 @@ AK__CACHE_INLINE void ak__free_sized(void *p, size_t size)
 	struct counts *c = my_live;
 	size_t k = (size - 1) / CACHE_STEP, b = class_bytes(k);     /* size 0 wraps */
 	size_t bytes = c ? ak__load(&c->cache.bytes, AK__RELAXED) : 0;
-	if (__builtin_expect(c && k < CACHE_CLASSES && c->cache.open &&
-	                     c->cache.n[k] < CACHE_CLASS_MAX && bytes + b <= AK__CACHE_BYTES &&
-	                     !ak__load(&fast_off, AK__RELAXED),
+	if (__builtin_expect(c && k < ak__load(&fast_classes, AK__RELAXED) && c->cache.open &&
+	                     c->cache.n[k] < CACHE_CLASS_MAX && bytes + b <= AK__CACHE_BYTES,
 	                     1)) {
 		add(c, C_LIVE, -1);
 		*(void **)p = c->cache.head[k];
