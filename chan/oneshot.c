@@ -579,8 +579,8 @@ static __attribute__((noinline)) int recv_rare(struct recv_priv *p, struct ak_co
  * parks, or ends. */
 enum { LOOK, RACED, NOMEM };
 
-static __attribute__((noinline)) int recv_wait_rest(struct recv_priv *p, uint64_t s,
-                                                    struct ak_context *cx, int how)
+static __attribute__((noinline)) int recv_wait_rest(struct recv_priv *p, struct ak_context *cx,
+                                                    uint64_t s, int how)
 {
 	struct oneshot *b = p->b;
 
@@ -614,11 +614,11 @@ static __attribute__((noinline)) int recv_wait_rest(struct recv_priv *p, uint64_
  * park if the registration fails or races the send (recv_wait_rest, a
  * tail call).  Only this side sets RX_TASK_SET: clear in the look, it is
  * clear still.  An operation parked already goes the general way. */
-static __attribute__((noinline)) int recv_wait(struct recv_priv *p, uint64_t s,
-                                               struct ak_context *cx)
+static __attribute__((noinline)) int recv_wait(struct recv_priv *p, struct ak_context *cx,
+                                               uint64_t s)
 {
 	if (__builtin_expect(p->parked, 0))
-		return recv_wait_rest(p, s, cx, LOOK);
+		return recv_wait_rest(p, cx, s, LOOK);
 	struct oneshot *b = p->b;
 	p->parked = 1;
 	b->rx_count++;
@@ -628,10 +628,10 @@ static __attribute__((noinline)) int recv_wait(struct recv_priv *p, uint64_t s,
 	                                                   AK__WAKER_GEN, &s, cx, 1),
 	                     0)) {
 		ak__count_parked(1);    /* recv_end's to undo */
-		return recv_wait_rest(p, 0, cx, NOMEM);
+		return recv_wait_rest(p, cx, 0, NOMEM);
 	}
 	if (__builtin_expect(s & (COMPLETE | CLOSED), 0))
-		return recv_wait_rest(p, s, cx, RACED);
+		return recv_wait_rest(p, cx, s, RACED);
 	return AK_PENDING;
 }
 
@@ -649,19 +649,23 @@ static int recv_poll(struct ak_future *f, struct ak_context *cx)
 	struct recv_priv *p = recv_priv_of(f);
 	struct oneshot *b = p->b;
 
-	if (__builtin_expect(cx->budget == 0 || b->rx_end != 0, 0))
+	int32_t budget = cx->budget;
+	if (__builtin_expect(budget == 0 || b->rx_end != 0, 0))
 		return recv_rare(p, cx);
 	/* acquire: pairs with the sender's release CAS in tx_finish(). */
 	uint64_t s = ak__load(&b->state, AK__ACQUIRE);
 	if (!(s & HAS_VALUE)) {
 		if (__builtin_expect(s & (COMPLETE | CLOSED | RX_TASK_SET), 0))
-			return recv_wait_rest(p, s, cx, LOOK);
-		return recv_wait(p, s, cx);
+			return recv_wait_rest(p, cx, s, LOOK);
+		return recv_wait(p, cx, s);
 	}
 	if (!ak__copy_small(p->out, (const void *)b->value, b->elem_size))
-		return recv_wait_rest(p, s, cx, LOOK);
+		return recv_wait_rest(p, cx, s, LOOK);
 	b->rx_end = RX_DONE | RX_TAKEN;
-	ak__coop_spend(cx);
+	/* ak__coop_spend(), from the look above (the copy's store may alias
+	 * anything: no second load). */
+	if (budget > 0)
+		cx->budget = budget - 1;
 	if (p->parked) {
 		p->parked = 0;
 		ak__count_parked(-1);
