@@ -119,6 +119,8 @@ struct ak_watch_receiver {
 	uint32_t refs;                      /* the handle + a parked operation */
 	uint8_t dropped;                    /* the handle is gone: ops fail */
 	uint8_t lines;                      /* allocated: 2 with copy buffers */
+	uint8_t copy_words;                 /* copy mode: the words a borrow copies
+	                                       (1 or COPY_WORDS); 0: slot mode */
 	/* Copy mode: a buffer per pin on the next line, COPY_STRIDE apart. */
 };
 
@@ -159,6 +161,7 @@ void ak__watch_latch_acquire(struct watch *w);
 void ak__watch_latch_current(struct watch *w, void *dst);
 void ak__watch_latch_release(struct watch *w, const void *src, int publish);
 int ak__watch_copy_borrow(struct ak_watch_receiver *rx, struct borrowed *b);
+int ak__watch_copy_borrow_word(struct ak_watch_receiver *rx, struct borrowed *b);
 void ak__watch_copy_release(uintptr_t token);
 void ak__watch_copy_leave(struct ak_watch_receiver *rx);
 void ak__watch_zombies_sweep(void);

@@ -50,7 +50,7 @@
  *   call                              lock            thread
  *   ak__watch_latch_acquire, _release the latch       a sender
  *   ak__watch_latch_current           the latch       its holder
- *   ak__watch_copy_borrow             none            the receiver's owner
+ *   ak__watch_copy_borrow, _word      none            the receiver's owner
  *   ak__watch_spill_borrow            none            any
  *   ak__watch_latch_version           none            any
  */
@@ -97,12 +97,14 @@ static size_t words_of(const struct watch *w)
 _Static_assert(COPY_WORDS == 3, "latch_read() copies three words");
 
 /* Copies the current value's words into dst (8-byte aligned, room for
- * COPY_WORDS), returns its version; any thread, no lock.  It copies all
- * COPY_WORDS whatever the value's size (those past it are copied and never
- * read): unrolled, 13 instructions less per borrow than a loop over
- * words_of().  Inlined, so that a borrow into a buffer is a leaf (no
- * frame; 13 instructions less again, watch_readers). */
-static inline __attribute__((always_inline)) uint64_t latch_read(struct watch *w, uint64_t *dst)
+ * COPY_WORDS), returns its version; any thread, no lock.  It copies n
+ * words, a constant: 1 for a value of up to 8 bytes, else all COPY_WORDS
+ * whatever the value's size (those past it are copied and never read):
+ * unrolled, 13 instructions less per borrow than a loop over words_of().
+ * Inlined, so that a borrow into a buffer is a leaf (no frame; 13
+ * instructions less again, watch_readers). */
+static inline __attribute__((always_inline)) uint64_t latch_read(struct watch *w, uint64_t *dst,
+                                                                 int n)
 {
 	for (;;) {
 		/* acquire: pairs with the release stores of a publish: the
@@ -112,8 +114,10 @@ static inline __attribute__((always_inline)) uint64_t latch_read(struct watch *w
 		/* acquire: a word the send of v + 2 wrote shows its latch
 		 * store to the check below (see the top of the file). */
 		dst[0] = ak__load(&c[0], AK__ACQUIRE);
-		dst[1] = ak__load(&c[1], AK__ACQUIRE);
-		dst[2] = ak__load(&c[2], AK__ACQUIRE);
+		if (n > 1) {
+			dst[1] = ak__load(&c[1], AK__ACQUIRE);
+			dst[2] = ak__load(&c[2], AK__ACQUIRE);
+		}
 		if ((ak__load(&w->latch, AK__RELAXED) >> 1) < 2 * v + 3)
 			return v;
 	}
@@ -305,25 +309,46 @@ static __attribute__((noinline)) int spill_borrow_cold(struct watch *w, struct b
 	return ak__watch_spill_borrow(w, b);
 }
 
-/* A copy of the current value for rx's owner, in a free buffer of rx's or
- * a spill. */
+/* Borrows n words (a constant) into rx's buffer i (free), i a constant:
+ * its address is one add. */
+static inline __attribute__((always_inline)) int borrow_into(struct ak_watch_receiver *rx,
+                                                             struct borrowed *b, int i, int n)
+{
+	uint64_t *buf = buffer(rx, i);
+	b->version = latch_read(rx->w, buf, n);
+	/* relaxed: a releaser learns of the borrow from its owner, after
+	 * this. */
+	ak__store(&rx->pins[i], PIN_COPY, AK__RELAXED);
+	b->value = buf;
+	b->token = (uintptr_t)&rx->pins[i] | TOKEN_COPY;
+	return 0;
+}
+
+/* A copy of the current value (n words, a constant) for rx's owner, in a
+ * free buffer of rx's or a spill. */
+static inline __attribute__((always_inline)) int copy_borrow(struct ak_watch_receiver *rx,
+                                                             struct borrowed *b, int n)
+{
+	_Static_assert(WATCH_PINS == 2, "a borrow tries two buffers");
+	/* acquire: pairs with the release store in ak__watch_copy_release():
+	 * the last borrower's reads of the buffer came before this copy. */
+	if (ak__load(&rx->pins[0], AK__ACQUIRE) == 0)
+		return borrow_into(rx, b, 0, n);
+	/* acquire: as above. */
+	if (ak__load(&rx->pins[1], AK__ACQUIRE) == 0)
+		return borrow_into(rx, b, 1, n);
+	return spill_borrow_cold(rx->w, b);
+}
+
 int ak__watch_copy_borrow(struct ak_watch_receiver *rx, struct borrowed *b)
 {
-	for (int i = 0; i < WATCH_PINS; i++) {
-		/* acquire: pairs with the exchange in ak__watch_unpin(): the
-		 * last borrower's reads of the buffer came before this copy. */
-		if (ak__load(&rx->pins[i], AK__ACQUIRE) == 0) {
-			uint64_t *buf = buffer(rx, i);
-			b->version = latch_read(rx->w, buf);
-			/* relaxed: a releaser learns of the borrow from its
-			 * owner, after this. */
-			ak__store(&rx->pins[i], PIN_COPY, AK__RELAXED);
-			b->value = buf;
-			b->token = (uintptr_t)&rx->pins[i] | TOKEN_COPY;
-			return 0;
-		}
-	}
-	return spill_borrow_cold(rx->w, b);
+	return copy_borrow(rx, b, COPY_WORDS);
+}
+
+/* The common value (8 bytes or less): one word copied. */
+int ak__watch_copy_borrow_word(struct ak_watch_receiver *rx, struct borrowed *b)
+{
+	return copy_borrow(rx, b, 1);
 }
 
 int ak__watch_spill_borrow(struct watch *w, struct borrowed *b)
@@ -331,7 +356,7 @@ int ak__watch_spill_borrow(struct watch *w, struct borrowed *b)
 	struct spill *sp = ak__alloc(sizeof(*sp));
 	if (!sp)
 		return AK_ENOMEM;
-	b->version = latch_read(w, sp->value.words);
+	b->version = latch_read(w, sp->value.words, COPY_WORDS);
 	b->value = sp->value.words;
 	b->token = (uintptr_t)sp | TOKEN_SPILL;
 	return 0;

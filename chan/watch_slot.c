@@ -470,9 +470,12 @@ out:
  * mode, beyond rx's buffers). */
 int ak__watch_borrow(struct ak_watch_receiver *rx, struct borrowed *b)
 {
-	/* The copy mode's receivers carry buffers (a second line): the
-	 * mode without a load of the channel's. */
-	if (rx->lines == 2)
+	/* The copy mode's receivers say how many words a borrow copies:
+	 * the mode without a load of the channel's, and the common value
+	 * (8 bytes or less) one word. */
+	if (rx->copy_words == 1)
+		return ak__watch_copy_borrow_word(rx, b);
+	if (rx->copy_words)
 		return ak__watch_copy_borrow(rx, b);
 	slot_borrow(rx, b);
 	return 0;
@@ -545,6 +548,7 @@ struct ak_watch_receiver *ak__watch_receiver_new(struct watch *w, const uint64_t
 		ak__init(&r->pins[i], (uintptr_t)0);
 	ak__init(&r->held, 1u);
 	r->lines = lines;
+	r->copy_words = !w->copy_mode ? 0 : w->elem_size <= sizeof(uint64_t) ? 1 : COPY_WORDS;
 	r->w = w;
 	r->refs = 1;
 	r->dropped = 0;

@@ -877,6 +877,35 @@ START_TEST(small_values_without_hooks_are_sent_and_borrowed_without_allocating)
 }
 END_TEST
 
+START_TEST(small_values_of_every_size_are_borrowed_whole_through_buffers_and_a_spill)
+{
+	/* Up to 24 bytes: the copy mode, whose borrows copy one word for a
+	 * value of up to 8 bytes and three above; three borrows held at
+	 * once take both of the receiver's buffers and a spill. */
+	for (size_t size = 1; size <= 24; size++) {
+		struct ak_watch_sender *tx;
+		struct ak_watch_receiver *rx;
+		struct ak_watch_ref r[3];
+		unsigned char init[24], v[24];
+
+		memset(init, 0xee, sizeof init);
+		for (size_t i = 0; i < size; i++)
+			v[i] = (unsigned char)(size * 16 + i);
+		ck_assert_int_eq(ak_watch_new(size, init, NULL, &tx, &rx), 0);
+		ck_assert_int_eq(ak_watch_send(tx, v), 0);
+		for (int k = 0; k < 3; k++) {
+			ck_assert_int_eq(ak_watch_borrow(rx, &r[k]), 0);
+			ck_assert_int_eq(memcmp(r[k].value, v, size), 0);
+		}
+		for (int k = 0; k < 3; k++)
+			ak_watch_ref_release(&r[k]);
+		ak_watch_receiver_drop(rx);
+		ak_watch_sender_drop(tx);
+	}
+	end_test();
+}
+END_TEST
+
 START_TEST(zero_sized_values_carry_only_versions)
 {
 	struct ak_watch_sender *tx;
@@ -1619,6 +1648,12 @@ static void race_plain_values(size_t words)
 	end_test();
 }
 
+START_TEST(readers_of_one_word_values_see_whole_values_while_the_writer_sends)
+{
+	race_plain_values(1);
+}
+END_TEST
+
 START_TEST(readers_of_small_values_see_whole_values_while_the_writer_sends)
 {
 	race_plain_values(3);
@@ -1669,6 +1704,7 @@ Suite *watch_suite(void)
 	tcase_add_test(tc, a_failed_allocation_changes_nothing);
 	tcase_add_test(tc, zero_sized_values_carry_only_versions);
 	tcase_add_test(tc, small_values_without_hooks_are_sent_and_borrowed_without_allocating);
+	tcase_add_test(tc, small_values_of_every_size_are_borrowed_whole_through_buffers_and_a_spill);
 	tcase_add_test(tc, four_readers_borrow_while_the_writer_sends);
 	tcase_add_test(tc, receivers_dropped_under_parked_changed_while_another_thread_sends);
 	tcase_add_test(tc, a_borrow_held_on_another_thread_never_holds_up_the_sender);
@@ -1683,6 +1719,7 @@ Suite *watch_suite(void)
 	tcase_add_test(tc, a_small_value_send_waits_for_a_modify_in_progress_and_readers_do_not);
 	tcase_add_test(tc, a_slot_send_waits_for_a_modify_in_progress_and_readers_do_not);
 	tcase_add_test(tc, readers_of_large_values_see_whole_values_while_the_writer_sends);
+	tcase_add_test(tc, readers_of_one_word_values_see_whole_values_while_the_writer_sends);
 	tcase_add_test(tc, sends_and_borrows_of_slots_in_steady_state_allocate_nothing);
 	suite_add_tcase(s, tc);
 	return s;
