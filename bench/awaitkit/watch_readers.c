@@ -50,23 +50,33 @@ static int reader_poll(struct ak_future *f, struct ak_context *cx)
 
 	AK_BEGIN(&t->aw, cx);
 	for (;;) {
-		if (ak_watch_borrow(t->rx, &ref) != 0) {
-			atomic_store(&failed, 1);
-			AK_RETURN(&t->aw, AK_EINVAL);
+		/* A round of 64 borrows keeps its receiver and counts in
+		 * locals, stored before the yield, as the Rust peer's async
+		 * block keeps them in registers between its awaits (a store
+		 * per borrow into the records, which share cache lines, made
+		 * one reader's counts the line its neighbour reads). */
+		struct ak_watch_receiver *rx = t->rx;
+		uint64_t last = t->last;
+		int monotonic = 1;
+		for (int i = 0; i < 64; i++) {
+			if (ak_watch_borrow(rx, &ref) != 0) {
+				atomic_store(&failed, 1);
+				AK_RETURN(&t->aw, AK_EINVAL);
+			}
+			uint64_t v;
+			memcpy(&v, ref.value, sizeof v);
+			ak_watch_ref_release(&ref);
+			if (v < last)
+				monotonic = 0;
+			last = v;
 		}
-		uint64_t v;
-		memcpy(&v, ref.value, sizeof v);
-		ak_watch_ref_release(&ref);
-		if (v < t->last)
-			t->monotonic = 0;
-		t->last = v;
-		t->borrows++;
-		if (t->borrows % 64 == 0) {
-			/* acquire: pairs with the main thread's release store. */
-			if (atomic_load_explicit(&stop, memory_order_acquire))
-				break;
-			AK_YIELD(&t->aw);
-		}
+		t->last = last;
+		t->monotonic &= monotonic;
+		t->borrows += 64;
+		/* acquire: pairs with the main thread's release store. */
+		if (atomic_load_explicit(&stop, memory_order_acquire))
+			break;
+		AK_YIELD(&t->aw);
 	}
 	AK_CLEANUP(&t->aw);
 	AK_END(&t->aw);
