@@ -340,6 +340,39 @@ void ak__ring_served(struct ak__chan *c);
  * look (the waker, and a look again). */
 int ak__ring_recv_empty(struct ak__chan *c, void *out, struct ak_context *cx);
 
+/*
+ * ak__ring_recv_empty()'s common case, inline in the receive's one frame
+ * (no frame of its own, nothing passed on): the channel open, the
+ * receiver's waker registered (kept if it will_wake the same task) and
+ * nothing claimed past head when it looks again: AK_PENDING.  Anything
+ * else, AK_EAGAIN, and ak__ring_recv_empty() starts over (it registers
+ * again, which keeps the waker this left, and looks again): a close, no
+ * ring yet, a claim, no memory for the clone.  The look is the one of
+ * recv_wait() (chan/mpsc_ring.c): a seq_cst load of tail after the
+ * seq_cst registration, against the sender's seq_cst claim and its
+ * seq_cst look at the slot's word.
+ */
+static inline __attribute__((always_inline)) int ak__ring_recv_park(struct ak__chan *c,
+                                                                   struct ak_context *cx)
+{
+	/* seq_cst: as finished_now() (chan/mpsc_ring.c): 0 until a close. */
+	if (ak__load(&c->state, AK__SEQ_CST) != 0)
+		return AK_EAGAIN;
+	if (ak__waker_slot_register_inline(&c->rx_waker, cx))
+		return AK_EAGAIN;
+	struct ak__ring *r = ak__ring_get(c);
+	if (!r)
+		return AK_EAGAIN;
+	/* seq_cst: pairs with the seq_cst claim on tail; relaxed: only the
+	 * receiver writes head. */
+	if ((ak__load(&r->tail, AK__SEQ_CST) >> c->ishift) != ak__load(&r->head, AK__RELAXED))
+		return AK_EAGAIN;
+	/* seq_cst: a close after the registration (finished_now()). */
+	if (ak__load(&c->state, AK__SEQ_CST) != 0)
+		return AK_EAGAIN;
+	return AK_PENDING;
+}
+
 /* ---- the unbounded list (chan/mpsc_list.c) ---- */
 /* 0 or AK_ENOMEM (the first block). */
 int ak__list_init(struct ak__chan *c);

@@ -198,8 +198,9 @@ static __attribute__((noinline)) int ring_recv_wait(struct recv_priv *p, struct 
 	return one_recv_wait(p, cx, ak__ring_recv);
 }
 
-/* The fast path found no value at the head: the waker, and a look again. */
-static __attribute__((noinline)) int ring_recv_empty(struct recv_priv *p, struct ak_context *cx)
+/* ring_recv_empty() past its common case: the long way, from the start. */
+static __attribute__((noinline)) int ring_recv_empty_slow(struct recv_priv *p,
+                                                          struct ak_context *cx)
 {
 	int rc = ak__ring_recv_empty(p->c, p->buf, cx);
 	if (rc == 0)
@@ -207,6 +208,16 @@ static __attribute__((noinline)) int ring_recv_empty(struct recv_priv *p, struct
 	if (rc == AK_PENDING)
 		return recv_pending(p);
 	return recv_finish(p, rc);
+}
+
+/* The fast path found no value at the head: the waker, and a look again,
+ * in this one frame when the channel is open and still empty (no frame
+ * between the receive and the waker's clone); the rest the long way. */
+static __attribute__((noinline)) int ring_recv_empty(struct recv_priv *p, struct ak_context *cx)
+{
+	if (ak__ring_recv_park(p->c, cx) == AK_PENDING)
+		return recv_pending(p);
+	return ring_recv_empty_slow(p, cx);
 }
 
 /* ring_recv_taken() with a sender to serve, or more to let go. */

@@ -205,6 +205,30 @@ static void mpsc_recv_deadline_vs_send(void)
 	ak_mpsc_rx_drop(rx);
 }
 
+static void *drop_tx(void *arg)
+{
+	(void)arg;
+	ak_mpsc_tx_drop(tx);
+	return NULL;
+}
+
+/* The receiver parks (no spin: ak_block_on on the receive) on an empty
+ * channel whose ring is made, as the last sender goes: it sees the close
+ * when it looks after registering, or the close sees it registered and
+ * wakes it; either way AK_EPIPE. */
+static void mpsc_recv_park_vs_last_sender_drop(void)
+{
+	struct ak_mpsc_recv_op op = { 0 };
+	int v = 1;
+	CHECK(ak_mpsc_new(1, sizeof(int), NULL, &tx, &rx) == 0);
+	CHECK(ak_mpsc_try_send(tx, &v) == 0 && ak_mpsc_try_recv(rx, &v) == 0);
+	pthread_t a = spawn(drop_tx, NULL);
+	CHECK(ak_mpsc_recv_init(&op, rx, &v) == 0);
+	CHECK(ak_block_on(&op.future, AK_DEADLINE_NEVER) == AK_EPIPE);
+	join(a);
+	ak_mpsc_rx_drop(rx);
+}
+
 static void *send_until_closed(void *arg)
 {
 	(void)arg;
@@ -468,6 +492,8 @@ const struct ak_sim_scenario sim_chan_scenarios[] = {
 	  "the receiver registers its waker (no spin) as the value is sent" },
 	{ "mpsc_recv_deadline_vs_send", mpsc_recv_deadline_vs_send,
 	  "a receive with a deadline (virtual time) as the value is sent" },
+	{ "mpsc_recv_park_vs_last_sender_drop", mpsc_recv_park_vs_last_sender_drop,
+	  "the receiver parks on an empty channel as the last sender goes" },
 	{ "mpsc_send_vs_close", mpsc_send_vs_close,
 	  "a sender parked on a full channel; the receiver closes" },
 	{ "mpsc_send_cancel_vs_grant", mpsc_send_cancel_vs_grant,
