@@ -155,7 +155,8 @@ uint64_t ak__ring_max_reserve(struct ak__chan *c)
 
 /* Whether n more units fit beside tail word t: the slot n - 1 places past
  * the end of the capacity was read. */
-static int has_room(struct ak__chan *c, struct ak__ring *r, uint64_t t, uint64_t n)
+static inline __attribute__((always_inline)) int has_room(struct ak__chan *c, struct ak__ring *r,
+                                                         uint64_t t, uint64_t n)
 {
 	uint64_t u = resv_of(c, t);
 	if (u + n > c->cap)
@@ -207,6 +208,43 @@ static inline __attribute__((always_inline)) int publish(struct ak__chan *c, str
 	return publish_end(c, seq, i);
 }
 
+/*
+ * publish() for a send that claimed room it looked at (claim()): no wait
+ * for the slot.  has_room() saw the slot of index j = i + reserved - cap
+ * read (acquire), and reads go in order: the lap before's read of our
+ * slot, index i - ring <= j, came before it, and its copy out before our
+ * copy in.
+ */
+static inline __attribute__((always_inline)) int publish_room(struct ak__chan *c,
+                                                              struct ak__ring *r, uint64_t i,
+                                                              const void *value)
+{
+	ak__atomic(uint64_t) *seq = ak__ring_seq(c, r, i);
+	if (!ak__copy_small(slot_data(seq), value, c->elem_size))
+		return publish_big(c, seq, i, value);
+	return publish_end(c, seq, i);
+}
+
+/* A send without a permit claims one unit: 0 with *ip its index,
+ * AK_EAGAIN (no room, or senders wait), AK_EPIPE (closed). */
+static inline __attribute__((always_inline)) int claim(struct ak__chan *c, struct ak__ring *r,
+                                                       uint64_t *ip)
+{
+	/* acquire: pairs with the CASes on tail (a release sequence): see
+	 * has_room(). */
+	uint64_t t = ak__load(&r->tail, AK__ACQUIRE);
+	do {
+		if (t & CLOSED)
+			return AK_EPIPE;
+		if ((t & WAITERS) || !has_room(c, r, t, 1))
+			return AK_EAGAIN;
+		/* seq_cst: the receiver's handshake is on tail (see publish()). */
+	} while (!ak__alone_cas(&r->tail, &t, t + ((uint64_t)1 << c->ishift), AK__SEQ_CST,
+	                        AK__ACQUIRE));
+	*ip = idx_of(c, t);
+	return 0;
+}
+
 /* ak__ring_try_send() of a channel's first value: the ring first. */
 static __attribute__((noinline, cold)) int try_send_first(struct ak__chan *c, const void *value)
 {
@@ -219,18 +257,30 @@ int ak__ring_try_send(struct ak__chan *c, const void *value)
 	struct ak__ring *r = ak__ring_get(c);
 	if (!r)
 		return try_send_first(c, value);
-	/* acquire: pairs with the CASes on tail (a release sequence): see
-	 * has_room(). */
-	uint64_t t = ak__load(&r->tail, AK__ACQUIRE);
-	do {
-		if (t & CLOSED)
-			return AK_EPIPE;
-		if ((t & WAITERS) || !has_room(c, r, t, 1))
-			return AK_EAGAIN;
-		/* seq_cst: the receiver's handshake is on tail (see publish()). */
-	} while (!ak__alone_cas(&r->tail, &t, t + ((uint64_t)1 << c->ishift), AK__SEQ_CST,
-	                        AK__ACQUIRE));
-	return publish(c, r, idx_of(c, t), value);
+	uint64_t i;
+	int rc = claim(c, r, &i);
+	return rc ? rc : publish_room(c, r, i, value);
+}
+
+/* ak__ring_send() of a channel's first value: the ring first. */
+static __attribute__((noinline, cold)) int send_first(struct ak__chan *c, const void *value,
+                                                      struct ak_context *cx, void *op)
+{
+	int rc = ring_first(c);
+	return rc ? rc : ak__ring_send(c, value, cx, op);
+}
+
+int ak__ring_send(struct ak__chan *c, const void *value, struct ak_context *cx, void *op)
+{
+	struct ak__ring *r = ak__ring_get(c);
+	if (!r)
+		return send_first(c, value, cx, op);
+	uint64_t i;
+	int rc = claim(c, r, &i);
+	if (rc)
+		return rc == AK_EAGAIN ? ak__mpsc_send_full(op, cx) : rc;
+	ak__coop_spend(cx);
+	return publish_room(c, r, i, value);
 }
 
 int ak__ring_try_reserve(struct ak__chan *c, uint64_t n)

@@ -189,22 +189,23 @@ static __attribute__((noinline)) int ring_send_wait(struct send_priv *p, struct 
 	return rc;
 }
 
+int ak__mpsc_send_full(void *op, struct ak_context *cx)
+{
+	return ring_send_wait(op, cx, 1);
+}
+
 /* A bounded channel's send (send_init's binding there): the first poll
- * that finds room is one try, out of the waiting path's frame.  A send
- * whose node is idle never parked, so it holds no reference (F_REF comes
- * with a park, and leaves with the poll that completes it): nothing to
- * release here. */
+ * that finds room is one try, out of the waiting path's frame, and a tail
+ * call (ak__ring_send() spends the budget, and goes on to the wait when
+ * it finds no room).  A send whose node is idle never parked, so it holds
+ * no reference (F_REF comes with a park, and leaves with the poll that
+ * completes it): nothing to release here. */
 static int ring_send_poll(struct ak_future *f, struct ak_context *cx)
 {
 	struct send_priv *p = send_priv(f);
 	if (ak__waiter_state(&p->wait.w) != AK__W_IDLE || cx->budget == 0)
 		return ring_send_wait(p, cx, 0);
-	int rc = fast_send(p);
-	if (rc == AK_EAGAIN)
-		return ring_send_wait(p, cx, 1);
-	if (rc == 0)
-		ak__coop_spend(cx);
-	return rc;
+	return ak__ring_send(p->c, p->value, cx, p);
 }
 
 static void send_cancel(struct ak_future *f)

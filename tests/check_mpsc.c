@@ -1772,6 +1772,44 @@ START_TEST(unbounded_send_spends_budget_and_yields_when_it_is_spent)
 }
 END_TEST
 
+/* ak_mpsc(3): a bounded send spends one unit of the budget when it sends,
+ * the channel's first send too (the ring made then), and none when it
+ * finds no room and waits. */
+static int32_t bounded_send_budget_left(struct tk_task *t, struct ak_mpsc_tx *tx, int v, int *rc)
+{
+	struct ak_mpsc_send_op op = {0};
+	struct ak_context cx;
+
+	ck_assert_int_eq(ak_mpsc_send_init(&op, tx, &v), 0);
+	ck_assert_int_eq(ak_context_init(&cx, tk_counting_waker(t->cw), &t->slot), 0);
+	cx.budget = 5;
+	*rc = ak_context_done(&cx, ak_future_poll(&op.future, &cx));
+	if (*rc == AK_PENDING)
+		ak_future_cancel(&op.future);
+	return cx.budget;
+}
+
+START_TEST(bounded_send_spends_one_unit_of_budget_when_it_sends)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct tk_task *t = tk_task_new();
+	int rc;
+
+	new_bounded(2, &tx, &rx);
+	ck_assert_int_eq(bounded_send_budget_left(t, tx, 1, &rc), 4);   /* the first: the ring made */
+	ck_assert_int_eq(rc, 0);
+	ck_assert_int_eq(bounded_send_budget_left(t, tx, 2, &rc), 4);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_int_eq(bounded_send_budget_left(t, tx, 3, &rc), 5);   /* full: it waits */
+	ck_assert_int_eq(rc, AK_PENDING);
+	ck_assert_int_eq(recv_now(rx), 1);
+	ck_assert_int_eq(recv_now(rx), 2);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
 /* ---- memory ------------------------------------------------------------------------------------------ */
 
 START_TEST(bounded_channel_allocates_nothing_per_message_after_the_first)
@@ -2184,6 +2222,7 @@ Suite *mpsc_suite(void)
 	tcase_add_test(tc, recv_spends_budget_and_yields_when_it_is_spent);
 	tcase_add_test(tc, closed_with_a_spent_budget_yields_and_then_completes);
 	tcase_add_test(tc, unbounded_send_spends_budget_and_yields_when_it_is_spent);
+	tcase_add_test(tc, bounded_send_spends_one_unit_of_budget_when_it_sends);
 	tcase_add_test(tc, bounded_channel_allocates_nothing_per_message_after_the_first);
 	tcase_add_test(tc, idle_bounded_channel_takes_at_most_160_bytes);
 	tcase_add_test(tc, bounded_channel_ring_comes_with_the_first_send_in_its_documented_bytes);
