@@ -308,15 +308,15 @@ static inline int ak__ring_take(struct ak__chan *c, void *out)
 	struct ak__ring *r = ak__ring_get(c);
 	if (!r)
 		return AK_EAGAIN;
-	/* Read before the copy, which the compiler must assume may write
-	 * the record: fewer registers, no loads again. */
-	uint64_t mask = c->imask, ring = c->ring;
 	uint64_t h = ak__load(&r->head, AK__RELAXED);
-	uint64_t next = (h + 1) & mask;
 	ak__atomic(uint64_t) *seq = ak__ring_seq(c, r, h);
 	/* acquire: pairs with the release store in publish(). */
-	if (ak__load(seq, AK__ACQUIRE) != next)
+	if (ak__load(seq, AK__ACQUIRE) != ((h + 1) & c->imask))
 		return AK_EAGAIN;
+	/* The two words stored after the copy, which the compiler must
+	 * assume may write the record, computed before it: nothing of the
+	 * record or of h stays live across it. */
+	uint64_t next = (h + 1) & c->imask, done = (h + c->ring) & c->imask;
 	const unsigned char *src = (const unsigned char *)(void *)seq + sizeof(uint64_t);
 	switch (c->elem_size) {
 	case 0:
@@ -335,7 +335,7 @@ static inline int ak__ring_take(struct ak__chan *c, void *out)
 	}
 	/* release: as in take_value() (chan/mpsc_ring.c): the slot's next
 	 * writer copies in after our copy out. */
-	ak__store(seq, (h + ring) & mask, AK__RELEASE);
+	ak__store(seq, done, AK__RELEASE);
 	return ak__gate_publish_look(&r->gate, &r->head, next);
 }
 

@@ -193,9 +193,9 @@ static inline __attribute__((always_inline)) int one_recv_wait(
 
 /* ring_recv_poll() without its fast path: no budget left, or a size
  * ak__ring_take() does not copy. */
-static __attribute__((noinline)) int ring_recv_wait(struct recv_priv *p, struct ak_context *cx)
+static __attribute__((noinline)) int ring_recv_wait(struct ak_future *f, struct ak_context *cx)
 {
-	return one_recv_wait(p, cx, ak__ring_recv);
+	return one_recv_wait(recv_priv(f), cx, ak__ring_recv);
 }
 
 /* ring_recv_empty() past its common case: the long way, from the start. */
@@ -213,8 +213,9 @@ static __attribute__((noinline)) int ring_recv_empty_slow(struct recv_priv *p,
 /* The fast path found no value at the head: the waker, and a look again,
  * in this one frame when the channel is open and still empty (no frame
  * between the receive and the waker's clone); the rest the long way. */
-static __attribute__((noinline)) int ring_recv_empty(struct recv_priv *p, struct ak_context *cx)
+static __attribute__((noinline)) int ring_recv_empty(struct ak_future *f, struct ak_context *cx)
 {
+	struct recv_priv *p = recv_priv(f);
 	if (ak__ring_recv_park(p->c, cx) == AK_PENDING)
 		return recv_pending(p);
 	return ring_recv_empty_slow(p, cx);
@@ -233,7 +234,7 @@ static __attribute__((noinline)) int ring_recv_served(struct recv_priv *p, int s
  * common end of a receive that waited (its hold alone, the receiver
  * alive, nobody to serve) is a leaf: recv_finish's put does nothing
  * while rx_gone is clear; anything else ring_recv_served(). */
-static __attribute__((noinline)) int ring_recv_taken(struct recv_priv *p, int served)
+static inline __attribute__((always_inline)) int ring_recv_taken(struct recv_priv *p, int served)
 {
 	struct ak__chan *c = p->c;
 	if (!served && p->flags == F_REF && !c->rx_gone) {
@@ -253,12 +254,12 @@ static int ring_recv_poll(struct ak_future *f, struct ak_context *cx)
 {
 	struct recv_priv *p = recv_priv(f);
 	if (cx->budget == 0)
-		return ring_recv_wait(p, cx);
+		return ring_recv_wait(f, cx);
 	int rc = ak__ring_take(p->c, p->buf);
 	if (rc == AK_EAGAIN)
-		return ring_recv_empty(p, cx);
+		return ring_recv_empty(f, cx);
 	if (rc == AK__RING_SIZE)
-		return ring_recv_wait(p, cx);
+		return ring_recv_wait(f, cx);
 	ak__coop_spend(cx);
 	if (rc == 0 && p->flags == 0)
 		return 0;
