@@ -303,21 +303,24 @@ static inline struct ak__ring *ak__ring_ready(struct ak__chan *c)
  * The take of ak__ring_recv(), for the common sizes.
  */
 #define AK__RING_SIZE 2
-static inline int ak__ring_take(struct ak__chan *c, void *out)
+static inline int ak__ring_take(struct ak__chan *c, void *const *outp)
 {
 	struct ak__ring *r = ak__ring_get(c);
 	if (!r)
 		return AK_EAGAIN;
 	uint64_t h = ak__load(&r->head, AK__RELAXED);
+	/* The two words stored after the copy, which the compiler must
+	 * assume may write the record, computed first: nothing of the
+	 * record or of h stays live across the look or the copy. */
+	uint64_t next = (h + 1) & c->imask, done = (h + c->ring) & c->imask;
 	ak__atomic(uint64_t) *seq = ak__ring_seq(c, r, h);
 	/* acquire: pairs with the release store in publish(). */
-	if (ak__load(seq, AK__ACQUIRE) != ((h + 1) & c->imask))
+	if (ak__load(seq, AK__ACQUIRE) != next)
 		return AK_EAGAIN;
-	/* The two words stored after the copy, which the compiler must
-	 * assume may write the record, computed before it: nothing of the
-	 * record or of h stays live across it. */
-	uint64_t next = (h + 1) & c->imask, done = (h + c->ring) & c->imask;
 	const unsigned char *src = (const unsigned char *)(void *)seq + sizeof(uint64_t);
+	/* The destination read only now: nothing of the caller's kept
+	 * across the look. */
+	void *out = *outp;
 	switch (c->elem_size) {
 	case 0:
 		break;

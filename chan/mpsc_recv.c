@@ -255,7 +255,7 @@ static int ring_recv_poll(struct ak_future *f, struct ak_context *cx)
 	struct recv_priv *p = recv_priv(f);
 	if (cx->budget == 0)
 		return ring_recv_wait(f, cx);
-	int rc = ak__ring_take(p->c, p->buf);
+	int rc = ak__ring_take(p->c, &p->buf);
 	if (rc == AK_EAGAIN)
 		return ring_recv_empty(f, cx);
 	if (rc == AK__RING_SIZE)
