@@ -234,9 +234,9 @@ static inline __attribute__((always_inline)) int claim(struct ak__chan *c, struc
 	 * has_room(). */
 	uint64_t t = ak__load(&r->tail, AK__ACQUIRE);
 	do {
-		if (t & CLOSED)
-			return AK_EPIPE;
-		if ((t & WAITERS) || !has_room(c, r, t, 1))
+		if (t & (CLOSED | WAITERS))
+			return (t & CLOSED) ? AK_EPIPE : AK_EAGAIN;
+		if (!has_room(c, r, t, 1))
 			return AK_EAGAIN;
 		/* seq_cst: the receiver's handshake is on tail (see publish()). */
 	} while (!ak__alone_cas(&r->tail, &t, t + ((uint64_t)1 << c->ishift), AK__SEQ_CST,
