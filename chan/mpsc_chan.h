@@ -192,7 +192,7 @@ int ak__ring_try_send(struct ak__chan *c, const void *value);
 /* A bounded send's poll (op, cx: its own, the budget checked): the same,
  * the budget spent when it sends; no room, ak__mpsc_send_full(op, cx) in
  * tail position (the send's frame is its caller's: none). */
-int ak__ring_send(struct ak__chan *c, const void *value, struct ak_context *cx, void *op);
+int ak__ring_send(struct ak__chan *c, struct ak_context *cx, void *op, const void *value);
 /* chan/mpsc_send.c: the send op's wait, after ak__ring_send() found no room. */
 int ak__mpsc_send_full(void *op, struct ak_context *cx);
 /* n units of capacity held for later ak__ring_permit_send() calls: 0,

@@ -267,10 +267,10 @@ static __attribute__((noinline, cold)) int send_first(struct ak__chan *c, const 
                                                       struct ak_context *cx, void *op)
 {
 	int rc = ring_first(c);
-	return rc ? rc : ak__ring_send(c, value, cx, op);
+	return rc ? rc : ak__ring_send(c, cx, op, value);
 }
 
-int ak__ring_send(struct ak__chan *c, const void *value, struct ak_context *cx, void *op)
+int ak__ring_send(struct ak__chan *c, struct ak_context *cx, void *op, const void *value)
 {
 	struct ak__ring *r = ak__ring_get(c);
 	if (!r)

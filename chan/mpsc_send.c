@@ -205,7 +205,7 @@ static int ring_send_poll(struct ak_future *f, struct ak_context *cx)
 	struct send_priv *p = send_priv(f);
 	if (ak__waiter_state(&p->wait.w) != AK__W_IDLE || cx->budget == 0)
 		return ring_send_wait(p, cx, 0);
-	return ak__ring_send(p->c, p->value, cx, p);
+	return ak__ring_send(p->c, cx, p, p->value);
 }
 
 static void send_cancel(struct ak_future *f)
