@@ -336,6 +336,29 @@ START_TEST(reserved_slots_count_against_a_capacity_that_is_not_a_power_of_two)
 }
 END_TEST
 
+/* A capacity that is the ring's size, where a send's first try looks at
+ * its own slot alone: the unit a permit holds is still not the send's. */
+START_TEST(a_held_permit_keeps_its_slot_from_sends_on_a_power_of_two_capacity)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_reserve_op p;
+
+	new_bounded(4, &tx, &rx);
+	memset(&p, 0, sizeof(p));
+	ck_assert_int_eq(ak_mpsc_try_reserve(&p, tx), 0);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(ak_mpsc_try_send(tx, &i), 0);
+	ck_assert_int_eq(ak_mpsc_try_send(tx, &(int){ 3 }), AK_EAGAIN);
+	ck_assert_int_eq(ak_mpsc_permit_send(&p, &(int){ 10 }), 0);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(recv_now(rx), i);
+	ck_assert_int_eq(recv_now(rx), 10);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
 START_TEST(reserve_many_collects_its_slots_one_receive_at_a_time_ahead_of_try_send)
 {
 	struct ak_mpsc_tx *tx;
@@ -400,6 +423,7 @@ TCase *mpsc_bounded_tcase(void)
 	tcase_add_test(tc, a_permit_dropped_after_close_lets_the_receiver_finish);
 	tcase_add_test(tc, try_send_fills_exactly_a_capacity_that_is_not_a_power_of_two);
 	tcase_add_test(tc, reserved_slots_count_against_a_capacity_that_is_not_a_power_of_two);
+	tcase_add_test(tc, a_held_permit_keeps_its_slot_from_sends_on_a_power_of_two_capacity);
 	tcase_add_test(tc, reserve_many_collects_its_slots_one_receive_at_a_time_ahead_of_try_send);
 	tcase_add_test(tc, a_partial_grant_cancelled_passes_on_to_the_next_waiter);
 	return tc;
