@@ -95,26 +95,13 @@ static void give_locked(struct ak__sem *s, uint64_t n, struct ak__wakelist *wl)
 }
 
 
-/* The release's slow half: permits go to the waiters under the lock. */
-int ak__sem_release_waiters(struct ak__sem *s, uint64_t n)
+/* The release's general case, called with the lock held (the head does
+ * not need exactly n): the permits go to the waiters in order, the rest to
+ * the word.  Returns with the lock released. */
+static __attribute__((noinline)) int release_give(struct ak__sem *s, uint64_t n)
 {
 	struct ak__wakelist wl;
 	ak__wakelist_init(&wl);
-	ak__lock(&s->lock);
-	struct ak__waiter *h = ak__waitq_head(&s->waiters);
-	if (h && h->want - h->granted == n) {
-		/* The head needs exactly these (a lock's hand-off): it takes
-		 * them all, and a queue left holding waiters leaves the word
-		 * as it is; give_locked() would come to the same.  One waker,
-		 * woken here: no wake list.  Nothing is added to the word, so
-		 * no overflow to check. */
-		h->granted = h->want;
-		struct ak_waker k = ak__waitq_complete(&s->waiters, h);
-		put_back_locked(s, 0);
-		ak__unlock(&s->lock);
-		ak__waker_wake_kept(&k);
-		return 0;
-	}
 	if (permits_of(ak__load(&s->word, AK__RELAXED)) > AK__SEM_MAX - n) {
 		ak__unlock(&s->lock);
 		return AK_EOVERFLOW;
@@ -122,6 +109,27 @@ int ak__sem_release_waiters(struct ak__sem *s, uint64_t n)
 	give_locked(s, n, &wl);
 	ak__unlock(&s->lock);
 	ak__wakelist_wake(&wl);
+	return 0;
+}
+
+/* The release's slow half: permits go to the waiters under the lock.  Its
+ * common case, a lock's hand-off, keeps no wake list and no frame of its
+ * own: the one waker is woken by a tail call. */
+int ak__sem_release_waiters(struct ak__sem *s, uint64_t n)
+{
+	ak__lock(&s->lock);
+	struct ak__waiter *h = ak__waitq_head(&s->waiters);
+	if (!h || h->want - h->granted != n)
+		return release_give(s, n);
+	/* The head needs exactly these (a lock's hand-off): it takes them
+	 * all, and a queue left holding waiters leaves the word as it is;
+	 * give_locked() would come to the same.  Nothing is added to the
+	 * word, so no overflow to check. */
+	h->granted = h->want;
+	struct ak_waker k = ak__waitq_complete(&s->waiters, h);
+	put_back_locked(s, 0);
+	ak__unlock(&s->lock);
+	ak__waker_wake_kept(&k);
 	return 0;
 }
 
@@ -199,45 +207,17 @@ static int take_grant(struct ak__sem_acquire *a)
 	return AK_EPIPE;
 }
 
-/* Under the lock, for an acquire neither queued nor granted: raise WAITERS
- * (from here on releases take the lock), fail on a closed semaphore, and
- * queue behind whoever waits, with the permits released before WAITERS was
- * set serving the queue in order, this acquire last.
- *
- * CLOSED is set under the lock, so the load sees it exactly.  While WAITERS
- * is set the word holds no permits (a release gives them to the queue, and
- * put_back_locked() returns some only with the queue empty, clearing
- * WAITERS in the same CAS), but for a return's on their way to the queue
- * (sem.h), taken here like any: a park behind other waiters, a lock's
- * convoy, changes nothing in the word and costs no read-modify-write.
- * Otherwise one CAS raises WAITERS and takes the permits. */
-static int park_recheck(struct ak__waiter *wt, void *arg, struct ak_waker *clone,
-                        struct ak_waker *drop, struct ak__wakelist *wl)
+void ak__sem_park_give(struct ak__sem *s, uint64_t n, struct ak__wakelist *wl)
 {
-	struct ak__sem_acquire *a = arg;
-	struct ak__sem *s = a->sem;
+	give_locked(s, n, wl);
+}
 
-	(void)drop;
-	if (ak__waiter_granted(wt))
-		return AK__WAIT_PARK;   /* a no-op park: the caller takes the grant */
-	uint64_t w = ak__load(&s->word, AK__RELAXED);
-	if (w & CLOSED)
-		return AK_EPIPE;
-	uint64_t have = 0;
-	if (!(w & WAITERS) || permits_of(w) != 0) {
-		/* acquire: pairs with the release in put_back_locked() and in
-		 * ak__sem_release(): the permits taken come with what their
-		 * releasers wrote. */
-		while (!ak__cas_weak(&s->word, &w, (w & CLOSED) | WAITERS, AK__ACQUIRE,
-		                     AK__RELAXED))
-			;
-		have = permits_of(w);
-	}
-	wt->want = a->n;
-	ak__waitq_park(&s->waiters, wt, clone);
-	if (have > 0)
-		give_locked(s, have, wl);
-	return AK_PENDING;
+int ak__sem_acquire_took_parked(struct ak__sem_acquire *a, struct ak_context *cx)
+{
+	int rc = take_grant(a);
+	if (rc == 0)
+		ak__coop_spend(cx);
+	return rc;
 }
 
 int ak__sem_acquire_poll_slow(struct ak__sem_acquire *a, struct ak_context *cx, uint32_t st)
@@ -248,18 +228,15 @@ int ak__sem_acquire_poll_slow(struct ak__sem_acquire *a, struct ak_context *cx, 
 		return take_grant(a);
 	/* A first park (a lock's convoy: one a lock) runs the kernel inline
 	 * with its recheck; a queued acquire's waker swap is rare. */
-	int rc = st == AK__W_QUEUED
-	                 ? ak__waitq_wait(&s->waiters, &s->lock, &a->w, cx, NULL, a)
-	                 : ak__waitq_wait_inline(&s->waiters, &s->lock, &a->w, cx, park_recheck, a);
+	if (st != AK__W_QUEUED)
+		return ak__sem_acquire_park(a, cx);
+	int rc = ak__waitq_wait(&s->waiters, &s->lock, &a->w, cx, NULL, a);
 	if (rc == AK_ENOMEM) {
 		ak__sem_acquire_cancel(a);
 		return rc;
 	}
-	if (rc == AK_PENDING && ak__waiter_granted(&a->w)) {
-		rc = take_grant(a);
-		if (rc == 0)
-			ak__coop_spend(cx);
-	}
+	if (rc == AK_PENDING && ak__waiter_granted(&a->w))
+		return ak__sem_acquire_took_parked(a, cx);
 	return rc;
 }
 

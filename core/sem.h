@@ -173,4 +173,70 @@ static inline int ak__sem_acquire_take_granted(struct ak__sem_acquire *a)
 /* Gives back whatever was granted meanwhile; a no-op if never parked. */
 void ak__sem_acquire_cancel(struct ak__sem_acquire *a);
 
+/* The permits a park found in the word go to the queue, this acquire
+ * last (called with the lock held). */
+void ak__sem_park_give(struct ak__sem *s, uint64_t n, struct ak__wakelist *wl);
+/* A park found granted at once: the grant taken, the budget spent. */
+int ak__sem_acquire_took_parked(struct ak__sem_acquire *a, struct ak_context *cx);
+
+/* Under the lock, for an acquire neither queued nor granted: raise WAITERS
+ * (from here on releases take the lock), fail on a closed semaphore, and
+ * queue behind whoever waits, with the permits released before WAITERS was
+ * set serving the queue in order, this acquire last.
+ *
+ * CLOSED is set under the lock, so the load sees it exactly.  While WAITERS
+ * is set the word holds no permits (a release gives them to the queue, and
+ * a release under the lock returns some only with the queue empty, clearing
+ * WAITERS in the same CAS), but for a return's on their way to the queue
+ * (sem.h), taken here like any: a park behind other waiters, a lock's
+ * convoy, changes nothing in the word and costs no read-modify-write.
+ * Otherwise one CAS raises WAITERS and takes the permits. */
+static inline __attribute__((always_inline)) int
+ak__sem_park_recheck(struct ak__waiter *wt, void *arg, struct ak_waker *clone,
+                     struct ak_waker *drop, struct ak__wakelist *wl)
+{
+	struct ak__sem_acquire *a = arg;
+	struct ak__sem *s = a->sem;
+
+	(void)drop;
+	if (ak__waiter_granted(wt))
+		return AK__WAIT_PARK;   /* a no-op park: the caller takes the grant */
+	uint64_t w = ak__load(&s->word, AK__RELAXED);
+	if (w & AK__SEM_CLOSED)
+		return AK_EPIPE;
+	uint64_t have = 0;
+	if (!(w & AK__SEM_WAITERS) || (w >> AK__SEM_SHIFT) != 0) {
+		/* acquire: pairs with the release in put_back_locked() and in
+		 * ak__sem_release(): the permits taken come with what their
+		 * releasers wrote. */
+		while (!ak__cas_weak(&s->word, &w, (w & AK__SEM_CLOSED) | AK__SEM_WAITERS, AK__ACQUIRE,
+		                     AK__RELAXED))
+			;
+		have = (w >> AK__SEM_SHIFT);
+	}
+	wt->want = a->n;
+	ak__waitq_park(&s->waiters, wt, clone);
+	if (have > 0)
+		ak__sem_park_give(s, have, wl);
+	return AK_PENDING;
+}
+
+/* ak__sem_acquire_poll_slow() of an acquire neither queued nor granted
+ * (its try failed): the first park, inline for a lock's poll, whose convoy
+ * parks once a lock (one frame fewer). */
+static inline __attribute__((always_inline)) int ak__sem_acquire_park(struct ak__sem_acquire *a,
+                                                                      struct ak_context *cx)
+{
+	struct ak__sem *s = a->sem;
+	int rc = ak__waitq_wait_inline(&s->waiters, &s->lock, &a->w, cx, ak__sem_park_recheck, a);
+	if (rc == AK_ENOMEM) {
+		ak__sem_acquire_cancel(a);
+		return rc;
+	}
+	if (rc == AK_PENDING && ak__waiter_granted(&a->w))
+		return ak__sem_acquire_took_parked(a, cx);
+	return rc;
+}
+
+
 #endif

@@ -16,3 +16,11 @@ __attribute__((noinline)) int ak__lockop_poll_lockdep(struct ak__lockop *l, stru
 		ak__lockdep_took(&l->ld, &a, cx);
 	return rc;
 }
+
+__attribute__((noinline)) int ak__lockop_unlock_lockdep(struct ak__lockop *l,
+                                                        const struct ak__lockop_ops *ops)
+{
+	ak__lockdep_release(&l->ld);
+	ops->forget(l);
+	return ops->release(l);
+}

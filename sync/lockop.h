@@ -235,6 +235,10 @@ ak__lockop_try(struct ak_future *f, struct ak__lockop *l, struct ak_context *cx,
 	return rc;
 }
 
+/* ak__lockop_unlock() of a guard lockdep recorded, out of line: the
+ * release's hot path then makes no call but its tail call (no frame). */
+int ak__lockop_unlock_lockdep(struct ak__lockop *l, const struct ak__lockop_ops *ops);
+
 /* Releases the guard l of f: AK_EINVAL for storage never bound as one of
  * the lock's operations (zeroed, or another operation's) or no guard. */
 static inline __attribute__((always_inline)) int
@@ -245,7 +249,7 @@ ak__lockop_unlock(struct ak_future *f, struct ak__lockop *l,
 		return AK_EINVAL;
 	l->held = 0;
 	if (__builtin_expect(l->ld.entry != 0, 0))
-		ak__lockdep_release(&l->ld);
+		return ak__lockop_unlock_lockdep(l, ops);
 	ops->forget(l);
 	return ops->release(l);
 }

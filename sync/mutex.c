@@ -94,12 +94,16 @@ static inline __attribute__((always_inline)) int k_try(struct ak_mutex *m)
 	return barging(m) ? ak__barge_try_lock(&m->k.barge) : ak__sem_try_acquire(&m->k.sem, 1);
 }
 
-static void k_unlock(struct ak_mutex *m)
+/* 0: the semaphore's release cannot overflow, it holds one permit at
+ * most.  Its result is returned all the same, so that the unlock's call
+ * to the hand-off (ak__sem_release_waiters()) is a tail call. */
+static int k_unlock(struct ak_mutex *m)
 {
-	if (barging(m))
+	if (barging(m)) {
 		ak__barge_unlock(&m->k.barge);
-	else
-		ak__sem_release(&m->k.sem, 1);     /* straight to the head waiter */
+		return 0;
+	}
+	return ak__sem_release(&m->k.sem, 1);     /* straight to the head waiter */
 }
 
 static int k_locked(struct ak_mutex *m)
@@ -115,12 +119,16 @@ static inline __attribute__((always_inline)) int l_try(struct ak__lockop *l)
 /* Called once the skeleton's try failed, or with the acquire queued: the
  * semaphore's own fast path (a budget check and the same try again) would
  * only repeat the skeleton's, so its slow half is called straight away. */
-static int l_wait(struct ak__lockop *l, struct ak_context *cx)
+static inline __attribute__((always_inline)) int l_wait(struct ak__lockop *l,
+                                                      struct ak_context *cx)
 {
 	struct lock_priv *p = of_l(l);
 	if (barging(mutex_of(l)))
 		return ak__barge_acquire_poll(&p->acq.barge, cx);
-	return ak__sem_acquire_poll_slow(&p->acq.sem, cx, ak__waiter_state(&p->acq.sem.w));
+	uint32_t st = ak__waiter_state(&p->acq.sem.w);
+	if (st == AK__W_IDLE)
+		return ak__sem_acquire_park(&p->acq.sem, cx);   /* inline: a convoy's park */
+	return ak__sem_acquire_poll_slow(&p->acq.sem, cx, st);
 }
 
 static void l_cancel(struct ak__lockop *l)
@@ -134,8 +142,7 @@ static void l_cancel(struct ak__lockop *l)
 
 static int l_release(struct ak__lockop *l)
 {
-	k_unlock(mutex_of(l));
-	return 0;
+	return k_unlock(mutex_of(l));
 }
 
 AK_EXPORT int ak_mutex_new_class_at(struct ak_mutex **out, unsigned flags, const char *name,
