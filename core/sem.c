@@ -126,7 +126,7 @@ int ak__sem_release_waiters(struct ak__sem *s, uint64_t n)
 	 * give_locked() would come to the same.  Nothing is added to the
 	 * word, so no overflow to check. */
 	h->granted = h->want;
-	struct ak_waker k = ak__waitq_complete(&s->waiters, h);
+	struct ak_waker k = ak__waitq_complete_head(&s->waiters);
 	put_back_locked(s, 0);
 	ak__unlock(&s->lock);
 	ak__waker_wake_kept(&k);
@@ -228,7 +228,7 @@ int ak__sem_acquire_poll_slow(struct ak__sem_acquire *a, struct ak_context *cx, 
 		return take_grant(a);
 	/* A first park (a lock's convoy: one a lock) runs the kernel inline
 	 * with its recheck; a queued acquire's waker swap is rare. */
-	if (st != AK__W_QUEUED)
+	if (st == AK__W_IDLE)
 		return ak__sem_acquire_park(a, cx);
 	int rc = ak__waitq_wait(&s->waiters, &s->lock, &a->w, cx, NULL, a);
 	if (rc == AK_ENOMEM) {

@@ -179,7 +179,8 @@ void ak__sem_park_give(struct ak__sem *s, uint64_t n, struct ak__wakelist *wl);
 /* A park found granted at once: the grant taken, the budget spent. */
 int ak__sem_acquire_took_parked(struct ak__sem_acquire *a, struct ak_context *cx);
 
-/* Under the lock, for an acquire neither queued nor granted: raise WAITERS
+/* Under the lock, for an idle acquire (neither queued nor granted, and
+ * nothing grants an idle node): raise WAITERS
  * (from here on releases take the lock), fail on a closed semaphore, and
  * queue behind whoever waits, with the permits released before WAITERS was
  * set serving the queue in order, this acquire last.
@@ -199,8 +200,6 @@ ak__sem_park_recheck(struct ak__waiter *wt, void *arg, struct ak_waker *clone,
 	struct ak__sem *s = a->sem;
 
 	(void)drop;
-	if (ak__waiter_granted(wt))
-		return AK__WAIT_PARK;   /* a no-op park: the caller takes the grant */
 	uint64_t w = ak__load(&s->word, AK__RELAXED);
 	if (w & AK__SEM_CLOSED)
 		return AK_EPIPE;
@@ -215,20 +214,20 @@ ak__sem_park_recheck(struct ak__waiter *wt, void *arg, struct ak_waker *clone,
 		have = (w >> AK__SEM_SHIFT);
 	}
 	wt->want = a->n;
-	ak__waitq_park(&s->waiters, wt, clone);
+	ak__waitq_park_idle(&s->waiters, wt, clone, 0);
 	if (have > 0)
 		ak__sem_park_give(s, have, wl);
 	return AK_PENDING;
 }
 
-/* ak__sem_acquire_poll_slow() of an acquire neither queued nor granted
- * (its try failed): the first park, inline for a lock's poll, whose convoy
- * parks once a lock (one frame fewer). */
+/* ak__sem_acquire_poll_slow() of an idle acquire (its try failed): the
+ * first park, inline for a lock's poll, whose convoy parks once a lock
+ * (one frame fewer, the node's state never read: it is the owner's). */
 static inline __attribute__((always_inline)) int ak__sem_acquire_park(struct ak__sem_acquire *a,
                                                                       struct ak_context *cx)
 {
 	struct ak__sem *s = a->sem;
-	int rc = ak__waitq_wait_inline(&s->waiters, &s->lock, &a->w, cx, ak__sem_park_recheck, a);
+	int rc = ak__waitq_wait_inline(&s->waiters, &s->lock, &a->w, cx, ak__sem_park_recheck, a, 1);
 	if (rc == AK_ENOMEM) {
 		ak__sem_acquire_cancel(a);
 		return rc;

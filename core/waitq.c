@@ -37,7 +37,7 @@ int ak__waitq_grant(struct ak__waitq *q, struct ak__waiter *w, uintptr_t amount,
 int ak__waitq_wait(struct ak__waitq *q, struct ak__lock *lock, struct ak__waiter *w,
                    const struct ak_context *cx, ak__wait_recheck_fn recheck, void *arg)
 {
-	return ak__waitq_wait_inline(q, lock, w, cx, recheck, arg);
+	return ak__waitq_wait_inline(q, lock, w, cx, recheck, arg, 0);
 }
 
 int ak__grant_pick_short(struct ak__waiter *w, void *arg, uintptr_t *amount)

@@ -40,7 +40,7 @@
  *   ak__waitq_park(_first)     held        the owner
  *   ak__waitq_park_idle        held        the owner
  *   ak__waitq_grant            held        any
- *   ak__waitq_complete         held        any
+ *   ak__waitq_complete(_head)  held        any
  *   ak__waitq_cancel           held        the owner
  *   ak__waitq_ungrant          held        any
  *   ak__waitq_detach           held        any
@@ -226,12 +226,10 @@ static inline void ak__waitq_park_inline(struct ak__waitq *q, struct ak__waiter 
 	ak__waitq_park_idle(q, w, clone, first);
 }
 
-/* Completes w, its grant already in w->granted: out of the queue (or the
- * guard), GRANTED, and its waker returned for the caller to wake once the
- * lock is released. */
-static inline struct ak_waker ak__waitq_complete(struct ak__waitq *q, struct ak__waiter *w)
+/* The end of a completion: w, out of its queue, GRANTED, its waker
+ * returned for the caller to wake once the lock is released. */
+static inline struct ak_waker ak__waiter_grant_out(struct ak__waiter *w)
 {
-	ak__waitq_unlink(q, w);
 	struct ak_waker k = w->waker;
 	w->waker.data = NULL;
 	w->waker.vtable = NULL;
@@ -240,6 +238,33 @@ static inline struct ak_waker ak__waitq_complete(struct ak__waitq *q, struct ak_
 	 * node is the owner's. */
 	ak__store(&w->state, AK__W_GRANTED, AK__RELEASE);
 	return k;
+}
+
+/* Completes w, its grant already in w->granted: out of the queue (or the
+ * guard), GRANTED, and its waker returned for the caller to wake once the
+ * lock is released. */
+static inline struct ak_waker ak__waitq_complete(struct ak__waitq *q, struct ak__waiter *w)
+{
+	ak__waitq_unlink(q, w);
+	return ak__waiter_grant_out(w);
+}
+
+/* ak__waitq_complete() of q's head, which needs fewer checks: a node
+ * reached from q is QUEUED (a DETACHED one is on a guard), and the head
+ * has no prev. */
+static inline struct ak_waker ak__waitq_complete_head(struct ak__waitq *q)
+{
+	struct ak__waiter *w = q->head, *next = w->next;
+	q->head = next;
+	if (next)
+		next->prev = NULL;
+	else
+		q->tail = NULL;
+	w->next = NULL;
+	q->len--;
+	ak__count_parked(-1);
+	AK__WAITQ_NOTE(q);
+	return ak__waiter_grant_out(w);
 }
 
 int ak__waiter_prepare(const struct ak__waiter *w, const struct ak_context *cx,
@@ -277,7 +302,10 @@ static inline void ak__wakelist_wake(struct ak__wakelist *wl)
  * AK_PENDING when this call parked w (granted meanwhile, maybe: the caller
  * looks), or recheck's result.  ak__waitq_wait() is the kernel out of
  * line; ak__waitq_wait_inline() the same inline, for a hot poll whose
- * recheck is a static function of its file (the call then inlines it).
+ * recheck is a static function of its file (the call then inlines it),
+ * with idle a constant: 1 for a node its owner knows idle (its first park:
+ * nothing grants an idle node, only the owner changes IDLE), whose state
+ * the kernel then does not read.
  */
 #define AK__WAIT_PARK 2
 typedef int (*ak__wait_recheck_fn)(struct ak__waiter *w, void *arg, struct ak_waker *clone,
@@ -287,19 +315,23 @@ int ak__waitq_wait(struct ak__waitq *q, struct ak__lock *lock, struct ak__waiter
 
 static inline __attribute__((always_inline)) int
 ak__waitq_wait_inline(struct ak__waitq *q, struct ak__lock *lock, struct ak__waiter *w,
-                      const struct ak_context *cx, ak__wait_recheck_fn recheck, void *arg)
+                      const struct ak_context *cx, ak__wait_recheck_fn recheck, void *arg,
+                      int idle)
 {
 	struct ak_waker clone, drop = { NULL, NULL };
 	struct ak__wakelist wl;
 
-	int rc = ak__waiter_prepare_inline(w, cx, &clone);
+	int rc = idle ? ak__waker_keep(&cx->waker, &clone) : ak__waiter_prepare_inline(w, cx, &clone);
 	if (rc)
 		return rc;
 	ak__wakelist_init(&wl);
 	ak__lock(lock);
 	rc = recheck ? recheck(w, arg, &clone, &drop, &wl) : AK__WAIT_PARK;
 	if (rc == AK__WAIT_PARK) {
-		ak__waitq_park_inline(q, w, &clone, 0);
+		if (idle)
+			ak__waitq_park_idle(q, w, &clone, 0);
+		else
+			ak__waitq_park_inline(q, w, &clone, 0);
 		rc = AK_PENDING;
 	}
 	ak__unlock(lock);
