@@ -239,16 +239,19 @@ static struct ak__ld_class *l_ld_class(struct ak__lockop *l)
 	return &mutex_of(l)->ld;
 }
 
-/* The leaves' holder id, with no call: AK_EAGAIN when the statistics want
- * the clock or the requester's slot is not yet named (ak_task_slot_id()
- * names it); *id 0 without diagnostics or slot. */
-static inline __attribute__((always_inline)) int leaf_id(struct ak_mutex *m,
+/* The leaves' holder id, with no call, from the flags f read once (the
+ * leaves' stores cannot make the compiler read them again): AK_EAGAIN when
+ * the statistics may want the clock (AK_LOCK_STATS, NODIAG or not: the
+ * full poll sorts it out), when the mode is barging and barge is 0, or
+ * when the requester's slot is not yet named (ak_task_slot_id() names it);
+ * *id 0 without diagnostics or slot.  One test of f for the default. */
+static inline __attribute__((always_inline)) int leaf_id(unsigned f, unsigned barge,
                                                          struct ak_context *cx, uint64_t *id)
 {
 	*id = 0;
-	if (stats(m))
+	if (f & (AK_LOCK_STATS | barge))
 		return AK_EAGAIN;
-	if (diag(m) && cx->slot) {
+	if (!(f & AK_LOCK_NODIAG) && cx->slot) {
 		/* Relaxed: as in ak__requester_id(). */
 		*id = ak__load(&((struct ak__slot_view *)(void *)cx->slot)->id, AK__RELAXED);
 		if (*id == 0)
@@ -266,12 +269,13 @@ static inline __attribute__((always_inline)) int l_take_leaf(struct ak__lockop *
                                                              struct ak_context *cx)
 {
 	struct ak_mutex *m = mutex_of(l);
+	unsigned f = m->flags;
 	uint64_t id;
-	if (leaf_id(m, cx, &id) != 0)
+	if (leaf_id(f, 0, cx, &id) != 0)
 		return AK_EAGAIN;
 	if (k_try(m) != 0)
 		return AK_EBUSY;
-	if (diag(m))
+	if (!(f & AK_LOCK_NODIAG))
 		ak__owner_publish(&m->owner, id, cx, l->file, l->line, AK_LOCK_WRITE, AK__NO_SINCE);
 	return 0;
 }
@@ -283,11 +287,12 @@ static inline __attribute__((always_inline)) int l_granted_leaf(struct ak__locko
                                                                 struct ak_context *cx)
 {
 	struct ak_mutex *m = mutex_of(l);
+	unsigned f = m->flags;
 	uint64_t id;
-	if (barging(m) || leaf_id(m, cx, &id) != 0 ||
+	if (leaf_id(f, AK_MUTEX_BARGING, cx, &id) != 0 ||
 	    ak__sem_acquire_take_granted(&of_l(l)->acq.sem) != 0)
 		return AK_EAGAIN;
-	if (diag(m))
+	if (!(f & AK_LOCK_NODIAG))
 		ak__owner_publish(&m->owner, id, cx, l->file, l->line, AK_LOCK_WRITE, AK__NO_SINCE);
 	return 0;
 }
