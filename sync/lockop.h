@@ -61,8 +61,10 @@ struct ak__lockop_ops {
 	 * call on its way (a leaf: no frame): 0 with the lock taken and the
 	 * holder recorded, or AK_EAGAIN with nothing changed (the full poll
 	 * then runs).  take_leaf for an acquire not queued, which may also
-	 * return AK_EBUSY: its try found the lock busy, nothing changed (the
-	 * wait then follows); granted_leaf for a queued one, the hand-off's
+	 * return AK_EBUSY: its try found the lock busy and the requester
+	 * waits for no guard of its own (its filter, as waits_for_itself(),
+	 * said no: a maybe is AK_EAGAIN), nothing changed (the wait then
+	 * follows, the filter not run again); granted_leaf for a queued one, the hand-off's
 	 * completion (the holder recorded as well, only when the grant is
 	 * there to take). */
 	int (*take_leaf)(struct ak__lockop *l, struct ak_context *cx);
@@ -290,7 +292,10 @@ ak__lockop_unlock(struct ak_future *f, struct ak__lockop *l,
 	                                                     struct ak_context *cx)    \
 	{                                                                              \
 		struct ak__lockop *l = (struct ak__lockop *)ak__op_private(f);         \
-		return ak__lockop_wait_first(l, cx, ops.clock(l), &ops);              \
+		/* take_leaf's filter said it waits for no guard of its own. */ \
+		if (ops.will_wait)                                                     \
+			ops.will_wait(l);                                              \
+		return ak__lockop_wait(l, cx, ops.clock(l), &ops);                    \
 	}                                                                              \
 	static int ops##_poll(struct ak_future *f, struct ak_context *cx)              \
 	{                                                                              \

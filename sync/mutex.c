@@ -264,7 +264,8 @@ static inline __attribute__((always_inline)) int leaf_id(unsigned f, unsigned ba
  * nothing changed, when the statistics want the clock or the requester's
  * slot is not yet named (ak_task_slot_id() names it); AK_EBUSY, nothing
  * changed, when the try fails (held, granted or awaited: k_try() fails
- * with AK_EAGAIN alone, the mutex never closes). */
+ * with AK_EAGAIN alone, the mutex never closes) and the requester is not
+ * the holder (else AK_EAGAIN: the full poll's look at the record). */
 static inline __attribute__((always_inline)) int l_take_leaf(struct ak__lockop *l,
                                                              struct ak_context *cx)
 {
@@ -273,8 +274,14 @@ static inline __attribute__((always_inline)) int l_take_leaf(struct ak__lockop *
 	uint64_t id;
 	if (leaf_id(f, 0, cx, &id) != 0)
 		return AK_EAGAIN;
-	if (k_try(m) != 0)
+	if (k_try(m) != 0) {
+		/* l_waits_for_itself()'s filter with the id at hand: a
+		 * requester that may hold the mutex itself goes to the full
+		 * poll, which looks at the record. */
+		if (id != 0 && ak__owner_task(&m->owner) == id)
+			return AK_EAGAIN;
 		return AK_EBUSY;
+	}
 	if (!(f & AK_LOCK_NODIAG))
 		ak__owner_publish(&m->owner, id, cx, l->file, l->line, AK_LOCK_WRITE, AK__NO_SINCE);
 	return 0;
