@@ -233,6 +233,23 @@ static inline __attribute__((always_inline)) int claim(struct ak__chan *c, struc
 	/* acquire: pairs with the CASes on tail (a release sequence): see
 	 * has_room(). */
 	uint64_t t = ak__load(&r->tail, AK__ACQUIRE);
+	uint64_t i = idx_of(c, t);
+	if ((i << c->ishift) == t) {
+		/* The first try: no flag and nothing reserved (no bit below
+		 * the index), and has_room()'s slot, a capacity back, read:
+		 * its stamp the index of its next lap (has_room()'s d is then
+		 * ring, 2 or more; same acquire).  One compare for the flags
+		 * and the units, none for the capacity.  Anything else (no
+		 * room, a stale t, a lost CAS) goes on to the loop, which
+		 * looks again. */
+		uint64_t j = (i - c->cap) & c->imask;
+		if (ak__load(ak__ring_seq(c, r, j), AK__ACQUIRE) == ((j + c->ring) & c->imask) &&
+		    ak__alone_cas(&r->tail, &t, t + ((uint64_t)1 << c->ishift), AK__SEQ_CST,
+		                  AK__ACQUIRE)) {
+			*ip = i;
+			return 0;
+		}
+	}
 	do {
 		if (t & (CLOSED | WAITERS))
 			return (t & CLOSED) ? AK_EPIPE : AK_EAGAIN;
