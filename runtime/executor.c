@@ -337,7 +337,7 @@ static int is_done(struct ak_task *t)
 static int run_ready(struct ak_executor *ex, struct ak_task *target, int max)
 {
 	struct ak__task_runner r;
-	ak__task_runner_init(&r);
+	ak__task_runner_init_owned(&r);
 	ak__task_runner_enter(&r);
 	int polls = 0;
 	struct exec_task *t;

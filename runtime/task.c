@@ -249,7 +249,11 @@ int ak__task_adopt(struct ak_task *t)
 
 /* ---- the waker: a reference to the record ------------------------------- */
 
-static struct ak_waker task_clone(const void *data);
+/*
+ * Two vtables, one per kind of task (task.h): an owned task's functions
+ * know t->owner is set, a pool task's that it is not.  wake_by_ref and
+ * drop are the same for both.
+ */
 
 static void task_wake_by_ref(const void *data)
 {
@@ -261,30 +265,60 @@ static void task_drop(const void *data)
 	ak__task_put((struct ak_task *)(uintptr_t)data);
 }
 
-/* task_wake() of a task not owned here (kept out of line: the owner's
- * wake stays a leaf with no frame). */
-static __attribute__((noinline)) void wake_elsewhere(struct ak_task *t)
+/* A task without an owner.  Its wake by value: the waker's reference
+ * becomes the entry's (one read-modify-write, the state's, instead of
+ * three). */
+static void task_wake(const void *data)
 {
-	if (t->owner) {
-		signal_remote(t, AK__R_QUEUED);
-		ak__task_put(t);
-		return;
-	}
-	/* The waker's reference becomes the entry's: a wake by value costs
-	 * one read-modify-write (the state's) instead of three. */
+	struct ak_task *t = (struct ak_task *)(uintptr_t)data;
+
 	if (wake_state(t))
 		t->schedule(t, t->arg);
 	else
 		ak__task_put(t);
 }
 
-static void task_wake(const void *data)
+/* A clone made by a task's own poll (the waker a waiter keeps when the
+ * task parks) takes the reference of the entry being run instead of a new
+ * one: the life reference keeps the record alive until the poll ends, and
+ * the poll, which would have dropped the entry's reference when it went
+ * idle, keeps or drops one less (ak__task_run()).  Saves two
+ * read-modify-writes of refs per park. */
+static struct ak_waker task_clone(const void *data)
+{
+	struct ak_task *t = (struct ak_task *)(uintptr_t)data;
+	if (tls_polling == t && !t->lent)
+		t->lent = 1;
+	else
+		ak__ref_get(&t->refs);
+	struct ak_waker w = { t, &ak__task_waker_vtable };
+	return w;
+}
+
+const struct ak_waker_vtable ak__task_waker_vtable = {
+	.abi = AK_WAKER_ABI_VERSION,
+	.size = sizeof(struct ak_waker_vtable),
+	.clone = task_clone,
+	.wake = task_wake,
+	.wake_by_ref = task_wake_by_ref,
+	.drop = task_drop,
+};
+
+/* An owned task woken by value away from its owner, or once finished
+ * (kept out of line: the owner's wake stays a leaf with no frame). */
+static __attribute__((noinline)) void owned_wake_elsewhere(struct ak_task *t)
+{
+	signal_remote(t, AK__R_QUEUED);
+	ak__task_put(t);
+}
+
+static void owned_wake(const void *data)
 {
 	struct ak_task *t = (struct ak_task *)(uintptr_t)data;
 
 	/* The owner's wake of an idle task first: lstate 0 is neither done
 	 * nor queued, so one test of it serves owned_here() and the wake. */
-	if (owner_here(t)) {
+	if (ak__task_owner_is_here(t->owner)) {
 		uint8_t ls = t->lstate;
 		if (ls == 0) {
 			/* the reference becomes the entry's */
@@ -297,43 +331,37 @@ static void task_wake(const void *data)
 			return;
 		}
 	}
-	wake_elsewhere(t);
+	owned_wake_elsewhere(t);
 }
 
-const struct ak_waker_vtable ak__task_waker_vtable = {
+/* An owned task's clone away from its owner, or once finished: counts
+ * are atomic there (the owner's poll lends no entry reference: its
+ * clone counts in lrefs). */
+static __attribute__((noinline)) struct ak_waker owned_clone_elsewhere(struct ak_task *t)
+{
+	ak__ref_get(&t->refs);
+	struct ak_waker w = { t, &ak__task_owned_waker_vtable };
+	return w;
+}
+
+static struct ak_waker owned_clone(const void *data)
+{
+	struct ak_task *t = (struct ak_task *)(uintptr_t)data;
+	if (!ak__task_owner_is_here(t->owner) || (t->lstate & AK__L_DONE))
+		return owned_clone_elsewhere(t);
+	t->lrefs++;
+	struct ak_waker w = { data, &ak__task_owned_waker_vtable };
+	return w;
+}
+
+const struct ak_waker_vtable ak__task_owned_waker_vtable = {
 	.abi = AK_WAKER_ABI_VERSION,
 	.size = sizeof(struct ak_waker_vtable),
-	.clone = task_clone,
-	.wake = task_wake,
+	.clone = owned_clone,
+	.wake = owned_wake,
 	.wake_by_ref = task_wake_by_ref,
 	.drop = task_drop,
 };
-
-/* A clone made by a task's own poll (the waker a waiter keeps when the
- * task parks) takes the reference of the entry being run instead of a new
- * one: the life reference keeps the record alive until the poll ends, and
- * the poll, which would have dropped the entry's reference when it went
- * idle, keeps or drops one less (ak__task_run()).  Saves two
- * read-modify-writes of refs per park. */
-static __attribute__((noinline)) struct ak_waker clone_elsewhere(struct ak_task *t)
-{
-	if (tls_polling == t && !t->owner && !t->lent)
-		t->lent = 1;
-	else
-		ak__ref_get(&t->refs);
-	struct ak_waker w = { t, &ak__task_waker_vtable };
-	return w;
-}
-
-static struct ak_waker task_clone(const void *data)
-{
-	struct ak_task *t = (struct ak_task *)(uintptr_t)data;
-	if (!owned_here(t))
-		return clone_elsewhere(t);
-	t->lrefs++;
-	struct ak_waker w = { data, &ak__task_waker_vtable };
-	return w;
-}
 
 /* ---- polling, finishing, cancelling -------------------------------------- */
 
@@ -476,7 +504,7 @@ int ak__task_run(struct ak_task *t)
 	if (t->owner) {
 		if (t->lstate != AK__L_QUEUED)
 			return run_owned_other(t);
-		ak__task_runner_init(&r);
+		ak__task_runner_init_owned(&r);
 		ak__task_runner_enter(&r);
 		int rc = ak__task_run_owned(t, &r);
 		ak__task_runner_leave(&r);

@@ -264,7 +264,12 @@ enum {
  */
 int ak__task_run(struct ak_task *t);
 
+/* The waker of a task without an owner (a pool's), and that of an owned
+ * task (an executor's): each vtable knows which kind its task is, so a
+ * clone or a wake tests no owner pointer for NULL, and the pool's test no
+ * owner at all.  A task's wakers all carry its kind's vtable. */
 extern const struct ak_waker_vtable ak__task_waker_vtable;
+extern const struct ak_waker_vtable ak__task_owned_waker_vtable;
 
 /* What a loop that polls tasks keeps across its polls: the thread's poll
  * state (its address found once; ak__poll_tls.polling is the task being
@@ -277,11 +282,24 @@ struct ak__task_runner {
 	struct ak_context cx;
 };
 
-static inline void ak__task_runner_init(struct ak__task_runner *r)
+static inline void ak__task_runner_init_vt(struct ak__task_runner *r,
+                                           const struct ak_waker_vtable *vt)
 {
 	r->tls = ak__poll_tls_here();
 	r->outer = r->tls->polling;
-	ak__context_prepare(&r->cx, &ak__task_waker_vtable, r->tls);
+	ak__context_prepare(&r->cx, vt, r->tls);
+}
+
+/* A runner for tasks without an owner (a pool's worker). */
+static inline void ak__task_runner_init(struct ak__task_runner *r)
+{
+	ak__task_runner_init_vt(r, &ak__task_waker_vtable);
+}
+
+/* A runner for an owner's tasks (ak__task_run_owned()). */
+static inline void ak__task_runner_init_owned(struct ak__task_runner *r)
+{
+	ak__task_runner_init_vt(r, &ak__task_owned_waker_vtable);
 }
 
 /* An owner's run loop stays at its polls' depth from its first poll to
