@@ -339,13 +339,14 @@ static int run_ready(struct ak_executor *ex, struct ak_task *target, int max)
 	struct ak__task_runner r;
 	ak__task_runner_init_owned(&r);
 	ak__task_runner_enter(&r);
-	int polls = 0;
+	/* Counted down: the decrement's flags are the loop's test. */
+	int left = max;
 	struct exec_task *t;
-	while (polls < max && !(target && is_done(target)) && (t = dequeue(ex)) != NULL)
+	while (left > 0 && !(target && is_done(target)) && (t = dequeue(ex)) != NULL)
 		if (ak__task_run_owned(&t->base, &r) != AK__RUN_STALE)
-			polls++;
+			left--;
 	ak__task_runner_leave(&r);
-	return polls;
+	return max > 0 ? max - left : 0;
 }
 
 AK_EXPORT int ak_executor_run(struct ak_executor *ex)
