@@ -86,8 +86,12 @@
  * figures). */
 #define LIFO_MAX 3
 #define INJECT_EVERY 61
-/* The worker this thread is, if any. */
-static _Thread_local struct worker *tls_worker;
+/* The worker this thread is, if any.  One word in the initial-exec model
+ * (as core/shim.c's my_live): a plain load from the thread pointer, where
+ * the dynamic model of a position-independent build is a __tls_get_addr
+ * call to the compiler, so pool_enqueue() saved its arguments and built a
+ * frame around the look. */
+static _Thread_local struct worker *tls_worker __attribute__((tls_model("initial-exec")));
 
 static struct pool_task *pool_task_of(struct ak_task *t)
 {
