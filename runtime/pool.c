@@ -290,25 +290,37 @@ static struct ak_task *pop_inject(struct ak_pool *p)
 static struct ak_task *next_task(struct worker *w)
 {
 	struct ak_pool *p = w->pool;
-	struct ak_task *t = ak__pool_take_lifo(w);
+	struct ak_task *t = ak__pool_take_lifo(w), *u;
 
 	if (t) {
 		if (w->lifo_streak < p->lifo_max) {
 			w->lifo_streak++;
 			return t;
 		}
-		push_local(w, t, 0);
+		/* The streak's end: t goes behind what is queued.  Behind
+		 * nothing (a convoy's every fourth poll) it would be the local
+		 * queue's next pop: it is kept here instead (no push, no
+		 * pop's CAS), after the turns that come before that pop. */
+		if (!ak__runq_empty(&w->runq)) {
+			push_local(w, t, 0);
+			t = NULL;
+		}
 	}
 	w->lifo_streak = 0;
-	if (++w->tick % INJECT_EVERY == 0 && (t = pop_inject(p)) != NULL)
-		return t;
-	if ((w->tick & 1) && (t = pop_pinned(w)) != NULL)
-		return t;
-	if ((t = ak__runq_pop(&w->runq)) != NULL)
+	if (++w->tick % INJECT_EVERY == 0 && (u = pop_inject(p)) != NULL)
+		goto turn;
+	if ((w->tick & 1) && (u = pop_pinned(w)) != NULL)
+		goto turn;
+	if (t || (t = ak__runq_pop(&w->runq)) != NULL)
 		return t;
 	if ((t = pop_pinned(w)) != NULL)
 		return t;
 	return pop_inject(p);
+turn:
+	/* Another queue's turn: a kept t is queued as the push would have. */
+	if (t)
+		push_local(w, t, 0);
+	return u;
 }
 
 static uint32_t next_rand(struct worker *w)

@@ -69,6 +69,13 @@ struct ak_task *ak__runq_pop(struct ak__runq *q)
 	}
 }
 
+int ak__runq_empty(struct ak__runq *q)
+{
+	/* Relaxed: no entry is read on the strength of it.  A stale head
+	 * (a stealer's claim not seen yet) only says "not empty". */
+	return real_of(ak__load(&q->head, AK__RELAXED)) == own_tail(q);
+}
+
 unsigned ak__runq_take_half(struct ak__runq *q, struct ak_task **out, int *busy)
 {
 	const uint32_t n = AK__RUNQ_CAP / 2;

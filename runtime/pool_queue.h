@@ -18,7 +18,7 @@
  *   call                       thread
  *   ak__runq_init              before any other, one thread
  *   ak__runq_push,             the owner only
- *   ak__runq_pop,
+ *   ak__runq_pop, _empty,
  *   ak__runq_take_half
  *   ak__runq_steal             any worker, into the queue it owns (dst)
  *   ak__runq_len, _tail,       any thread (a snapshot)
@@ -45,6 +45,10 @@ int ak__runq_push(struct ak__runq *q, struct ak_task *t);
 
 /* The head entry, or NULL when the queue is empty. */
 struct ak_task *ak__runq_pop(struct ak__runq *q);
+
+/* 1 when nothing is queued: exact for the owner, the only one that adds
+ * (a stealer only takes, so a queue seen empty stays so until a push). */
+int ak__runq_empty(struct ak__runq *q);
 
 /*
  * A full queue: takes its first AK__RUNQ_CAP / 2 entries into out and
