@@ -224,16 +224,17 @@ static __attribute__((noinline)) void schedule(struct ak_task *t, struct ak_pool
 
 /* A wake.  The common one first, with no frame: made by the task this
  * worker of the pool is polling, of another task that is not pinned, and
- * the LIFO slot is empty (schedule() decides the same, with a store).
+ * the LIFO slot is empty (schedule() decides the same, with a store; the
+ * worker's lifo_pool is its pool and the pool's slot in use, in one look).
  * schedule() takes the arguments in this order: the tail call moves none. */
 static void pool_enqueue(struct ak_task *base, void *arg)
 {
 	struct worker *self = tls_worker;
 	struct ak_pool *p = arg;
 
-	if (self && self->pool == p && self->current &&
+	if (self && self->lifo_pool == p && self->current &&
 	    &self->current->base != base && !pool_task_of(base)->home &&
-	    p->lifo_max != 0 && !ak__load(&self->lifo, AK__RELAXED)) {
+	    !ak__load(&self->lifo, AK__RELAXED)) {
 		/* release: as in schedule(). */
 		ak__store(&self->lifo, base, AK__RELEASE);
 		return;
@@ -431,6 +432,7 @@ static int start_workers(struct ak_pool *p)
 	for (i = 0; i < p->nworkers; i++) {
 		struct worker *w = &p->workers[i];
 		w->pool = p;
+		w->lifo_pool = p->lifo_max != 0 ? p : NULL;
 		w->index = i;
 		w->rng = 0x9e3779b9u * (uint32_t)(i + 1);
 		ak__runq_init(&w->runq);

@@ -65,6 +65,7 @@ struct worker {
 	/* The worker's own. */
 	struct ak__parker parker;
 	struct ak_pool *pool;
+	struct ak_pool *lifo_pool;      /* pool, or NULL if lifo_max is 0 */
 	struct pool_task *current;      /* the task it runs */
 	uint32_t tick;
 	uint32_t rng;
