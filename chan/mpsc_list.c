@@ -215,7 +215,7 @@ static struct ak__blk *find_far(struct ak__list *l, struct ak__blk *b, uint64_t 
 /* A parked receiver to wake: out of the send's frame. */
 static __attribute__((noinline)) int wake_rx(struct ak__chan *c, uint64_t s)
 {
-	ak__waker_cell_wake(&c->rx_waker.cell, &c->rx_waker.state, AK__WAKER_SLOT_BIT, s);
+	ak__waker_slot_wake(&c->rx_waker, s);
 	return 0;
 }
 

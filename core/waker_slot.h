@@ -208,43 +208,98 @@ static inline void ak__waker_cell_free(struct ak__waker_cell *c, uint64_t s, uin
 
 /* ---- a cell with a word of its own ----------------------------------------- */
 
-/* The slot's registration bit in its word. */
+/*
+ * A waker slot keeps its clone across a wake while the process has one
+ * thread (ak__alone(): nobody can drop the clone while a notifier wakes
+ * it): the notifier wakes it by reference and leaves it in the cell, and
+ * the next registration of the same waker re-arms the slot with no clone.
+ * With threads, a notifier takes the clone as a cell's does (above).
+ *
+ *   BIT     registered: a notifier wakes the cell's clone (the cell's bit)
+ *   KEPT    the cell holds the registering side's clone: set with BIT by
+ *           a registration; cleared by whoever takes the clone (a
+ *           notifier with threads, the registering side letting it go)
+ *   BYREF   a notifier alone woke the clone by reference and left it;
+ *           cleared by the re-arm alone.  A thread started inside that
+ *           wake_by_ref may still be in it when the registering side,
+ *           now with threads, lets the clone go: it puts it aside
+ *           (retired, dropped by ak__waker_slot_free()) instead of
+ *           dropping it.  The process has one thread only before its
+ *           first thread starts, so that happens once at most.
+ */
 #define AK__WAKER_SLOT_BIT ((uint64_t)1)
+#define AK__WAKER_SLOT_KEPT ((uint64_t)2)
+#define AK__WAKER_SLOT_BYREF ((uint64_t)4)
 
 struct ak__waker_slot {
 	struct ak__waker_cell cell;
 	ak__atomic(uint64_t) state;
+	struct ak_waker retired;   /* see BYREF; the registering side's */
 };
 
 void ak__waker_slot_init(struct ak__waker_slot *s);
-/* Drops the clone if one is still registered. */
+/* Drops the clone if one is still kept, and the one put aside. */
 void ak__waker_slot_free(struct ak__waker_slot *s);
-/* Leaves a clone of cx's waker registered (or keeps one that will_wake
- * the same task); the caller then looks at its condition again.  0 or
- * AK_ENOMEM.  _inline: always inline, for a caller whose frame the clone's
- * call needs anyway (one frame instead of two); elsewhere the compiler
- * decides. */
+/* The registering side takes back the kept clone, unless a notifier took
+ * it, and drops it (or puts it aside: BYREF).  Nothing kept after. */
+void ak__waker_slot_let_go(struct ak__waker_slot *s);
+
+/* Leaves a clone of cx's waker registered (or keeps the one kept when it
+ * will_wake the same task: re-armed alone with no clone); the caller then
+ * looks at its condition again.  0 or AK_ENOMEM.  _inline: always inline,
+ * for a caller whose frame the clone's call needs anyway (one frame
+ * instead of two); elsewhere the compiler decides. */
 static inline __attribute__((always_inline)) int
 ak__waker_slot_register_inline(struct ak__waker_slot *s, struct ak_context *cx)
 {
 	/* acquire: pairs with a notifier's release CAS: the clone it took is
 	 * no longer read from the cell. */
 	uint64_t st = ak__load(&s->state, AK__ACQUIRE);
-	return ak__waker_cell_register(&s->cell, &s->state, AK__WAKER_SLOT_BIT, &st, cx);
+	if (st & AK__WAKER_SLOT_KEPT) {
+		struct ak_waker old = ak__waker_cell_peek(&s->cell);
+		if (ak__waker_same(&old, &cx->waker)) {
+			if (st & AK__WAKER_SLOT_BIT)
+				return 0;
+			if (ak__alone()) {
+				/* Alone: no notifier between this look and the
+				 * store (ak__alone_fetch_add()'s reasoning); the
+				 * wake by reference that left the clone has
+				 * returned. */
+				ak__store(&s->state,
+				          (st & ~AK__WAKER_SLOT_BYREF) + AK__WAKER_SLOT_BIT + AK__WAKER_GEN,
+				          AK__RELAXED);
+				return 0;
+			}
+		}
+		ak__waker_slot_let_go(s);
+	}
+	/* Nothing kept (only this side sets BIT and KEPT): the add sets both
+	 * (see ak__waker_cell_register_clear()). */
+	return ak__waker_cell_register_clear(&s->cell, &s->state,
+	                                     AK__WAKER_SLOT_BIT | AK__WAKER_SLOT_KEPT, AK__WAKER_GEN,
+	                                     &st, cx, 0);
 }
 
 static inline int ak__waker_slot_register(struct ak__waker_slot *s, struct ak_context *cx)
 {
 	return ak__waker_slot_register_inline(s, cx);
 }
-/* Takes back the registered clone, unless a waker took it (it wakes it
- * then: a spurious wake at worst). */
+/* Takes back the kept clone, unless a waker took it (it wakes it then: a
+ * spurious wake at worst). */
 void ak__waker_slot_unregister(struct ak__waker_slot *s);
+/* ak__waker_slot_notify() found BIT in st: wakes the clone (by reference
+ * alone, else taken and by value), unless another notifier or the
+ * registering side took it.  0, always. */
+int ak__waker_slot_wake(struct ak__waker_slot *s, uint64_t st);
 /* Wakes the registered clone, if any; comes after the caller's seq_cst
  * RMW.  0, always. */
 static inline int ak__waker_slot_notify(struct ak__waker_slot *s)
 {
-	return ak__waker_cell_notify(&s->cell, &s->state, AK__WAKER_SLOT_BIT);
+	/* seq_cst: as in ak__waker_cell_notify(). */
+	uint64_t st = ak__load(&s->state, AK__SEQ_CST);
+	if (st & AK__WAKER_SLOT_BIT)
+		return ak__waker_slot_wake(s, st);
+	return 0;
 }
 
 #endif

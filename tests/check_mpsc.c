@@ -1016,13 +1016,135 @@ START_TEST(recv_repolled_after_a_wake_registers_its_waker_again)
 	ck_assert_int_eq(recv_now(rx), 1);                       /* behind its back */
 	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
 	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
-	ck_assert_int_eq(atomic_load(&t->cw->clones), 2);
+	/* the runner's process has one thread: the clone is kept across the
+	 * wake (woken by reference), and the repoll re-arms it */
+	ck_assert(ak__one_thread());
+	ck_assert_int_eq(atomic_load(&t->cw->clones), 1);
 	ck_assert_int_eq(send_now(tx, 2), 0);
 	ck_assert_int_eq(tk_poll_woken(t, &op.future), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_int_eq(buf[0], 2);
 	ak_mpsc_tx_drop(tx);
 	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+/* While the process has one thread, the receiver's slot keeps its clone
+ * across a wake (woken by reference) and a park by the same waker re-arms
+ * it: one clone for many wakes, dropped by ak_mpsc_rx_drop(). */
+START_TEST(recv_parked_alone_keeps_one_clone_across_wakes_until_the_receiver_drops)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct tk_task *t = tk_task_new();
+	int v;
+
+	ck_assert(ak__one_thread());
+	new_bounded(2, &tx, &rx);
+	for (int i = 0; i < 3; i++) {
+		struct ak_mpsc_recv_op op = {0};
+		ck_assert_int_eq(ak_mpsc_recv_init(&op, rx, &v), 0);
+		ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+		ck_assert_int_eq(send_now(tx, i), 0);
+		ck_assert_int_eq(tk_poll_woken(t, &op.future), 0);
+		ck_assert_int_eq(v, i);
+	}
+	ck_assert_int_eq(atomic_load(&t->cw->clones), 1);
+	ck_assert_int_eq(atomic_load(&t->cw->wakes_by_ref), 3);
+	ck_assert_int_eq(atomic_load(&t->cw->live), 1);
+	ak_mpsc_rx_drop(rx);
+	ck_assert_int_eq(atomic_load(&t->cw->live), 0);   /* before the sender goes */
+	ak_mpsc_tx_drop(tx);
+}
+END_TEST
+
+START_TEST(recv_woken_alone_then_parked_by_another_waker_drops_the_kept_clone)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_recv_op op = {0};
+	struct tk_task *a = tk_task_new(), *b = tk_task_new();
+	int v;
+
+	new_bounded(2, &tx, &rx);
+	ck_assert_int_eq(ak_mpsc_recv_init(&op, rx, &v), 0);
+	ck_assert_int_eq(tk_poll(a, &op.future), AK_PENDING);
+	ck_assert_int_eq(send_now(tx, 1), 0);
+	ck_assert(tk_task_take_woken(a));
+	ck_assert_int_eq(recv_now(rx), 1);                       /* behind its back */
+	ck_assert_int_eq(tk_poll(b, &op.future), AK_PENDING);
+	ck_assert_int_eq(atomic_load(&a->cw->live), 0);
+	ck_assert_int_eq(send_now(tx, 2), 0);
+	ck_assert(!tk_task_take_woken(a));
+	ck_assert_int_eq(tk_poll_woken(b, &op.future), 0);
+	ck_assert_int_eq(v, 2);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+START_TEST(recv_rearmed_alone_is_woken_by_the_last_sender_drop)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_recv_op op = {0};
+	struct tk_task *t = tk_task_new();
+	int v;
+
+	new_bounded(2, &tx, &rx);
+	ck_assert_int_eq(ak_mpsc_recv_init(&op, rx, &v), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	ck_assert_int_eq(send_now(tx, 1), 0);
+	ck_assert(tk_task_take_woken(t));
+	ck_assert_int_eq(recv_now(rx), 1);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);    /* re-armed */
+	ak_mpsc_tx_drop(tx);
+	ck_assert_int_eq(tk_poll_woken(t, &op.future), AK_EPIPE);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
+/* A wake by reference made alone may start a thread that drops the
+ * receiver before the wake returns: the clone it borrows stays alive
+ * (dropped with the channel). */
+static struct ak_mpsc_rx *byref_rx;
+static atomic_long byref_live_after_drop;
+
+static void *drop_byref_rx(void *arg)
+{
+	(void)arg;
+	ak_mpsc_rx_drop(byref_rx);
+	return NULL;
+}
+
+static void drop_rx_in_a_thread(struct tk_counting_waker *cw)
+{
+	pthread_t th;
+	cw->hook = NULL;
+	ck_assert_int_eq(pthread_create(&th, NULL, drop_byref_rx, NULL), 0);
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	atomic_store(&byref_live_after_drop, atomic_load(&cw->live));
+}
+
+START_TEST(recv_woken_alone_by_a_wake_that_drops_the_receiver_in_a_thread_keeps_its_clone)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_recv_op op = {0};
+	struct tk_task *t = tk_task_new();
+	int v;
+
+	ck_assert(ak__one_thread());
+	new_bounded(2, &tx, &byref_rx);
+	atomic_store(&byref_live_after_drop, -1);
+	ck_assert_int_eq(ak_mpsc_recv_init(&op, byref_rx, &v), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_PENDING);
+	t->cw->hook = drop_rx_in_a_thread;
+	ck_assert_int_eq(send_now(tx, 1), 0);
+	ck_assert_int_eq(atomic_load(&t->cw->wakes_by_ref), 1);
+	ck_assert_int_eq(atomic_load(&byref_live_after_drop), 1);
+	ak_mpsc_tx_drop(tx);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_EPIPE);   /* the channel goes */
+	ck_assert_int_eq(atomic_load(&t->cw->live), 0);
 }
 END_TEST
 
@@ -2244,6 +2366,10 @@ Suite *mpsc_suite(void)
 	tcase_add_test(tc, cancelled_reserve_after_close_wakes_a_parked_recv_many);
 	tcase_add_test(tc, recv_repolled_with_the_same_waker_clones_it_once);
 	tcase_add_test(tc, recv_repolled_after_a_wake_registers_its_waker_again);
+	tcase_add_test(tc, recv_parked_alone_keeps_one_clone_across_wakes_until_the_receiver_drops);
+	tcase_add_test(tc, recv_woken_alone_then_parked_by_another_waker_drops_the_kept_clone);
+	tcase_add_test(tc, recv_rearmed_alone_is_woken_by_the_last_sender_drop);
+	tcase_add_test(tc, recv_woken_alone_by_a_wake_that_drops_the_receiver_in_a_thread_keeps_its_clone);
 	tcase_add_test(tc, recv_cancelled_then_remade_by_the_same_task_clones_no_waker);
 	tcase_add_test(tc, recv_waker_kept_after_completion_is_woken_once_or_replaced);
 	tcase_add_test(tc, dropping_every_handle_under_a_parked_reserve_is_safe);
