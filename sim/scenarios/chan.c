@@ -187,6 +187,34 @@ static void mpsc_recv_registration_vs_send(void)
 	ak_mpsc_rx_drop(rx);
 }
 
+static void *try_send_one_two(void *arg)
+{
+	(void)arg;
+	for (int v = 1; v <= 2; v++)
+		CHECK(ak_mpsc_try_send(tx, &v) == 0);
+	return NULL;
+}
+
+/* The receiver parks again, with the same waker, after the wake of the
+ * first value, as the second is sent: the registration again (a re-arm of
+ * the kept clone while the process has one thread; here, with threads, a
+ * new clone) and its look at tail again against the send's claim and its
+ * look at the slot: the second value is seen or woken for. */
+static void mpsc_recv_rearm_vs_send(void)
+{
+	int v = 0;
+	CHECK(ak_mpsc_new(2, sizeof(int), NULL, &tx, &rx) == 0);
+	pthread_t a = spawn(try_send_one_two, NULL);
+	for (int want = 1; want <= 2; want++) {
+		struct ak_mpsc_recv_op op = { 0 };
+		CHECK(ak_mpsc_recv_init(&op, rx, &v) == 0);
+		CHECK(ak_block_on(&op.future, AK_DEADLINE_NEVER) == 0 && v == want);
+	}
+	join(a);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+
 /* A receive with a deadline (virtual time: it expires only when nothing
  * else can run) as the value is sent: the value is received, or the
  * receive times out and the value stays in the channel. */
@@ -490,6 +518,8 @@ const struct ak_sim_scenario sim_chan_scenarios[] = {
 	  "and the first of the next as the receiver drains them" },
 	{ "mpsc_recv_registration_vs_send", mpsc_recv_registration_vs_send,
 	  "the receiver registers its waker (no spin) as the value is sent" },
+	{ "mpsc_recv_rearm_vs_send", mpsc_recv_rearm_vs_send,
+	  "the receiver parks again with the same waker as the second value is sent" },
 	{ "mpsc_recv_deadline_vs_send", mpsc_recv_deadline_vs_send,
 	  "a receive with a deadline (virtual time) as the value is sent" },
 	{ "mpsc_recv_park_vs_last_sender_drop", mpsc_recv_park_vs_last_sender_drop,
