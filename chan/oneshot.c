@@ -102,6 +102,7 @@ struct recv_priv {
 	struct oneshot *b;
 	void *out;
 	uintptr_t parked;           /* holds one rx_count */
+	uintptr_t owns;             /* the handle's: dropped when done */
 };
 _Static_assert(sizeof(struct recv_priv) <= sizeof(((struct ak_oneshot_recv_op *)0)->private_),
                "oneshot recv op storage too small");
@@ -560,6 +561,8 @@ static inline __attribute__((always_inline)) int recv_end(struct recv_priv *p, i
 		ak__count_parked(-1);
 		rx_put(p->b);      /* may free the channel: last */
 	}
+	if (p->owns)
+		ak_oneshot_rx_drop((struct ak_oneshot_rx *)(void *)p->b);
 	return rc;
 }
 
@@ -674,36 +677,95 @@ static int recv_poll(struct ak_future *f, struct ak_context *cx)
 	return 0;
 }
 
+/*
+ * recv_poll() of a recv that owns the receiver, and so knows the side's
+ * count (the handle, and its own park) and that no other receive ran:
+ * a value taken from a sender whose side is gone, with no waker left
+ * registered, frees the channel in the same pass, with no write to it.
+ * rx_end is looked at as in recv_poll(): a receive made before the
+ * handle was given over may have ended it.
+ * Anything else ends in recv_end(), which drops the receiver.
+ */
+static int recv_consume_poll(struct ak_future *f, struct ak_context *cx)
+{
+	struct recv_priv *p = recv_priv_of(f);
+	struct oneshot *b = p->b;
+
+	int32_t budget = cx->budget;
+	if (__builtin_expect(budget == 0 || b->rx_end != 0, 0))
+		return recv_rare(p, cx);
+	/* acquire: pairs with the sender's release CAS in tx_finish(), and
+	 * with its GONE bit's (tx_finish, side_release): s is final then. */
+	uint64_t s = ak__load(&b->state, AK__ACQUIRE);
+	if (!(s & HAS_VALUE)) {
+		if (__builtin_expect(s & (COMPLETE | CLOSED | RX_TASK_SET), 0))
+			return recv_wait_rest(p, cx, s, LOOK);
+		return recv_wait(p, cx, s);
+	}
+	if (!ak__copy_small(p->out, (const void *)b->value, b->elem_size))
+		return recv_wait_rest(p, cx, s, LOOK);
+	if (budget > 0)
+		cx->budget = budget - 1;
+	if (p->parked)
+		ak__count_parked(-1);
+	if (__builtin_expect((s & (TX_GONE | RX_TASK_SET | TX_TASK_SET)) == TX_GONE, 1)) {
+		ak__free_sized(b, sizeof(*b) + b->elem_size);
+		return 0;
+	}
+	b->rx_end = RX_DONE | RX_TAKEN;
+	b->rx_count -= (uint32_t)p->parked;
+	p->parked = 0;
+	rx_drop_rest(b, s);
+	return 0;
+}
+
 static void recv_cancel(struct ak_future *f)
 {
 	struct recv_priv *p = recv_priv_of(f);
 	struct oneshot *b = p->b;
 
 	if (!p->parked)
-		return;
+		goto out;
 	/* A waker the sender took is its to wake: a spurious wake.  Nothing
 	 * is consumed: the value stays for a later recv. */
 	ak__waker_cell_unregister(&b->rx_task, &b->state, RX_TASK_SET);
 	p->parked = 0;
 	ak__count_parked(-1);
 	rx_put(b);
+out:
+	if (p->owns)
+		ak_oneshot_rx_drop((struct ak_oneshot_rx *)(void *)b);
 }
 
 static const struct ak_future_vtable recv_vtable = { recv_poll, recv_cancel };
+static const struct ak_future_vtable recv_consume_vtable = { recv_consume_poll, recv_cancel };
 
-AK_EXPORT int ak_oneshot_recv_init(struct ak_oneshot_recv_op *op, struct ak_oneshot_rx *rx,
-                                   void *out)
+static int recv_bind(struct ak_oneshot_recv_op *op, struct ak_oneshot_rx *rx, void *out,
+                     const struct ak_future_vtable *vtable)
 {
 	if (!op || !rx || (!out && of_rx(rx)->elem_size > 0))
 		return AK_EINVAL;
-	int rc = ak_future_init(&op->future, &recv_vtable);
+	int rc = ak_future_init(&op->future, vtable);
 	if (rc != 0)
 		return rc;
 	struct recv_priv *p = recv_priv_of(&op->future);
 	p->b = of_rx(rx);
 	p->out = out;
 	p->parked = 0;
+	p->owns = vtable == &recv_consume_vtable;
 	return 0;
+}
+
+AK_EXPORT int ak_oneshot_recv_init(struct ak_oneshot_recv_op *op, struct ak_oneshot_rx *rx,
+                                   void *out)
+{
+	return recv_bind(op, rx, out, &recv_vtable);
+}
+
+AK_EXPORT int ak_oneshot_recv_consume_init(struct ak_oneshot_recv_op *op,
+                                           struct ak_oneshot_rx *rx, void *out)
+{
+	return recv_bind(op, rx, out, &recv_consume_vtable);
 }
 
 AK_EXPORT int ak_oneshot_recv_blocking(struct ak_oneshot_rx *rx, void *out, int64_t deadline)

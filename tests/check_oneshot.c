@@ -2,7 +2,8 @@
  * The oneshot channel (<awaitkit/oneshot.h>): send before and after the
  * receiver parks, the receiver or the sender going first, try_recv, close,
  * the sender's closed(), cancel safety, waker swaps and re-entry, the drop
- * hook, bad input, the blocking form, and 10,000 channels across threads.
+ * hook, bad input, the consuming recv (tokio's rx.await), the blocking
+ * form, and 10,000 channels across threads.
  */
 #include <check.h>
 #include <pthread.h>
@@ -678,6 +679,205 @@ START_TEST(allocation_failure_is_enomem)
 }
 END_TEST
 
+/* ---- the consuming recv (tokio's rx.await) ----------------------------------- */
+
+/* Binds a recv that takes rx over (into *out) and polls it once in t. */
+static int poll_new_consume(struct ak_oneshot_recv_op *op, struct ak_oneshot_rx *rx,
+                            uint64_t *out, struct tk_task *t)
+{
+	ck_assert_int_eq(ak_oneshot_recv_consume_init(op, rx, out), 0);
+	return tk_poll(t, &op->future);
+}
+
+START_TEST(a_consuming_recv_of_a_value_frees_the_channel)
+{
+	struct ak_oneshot_tx *tx;
+	struct ak_oneshot_rx *rx;
+	struct ak_oneshot_recv_op op = { 0 };
+	struct hook_count h = { 0 };
+	struct tk_task *t = tk_task_new();
+	uint64_t v = 42, out = 0;
+	struct ak_debug_counts before = tk_counters();
+
+	new_u64(&tx, &rx, &h);
+	ck_assert_int_eq(ak_oneshot_send(tx, &v), 0);
+	ck_assert_int_eq(poll_new_consume(&op, rx, &out, t), 0);
+	ck_assert_uint_eq(out, 42);
+	ck_assert_int_eq(tk_counters().live_objects, before.live_objects);
+	ck_assert_int_eq(atomic_load(&h.calls), 0);
+}
+END_TEST
+
+START_TEST(a_parked_consuming_recv_woken_by_the_send_frees_the_channel)
+{
+	struct ak_oneshot_tx *tx;
+	struct ak_oneshot_rx *rx;
+	struct ak_oneshot_recv_op op = { 0 };
+	struct tk_task *t = tk_task_new();
+	uint64_t v = 7, out = 0;
+	struct ak_debug_counts before = tk_counters();
+
+	new_u64(&tx, &rx, NULL);
+	ck_assert_int_eq(poll_new_consume(&op, rx, &out, t), AK_PENDING);
+	ck_assert_int_eq(ak_oneshot_send(tx, &v), 0);
+	ck_assert(tk_task_take_woken(t));
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_uint_eq(out, 7);
+	ck_assert_int_eq(tk_counters().parked_ops, before.parked_ops);
+	ck_assert_int_eq(tk_counters().live_objects, before.live_objects);
+}
+END_TEST
+
+START_TEST(a_consuming_recv_of_a_large_value_frees_the_channel)
+{
+	struct ak_oneshot_tx *tx;
+	struct ak_oneshot_rx *rx;
+	struct ak_oneshot_recv_op op = { 0 };
+	struct tk_task *t = tk_task_new();
+	char v[100], out[100];
+	struct ak_debug_counts before = tk_counters();
+
+	memset(v, 0x5a, sizeof(v));
+	memset(out, 0, sizeof(out));
+	ck_assert_int_eq(ak_oneshot_new(sizeof(v), NULL, &tx, &rx), 0);
+	ck_assert_int_eq(ak_oneshot_send(tx, v), 0);
+	ck_assert_int_eq(ak_oneshot_recv_consume_init(&op, rx, out), 0);
+	ck_assert_int_eq(tk_poll(t, &op.future), 0);
+	ck_assert_mem_eq(out, v, sizeof(v));
+	ck_assert_int_eq(tk_counters().live_objects, before.live_objects);
+}
+END_TEST
+
+START_TEST(a_consuming_recv_after_the_sender_dropped_is_epipe_and_frees_the_channel)
+{
+	struct ak_oneshot_tx *tx;
+	struct ak_oneshot_rx *rx;
+	struct ak_oneshot_recv_op op = { 0 };
+	struct tk_task *t = tk_task_new();
+	uint64_t out = 5;
+	struct ak_debug_counts before = tk_counters();
+
+	new_u64(&tx, &rx, NULL);
+	ck_assert_int_eq(poll_new_consume(&op, rx, &out, t), AK_PENDING);
+	ak_oneshot_tx_drop(tx);
+	ck_assert_int_eq(tk_poll(t, &op.future), AK_EPIPE);
+	ck_assert_uint_eq(out, 5);
+	ck_assert_int_eq(tk_counters().live_objects, before.live_objects);
+}
+END_TEST
+
+START_TEST(cancelling_a_pending_consuming_recv_drops_the_receiver_and_its_waker)
+{
+	struct ak_oneshot_tx *tx;
+	struct ak_oneshot_rx *rx;
+	struct ak_oneshot_recv_op op = { 0 };
+	struct tk_task *t = tk_task_new();
+	uint64_t out = 0;
+	struct ak_debug_counts before = tk_counters();
+
+	new_u64(&tx, &rx, NULL);
+	ck_assert_int_eq(poll_new_consume(&op, rx, &out, t), AK_PENDING);
+	ck_assert_int_eq(atomic_load(&t->cw->live), 1);
+	ak_future_cancel(&op.future);
+	ck_assert_int_eq(atomic_load(&t->cw->live), 0);
+	ck_assert_int_eq(tk_counters().parked_ops, before.parked_ops);
+	ak_oneshot_tx_drop(tx);    /* the last handle: frees */
+	ck_assert_int_eq(tk_counters().live_objects, before.live_objects);
+}
+END_TEST
+
+START_TEST(after_a_consuming_recv_is_cancelled_the_send_fails)
+{
+	struct ak_oneshot_tx *tx;
+	struct ak_oneshot_rx *rx;
+	struct ak_oneshot_recv_op op = { 0 };
+	struct hook_count h = { 0 };
+	struct tk_task *t = tk_task_new();
+	uint64_t v = 3, out = 0;
+
+	new_u64(&tx, &rx, &h);
+	ck_assert_int_eq(poll_new_consume(&op, rx, &out, t), AK_PENDING);
+	ak_future_cancel(&op.future);
+	ck_assert_int_eq(ak_oneshot_tx_is_closed(tx), 1);
+	ck_assert_int_eq(ak_oneshot_send(tx, &v), AK_EPIPE);
+	ck_assert_int_eq(atomic_load(&h.calls), 0);
+}
+END_TEST
+
+START_TEST(cancelling_a_consuming_recv_never_polled_drops_the_receiver)
+{
+	struct ak_oneshot_tx *tx;
+	struct ak_oneshot_rx *rx;
+	struct ak_oneshot_recv_op op = { 0 };
+	uint64_t out = 0;
+
+	new_u64(&tx, &rx, NULL);
+	ck_assert_int_eq(ak_oneshot_recv_consume_init(&op, rx, &out), 0);
+	ak_future_cancel(&op.future);
+	ck_assert_int_eq(ak_oneshot_tx_is_closed(tx), 1);
+	ak_oneshot_tx_drop(tx);
+}
+END_TEST
+
+START_TEST(a_consuming_recv_wakes_the_senders_pending_closed)
+{
+	struct ak_oneshot_tx *tx;
+	struct ak_oneshot_rx *rx;
+	struct ak_oneshot_recv_op op = { 0 };
+	struct ak_oneshot_closed_op cop = { 0 };
+	struct tk_task *t = tk_task_new(), *ts = tk_task_new();
+	uint64_t v = 11, out = 0;
+	struct ak_debug_counts before = tk_counters();
+
+	new_u64(&tx, &rx, NULL);
+	ck_assert_int_eq(poll_new_closed(&cop, tx, ts), AK_PENDING);
+	ck_assert_int_eq(ak_oneshot_send(tx, &v), 0);
+	ck_assert_int_eq(poll_new_consume(&op, rx, &out, t), 0);
+	ck_assert_uint_eq(out, 11);
+	ck_assert(tk_task_take_woken(ts));
+	ck_assert_int_eq(tk_poll(ts, &cop.future), 0);
+	ck_assert_int_eq(tk_counters().live_objects, before.live_objects);
+}
+END_TEST
+
+START_TEST(a_consuming_recv_after_the_value_was_received_is_epipe)
+{
+	struct ak_oneshot_tx *tx;
+	struct ak_oneshot_rx *rx;
+	struct ak_oneshot_recv_op op = { 0 };
+	struct tk_task *t = tk_task_new();
+	uint64_t v = 8, out = 0;
+	struct ak_debug_counts before = tk_counters();
+
+	new_u64(&tx, &rx, NULL);
+	ck_assert_int_eq(ak_oneshot_send(tx, &v), 0);
+	ck_assert_int_eq(ak_oneshot_try_recv(rx, &out), 0);
+	out = 0;
+	ck_assert_int_eq(poll_new_consume(&op, rx, &out, t), AK_EPIPE);
+	ck_assert_uint_eq(out, 0);
+	ck_assert_int_eq(tk_counters().live_objects, before.live_objects);
+}
+END_TEST
+
+START_TEST(a_consuming_recv_whose_clone_fails_is_enomem_and_frees)
+{
+	struct ak_oneshot_tx *tx;
+	struct ak_oneshot_rx *rx;
+	struct ak_oneshot_recv_op op = { 0 };
+	struct tk_task *t = tk_task_new();
+	uint64_t v = 1, out = 0;
+	struct ak_debug_counts before = tk_counters();
+
+	new_u64(&tx, &rx, NULL);
+	atomic_store(&t->cw->fail_clone, 1);
+	ck_assert_int_eq(poll_new_consume(&op, rx, &out, t), AK_ENOMEM);
+	atomic_store(&t->cw->fail_clone, 0);
+	ck_assert_int_eq(tk_counters().parked_ops, before.parked_ops);
+	ck_assert_int_eq(ak_oneshot_send(tx, &v), AK_EPIPE);
+	ck_assert_int_eq(tk_counters().live_objects, before.live_objects);
+}
+END_TEST
+
 START_TEST(op_sizes_are_reported)
 {
 	ck_assert_uint_eq(ak_op_size(AK_OP_ONESHOT_RECV), sizeof(struct ak_oneshot_recv_op));
@@ -998,6 +1198,16 @@ Suite *oneshot_suite(void)
 	tcase_add_test(tc, clone_failure_is_enomem_and_registers_nothing);
 	tcase_add_test(tc, clone_failure_leaves_nothing_parked);
 	tcase_add_test(tc, allocation_failure_is_enomem);
+	tcase_add_test(tc, a_consuming_recv_of_a_value_frees_the_channel);
+	tcase_add_test(tc, a_parked_consuming_recv_woken_by_the_send_frees_the_channel);
+	tcase_add_test(tc, a_consuming_recv_of_a_large_value_frees_the_channel);
+	tcase_add_test(tc, a_consuming_recv_after_the_sender_dropped_is_epipe_and_frees_the_channel);
+	tcase_add_test(tc, cancelling_a_pending_consuming_recv_drops_the_receiver_and_its_waker);
+	tcase_add_test(tc, after_a_consuming_recv_is_cancelled_the_send_fails);
+	tcase_add_test(tc, cancelling_a_consuming_recv_never_polled_drops_the_receiver);
+	tcase_add_test(tc, a_consuming_recv_wakes_the_senders_pending_closed);
+	tcase_add_test(tc, a_consuming_recv_after_the_value_was_received_is_epipe);
+	tcase_add_test(tc, a_consuming_recv_whose_clone_fails_is_enomem_and_frees);
 	tcase_add_test(tc, op_sizes_are_reported);
 	tcase_add_test(tc, recv_blocking_gets_a_value_sent_from_another_thread);
 	tcase_add_test(tc, recv_blocking_times_out_and_loses_nothing);

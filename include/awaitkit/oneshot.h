@@ -15,7 +15,8 @@
  *   try_recv, recv_blocking,      the receiver's owner
  *   rx_close, rx_drop,
  *   rx_is_terminated, rx_is_empty,
- *   recv_init / poll / cancel
+ *   recv_init, recv_consume_init,
+ *   recv's poll / cancel
  *
  * The two sides run on any threads, concurrently with each other.
  */
@@ -69,6 +70,11 @@ int ak_oneshot_closed_init(struct ak_oneshot_closed_op *op,
 /* The receiver. */
 int ak_oneshot_recv_init(struct ak_oneshot_recv_op *op,
                          struct ak_oneshot_rx *rx, void *out);
+/* tokio's rx.await: the recv takes rx over, and drops it when it
+ * completes (whatever it returns) or is cancelled; rx must not be used
+ * again once this returned 0. */
+int ak_oneshot_recv_consume_init(struct ak_oneshot_recv_op *op,
+                                 struct ak_oneshot_rx *rx, void *out);
 int ak_oneshot_try_recv(struct ak_oneshot_rx *rx, void *out);
 int ak_oneshot_recv_blocking(struct ak_oneshot_rx *rx, void *out,
                              int64_t deadline);
