@@ -4,6 +4,8 @@
  * must come back on (the tokio peer: oneshot::channel::<Hop>() on a
  * current_thread runtime, Hop(Sender<Hop>)).  ops = hops, two per round
  * trip; one channel created, sent on, received from and dropped per hop.
+ * Each side awaits its receiver as tokio's rx.await does, the receive
+ * taking the receiver over (ak_oneshot_recv_consume_init).
  */
 #include <stdio.h>
 #include <string.h>
@@ -48,14 +50,13 @@ static int a_poll(struct ak_future *f, struct ak_context *cx)
 				return AK_EPIPE;
 			}
 			a->hops++;
-			ak_oneshot_recv_init(&a->op, a->rx, &a->next);
+			ak_oneshot_recv_consume_init(&a->op, a->rx, &a->next);
 			a->waiting = 1;
 		}
 		int rc = ak_future_poll(&a->op.future, cx);
 		if (rc == AK_PENDING)
 			return AK_PENDING;
-		a->waiting = 0;
-		ak_oneshot_rx_drop(a->rx);
+		a->waiting = 0;         /* and a->rx gone with the receive */
 		if (rc != 0)
 			return rc;
 		a->to_b = a->next;
@@ -69,8 +70,7 @@ static void a_cancel(struct ak_future *f)
 {
 	struct side_a *a = (struct side_a *)f;
 	if (a->waiting) {
-		ak_future_cancel(&a->op.future);
-		ak_oneshot_rx_drop(a->rx);
+		ak_future_cancel(&a->op.future);    /* drops a->rx */
 	} else if (a->to_b) {
 		ak_oneshot_tx_drop(a->to_b);
 	}
@@ -92,15 +92,14 @@ static int b_poll(struct ak_future *f, struct ak_context *cx)
 
 	for (;;) {
 		if (!b->waiting) {
-			ak_oneshot_recv_init(&b->op, b->from_a, &b->reply);
+			ak_oneshot_recv_consume_init(&b->op, b->from_a, &b->reply);
 			b->waiting = 1;
 		}
 		int rc = ak_future_poll(&b->op.future, cx);
 		if (rc == AK_PENDING)
 			return AK_PENDING;
 		b->waiting = 0;
-		ak_oneshot_rx_drop(b->from_a);
-		b->from_a = NULL;
+		b->from_a = NULL;       /* gone with the receive */
 		if (rc == AK_EPIPE)
 			return 0;
 		if (rc != 0)
@@ -120,8 +119,8 @@ static void b_cancel(struct ak_future *f)
 {
 	struct side_b *b = (struct side_b *)f;
 	if (b->waiting)
-		ak_future_cancel(&b->op.future);
-	if (b->from_a)
+		ak_future_cancel(&b->op.future);    /* drops b->from_a */
+	else if (b->from_a)
 		ak_oneshot_rx_drop(b->from_a);
 }
 
