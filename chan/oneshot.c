@@ -38,7 +38,9 @@
  * operation is safe: the operation keeps its side alive.  The receiver's
  * other plain facts are the bits of one byte, rx_end: RX_DROPPED (the
  * handle went), RX_DONE (a terminal result was returned), RX_TAKEN (the
- * value was received); a receive looks at all three in one test.
+ * value was received); a receive looks at all three in one test.  A
+ * consuming recv (tokio's rx.await) holds the handle's count itself and
+ * drops the handle when it ends.
  *
  * Every waker is woken from the copy its taker's CAS made its own, after
  * the channel may be gone.  A value sent and never received is dropped
@@ -727,7 +729,8 @@ static void recv_cancel(struct ak_future *f)
 	if (!p->parked)
 		goto out;
 	/* A waker the sender took is its to wake: a spurious wake.  Nothing
-	 * is consumed: the value stays for a later recv. */
+	 * is consumed: the value stays for a later recv, or goes with the
+	 * receiver a consuming recv owns (dropped below, as tokio's). */
 	ak__waker_cell_unregister(&b->rx_task, &b->state, RX_TASK_SET);
 	p->parked = 0;
 	ak__count_parked(-1);
