@@ -230,14 +230,7 @@ int ak__sem_acquire_poll_slow(struct ak__sem_acquire *a, struct ak_context *cx, 
 	 * with its recheck; a queued acquire's waker swap is rare. */
 	if (st == AK__W_IDLE)
 		return ak__sem_acquire_park(a, cx);
-	int rc = ak__waitq_wait(&s->waiters, &s->lock, &a->w, cx, NULL, a);
-	if (rc == AK_ENOMEM) {
-		ak__sem_acquire_cancel(a);
-		return rc;
-	}
-	if (rc == AK_PENDING && ak__waiter_granted(&a->w))
-		return ak__sem_acquire_took_parked(a, cx);
-	return rc;
+	return ak__sem_acquire_parked(a, cx, ak__waitq_wait(&s->waiters, &s->lock, &a->w, cx, NULL, a));
 }
 
 void ak__sem_acquire_cancel(struct ak__sem_acquire *a)

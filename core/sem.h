@@ -220,14 +220,11 @@ ak__sem_park_recheck(struct ak__waiter *wt, void *arg, struct ak_waker *clone,
 	return AK_PENDING;
 }
 
-/* ak__sem_acquire_poll_slow() of an idle acquire (its try failed): the
- * first park, inline for a lock's poll, whose convoy parks once a lock
- * (one frame fewer, the node's state never read: it is the owner's). */
-static inline __attribute__((always_inline)) int ak__sem_acquire_park(struct ak__sem_acquire *a,
-                                                                      struct ak_context *cx)
+/* An acquire's park returned rc: no memory cancels it, a grant that came
+ * meanwhile is taken; anything else is rc. */
+static inline __attribute__((always_inline)) int ak__sem_acquire_parked(struct ak__sem_acquire *a,
+                                                                        struct ak_context *cx, int rc)
 {
-	struct ak__sem *s = a->sem;
-	int rc = ak__waitq_wait_inline(&s->waiters, &s->lock, &a->w, cx, ak__sem_park_recheck, a, 1);
 	if (rc == AK_ENOMEM) {
 		ak__sem_acquire_cancel(a);
 		return rc;
@@ -235,6 +232,17 @@ static inline __attribute__((always_inline)) int ak__sem_acquire_park(struct ak_
 	if (rc == AK_PENDING && ak__waiter_granted(&a->w))
 		return ak__sem_acquire_took_parked(a, cx);
 	return rc;
+}
+
+/* ak__sem_acquire_poll_slow() of an idle acquire (its try failed): the
+ * first park, inline for a lock's poll, whose convoy parks once a lock
+ * (one frame fewer, the node's state never read: it is the owner's). */
+static inline __attribute__((always_inline)) int ak__sem_acquire_park(struct ak__sem_acquire *a,
+                                                                      struct ak_context *cx)
+{
+	struct ak__sem *s = a->sem;
+	return ak__sem_acquire_parked(a, cx,
+	                              ak__waitq_wait_inline(&s->waiters, &s->lock, &a->w, cx, ak__sem_park_recheck, a, 1));
 }
 
 
