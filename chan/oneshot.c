@@ -640,32 +640,51 @@ static __attribute__((noinline)) int recv_wait(struct recv_priv *p, struct ak_co
 	return AK_PENDING;
 }
 
+/* The first look of both polls below: 1 with the value copied to p->out
+ * (*s the state it was taken in), else 0 with *rc the tail call's. */
+static inline __attribute__((always_inline)) int recv_look(struct recv_priv *p, struct ak_context *cx,
+                                                           int32_t budget, uint64_t *s, int *rc)
+{
+	struct oneshot *b = p->b;
+	if (__builtin_expect(budget == 0 || b->rx_end != 0, 0)) {
+		*rc = recv_rare(p, cx);
+		return 0;
+	}
+	/* acquire: pairs with the sender's release CAS in tx_finish(), and
+	 * with its GONE bit's (tx_finish, side_release): *s is final then. */
+	*s = ak__load(&b->state, AK__ACQUIRE);
+	if (!(*s & HAS_VALUE)) {
+		if (__builtin_expect(*s & (COMPLETE | CLOSED | RX_TASK_SET), 0))
+			*rc = recv_wait_rest(p, cx, *s, LOOK);
+		else
+			*rc = recv_wait(p, cx, *s);
+		return 0;
+	}
+	if (!ak__copy_small(p->out, (const void *)b->value, b->elem_size)) {
+		*rc = recv_wait_rest(p, cx, *s, LOOK);
+		return 0;
+	}
+	return 1;
+}
+
 /*
  * The value sent (HAS_VALUE, which comes with COMPLETE) is taken here, in a
  * leaf: rx_end clear means the handle is alive, so a parked recv's count is
  * never the last of the receiver's side (the handle holds one) and goes
- * with a plain decrement.  Anything else (the budget spent, the receiver
- * dropped or done, no value yet) goes to recv_rare, recv_wait or
- * recv_wait_rest, a tail call.  A waker still registered (a registration
+ * with a plain decrement.  Anything else goes on in recv_look's tail
+ * call (recv_rare, recv_wait or recv_wait_rest).  A waker still registered (a registration
  * that raced the send) stays for chan_free, as in recv_wait_rest.
  */
 static int recv_poll(struct ak_future *f, struct ak_context *cx)
 {
 	struct recv_priv *p = recv_priv_of(f);
 	struct oneshot *b = p->b;
-
 	int32_t budget = cx->budget;
-	if (__builtin_expect(budget == 0 || b->rx_end != 0, 0))
-		return recv_rare(p, cx);
-	/* acquire: pairs with the sender's release CAS in tx_finish(). */
-	uint64_t s = ak__load(&b->state, AK__ACQUIRE);
-	if (!(s & HAS_VALUE)) {
-		if (__builtin_expect(s & (COMPLETE | CLOSED | RX_TASK_SET), 0))
-			return recv_wait_rest(p, cx, s, LOOK);
-		return recv_wait(p, cx, s);
-	}
-	if (!ak__copy_small(p->out, (const void *)b->value, b->elem_size))
-		return recv_wait_rest(p, cx, s, LOOK);
+	uint64_t s;
+	int rc;
+
+	if (!recv_look(p, cx, budget, &s, &rc))
+		return rc;
 	b->rx_end = RX_DONE | RX_TAKEN;
 	/* ak__coop_spend(), from the look above (the copy's store may alias
 	 * anything: no second load). */
@@ -681,31 +700,22 @@ static int recv_poll(struct ak_future *f, struct ak_context *cx)
 
 /*
  * recv_poll() of a recv that owns the receiver, and so knows the side's
- * count (the handle, and its own park) and that no other receive ran:
- * a value taken from a sender whose side is gone, with no waker left
- * registered, frees the channel in the same pass, with no write to it.
- * rx_end is looked at as in recv_poll(): a receive made before the
- * handle was given over may have ended it.
- * Anything else ends in recv_end(), which drops the receiver.
+ * count (the handle, and its own park) and that no other receive ran: a
+ * value taken from a sender whose side is gone, no waker left registered,
+ * frees the channel in the same pass with no write to it.  rx_end as in
+ * recv_poll() (a receive made before the handle was given over may have
+ * ended it); anything else ends in recv_end(), which drops the receiver.
  */
 static int recv_consume_poll(struct ak_future *f, struct ak_context *cx)
 {
 	struct recv_priv *p = recv_priv_of(f);
 	struct oneshot *b = p->b;
-
 	int32_t budget = cx->budget;
-	if (__builtin_expect(budget == 0 || b->rx_end != 0, 0))
-		return recv_rare(p, cx);
-	/* acquire: pairs with the sender's release CAS in tx_finish(), and
-	 * with its GONE bit's (tx_finish, side_release): s is final then. */
-	uint64_t s = ak__load(&b->state, AK__ACQUIRE);
-	if (!(s & HAS_VALUE)) {
-		if (__builtin_expect(s & (COMPLETE | CLOSED | RX_TASK_SET), 0))
-			return recv_wait_rest(p, cx, s, LOOK);
-		return recv_wait(p, cx, s);
-	}
-	if (!ak__copy_small(p->out, (const void *)b->value, b->elem_size))
-		return recv_wait_rest(p, cx, s, LOOK);
+	uint64_t s;
+	int rc;
+
+	if (!recv_look(p, cx, budget, &s, &rc))
+		return rc;
 	if (budget > 0)
 		cx->budget = budget - 1;
 	if (p->parked)
