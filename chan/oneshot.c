@@ -671,9 +671,9 @@ static inline __attribute__((always_inline)) int recv_look(struct recv_priv *p, 
  * The value sent (HAS_VALUE, which comes with COMPLETE) is taken here, in a
  * leaf: rx_end clear means the handle is alive, so a parked recv's count is
  * never the last of the receiver's side (the handle holds one) and goes
- * with a plain decrement.  Anything else goes on in recv_look's tail
- * call (recv_rare, recv_wait or recv_wait_rest).  A waker still registered (a registration
- * that raced the send) stays for chan_free, as in recv_wait_rest.
+ * with a plain decrement.  Anything else goes on in recv_look's tail call
+ * (recv_rare, recv_wait or recv_wait_rest).  A waker still registered (a
+ * registration that raced the send) stays for chan_free, as in recv_wait_rest.
  */
 static int recv_poll(struct ak_future *f, struct ak_context *cx)
 {
