@@ -113,8 +113,8 @@ static __attribute__((noinline)) int release_give(struct ak__sem *s, uint64_t n)
 }
 
 /* The release's slow half: permits go to the waiters under the lock.  Its
- * common case, a lock's hand-off, keeps no wake list and no frame of its
- * own: the one waker is woken by a tail call. */
+ * common case, a lock's hand-off, keeps no wake list: the one waker is
+ * woken after the unlock, then 0 is returned. */
 int ak__sem_release_waiters(struct ak__sem *s, uint64_t n)
 {
 	ak__lock(&s->lock);
