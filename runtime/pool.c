@@ -394,8 +394,12 @@ static void *worker_main(void *arg)
 			t = ak__pool_rest(w);
 		if (!t)
 			continue;
+		/* A searcher that took its task from the injection queue
+		 * (next_task()) passes on what remains there: its notify in
+		 * pop_inject() saw a searcher, itself, and woke nobody. */
 		if (w->searching)
-			ak__idle_end_search(&p->idle, &w->searching, more);
+			ak__idle_end_search(&p->idle, &w->searching,
+			                    more || !ak__injq_empty(&p->inject));
 		run(w, t, &r);
 	}
 	tls_worker = NULL;

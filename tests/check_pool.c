@@ -1316,6 +1316,53 @@ START_TEST(two_tasks_waking_each_other_let_a_third_run)
 }
 END_TEST
 
+/* Stays in its first poll until its partner is in one too (or 2 s). */
+struct meeter {
+	struct ak_future future;
+	atomic_int here;
+	struct meeter *partner;
+	int met;
+};
+
+static int meeter_poll(struct ak_future *base, struct ak_context *cx)
+{
+	struct meeter *f = (struct meeter *)base;
+	int64_t end = ak_deadline_in(2000 * MS);
+
+	(void)cx;
+	atomic_store(&f->here, 1);
+	while (!atomic_load(&f->partner->here) && ak_now() < end)
+		tk_sleep_ns(100000);
+	f->met = atomic_load(&f->partner->here);
+	return 0;
+}
+
+static const struct ak_future_vtable meeter_vtable = { meeter_poll, no_cancel };
+
+/* Two tasks queued from outside onto a pool whose workers are parked: the
+ * first push wakes one worker, which takes the first task and wakes the
+ * other for the second (the burst fans out), so both run at once. */
+START_TEST(a_burst_queued_from_outside_onto_parked_workers_wakes_a_second_one)
+{
+	struct ak_pool *p = new_pool(2);
+	struct meeter a, b;
+
+	memset(&a, 0, sizeof a);
+	memset(&b, 0, sizeof b);
+	a.partner = &b;
+	b.partner = &a;
+	ck_assert_int_eq(ak_future_init(&a.future, &meeter_vtable), 0);
+	ck_assert_int_eq(ak_future_init(&b.future, &meeter_vtable), 0);
+	tk_sleep_ns(20 * MS);           /* both workers park */
+	ck_assert_int_eq(ak_pool_spawn(p, &a.future, NULL), 0);
+	ck_assert_int_eq(ak_pool_spawn(p, &b.future, NULL), 0);
+	wait_idle(p);
+	ck_assert_int_eq(a.met, 1);
+	ck_assert_int_eq(b.met, 1);
+	ck_assert_int_eq(ak_pool_free(p), 0);
+}
+END_TEST
+
 /* Sends n values through the unbounded channel's send operation, one after
  * the other: it yields only when its cooperative budget is spent. */
 struct flood {
@@ -1480,6 +1527,7 @@ Suite *pool_suite(void)
 	tcase_add_test(run, a_poll_after_one_that_spent_the_budget_gets_a_full_one);
 	tcase_add_test(run, pool_task_joining_another_pool_task_gets_its_result);
 	tcase_add_test(cancel, cancelling_a_pool_task_completes_its_join_with_ecanceled);
+	tcase_add_test(wakes, a_burst_queued_from_outside_onto_parked_workers_wakes_a_second_one);
 	tcase_add_test(wakes, wakes_from_foreign_threads_make_parked_tasks_ready);
 	tcase_add_test(wakes, a_task_woken_from_another_pools_task_runs_on_its_own_pool);
 	tcase_add_test(wakes, wake_during_poll_requeues_and_never_polls_the_task_concurrently);
