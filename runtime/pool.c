@@ -39,9 +39,10 @@
  * starve the rest); the local queue, except that every INJECT_EVERY-th
  * task comes from the injection queue first and every other one from the
  * pinned queue first; the pinned queue; the injection queue; then half of
- * another worker's local queue (search).  A spinning worker steals a lone
- * queued task late, and a task held in a LIFO slot while its worker stays
- * in one poll for a whole idle spin of another worker (pool_spin.c); a
+ * another worker's local queue of two tasks or more (search; a lone one is
+ * left to its worker, pool_worker.h).  A spinning worker takes a task held
+ * in a LIFO slot while its worker stays in one poll for a whole idle spin
+ * of another worker (pool_spin.c); a
  * worker with nothing to do while others poll watches them instead of
  * stealing (the watcher, pool_worker.h).
  *
@@ -346,7 +347,9 @@ static struct ak_task *search(struct worker *w, int *more, int *capped)
 		return NULL;
 	for (int i = 0; i < n; i++) {
 		struct worker *v = &p->workers[(start + i) % n];
-		if (v == w)
+		/* A lone task is left to its worker, which is polling
+		 * (AK__POOL_STEAL_AT_ONCE). */
+		if (v == w || ak__runq_len(&v->runq) < AK__POOL_STEAL_AT_ONCE)
 			continue;
 		struct ak_task *t = ak__runq_steal(&v->runq, &w->runq);
 		if (t) {

@@ -6,12 +6,6 @@
 
 #include "pool_worker.h"
 
-/* A spinning worker steals at once from a local queue of this many tasks
- * or more; from a shorter one once its worker has begun no poll for
- * idle_spins / STEAL_WINDOW_DIV steps (worth_stealing()). */
-#define STEAL_AT_ONCE 2
-#define STEAL_WINDOW_DIV 4
-
 /* The other worker a spin step of w looks at: a different one each step,
  * so that a step reads two lines (the injection queue's and that worker's)
  * whatever the worker count; NULL on a pool of one. */
@@ -40,50 +34,19 @@ static struct worker *lifo_holder(struct worker *w, uint32_t *ticks)
 	return NULL;
 }
 
-/* Whether a spinning worker should steal from v, whose local queue holds
- * n > 0 tasks: at once when it holds several; a single one only when v has
- * begun no poll for `window` steps (it is in one long poll), since a v that
- * keeps polling runs it in a moment, on the core where its data is: a
- * steal would move both for nothing (select_2chan: 50 steals per 1000
- * messages, 33 with this rule).  *watch follows one such queue at a time:
- * its worker, that worker's ticks and the step since when they stand. */
-struct watch {
-	struct worker *v;
-	uint32_t ticks;
-	int since;
-};
-
-static int worth_stealing(struct worker *v, uint32_t n, struct watch *watch,
-                          int step, int window)
-{
-	if (n >= STEAL_AT_ONCE)
-		return 1;
-	/* Relaxed: the ticks are a clock, ordered with nothing. */
-	uint32_t ticks = ak__load(&v->ticks, AK__RELAXED);
-	if (!watch->v || (watch->v == v && watch->ticks != ticks)) {
-		*watch = (struct watch){ v, ticks, step };
-		return 0;
-	}
-	return watch->v == v && step - watch->since >= window;
-}
-
-/* See pool_worker.h and worth_stealing().  A LIFO slot whose worker began
- * no poll during the whole spin is held hostage by a long poll. */
+/* See pool_worker.h.  A lone queued task is left to its worker (see
+ * AK__POOL_STEAL_AT_ONCE); a LIFO slot whose worker began no poll during
+ * the whole spin is held hostage by a long poll. */
 int ak__pool_spin(struct worker *w, struct ak_task **t)
 {
 	struct ak_pool *p = w->pool;
 	uint32_t ticks = 0;
 	struct worker *holder = lifo_holder(w, &ticks);
-	struct watch watch = { NULL, 0, 0 };
-	int window = p->idle_spins / STEAL_WINDOW_DIV;
 
 	for (int i = 0; i < p->idle_spins; i++) {
 		struct worker *v = spin_victim(w, i);
-		uint32_t n = v ? ak__runq_len(&v->runq) : 0;
-		if (n == 0 && watch.v == v)
-			watch.v = NULL;         /* its owner took it */
 		if (!ak__injq_empty(&p->inject) ||
-		    (n > 0 && worth_stealing(v, n, &watch, i, window)) ||
+		    (v && ak__runq_len(&v->runq) >= AK__POOL_STEAL_AT_ONCE) ||
 		    ak__pinq_len(&w->pinq) > 0 ||
 		    ak__load(&p->stopping, AK__RELAXED))
 			return 1;
@@ -96,13 +59,14 @@ int ak__pool_spin(struct worker *w, struct ak_task **t)
 		}
 		ak__cpu_relax();
 	}
-	/* The spin ends.  A task still queued on another worker that keeps
-	 * polling is left to it: w rests, as the watcher if none is.  Where
-	 * no watcher can be (no heavy fence), the task is taken rather than
-	 * parked past. */
+	/* The spin ends.  A task still queued on another worker is left to
+	 * it: w rests, as the watcher if none is.  Where no watcher can be
+	 * (no heavy fence), the task is taken rather than parked past (here:
+	 * search() leaves a lone one). */
 	if (!ak__fence_heavy_ready())
 		for (int k = 0; k < p->nworkers; k++)
-			if (&p->workers[k] != w && ak__runq_len(&p->workers[k].runq) > 0)
+			if (&p->workers[k] != w &&
+			    (*t = ak__runq_steal(&p->workers[k].runq, &w->runq)) != NULL)
 				return 1;
 	/* Relaxed: the ticks are a clock, ordered with nothing. */
 	if (holder && ak__load(&holder->ticks, AK__RELAXED) == ticks &&
@@ -113,13 +77,13 @@ int ak__pool_spin(struct worker *w, struct ak_task **t)
 
 /* ---- the watcher ---------------------------------------------------------------- */
 
-/* A task pushed out onto a queue of STEAL_AT_ONCE wakes a parked worker
- * unless a watcher will see it (pool_worker.h); a lone one is left to w,
- * as a spinner leaves it (worth_stealing()): it runs in a moment on the
+/* A task pushed out onto a queue of AK__POOL_STEAL_AT_ONCE wakes a parked
+ * worker unless a watcher will see it (pool_worker.h); a lone one is left
+ * to w, as a searcher or spinner leaves it: it runs in a moment on the
  * core where its data is (bench/README: select_2chan). */
 int ak__pool_pushed_out_notifies(struct worker *w)
 {
-	if (ak__runq_len(&w->runq) < STEAL_AT_ONCE)
+	if (ak__runq_len(&w->runq) < AK__POOL_STEAL_AT_ONCE)
 		return 0;
 	/* The pusher's half of the Dekker pair of pool_worker.h: the push
 	 * (its release store of the tail) before the load of the flag; the

@@ -44,6 +44,15 @@
  * of a core that has nothing else to do. */
 #define AK__POOL_WATCH_NS 100000
 
+/* A searching or spinning worker steals from a local queue of this many
+ * tasks or more.  A lone task is left to its worker, which is polling and
+ * runs it in a moment, on the core where its data is; a poll that holds
+ * it long is the watcher's to relieve.  Taken at once, a task that yields
+ * after a batch (a producer's budget spent while the consumer it woke
+ * drains) ran on the other core for good, apart from its data
+ * (bench/README.md: spsc_unbounded's two modes). */
+#define AK__POOL_STEAL_AT_ONCE 2
+
 struct pool_task {
 	struct ak_task base;
 	struct cds_wfcq_node qnode;
@@ -105,7 +114,8 @@ static inline struct ak_task *ak__pool_take_lifo(struct worker *w)
 
 /* Spins a bounded time watching the queues: 1 as soon as there is work
  * worth taking (or the pool stops), 0 after the spin; a LIFO slot held
- * hostage by a long poll is taken into *t. */
+ * hostage by a long poll, or (no watcher possible) a queued task, is taken
+ * into *t. */
 int ak__pool_spin(struct worker *w, struct ak_task **t);
 
 /* w found nothing: parks, as the watcher or untimed, until woken.  A task

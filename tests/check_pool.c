@@ -1064,9 +1064,9 @@ static void sit(struct ak_pool *p, struct ak_future *f, const struct ak_future_v
 }
 
 /* A worker idle or spinning takes a task from a worker held by one poll:
- * at once from a queue of several tasks, a single one once that worker has
- * begun no poll for a quarter of the spin, and at the latest before it
- * would park (ak_pool(3), SCHEDULING). */
+ * at once from a queue of several tasks, a single one as the watcher,
+ * once it waited a whole period, or before it would park where no watcher
+ * can be (ak_pool(3), SCHEDULING). */
 START_TEST(a_task_queued_behind_a_poll_that_does_not_return_runs_on_the_other_worker)
 {
 	struct ak_pool *p = new_pool(2);
@@ -1077,6 +1077,121 @@ START_TEST(a_task_queued_behind_a_poll_that_does_not_return_runs_on_the_other_wo
 	s.child.flag = &s.flag;
 	ck_assert_int_eq(ak_future_init(&s.child.future, &flagger_vtable), 0);
 	sit(p, &s.future, &sitter_vtable, &s.saw_it);
+}
+END_TEST
+
+/* The shape of bench/awaitkit's spsc_unbounded: a consumer parks; a
+ * producer wakes it (into its worker's LIFO slot) and yields, alone in
+ * that worker's local queue while the consumer's poll works.  Meanwhile
+ * the test thread wakes a parked task, x, from outside: the other worker
+ * wakes for it, runs it and searches, with the producer queued. */
+struct lone_pair {
+	struct ak_future cons_f, prod_f, x_f;
+	struct ak_waker cons_waker, x_waker;
+	atomic_int cons_parked, x_parked, prod_yielded, x_ran;
+	pthread_t before, after;
+	volatile uint64_t work;
+};
+
+/* Waits for *v to be set, yielding the CPU (at most 5 s): 1 if it was. */
+static int yield_until(atomic_int *v)
+{
+	int64_t end = ak_deadline_in(5000 * MS);
+
+	while (!atomic_load(v))
+		if (ak_now() > end || sched_yield() != 0)
+			return 0;
+	return 1;
+}
+
+#define LONE_OF(base, field) \
+	((struct lone_pair *)(void *)((char *)(base) - offsetof(struct lone_pair, field)))
+
+static int lone_cons_poll(struct ak_future *base, struct ak_context *cx)
+{
+	struct lone_pair *l = LONE_OF(base, cons_f);
+	if (!atomic_load(&l->cons_parked)) {
+		ck_assert_int_eq(ak_waker_clone(&cx->waker, &l->cons_waker), 0);
+		atomic_store(&l->cons_parked, 1);
+		return AK_PENDING;
+	}
+	/* Until x ran on the other worker, then some microseconds of work
+	 * (the other worker searches meanwhile): far less than the watcher's
+	 * period. */
+	ck_assert(yield_until(&l->x_ran));
+	uint64_t x = 1;
+	for (int i = 0; i < 10000; i++)
+		x = x * 6364136223846793005u + 1442695040888963407u;
+	l->work = x;
+	return 0;
+}
+
+static int lone_prod_poll(struct ak_future *base, struct ak_context *cx)
+{
+	struct lone_pair *l = LONE_OF(base, prod_f);
+	if (atomic_load(&l->prod_yielded)) {
+		l->after = pthread_self();
+		return 0;
+	}
+	if (atomic_load(&l->cons_parked)) {
+		l->before = pthread_self();
+		ak_waker_wake(&l->cons_waker);
+		atomic_store(&l->prod_yielded, 1);
+	}
+	ak_waker_wake_by_ref(&cx->waker);        /* a yield */
+	return AK_PENDING;
+}
+
+static int lone_x_poll(struct ak_future *base, struct ak_context *cx)
+{
+	struct lone_pair *l = LONE_OF(base, x_f);
+	if (!atomic_load(&l->x_parked)) {
+		ck_assert_int_eq(ak_waker_clone(&cx->waker, &l->x_waker), 0);
+		atomic_store(&l->x_parked, 1);
+		return AK_PENDING;
+	}
+	atomic_store(&l->x_ran, 1);
+	return 0;
+}
+
+static const struct ak_future_vtable lone_cons_vtable = { lone_cons_poll, no_cancel };
+static const struct ak_future_vtable lone_prod_vtable = { lone_prod_poll, no_cancel };
+static const struct ak_future_vtable lone_x_vtable = { lone_x_poll, no_cancel };
+
+/* A task that yields while its worker polls the task it woke is left to
+ * that worker by the other one, searching or spinning (ak_pool(3),
+ * SCHEDULING): its worker runs it in a moment, on the core where its data
+ * is.  (Taken at once, the producer of spsc_unbounded ran apart from its
+ * consumer, on the other core, for the rest of the run: bench/README.md.)
+ * The watcher takes it only after a whole period, longer than the
+ * consumer's poll here. */
+START_TEST(a_lone_task_that_yields_while_its_worker_polls_stays_on_that_worker)
+{
+	enum { ROUNDS = 40 };
+	struct ak_pool *p = new_pool(2);
+	int moved = 0;
+
+	for (int r = 0; r < ROUNDS; r++) {
+		struct lone_pair l;
+
+		memset(&l, 0, sizeof l);
+		ck_assert_int_eq(ak_future_init(&l.x_f, &lone_x_vtable), 0);
+		ck_assert_int_eq(ak_future_init(&l.cons_f, &lone_cons_vtable), 0);
+		ck_assert_int_eq(ak_future_init(&l.prod_f, &lone_prod_vtable), 0);
+		ck_assert_int_eq(ak_pool_spawn(p, &l.x_f, NULL), 0);
+		ck_assert(await_count(&l.x_parked, 1));
+		ck_assert_int_eq(ak_pool_spawn(p, &l.cons_f, NULL), 0);
+		ck_assert(await_count(&l.cons_parked, 1));
+		ck_assert_int_eq(ak_pool_spawn(p, &l.prod_f, NULL), 0);
+		ck_assert(yield_until(&l.prod_yielded));
+		ak_waker_wake(&l.x_waker);
+		wait_idle(p);
+		moved += !pthread_equal(l.before, l.after);
+	}
+	ck_assert_int_eq(ak_pool_free(p), 0);
+	/* Not 0 always: a worker preempted for a whole watcher period (a
+	 * loaded machine) is the watcher's to relieve. */
+	ck_assert_int_le(moved, ROUNDS / 4);
 }
 END_TEST
 
@@ -1545,6 +1660,7 @@ Suite *pool_suite(void)
 	tcase_add_test(fair, two_tasks_waking_each_other_let_a_third_run);
 	tcase_add_test(fair, a_task_queued_behind_a_poll_that_does_not_return_runs_on_the_other_worker);
 	tcase_add_test(fair, tasks_pushed_out_of_the_lifo_slot_behind_a_poll_that_does_not_return_run_on_the_other_worker);
+	tcase_add_test(fair, a_lone_task_that_yields_while_its_worker_polls_stays_on_that_worker);
 	/* The watcher needs membarrier(2) (ak_pool(3)); without it the pool
 	 * keeps the older promise, which the tests above check. */
 	if (ak__fence_heavy_ready()) {
