@@ -25,32 +25,44 @@ struct bk_producer {
 	struct ak_mpsc_send_op op;
 };
 
-/* probed: a constant, so that the bounded runs' loops (no probe, as
+/*
+ * probed: a constant, so that the bounded runs' loops (no probe, as
  * tokio's) test nothing for it (bk_producer_vtable, bk_consumer_vtable);
- * spsc_unbounded's tasks get the probed vtables. */
+ * spsc_unbounded's tasks get the probed vtables.  The loop keeps its
+ * counters and handle in locals, stored when the task parks, and marks the
+ * operation live (active) only then: the Rust peer's async block keeps i
+ * in a register between its awaits and writes its state at a suspension
+ * alone.  A poll that finds active resumes the parked operation.
+ */
 static inline __attribute__((always_inline)) int bk_producer_run(struct ak_future *f,
                                                                  struct ak_context *cx, int probed)
 {
 	struct bk_producer *p = (struct bk_producer *)f;
-	while (p->next < p->end) {
-		if (!p->active) {
-			p->value = (int64_t)p->next;
-			ak_mpsc_send_init(&p->op, p->tx, &p->value);
+	struct ak_mpsc_tx *tx = p->tx;
+	uint64_t next = p->next, end = p->end;
+	int rc;
+	if (p->active)
+		goto resume;
+	for (; next < end; next++) {
+		p->value = (int64_t)next;
+		ak_mpsc_send_init(&p->op, tx, &p->value);
+resume:
+		rc = ak_future_poll(&p->op.future, cx);
+		if (rc == AK_PENDING) {
+			p->next = next;
 			p->active = 1;
-		}
-		int rc = ak_future_poll(&p->op.future, cx);
-		if (rc == AK_PENDING)
 			return AK_PENDING;
-		p->active = 0;
+		}
 		if (rc != 0) {
 			p->rc = rc;
 			break;
 		}
-		p->next++;
 		if (probed)
-			bk_probe_sent(p->probe, p->next);
+			bk_probe_sent(p->probe, next + 1);
 	}
-	ak_mpsc_tx_drop(p->tx);
+	p->next = next;
+	p->active = 0;
+	ak_mpsc_tx_drop(tx);
 	p->tx = NULL;
 	return 0;
 }
@@ -102,22 +114,29 @@ static inline __attribute__((always_inline)) int bk_consumer_run(struct ak_futur
                                                                  struct ak_context *cx, int probed)
 {
 	struct bk_consumer *c = (struct bk_consumer *)f;
+	struct ak_mpsc_rx *rx = c->rx;
+	int64_t sum = c->sum;
+	uint64_t count = c->count;
+	int rc;
+	if (c->active)
+		goto resume;
 	for (;;) {
-		if (!c->active) {
-			ak_mpsc_recv_init(&c->op, c->rx, &c->value);
-			c->active = 1;
-		}
-		int rc = ak_future_poll(&c->op.future, cx);
-		if (rc == AK_PENDING)
-			return AK_PENDING;
-		c->active = 0;
+		ak_mpsc_recv_init(&c->op, rx, &c->value);
+resume:
+		rc = ak_future_poll(&c->op.future, cx);
 		if (rc != 0)
-			return rc == AK_EPIPE ? 0 : rc;
-		c->sum += c->value;
-		c->count++;
+			break;
+		sum += c->value;
+		count++;
 		if (probed)
-			bk_probe_received(c->probe, c->count);
+			bk_probe_received(c->probe, count);
 	}
+	c->sum = sum;
+	c->count = count;
+	c->active = rc == AK_PENDING;
+	if (rc == AK_PENDING)
+		return AK_PENDING;
+	return rc == AK_EPIPE ? 0 : rc;
 }
 
 static int bk_consumer_poll(struct ak_future *f, struct ak_context *cx)
