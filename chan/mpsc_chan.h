@@ -342,6 +342,53 @@ static inline int ak__ring_take(struct ak__chan *c, void *const *outp)
 	return ak__gate_publish_look(&r->gate, &r->head, next);
 }
 
+/* A send's publication of a value of a size ak__copy_small() does not
+ * copy (memcpy), the stamp and the receiver told: 0. */
+int ak__ring_publish_big(struct ak__chan *c, ak__atomic(uint64_t) *seq, uint64_t i,
+                         const void *value);
+
+/*
+ * A bounded send's poll with budget left (chan/mpsc_send.c), inline in it
+ * as ak__ring_take() is in the receive's: claim()'s first try (chan/
+ * mpsc_ring.c: no flag and nothing reserved, no bit below the index; the
+ * slot a capacity back read, its stamp the index of its next lap; one CAS)
+ * and publish_room(): the budget spent, the value copied, its stamp stored
+ * and the receiver told, with no frame between the poll and the ring.  The
+ * shift is read once, before the ring's atomics (each is a compiler
+ * barrier: the channel's words are read again after it), and the claimed
+ * word built from the index (t is i << shift).  Anything else (no ring
+ * yet, a flag, units reserved, no room, a lost CAS) is ak__ring_send()
+ * from the start, in tail position.
+ */
+static inline __attribute__((always_inline)) int ak__ring_put(struct ak__chan *c,
+                                                             struct ak_context *cx, void *op,
+                                                             const void *value)
+{
+	unsigned sh = c->ishift;
+	struct ak__ring *r = ak__ring_get(c);
+	if (r) {
+		/* acquire: as in claim(). */
+		uint64_t t = ak__load(&r->tail, AK__ACQUIRE);
+		uint64_t i = t >> sh;
+		if ((i << sh) == t) {
+			uint64_t j = (i - c->cap) & c->imask;
+			/* acquire, seq_cst: as in claim(). */
+			if (ak__load(ak__ring_seq(c, r, j), AK__ACQUIRE) == ((j + c->ring) & c->imask) &&
+			    ak__alone_cas(&r->tail, &t, (i + 1) << sh, AK__SEQ_CST, AK__ACQUIRE)) {
+				ak__coop_spend(cx);
+				ak__atomic(uint64_t) *seq = ak__ring_seq(c, r, i);
+				unsigned char *data = (unsigned char *)(void *)seq + sizeof(uint64_t);
+				if (!ak__copy_small(data, value, c->elem_size))
+					return ak__ring_publish_big(c, seq, i, value);
+				/* release: as in publish_end(). */
+				ak__store(seq, (i + 1) & c->imask, AK__RELEASE);
+				return ak__waker_slot_notify(&c->rx_waker);
+			}
+		}
+	}
+	return ak__ring_send(c, cx, op, value);
+}
+
 /* After ak__ring_take() said 1: the rest of the handshake (core/gate.h),
  * a grant to the waiting senders or the switch to the light mode. */
 void ak__ring_served(struct ak__chan *c);

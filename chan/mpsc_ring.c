@@ -183,9 +183,10 @@ static inline __attribute__((always_inline)) int publish_end(struct ak__chan *c,
 	return ak__waker_slot_notify(&c->rx_waker);
 }
 
-/* publish() of a value of another size than the common ones (memcpy). */
-static __attribute__((noinline)) int publish_big(struct ak__chan *c, ak__atomic(uint64_t) *seq,
-                                                 uint64_t i, const void *value)
+/* publish() of a value of another size than the common ones (memcpy);
+ * ak__ring_put()'s too. */
+__attribute__((noinline)) int ak__ring_publish_big(struct ak__chan *c, ak__atomic(uint64_t) *seq,
+                                                   uint64_t i, const void *value)
 {
 	ak__copy_value(slot_data(seq), value, c->elem_size);
 	return publish_end(c, seq, i);
@@ -204,7 +205,7 @@ static inline __attribute__((always_inline)) int publish(struct ak__chan *c, str
 	while (ak__load(seq, AK__ACQUIRE) != i)
 		ak__cpu_relax();
 	if (!ak__copy_small(slot_data(seq), value, c->elem_size))
-		return publish_big(c, seq, i, value);
+		return ak__ring_publish_big(c, seq, i, value);
 	return publish_end(c, seq, i);
 }
 
@@ -221,7 +222,7 @@ static inline __attribute__((always_inline)) int publish_room(struct ak__chan *c
 {
 	ak__atomic(uint64_t) *seq = ak__ring_seq(c, r, i);
 	if (!ak__copy_small(slot_data(seq), value, c->elem_size))
-		return publish_big(c, seq, i, value);
+		return ak__ring_publish_big(c, seq, i, value);
 	return publish_end(c, seq, i);
 }
 
@@ -287,49 +288,17 @@ static __attribute__((noinline, cold)) int send_first(struct ak__chan *c, const 
 	return rc ? rc : ak__ring_send(c, cx, op, value);
 }
 
-/* ak__ring_send() past its first try: claim() from the start (it loads
- * tail again), out of line so that the first try keeps a frame of its
- * own registers. */
-static __attribute__((noinline)) int send_claim(struct ak__chan *c, struct ak__ring *r,
-                                                struct ak_context *cx, void *op, const void *value)
+int ak__ring_send(struct ak__chan *c, struct ak_context *cx, void *op, const void *value)
 {
+	struct ak__ring *r = ak__ring_get(c);
+	if (!r)
+		return send_first(c, value, cx, op);
 	uint64_t i;
 	int rc = claim(c, r, &i);
 	if (rc)
 		return rc == AK_EAGAIN ? ak__mpsc_send_full(op, cx) : rc;
 	ak__coop_spend(cx);
 	return publish_room(c, r, i, value);
-}
-
-/*
- * A send's poll with budget left (chan/mpsc_send.c): claim()'s first try
- * with its index kept (claim() hands it back through memory, and read it
- * again from tail), the shift read once before the ring's atomics (each
- * acquire or seq_cst access is a compiler barrier: the channel's words,
- * constant while it lives, are read again after each one), and the
- * claimed word built from the index.  Anything else goes to claim()'s
- * loop, out of line, as before.
- */
-int ak__ring_send(struct ak__chan *c, struct ak_context *cx, void *op, const void *value)
-{
-	unsigned sh = c->ishift;
-	struct ak__ring *r = ak__ring_get(c);
-	if (!r)
-		return send_first(c, value, cx, op);
-	/* acquire: as in claim(). */
-	uint64_t t = ak__load(&r->tail, AK__ACQUIRE);
-	uint64_t i = t >> sh;
-	if ((i << sh) == t) {
-		uint64_t j = (i - c->cap) & c->imask;
-		/* acquire, seq_cst: as in claim(); t is i << sh, so the
-		 * claimed word is (i + 1) << sh. */
-		if (ak__load(ak__ring_seq(c, r, j), AK__ACQUIRE) == ((j + c->ring) & c->imask) &&
-		    ak__alone_cas(&r->tail, &t, (i + 1) << sh, AK__SEQ_CST, AK__ACQUIRE)) {
-			ak__coop_spend(cx);
-			return publish_room(c, r, i, value);
-		}
-	}
-	return send_claim(c, r, cx, op, value);
 }
 
 int ak__ring_try_reserve(struct ak__chan *c, uint64_t n)

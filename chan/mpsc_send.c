@@ -195,17 +195,18 @@ int ak__mpsc_send_full(void *op, struct ak_context *cx)
 }
 
 /* A bounded channel's send (send_init's binding there): the first poll
- * that finds room is one try, out of the waiting path's frame, and a tail
- * call (ak__ring_send() spends the budget, and goes on to the wait when
- * it finds no room).  A send whose node is idle never parked, so it holds
- * no reference (F_REF comes with a park, and leaves with the poll that
- * completes it): nothing to release here. */
+ * that finds room is one try inline, out of the waiting path's frame
+ * (ak__ring_put(): it spends the budget, and else goes on to
+ * ak__ring_send(), a tail call, which waits when it finds no room).  A
+ * send whose node is idle never parked, so it holds no reference (F_REF
+ * comes with a park, and leaves with the poll that completes it): nothing
+ * to release here. */
 static int ring_send_poll(struct ak_future *f, struct ak_context *cx)
 {
 	struct send_priv *p = send_priv(f);
 	if (ak__waiter_state(&p->wait.w) != AK__W_IDLE || cx->budget == 0)
 		return ring_send_wait(p, cx, 0);
-	return ak__ring_send(p->c, cx, p, p->value);
+	return ak__ring_put(p->c, cx, p, p->value);
 }
 
 static void send_cancel(struct ak_future *f)
