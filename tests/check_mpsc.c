@@ -1932,6 +1932,33 @@ START_TEST(bounded_send_spends_one_unit_of_budget_when_it_sends)
 }
 END_TEST
 
+/* A send operation that finds room on its first poll (the inline try,
+ * ak__ring_put()) wakes the receiver parked on the empty ring. */
+START_TEST(bounded_send_op_with_room_wakes_the_parked_receiver)
+{
+	struct ak_mpsc_tx *tx;
+	struct ak_mpsc_rx *rx;
+	struct ak_mpsc_send_op op = {0};
+	struct ak_mpsc_recv_op rop = {0};
+	struct tk_task *ts = tk_task_new(), *tr = tk_task_new();
+	int v = 7, out = -1;
+
+	new_bounded(4, &tx, &rx);
+	ck_assert_int_eq(send_now(tx, 1), 0);   /* the ring made */
+	ck_assert_int_eq(recv_now(rx), 1);
+	ck_assert_int_eq(ak_mpsc_recv_init(&rop, rx, &out), 0);
+	ck_assert_int_eq(tk_poll(tr, &rop.future), AK_PENDING);
+	ck_assert(!tk_task_take_woken(tr));
+	ck_assert_int_eq(ak_mpsc_send_init(&op, tx, &v), 0);
+	ck_assert_int_eq(tk_poll(ts, &op.future), 0);
+	ck_assert(tk_task_take_woken(tr));
+	ck_assert_int_eq(tk_poll(tr, &rop.future), 0);
+	ck_assert_int_eq(out, 7);
+	ak_mpsc_tx_drop(tx);
+	ak_mpsc_rx_drop(rx);
+}
+END_TEST
+
 /* ---- memory ------------------------------------------------------------------------------------------ */
 
 START_TEST(bounded_channel_allocates_nothing_per_message_after_the_first)
@@ -2345,6 +2372,7 @@ Suite *mpsc_suite(void)
 	tcase_add_test(tc, closed_with_a_spent_budget_yields_and_then_completes);
 	tcase_add_test(tc, unbounded_send_spends_budget_and_yields_when_it_is_spent);
 	tcase_add_test(tc, bounded_send_spends_one_unit_of_budget_when_it_sends);
+	tcase_add_test(tc, bounded_send_op_with_room_wakes_the_parked_receiver);
 	tcase_add_test(tc, bounded_channel_allocates_nothing_per_message_after_the_first);
 	tcase_add_test(tc, idle_bounded_channel_takes_at_most_160_bytes);
 	tcase_add_test(tc, bounded_channel_ring_comes_with_the_first_send_in_its_documented_bytes);
