@@ -40,7 +40,8 @@
  * handle went), RX_DONE (a terminal result was returned), RX_TAKEN (the
  * value was received); a receive looks at all three in one test.  A
  * consuming recv (tokio's rx.await) holds the handle's count itself and
- * drops the handle when it ends.
+ * drops the handle when it ends.  A parked operation (either side's) is a
+ * lone waiter: ak_debug_counters(3) counts its waker clone, not its park.
  *
  * Every waker is woken from the copy its taker's CAS made its own, after
  * the channel may be gone.  A value sent and never received is dropped
@@ -353,7 +354,6 @@ static int closed_end(struct closed_priv *p, int rc, struct ak_context *cx)
 		ak__coop_spend(cx);
 	if (p->parked) {
 		p->parked = 0;
-		ak__count_parked(-1);
 		tx_put(p->b);
 	}
 	return rc;
@@ -376,7 +376,6 @@ static int closed_poll(struct ak_future *f, struct ak_context *cx)
 		return closed_end(p, 0, cx);
 	if (!p->parked) {
 		p->parked = 1;
-		ak__count_parked(1);
 		b->tx_count++;
 	}
 	return AK_PENDING;
@@ -560,7 +559,6 @@ static inline __attribute__((always_inline)) int recv_end(struct recv_priv *p, i
 		ak__coop_spend(cx);
 	if (p->parked) {
 		p->parked = 0;
-		ak__count_parked(-1);
 		rx_put(p->b);      /* may free the channel: last */
 	}
 	if (p->owns)
@@ -599,7 +597,6 @@ static __attribute__((noinline)) int recv_wait_rest(struct recv_priv *p, struct 
 		if (!(s & (COMPLETE | CLOSED))) {
 			if (!p->parked) {
 				p->parked = 1;
-				ak__count_parked(1);
 				b->rx_count++;
 			}
 			return AK_PENDING;
@@ -615,9 +612,8 @@ static __attribute__((noinline)) int recv_wait_rest(struct recv_priv *p, struct 
  * its acquire look s (a first poll): parks and registers.  Parked first,
  * so that the clone's call is the last thing before the registering RMW
  * and only p, cx and the channel live across it (three saved registers,
- * no stack), and the park counted with the clone; recv_end lets go of the
- * park if the registration fails or races the send (recv_wait_rest, a
- * tail call).  Only this side sets RX_TASK_SET: clear in the look, it is
+ * no stack); recv_end lets go of the park if the registration fails or
+ * races the send (recv_wait_rest, a tail call).  Only this side sets RX_TASK_SET: clear in the look, it is
  * clear still.  An operation parked already goes the general way. */
 static __attribute__((noinline)) int recv_wait(struct recv_priv *p, struct ak_context *cx,
                                                uint64_t s)
@@ -630,11 +626,9 @@ static __attribute__((noinline)) int recv_wait(struct recv_priv *p, struct ak_co
 	/* Looks at COMPLETE in the registering RMW: a send that comes after
 	 * it takes the waker and wakes it. */
 	if (__builtin_expect(ak__waker_cell_register_clear(&b->rx_task, &b->state, RX_TASK_SET,
-	                                                   AK__WAKER_GEN, &s, cx, 1),
-	                     0)) {
-		ak__count_parked(1);    /* recv_end's to undo */
+	                                                   AK__WAKER_GEN, &s, cx),
+	                     0))
 		return recv_wait_rest(p, cx, 0, NOMEM);
-	}
 	if (__builtin_expect(s & (COMPLETE | CLOSED), 0))
 		return recv_wait_rest(p, cx, s, RACED);
 	return AK_PENDING;
@@ -692,7 +686,6 @@ static int recv_poll(struct ak_future *f, struct ak_context *cx)
 		cx->budget = budget - 1;
 	if (p->parked) {
 		p->parked = 0;
-		ak__count_parked(-1);
 		b->rx_count--;
 	}
 	return 0;
@@ -718,8 +711,6 @@ static int recv_consume_poll(struct ak_future *f, struct ak_context *cx)
 		return rc;
 	if (budget > 0)
 		cx->budget = budget - 1;
-	if (p->parked)
-		ak__count_parked(-1);
 	if (__builtin_expect((s & (TX_GONE | RX_TASK_SET | TX_TASK_SET)) == TX_GONE, 1)) {
 		ak__free_sized(b, sizeof(*b) + b->elem_size);
 		return 0;
@@ -743,7 +734,6 @@ static void recv_cancel(struct ak_future *f)
 	 * receiver a consuming recv owns (dropped below, as tokio's). */
 	ak__waker_cell_unregister(&b->rx_task, &b->state, RX_TASK_SET);
 	p->parked = 0;
-	ak__count_parked(-1);
 	rx_put(b);
 out:
 	if (p->owns)

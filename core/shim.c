@@ -703,26 +703,6 @@ void ak__count_kept(void)
 		add(c, C_CLONES, 1);
 }
 
-/* ak__count_kept() and ak__count_parked(1) through one look: the
- * registration of an operation that parks for the first time. */
-static __attribute__((noinline, cold)) void count_kept_parked_linking(void)
-{
-	struct counts *c = my_linked_counts();
-	add(c, C_CLONES, 1);
-	add(c, C_PARKED, 1);
-}
-
-void ak__count_kept_parked(void)
-{
-	struct counts *c = my_live;
-	if (__builtin_expect(!c, 0)) {
-		count_kept_parked_linking();
-		return;
-	}
-	add(c, C_CLONES, 1);
-	add(c, C_PARKED, 1);
-}
-
 int ak__counts_linked(void)
 {
 	return my_live != NULL;

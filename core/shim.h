@@ -313,10 +313,6 @@ void ak__count_parked(int delta);
  * calling thread (as its first allocation would): its later counts are
  * plain adds, not the orphans' atomic ones. */
 void ak__count_kept(void);
-/* ak__count_kept() and ak__count_parked(1) in one: the registration of an
- * operation that parks for the first time (one look at the thread's
- * counts). */
-void ak__count_kept_parked(void);
 /* Test hook: 1 when the calling thread's counts are linked. */
 int ak__counts_linked(void);
 

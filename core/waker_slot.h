@@ -74,14 +74,11 @@ static inline struct ak_waker ak__waker_cell_peek(struct ak__waker_cell *c)
 /*
  * ak__waker_cell_register_at() with the bit known clear (nothing
  * registered: a first poll, or a caller that looked): the clone, the cell
- * written, the RMW.  Same results.  parks: the caller's operation parks
- * for the first time, and its park is counted with the clone (one look at
- * the thread's counts: ak__count_kept_parked).
+ * written, the RMW.  Same results.
  */
 static inline __attribute__((always_inline)) int
 ak__waker_cell_register_clear(struct ak__waker_cell *c, ak__atomic(uint64_t) *word,
-                              uint64_t bit, uint64_t reg, uint64_t *sp, struct ak_context *cx,
-                              int parks)
+                              uint64_t bit, uint64_t reg, uint64_t *sp, struct ak_context *cx)
 {
 	struct ak_waker w;
 	int rc = ak__waker_keep_uncounted(&cx->waker, &w);
@@ -89,10 +86,7 @@ ak__waker_cell_register_clear(struct ak__waker_cell *c, ak__atomic(uint64_t) *wo
 		return rc;
 	ak__store(&c->data, w.data, AK__RELAXED);
 	ak__store(&c->vtable, w.vtable, AK__RELAXED);
-	if (parks)
-		ak__count_kept_parked();
-	else
-		ak__count_kept();
+	ak__count_kept();
 	/* The bit is clear (only this side sets it): the add sets it and
 	 * counts the registration.  seq_cst: the handshake (see the top);
 	 * release: publishes the cell to a notifier's acquire look at the
@@ -128,7 +122,7 @@ ak__waker_cell_register_at(struct ak__waker_cell *c, ak__atomic(uint64_t) *word,
 		if (s & bit)
 			ak__waker_drop_kept(&old);
 	}
-	return ak__waker_cell_register_clear(c, word, bit, reg, sp, cx, 0);
+	return ak__waker_cell_register_clear(c, word, bit, reg, sp, cx);
 }
 
 static inline __attribute__((always_inline)) int
@@ -277,7 +271,7 @@ ak__waker_slot_register_inline(struct ak__waker_slot *s, struct ak_context *cx)
 	 * (see ak__waker_cell_register_clear()). */
 	return ak__waker_cell_register_clear(&s->cell, &s->state,
 	                                     AK__WAKER_SLOT_BIT | AK__WAKER_SLOT_KEPT, AK__WAKER_GEN,
-	                                     &st, cx, 0);
+	                                     &st, cx);
 }
 
 static inline int ak__waker_slot_register(struct ak__waker_slot *s, struct ak_context *cx)

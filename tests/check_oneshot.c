@@ -90,6 +90,33 @@ START_TEST(send_after_the_receiver_parks_wakes_it)
 }
 END_TEST
 
+/* ak_debug_counters(3): a lone waiter kept without a queue (a oneshot's
+ * receiver, the sender's closed()) counts its waker clone, not its park. */
+START_TEST(a_parked_recv_or_closed_counts_its_clone_not_its_park)
+{
+	struct ak_oneshot_tx *tx;
+	struct ak_oneshot_rx *rx;
+	struct ak_oneshot_recv_op op = { 0 };
+	struct ak_oneshot_closed_op cop = { 0 };
+	struct tk_task *t = tk_task_new();
+	uint64_t v = 5, out = 0;
+	struct ak_debug_counts before = tk_counters();
+
+	new_u64(&tx, &rx, NULL);
+	ck_assert_int_eq(poll_new_recv(&op, rx, &out, t), AK_PENDING);
+	ck_assert_int_eq(poll_new_closed(&cop, tx, t), AK_PENDING);
+	ck_assert_int_eq(tk_counters().waker_clones, before.waker_clones + 2);
+	ck_assert_int_eq(tk_counters().parked_ops, before.parked_ops);
+	ak_future_cancel(&cop.future);
+	ck_assert_int_eq(ak_oneshot_send(tx, &v), 0);
+	ck_assert_int_eq(tk_poll_woken(t, &op.future), 0);
+	ck_assert_uint_eq(out, 5);
+	ak_oneshot_rx_drop(rx);
+	ck_assert_int_eq(tk_counters().waker_clones, before.waker_clones);
+	ck_assert_int_eq(tk_counters().parked_ops, before.parked_ops);
+}
+END_TEST
+
 static void *send_nine(void *tx)
 {
 	uint64_t v = 9;
@@ -1169,6 +1196,7 @@ Suite *oneshot_suite(void)
 
 	tcase_add_test(tc, send_before_the_receiver_parks_completes_at_the_first_poll);
 	tcase_add_test(tc, send_after_the_receiver_parks_wakes_it);
+	tcase_add_test(tc, a_parked_recv_or_closed_counts_its_clone_not_its_park);
 	tcase_add_test(tc, values_of_any_size_are_received_whole_either_way);
 	tcase_add_test(tc, recv_parked_while_alone_is_woken_by_a_thread_started_after);
 	tcase_add_test(tc, receiver_drop_before_send_fails_and_leaves_the_value);
