@@ -36,7 +36,9 @@
  * their threads are joined.  The fork hooks keep the list valid in a child
  * (ak__counts_*_fork): the other threads' blocks may be reused there.
  */
-enum { C_CLONES, C_PARKED, C_LIVE, C_ALLOCS, C_N };
+/* C_FREES counts the blocks given back: live_objects is C_ALLOCS less
+ * C_FREES, summed when read, so that an allocation makes one add, not two. */
+enum { C_CLONES, C_PARKED, C_ALLOCS, C_FREES, C_N };
 
 /* A thread's block cache (see "The block cache" below), kept with its
  * counts: one thread-local block, and ak__cache_bytes_all() sums it too. */
@@ -246,8 +248,8 @@ static int should_fail(void)
  *             free(), valid for every block (each is a malloc'd one).
  *   bounds    CACHE_CLASS_MAX blocks per class and AK__CACHE_BYTES per thread;
  *             beyond that free().  A producer/consumer pair cannot grow it.
- *   counts    C_ALLOCS and C_LIVE count every block handed out, hit or
- *             miss, and C_LIVE drops at every free, kept or not: the
+ *   counts    C_ALLOCS counts every block handed out, hit or miss,
+ *             and C_FREES every block given back, kept or not: the
  *             tests' leak checks stay exact.  should_fail() runs before the
  *             cache, so ak__alloc_fail_after hits every allocation.
  *   the sweep tests/alloc fails the n-th malloc of the process; a hit
@@ -260,7 +262,7 @@ static int should_fail(void)
  *             Valgrind sees no cached block at exit.  In a fork child the
  *             forking thread's cache is its own TLS and stays valid; the
  *             other threads' caches are lost with them (at most AK__CACHE_BYTES
- *             each, never counted: C_LIVE already dropped).
+ *             each, never counted: C_FREES counted them).
  *   ASan      the cache is bypassed: every block is calloc'd at its exact
  *             size and freed at once, so ASan's quarantine still catches a
  *             use after free long after it (poisoning a cached block would
@@ -407,9 +409,15 @@ static void fast_update(void)
 static int64_t live_blocks(void)
 {
 	pthread_mutex_lock(&counts_lock);
-	int64_t sum = counts_retired[C_LIVE] + ak__load(&counts_orphan[C_LIVE], AK__RELAXED);
-	for (struct counts *c = counts_head; c; c = c->next)
-		sum += ak__load(&c->v[C_LIVE], AK__RELAXED);
+	int64_t sum = 0;
+	/* C_FREES first, as in ak_debug_counters(). */
+	for (int i = C_FREES; i >= C_ALLOCS; i--) {
+		int64_t n = counts_retired[i] + ak__load(&counts_orphan[i], AK__RELAXED);
+		for (struct counts *c = counts_head; c; c = c->next)
+			n += ak__load(&c->v[i], AK__RELAXED);
+		sum += i == C_ALLOCS ? n : -n;
+		atomic_thread_fence(memory_order_acquire);
+	}
 	pthread_mutex_unlock(&counts_lock);
 	return sum;
 }
@@ -463,7 +471,6 @@ static __attribute__((noinline)) void *alloc_slow(size_t size, int zero)
 	}
 	if (p) {
 		struct counts *c = my_linked_counts();
-		add(c, C_LIVE, 1);
 		add(c, C_ALLOCS, 1);
 	}
 	return p;
@@ -484,7 +491,6 @@ AK__CACHE_INLINE void *ak__alloc_cached(size_t size)
 		c->cache.n[k]--;
 		ak__store(&c->cache.bytes,
 		          ak__load(&c->cache.bytes, AK__RELAXED) - class_bytes(k), AK__RELAXED);
-		add(c, C_LIVE, 1);
 		add(c, C_ALLOCS, 1);
 		return p;
 	}
@@ -513,7 +519,7 @@ void ak__free(void *p)
 {
 	if (!p)
 		return;
-	count(C_LIVE, -1);
+	count(C_FREES, 1);
 	if (ak__load(&user_on, AK__RELAXED))
 		user.free(p, user.arg);
 	else
@@ -524,7 +530,7 @@ void ak__free(void *p)
  * and the thread's exit see. */
 static __attribute__((noinline)) void free_slow(void *p, size_t size)
 {
-	add(my_linked_counts(), C_LIVE, -1);
+	add(my_linked_counts(), C_FREES, 1);
 	if (ak__load(&user_on, AK__RELAXED))
 		user.free(p, user.arg);
 	else if (size > AK__CACHE_MAX || !block_keep(p, size))
@@ -544,7 +550,7 @@ AK__CACHE_INLINE void ak__free_sized(void *p, size_t size)
 	if (__builtin_expect(c && k < ak__load(&fast_classes, AK__RELAXED) && c->cache.open &&
 	                     c->cache.n[k] < CACHE_CLASS_MAX && bytes + b <= AK__CACHE_BYTES,
 	                     1)) {
-		add(c, C_LIVE, -1);
+		add(c, C_FREES, 1);
 		*(void **)p = c->cache.head[k];
 		c->cache.head[k] = p;
 		c->cache.n[k]++;
@@ -648,7 +654,6 @@ void *ak__stack_get(size_t size, size_t *bytes)
 	if (!stack && !(stack = stack_map(want)))
 		return NULL;
 	UNPOISON(stack, want);
-	add(c, C_LIVE, 1);
 	add(c, C_ALLOCS, 1);
 	*bytes = want;
 	return stack;
@@ -659,7 +664,7 @@ void ak__stack_put(void *stack, size_t bytes)
 	if (!stack)
 		return;
 	struct counts *c = my_linked_counts();
-	add(c, C_LIVE, -1);
+	add(c, C_FREES, 1);
 	struct cache *k = &c->cache;
 	if (k->closed || k->nstacks >= AK__STACK_CACHE_MAX ||
 	    !ak__load(&cache_keep, AK__RELAXED)) {
@@ -718,8 +723,16 @@ AK_EXPORT int ak_debug_counters(struct ak_debug_counts *out)
 	if (!out)
 		return AK_EINVAL;
 	int64_t sum[C_N];
+	/* C_FREES before C_ALLOCS: a block is freed after it was allocated, so
+	 * every free summed has its allocation summed too, and live_objects
+	 * is never below its value between the two passes (no false zero for
+	 * ak_debug_wait_zero while other threads allocate and free). */
+	static const int order[C_N] = { C_FREES, C_ALLOCS, C_CLONES, C_PARKED };
 	pthread_mutex_lock(&counts_lock);
-	for (int i = 0; i < C_N; i++) {
+	for (int j = 0; j < C_N; j++) {
+		int i = order[j];
+		if (j == 1)
+			atomic_thread_fence(memory_order_acquire);
 		sum[i] = counts_retired[i] + ak__load(&counts_orphan[i], AK__RELAXED);
 		for (struct counts *c = counts_head; c; c = c->next)
 			sum[i] += ak__load(&c->v[i], AK__RELAXED);
@@ -727,7 +740,7 @@ AK_EXPORT int ak_debug_counters(struct ak_debug_counts *out)
 	pthread_mutex_unlock(&counts_lock);
 	out->waker_clones = sum[C_CLONES];
 	out->parked_ops = sum[C_PARKED];
-	out->live_objects = sum[C_LIVE];
+	out->live_objects = sum[C_ALLOCS] - sum[C_FREES];
 	out->allocations = sum[C_ALLOCS];
 	return 0;
 }
