@@ -51,7 +51,11 @@ struct cache {
 	uint16_t n[CACHE_CLASSES];
 	ak__atomic(size_t) bytes;       /* owner writes; summed under counts_lock */
 	unsigned char closed;           /* exiting thread, or no key: keep nothing */
-	unsigned char open;             /* linked and not closed: the fast paths */
+	/* The classes the fast paths serve: fast_classes while linked and
+	 * not closed, else 0 (one look for the switch, the link and the
+	 * close).  The owner reads it; fast_update() writes every linked
+	 * thread's, under counts_lock. */
+	ak__atomic(size_t) classes;
 	void *stacks;                   /* kept coroutine stacks (struct kept_stack) */
 	unsigned nstacks;
 };
@@ -86,6 +90,7 @@ static pthread_once_t counts_once = PTHREAD_ONCE_INIT;
 static int counts_key_ok;
 
 static void cache_drain(int close);     /* the block cache, below */
+static ak__atomic(size_t) fast_classes; /* the switches, below */
 
 static void counts_unlink(struct counts *c)
 {
@@ -103,7 +108,7 @@ static void counts_unlink(struct counts *c)
 	for (int i = 0; i < C_N; i++)
 		ak__store(&c->v[i], 0, AK__RELAXED);
 	c->linked = 0;
-	c->cache.open = 0;
+	ak__store(&c->cache.classes, 0, AK__RELAXED);
 	if (c == &my_counts)
 		my_live = NULL;
 }
@@ -112,8 +117,10 @@ static void counts_unlink(struct counts *c)
 static void counts_exit(void *arg)
 {
 	struct counts *c = arg;
-	cache_drain(1);
+	/* Closed under the lock: fast_update() reads closed there, and must
+	 * not open the cache again. */
 	pthread_mutex_lock(&counts_lock);
+	cache_drain(1);
 	if (c->linked)
 		counts_unlink(c);
 	pthread_mutex_unlock(&counts_lock);
@@ -135,7 +142,10 @@ static void counts_link(struct counts *c)
 		counts_head->prev = c;
 	counts_head = c;
 	c->linked = 1;
-	c->cache.open = !c->cache.closed;
+	if (!counts_key_ok)
+		c->cache.closed = 1;    /* see below; under the lock, as at exit */
+	ak__store(&c->cache.classes,
+	          c->cache.closed ? 0 : ak__load(&fast_classes, AK__RELAXED), AK__RELAXED);
 	my_live = c;
 	pthread_mutex_unlock(&counts_lock);
 	/* The first key of the process: no allocation.  Without a key the
@@ -169,6 +179,16 @@ static inline void add(struct counts *c, int i, int64_t delta)
 	__asm__("addq %1, %0" : "+m"(c->v[i]) : "er"(delta));
 #else
 	ak__store(&c->v[i], ak__load(&c->v[i], AK__RELAXED) + delta, AK__RELAXED);
+#endif
+}
+
+/* add() for the bytes a cache keeps, which only its owner writes. */
+static inline void add_bytes(ak__atomic(size_t) *bytes, size_t delta)
+{
+#if defined(__x86_64__) && !defined(AK__TSAN) && !defined(AK_SIM)
+	__asm__("addq %1, %0" : "+m"(*bytes) : "er"(delta));
+#else
+	ak__store(bytes, ak__load(bytes, AK__RELAXED) + delta, AK__RELAXED);
 #endif
 }
 
@@ -304,8 +324,10 @@ static void cache_drain(int close)
 		k->n[c] = 0;
 	}
 	ak__store(&k->bytes, 0, AK__RELAXED);
-	if (close)
-		k->closed = 1, k->open = 0;
+	if (close) {
+		k->closed = 1;
+		ak__store(&k->classes, 0, AK__RELAXED);
+	}
 }
 
 static void *block_get(size_t size)
@@ -403,7 +425,12 @@ static void fast_update(void)
 {
 	int off = ak__load(&user_on, AK__RELAXED) || ak__load(&fail_countdown, AK__RELAXED) > 0 ||
 	          !ak__load(&cache_keep, AK__RELAXED);
-	ak__store(&fast_classes, off ? 0 : (size_t)CACHE_CLASSES, AK__RELAXED);
+	size_t classes = off ? 0 : (size_t)CACHE_CLASSES;
+	pthread_mutex_lock(&counts_lock);
+	ak__store(&fast_classes, classes, AK__RELAXED);
+	for (struct counts *c = counts_head; c; c = c->next)
+		ak__store(&c->cache.classes, c->cache.closed ? 0 : classes, AK__RELAXED);
+	pthread_mutex_unlock(&counts_lock);
 }
 
 static int64_t live_blocks(void)
@@ -485,12 +512,11 @@ AK__CACHE_INLINE void *ak__alloc_cached(size_t size)
 #ifndef AK__ASAN
 	struct counts *c = my_live;
 	size_t k = (size - 1) / CACHE_STEP;         /* class_of(), size 0 wraps */
-	void *p = c && k < ak__load(&fast_classes, AK__RELAXED) ? c->cache.head[k] : NULL;
+	void *p = c && k < ak__load(&c->cache.classes, AK__RELAXED) ? c->cache.head[k] : NULL;
 	if (__builtin_expect(p != NULL, 1)) {
 		c->cache.head[k] = *(void **)p;
 		c->cache.n[k]--;
-		ak__store(&c->cache.bytes,
-		          ak__load(&c->cache.bytes, AK__RELAXED) - class_bytes(k), AK__RELAXED);
+		add_bytes(&c->cache.bytes, -class_bytes(k));
 		add(c, C_ALLOCS, 1);
 		return p;
 	}
@@ -538,16 +564,15 @@ static __attribute__((noinline)) void free_slow(void *p, size_t size)
 }
 
 /* The fast path, a keep: a linked thread's open cache with room, no user's
- * allocator, keeping on (block_keep's tests, in one go). */
-AK__CACHE_INLINE void ak__free_sized(void *p, size_t size)
+ * allocator, keeping on (block_keep's tests, in one go).  1 kept, else 0
+ * with nothing done. */
+AK__CACHE_INLINE int ak__free_cached(void *p, size_t size)
 {
-	if (!p)
-		return;
 #ifndef AK__ASAN
 	struct counts *c = my_live;
 	size_t k = (size - 1) / CACHE_STEP, b = class_bytes(k);     /* size 0 wraps */
 	size_t bytes = c ? ak__load(&c->cache.bytes, AK__RELAXED) : 0;
-	if (__builtin_expect(c && k < ak__load(&fast_classes, AK__RELAXED) && c->cache.open &&
+	if (__builtin_expect(c && k < ak__load(&c->cache.classes, AK__RELAXED) &&
 	                     c->cache.n[k] < CACHE_CLASS_MAX && bytes + b <= AK__CACHE_BYTES,
 	                     1)) {
 		add(c, C_FREES, 1);
@@ -555,10 +580,18 @@ AK__CACHE_INLINE void ak__free_sized(void *p, size_t size)
 		c->cache.head[k] = p;
 		c->cache.n[k]++;
 		ak__store(&c->cache.bytes, bytes + b, AK__RELAXED);
-		return;
+		return 1;
 	}
+#else
+	(void)p, (void)size;
 #endif
-	free_slow(p, size);
+	return 0;
+}
+
+AK__CACHE_INLINE void ak__free_sized(void *p, size_t size)
+{
+	if (p && !ak__free_cached(p, size))
+		free_slow(p, size);
 }
 
 /*

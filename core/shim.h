@@ -266,6 +266,12 @@ void ak__free(void *p);
  * the cache's bounds.  The fast path: use it where the size is known. */
 void ak__free_sized(void *p, size_t size);
 
+/* ak__free_sized()'s keep alone: 1 when p went to the calling thread's
+ * cache, else 0 with nothing done, where ak__free_sized() would go
+ * further, which the caller then calls from a function of its own (as
+ * ak__alloc_cached()'s).  p is not NULL. */
+int ak__free_cached(void *p, size_t size);
+
 /* The cache's bounds: the largest request it serves, the bytes it keeps
  * per thread.  Under AddressSanitizer it keeps nothing (core/shim.c). */
 #define AK__CACHE_MAX 1024              /* a bounded mpsc of 16 is 832 */
@@ -416,6 +422,7 @@ static inline void ak__stack_switch_finish(void *fake, const void **bottom, size
 #define ak__alloc_raw(size) \
 	(ak__sim_point(AK__SIM_ALLOC, NULL, AK__SIM_SITE), ak__alloc_raw(size))
 #define ak__alloc_cached(size) ((void)(size), (void *)0)
+#define ak__free_cached(p, size) ((void)(p), (void)(size), 0)
 #define ak__free(p) (ak__sim_point(AK__SIM_FREE, NULL, AK__SIM_SITE), ak__free(p))
 #define ak__free_sized(p, size) \
 	(ak__sim_point(AK__SIM_FREE, NULL, AK__SIM_SITE), ak__free_sized((p), (size)))
