@@ -503,18 +503,19 @@ AK_EXPORT int ak_oneshot_rx_close(struct ak_oneshot_rx *rx)
 /* ak_oneshot_rx_drop() but for the last of the receiver's side, with the
  * sender's gone and nothing but the block to free.  s is its acquire
  * look. */
-static __attribute__((noinline)) void rx_drop_rest(struct oneshot *b, uint64_t s)
+static __attribute__((noinline)) int rx_drop_rest(struct oneshot *b, uint64_t s)
 {
 	b->rx_end |= RX_DROPPED;
 	int last = --b->rx_count == 0;
 	if (last && (s & TX_GONE)) {
 		chan_free(b, s);
-		return;
+		return 0;
 	}
 	/* The last gives the side up in the same CAS. */
 	s = rx_set_closed(b, s, last ? RX_GONE : 0u);
 	if (last && (s & TX_GONE) && !(s & RX_GONE))
 		chan_free(b, ak__load(&b->state, AK__RELAXED));
+	return 0;
 }
 
 /*
@@ -691,6 +692,14 @@ static int recv_poll(struct ak_future *f, struct ak_context *cx)
 	return 0;
 }
 
+/* ak__free_sized() of a channel past the block cache's keep; 0, for a
+ * tail call. */
+static __attribute__((noinline)) int block_free(struct oneshot *b, size_t size)
+{
+	ak__free_sized(b, size);
+	return 0;
+}
+
 /*
  * recv_poll() of a recv that owns the receiver, and so knows the side's
  * count (the handle, and its own park) and that no other receive ran: a
@@ -712,14 +721,15 @@ static int recv_consume_poll(struct ak_future *f, struct ak_context *cx)
 	if (budget > 0)
 		cx->budget = budget - 1;
 	if (__builtin_expect((s & (TX_GONE | RX_TASK_SET | TX_TASK_SET)) == TX_GONE, 1)) {
-		ak__free_sized(b, sizeof(*b) + b->elem_size);
-		return 0;
+		size_t size = sizeof(*b) + b->elem_size;
+		if (__builtin_expect(ak__free_cached(b, size), 1))
+			return 0;
+		return block_free(b, size);
 	}
 	b->rx_end = RX_DONE | RX_TAKEN;
 	b->rx_count -= (uint32_t)p->parked;
 	p->parked = 0;
-	rx_drop_rest(b, s);
-	return 0;
+	return rx_drop_rest(b, s);
 }
 
 static void recv_cancel(struct ak_future *f)
