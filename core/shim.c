@@ -570,16 +570,19 @@ AK__CACHE_INLINE int ak__free_cached(void *p, size_t size)
 {
 #ifndef AK__ASAN
 	struct counts *c = my_live;
-	size_t k = (size - 1) / CACHE_STEP, b = class_bytes(k);     /* size 0 wraps */
-	size_t bytes = c ? ak__load(&c->cache.bytes, AK__RELAXED) : 0;
+	size_t k = (size - 1) / CACHE_STEP;         /* size 0 wraps */
+	/* The byte bound against a constant: room for the largest class
+	 * (block_keep() fills the last AK__CACHE_MAX bytes exactly). */
 	if (__builtin_expect(c && k < ak__load(&c->cache.classes, AK__RELAXED) &&
-	                     c->cache.n[k] < CACHE_CLASS_MAX && bytes + b <= AK__CACHE_BYTES,
+	                     c->cache.n[k] < CACHE_CLASS_MAX &&
+	                     ak__load(&c->cache.bytes, AK__RELAXED) <=
+	                             AK__CACHE_BYTES - AK__CACHE_MAX,
 	                     1)) {
 		add(c, C_FREES, 1);
 		*(void **)p = c->cache.head[k];
 		c->cache.head[k] = p;
 		c->cache.n[k]++;
-		ak__store(&c->cache.bytes, bytes + b, AK__RELAXED);
+		add_bytes(&c->cache.bytes, class_bytes(k));
 		return 1;
 	}
 #else
