@@ -290,9 +290,9 @@ static inline __attribute__((always_inline)) int tx_finish(struct oneshot *b, ui
 	uint64_t gone = --b->tx_count == 0 ? TX_GONE : 0u;
 	if (__builtin_expect(!(s & CLOSED), 1)) {
 		struct ak_waker w;
-		/* acq_rel: as in tx_finish_slow(). */
-		if (ak__waker_cell_take(&b->rx_task, &b->state, RX_TASK_SET, &s,
-		                        s | COMPLETE | sent | gone, &w)) {
+		/* acq_rel: as in tx_finish_slow(); s is the caller's look, no write since. */
+		if (ak__waker_cell_take_looked(&b->rx_task, &b->state, RX_TASK_SET, &s,
+		                               s | COMPLETE | sent | gone, &w)) {
 			if (w.vtable)
 				return tx_wake(w);
 			return 0;

@@ -241,6 +241,22 @@ static inline int ak__alone_cas(ak__atomic(uint64_t) *p, uint64_t *expected, uin
 	return ak__cas_weak(p, expected, desired, mo_ok, mo_fail);
 }
 
+/* ak__alone_cas() from the caller's own look at the word (*expected, an
+ * acquire load or an RMW's result), with nothing written to the word by
+ * this thread since: alone, nobody else can have written it either (the
+ * process had one thread at the look too: it never goes back to one), so
+ * the CAS is the store, with no second look. */
+static inline int ak__alone_cas_looked(ak__atomic(uint64_t) *p, uint64_t *expected,
+                                       uint64_t desired, memory_order mo_ok,
+                                       memory_order mo_fail)
+{
+	if (ak__alone()) {
+		ak__store(p, desired, AK__RELAXED);
+		return 1;
+	}
+	return ak__cas_weak(p, expected, desired, mo_ok, mo_fail);
+}
+
 /* ---- allocation --------------------------------------------------------- */
 
 /* Zeroed memory, or NULL.  Counted in ak_debug_counters().  A block of up

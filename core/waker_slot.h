@@ -167,6 +167,20 @@ static inline int ak__waker_cell_take(struct ak__waker_cell *c, ak__atomic(uint6
 	return ak__alone_cas(word, sp, want, AK__ACQ_REL, AK__ACQUIRE);
 }
 
+/* ak__waker_cell_take() where *sp is the caller's own look, with nothing
+ * written to the word since (ak__alone_cas_looked()). */
+static inline int ak__waker_cell_take_looked(struct ak__waker_cell *c, ak__atomic(uint64_t) *word,
+                                             uint64_t bit, uint64_t *sp, uint64_t want,
+                                             struct ak_waker *w)
+{
+	*w = (struct ak_waker){ NULL, NULL };
+	if (*sp & bit) {
+		*w = ak__waker_cell_peek(c);
+		want &= ~bit;
+	}
+	return ak__alone_cas_looked(word, sp, want, AK__ACQ_REL, AK__ACQUIRE);
+}
+
 /* ak__waker_cell_notify() found the bit set in s: takes the clone and
  * wakes it, unless another notifier or the registering side took it.
  * Returns 0, always: a notifier that returns 0 after it (a send) calls it
