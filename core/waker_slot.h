@@ -153,17 +153,26 @@ static inline void ak__waker_cell_unregister(struct ak__waker_cell *c, ak__atomi
  * cleared).  1: done, and *w is the registered clone, now the caller's to
  * wake (or empty); 0: *sp is the word as it is now (acquire), to compute
  * want again.  acq_rel: the release publishes the caller's condition to
- * the registering side's acquire RMWs.
+ * the registering side's acquire RMWs.  ak__waker_cell_take_want() is its
+ * first half: the clone to take and the word to write, given the look s.
  */
+static inline uint64_t ak__waker_cell_take_want(struct ak__waker_cell *c, uint64_t bit,
+                                                uint64_t s, uint64_t want,
+                                                struct ak_waker *w)
+{
+	*w = (struct ak_waker){ NULL, NULL };
+	if (s & bit) {
+		*w = ak__waker_cell_peek(c);
+		want &= ~bit;
+	}
+	return want;
+}
+
 static inline int ak__waker_cell_take(struct ak__waker_cell *c, ak__atomic(uint64_t) *word,
                                       uint64_t bit, uint64_t *sp, uint64_t want,
                                       struct ak_waker *w)
 {
-	*w = (struct ak_waker){ NULL, NULL };
-	if (*sp & bit) {
-		*w = ak__waker_cell_peek(c);
-		want &= ~bit;
-	}
+	want = ak__waker_cell_take_want(c, bit, *sp, want, w);
 	return ak__alone_cas(word, sp, want, AK__ACQ_REL, AK__ACQUIRE);
 }
 
@@ -173,11 +182,7 @@ static inline int ak__waker_cell_take_looked(struct ak__waker_cell *c, ak__atomi
                                              uint64_t bit, uint64_t *sp, uint64_t want,
                                              struct ak_waker *w)
 {
-	*w = (struct ak_waker){ NULL, NULL };
-	if (*sp & bit) {
-		*w = ak__waker_cell_peek(c);
-		want &= ~bit;
-	}
+	want = ak__waker_cell_take_want(c, bit, *sp, want, w);
 	return ak__alone_cas_looked(word, sp, want, AK__ACQ_REL, AK__ACQUIRE);
 }
 
